@@ -1,0 +1,138 @@
+"""Patrol units (巡逻警力): police and auxiliary police on duty, as a small structure of arrays.
+
+Units are based at police stations (派出所) and at whatever dispatch bases interventions
+add (street police stations, rapid-response points). Each hour a free unit whose dwell has
+run out picks its next patrol cell within its beat: at a hot spot (weighted by recent
+recorded incidents) with probability ``hotspot_share``, otherwise anywhere in the beat.
+Units on a call are moved by the dispatcher (:mod:`sim.events.dispatch`).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field
+
+from sim.rng import event_uniforms, stream_key
+
+__all__ = ["PolicingParams", "PatrolFleet"]
+
+
+class PolicingParams(BaseModel):
+    """Baseline police resources and how patrols choose where to go."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, validate_default=True)
+
+    units_per_100k_residents: float = Field(
+        4.0, ge=0, description="Patrol units on duty at any hour per 100 000 residents, shared "
+        "among police stations by jurisdiction population (assumed)."
+    )
+    hotspot_share: float = Field(
+        0.4, ge=0, le=1, description="Share of patrol moves directed at hot spots (assumed)."
+    )
+    dwell_hours: int = Field(1, ge=1, description="Hours a unit stays in a patrol cell.")
+    heat_half_life_days: float = Field(
+        14.0, gt=0, description="Half-life of recorded incidents in the hot-spot map [days]."
+    )
+    existing_cameras_per_1000: float = Field(
+        8.0, ge=0, description="Cameras already installed per 1 000 residents, placed at hot "
+        "spots and on main roads (assumed; 雪亮工程 networks)."
+    )
+    camera_density_for_63pct: float = Field(
+        40.0, gt=0, description="Cameras per km² that cover 63 % of a cell (coverage = "
+        "1 − exp(−density / this)) (assumed)."
+    )
+
+
+class PatrolFleet:
+    """All patrol units. Beats are sets of cells; index 0..n_towns-1 are police-station beats.
+
+    Args:
+        city: The city.
+        params: Policing parameters.
+        seed: The run's seed.
+    """
+
+    def __init__(self, city, params: PolicingParams, seed: int):
+        self.city = city
+        self.p = params
+        self.seed = seed
+        self.base_cell = np.zeros(0, dtype=np.int64)
+        self.cell = np.zeros(0, dtype=np.int64)
+        self.county = np.zeros(0, dtype=np.int64)
+        self.beat = np.zeros(0, dtype=np.int64)
+        self.busy = np.zeros(0, dtype=bool)
+        self.dwell_until = np.zeros(0, dtype=np.int64)
+        self.hotspot_share = np.zeros(0)
+        self.uid = np.zeros(0, dtype=np.uint64)
+        self.kind: list[str] = []
+        self._beats: list[np.ndarray] = []
+        self._beat_matrix = np.zeros((0, 1), dtype=np.int64)
+        for t in range(len(city.town_county)):
+            self.add_beat(np.flatnonzero(city.town == t))
+
+    @property
+    def n(self) -> int:
+        return len(self.cell)
+
+    def add_beat(self, cells: np.ndarray) -> int:
+        """Register a set of cells as a beat; returns its id."""
+        self._beats.append(np.asarray(cells, dtype=np.int64))
+        width = max(len(b) for b in self._beats)
+        m = np.full((len(self._beats), width), -1, dtype=np.int64)
+        for i, b in enumerate(self._beats):
+            m[i, : len(b)] = b
+        self._beat_matrix = m
+        return len(self._beats) - 1
+
+    def add_units(self, base_cells: np.ndarray, beats: np.ndarray, kind: str,
+                  hotspot_share: float | None = None) -> np.ndarray:
+        """Add units based at ``base_cells`` patrolling ``beats``; returns their indices.
+
+        Each unit's random draws are keyed by ``kind`` and its number within the kind, so
+        adding units of one kind never changes another kind's draws.
+        """
+        base_cells = np.asarray(base_cells, dtype=np.int64)
+        k = len(base_cells)
+        first = self.n
+        already = sum(1 for x in self.kind if x == kind)
+        self.base_cell = np.concatenate([self.base_cell, base_cells])
+        self.cell = np.concatenate([self.cell, base_cells])
+        self.county = np.concatenate([self.county, self.city.county[base_cells].astype(np.int64)])
+        self.beat = np.concatenate([self.beat, np.asarray(beats, dtype=np.int64)])
+        self.busy = np.concatenate([self.busy, np.zeros(k, dtype=bool)])
+        self.dwell_until = np.concatenate([self.dwell_until, np.zeros(k, dtype=np.int64)])
+        share = self.p.hotspot_share if hotspot_share is None else hotspot_share
+        self.hotspot_share = np.concatenate([self.hotspot_share, np.full(k, share)])
+        uid = np.uint64(stream_key(kind)) * np.uint64(1_000_000) + np.arange(already, already + k,
+                                                                            dtype=np.uint64)
+        self.uid = np.concatenate([self.uid, uid])
+        self.kind.extend([kind] * k)
+        return np.arange(first, first + k)
+
+    def presence(self) -> np.ndarray:
+        """Units present in each cell (patrolling, or at a scene)."""
+        return np.bincount(self.cell, minlength=self.city.n_cells).astype(np.float64)
+
+    def reposition(self, hour: int, heat: np.ndarray) -> None:
+        """Move free units whose dwell is over to their next patrol cell."""
+        move = np.flatnonzero(~self.busy & (self.dwell_until <= hour))
+        if len(move) == 0:
+            return
+        cells = self._beat_matrix[self.beat[move]]
+        valid = cells >= 0
+        u_mode = event_uniforms(self.seed, "patrol.mode", self.uid[move], hour)
+        u_cell = event_uniforms(self.seed, "patrol.cell", self.uid[move], hour)
+        hot = (u_mode < self.hotspot_share[move])[:, None]
+        w = np.where(hot, heat[np.maximum(cells, 0)] + 1e-3, 1.0) * valid
+        cum = np.cumsum(w, axis=1)
+        pick = (cum < (u_cell * cum[:, -1])[:, None]).sum(axis=1)
+        self.cell[move] = cells[np.arange(len(move)), np.minimum(pick, cells.shape[1] - 1)]
+        self.dwell_until[move] = hour + self.p.dwell_hours
+
+    def units_per_station(self, total: int) -> np.ndarray:
+        """Share ``total`` units among police stations by jurisdiction population."""
+        from sim.space.city import apportion
+
+        pop = np.bincount(self.city.town, weights=self.city.residents,
+                          minlength=len(self.city.town_county))
+        return apportion(total, pop)

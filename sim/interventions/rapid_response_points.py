@@ -1,0 +1,80 @@
+"""Rapid-response prevention points (快反防控点).
+
+Suizhou built 28 of them in Sui County and Guangshui in 2022 (003_d0d6d615d3c4e2fc.txt).
+A point is a dispatch base outside the main urban area: units on duty there patrol a
+local beat, add visible presence, and answer calls nearby within a response-time target.
+The share of urgent calls near the points answered within that target is reported.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from pydantic import Field
+
+from sim.interventions.base import Cost, Intervention, InterventionParams, scaled_count
+from sim.interventions.street_police_stations import pick_spaced_sites, within
+
+__all__ = ["RapidResponsePointParams", "RapidResponsePoints"]
+
+
+class RapidResponsePointParams(InterventionParams):
+    count: int = Field(28, ge=0, description="Points at full scale (Suizhou 2022: 28).")
+    counties: list[str] | None = Field(
+        None, description="Counties to site them in; default: every county without the main "
+        "urban area (Suizhou: Sui County and Guangshui)."
+    )
+    units_per_point: int = Field(1, ge=0, description="Patrol units on duty at each point.")
+    officers_on_post: float = Field(1.0, ge=0, description="Officers visibly on post (assumed).")
+    beat_radius_km: float = Field(3.0, gt=0, description="Radius its units patrol [km].")
+    response_target_min: float = Field(
+        10.0, gt=0, description="Response-time target for calls near a point [minutes] (assumed)."
+    )
+    min_spacing_km: float = Field(4.0, ge=0, description="Least distance between two points.")
+    setup_cost_yuan: float = Field(400_000.0, ge=0, description="Set up one point (assumed).")
+    running_cost_yuan_per_year: float = Field(
+        900_000.0, ge=0, description="Staff, vehicle and upkeep of one per year (assumed)."
+    )
+
+
+class RapidResponsePoints(Intervention):
+    key = "rapid_response_points"
+    Params = RapidResponsePointParams
+
+    def activate(self, model) -> None:
+        p = self.params
+        city = model.city
+        if p.counties is None:
+            counties = [i for i, c in enumerate(city.params.counties) if not c.main_urban_area]
+        else:
+            unknown = set(p.counties) - set(city.county_names)
+            if unknown:
+                raise ValueError(f"interventions.rapid_response_points.counties: unknown county "
+                                 f"{sorted(unknown)}; expected some of {city.county_names}")
+            counties = [city.county_names.index(c) for c in p.counties]
+        pool = np.flatnonzero(np.isin(city.county, counties) & (city.residents > 0))
+        n = scaled_count(p.count, model.scale)
+        self.cells = pick_spaced_sites(city, pool, model.site_score(pool), n, p.min_spacing_km)
+        self.catchment = np.zeros(city.n_cells, dtype=bool)
+        for c in self.cells:
+            model.posts[c] += p.officers_on_post
+            cells = within(city, c, p.beat_radius_km)
+            self.catchment[cells] = True
+            beat = model.fleet.add_beat(cells)
+            model.fleet.add_units(np.full(p.units_per_point, c), np.full(p.units_per_point, beat),
+                                  kind=self.key)
+
+    def cost(self) -> Cost:
+        n = len(getattr(self, "cells", []))
+        p = self.params
+        return Cost(n * p.setup_cost_yuan, n * p.running_cost_yuan_per_year,
+                    n * (p.officers_on_post + 2 * p.units_per_point))
+
+    def metrics(self, model, year: int) -> dict[str, float]:
+        if self.first_year_index is None or year < self.first_year_index:
+            return {"rrp_urgent_within_target_share": float("nan")}
+        calls = model.recorder.attended_in_year(year)
+        near = [c for c in calls if self.catchment[c.cell] and c.priority == 1]
+        if not near:
+            return {"rrp_urgent_within_target_share": float("nan")}
+        ok = sum((c.arrived_at - c.time) <= self.params.response_target_min for c in near)
+        return {"rrp_urgent_within_target_share": ok / len(near)}

@@ -1,0 +1,90 @@
+"""Street police stations (街面警务站).
+
+Suizhou built 8 "standard" stations in its main urban area in 2022, each combining call
+reception and patrol, rapid response, case handling and walk-in public service
+(003_d0d6d615d3c4e2fc.txt). Here a station is, all in one place: officers on a fixed post
+(guardianship in its cell and, weaker, around it), patrol units based there that patrol a
+small beat and are dispatched like any unit, and a walk-in desk that serves some non-urgent
+requests nearby so they never become 110 calls.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import numpy as np
+from pydantic import Field
+
+from sim.interventions.base import Cost, Intervention, InterventionParams, scaled_count
+
+__all__ = ["StreetPoliceStationParams", "StreetPoliceStations"]
+
+
+class StreetPoliceStationParams(InterventionParams):
+    count: int = Field(8, ge=0, description="Stations at full scale (Suizhou 2022: 8).")
+    placement: Literal["main_urban_hot_spots", "hot_spots"] = Field(
+        "main_urban_hot_spots", description="Where to site them: busiest cells of the main "
+        "urban area, or of the whole city."
+    )
+    officers_on_post: float = Field(
+        2.0, ge=0, description="Officers visibly on post at any hour (assumed)."
+    )
+    patrol_units: int = Field(1, ge=0, description="Patrol units on duty based at each station.")
+    beat_radius_km: float = Field(1.0, gt=0, description="Radius its units patrol [km].")
+    walk_in_share: float = Field(
+        0.3, ge=0, le=1, description="Share of non-urgent requests near a station served at the "
+        "desk instead of by a 110 call (assumed)."
+    )
+    walk_in_radius_km: float = Field(1.0, ge=0, description="Reach of the walk-in desk [km].")
+    min_spacing_km: float = Field(1.5, ge=0, description="Least distance between two stations.")
+    setup_cost_yuan: float = Field(1_500_000.0, ge=0, description="Build and equip one (assumed).")
+    running_cost_yuan_per_year: float = Field(
+        1_800_000.0, ge=0, description="Staff and upkeep of one per year (assumed)."
+    )
+
+
+class StreetPoliceStations(Intervention):
+    key = "street_police_stations"
+    Params = StreetPoliceStationParams
+
+    def activate(self, model) -> None:
+        p = self.params
+        city = model.city
+        n = scaled_count(p.count, model.scale)
+        pool = np.flatnonzero(city.main_urban if p.placement == "main_urban_hot_spots" else
+                              city.land_use <= 4)
+        self.cells = pick_spaced_sites(city, pool, model.site_score(pool), n, p.min_spacing_km)
+        for c in self.cells:
+            model.posts[c] += p.officers_on_post
+            near = within(city, c, p.walk_in_radius_km)
+            model.walk_in_share[near] = 1 - (1 - model.walk_in_share[near]) * (1 - p.walk_in_share)
+            beat = model.fleet.add_beat(within(city, c, p.beat_radius_km))
+            model.fleet.add_units(np.full(p.patrol_units, c), np.full(p.patrol_units, beat),
+                                  kind=self.key)
+
+    def cost(self) -> Cost:
+        n = len(getattr(self, "cells", []))
+        p = self.params
+        return Cost(n * p.setup_cost_yuan, n * p.running_cost_yuan_per_year,
+                    n * (p.officers_on_post + 2 * p.patrol_units))
+
+
+def within(city, cell: int, radius_km: float) -> np.ndarray:
+    """Cells within ``radius_km`` (lattice distance) of ``cell``, the cell itself included."""
+    cand = np.arange(city.n_cells)
+    return cand[city.distance_km(cell, cand) <= radius_km]
+
+
+def pick_spaced_sites(city, pool: np.ndarray, score: np.ndarray, n: int, spacing_km: float):
+    """The ``n`` best-scoring cells of ``pool`` at least ``spacing_km`` apart (greedy)."""
+    chosen: list[int] = []
+    for i in np.argsort(-score, kind="stable"):
+        c = int(pool[i])
+        if all(city.distance_km(c, np.array([d]))[0] >= spacing_km for d in chosen):
+            chosen.append(c)
+            if len(chosen) == n:
+                break
+    if len(chosen) < n:  # not enough room: fill without spacing
+        rest = [int(pool[i]) for i in np.argsort(-score, kind="stable") if int(pool[i]) not in chosen]
+        chosen += rest[: n - len(chosen)]
+    return np.array(chosen, dtype=np.int64)

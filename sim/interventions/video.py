@@ -1,0 +1,61 @@
+"""Video coverage (视频监控): new cameras, e.g. Suizhou's 54 000+ village points in 2022.
+
+"慧眼看千村、警民护万家" (003_d0d6d615d3c4e2fc.txt); 雪亮工程 in Jincheng. Cameras raise the
+coverage of the cells they are placed in, which the model turns into deterrence (offenders
+who know they are watched), detection of unreported offences and higher clearance.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import numpy as np
+from pydantic import Field
+
+from sim.interventions.base import Cost, Intervention, InterventionParams
+from sim.space.city import LandUse, apportion
+
+__all__ = ["VideoParams", "Video", "camera_weights"]
+
+
+class VideoParams(InterventionParams):
+    cameras: int = Field(54_000, ge=0, description="New cameras at full scale (Suizhou 2022: 54 000+).")
+    placement: Literal["villages", "hot_spots", "main_roads", "uniform"] = Field(
+        "villages", description="Placement policy."
+    )
+    setup_cost_yuan_per_camera: float = Field(2_500.0, ge=0, description="Per camera (assumed).")
+    running_cost_yuan_per_camera_year: float = Field(
+        300.0, ge=0, description="Network, power and upkeep per camera per year (assumed)."
+    )
+    monitoring_staff: float = Field(
+        0.0005, ge=0, description="Monitoring staff on duty per camera (assumed)."
+    )
+
+
+def camera_weights(model, placement: str) -> np.ndarray:
+    """Relative share of cameras each cell receives under a placement policy."""
+    city = model.city
+    if placement == "villages":
+        return (city.land_use == LandUse.VILLAGE) * city.residents.astype(float)
+    if placement == "hot_spots":
+        return model.site_score(np.arange(city.n_cells))
+    if placement == "main_roads":
+        return np.isin(city.land_use, [LandUse.URBAN_CORE, LandUse.COMMERCIAL, LandUse.TOWN]) * (
+            city.attraction + 1.0)
+    return city.residents.astype(float)
+
+
+class Video(Intervention):
+    key = "video"
+    Params = VideoParams
+
+    def activate(self, model) -> None:
+        p = self.params
+        self.n = round(p.cameras * model.scale)
+        model.add_cameras(apportion(self.n, camera_weights(model, p.placement)))
+
+    def cost(self) -> Cost:
+        n = getattr(self, "n", 0)
+        p = self.params
+        return Cost(n * p.setup_cost_yuan_per_camera, n * p.running_cost_yuan_per_camera_year,
+                    n * p.monitoring_staff)

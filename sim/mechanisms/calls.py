@@ -1,0 +1,168 @@
+"""Calls for service (接警): reported offences and non-crime calls.
+
+An offence is reported with a probability and after a delay that depend on its type;
+an unreported offence in a camera-covered cell may still be picked up by video monitoring.
+Non-crime calls — public-order trouble, requests for help, traffic, disputes and invalid
+calls — arrive in proportion to the people present in each cell. Public-order calls
+count as effective incidents (有效警情) together with recorded crimes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field
+
+from sim.mechanisms.crime import ASSAULT, CRIME_TYPES, ROBBERY, Offences, log_logistic
+from sim.rng import event_uniforms, stream
+
+__all__ = ["NON_CRIME_KINDS", "CallParams", "Call", "Calls"]
+
+NON_CRIME_KINDS: tuple[str, ...] = ("public_order", "assistance", "traffic", "dispute", "invalid")
+_CRIME_ID_BASE = 10**13
+_HOUR_PROFILE_CALLS = [0.5, 0.35, 0.25, 0.2, 0.2, 0.3, 0.5, 0.8, 1.1, 1.2, 1.3, 1.3, 1.2, 1.2,
+                       1.3, 1.3, 1.3, 1.4, 1.5, 1.5, 1.4, 1.2, 0.9, 0.7]
+
+
+class CallParams(BaseModel):
+    """Reporting of offences and the volume of non-crime calls."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, validate_default=True)
+
+    report_prob: dict[str, float] = Field(
+        default={"burglary": 0.75, "theft": 0.45, "robbery": 0.85, "vehicle_crime": 0.6,
+                 "fraud": 0.55, "assault": 0.6},
+        description="Chance a victim or witness reports the offence (assumed; victimisation "
+        "surveys report 30–80 % by type).",
+    )
+    report_delay_median_min: dict[str, float] = Field(
+        default={"burglary": 150.0, "theft": 45.0, "robbery": 8.0, "vehicle_crime": 240.0,
+                 "fraud": 600.0, "assault": 6.0},
+        description="Median delay from offence to call [minutes] (assumed).",
+    )
+    report_delay_shape: float = Field(
+        1.5, gt=0, description="Shape of the log-logistic reporting delay (assumed)."
+    )
+    record_prob: float = Field(
+        0.9, ge=0, le=1, description="Share of reported offences the police file as cases (assumed)."
+    )
+    camera_detect_prob: float = Field(
+        0.25, ge=0, le=1, description="Chance video monitoring detects an unreported offence in a "
+        "fully covered cell (assumed)."
+    )
+    non_crime_per_1000_year: dict[str, float] = Field(
+        default={"public_order": 9.0, "assistance": 16.0, "traffic": 11.0, "dispute": 8.0,
+                 "invalid": 6.0},
+        description="Non-crime calls per 1 000 residents per year (assumed; calibrated to 接警量).",
+    )
+    hour_profile: list[float] = Field(
+        default=_HOUR_PROFILE_CALLS, min_length=24, max_length=24,
+        description="Relative rate of non-crime calls by hour of day (assumed).",
+    )
+
+
+@dataclass(slots=True)
+class Call:
+    """One call for service, from arrival to the end of police handling."""
+
+    call_id: int
+    time: float  # minutes since the start of the run
+    cell: int
+    county: int
+    priority: int  # 1 urgent, 2 normal, 3 non-urgent, 0 not dispatched
+    kind: str
+    crime_type: int = -1
+    offender_slot: int = -1
+    recorded: bool = False
+    report_delay_h: float = 0.0
+    dispatched_at: float = -1.0
+    arrived_at: float = -1.0
+    unit: int = -1
+
+
+class Calls:
+    """Turns offences into calls and generates non-crime calls.
+
+    Args:
+        params: Call parameters.
+        city: The city.
+        residents: The residents (presence by hour).
+        seed: The run's seed.
+    """
+
+    def __init__(self, params: CallParams, city, residents, seed: int):
+        self.p = params
+        self.city = city
+        self.seed = seed
+        self._rng = stream(seed, "calls.non_crime")
+        self._report = np.array([params.report_prob.get(t, 0.5) for t in CRIME_TYPES])
+        self._delay = np.array([params.report_delay_median_min.get(t, 60.0) for t in CRIME_TYPES])
+        rate = np.array([params.non_crime_per_1000_year.get(k, 0.0) for k in NON_CRIME_KINDS])
+        profile = np.asarray(params.hour_profile) / np.mean(params.hour_profile)
+        # Expected calls per hour of week, per kind, city-wide; cells in proportion to presence.
+        pres = residents.presence
+        self._cum_presence = np.cumsum(pres, axis=1)
+        hod = np.arange(168) % 24
+        self._expected = np.outer(profile[hod] * pres.sum(axis=1) / 1000.0 / 8760.0, rate)
+        self._next_id = 0
+
+    def report(self, off: Offences, hour: int, cameras: np.ndarray):
+        """Decide which offences are reported or detected by video.
+
+        Returns:
+            ``(calls, detected)``: calls for the reported offences (recorded flag set), and
+            the indices into ``off`` of offences detected by video without a call.
+        """
+        n = len(off)
+        if n == 0:
+            return [], np.zeros(0, dtype=np.int64)
+        s = self.seed
+        key = off.offender_slot
+        u_rep = event_uniforms(s, "calls.report", key, hour)
+        u_del = event_uniforms(s, "calls.delay", key, hour)
+        u_rec = event_uniforms(s, "calls.record", key, hour)
+        u_min = event_uniforms(s, "calls.minute", key, hour)
+        reported = (u_rep < self._report[off.crime_type]) | off.homicide
+        delay = log_logistic(u_del, self._delay[off.crime_type], self.p.report_delay_shape)
+        recorded = reported & ((u_rec < self.p.record_prob) | off.homicide)
+        detected = ~reported & (u_rec < self.p.camera_detect_prob * cameras[off.cell])
+        calls = []
+        for i in np.flatnonzero(reported):
+            ct = int(off.crime_type[i])
+            calls.append(Call(
+                # Crime calls are numbered by offender and hour, non-crime calls by their own
+                # counter, so a call's draws never depend on how many other calls there were.
+                call_id=_CRIME_ID_BASE + int(key[i]) * 1_000_000 + hour,
+                time=hour * 60.0 + u_min[i] * 60.0 + delay[i],
+                cell=int(off.cell[i]), county=int(self.city.county[off.cell[i]]),
+                priority=1 if (ct in (ROBBERY, ASSAULT) and delay[i] < 30) else 2,
+                kind="crime", crime_type=ct, offender_slot=int(off.offender_slot[i]),
+                recorded=bool(recorded[i]), report_delay_h=float(delay[i]) / 60.0,
+            ))
+        return calls, np.flatnonzero(detected)
+
+    def non_crime(self, hour: int, hour_of_week: int) -> list[Call]:
+        """Non-crime calls arriving during ``hour``."""
+        counts = self._rng.poisson(self._expected[hour_of_week])
+        total = int(counts.sum())
+        if total == 0:
+            return []
+        cum = self._cum_presence[hour_of_week]
+        u = self._rng.random((total, 2))
+        cells = np.minimum(np.searchsorted(cum, u[:, 0] * cum[-1], side="right"), len(cum) - 1)
+        kinds = np.repeat(np.arange(len(NON_CRIME_KINDS)), counts)
+        calls = []
+        for k, c, m in zip(kinds, cells, u[:, 1], strict=True):
+            kind = NON_CRIME_KINDS[k]
+            calls.append(Call(
+                call_id=self._new_id(), time=hour * 60.0 + m * 60.0, cell=int(c),
+                county=int(self.city.county[c]),
+                priority={"public_order": 2, "traffic": 2, "invalid": 0}.get(kind, 3),
+                kind=kind, recorded=kind == "public_order",
+            ))
+        return calls
+
+    def _new_id(self) -> int:
+        self._next_id += 1
+        return self._next_id

@@ -1,0 +1,270 @@
+"""The Pingan model: one Mesa ``Model`` whose step is one simulated hour.
+
+Data flows one way each hour: interventions set the shared levers → patrols move →
+offenders act against the guardianship in place → offences are reported (or seen on
+video) → calls join non-crime calls in the SimPy dispatcher, which runs to the end of the
+hour → attended calls are cleared or not, arrests feed deterrence → metrics are recorded.
+
+Researchers can drive it step by step::
+
+    model = PinganModel(load_scenario("suizhou_2022"), seed=1, scale=0.05)
+    for _ in range(24 * 7):
+        model.step()
+    model.datacollector.get_model_vars_dataframe()
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+
+import mesa
+import numpy as np
+import simpy
+
+from sim.agents.patrol import PatrolFleet
+from sim.agents.residents import Residents, build_residents
+from sim.events.dispatch import Dispatcher
+from sim.interventions import REGISTRY, Intervention
+from sim.interventions.video import camera_weights
+from sim.mechanisms.calls import Call, Calls
+from sim.mechanisms.clearance import clearance_probability
+from sim.mechanisms.crime import ASSAULT, CRIME_TYPES, Offending
+from sim.metrics import HOURS_PER_YEAR, MetricsRecorder
+from sim.rng import event_uniforms
+from sim.scenario.schema import Scenario
+from sim.space.city import City, apportion, build_city
+
+__all__ = ["PinganModel"]
+
+
+class PinganModel(mesa.Model):
+    """A city, its residents, police and interventions, stepped hour by hour.
+
+    Args:
+        scenario: A validated scenario.
+        seed: The run's seed; every random stream derives from it.
+        scale: Fraction of the full city (0 < scale ≤ 1).
+        city: A prebuilt city for this scenario and scale (to share across replicates).
+        residents: Prebuilt residents of ``city`` (not modified).
+    """
+
+    def __init__(self, scenario: Scenario, seed: int = 0, scale: float = 1.0,
+                 city: City | None = None, residents: Residents | None = None):
+        super().__init__(seed=seed)
+        self.scenario = scenario
+        self.run_seed = int(seed)
+        self.scale = float(scale)
+        self.city = city if city is not None else build_city(scenario.city, scale)
+        base = residents if residents is not None else build_residents(self.city, scenario.residents)
+        self.residents = dataclasses.replace(base, victimisations=np.zeros_like(base.victimisations))
+        n = self.city.n_cells
+
+        # The shared levers interventions act through (see sim.interventions.base).
+        self.posts = np.zeros(n)
+        self.extra_guardians = np.zeros(n)
+        self.camera_count = np.zeros(n)
+        self.cameras = np.zeros(n)
+        self.walk_in_share = np.zeros(n)
+        self.type_deterrence = np.zeros(len(CRIME_TYPES))
+        self.clearance_odds = np.ones(len(CRIME_TYPES))
+        self.patrol_presence = np.zeros(n)
+        self.heat = np.zeros(n)
+
+        s = scenario
+        self.env = simpy.Environment()
+        self.fleet = PatrolFleet(self.city, s.policing, self.run_seed)
+        total_units = round(s.policing.units_per_100k_residents * self.city.population / 1e5)
+        per_station = self.fleet.units_per_station(total_units)
+        towns = np.arange(len(self.city.town_county))
+        self.fleet.add_units(np.repeat(self.city.station_cell, per_station),
+                             np.repeat(towns, per_station), kind="police_station")
+        self.offending = Offending(s.crime, self.city, self.residents, self.run_seed)
+        self.calls = Calls(s.calls, self.city, self.residents, self.run_seed)
+        self.dispatcher = Dispatcher(self.env, self.fleet, self.city, s.dispatch, self.run_seed,
+                                     on_scene=self._on_scene)
+        self.dispatcher.start_units()
+        existing = round(s.policing.existing_cameras_per_1000 * self.city.population / 1000)
+        self.add_cameras(apportion(existing, camera_weights(self, "main_roads")))
+
+        self.years = s.run.year_labels
+        self.warmup_hours = s.run.warmup_days * 24
+        self.total_hours = self.warmup_hours + len(self.years) * HOURS_PER_YEAR
+        self.hour = 0
+        self.interventions: list[Intervention] = []
+        self._starts: list[int] = []
+        for key, params in s.enabled_interventions().items():
+            self.interventions.append(REGISTRY[key](params))
+            self._starts.append(params.start_year or s.run.start_year_of_interventions)
+        self.recorder = MetricsRecorder(len(self.years), n)
+        self._decay_heat = 0.5 ** (1 / (24 * s.policing.heat_half_life_days))
+        self._collect_every = s.run.collect_every_hours
+        self._cum = {"recorded_preventable": 0, "calls_for_service": 0}
+        self.datacollector = mesa.DataCollector(model_reporters={
+            "hour": lambda m: m.hour,
+            "recorded_preventable": lambda m: m._cum["recorded_preventable"],
+            "calls_for_service": lambda m: m._cum["calls_for_service"],
+            "units_busy": lambda m: int(m.fleet.busy.sum()),
+            "calls_queued": lambda m: m.dispatcher.queued(),
+            "offenders_held": lambda m: int((m.offending.free_at > m.hour).sum()),
+        })
+
+    # ----------------------------------------------------------------- levers
+    def add_cameras(self, counts: np.ndarray) -> None:
+        """Install cameras (counts per cell) and update coverage."""
+        self.camera_count += counts
+        area = self.city.cell_size_km ** 2
+        self.cameras = 1 - np.exp(-self.camera_count / (self.scenario.policing.camera_density_for_63pct * area))
+
+    def site_score(self, cells: np.ndarray) -> np.ndarray:
+        """How much a cell needs presence: recent recorded incidents, then footfall."""
+        attraction = self.city.attraction[cells]
+        return self.heat[cells] + 1e-6 * attraction / max(attraction.max(), 1.0)
+
+    def record_blocked(self, blocked: int, displaced_attempts: int) -> None:
+        year = self.year_index(self.hour)
+        self.recorder.add("attempts_blocked", year, blocked)
+        self.recorder.add("attempts_displaced", year, displaced_attempts)
+
+    # ------------------------------------------------------------------ time
+    def year_index(self, hour: float) -> int:
+        """Counted year of an absolute hour (−1 during warm-up)."""
+        counted = hour - self.warmup_hours
+        return -1 if counted < 0 else int(counted // HOURS_PER_YEAR)
+
+    @property
+    def finished(self) -> bool:
+        return self.hour >= self.total_hours
+
+    # ------------------------------------------------------------------ step
+    def step(self) -> None:
+        """Advance one hour."""
+        h = self.hour
+        rec = self.recorder
+        year = self.year_index(h)
+        hour_in_year = (h - self.warmup_hours) % HOURS_PER_YEAR
+        if year >= 0 and hour_in_year == 0:
+            self._start_interventions(self.years[year], year)
+        day_of_year = hour_in_year // 24
+        for iv in self.interventions:
+            if iv.active:
+                iv.on_hour(self, h, day_of_year)
+                cost = iv.cost()
+                rec.add("cost_yuan", year, cost.running_yuan_per_year / HOURS_PER_YEAR)
+                rec.add("staff_hours", year, cost.staff_on_duty)
+        how = h % 168
+
+        # Patrols move; guardianship and remembered presence follow them.
+        self.fleet.reposition(h, self.heat)
+        units = self.fleet.presence()
+        nb = self.city.neighbours
+        spill = np.append(units, 0.0)[nb].sum(axis=1)
+        self.patrol_presence = units + self.scenario.crime.patrol_spill * spill
+        self.offending.decay(units, self.posts)
+        self.heat *= self._decay_heat
+
+        # Offences, reporting, recording.
+        off = self.offending.step(h, how, self)
+        calls, detected = self.calls.report(off, h, self.cameras)
+        if len(off):
+            recorded = np.zeros(len(off), dtype=bool)
+            recorded[detected] = True
+            rec_calls = {c.offender_slot for c in calls if c.recorded}
+            recorded |= np.isin(off.offender_slot, list(rec_calls))
+            rec.offences(year, h, off.crime_type, off.cell, recorded)
+            rec.add("offences_displaced", year, float(off.displaced.sum()))
+            rec.add("detected_by_video", year, float(len(detected)))
+            rec.add("homicides", year, float(off.homicide.sum()))
+            serious = off.serious & recorded & (off.crime_type == ASSAULT)
+            rec.add("serious_assaults", year, float(serious.sum()))
+            np.add.at(self.heat, off.cell[recorded], 1.0)
+            if len(detected):
+                self._clear(off.crime_type[detected], off.offender_slot[detected],
+                            off.cell[detected], np.full(len(detected), self.scenario.clearance.video_only_delay_h),
+                            np.zeros(len(detected)), h, year,
+                            event_uniforms(self.run_seed, "clearance.video", off.offender_slot[detected], h))
+
+        # Non-crime calls; some non-urgent requests are served at walk-in desks instead.
+        other = self.calls.non_crime(h, how)
+        if other and self.walk_in_share.any():
+            ids = np.array([c.call_id for c in other])
+            u = event_uniforms(self.run_seed, "calls.walk_in", ids)
+            keep = []
+            for c, x in zip(other, u, strict=True):
+                if c.priority == 3 and x < self.walk_in_share[c.cell]:
+                    rec.add("walk_in_services", year)
+                else:
+                    keep.append(c)
+            other = keep
+        self.dispatcher.submit(calls + other)
+        self.env.run(until=(h + 1) * 60.0)
+        self._count_received()
+
+        self.hour += 1
+        self.running = not self.finished
+        if h % self._collect_every == 0:
+            self.datacollector.collect(self)
+
+    def _start_interventions(self, year_label: int, year: int) -> None:
+        started = False
+        for iv, start in zip(self.interventions, self._starts, strict=True):
+            if not iv.active and start <= year_label:
+                iv.activate(self)
+                iv.active = True
+                iv.first_year_index = year
+                started = True
+                self.recorder.add("cost_yuan", year, iv.cost().setup_yuan)
+        if started:
+            self.dispatcher.start_units()
+
+    def _count_received(self) -> None:
+        rec = self.recorder
+        for c in self.dispatcher.received:
+            y = self.year_index(c.time / 60.0)
+            rec.add("calls_for_service", y)
+            if y >= 0:
+                self._cum["calls_for_service"] += 1
+                rec.day("calls_for_service", int(c.time / 60.0) - self.warmup_hours)
+            if c.kind == "public_order":
+                rec.add("public_order_incidents", y)
+                rec.day("effective_incidents", int(c.time / 60.0) - self.warmup_hours)
+                self.heat[c.cell] += 1.0
+        self.dispatcher.received.clear()
+
+    def _on_scene(self, call: Call) -> None:
+        year = self.year_index(call.time / 60.0)
+        self.recorder.attended(call, year)
+        if call.kind == "crime" and call.recorded:
+            response_h = (call.arrived_at - call.time) / 60.0
+            u = event_uniforms(self.run_seed, "clearance.scene", call.call_id)
+            self._clear(np.array([call.crime_type]), np.array([call.offender_slot]),
+                        np.array([call.cell]), np.array([call.report_delay_h]),
+                        np.array([response_h]), int(call.arrived_at // 60), year, np.atleast_1d(u))
+
+    def _clear(self, ctype, slots, cells, delay_h, response_h, hour, year, u) -> None:
+        p = clearance_probability(self.scenario.clearance, ctype, delay_h, response_h,
+                                  self.cameras[cells], self.clearance_odds[ctype])
+        cleared = u < p
+        n = float(cleared.sum())
+        if n:
+            self.recorder.add("cases_cleared", year, n)
+            self.recorder.add("arrests", year, n)
+            self.offending.arrest(slots[cleared], cells[cleared], hour)
+
+    # --------------------------------------------------------------- running
+    def run(self, progress: Callable[[int], None] | None = None) -> None:
+        """Run to the end of the last counted year; ``progress(days)`` is called daily."""
+        while not self.finished:
+            self.step()
+            if progress is not None and self.hour % 24 == 0:
+                progress(1)
+
+    def year_rows(self) -> list[dict]:
+        """One row of metrics per counted year."""
+        rows = []
+        for y, label in enumerate(self.years):
+            row = {"year": label, **self.recorder.year_row(y, self.city.population)}
+            for iv in self.interventions:
+                row.update(iv.metrics(self, y))
+            rows.append(row)
+        return rows

@@ -1,0 +1,391 @@
+"""The synthetic city: a lattice of inhabited cells with land use and an administrative map.
+
+Only inhabited cells are stored, as parallel arrays (structure of arrays). The hierarchy is
+cell → grid (网格) → community or village (社区/村) → town or street (乡镇/街道) → county
+(区县) → city; grids are held per resident (an urban cell holds several grids, a village
+cell one). Every town or street has one police station (派出所) whose jurisdiction is that
+town or street.
+
+Scaling: a city built at ``scale`` F is an F-sized sample of the full city at the *same
+density* — F times the residents, towns, villages and cells, on F times the area — so that
+rates per 100 000 residents, patrol density and distances to the nearest unit stay the same.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import IntEnum
+from math import ceil, pi, sqrt
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from sim.rng import stream
+from sim.space.presets import PRESETS
+
+__all__ = ["LandUse", "CountySpec", "CityParams", "City", "build_city", "apportion"]
+
+
+class LandUse(IntEnum):
+    """Land use of a cell."""
+
+    URBAN_CORE = 0
+    COMMERCIAL = 1
+    RESIDENTIAL = 2
+    INDUSTRIAL = 3
+    TOWN = 4
+    VILLAGE = 5
+
+
+class _Params(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True, validate_default=True)
+
+
+class CountySpec(_Params):
+    """One county-level unit (区/县/县级市/旗)."""
+
+    name: str
+    population_share: float = Field(gt=0, le=1, description="Share of the city's residents.")
+    main_urban_area: bool = Field(False, description="Holds the city's main urban area.")
+
+
+class CityParams(_Params):
+    """Size and shape of a synthetic city. A ``preset`` fills every field not given."""
+
+    preset: str | None = Field(None, description="One of sim.space.presets.PRESETS.")
+    seed: int = Field(2022, ge=0, description="Seed of the city's layout and population.")
+    population: int = Field(ge=1, description="Residents at full scale (2020 census, seed-facts).")
+    area_km2: float = Field(gt=0, description="Land area at full scale [km²].")
+    urban_share: float = Field(ge=0, le=1, description="Share of residents in urban cells.")
+    counties: list[CountySpec] = Field(min_length=1)
+    towns_per_county: int = Field(ge=1, description="Rural towns per county at full scale.")
+    villages_per_town: int = Field(20, ge=1, description="Villages per rural town (assumed).")
+    cell_size_km: float = Field(0.5, gt=0, le=5, description="Side of a cell [km] (brief: 0.2–0.5).")
+    urban_density_per_km2: float = Field(
+        12_000.0, gt=0, description="Mean residents per km² in built-up urban cells (assumed)."
+    )
+    main_county_urban_share: float = Field(
+        0.85, ge=0, le=1, description="Urban share in the county holding the main urban area."
+    )
+    seat_share_of_urban: float = Field(
+        0.8, gt=0, le=1, description="Share of a county's urban residents living in its seat."
+    )
+    residents_per_street: int = Field(
+        60_000, ge=1, description="Residents of one urban street (街道), one police station each."
+    )
+    residents_per_community: int = Field(8_000, ge=1, description="Residents of a community.")
+    residents_per_grid: int = Field(700, ge=1, description="Residents of one grid (网格).")
+    dedicated_grids: int = Field(0, ge=0, description="Dedicated grids at full scale (Jincheng 937).")
+    household_size_urban: float = Field(2.6, ge=1, description="Residents per urban household.")
+    household_size_rural: float = Field(3.1, ge=1, description="Residents per rural household.")
+    village_radius_km: float = Field(6.0, gt=0, description="Villages lie within this of their town.")
+    commute_share_urban: float = Field(
+        0.55, ge=0, le=1, description="Urban residents with a daytime place outside home (assumed)."
+    )
+    commute_share_rural: float = Field(0.2, ge=0, le=1, description="Same for villagers (assumed).")
+    commute_scale_km: float = Field(4.0, gt=0, description="Distance decay of trips [km] (assumed).")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _fill_from_preset(cls, data):
+        if isinstance(data, dict) and data.get("preset") is not None:
+            base = PRESETS.get(data["preset"])
+            if base is not None:  # unknown names are reported by the scenario loader
+                data = {**base, **data}
+        return data
+
+    @model_validator(mode="after")
+    def _shares_sum_to_one(self):
+        total = sum(c.population_share for c in self.counties)
+        if abs(total - 1.0) > 0.02:
+            raise ValueError(f"county population_share values sum to {total:.3f}, expected 1")
+        return self
+
+
+#: Daytime attraction of a cell per resident living there, by land use (assumed).
+_ATTRACTION = {
+    LandUse.URBAN_CORE: 3.0,
+    LandUse.COMMERCIAL: 2.5,
+    LandUse.RESIDENTIAL: 0.3,
+    LandUse.INDUSTRIAL: 6.0,
+    LandUse.TOWN: 1.5,
+    LandUse.VILLAGE: 0.1,
+}
+
+
+@dataclass
+class City:
+    """Inhabited cells and the administrative map. Arrays are indexed by cell."""
+
+    params: CityParams
+    scale: float
+    cell_size_km: float
+    ix: np.ndarray
+    iy: np.ndarray
+    land_use: np.ndarray
+    county: np.ndarray
+    town: np.ndarray
+    community: np.ndarray
+    residents: np.ndarray
+    households: np.ndarray
+    attraction: np.ndarray
+    county_names: list[str]
+    town_county: np.ndarray
+    town_is_street: np.ndarray
+    community_town: np.ndarray
+    station_cell: np.ndarray
+    neighbours: np.ndarray = field(repr=False)
+    lattice: np.ndarray = field(repr=False)
+
+    @property
+    def n_cells(self) -> int:
+        return len(self.ix)
+
+    @property
+    def population(self) -> int:
+        return int(self.residents.sum())
+
+    @property
+    def x_km(self) -> np.ndarray:
+        return (self.ix + 0.5) * self.cell_size_km
+
+    @property
+    def y_km(self) -> np.ndarray:
+        return (self.iy + 0.5) * self.cell_size_km
+
+    @property
+    def urban(self) -> np.ndarray:
+        return self.land_use <= LandUse.INDUSTRIAL
+
+    @property
+    def main_urban(self) -> np.ndarray:
+        """Cells of the main urban area (the seat of the county flagged main_urban_area)."""
+        mains = [i for i, c in enumerate(self.params.counties) if c.main_urban_area] or [0]
+        return self.urban & np.isin(self.county, mains)
+
+    def distance_km(self, cell: np.ndarray | int, cells: np.ndarray) -> np.ndarray:
+        """Manhattan distance along the street lattice between ``cell`` and ``cells`` [km]."""
+        d = np.abs(self.ix[cells] - self.ix[cell]) + np.abs(self.iy[cells] - self.iy[cell])
+        return d * self.cell_size_km
+
+
+def apportion(total: int, weights: np.ndarray) -> np.ndarray:
+    """Split an integer ``total`` in proportion to ``weights`` (largest remainder)."""
+    w = np.asarray(weights, dtype=np.float64)
+    if total <= 0 or w.sum() <= 0:
+        return np.zeros(len(w), dtype=np.int64)
+    quota = w / w.sum() * total
+    out = np.floor(quota).astype(np.int64)
+    short = total - out.sum()
+    if short > 0:
+        out[np.argsort(-(quota - out), kind="stable")[:short]] += 1
+    return out
+
+
+class _Lattice:
+    """Occupancy of lattice positions while the city is laid out."""
+
+    def __init__(self, n_side: int):
+        self.n = n_side
+        self.owner = np.full((n_side, n_side), -1, dtype=np.int64)
+
+    def grow(self, cx: int, cy: int, n_cells: int, rng: np.random.Generator) -> np.ndarray:
+        """Free positions nearest to (cx, cy), slightly irregular: an (n, 2) array."""
+        r = int(ceil(sqrt(n_cells / pi) * 1.5)) + 2
+        while True:
+            xs = np.arange(max(cx - r, 0), min(cx + r + 1, self.n))
+            ys = np.arange(max(cy - r, 0), min(cy + r + 1, self.n))
+            gx, gy = np.meshgrid(xs, ys, indexing="ij")
+            gx, gy = gx.ravel(), gy.ravel()
+            free = self.owner[gx, gy] < 0
+            if free.sum() >= n_cells or r > self.n:
+                break
+            r *= 2
+        gx, gy = gx[free], gy[free]
+        d = np.hypot(gx - cx, gy - cy) + rng.random(len(gx)) * 0.8
+        take = np.argsort(d, kind="stable")[:n_cells]
+        return np.column_stack([gx[take], gy[take]])
+
+    def free_near(self, cx: int, cy: int, radius: int, rng: np.random.Generator) -> tuple[int, int]:
+        for _ in range(200):
+            x = int(np.clip(cx + rng.integers(-radius, radius + 1), 0, self.n - 1))
+            y = int(np.clip(cy + rng.integers(-radius, radius + 1), 0, self.n - 1))
+            if self.owner[x, y] < 0:
+                return x, y
+        pos = self.grow(cx, cy, 1, rng)[0]
+        return int(pos[0]), int(pos[1])
+
+
+def build_city(params: CityParams, scale: float = 1.0) -> City:
+    """Lay out a synthetic city.
+
+    Args:
+        params: Validated city parameters.
+        scale: Fraction of the full city to build (0 < scale ≤ 1), at full-scale density.
+
+    Returns:
+        The city, with cells ordered by county, town and community.
+    """
+    if not 0 < scale <= 1:
+        raise ValueError(f"scale must be in (0, 1], got {scale}")
+    p = params
+    rng = stream(p.seed, "city")
+    pop = max(1, round(p.population * scale))
+    cell_area = p.cell_size_km**2
+    n_side = max(16, int(ceil(sqrt(p.area_km2 * scale) / p.cell_size_km)))
+    lat = _Lattice(n_side)
+
+    # County seats: the main county at the centre, the others on a ring around it.
+    k = len(p.counties)
+    main = next((i for i, c in enumerate(p.counties) if c.main_urban_area), 0)
+    order = [main] + [i for i in range(k) if i != main]
+    seats = np.zeros((k, 2), dtype=np.int64)
+    seats[main] = (n_side // 2, n_side // 2)
+    for j, i in enumerate(order[1:]):
+        angle = 2 * pi * j / max(k - 1, 1) + rng.uniform(-0.2, 0.2)
+        seats[i] = (n_side // 2 + 0.3 * n_side * np.cos(angle), n_side // 2 + 0.3 * n_side * np.sin(angle))
+    county_radius = max(2, int(0.3 * n_side / sqrt(k)))
+
+    county_pop = apportion(pop, np.array([c.population_share for c in p.counties]))
+    urban_total = p.urban_share * pop
+    urban_main = min(urban_total, county_pop[main] * p.main_county_urban_share)
+    rest = county_pop.sum() - county_pop[main]
+    rest_share = 0.0 if rest == 0 else min(0.95, (urban_total - urban_main) / rest)
+    county_urban = np.array(
+        [urban_main if i == main else county_pop[i] * rest_share for i in range(k)]
+    ).round().astype(np.int64)
+
+    cells: list[dict] = []  # one dict per cell, turned into arrays at the end
+    towns: list[tuple[int, bool]] = []  # (county, is_street)
+    communities: list[int] = []  # town of each community
+    town_rng_share = max(1, round(p.towns_per_county * scale))
+
+    def add_cell(x, y, lu, county, town, community, residents, hh_size):
+        lat.owner[x, y] = len(cells)
+        cells.append(dict(ix=x, iy=y, lu=lu, county=county, town=town, community=community,
+                          residents=int(residents), hh_size=hh_size))
+
+    for c in range(k):
+        cx, cy = int(seats[c, 0]), int(seats[c, 1])
+        n_towns = town_rng_share
+        seat_pop = round(county_urban[c] * (p.seat_share_of_urban if n_towns else 1.0))
+        town_urban = apportion(int(county_urban[c] - seat_pop), np.ones(n_towns))
+        rural = apportion(int(county_pop[c] - county_urban[c]), np.ones(n_towns))
+
+        # County seat: an urban cluster with a dense core, commercial main roads, industry
+        # on its edge, residential compounds elsewhere, divided into streets and communities.
+        if seat_pop > 0:
+            n = max(1, int(ceil(seat_pop / (p.urban_density_per_km2 * cell_area))))
+            pos = lat.grow(cx, cy, n, rng)
+            r = np.hypot(pos[:, 0] - cx, pos[:, 1] - cy)
+            r_max = max(r.max(), 1.0)
+            # Land use by share of the cluster, so that small-scale cities keep the mix.
+            lu = np.full(n, LandUse.RESIDENTIAL)
+            by_r = np.argsort(r, kind="stable")
+            n_core, n_com, n_ind = round(0.15 * n), round(0.15 * n), round(0.10 * n)
+            lu[by_r[:n_core]] = LandUse.URBAN_CORE
+            on_road = (pos[:, 0] == cx) | (pos[:, 1] == cy)
+            rest_ = by_r[n_core:]
+            lu[rest_[np.argsort(~on_road[rest_], kind="stable")[:n_com]]] = LandUse.COMMERCIAL
+            if n_ind:
+                lu[by_r[-n_ind:]] = LandUse.INDUSTRIAL
+            density = np.exp(-r / (0.6 * r_max)) * np.where(lu == LandUse.INDUSTRIAL, 0.2, 1.0)
+            res = apportion(seat_pop, density)
+            angle = np.arctan2(pos[:, 1] - cy, pos[:, 0] - cx)
+            n_streets = max(1, round(seat_pop / p.residents_per_street))
+            street_of = np.minimum((np.argsort(np.argsort(angle)) * n_streets) // n, n_streets - 1)
+            for s in range(n_streets):
+                town_id = len(towns)
+                towns.append((c, True))
+                members = np.flatnonzero(street_of == s)
+                members = members[np.argsort(r[members], kind="stable")]
+                n_comm = max(1, round(res[members].sum() / p.residents_per_community))
+                cum = np.cumsum(res[members])
+                comm_of = np.minimum((cum * n_comm) // max(cum[-1], 1), n_comm - 1)
+                first_comm = len(communities)
+                communities.extend([town_id] * n_comm)
+                for m, cm in zip(members, comm_of, strict=True):
+                    add_cell(pos[m, 0], pos[m, 1], lu[m], c, town_id, first_comm + int(cm),
+                             res[m], p.household_size_urban)
+
+        # Rural towns: a small town seat (one community) and its villages (one each).
+        for t in range(n_towns):
+            town_id = len(towns)
+            towns.append((c, False))
+            ang = rng.uniform(0, 2 * pi)
+            rad = rng.uniform(0.35, 1.0) * county_radius
+            tx = int(np.clip(cx + rad * np.cos(ang), 0, n_side - 1))
+            ty = int(np.clip(cy + rad * np.sin(ang), 0, n_side - 1))
+            n = max(1, int(ceil(town_urban[t] / (p.urban_density_per_km2 * 0.5 * cell_area))))
+            pos = lat.grow(tx, ty, n, rng)
+            res = apportion(int(town_urban[t]), np.ones(n))
+            comm = len(communities)
+            communities.append(town_id)
+            for m in range(n):
+                add_cell(pos[m, 0], pos[m, 1], LandUse.TOWN, c, town_id, comm, res[m],
+                         p.household_size_urban)
+            vil_pop = apportion(int(rural[t]), rng.lognormal(0, 0.4, p.villages_per_town))
+            radius = max(1, int(p.village_radius_km / p.cell_size_km))
+            for v in range(p.villages_per_town):
+                if vil_pop[v] == 0:
+                    continue
+                x, y = lat.free_near(tx, ty, radius, rng)
+                comm = len(communities)
+                communities.append(town_id)
+                add_cell(x, y, LandUse.VILLAGE, c, town_id, comm, vil_pop[v], p.household_size_rural)
+
+    # Arrays, with cells ordered by community so that residents sorted by home cell are
+    # also grouped by community, town and county.
+    get = lambda key, dt: np.array([cell[key] for cell in cells], dtype=dt)  # noqa: E731
+    community = get("community", np.int32)
+    order_ = np.argsort(community, kind="stable")
+    ix, iy = get("ix", np.int32)[order_], get("iy", np.int32)[order_]
+    land_use = get("lu", np.int8)[order_]
+    residents = get("residents", np.int64)[order_]
+    hh_size = get("hh_size", np.float64)[order_]
+    households = np.where(residents > 0, np.ceil(residents / hh_size), 0).astype(np.int64)
+    attraction = residents * np.array([_ATTRACTION[LandUse(v)] for v in range(6)])[land_use]
+    lattice = np.full((n_side, n_side), -1, dtype=np.int32)
+    lattice[ix, iy] = np.arange(len(ix), dtype=np.int32)
+    town = get("town", np.int32)[order_]
+
+    # Police station of each town or street: its most populous cell.
+    n_towns_total = len(towns)
+    station_cell = np.zeros(n_towns_total, dtype=np.int32)
+    for t in range(n_towns_total):
+        members = np.flatnonzero(town == t)
+        station_cell[t] = members[np.argmax(residents[members])]
+
+    return City(
+        params=p,
+        scale=scale,
+        cell_size_km=p.cell_size_km,
+        ix=ix,
+        iy=iy,
+        land_use=land_use,
+        county=get("county", np.int32)[order_],
+        town=town,
+        community=community[order_],
+        residents=residents,
+        households=households,
+        attraction=attraction.astype(np.float64),
+        county_names=[c.name for c in p.counties],
+        town_county=np.array([t[0] for t in towns], dtype=np.int32),
+        town_is_street=np.array([t[1] for t in towns], dtype=bool),
+        community_town=np.array(communities, dtype=np.int32),
+        station_cell=station_cell,
+        neighbours=_neighbours(ix, iy, lattice),
+        lattice=lattice,
+    )
+
+
+def _neighbours(ix: np.ndarray, iy: np.ndarray, lattice: np.ndarray) -> np.ndarray:
+    """Inhabited cells among the 8 around each cell; -1 where there is none."""
+    n = lattice.shape[0]
+    out = np.full((len(ix), 8), -1, dtype=np.int32)
+    offsets = [(dx, dy) for dx in (-1, 0, 1) for dy in (-1, 0, 1) if dx or dy]
+    for j, (dx, dy) in enumerate(offsets):
+        x, y = ix + dx, iy + dy
+        ok = (x >= 0) & (x < n) & (y >= 0) & (y < n)
+        out[ok, j] = lattice[x[ok], y[ok]]
+    return out
