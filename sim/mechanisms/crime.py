@@ -293,7 +293,6 @@ class Offending:
         p = self.p
         seed = self.seed
         n = len(self.offenders)
-        ids = np.arange(n)
         u_attempt = self._attempt_rng.random(n)  # fixed size every hour: aligned across scenarios
         # Only offenders whose attempt uniform is below the largest possible hazard need more work.
         cand = np.flatnonzero((u_attempt < self._hazard_bound(state)) & (self.free_at <= hour))
