@@ -171,7 +171,7 @@ class PinganModel(mesa.Model):
             recorded[detected] = True
             rec_calls = {c.offender_slot for c in calls if c.recorded}
             recorded |= np.isin(off.offender_slot, list(rec_calls))
-            rec.offences(year, h, off.crime_type, off.cell, recorded)
+            rec.offences(year, h - self.warmup_hours, off.crime_type, off.cell, recorded)
             rec.add("offences_displaced", year, float(off.displaced.sum()))
             rec.add("detected_by_video", year, float(len(detected)))
             rec.add("homicides", year, float(off.homicide.sum()))

@@ -130,9 +130,20 @@ class PatrolFleet:
         self.dwell_until[move] = hour + self.p.dwell_hours
 
     def units_per_station(self, total: int) -> np.ndarray:
-        """Share ``total`` units among police stations by jurisdiction population."""
+        """Share ``total`` units among police stations by jurisdiction population.
+
+        Every county gets at least one unit (so no county's calls wait for ever at small
+        scale); within a county, units go to stations by population.
+        """
         from sim.space.city import apportion
 
-        pop = np.bincount(self.city.town, weights=self.city.residents,
-                          minlength=len(self.city.town_county))
-        return apportion(total, pop)
+        city = self.city
+        pop = np.bincount(city.town, weights=city.residents, minlength=len(city.town_county))
+        n_counties = len(city.county_names)
+        county_pop = np.bincount(city.town_county, weights=pop, minlength=n_counties)
+        per_county = np.maximum(1, apportion(total, county_pop)) if total > 0 else np.zeros(n_counties, int)
+        out = np.zeros(len(pop), dtype=np.int64)
+        for c in range(n_counties):
+            towns = np.flatnonzero(city.town_county == c)
+            out[towns] = apportion(int(per_county[c]), pop[towns])
+        return out

@@ -92,10 +92,14 @@ class Dispatcher:
         if call.priority == 0:
             return
         fleet = self.fleet
-        free = np.flatnonzero(~fleet.busy & (fleet.county == call.county))
+        own = fleet.county == call.county
+        if not own.any():  # no unit in this county at all: the nearest county helps
+            own = np.ones(fleet.n, dtype=bool)
+        free = np.flatnonzero(~fleet.busy & own)
         if len(free) == 0:
             self._seq += 1
-            heapq.heappush(self.queues.setdefault(call.county, []),
+            county = call.county if (fleet.county == call.county).any() else int(fleet.county[0])
+            heapq.heappush(self.queues.setdefault(county, []),
                            (call.priority, call.time, self._seq, call))
             return
         travel = self.travel_min(fleet.cell[free], call.cell)

@@ -68,4 +68,4 @@ def clearance_probability(
              - p.delay_log_odds * np.log1p(report_delay_h)
              - p.response_log_odds_per_hour * response_h
              + np.log(np.maximum(odds_multiplier, 1e-9)))
-    return 1.0 / (1.0 + np.exp(-logit))
+    return 1.0 / (1.0 + np.exp(-np.clip(logit, -50.0, 50.0)))

@@ -1,0 +1,140 @@
+"""The runner and the command line: outputs, determinism, common random numbers, bad input."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from sim import PinganModel, load_scenario
+from sim.cli import main
+from sim.experiments import compare, replicate_seed, run_batch, summarise, write_metrics
+
+SMALL = ["--scale", "0.03", "--replicates", "2", "--seed", "7", "--quiet", "--no-plots",
+         "--set", "run.warmup_days=7"]
+REQUIRED = ["scenario", "replicate", "seed", "year", "preventable_cases", "calls_for_service",
+            "effective_incidents", "serious_violent", "homicides", "clearance_rate",
+            "response_time_median_min", "response_time_p90_min", "cost_yuan"]
+
+
+@pytest.fixture(scope="module")
+def run_dirs(tmp_path_factory):
+    base = tmp_path_factory.mktemp("runs")
+    out = {}
+    for jobs in (1, 2):
+        d = base / f"jobs{jobs}"
+        assert main(["run", "suizhou_2022", *SMALL, "--jobs", str(jobs), "--out", str(d)]) == 0
+        out[jobs] = d
+    return out
+
+
+def test_metrics_csv_has_one_row_per_scenario_replicate_year(run_dirs):
+    df = pd.read_csv(run_dirs[1] / "metrics.csv")
+    assert list(df.columns[:4]) == ["scenario", "replicate", "seed", "year"]
+    assert set(REQUIRED) <= set(df.columns)
+    assert len(df) == 2 * 2
+    assert sorted(df["year"].unique()) == [2021, 2022]
+    assert df.groupby("replicate")["seed"].nunique().eq(1).all()
+
+
+def test_metrics_csv_is_byte_identical_whatever_the_number_of_jobs(run_dirs):
+    assert (run_dirs[1] / "metrics.csv").read_bytes() == (run_dirs[2] / "metrics.csv").read_bytes()
+
+
+def test_summary_reports_year_on_year_change_with_intervals(run_dirs):
+    s = pd.read_csv(run_dirs[1] / "summary.csv")
+    row = s[s["metric"] == "preventable_cases"].iloc[0]
+    assert (row.year_from, row.year_to) == (2021, 2022)
+    assert row.change_pct_lo <= row.change_pct <= row.change_pct_hi
+    assert set(REQUIRED[4:]) <= set(s["metric"])
+
+
+def test_each_finished_run_is_kept_on_disk(run_dirs):
+    runs = sorted(p.name for p in (run_dirs[1] / "runs").glob("*.csv"))
+    assert runs == ["suizhou_2022_r000.csv", "suizhou_2022_r001.csv"]
+
+
+def test_plots_are_written(tmp_path):
+    args = [a for a in SMALL if a != "--no-plots"]
+    assert main(["run", "suizhou_2022", *args, "--replicates", "1", "--jobs", "1", "--out", str(tmp_path)]) == 0
+    for name in ("map_suizhou_2022.png", "timeseries.png"):
+        assert (tmp_path / name).stat().st_size > 10_000
+
+
+def test_compare_with_a_disabled_intervention_shows_exactly_no_difference(tmp_path):
+    off = tmp_path / "off.yaml"
+    off.write_text("extends: suizhou_baseline\nname: video_off\n"
+                   "interventions:\n  video: {enabled: false, cameras: 99999}\n")
+    out = tmp_path / "cmp"
+    assert main(["compare", "suizhou_baseline", str(off), *SMALL, "--jobs", "1", "--out", str(out)]) == 0
+    diff = pd.read_csv(out / "compare.csv")
+    core = diff[diff["metric"].isin(REQUIRED[4:])]
+    assert len(core) > 0
+    assert (core["difference"].fillna(0) == 0).all()
+
+
+def test_compare_uses_common_random_numbers_so_year_one_is_identical():
+    base = load_scenario("suizhou_baseline", ["run.warmup_days=7"])
+    alt = load_scenario("suizhou_2022", ["run.warmup_days=7"])
+    results = run_batch([base, alt], replicates=2, base_seed=3, scale=0.03, jobs=1, progress=False)
+    df = write_metrics(results, Path("/dev/null"))
+    d = compare(df, "suizhou_baseline")
+    y1 = d[(d["year"] == 2021) & d["metric"].isin(REQUIRED[4:])]
+    assert (y1["difference"].fillna(0) == 0).all()
+    y2 = d[(d["year"] == 2022) & (d["metric"] == "preventable_cases")]
+    assert y2["difference"].iloc[0] != 0
+    assert summarise(df)["replicates"].eq(2).all()
+
+
+def test_replicate_seeds_are_distinct_and_stable():
+    seeds = [replicate_seed(1, r) for r in range(50)]
+    assert len(set(seeds)) == 50
+    assert seeds == [replicate_seed(1, r) for r in range(50)]
+
+
+def test_bad_scenario_fails_before_any_run(tmp_path, capsys):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("extends: suizhou_2022\ninterventions:\n  video:\n    camras: 10\n")
+    out = tmp_path / "out"
+    assert main(["run", str(bad), *SMALL, "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert "bad.yaml" in err and "interventions.video.camras" in err and "unknown key" in err
+    assert not out.exists()
+
+
+def test_validate_command_reports_ok_and_invalid(tmp_path, capsys):
+    assert main(["validate", "suizhou_2022", "suizhou_baseline"]) == 0
+    assert "suizhou_2022: ok" in capsys.readouterr().out
+    bad = tmp_path / "neg.yaml"
+    bad.write_text("extends: suizhou_2022\ninterventions:\n  street_police_stations: {count: -3}\n")
+    assert main(["validate", str(bad)]) == 1
+    err = capsys.readouterr().err
+    assert "neg.yaml" in err and "interventions.street_police_stations.count" in err
+    assert "greater than or equal to 0" in err
+
+
+def test_set_override_changes_the_run(tmp_path):
+    out = tmp_path / "o"
+    assert main(["run", "suizhou_baseline", *SMALL, "--replicates", "1", "--jobs", "1",
+                 "--set", "run.years=1", "--out", str(out)]) == 0
+    assert pd.read_csv(out / "metrics.csv")["year"].tolist() == [2021]
+
+
+def test_console_script_is_installed():
+    r = subprocess.run([sys.executable, "-m", "sim.cli", "validate", "suizhou_2022"],
+                       capture_output=True, text=True, check=False)
+    assert r.returncode == 0, r.stderr
+
+
+def test_researchers_can_step_the_mesa_model_and_collect_data():
+    m = PinganModel(load_scenario("suizhou_2022", ["run.warmup_days=0"]), seed=2, scale=0.03)
+    for _ in range(24 * 3):
+        m.step()
+    assert m.steps == 72
+    df = m.datacollector.get_model_vars_dataframe()
+    assert len(df) == 3
+    assert {"recorded_preventable", "calls_for_service", "units_busy"} <= set(df.columns)
+    assert df["calls_for_service"].is_monotonic_increasing and df["calls_for_service"].iloc[-1] > 0
