@@ -10,17 +10,17 @@ Units on a call are moved by the dispatcher (:mod:`sim.events.dispatch`).
 from __future__ import annotations
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
+from sim.params import Params
 from sim.rng import event_uniforms, stream_key
 
 __all__ = ["PolicingParams", "PatrolFleet"]
 
 
-class PolicingParams(BaseModel):
+class PolicingParams(Params):
     """Baseline police resources and how patrols choose where to go."""
 
-    model_config = ConfigDict(extra="forbid", strict=True, validate_default=True)
 
     units_per_100k_residents: float = Field(
         4.0, ge=0, description="Patrol units on duty at any hour per 100 000 residents, shared "

@@ -17,8 +17,9 @@ from dataclasses import dataclass, field
 from enum import IntEnum
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
+from sim.params import Params
 from sim.rng import stream
 from sim.space.city import City, LandUse
 
@@ -37,10 +38,9 @@ class SpecialPopulation(IntEnum):
     DRUG_USER = 4
 
 
-class ResidentParams(BaseModel):
+class ResidentParams(Params):
     """Who the residents are and how their day runs."""
 
-    model_config = ConfigDict(extra="forbid", strict=True, validate_default=True)
 
     special_population_share: dict[str, float] = Field(
         default={

@@ -16,19 +16,19 @@ from collections.abc import Callable
 
 import numpy as np
 import simpy
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
 from sim.mechanisms.calls import Call
 from sim.mechanisms.crime import log_logistic
+from sim.params import Params
 from sim.rng import event_uniforms
 
 __all__ = ["DispatchParams", "Dispatcher"]
 
 
-class DispatchParams(BaseModel):
+class DispatchParams(Params):
     """Travel and on-scene times."""
 
-    model_config = ConfigDict(extra="forbid", strict=True, validate_default=True)
 
     turnout_min: float = Field(2.0, ge=0, description="Minutes from dispatch to moving (assumed).")
     speed_urban_kmh: float = Field(25.0, gt=0, description="Mean speed in urban cells [km/h].")

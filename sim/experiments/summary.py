@@ -85,10 +85,10 @@ def compare(df: pd.DataFrame, base: str) -> pd.DataFrame:
                 diff = a.loc[idx, m].to_numpy(float) - b.loc[idx, m].to_numpy(float)
                 base_mean = _nanmean(b.loc[idx, m].to_numpy(float))
                 dm, dlo, dhi = mean_interval(diff)
-                rel = (lambda x: x / base_mean * 100.0 if base_mean else np.nan)  # noqa: E731
+                rlo, rm, rhi = (np.array([dlo, dm, dhi]) / base_mean * 100.0 if base_mean else [np.nan] * 3)
                 out.append({"scenario": scen, "base": base, "year": year, "metric": m,
                             "base_mean": base_mean, "difference": dm, "difference_lo": dlo,
-                            "difference_hi": dhi, "relative_pct": rel(dm),
-                            "relative_pct_lo": rel(dlo), "relative_pct_hi": rel(dhi),
+                            "difference_hi": dhi, "relative_pct": rm,
+                            "relative_pct_lo": rlo, "relative_pct_hi": rhi,
                             "replicates": len(idx)})
     return pd.DataFrame(out)

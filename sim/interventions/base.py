@@ -17,7 +17,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
+
+from sim.params import Params
 
 if TYPE_CHECKING:
     from sim.model import PinganModel
@@ -27,10 +29,9 @@ __all__ = ["InterventionParams", "Intervention", "Cost", "REGISTRY", "scaled_cou
 REGISTRY: dict[str, type[Intervention]] = {}
 
 
-class InterventionParams(BaseModel):
+class InterventionParams(Params):
     """Keys every intervention has."""
 
-    model_config = ConfigDict(extra="forbid", strict=True, validate_default=True)
 
     enabled: bool = Field(False, description="Switch the intervention on.")
     start_year: int | None = Field(

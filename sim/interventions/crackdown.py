@@ -8,18 +8,18 @@ of clearing its crime types rise and offenders, hearing of it, perceive more ris
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import Field, field_validator
 
 from sim.interventions.base import Cost, Intervention, InterventionParams
 from sim.mechanisms.crime import CRIME_TYPES
+from sim.params import Params
 
 __all__ = ["Campaign", "CrackdownParams", "Crackdown"]
 
 
-class Campaign(BaseModel):
+class Campaign(Params):
     """One campaign."""
 
-    model_config = ConfigDict(extra="forbid", strict=True, validate_default=True)
 
     name: str
     crime_types: list[str] = Field(min_length=1)

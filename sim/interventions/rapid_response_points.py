@@ -12,7 +12,7 @@ import numpy as np
 from pydantic import Field
 
 from sim.interventions.base import Cost, Intervention, InterventionParams, scaled_count
-from sim.interventions.street_police_stations import pick_spaced_sites, within
+from sim.interventions.street_police_stations import base_units_at, pick_spaced_sites
 
 __all__ = ["RapidResponsePointParams", "RapidResponsePoints"]
 
@@ -56,12 +56,8 @@ class RapidResponsePoints(Intervention):
         self.cells = pick_spaced_sites(city, pool, model.site_score(pool), n, p.min_spacing_km)
         self.catchment = np.zeros(city.n_cells, dtype=bool)
         for c in self.cells:
-            model.posts[c] += p.officers_on_post
-            cells = within(city, c, p.beat_radius_km)
-            self.catchment[cells] = True
-            beat = model.fleet.add_beat(cells)
-            model.fleet.add_units(np.full(p.units_per_point, c), np.full(p.units_per_point, beat),
-                                  kind=self.key)
+            beat = base_units_at(model, c, p.officers_on_post, p.beat_radius_km, p.units_per_point, self.key)
+            self.catchment[beat] = True
 
     def cost(self) -> Cost:
         n = len(getattr(self, "cells", []))

@@ -17,7 +17,7 @@ from pydantic import Field
 
 from sim.interventions.base import Cost, Intervention, InterventionParams, scaled_count
 
-__all__ = ["StreetPoliceStationParams", "StreetPoliceStations"]
+__all__ = ["StreetPoliceStationParams", "StreetPoliceStations", "base_units_at", "within", "pick_spaced_sites"]
 
 
 class StreetPoliceStationParams(InterventionParams):
@@ -55,18 +55,29 @@ class StreetPoliceStations(Intervention):
                               city.land_use <= 4)
         self.cells = pick_spaced_sites(city, pool, model.site_score(pool), n, p.min_spacing_km)
         for c in self.cells:
-            model.posts[c] += p.officers_on_post
+            base_units_at(model, c, p.officers_on_post, p.beat_radius_km, p.patrol_units, self.key)
             near = within(city, c, p.walk_in_radius_km)
             model.walk_in_share[near] = 1 - (1 - model.walk_in_share[near]) * (1 - p.walk_in_share)
-            beat = model.fleet.add_beat(within(city, c, p.beat_radius_km))
-            model.fleet.add_units(np.full(p.patrol_units, c), np.full(p.patrol_units, beat),
-                                  kind=self.key)
 
     def cost(self) -> Cost:
         n = len(getattr(self, "cells", []))
         p = self.params
         return Cost(n * p.setup_cost_yuan, n * p.running_cost_yuan_per_year,
                     n * (p.officers_on_post + 2 * p.patrol_units))
+
+
+def base_units_at(model, cell: int, officers_on_post: float, beat_radius_km: float, units: int,
+                  kind: str) -> np.ndarray:
+    """Officers on a fixed post at ``cell`` and ``units`` patrol units based there.
+
+    Returns:
+        The cells of the units' beat (within ``beat_radius_km`` of the post).
+    """
+    model.posts[cell] += officers_on_post
+    cells = within(model.city, cell, beat_radius_km)
+    beat = model.fleet.add_beat(cells)
+    model.fleet.add_units(np.full(units, cell), np.full(units, beat), kind=kind)
+    return cells
 
 
 def within(city, cell: int, radius_km: float) -> np.ndarray:

@@ -12,9 +12,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
 from sim.mechanisms.crime import ASSAULT, CRIME_TYPES, ROBBERY, Offences, log_logistic
+from sim.params import Params
 from sim.rng import event_uniforms, stream
 
 __all__ = ["NON_CRIME_KINDS", "CallParams", "Call", "Calls"]
@@ -25,10 +26,9 @@ _HOUR_PROFILE_CALLS = [0.5, 0.35, 0.25, 0.2, 0.2, 0.3, 0.5, 0.8, 1.1, 1.2, 1.3, 
                        1.3, 1.3, 1.3, 1.4, 1.5, 1.5, 1.4, 1.2, 0.9, 0.7]
 
 
-class CallParams(BaseModel):
+class CallParams(Params):
     """Reporting of offences and the volume of non-crime calls."""
 
-    model_config = ConfigDict(extra="forbid", strict=True, validate_default=True)
 
     report_prob: dict[str, float] = Field(
         default={"burglary": 0.75, "theft": 0.45, "robbery": 0.85, "vehicle_crime": 0.6,

@@ -8,17 +8,17 @@ the odds for their crime types while they run.
 from __future__ import annotations
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
 from sim.mechanisms.crime import CRIME_TYPES
+from sim.params import Params
 
 __all__ = ["ClearanceParams", "clearance_probability"]
 
 
-class ClearanceParams(BaseModel):
+class ClearanceParams(Params):
     """Parameters of the clearance model."""
 
-    model_config = ConfigDict(extra="forbid", strict=True, validate_default=True)
 
     base: dict[str, float] = Field(
         default={"burglary": 0.35, "theft": 0.22, "robbery": 0.8, "vehicle_crime": 0.3,

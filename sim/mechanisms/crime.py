@@ -19,8 +19,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
+from sim.params import Params
 from sim.rng import event_uniforms, stream
 
 __all__ = ["CRIME_TYPES", "PREVENTABLE", "CrimeParams", "Offences", "Offending", "log_logistic"]
@@ -65,10 +66,9 @@ _DEFAULT_HOURS = {
 }
 
 
-class CrimeParams(BaseModel):
+class CrimeParams(Params):
     """Behavioural parameters of offending. Every one is a calibration or sweep handle."""
 
-    model_config = ConfigDict(extra="forbid", strict=True, validate_default=True)
 
     attempts_per_offender_year: float = Field(
         6.0, ge=0, description="Mean offence attempts per free motivated offender per year at "

@@ -149,11 +149,13 @@ def load_scenario(path: str | Path, overrides: list[str] | None = None) -> Scena
     data, origin = load_scenario_data(path)
     data = apply_overrides(data, overrides)
     data.setdefault("name", resolve_scenario_path(path).stem)
-    return validate_scenario(data, origin, str(path))
+    set_keys = [o.split("=", 1)[0].strip() for o in overrides or []]
+    return validate_scenario(data, origin, str(path), set_keys)
 
 
-def validate_scenario(data: dict, origin: dict | None = None, label: str = "<scenario>") -> Scenario:
-    """Validate a merged mapping; errors name the file each key came from."""
+def validate_scenario(data: dict, origin: dict | None = None, label: str = "<scenario>",
+                      set_keys: list[str] | None = None) -> Scenario:
+    """Validate a merged mapping; errors name the file (or ``--set``) each key came from."""
     origin = origin or {}
     city = data.get("city")
     if isinstance(city, dict) and city.get("preset") is not None and city["preset"] not in PRESETS:
@@ -168,6 +170,9 @@ def validate_scenario(data: dict, origin: dict | None = None, label: str = "<sce
             loc = [str(x) for x in err["loc"]]
             key = ".".join(loc) or "(top level)"
             where = origin.get(loc[0], label) if loc else label
+            for k in set_keys or []:
+                if key == k or key.startswith(k + "."):
+                    where = f"--set {k}"
             got = err.get("input")
             got_s = "" if err["type"] == "missing" else f" (got {got!r})"
             if len(got_s) > 80:

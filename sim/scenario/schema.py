@@ -7,7 +7,7 @@ intervention module adds its key here without editing this file.
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field, create_model, model_validator
+from pydantic import Field, create_model, model_validator
 
 from sim.agents.patrol import PolicingParams
 from sim.agents.residents import ResidentParams
@@ -16,17 +16,15 @@ from sim.interventions import REGISTRY
 from sim.mechanisms.calls import CallParams
 from sim.mechanisms.clearance import ClearanceParams
 from sim.mechanisms.crime import CrimeParams
+from sim.params import Params
 from sim.space.city import CityParams
 
 __all__ = ["RunParams", "Interventions", "Scenario"]
 
-_STRICT = ConfigDict(extra="forbid", strict=True, validate_default=True)
 
 
-class RunParams(BaseModel):
+class RunParams(Params):
     """Simulated period: counted years after an uncounted warm-up."""
-
-    model_config = _STRICT
 
     first_year: int = Field(2021, description="Calendar year of the first counted year.")
     years: int = Field(2, ge=1, le=20, description="Counted years.")
@@ -49,15 +47,13 @@ class RunParams(BaseModel):
 
 Interventions = create_model(
     "Interventions",
-    __config__=_STRICT,
+    __base__=Params,
     **{key: (cls.Params, Field(default_factory=cls.Params)) for key, cls in sorted(REGISTRY.items())},
 )
 
 
-class Scenario(BaseModel):
+class Scenario(Params):
     """A complete, validated scenario."""
-
-    model_config = _STRICT
 
     name: str = "scenario"
     description: str = ""

@@ -18,8 +18,9 @@ from enum import IntEnum
 from math import ceil, pi, sqrt
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import Field, model_validator
 
+from sim.params import Params
 from sim.rng import stream
 from sim.space.presets import PRESETS
 
@@ -37,11 +38,7 @@ class LandUse(IntEnum):
     VILLAGE = 5
 
 
-class _Params(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True, validate_default=True)
-
-
-class CountySpec(_Params):
+class CountySpec(Params):
     """One county-level unit (区/县/县级市/旗)."""
 
     name: str
@@ -49,7 +46,7 @@ class CountySpec(_Params):
     main_urban_area: bool = Field(False, description="Holds the city's main urban area.")
 
 
-class CityParams(_Params):
+class CityParams(Params):
     """Size and shape of a synthetic city. A ``preset`` fills every field not given."""
 
     preset: str | None = Field(None, description="One of sim.space.presets.PRESETS.")
