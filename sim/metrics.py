@@ -43,6 +43,24 @@ CORE_METRICS: tuple[str, ...] = (
     "wait_time_median_min",
     "preventable_cases_per_100k",
     "calls_for_service_per_100k",
+    # social governance (issue 3)
+    "disputes_new",
+    "disputes_found",
+    "disputes_mediated",
+    "mediation_success_rate",
+    "agreements_honoured_rate",
+    "disputes_resolved_by_police",
+    "disputes_settled_on_spot",
+    "disputes_to_call",
+    "disputes_violent",
+    "tickets_received",
+    "tickets_disposed_rate",
+    "tickets_completed_rate",
+    "tickets_escalated",
+    "ticket_latency_median_h",
+    "sense_of_safety_pct",
+    "volunteer_hours",
+    "grid_worker_visits",
 )
 
 _PREV = np.array([CRIME_TYPES.index(t) for t in PREVENTABLE])
@@ -129,6 +147,14 @@ class MetricsRecorder:
             row[k] = g(k)
         row["calls_attended"] = float(len(calls))
         row["wait_time_median_min"] = float(np.median(wait)) if len(wait) else float("nan")
+        for k in ("disputes_new", "disputes_found", "disputes_mediated", "disputes_resolved_by_police",
+                  "disputes_settled_on_spot", "disputes_to_call", "disputes_violent", "volunteer_hours",
+                  "grid_worker_visits"):
+            row[k] = g(k)
+        mediated, ok = g("disputes_mediated"), g("mediation_successes")
+        row["mediation_success_rate"] = ok / mediated if mediated else float("nan")
+        row["agreements_honoured_rate"] = g("agreements_honoured") / ok if ok else float("nan")
+        row["sense_of_safety_pct"] = float(c["sense_of_safety_pct"]) if "sense_of_safety_pct" in c else float("nan")
         row["preventable_cases_per_100k"] = prev / population * 1e5
         row["calls_for_service_per_100k"] = row["calls_for_service"] / population * 1e5
         return row

@@ -4,6 +4,10 @@ Data flows one way each hour: interventions set the shared levers → patrols mo
 offenders act against the guardianship in place → offences are reported (or seen on
 video) → calls join non-crime calls in the SimPy dispatcher, which runs to the end of the
 hour → attended calls are cleared or not, arrests feed deterrence → metrics are recorded.
+Once a day, at midnight, disputes arise, escalate (to calls for service and violence) and
+are found by whoever does rounds; found disputes become governance tickets or go to
+mediation, both SimPy processes on the same clock. At the end of each counted year a
+simulated survey measures the sense of safety.
 
 Researchers can drive it step by step::
 
@@ -25,17 +29,23 @@ import simpy
 from sim.agents.patrol import PatrolFleet
 from sim.agents.residents import Residents, build_residents
 from sim.events.dispatch import Dispatcher
+from sim.events.governance import GovernancePipeline, Ticket
+from sim.events.mediation import MediationService
 from sim.interventions import REGISTRY, Intervention
 from sim.interventions.video import camera_weights
 from sim.mechanisms.calls import Call, Calls
 from sim.mechanisms.clearance import clearance_probability
 from sim.mechanisms.crime import ASSAULT, CRIME_TYPES, Offending
+from sim.mechanisms.disputes import DiscoverySource, DisputeBook, Resolver, Stage
+from sim.mechanisms.safety import survey
 from sim.metrics import HOURS_PER_YEAR, MetricsRecorder
 from sim.rng import event_uniforms
 from sim.scenario.schema import Scenario
 from sim.space.city import City, apportion, build_city
 
 __all__ = ["PinganModel"]
+
+_DISPUTE_ID_BASE = 1 << 60  # dispute calls' ids: apart from crime and non-crime calls
 
 
 class PinganModel(mesa.Model):
@@ -70,6 +80,15 @@ class PinganModel(mesa.Model):
         self.clearance_odds = np.ones(len(CRIME_TYPES))
         self.patrol_presence = np.zeros(n)
         self.heat = np.zeros(n)
+        self.type_guardians = np.zeros((len(CRIME_TYPES), n))  # blocking hazard by crime type
+        self.alarms = np.zeros(n)  # chance an unreported offence is detected by alarms
+        self.visible_guardians = np.zeros(n)  # non-police guardians seen now (volunteers, …)
+        self.discovery_sources: list[DiscoverySource] = []
+        self.household_dispute_factor: np.ndarray | None = None  # thinning of new disputes
+        self.police_mediation = None  # params with success_by_stage, honour_prob (随警调解)
+        self.governance: GovernancePipeline | None = None
+        self.mediation: MediationService | None = None
+        self._guardian_hours = np.zeros(n)
 
         s = scenario
         self.env = simpy.Environment()
@@ -81,6 +100,7 @@ class PinganModel(mesa.Model):
                              np.repeat(towns, per_station), kind="police_station")
         self.offending = Offending(s.crime, self.city, self.residents, self.run_seed)
         self.calls = Calls(s.calls, self.city, self.residents, self.run_seed)
+        self.disputes = DisputeBook(s.disputes, self.city, self.residents, self.run_seed)
         self.dispatcher = Dispatcher(self.env, self.fleet, self.city, s.dispatch, self.run_seed,
                                      on_scene=self._on_scene)
         self.dispatcher.start_units()
@@ -165,7 +185,7 @@ class PinganModel(mesa.Model):
 
         # Offences, reporting, recording.
         off = self.offending.step(h, how, self)
-        calls, detected = self.calls.report(off, h, self.cameras)
+        calls, detected = self.calls.report(off, h, self.cameras, self.alarms)
         if len(off):
             recorded = np.zeros(len(off), dtype=bool)
             recorded[detected] = True
@@ -196,14 +216,122 @@ class PinganModel(mesa.Model):
                 else:
                     keep.append(c)
             other = keep
+        if h % 24 == 0:
+            other += self._dispute_day(h, year)
         self.dispatcher.submit(calls + other)
         self.env.run(until=(h + 1) * 60.0)
         self._count_received()
+        self._guardian_hours += units + self.posts + self.visible_guardians
+        if year >= 0 and hour_in_year == HOURS_PER_YEAR - 1:
+            self._survey(year, h)
 
         self.hour += 1
         self.running = not self.finished
         if h % self._collect_every == 0:
             self.datacollector.collect(self)
+
+    # -------------------------------------------------------------- disputes
+    def _dispute_day(self, h: int, year: int) -> list[Call]:
+        """Midnight: disputes arise, escalate and are found. Returns today's dispute calls."""
+        rec, book, seed = self.recorder, self.disputes, self.run_seed
+        day = h // 24
+        new = book.arise(day, self.household_dispute_factor)
+        rec.add("disputes_new", year, len(new))
+        to_call, to_violence = book.escalate(day)
+        u = event_uniforms(seed, "disputes.call_time", book.uid[to_call], day)
+        calls = [Call(call_id=_DISPUTE_ID_BASE + int(book.uid[r]), time=h * 60.0 + float(x) * 1440.0,
+                      cell=int(book.cell[r]), county=int(self.city.county[book.cell[r]]), priority=2,
+                      kind="dispute", dispute_row=int(r)) for r, x in zip(to_call, u, strict=True)]
+        rec.add("disputes_to_call", year, len(to_call))
+        calls += self._dispute_violence(to_violence, h, year)
+        for src in self.discovery_sources:
+            found = book.discover(day, src.hazard, src.name)
+            rec.add("disputes_found", year, len(found))
+            self._route(found, src, day, year)
+        return calls
+
+    def _dispute_violence(self, rows: np.ndarray, h: int, year: int) -> list[Call]:
+        """Disputes that turned violent: assaults (recorded when reported) and their calls."""
+        if len(rows) == 0:
+            return []
+        book, seed, p = self.disputes, self.run_seed, self.scenario.disputes
+        uid = book.uid[rows]
+        u_sev = event_uniforms(seed, "disputes.severity", uid)
+        homicide = u_sev < p.violence_homicide_share
+        serious = u_sev < p.violence_serious_share
+        reported = homicide | (event_uniforms(seed, "disputes.reported", uid) < self.scenario.calls.report_prob.get(
+            "assault", 0.6))
+        cells = book.cell[rows]
+        self.recorder.offences(year, h - self.warmup_hours, np.full(len(rows), ASSAULT), cells, reported)
+        self.recorder.add("disputes_violent", year, len(rows))
+        self.recorder.add("homicides", year, float(homicide.sum()))
+        self.recorder.add("serious_assaults", year, float((serious & reported).sum()))
+        minute = event_uniforms(seed, "disputes.violence_time", uid)
+        return [Call(call_id=_DISPUTE_ID_BASE + (1 << 50) + int(book.uid[r]), time=h * 60.0 + float(m) * 1440.0,
+                     cell=int(book.cell[r]), county=int(self.city.county[book.cell[r]]), priority=1, kind="crime",
+                     crime_type=ASSAULT, recorded=True, report_delay_h=0.1)
+                for r, m, rep in zip(rows, minute, reported, strict=True) if rep]
+
+    def _route(self, rows: np.ndarray, src: DiscoverySource, day: int, year: int) -> None:
+        """Found disputes: settle minor ones on the spot, refer the rest."""
+        if len(rows) == 0:
+            return
+        book = self.disputes
+        uid = book.uid[rows]
+        spot = (book.stage[rows] == Stage.MINOR) & (
+            event_uniforms(self.run_seed, f"disputes.on_spot.{src.name}", uid, day) < src.on_spot_prob)
+        holds = event_uniforms(self.run_seed, "disputes.on_spot_holds", uid, day) < src.honour_prob
+        for r, ok in zip(rows[spot], holds[spot], strict=True):
+            book.settle(int(r), day, src.resolver, bool(ok))
+            self.recorder.add("disputes_settled_on_spot", year)
+            if src.resolver == Resolver.POLICE:
+                self.recorder.add("disputes_resolved_by_police", year)
+        for r in rows[~spot]:
+            self.refer_dispute(int(r))
+
+    def refer_dispute(self, row: int) -> None:
+        """Send a found dispute on: a governance ticket if centres exist, else mediation."""
+        if self.governance is not None:
+            self.report_ticket("dispute", int(self.disputes.cell[row]), int(self.disputes.uid[row]), row)
+        elif self.mediation is not None:
+            self.env.process(self.mediation.ladder(row))
+
+    def report_ticket(self, kind: str, cell: int, uid: int, dispute_row: int = -1) -> None:
+        """Report a ticket to the governance centres (ignored where there are none)."""
+        if self.governance is None:
+            return
+        if dispute_row >= 0:
+            self.disputes.handling[dispute_row] = True
+        self.governance.submit(Ticket(uid=uid, kind=kind, cell=cell, created=self.env.now, dispute_row=dispute_row))
+
+    def dispose_ticket(self, t: Ticket, level: int):
+        """Disposal of a ticket at ``level``: mediation for disputes, else the centre's own work."""
+        book = self.disputes
+        if t.kind == "dispute":
+            if not book.is_active(t.dispute_row):
+                return None
+            if self.mediation is not None and level < len(self.mediation.committees):
+                return (yield from self.mediation.mediate(t.dispute_row, level))
+        ok = bool(event_uniforms(self.run_seed, "governance.resolve", t.uid, level) <
+                  self.governance.p.resolve_prob[level])
+        if t.kind == "dispute" and ok:
+            holds = bool(event_uniforms(self.run_seed, "governance.holds", t.uid, level) < 0.95)
+            book.settle(t.dispute_row, int(self.env.now // 1440), Resolver.GOVERNANCE, holds)
+        return ok
+
+    def mediation_result(self, row: int, level: int, success: bool, honoured: bool) -> None:
+        """Count a mediation session (called by the mediation service)."""
+        year = self.year_index(self.env.now / 60.0)
+        self.recorder.add("disputes_mediated", year)
+        if success:
+            self.recorder.add("mediation_successes", year)
+            self.recorder.add("agreements_honoured", year, float(honoured))
+
+    def _survey(self, year: int, h: int) -> None:
+        pct, _ = survey(self.scenario.safety, self.run_seed, year, self.residents, self.city,
+                        self.recorder.cell_incidents[year], self._guardian_hours / 365.0, h)
+        self.recorder.add("sense_of_safety_pct", year, pct)
+        self._guardian_hours[:] = 0.0
 
     def _start_interventions(self, year_label: int, year: int) -> None:
         started = False
@@ -234,12 +362,35 @@ class PinganModel(mesa.Model):
     def _on_scene(self, call: Call) -> None:
         year = self.year_index(call.time / 60.0)
         self.recorder.attended(call, year)
+        if call.dispute_row >= 0:
+            self._dispute_call(call, year)
         if call.kind == "crime" and call.recorded:
             response_h = (call.arrived_at - call.time) / 60.0
             u = event_uniforms(self.run_seed, "clearance.scene", call.call_id)
             self._clear(np.array([call.crime_type]), np.array([call.offender_slot]),
                         np.array([call.cell]), np.array([call.report_delay_h]),
                         np.array([response_h]), int(call.arrived_at // 60), year, np.atleast_1d(u))
+
+    def _dispute_call(self, call: Call, year: int) -> None:
+        """Police at a dispute: police-accompanied mediation if in place; the dispute is found."""
+        book, row = self.disputes, call.dispute_row
+        if not book.is_active(row):
+            return
+        if not book.found[row]:
+            book.found[row] = True
+            self.recorder.add("disputes_found", year)
+            self.recorder.add("disputes_found_by_call", year)
+        pm = self.police_mediation
+        if pm is not None:
+            stage = min(int(book.stage[row]), 2)
+            uid = book.uid[row]
+            if event_uniforms(self.run_seed, "police_mediation.success", uid) < pm.success_by_stage[stage]:
+                holds = bool(event_uniforms(self.run_seed, "police_mediation.holds", uid) < pm.honour_prob)
+                book.settle(row, int(self.env.now // 1440), Resolver.POLICE, holds)
+                self.recorder.add("disputes_resolved_by_police", year)
+                return
+        if not book.handling[row]:
+            self.refer_dispute(row)
 
     def _clear(self, ctype, slots, cells, delay_h, response_h, hour, year, u) -> None:
         p = clearance_probability(self.scenario.clearance, ctype, delay_h, response_h,
@@ -259,11 +410,27 @@ class PinganModel(mesa.Model):
             if progress is not None and self.hour % 24 == 0:
                 progress(1)
 
+    def _ticket_metrics(self, year: int) -> dict[str, float]:
+        tickets = [] if self.governance is None else [
+            t for t in self.governance.tickets if self.year_index(t.created / 60.0) == year]
+        n = len(tickets)
+        done = [t for t in tickets if t.state != "open"]
+        latency = [(t.archived_at - t.created) / 60.0 for t in done]
+        nan = float("nan")
+        return {
+            "tickets_received": float(n),
+            "tickets_disposed_rate": sum(t.disposed for t in tickets) / n if n else nan,
+            "tickets_completed_rate": sum(t.state == "completed" for t in tickets) / n if n else nan,
+            "tickets_escalated": float(sum(t.escalations > 0 for t in tickets)),
+            "ticket_latency_median_h": float(np.median(latency)) if latency else nan,
+        }
+
     def year_rows(self) -> list[dict]:
         """One row of metrics per counted year."""
         rows = []
         for y, label in enumerate(self.years):
             row = {"year": label, **self.recorder.year_row(y, self.city.population)}
+            row.update(self._ticket_metrics(y))
             for iv in self.interventions:
                 row.update(iv.metrics(self, y))
             rows.append(row)

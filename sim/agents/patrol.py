@@ -61,6 +61,7 @@ class PatrolFleet:
         self.county = np.zeros(0, dtype=np.int64)
         self.beat = np.zeros(0, dtype=np.int64)
         self.busy = np.zeros(0, dtype=bool)
+        self.retired = np.zeros(0, dtype=bool)  # taken off patrol (e.g. moved to home visits)
         self.dwell_until = np.zeros(0, dtype=np.int64)
         self.hotspot_share = np.zeros(0)
         self.uid = np.zeros(0, dtype=np.uint64)
@@ -100,6 +101,7 @@ class PatrolFleet:
         self.county = np.concatenate([self.county, self.city.county[base_cells].astype(np.int64)])
         self.beat = np.concatenate([self.beat, np.asarray(beats, dtype=np.int64)])
         self.busy = np.concatenate([self.busy, np.zeros(k, dtype=bool)])
+        self.retired = np.concatenate([self.retired, np.zeros(k, dtype=bool)])
         self.dwell_until = np.concatenate([self.dwell_until, np.zeros(k, dtype=np.int64)])
         share = self.p.hotspot_share if hotspot_share is None else hotspot_share
         self.hotspot_share = np.concatenate([self.hotspot_share, np.full(k, share)])
@@ -109,13 +111,17 @@ class PatrolFleet:
         self.kind.extend([kind] * k)
         return np.arange(first, first + k)
 
+    def retire(self, units: np.ndarray) -> None:
+        """Take units off patrol and dispatch (they finish a call in hand first)."""
+        self.retired[units] = True
+
     def presence(self) -> np.ndarray:
         """Units present in each cell (patrolling, or at a scene)."""
-        return np.bincount(self.cell, minlength=self.city.n_cells).astype(np.float64)
+        return np.bincount(self.cell[~self.retired], minlength=self.city.n_cells).astype(np.float64)
 
     def reposition(self, hour: int, heat: np.ndarray) -> None:
         """Move free units whose dwell is over to their next patrol cell."""
-        move = np.flatnonzero(~self.busy & (self.dwell_until <= hour))
+        move = np.flatnonzero(~self.busy & ~self.retired & (self.dwell_until <= hour))
         if len(move) == 0:
             return
         cells = self._beat_matrix[self.beat[move]]

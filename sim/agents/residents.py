@@ -99,6 +99,7 @@ class Residents:
     grid: np.ndarray
     special: np.ndarray
     victimisations: np.ndarray
+    last_victimised: np.ndarray  # hour of the latest victimisation, −1 if never
     offenders: np.ndarray
     cell_start: np.ndarray
     grid_community: np.ndarray
@@ -182,6 +183,7 @@ def build_residents(city: City, params: ResidentParams) -> Residents:
         grid=grid.astype(np.int32),
         special=special,
         victimisations=np.zeros(n, dtype=np.uint16),
+        last_victimised=np.full(n, -1, dtype=np.int64),
         offenders=np.flatnonzero(offender).astype(np.int64),
         cell_start=cell_start,
         grid_community=grid_community,

@@ -92,9 +92,9 @@ class Dispatcher:
         if call.priority == 0:
             return
         fleet = self.fleet
-        own = fleet.county == call.county
+        own = (fleet.county == call.county) & ~fleet.retired
         if not own.any():  # no unit in this county at all: the nearest county helps
-            own = np.ones(fleet.n, dtype=bool)
+            own = ~fleet.retired
         free = np.flatnonzero(~fleet.busy & own)
         if len(free) == 0:
             self._seq += 1
@@ -141,6 +141,8 @@ class Dispatcher:
             fleet.dwell_until[u] = 0  # back to the beat at the next patrol move
 
     def _next_queued(self, u: int) -> Call | None:
+        if self.fleet.retired[u]:
+            return None
         q = self.queues.get(int(self.fleet.county[u]))
         if q:
             return heapq.heappop(q)[3]

@@ -52,9 +52,11 @@ class CallParams(Params):
         "fully covered cell (assumed)."
     )
     non_crime_per_1000_year: dict[str, float] = Field(
-        default={"public_order": 9.0, "assistance": 16.0, "traffic": 11.0, "dispute": 8.0,
+        default={"public_order": 9.0, "assistance": 16.0, "traffic": 11.0, "dispute": 2.0,
                  "invalid": 6.0},
-        description="Non-crime calls per 1 000 residents per year (assumed; calibrated to 接警量).",
+        description="Non-crime calls per 1 000 residents per year (assumed; calibrated to 接警量). "
+        "Household disputes that escalate to a call come from sim.mechanisms.disputes; 'dispute' "
+        "here is quarrels between strangers.",
     )
     hour_profile: list[float] = Field(
         default=_HOUR_PROFILE_CALLS, min_length=24, max_length=24,
@@ -79,6 +81,7 @@ class Call:
     dispatched_at: float = -1.0
     arrived_at: float = -1.0
     unit: int = -1
+    dispute_row: int = -1
 
 
 class Calls:
@@ -107,7 +110,7 @@ class Calls:
         self._expected = np.outer(profile[hod] * pres.sum(axis=1) / 1000.0 / 8760.0, rate)
         self._next_id = 0
 
-    def report(self, off: Offences, hour: int, cameras: np.ndarray):
+    def report(self, off: Offences, hour: int, cameras: np.ndarray, alarms: np.ndarray | None = None):
         """Decide which offences are reported or detected by video.
 
         Returns:
@@ -126,7 +129,10 @@ class Calls:
         reported = (u_rep < self._report[off.crime_type]) | off.homicide
         delay = log_logistic(u_del, self._delay[off.crime_type], self.p.report_delay_shape)
         recorded = reported & ((u_rec < self.p.record_prob) | off.homicide)
-        detected = ~reported & (u_rec < self.p.camera_detect_prob * cameras[off.cell])
+        seen = self.p.camera_detect_prob * cameras[off.cell]
+        if alarms is not None:
+            seen = np.maximum(seen, alarms[off.cell])
+        detected = ~reported & (u_rec < seen)
         calls = []
         for i in np.flatnonzero(reported):
             ct = int(off.crime_type[i])

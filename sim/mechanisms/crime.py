@@ -209,6 +209,9 @@ class Offending:
         self.home = residents.home_cell[self.offenders]
         self.hangout = residents.day_cell[self.offenders]
         self.free_at = np.zeros(len(self.offenders), dtype=np.int64)
+        #: Offending propensity per offender (special-population management lowers it).
+        self.propensity = np.ones(len(self.offenders))
+        self.special = residents.special[self.offenders]
         self._attempt_rng = stream(seed, "offending.attempts")
         n = city.n_cells
         self.near_repeat = np.zeros(n)
@@ -271,7 +274,7 @@ class Offending:
         street = p.street_guard * (1 - np.exp(-present / p.street_guard_density))
         g = np.where(crime_type == BURGLARY, p.occupancy_guard * occ, street)
         g = g + p.patrol_guard * state.patrol_presence[cells] + p.post_guard * state.posts[cells]
-        g = g + state.extra_guardians[cells]
+        g = g + state.extra_guardians[cells] + state.type_guardians[crime_type, cells]
         return g * self._sens[crime_type]
 
     def decay(self, patrol_presence: np.ndarray, posts: np.ndarray) -> None:
@@ -306,7 +309,8 @@ class Offending:
                                                            state.type_deterrence)[:, None]
         risk = self.perceived_risk(loc, state.cameras)
         total = opp.sum(axis=0)
-        hazard = self._lambda * total * (1 + self.near_repeat[loc]) * np.exp(-p.risk_sensitivity * risk)
+        hazard = (self._lambda * total * (1 + self.near_repeat[loc]) * np.exp(-p.risk_sensitivity * risk)
+                  * self.propensity[cand])
         act = u_attempt[cand] < hazard
         if not act.any():
             return _empty()
@@ -358,12 +362,13 @@ class Offending:
         u_vic = event_uniforms(seed, "offending.victim", cand, hour)
         victim = start + np.minimum((u_vic * size).astype(np.int64), np.maximum(size - 1, 0))
         np.add.at(self.residents.victimisations, victim, 1)
+        self.residents.last_victimised[victim] = hour
         return Offences(self.offenders[cand], cand, loc.astype(np.int64), ctype, displaced,
                         serious, homicide, victim)
 
     def _hazard_bound(self, state) -> float:
         # Cheap upper bound of any offender's hazard, so most offenders are skipped each hour.
-        return self._lambda * self._max_opp * (1 + self.near_repeat.max())
+        return self._lambda * self._max_opp * (1 + self.near_repeat.max()) * self.propensity.max()
 
     @property
     def _max_opp(self) -> float:
@@ -372,14 +377,19 @@ class Offending:
         return self._max_opp_cache
 
     def arrest(self, offender_slots: np.ndarray, cells: np.ndarray, hour: int) -> None:
-        """Hold arrested offenders and raise perceived risk where they were caught."""
-        if len(offender_slots) == 0:
+        """Hold arrested offenders and raise perceived risk where they were caught.
+
+        A slot of −1 is an arrest of someone who is not a motivated offender (dispute violence):
+        it deters nearby but holds no one from the offender pool.
+        """
+        if len(cells) == 0:
             return
         p = self.p
-        u = event_uniforms(self.seed, "offending.held", offender_slots, hour)
-        held_h = -np.log1p(-np.clip(u, 0, 1 - 1e-12)) * p.incapacitation_days * 24
-        self.free_at[offender_slots] = np.maximum(self.free_at[offender_slots],
-                                                  hour + held_h.astype(np.int64))
+        held = offender_slots[offender_slots >= 0]
+        if len(held):
+            u = event_uniforms(self.seed, "offending.held", held, hour)
+            held_h = -np.log1p(-np.clip(u, 0, 1 - 1e-12)) * p.incapacitation_days * 24
+            self.free_at[held] = np.maximum(self.free_at[held], hour + held_h.astype(np.int64))
         np.add.at(self.arrest_risk, cells, p.arrest_risk)
         nb = self.city.neighbours[cells].ravel()
         np.add.at(self.arrest_risk, nb[nb >= 0], p.arrest_risk * p.near_repeat_spread)

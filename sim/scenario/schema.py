@@ -16,6 +16,8 @@ from sim.interventions import REGISTRY
 from sim.mechanisms.calls import CallParams
 from sim.mechanisms.clearance import ClearanceParams
 from sim.mechanisms.crime import CrimeParams
+from sim.mechanisms.disputes import DisputeParams
+from sim.mechanisms.safety import SafetyParams
 from sim.params import Params
 from sim.space.city import CityParams
 
@@ -65,6 +67,8 @@ class Scenario(Params):
     clearance: ClearanceParams = Field(default_factory=ClearanceParams)
     policing: PolicingParams = Field(default_factory=PolicingParams)
     dispatch: DispatchParams = Field(default_factory=DispatchParams)
+    disputes: DisputeParams = Field(default_factory=DisputeParams)
+    safety: SafetyParams = Field(default_factory=SafetyParams)
     interventions: Interventions = Field(default_factory=Interventions)  # type: ignore[valid-type]
 
     @model_validator(mode="after")

@@ -1,0 +1,155 @@
+"""Governance centres (综治中心) handling tickets in a closed loop, as a SimPy pipeline.
+
+The procedure, as Xing'an League describes it (004_d1fb0e0d9599ba9c.txt): discover and
+report → unified acceptance → command and dispatch → disposal and feedback → verification
+→ evaluation and archive. Each stage takes a service time and a member of the centre's
+staff (finite capacity, so tickets queue). Four levels — village/community, town/street,
+county, city — follow Suizhou's principle "small matters stay in the village, big matters
+stay in the town, disputes are settled within the county, major risks are controlled at
+city level" (003_d0d6d615d3c4e2fc.txt): a ticket that a level cannot resolve, or not
+before its deadline, goes up one level. Every ticket ends archived exactly once, as
+completed (resolved), moot (its dispute ended by itself meanwhile) or unresolved.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Generator
+from dataclasses import dataclass
+
+import simpy
+from pydantic import Field
+
+from sim.params import Params
+from sim.rng import event_uniforms
+
+__all__ = ["LEVELS", "STAGES", "GovernanceParams", "Ticket", "GovernancePipeline"]
+
+LEVELS: tuple[str, ...] = ("village", "town", "county", "city")
+STAGES: tuple[str, ...] = ("report", "accept", "dispatch", "dispose", "verify", "archive")
+
+
+class GovernanceParams(Params):
+    """Capacity and timing of the centres (all assumed unless noted)."""
+
+    staff_per_centre: list[float] = Field(
+        default=[1.0, 3.0, 8.0, 26.0], min_length=4, max_length=4,
+        description="Staff handling tickets at a village/community, town, county and city centre "
+        "(city: 26 at Xing'an League's centre, 004_d1fb0e0d9599ba9c.txt). County and city staff "
+        "scale with the city.",
+    )
+    service_min: dict[str, float] = Field(
+        default={"report": 10.0, "accept": 15.0, "dispatch": 20.0, "dispose": 90.0, "verify": 30.0,
+                 "archive": 10.0},
+        description="Staff minutes per stage.",
+    )
+    deadline_h: list[float] = Field(
+        default=[72.0, 168.0, 336.0, 720.0], min_length=4, max_length=4,
+        description="Hours a level has to resolve a ticket before it goes up.",
+    )
+    resolve_prob: list[float] = Field(
+        default=[0.75, 0.7, 0.7, 0.8], min_length=4, max_length=4,
+        description="Chance a level resolves a non-dispute ticket (hazard, special-population "
+        "problem) at disposal.",
+    )
+
+
+@dataclass(slots=True)
+class Ticket:
+    """One governance ticket (网格事项)."""
+
+    uid: int
+    kind: str  # "dispute", "hazard" or "special_population"
+    cell: int
+    created: float  # minutes
+    dispute_row: int = -1
+    level: int = 0
+    escalations: int = 0
+    disposed: bool = False
+    state: str = "open"  # open → completed | moot | unresolved
+    archived_at: float = -1.0
+
+
+class GovernancePipeline:
+    """The four levels of centres and the ticket process.
+
+    Args:
+        env: SimPy environment (minutes).
+        city: The city (centres per community, town, county and one for the city).
+        params: Governance parameters.
+        scale: City scale (county and city staff scale with it).
+        seed: The run's seed.
+        dispose: ``dispose(ticket, level)`` → generator returning True if resolved; for
+            disputes this runs mediation. Defaults to a draw with ``resolve_prob``.
+        on_archive: Called with each archived ticket.
+    """
+
+    def __init__(self, env: simpy.Environment, city, params: GovernanceParams, scale: float, seed: int,
+                 dispose: Callable[[Ticket, int], Generator] | None = None,
+                 on_archive: Callable[[Ticket], None] | None = None):
+        self.env = env
+        self.city = city
+        self.p = params
+        self.seed = seed
+        self.dispose = dispose
+        self.on_archive = on_archive
+        staff = params.staff_per_centre
+
+        def centres(n: int, s: float) -> list[simpy.Resource]:
+            return [simpy.Resource(env, capacity=max(1, round(s))) for _ in range(n)]
+
+        self.centres = [
+            centres(len(city.community_town), staff[0]),
+            centres(len(city.town_county), staff[1]),
+            centres(len(city.county_names), staff[2] * scale),
+            centres(1, staff[3] * scale),
+        ]
+        self.tickets: list[Ticket] = []
+
+    def centre_of(self, level: int, cell: int) -> simpy.Resource:
+        c = self.city
+        index = (c.community[cell], c.town[cell], c.county[cell], 0)[level]
+        return self.centres[level][int(index)]
+
+    def submit(self, ticket: Ticket) -> None:
+        """Report a ticket; it is processed from the village level up."""
+        self.tickets.append(ticket)
+        self.env.process(self._handle(ticket))
+
+    def _stage(self, centre: simpy.Resource, stage: str):
+        with centre.request() as req:
+            yield req
+            yield self.env.timeout(self.p.service_min[stage])
+
+    def _handle(self, t: Ticket):
+        env, p = self.env, self.p
+        for level in range(len(LEVELS)):
+            t.level = level
+            centre = self.centre_of(level, t.cell)
+            deadline = env.now + p.deadline_h[level] * 60.0
+            for stage in ("report", "accept", "dispatch", "dispose") if level == 0 else ("accept", "dispatch",
+                                                                                          "dispose"):
+                yield from self._stage(centre, stage)
+            t.disposed = True
+            if self.dispose is not None:
+                result = yield from self.dispose(t, level)
+            else:
+                result = bool(event_uniforms(self.seed, "governance.resolve", t.uid, level) < p.resolve_prob[level])
+            if result is None:  # nothing left to resolve (the dispute ended by itself)
+                yield from self._stage(centre, "archive")
+                return self._archive(t, "moot")
+            if result and env.now <= deadline:
+                yield from self._stage(centre, "verify")
+                yield from self._stage(centre, "archive")
+                return self._archive(t, "completed")
+            if level < len(LEVELS) - 1:
+                t.escalations += 1
+        yield from self._stage(centre, "archive")
+        return self._archive(t, "unresolved")
+
+    def _archive(self, t: Ticket, state: str) -> None:
+        if t.state != "open":
+            raise RuntimeError(f"ticket {t.uid} archived twice")
+        t.state = state
+        t.archived_at = self.env.now
+        if self.on_archive is not None:
+            self.on_archive(t)

@@ -1,0 +1,308 @@
+"""Disputes (矛盾纠纷): how they arise, escalate, get found, and end — exactly once.
+
+Households generate disputes by type — neighbour (邻里), family (婚姻家庭), property and
+parking (物业/停车), wage arrears (欠薪) and land (土地) — at rates that depend on land use
+and on special-population members in the household. A live dispute climbs the stages
+minor → conflict → call for service → violence, each step a daily hazard, and may lapse
+on its own at each stage. Discovery (grid workers, home visits, joint screening) and
+handling (on-the-spot settlement, governance tickets, mediation, police at the scene)
+intercept it. Every dispute ends exactly once: settled, lapsed, or escalated to violence.
+
+Disputes are rows of a growable structure of arrays. Each has a stable ``uid`` (the day it
+arose and its rank that day, or its parent's uid for a broken agreement that re-enters), so
+its random draws are the same in every scenario.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import IntEnum
+
+import numpy as np
+from pydantic import Field
+
+from sim.params import Params
+from sim.rng import event_uniforms, stream
+
+__all__ = ["DISPUTE_TYPES", "Stage", "Outcome", "Resolver", "DisputeParams", "DisputeBook", "DiscoverySource"]
+
+DISPUTE_TYPES: tuple[str, ...] = ("neighbour", "family", "property_parking", "wage_arrears", "land")
+_LAND_USES = ("urban_core", "commercial", "residential", "industrial", "town", "village")
+
+
+class Stage(IntEnum):
+    """Escalation stages."""
+
+    MINOR = 0
+    CONFLICT = 1
+    CALL = 2
+    VIOLENCE = 3
+
+
+class Outcome(IntEnum):
+    """How a dispute ended (ACTIVE while it has not)."""
+
+    ACTIVE = 0
+    SETTLED = 1
+    LAPSED = 2
+    VIOLENCE = 3
+
+
+class Resolver(IntEnum):
+    """Who settled a dispute."""
+
+    NONE = 0
+    ON_THE_SPOT = 1  # a grid worker or auxiliary officer, during the visit
+    MEDIATION = 2  # people's, judicial-office or court mediation
+    POLICE = 3  # police-accompanied mediation (随警调解) or a home visit
+    GOVERNANCE = 4  # a governance centre's own disposal
+
+
+@dataclass
+class DiscoverySource:
+    """Someone who finds disputes on rounds or visits (a lever interventions register).
+
+    Attributes:
+        name: Short name, e.g. ``"grid_worker"``.
+        hazard: Daily chance-rate per cell that a live, unfound dispute there is found.
+        on_spot_prob: Chance a found minor dispute is settled there and then.
+        resolver: Who gets the credit for an on-the-spot settlement.
+        honour_prob: Chance such a settlement holds.
+    """
+
+    name: str
+    hazard: np.ndarray
+    on_spot_prob: float
+    resolver: Resolver
+    honour_prob: float = 0.95
+
+
+class DisputeParams(Params):
+    """How often disputes arise and how they escalate (all assumed; calibrated in issue 5)."""
+
+    per_1000_households_year: dict[str, float] = Field(
+        default={"neighbour": 20.0, "family": 20.0, "property_parking": 10.0, "wage_arrears": 6.0,
+                 "land": 10.0},
+        description="New disputes per 1 000 households per year at land-use multiplier 1 (assumed; "
+        "Daqing screened and resolved 34 991 in a year for ~1 M households, 002_5234f462d53c6514.txt).",
+    )
+    land_use_multiplier: dict[str, dict[str, float]] = Field(
+        default={
+            "neighbour": {"urban_core": 1.2, "commercial": 1.0, "residential": 1.3, "industrial": 0.6,
+                          "town": 1.0, "village": 0.8},
+            "family": {k: 1.0 for k in _LAND_USES},
+            "property_parking": {"urban_core": 1.5, "commercial": 1.2, "residential": 1.8,
+                                 "industrial": 0.5, "town": 0.8, "village": 0.2},
+            "wage_arrears": {"urban_core": 0.8, "commercial": 1.0, "residential": 0.6, "industrial": 4.0,
+                             "town": 1.2, "village": 0.8},
+            "land": {"urban_core": 0.05, "commercial": 0.05, "residential": 0.1, "industrial": 0.3,
+                     "town": 0.8, "village": 3.0},
+        },
+        description="Relative dispute rate by type and land use (assumed).",
+    )
+    special_population_multiplier: float = Field(
+        2.5, ge=0, description="Dispute rate of a household with a special-population member, "
+        "relative to others (assumed)."
+    )
+    escalation_per_day: list[float] = Field(
+        default=[0.012, 0.010, 0.004], min_length=3, max_length=3,
+        description="Daily hazard of climbing from minor→conflict, conflict→call, call→violence (assumed).",
+    )
+    lapse_per_day: list[float] = Field(
+        default=[0.025, 0.012, 0.02], min_length=3, max_length=3,
+        description="Daily hazard of a dispute fading by itself at minor, conflict, call (assumed).",
+    )
+    in_handling_escalation_factor: float = Field(
+        0.3, ge=0, le=1, description="Escalation hazard while a dispute is being handled (ticket or "
+        "mediation under way), relative to an unhandled one (assumed)."
+    )
+    violence_serious_share: float = Field(
+        0.06, ge=0, le=1, description="Share of dispute violence that is serious (八类) (assumed)."
+    )
+    violence_homicide_share: float = Field(
+        0.004, ge=0, le=1, description="Share of dispute violence that ends in death (assumed)."
+    )
+    reentry_delay_days: float = Field(
+        30.0, gt=0, description="Mean days before a broken agreement flares up again (assumed)."
+    )
+
+
+_GROW = 4096
+
+
+class DisputeBook:
+    """Every dispute of a run, live or ended.
+
+    Args:
+        params: Dispute parameters.
+        city: The city.
+        residents: The residents (households, special populations).
+        seed: The run's seed.
+    """
+
+    def __init__(self, params: DisputeParams, city, residents, seed: int):
+        self.p = params
+        self.city = city
+        self.seed = seed
+        self._rng = stream(seed, "disputes.new")
+        self.n = 0
+        self.uid = np.zeros(_GROW, dtype=np.uint64)
+        self.household = np.zeros(_GROW, dtype=np.int64)
+        self.cell = np.zeros(_GROW, dtype=np.int64)
+        self.kind = np.zeros(_GROW, dtype=np.int8)
+        self.stage = np.zeros(_GROW, dtype=np.int8)
+        self.outcome = np.zeros(_GROW, dtype=np.int8)
+        self.resolver = np.zeros(_GROW, dtype=np.int8)
+        self.found = np.zeros(_GROW, dtype=bool)
+        self.handling = np.zeros(_GROW, dtype=bool)
+        self.start_day = np.zeros(_GROW, dtype=np.int32)
+        self.end_day = np.full(_GROW, -1, dtype=np.int32)
+        self.reentries = np.zeros(_GROW, dtype=np.int16)
+        self._pending_reentry: list[tuple[int, int]] = []  # (day due, parent row)
+
+        # Expected new disputes per cell and type per day.
+        hh = city.households.astype(float)
+        special_hh = np.zeros(int(residents.household.max()) + 1, dtype=bool)
+        special_hh[residents.household[residents.special > 0]] = True
+        hh_first = np.concatenate([[0], np.cumsum(city.households)[:-1]])
+        special_per_cell = np.add.reduceat(special_hh[: int(city.households.sum())].astype(float),
+                                           hh_first) if len(hh_first) else np.zeros(0)
+        special_per_cell[city.households == 0] = 0
+        weight = hh + (params.special_population_multiplier - 1) * special_per_cell
+        lu = np.array([[params.land_use_multiplier.get(t, {}).get(u, 1.0) for u in _LAND_USES]
+                       for t in DISPUTE_TYPES])[:, city.land_use]
+        rate = np.array([params.per_1000_households_year.get(t, 0.0) for t in DISPUTE_TYPES])
+        self._expected = (rate[:, None] * lu * weight[None, :] / 1000.0 / 365.0).T  # cells × types
+        self._hh_first = hh_first
+        self.special_household = special_hh
+
+    # ---------------------------------------------------------------- storage
+    def _append(self, k: int) -> np.ndarray:
+        if self.n + k > len(self.uid):
+            size = max(len(self.uid) * 2, self.n + k + _GROW)
+            for name in ("uid", "household", "cell", "kind", "stage", "outcome", "resolver", "found",
+                         "handling", "start_day", "end_day", "reentries"):
+                old = getattr(self, name)
+                new = np.full(size, -1 if name == "end_day" else 0, dtype=old.dtype)
+                new[: self.n] = old[: self.n]
+                setattr(self, name, new)
+        rows = np.arange(self.n, self.n + k)
+        self.n += k
+        return rows
+
+    def active(self) -> np.ndarray:
+        """Rows of live disputes."""
+        return np.flatnonzero(self.outcome[: self.n] == Outcome.ACTIVE)
+
+    # -------------------------------------------------------------- each day
+    def arise(self, day: int, household_weight: np.ndarray | None = None) -> np.ndarray:
+        """New disputes of ``day`` (and broken agreements due today); returns their rows."""
+        counts = self._rng.poisson(self._expected)  # fixed-size draw: aligned across scenarios
+        total = int(counts.sum())
+        cells, kinds = np.nonzero(counts)
+        reps = counts[cells, kinds]
+        cells, kinds = np.repeat(cells, reps), np.repeat(kinds, reps)
+        u = self._rng.random(total)
+        uid = np.uint64(day) * np.uint64(10_000_000) + np.arange(total, dtype=np.uint64)
+        hh_n = self.city.households[cells]
+        household = self._hh_first[cells] + np.minimum((u * hh_n).astype(np.int64), hh_n - 1)
+        if household_weight is not None and total:
+            # Thinning: households under management (special-population contact) have fewer.
+            keep = event_uniforms(self.seed, "disputes.managed", uid) < household_weight[household]
+            uid, household, cells, kinds = uid[keep], household[keep], cells[keep], kinds[keep]
+        rows = self._append(len(uid))
+        self.uid[rows] = uid
+        self.household[rows] = household
+        self.cell[rows] = cells
+        self.kind[rows] = kinds
+        self._start(rows, day)
+        due = [r for d, r in self._pending_reentry if d <= day]
+        self._pending_reentry = [(d, r) for d, r in self._pending_reentry if d > day]
+        if due:
+            parents = np.array(due, dtype=np.int64)
+            again = self._append(len(parents))
+            for name in ("household", "cell", "kind"):
+                getattr(self, name)[again] = getattr(self, name)[parents]
+            self.reentries[again] = self.reentries[parents] + 1
+            self.uid[again] = (np.uint64(1) << np.uint64(62)) + self.uid[parents] * np.uint64(8) + \
+                self.reentries[again].astype(np.uint64)
+            self._start(again, day)
+            self.stage[again] = Stage.CONFLICT  # a broken agreement flares up as a conflict
+            rows = np.concatenate([rows, again])
+        return rows
+
+    def _start(self, rows: np.ndarray, day: int) -> None:
+        self.stage[rows] = Stage.MINOR
+        self.outcome[rows] = Outcome.ACTIVE
+        self.resolver[rows] = Resolver.NONE
+        self.found[rows] = False
+        self.handling[rows] = False
+        self.start_day[rows] = day
+        self.end_day[rows] = -1
+
+    def escalate(self, day: int) -> tuple[np.ndarray, np.ndarray]:
+        """Advance every live dispute by one day.
+
+        Returns:
+            ``(to_call, to_violence)``: rows that reached the call stage or violence today.
+        """
+        p = self.p
+        rows = self.active()
+        if len(rows) == 0:
+            e = np.zeros(0, dtype=np.int64)
+            return e, e
+        stage = self.stage[rows].astype(np.int64)
+        esc = np.asarray(p.escalation_per_day)[stage]
+        esc = np.where(self.handling[rows], esc * p.in_handling_escalation_factor, esc)
+        lapse = np.asarray(p.lapse_per_day)[stage]
+        p_esc = 1 - np.exp(-esc)
+        p_lapse = 1 - np.exp(-lapse)
+        u = event_uniforms(self.seed, "disputes.escalate", self.uid[rows], day)
+        up = u < p_esc
+        fade = ~up & (u < p_esc + p_lapse)
+        self.end(rows[fade], Outcome.LAPSED, day)
+        climbed = rows[up]
+        self.stage[climbed] += 1
+        to_violence = climbed[self.stage[climbed] == Stage.VIOLENCE]
+        self.end(to_violence, Outcome.VIOLENCE, day)
+        return climbed[self.stage[climbed] == Stage.CALL], to_violence
+
+    def discover(self, day: int, hazard_per_cell: np.ndarray, source: str = "") -> np.ndarray:
+        """Live, not yet found disputes found today by one source; returns their rows."""
+        rows = self.active()
+        rows = rows[~self.found[rows]]
+        if len(rows) == 0 or not hazard_per_cell.any():
+            return np.zeros(0, dtype=np.int64)
+        p = 1 - np.exp(-hazard_per_cell[self.cell[rows]])
+        hit = rows[event_uniforms(self.seed, f"disputes.discover.{source}", self.uid[rows], day) < p]
+        self.found[hit] = True
+        return hit
+
+    # ----------------------------------------------------------------- ending
+    def end(self, rows: np.ndarray, outcome: Outcome, day: int, resolver: Resolver = Resolver.NONE) -> None:
+        """End disputes. Ending one that has already ended is a bug and raises."""
+        rows = np.asarray(rows, dtype=np.int64)
+        if len(rows) == 0:
+            return
+        if (self.outcome[rows] != Outcome.ACTIVE).any() or len(np.unique(rows)) != len(rows):
+            raise RuntimeError("a dispute was ended twice")
+        self.outcome[rows] = outcome
+        self.end_day[rows] = day
+        self.resolver[rows] = resolver
+        self.handling[rows] = False
+
+    def settle(self, row: int, day: int, resolver: Resolver, honoured: bool) -> None:
+        """Settle a dispute; a broken agreement re-enters as a new dispute later."""
+        self.end(np.array([row]), Outcome.SETTLED, day, resolver)
+        if not honoured:
+            u = float(event_uniforms(self.seed, "disputes.reentry", self.uid[row]))
+            delay = -np.log1p(-min(u, 1 - 1e-12)) * self.p.reentry_delay_days
+            self._pending_reentry.append((day + 1 + int(delay), row))
+
+    def is_active(self, row: int) -> bool:
+        return self.outcome[row] == Outcome.ACTIVE
+
+    def counts(self) -> dict[str, int]:
+        """Disputes by outcome (for checks: every dispute is in exactly one)."""
+        out = self.outcome[: self.n]
+        return {o.name.lower(): int((out == o).sum()) for o in Outcome}
