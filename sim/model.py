@@ -39,7 +39,7 @@ from sim.mechanisms.crime import ASSAULT, CRIME_TYPES, Offending
 from sim.mechanisms.disputes import DiscoverySource, DisputeBook, Resolver, Stage
 from sim.mechanisms.safety import survey
 from sim.metrics import HOURS_PER_YEAR, MetricsRecorder
-from sim.rng import event_uniforms
+from sim.rng import event_uniform, event_uniforms
 from sim.scenario.schema import Scenario
 from sim.space.city import City, apportion, build_city
 
@@ -312,10 +312,10 @@ class PinganModel(mesa.Model):
                 return None
             if self.mediation is not None and level < len(self.mediation.committees):
                 return (yield from self.mediation.mediate(t.dispute_row, level))
-        ok = bool(event_uniforms(self.run_seed, "governance.resolve", t.uid, level) <
+        ok = (event_uniform(self.run_seed, "governance.resolve", t.uid, level) <
                   self.governance.p.resolve_prob[level])
         if t.kind == "dispute" and ok:
-            holds = bool(event_uniforms(self.run_seed, "governance.holds", t.uid, level) < 0.95)
+            holds = event_uniform(self.run_seed, "governance.holds", t.uid, level) < 0.95
             book.settle(t.dispute_row, int(self.env.now // 1440), Resolver.GOVERNANCE, holds)
         return ok
 
@@ -366,10 +366,10 @@ class PinganModel(mesa.Model):
             self._dispute_call(call, year)
         if call.kind == "crime" and call.recorded:
             response_h = (call.arrived_at - call.time) / 60.0
-            u = event_uniforms(self.run_seed, "clearance.scene", call.call_id)
+            u = event_uniform(self.run_seed, "clearance.scene", call.call_id)
             self._clear(np.array([call.crime_type]), np.array([call.offender_slot]),
                         np.array([call.cell]), np.array([call.report_delay_h]),
-                        np.array([response_h]), int(call.arrived_at // 60), year, np.atleast_1d(u))
+                        np.array([response_h]), int(call.arrived_at // 60), year, np.array([u]))
 
     def _dispute_call(self, call: Call, year: int) -> None:
         """Police at a dispute: police-accompanied mediation if in place; the dispute is found."""
@@ -383,9 +383,9 @@ class PinganModel(mesa.Model):
         pm = self.police_mediation
         if pm is not None:
             stage = min(int(book.stage[row]), 2)
-            uid = book.uid[row]
-            if event_uniforms(self.run_seed, "police_mediation.success", uid) < pm.success_by_stage[stage]:
-                holds = bool(event_uniforms(self.run_seed, "police_mediation.holds", uid) < pm.honour_prob)
+            uid = int(book.uid[row])
+            if event_uniform(self.run_seed, "police_mediation.success", uid) < pm.success_by_stage[stage]:
+                holds = event_uniform(self.run_seed, "police_mediation.holds", uid) < pm.honour_prob
                 book.settle(row, int(self.env.now // 1440), Resolver.POLICE, holds)
                 self.recorder.add("disputes_resolved_by_police", year)
                 return

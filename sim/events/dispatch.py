@@ -21,7 +21,7 @@ from pydantic import Field
 from sim.mechanisms.calls import Call
 from sim.mechanisms.crime import log_logistic
 from sim.params import Params
-from sim.rng import event_uniforms
+from sim.rng import event_uniform
 
 __all__ = ["DispatchParams", "Dispatcher"]
 
@@ -131,7 +131,7 @@ class Dispatcher:
                 self.attended.append(call)
                 self.on_scene(call)
                 median = p.scene_median_min.get(call.kind, 30.0)
-                u_scene = event_uniforms(self.seed, "dispatch.scene", call.call_id)
+                u_scene = event_uniform(self.seed, "dispatch.scene", call.call_id)
                 yield env.timeout(float(log_logistic(u_scene, median, p.scene_shape)))
                 call = self._next_queued(u)
                 if call is not None:

@@ -20,7 +20,7 @@ import simpy
 from pydantic import Field
 
 from sim.params import Params
-from sim.rng import event_uniforms
+from sim.rng import event_uniform
 
 __all__ = ["LEVELS", "STAGES", "GovernanceParams", "Ticket", "GovernancePipeline"]
 
@@ -115,10 +115,11 @@ class GovernancePipeline:
         self.tickets.append(ticket)
         self.env.process(self._handle(ticket))
 
-    def _stage(self, centre: simpy.Resource, stage: str):
+    def _stage(self, centre: simpy.Resource, *stages: str):
+        """One member of staff works through ``stages`` in a row (e.g. intake: accept, dispatch)."""
         with centre.request() as req:
             yield req
-            yield self.env.timeout(self.p.service_min[stage])
+            yield self.env.timeout(sum(self.p.service_min[s] for s in stages))
 
     def _handle(self, t: Ticket):
         env, p = self.env, self.p
@@ -126,20 +127,19 @@ class GovernancePipeline:
             t.level = level
             centre = self.centre_of(level, t.cell)
             deadline = env.now + p.deadline_h[level] * 60.0
-            for stage in ("report", "accept", "dispatch", "dispose") if level == 0 else ("accept", "dispatch",
-                                                                                          "dispose"):
-                yield from self._stage(centre, stage)
+            intake = ("report", "accept", "dispatch") if level == 0 else ("accept", "dispatch")
+            yield from self._stage(centre, *intake)
+            yield from self._stage(centre, "dispose")
             t.disposed = True
             if self.dispose is not None:
                 result = yield from self.dispose(t, level)
             else:
-                result = bool(event_uniforms(self.seed, "governance.resolve", t.uid, level) < p.resolve_prob[level])
+                result = event_uniform(self.seed, "governance.resolve", t.uid, level) < p.resolve_prob[level]
             if result is None:  # nothing left to resolve (the dispute ended by itself)
                 yield from self._stage(centre, "archive")
                 return self._archive(t, "moot")
             if result and env.now <= deadline:
-                yield from self._stage(centre, "verify")
-                yield from self._stage(centre, "archive")
+                yield from self._stage(centre, "verify", "archive")
                 return self._archive(t, "completed")
             if level < len(LEVELS) - 1:
                 t.escalations += 1

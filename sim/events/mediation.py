@@ -16,7 +16,7 @@ from pydantic import Field
 from sim.mechanisms.crime import log_logistic
 from sim.mechanisms.disputes import DisputeBook, Resolver
 from sim.params import Params
-from sim.rng import event_uniforms
+from sim.rng import event_uniform
 
 __all__ = ["MEDIATION_LEVELS", "MediationParams", "MediationService"]
 
@@ -94,15 +94,17 @@ class MediationService:
             yield req
             if not book.is_active(row):
                 return None
-            u = event_uniforms(self.seed, "mediation.session", book.uid[row], level, slot=0)
+            uid = int(book.uid[row])
+            u = event_uniform(self.seed, "mediation.session", uid, level, slot=0)
             yield env.timeout(float(log_logistic(u, p.session_median_h[level] * 60.0, 3.0)))
         if not book.is_active(row):
             return None
         stage = min(int(book.stage[row]), 2)
         town = int(self.city.town[book.cell[row]])
         prob = min(1.0, p.success_by_stage[stage] * p.level_success_factor[level] + self.success_boost[level, town])
-        ok = bool(event_uniforms(self.seed, "mediation.success", book.uid[row], level, slot=1) < prob)
-        honoured = bool(event_uniforms(self.seed, "mediation.honour", book.uid[row], level, slot=2) < p.honour_prob)
+        uid = int(book.uid[row])
+        ok = event_uniform(self.seed, "mediation.success", uid, level, slot=1) < prob
+        honoured = event_uniform(self.seed, "mediation.honour", uid, level, slot=2) < p.honour_prob
         day = int(env.now // 1440)
         if ok:
             book.settle(row, day, Resolver.MEDIATION, honoured)

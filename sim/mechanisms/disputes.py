@@ -22,7 +22,7 @@ import numpy as np
 from pydantic import Field
 
 from sim.params import Params
-from sim.rng import event_uniforms, stream
+from sim.rng import event_uniform, event_uniforms, stream
 
 __all__ = ["DISPUTE_TYPES", "Stage", "Outcome", "Resolver", "DisputeParams", "DisputeBook", "DiscoverySource"]
 
@@ -295,7 +295,7 @@ class DisputeBook:
         """Settle a dispute; a broken agreement re-enters as a new dispute later."""
         self.end(np.array([row]), Outcome.SETTLED, day, resolver)
         if not honoured:
-            u = float(event_uniforms(self.seed, "disputes.reentry", self.uid[row]))
+            u = event_uniform(self.seed, "disputes.reentry", int(self.uid[row]))
             delay = -np.log1p(-min(u, 1 - 1e-12)) * self.p.reentry_delay_days
             self._pending_reentry.append((day + 1 + int(delay), row))
 
