@@ -67,7 +67,9 @@ class PinganModel(mesa.Model):
         self.scale = float(scale)
         self.city = city if city is not None else build_city(scenario.city, scale)
         base = residents if residents is not None else build_residents(self.city, scenario.residents)
-        self.residents = dataclasses.replace(base, victimisations=np.zeros_like(base.victimisations))
+        # Prebuilt residents are shared by replicates: give this run fresh copies of what it changes.
+        self.residents = dataclasses.replace(base, victimisations=np.zeros_like(base.victimisations),
+                                             last_victimised=np.full_like(base.last_victimised, -1))
         n = self.city.n_cells
 
         # The shared levers interventions act through (see sim.interventions.base).
@@ -94,10 +96,7 @@ class PinganModel(mesa.Model):
         self.env = simpy.Environment()
         self.fleet = PatrolFleet(self.city, s.policing, self.run_seed)
         total_units = round(s.policing.units_per_100k_residents * self.city.population / 1e5)
-        per_station = self.fleet.units_per_station(total_units)
-        towns = np.arange(len(self.city.town_county))
-        self.fleet.add_units(np.repeat(self.city.station_cell, per_station),
-                             np.repeat(towns, per_station), kind="police_station")
+        self.fleet.add_station_units(total_units)
         self.offending = Offending(s.crime, self.city, self.residents, self.run_seed)
         self.calls = Calls(s.calls, self.city, self.residents, self.run_seed)
         self.disputes = DisputeBook(s.disputes, self.city, self.residents, self.run_seed)

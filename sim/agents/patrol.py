@@ -135,21 +135,41 @@ class PatrolFleet:
         self.cell[move] = cells[np.arange(len(move)), np.minimum(pick, cells.shape[1] - 1)]
         self.dwell_until[move] = hour + self.p.dwell_hours
 
-    def units_per_station(self, total: int) -> np.ndarray:
-        """Share ``total`` units among police stations by jurisdiction population.
+    def add_station_units(self, total: int) -> np.ndarray:
+        """Add ``total`` baseline units to the police stations; returns their indices.
 
-        Every county gets at least one unit (so no county's calls wait for ever at small
-        scale); within a county, units go to stations by population.
+        Each county gets units in proportion to its residents, at least one. Within a county,
+        if there are at least as many units as stations, every station gets units in
+        proportion to its jurisdiction's residents and they patrol that jurisdiction. If there
+        are fewer (small scales), the most populous stations host the units and every other
+        station's jurisdiction joins the beat of the nearest host, so no area goes unpatrolled
+        and patrol density does not depend on scale.
         """
         from sim.space.city import apportion
 
         city = self.city
-        pop = np.bincount(city.town, weights=city.residents, minlength=len(city.town_county))
+        n_towns = len(city.town_county)
+        pop = np.bincount(city.town, weights=city.residents, minlength=n_towns)
         n_counties = len(city.county_names)
         county_pop = np.bincount(city.town_county, weights=pop, minlength=n_counties)
-        per_county = np.maximum(1, apportion(total, county_pop)) if total > 0 else np.zeros(n_counties, int)
-        out = np.zeros(len(pop), dtype=np.int64)
+        if total <= 0:
+            return np.zeros(0, dtype=np.int64)
+        per_county = np.maximum(1, apportion(total, county_pop))
+        bases: list[int] = []
+        beats: list[int] = []
         for c in range(n_counties):
             towns = np.flatnonzero(city.town_county == c)
-            out[towns] = apportion(int(per_county[c]), pop[towns])
-        return out
+            k = int(per_county[c])
+            if k >= len(towns):
+                n = apportion(k, pop[towns])
+                bases += list(np.repeat(city.station_cell[towns], n))
+                beats += list(np.repeat(towns, n))
+                continue
+            hosts = towns[np.argsort(-pop[towns], kind="stable")[:k]]
+            host_cells = city.station_cell[hosts]
+            nearest = np.array([np.argmin(city.distance_km(city.station_cell[t], host_cells)) for t in towns])
+            for j, h in enumerate(hosts):
+                cells = np.flatnonzero(np.isin(city.town, towns[nearest == j]))
+                bases.append(int(city.station_cell[h]))
+                beats.append(self.add_beat(cells))
+        return self.add_units(np.array(bases), np.array(beats), kind="police_station")

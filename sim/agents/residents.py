@@ -158,11 +158,30 @@ def build_residents(city: City, params: ResidentParams) -> Residents:
     urban = city.land_use <= LandUse.TOWN
     share = np.where(urban, city.params.commute_share_urban, city.params.commute_share_rural)
     commuters = rng.binomial(res, share)
-    by_county = {c: np.flatnonzero((city.county == c) & (city.attraction > 0)) for c in
-                 np.unique(city.county)}
+    # Destinations follow the administrative structure, not absolute distance, so that a
+    # scaled-down city (smaller clusters, shorter distances) keeps the same daily flows:
+    # urban residents go anywhere in their county's built-up area by attraction; villagers go
+    # to their own town seat, or with probability rural_to_county_seat to the county seat.
+    built = city.land_use <= LandUse.TOWN
+    seat = city.land_use <= LandUse.INDUSTRIAL
+    urban_dest = {c: np.flatnonzero((city.county == c) & built & (city.attraction > 0))
+                  for c in np.unique(city.county)}
+    seat_dest = {c: np.flatnonzero((city.county == c) & seat & (city.attraction > 0))
+                 for c in np.unique(city.county)}
+    town_dest = {t: np.flatnonzero((city.town == t) & built & (city.attraction > 0))
+                 for t in np.unique(city.town)}
     for c in np.flatnonzero(commuters):
-        dests = by_county[city.county[c]]
-        w = city.attraction[dests] * np.exp(-city.distance_km(c, dests) / city.params.commute_scale_km)
+        county = city.county[c]
+        if built[c]:
+            dests, w = urban_dest[county], city.attraction[urban_dest[county]]
+        else:
+            local, far = town_dest.get(city.town[c], np.zeros(0, int)), seat_dest[county]
+            dests = np.concatenate([local, far])
+            wl, wf = city.attraction[local], city.attraction[far]
+            share = city.params.rural_to_county_seat if len(local) and len(far) else float(len(far) > 0)
+            w = np.concatenate([wl / max(wl.sum(), 1e-12) * (1 - share), wf / max(wf.sum(), 1e-12) * share])
+        if len(dests) == 0 or w.sum() <= 0:
+            continue
         counts = rng.multinomial(commuters[c], w / w.sum())
         start = cell_start[c]
         day_cell[start:start + commuters[c]] = np.repeat(dests, counts)

@@ -38,6 +38,9 @@ class InterventionParams(Params):
         None, description="Calendar year it starts; default: the scenario's run.intervention_year."
     )
 
+    def check(self, city) -> None:
+        """Checks that need the scenario's city parameters; raise ValueError naming the key."""
+
 
 @dataclass(frozen=True)
 class Cost:

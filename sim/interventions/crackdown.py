@@ -8,6 +8,7 @@ of clearing its crime types rise and offenders, hearing of it, perceive more ris
 
 from __future__ import annotations
 
+import numpy as np
 from pydantic import Field, field_validator
 
 from sim.interventions.base import Cost, Intervention, InterventionParams
@@ -69,14 +70,32 @@ class Crackdown(Intervention):
     def activate(self, model) -> None:
         self._types = [[CRIME_TYPES.index(t) for t in c.crime_types] for c in self.params.campaigns]
         self._scale = model.scale
+        self._running: tuple[int, ...] = ()
+        self._posts = np.zeros(model.city.n_cells)
 
     def on_hour(self, model, hour: int, day_of_year: int) -> None:
         model.clearance_odds[:] = 1.0
         model.type_deterrence[:] = 0.0
-        for camp, types in zip(self.params.campaigns, self._types, strict=True):
+        running = []
+        for i, (camp, types) in enumerate(zip(self.params.campaigns, self._types, strict=True)):
             if camp.start_day <= day_of_year < camp.start_day + camp.days:
                 model.clearance_odds[types] *= camp.clearance_odds_multiplier
                 model.type_deterrence[types] += camp.deterrence
+                running.append(i)
+        if tuple(running) != self._running:
+            self._deploy(model, running)
+
+    def _deploy(self, model, running: list[int]) -> None:
+        """Put the running campaigns' extra officers on posts at the current hot spots."""
+        model.posts -= self._posts
+        self._posts[:] = 0.0
+        officers = sum(self.params.campaigns[i].extra_officers_on_duty for i in running) * model.scale
+        if officers > 0:
+            k = max(1, int(np.ceil(officers)))
+            cells = np.argsort(-model.site_score(np.arange(model.city.n_cells)), kind="stable")[:k]
+            self._posts[cells] = officers / k
+        model.posts += self._posts
+        self._running = tuple(running)
 
     def cost(self) -> Cost:
         scale = getattr(self, "_scale", 1.0)

@@ -36,6 +36,14 @@ class RapidResponsePointParams(InterventionParams):
     )
 
 
+    def check(self, city) -> None:
+        names = [c.name for c in city.counties]
+        unknown = sorted(set(self.counties or []) - set(names))
+        if unknown:
+            raise ValueError(f"interventions.rapid_response_points.counties: unknown county {unknown}; "
+                             f"expected some of {names}")
+
+
 class RapidResponsePoints(Intervention):
     key = "rapid_response_points"
     Params = RapidResponsePointParams

@@ -125,6 +125,9 @@ class CrimeParams(Params):
         0.5, ge=0, description="Added relative hazard in a cell after an offence (assumed; "
         "Johnson 2008)."
     )
+    near_repeat_max: float = Field(
+        5.0, ge=0, description="Cap on a cell's near-repeat boost (keeps low-deterrence sweeps bounded)."
+    )
     near_repeat_spread: float = Field(
         0.3, ge=0, le=1, description="Share of the near-repeat boost given to adjacent cells."
     )
@@ -352,6 +355,7 @@ class Offending:
         np.add.at(self.near_repeat, loc, p.near_repeat_boost)
         nb = self.city.neighbours[loc].ravel()
         np.add.at(self.near_repeat, nb[nb >= 0], p.near_repeat_boost * p.near_repeat_spread)
+        np.minimum(self.near_repeat, p.near_repeat_max, out=self.near_repeat)
 
         u_sev = event_uniforms(seed, "offending.severity", cand, hour)
         is_assault = ctype == ASSAULT

@@ -147,10 +147,12 @@ def load_scenario(path: str | Path, overrides: list[str] | None = None) -> Scena
         ScenarioError: With the file, the key and what was expected.
     """
     data, origin = load_scenario_data(path)
+    own = resolve_scenario_path(path).resolve()
+    if origin.get("name") != own:  # a file that does not name itself is named after itself, not its parent
+        data["name"] = own.stem
     data = apply_overrides(data, overrides)
-    data.setdefault("name", resolve_scenario_path(path).stem)
     set_keys = [o.split("=", 1)[0].strip() for o in overrides or []]
-    return validate_scenario(data, origin, str(path), set_keys)
+    return validate_scenario(data, origin, str(own), set_keys)
 
 
 def validate_scenario(data: dict, origin: dict | None = None, label: str = "<scenario>",
@@ -160,6 +162,8 @@ def validate_scenario(data: dict, origin: dict | None = None, label: str = "<sce
     city = data.get("city")
     if isinstance(city, dict) and city.get("preset") is not None and city["preset"] not in PRESETS:
         where = origin.get("city", label)
+        if any(k in ("city", "city.preset") for k in set_keys or []):
+            where = "--set city.preset"
         raise ScenarioError(f"{where}: key 'city.preset': unknown preset {city['preset']!r}; "
                             f"expected one of {sorted(PRESETS)}")
     try:
@@ -168,16 +172,21 @@ def validate_scenario(data: dict, origin: dict | None = None, label: str = "<sce
         lines = []
         for err in e.errors():
             loc = [str(x) for x in err["loc"]]
-            key = ".".join(loc) or "(top level)"
+            key = ".".join(loc)
             where = origin.get(loc[0], label) if loc else label
             for k in set_keys or []:
-                if key == k or key.startswith(k + "."):
+                if key == k or key.startswith(k + ".") or (key and k.startswith(key + ".")):
                     where = f"--set {k}"
+            if err["type"] == "value_error":  # our own checks: the message names the key
+                where = next((f"--set {k}" for k in set_keys or [] if k in err["msg"]), where)
+                msg = err["msg"].removeprefix("Value error, ")
+                lines.append(f"{where}: key '{key}': {msg}" if key else f"{where}: {msg}")
+                continue
             got = err.get("input")
             got_s = "" if err["type"] == "missing" else f" (got {got!r})"
             if len(got_s) > 80:
                 got_s = got_s[:77] + "...)"
-            lines.append(f"{where}: key '{key}': {_expected(err)}{got_s}")
+            lines.append(f"{where}: key '{key or '(top level)'}': {_expected(err)}{got_s}")
         raise ScenarioError("invalid scenario:\n  " + "\n  ".join(lines)) from None
 
 

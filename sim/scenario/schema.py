@@ -36,6 +36,13 @@ class RunParams(Params):
     )
     collect_every_hours: int = Field(24, ge=1, description="DataCollector interval [hours].")
 
+    @model_validator(mode="after")
+    def _intervention_year_in_run(self):
+        if self.intervention_year is not None and self.intervention_year not in self.year_labels:
+            raise ValueError(f"run.intervention_year={self.intervention_year} is outside the run "
+                             f"{self.year_labels[0]}–{self.year_labels[-1]}")
+        return self
+
     @property
     def start_year_of_interventions(self) -> int:
         if self.intervention_year is not None:
@@ -81,6 +88,7 @@ class Scenario(Params):
                     f"interventions.{key}.start_year={iv.start_year} is outside the run "
                     f"{labels[0]}–{labels[-1]}"
                 )
+            iv.check(self.city)
         return self
 
     def enabled_interventions(self) -> dict[str, object]:

@@ -80,7 +80,10 @@ class CityParams(Params):
         0.55, ge=0, le=1, description="Urban residents with a daytime place outside home (assumed)."
     )
     commute_share_rural: float = Field(0.2, ge=0, le=1, description="Same for villagers (assumed).")
-    commute_scale_km: float = Field(4.0, gt=0, description="Distance decay of trips [km] (assumed).")
+    rural_to_county_seat: float = Field(
+        0.3, ge=0, le=1, description="Share of commuting villagers who go to the county seat rather "
+        "than their town seat (assumed)."
+    )
 
     @model_validator(mode="before")
     @classmethod
@@ -255,7 +258,10 @@ def build_city(params: CityParams, scale: float = 1.0) -> City:
     cells: list[dict] = []  # one dict per cell, turned into arrays at the end
     towns: list[tuple[int, bool]] = []  # (county, is_street)
     communities: list[int] = []  # town of each community
-    town_rng_share = max(1, round(p.towns_per_county * scale))
+    n_towns = max(1, round(p.towns_per_county * scale))
+    # Villages scale with the city even where the town count had to be rounded up to one.
+    villages_per_county = max(1, round(p.towns_per_county * p.villages_per_town * scale))
+    villages_of_town = apportion(villages_per_county, np.ones(n_towns))
 
     def add_cell(x, y, lu, county, town, community, residents, hh_size):
         lat.owner[x, y] = len(cells)
@@ -264,7 +270,6 @@ def build_city(params: CityParams, scale: float = 1.0) -> City:
 
     for c in range(k):
         cx, cy = int(seats[c, 0]), int(seats[c, 1])
-        n_towns = town_rng_share
         seat_pop = round(county_urban[c] * (p.seat_share_of_urban if n_towns else 1.0))
         town_urban = apportion(int(county_urban[c] - seat_pop), np.ones(n_towns))
         rural = apportion(int(county_pop[c] - county_urban[c]), np.ones(n_towns))
@@ -297,8 +302,10 @@ def build_city(params: CityParams, scale: float = 1.0) -> City:
                 members = np.flatnonzero(street_of == s)
                 members = members[np.argsort(r[members], kind="stable")]
                 n_comm = max(1, round(res[members].sum() / p.residents_per_community))
-                cum = np.cumsum(res[members])
-                comm_of = np.minimum((cum * n_comm) // max(cum[-1], 1), n_comm - 1)
+                before = np.cumsum(res[members]) - res[members]  # residents before each cell
+                comm_of = np.minimum((before * n_comm) // max(int(res[members].sum()), 1), n_comm - 1)
+                _, comm_of = np.unique(comm_of, return_inverse=True)  # no community without cells
+                n_comm = int(comm_of.max()) + 1
                 first_comm = len(communities)
                 communities.extend([town_id] * n_comm)
                 for m, cm in zip(members, comm_of, strict=True):
@@ -321,9 +328,9 @@ def build_city(params: CityParams, scale: float = 1.0) -> City:
             for m in range(n):
                 add_cell(pos[m, 0], pos[m, 1], LandUse.TOWN, c, town_id, comm, res[m],
                          p.household_size_urban)
-            vil_pop = apportion(int(rural[t]), rng.lognormal(0, 0.4, p.villages_per_town))
+            vil_pop = apportion(int(rural[t]), rng.lognormal(0, 0.4, int(villages_of_town[t])))
             radius = max(1, int(p.village_radius_km / p.cell_size_km))
-            for v in range(p.villages_per_town):
+            for v in range(int(villages_of_town[t])):
                 if vil_pop[v] == 0:
                     continue
                 x, y = lat.free_near(tx, ty, radius, rng)

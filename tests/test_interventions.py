@@ -1,0 +1,171 @@
+"""Interventions (sim.interventions): switching, timing, effects and cost.
+
+Whole runs at scale 0.05 with seed 1: the Suizhou baseline, the Suizhou 2022 package, and
+variants. Scenarios that differ only in their interventions share their random numbers, so
+the first (pre-intervention) year must match exactly and differences in the second year
+are the interventions' effects.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from sim import PinganModel, ScenarioError, load_scenario
+from sim.interventions import REGISTRY
+from sim.mechanisms.crime import CRIME_TYPES, THEFT
+from sim.space.city import LandUse
+
+ALL_OFF = [f"interventions.{key}.enabled=false" for key in sorted(REGISTRY)]
+SPS_ON = "interventions.street_police_stations.enabled=true"
+
+
+@pytest.fixture(scope="module")
+def baseline(two_years):
+    return two_years("suizhou_baseline")
+
+
+@pytest.fixture(scope="module")
+def package(two_years):
+    return two_years("suizhou_2022")
+
+
+def _intervention(model, key):
+    return next(iv for iv in model.interventions if iv.key == key)
+
+
+def test_the_four_interventions_are_registered():
+    assert {"street_police_stations", "rapid_response_points", "video", "crackdown"} <= set(REGISTRY)
+
+
+def test_disabled_interventions_reproduce_the_baseline_exactly(baseline, two_years, differing_keys):
+    # Switched off, an intervention leaves no trace, whatever its other parameters say.
+    disabled = two_years("suizhou_2022", *ALL_OFF, "interventions.video.cameras=500000",
+                         "interventions.street_police_stations.count=40",
+                         "interventions.rapid_response_points.units_per_point=5",
+                         "interventions.crackdown.campaigns=[]")
+    assert disabled.interventions == []
+    for a, b in zip(baseline.year_rows(), disabled.year_rows(), strict=True):
+        assert differing_keys(a, b) == []
+    np.testing.assert_array_equal(baseline.recorder.cell_incidents, disabled.recorder.cell_incidents)
+    np.testing.assert_array_equal(baseline.camera_count, disabled.camera_count)
+    assert baseline.datacollector.get_model_vars_dataframe().equals(
+        disabled.datacollector.get_model_vars_dataframe())
+
+
+def test_interventions_change_nothing_before_they_start(baseline, package, differing_keys):
+    first_base, first_pkg = baseline.year_rows()[0], package.year_rows()[0]
+    assert differing_keys(first_base, first_pkg, sorted(first_base)) == []
+    np.testing.assert_array_equal(baseline.recorder.cell_incidents[0], package.recorder.cell_incidents[0])
+    calls = [[(c.call_id, c.time, c.dispatched_at, c.arrived_at, c.unit) for c in m.recorder.attended_in_year(0)]
+             for m in (baseline, package)]
+    assert calls[0] == calls[1]
+    start_hour = baseline.warmup_hours + 8760
+    df_base, df_pkg = (m.datacollector.get_model_vars_dataframe() for m in (baseline, package))
+    before = df_base["hour"] < start_hour
+    assert before.sum() > 300
+    assert df_base[before].equals(df_pkg[df_pkg["hour"] < start_hour])
+
+
+def test_the_package_changes_the_intervention_year(baseline, package):
+    base, pkg = baseline.year_rows()[1], package.year_rows()[1]
+    assert pkg["preventable_cases"] < base["preventable_cases"]
+    assert pkg["calls_for_service"] < base["calls_for_service"]
+    assert pkg["clearance_rate"] > base["clearance_rate"]
+    assert all(iv.active and iv.first_year_index == 1 for iv in package.interventions)
+    assert {"street_police_stations", "rapid_response_points", "video", "crackdown"} <= {
+        iv.key for iv in package.interventions}
+
+
+def test_cost_is_zero_in_the_baseline_and_charged_from_the_intervention_year(baseline, package):
+    assert [r["cost_yuan"] for r in baseline.year_rows()] == [0.0, 0.0]
+    assert [r["staff_hours"] for r in baseline.year_rows()] == [0.0, 0.0]
+    first, second = package.year_rows()
+    assert first["cost_yuan"] == 0.0 and first["staff_hours"] == 0.0
+    # The intervention year pays each intervention's set-up once and a full year of running it.
+    expected = sum(iv.cost().setup_yuan + iv.cost().running_yuan_per_year for iv in package.interventions)
+    assert expected > 0
+    assert second["cost_yuan"] == pytest.approx(expected, rel=1e-9)
+    staff = sum(iv.cost().staff_on_duty for iv in package.interventions) * 8760
+    assert second["staff_hours"] == pytest.approx(staff, rel=1e-9)
+
+
+def test_street_police_station_walk_in_desk_reduces_calls_for_service(baseline, two_years):
+    stations = two_years("suizhou_baseline", SPS_ON)
+    base, with_desk = baseline.year_rows(), stations.year_rows()
+    assert with_desk[0]["walk_in_services"] == 0
+    assert with_desk[1]["walk_in_services"] > 50
+    assert with_desk[1]["calls_for_service"] < base[1]["calls_for_service"] - 0.5 * with_desk[1]["walk_in_services"]
+
+
+def test_street_police_stations_are_built_in_the_main_urban_area(two_years):
+    m = two_years("suizhou_baseline", SPS_ON)
+    sps = _intervention(m, "street_police_stations")
+    assert len(sps.cells) == max(1, round(sps.params.count * m.scale))
+    assert m.city.main_urban[sps.cells].all()
+    assert (m.posts[sps.cells] >= sps.params.officers_on_post).all()
+    assert m.fleet.kind.count("street_police_stations") == len(sps.cells) * sps.params.patrol_units
+
+
+def test_rapid_response_points_are_built_in_their_counties(package):
+    rrp = _intervention(package, "rapid_response_points")
+    names = rrp.params.counties
+    counties = [package.city.county_names.index(n) for n in names]
+    assert len(rrp.cells) >= 1
+    assert np.isin(package.city.county[rrp.cells], counties).all()
+    assert package.fleet.kind.count("rapid_response_points") == len(rrp.cells) * rrp.params.units_per_point
+
+
+def test_video_adds_the_scaled_number_of_cameras_where_placed(baseline, package):
+    video = _intervention(package, "video")
+    added = package.camera_count - baseline.camera_count
+    assert added.sum() == round(video.params.cameras * package.scale)
+    assert (added[package.city.land_use != LandUse.VILLAGE] == 0).all()
+    assert (package.cameras >= baseline.cameras).all()
+
+
+CAMPAIGN = ("interventions.crackdown.campaigns=[{name: theft drive, crime_types: [theft], start_day: 1, "
+            "days: 2, clearance_odds_multiplier: 3.0, deterrence: 0.5}]")
+
+
+def test_crackdown_raises_clearance_odds_for_its_types_only_while_it_runs():
+    s = load_scenario("suizhou_baseline", ["run.warmup_days=0", "run.years=1", "run.intervention_year=2021",
+                                           "interventions.crackdown.enabled=true", CAMPAIGN])
+    m = PinganModel(s, seed=1, scale=0.05)
+    others = np.arange(len(CRIME_TYPES)) != THEFT
+    seen = []
+    for _day in range(4):
+        for _ in range(24):
+            m.step()
+        seen.append((m.clearance_odds.copy(), m.type_deterrence.copy()))
+    for day, (odds, deterrence) in enumerate(seen):
+        running = 1 <= day < 3
+        assert odds[THEFT] == (3.0 if running else 1.0), day
+        assert deterrence[THEFT] == (0.5 if running else 0.0), day
+        assert (odds[others] == 1.0).all() and (deterrence[others] == 0.0).all()
+
+
+def test_crackdown_raises_the_clearance_rate(simulate):
+    campaign = ("interventions.crackdown.campaigns=[{name: theft drive, crime_types: [theft], start_day: 0, "
+                "days: 365, clearance_odds_multiplier: 3.0, deterrence: 0.0}]")
+    for seed in (1, 2, 3):
+        base = simulate(seed=seed).row
+        drive = simulate("interventions.crackdown.enabled=true", campaign, seed=seed).row
+        assert drive["clearance_rate"] > base["clearance_rate"] + 0.03, seed
+
+
+def test_unknown_rapid_response_county_is_rejected_when_the_scenario_is_loaded():
+    with pytest.raises(ScenarioError, match="rapid_response_points.counties"):
+        load_scenario("suizhou_2022", ["interventions.rapid_response_points.counties=[Atlantis]"])
+
+
+def _surge(extra_officers: float) -> str:
+    return ("interventions.crackdown.campaigns=[{name: surge, crime_types: [theft, burglary], start_day: 0, "
+            f"days: 365, clearance_odds_multiplier: 1.0, deterrence: 0.0, extra_officers_on_duty: {extra_officers}}}]")
+
+
+def test_crackdown_extra_officers_on_duty_add_guardianship(simulate):
+    quiet = simulate("interventions.crackdown.enabled=true", _surge(0.0), days=60).row
+    surge = simulate("interventions.crackdown.enabled=true", _surge(2000.0), days=60).row
+    assert surge["cost_yuan"] > quiet["cost_yuan"]  # they are paid for ...
+    assert surge["offences_true"] < quiet["offences_true"]  # ... and should deter or block offences

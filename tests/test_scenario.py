@@ -1,0 +1,313 @@
+"""Scenario files (sim.scenario): safe loading, inheritance, overrides, and errors that say
+which file, which key and what was expected — raised before any simulation starts."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+import pytest
+
+import sim.model
+import sim.space.city
+from sim import Scenario, ScenarioError, load_scenario
+from sim.scenario import builtin_scenarios
+
+SCENARIO_DIR = Path(__file__).resolve().parents[1] / "scenarios"
+SHIPPED = sorted(SCENARIO_DIR.glob("*.yaml"))
+
+
+@pytest.fixture
+def no_simulation(monkeypatch):
+    """Fail loudly if anything starts building a city or a model."""
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("a simulation was started")
+
+    monkeypatch.setattr(sim.model.PinganModel, "__init__", refuse)
+    monkeypatch.setattr(sim.space.city, "build_city", refuse)
+    monkeypatch.setattr(sim.model, "build_city", refuse)
+
+
+def write(folder: Path, name: str, text: str) -> Path:
+    path = folder / name
+    path.write_text(textwrap.dedent(text), encoding="utf-8")
+    return path
+
+
+def load_error(path, overrides=None) -> str:
+    with pytest.raises(ScenarioError) as err:
+        load_scenario(path, overrides)
+    return str(err.value)
+
+
+# ------------------------------------------------------------- shipped files
+def test_there_are_shipped_scenarios():
+    assert {p.stem for p in SHIPPED} >= {"suizhou_baseline", "suizhou_2022"}
+
+
+@pytest.mark.parametrize("path", SHIPPED, ids=lambda p: p.stem)
+def test_every_shipped_scenario_validates(path, no_simulation):
+    s = load_scenario(path)
+    assert isinstance(s, Scenario)
+    assert s.name == path.stem
+    assert s.city.preset is not None
+
+
+@pytest.mark.parametrize("name", [p.stem for p in SHIPPED])
+def test_built_in_scenarios_resolve_by_name(name, no_simulation):
+    assert name in builtin_scenarios()
+    assert load_scenario(name) == load_scenario(SCENARIO_DIR / f"{name}.yaml")
+
+
+def test_the_baseline_has_no_interventions_and_the_package_has_suizhous_four():
+    assert load_scenario("suizhou_baseline").enabled_interventions() == {}
+    package = load_scenario("suizhou_2022")
+    assert set(package.enabled_interventions()) >= {"street_police_stations", "rapid_response_points", "video",
+                                                    "crackdown"}
+    # Inherited from the baseline it extends.
+    assert package.city == load_scenario("suizhou_baseline").city
+    assert package.run == load_scenario("suizhou_baseline").run
+
+
+# ------------------------------------------------------------------ bad input
+def test_an_unknown_top_level_key_is_rejected(tmp_path, no_simulation):
+    path = write(tmp_path, "s.yaml", """\
+        city:
+          preset: suizhou
+        colour: red
+        """)
+    msg = load_error(path)
+    assert str(path) in msg and "'colour'" in msg and "unknown key" in msg
+
+
+def test_an_unknown_nested_key_is_rejected(tmp_path, no_simulation):
+    path = write(tmp_path, "s.yaml", """\
+        interventions:
+          video:
+            enabled: true
+            camras: 1000
+        """)
+    msg = load_error(path)
+    assert str(path) in msg and "interventions.video.camras" in msg and "unknown key" in msg
+
+
+def test_a_value_of_the_wrong_type_is_rejected(tmp_path, no_simulation):
+    path = write(tmp_path, "s.yaml", """\
+        interventions:
+          video:
+            cameras: "many"
+        """)
+    msg = load_error(path)
+    assert str(path) in msg and "interventions.video.cameras" in msg
+    assert "integer" in msg and "'many'" in msg
+
+
+def test_a_negative_count_is_rejected(tmp_path, no_simulation):
+    path = write(tmp_path, "s.yaml", """\
+        interventions:
+          street_police_stations:
+            count: -3
+        """)
+    msg = load_error(path)
+    assert str(path) in msg and "interventions.street_police_stations.count" in msg
+    assert "greater than or equal to 0" in msg and "-3" in msg
+
+
+@pytest.mark.parametrize("key, value, expected", [
+    ("run.years", "0", "greater than or equal to 1"),
+    ("policing.units_per_100k_residents", "-1", "greater than or equal to 0"),
+    ("crime.displacement_prob", "1.5", "less than or equal to 1"),
+    ("interventions.video.placement", "everywhere", "villages"),
+    ("interventions.crackdown.enabled", "maybe", "bool"),
+])
+def test_out_of_range_values_name_the_key_and_the_range(tmp_path, key, value, expected, no_simulation):
+    head, _, leaf = key.rpartition(".")
+    lines, indent = [], ""
+    for part in head.split("."):
+        lines.append(f"{indent}{part}:")
+        indent += "  "
+    lines.append(f"{indent}{leaf}: {value}")
+    path = write(tmp_path, "s.yaml", "\n".join(lines) + "\n")
+    msg = load_error(path)
+    assert str(path) in msg and key in msg and expected in msg
+
+
+def test_an_unknown_crime_type_in_a_campaign_is_rejected(tmp_path, no_simulation):
+    path = write(tmp_path, "s.yaml", """\
+        interventions:
+          crackdown:
+            campaigns:
+              - {name: x, crime_types: [jaywalking], start_day: 0, days: 10}
+        """)
+    msg = load_error(path)
+    assert "interventions.crackdown.campaigns.0.crime_types" in msg and "jaywalking" in msg and "theft" in msg
+
+
+def test_an_intervention_starting_outside_the_run_is_rejected(tmp_path, no_simulation):
+    path = write(tmp_path, "s.yaml", """\
+        run: {first_year: 2021, years: 2}
+        interventions:
+          video: {enabled: true, start_year: 2030}
+        """)
+    msg = load_error(path)
+    assert "interventions.video.start_year" in msg and "2030" in msg
+
+
+def test_an_intervention_year_outside_the_run_is_rejected(tmp_path, no_simulation):
+    path = write(tmp_path, "s.yaml", """\
+        run: {first_year: 2021, years: 2, intervention_year: 2030}
+        interventions:
+          video: {enabled: true}
+        """)
+    msg = load_error(path)
+    assert "run.intervention_year" in msg and "2030" in msg
+
+
+def test_an_unknown_city_preset_is_rejected(tmp_path, no_simulation):
+    path = write(tmp_path, "s.yaml", """\
+        city:
+          preset: atlantis
+        """)
+    msg = load_error(path)
+    assert str(path) in msg and "city.preset" in msg and "atlantis" in msg and "suizhou" in msg
+
+
+def test_a_missing_parent_file_is_reported(tmp_path, no_simulation):
+    path = write(tmp_path, "child.yaml", "extends: nope.yaml\n")
+    msg = load_error(path)
+    assert str(path) in msg and "extends" in msg and "nope.yaml" in msg and "not found" in msg
+
+
+def test_malformed_yaml_is_reported_with_its_line(tmp_path, no_simulation):
+    path = write(tmp_path, "s.yaml", """\
+        city:
+          preset: suizhou
+        run:
+          years: [2
+        """)
+    msg = load_error(path)
+    assert str(path) in msg and "malformed YAML" in msg and "line" in msg
+
+
+def test_a_file_that_is_not_a_mapping_is_rejected(tmp_path, no_simulation):
+    path = write(tmp_path, "s.yaml", "- just\n- a list\n")
+    msg = load_error(path)
+    assert str(path) in msg and "mapping" in msg
+
+
+def test_circular_extends_is_reported(tmp_path, no_simulation):
+    a = write(tmp_path, "a.yaml", "extends: b.yaml\n")
+    write(tmp_path, "b.yaml", "extends: a.yaml\n")
+    msg = load_error(a)
+    assert "circular extends" in msg and "a.yaml" in msg and "b.yaml" in msg
+
+
+def test_a_missing_scenario_file_is_reported(tmp_path, no_simulation):
+    msg = load_error(tmp_path / "nowhere.yaml")
+    assert "nowhere.yaml" in msg and "suizhou_baseline" in msg
+
+
+def test_yaml_is_loaded_safely(tmp_path, no_simulation):
+    marker = tmp_path / "pwned"
+    path = write(tmp_path, "evil.yaml", f"""\
+        name: !!python/object/apply:os.system ["touch {marker}"]
+        """)
+    msg = load_error(path)
+    assert str(path) in msg and "python/object/apply" in msg
+    assert not marker.exists()
+
+
+def test_errors_in_an_inherited_file_name_that_file(tmp_path, no_simulation):
+    parent = write(tmp_path, "parent.yaml", """\
+        policing:
+          hotspot_shares: 0.5
+        """)
+    child = write(tmp_path, "child.yaml", """\
+        extends: parent.yaml
+        run: {years: 1}
+        """)
+    msg = load_error(child)
+    assert str(parent) in msg and "policing.hotspot_shares" in msg
+
+
+# ------------------------------------------------------ inheritance, overrides
+def test_extends_merges_nested_keys(tmp_path, no_simulation):
+    write(tmp_path, "parent.yaml", """\
+        city: {preset: jincheng, seed: 5}
+        interventions:
+          video: {cameras: 1000, placement: hot_spots}
+          crackdown: {enabled: true}
+        """)
+    child = write(tmp_path, "child.yaml", """\
+        extends: parent.yaml
+        city: {seed: 9}
+        interventions:
+          video: {enabled: true}
+        """)
+    s = load_scenario(child)
+    assert s.name == "child"
+    assert s.city.preset == "jincheng" and s.city.seed == 9
+    assert s.city.population == 2_190_000  # filled from the preset
+    video = s.interventions.video
+    assert video.enabled and video.cameras == 1000 and video.placement == "hot_spots"
+    assert s.interventions.crackdown.enabled
+
+
+def test_extends_can_name_a_built_in_scenario(tmp_path, no_simulation):
+    child = write(tmp_path, "mine.yaml", """\
+        extends: suizhou_2022
+        interventions:
+          video: {enabled: false}
+        """)
+    s = load_scenario(child)
+    enabled = set(s.enabled_interventions())
+    assert "video" not in enabled
+    assert enabled >= {"street_police_stations", "rapid_response_points", "crackdown"}
+    assert s.interventions.rapid_response_points.counties == ["Sui County", "Guangshui"]
+
+
+def test_set_overrides_a_nested_key(no_simulation):
+    s = load_scenario("suizhou_2022", ["interventions.video.cameras=1234", "run.years=3",
+                                       "interventions.video.placement=uniform"])
+    assert s.interventions.video.cameras == 1234
+    assert s.interventions.video.placement == "uniform"
+    assert s.interventions.video.enabled  # siblings kept
+    assert s.run.years == 3
+    assert load_scenario("suizhou_2022").interventions.video.cameras == 54000  # the file is untouched
+
+
+def test_set_values_are_parsed_as_yaml(no_simulation):
+    s = load_scenario("suizhou_baseline", ["policing.units_per_100k_residents=6.5",
+                                           "interventions.rapid_response_points.counties=[Guangshui]",
+                                           "interventions.video.enabled=true"])
+    assert s.policing.units_per_100k_residents == 6.5
+    assert s.interventions.rapid_response_points.counties == ["Guangshui"]
+    assert s.interventions.video.enabled is True
+
+
+@pytest.mark.parametrize("override, key, expected", [
+    ("interventions.video.cameras=lots", "interventions.video.cameras", "integer"),
+    ("interventions.video.camras=3", "interventions.video.camras", "unknown key"),
+    ("run.years=0", "run.years", "greater than or equal to 1"),
+])
+def test_set_overrides_are_type_checked(override, key, expected, no_simulation):
+    msg = load_error("suizhou_2022", [override])
+    assert key in msg and expected in msg
+    assert "--set" in msg  # the bad value came from the command line, not from a file
+
+
+def test_an_unknown_preset_given_with_set_names_set(no_simulation):
+    msg = load_error("suizhou_2022", ["city.preset=atlantis"])
+    assert "city.preset" in msg and "atlantis" in msg
+    assert "--set" in msg
+
+
+def test_a_set_override_without_a_value_is_rejected(no_simulation):
+    msg = load_error("suizhou_baseline", ["run.years"])
+    assert "run.years" in msg and "key.path=value" in msg
+
+
+def test_a_set_override_through_a_scalar_is_rejected(no_simulation):
+    msg = load_error("suizhou_baseline", ["run.years.first=3"])
+    assert "run.years" in msg and "not a mapping" in msg
