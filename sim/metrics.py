@@ -81,7 +81,8 @@ class MetricsRecorder:
         self.counts: dict[str, np.ndarray] = {}
         self.by_type_recorded = np.zeros((n_years, len(CRIME_TYPES)))
         self.by_type_true = np.zeros((n_years, len(CRIME_TYPES)))
-        self.cell_incidents = np.zeros((n_years, n_cells))
+        self.cell_incidents = np.zeros((n_years, n_cells))  # police-recorded offences
+        self.cell_offences_true = np.zeros((n_years, n_cells))
         self.daily = np.zeros((n_years * 365, len(self.DAILY)))
         self._attended: list[list[Call]] = [[] for _ in range(n_years)]
 
@@ -101,6 +102,7 @@ class MetricsRecorder:
         if not 0 <= year < self.n_years:
             return
         np.add.at(self.by_type_true[year], crime_type, 1)
+        np.add.at(self.cell_offences_true[year], cells, 1)
         np.add.at(self.by_type_recorded[year], crime_type[recorded], 1)
         np.add.at(self.cell_incidents[year], cells[recorded], 1)
         prev = np.isin(crime_type, _PREV) & recorded
@@ -155,6 +157,9 @@ class MetricsRecorder:
         row["mediation_success_rate"] = ok / mediated if mediated else float("nan")
         row["agreements_honoured_rate"] = g("agreements_honoured") / ok if ok else float("nan")
         row["sense_of_safety_pct"] = float(c["sense_of_safety_pct"]) if "sense_of_safety_pct" in c else float("nan")
+        for k in sorted(c):
+            if k.startswith("disputes_found_by_"):
+                row[k] = g(k)
         row["preventable_cases_per_100k"] = prev / population * 1e5
         row["calls_for_service_per_100k"] = row["calls_for_service"] / population * 1e5
         return row

@@ -246,6 +246,7 @@ class PinganModel(mesa.Model):
         for src in self.discovery_sources:
             found = book.discover(day, src.hazard, src.name)
             rec.add("disputes_found", year, len(found))
+            rec.add(f"disputes_found_by_{src.name}", year, len(found))
             self._route(found, src, day, year)
         return calls
 

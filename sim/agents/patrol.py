@@ -85,6 +85,10 @@ class PatrolFleet:
         self._beat_matrix = m
         return len(self._beats) - 1
 
+    def beat_cells(self, beat: int) -> np.ndarray:
+        """Cells of a beat (a station's jurisdiction, several merged at small scales, or a post's area)."""
+        return self._beats[beat]
+
     def add_units(self, base_cells: np.ndarray, beats: np.ndarray, kind: str,
                   hotspot_share: float | None = None) -> np.ndarray:
         """Add units based at ``base_cells`` patrolling ``beats``; returns their indices.

@@ -52,7 +52,7 @@ class Resolver(IntEnum):
     """Who settled a dispute."""
 
     NONE = 0
-    ON_THE_SPOT = 1  # a grid worker or auxiliary officer, during the visit
+    ON_THE_SPOT = 1  # a grid worker, during the visit (auxiliary police count as POLICE)
     MEDIATION = 2  # people's, judicial-office or court mediation
     POLICE = 3  # police-accompanied mediation (随警调解) or a home visit
     GOVERNANCE = 4  # a governance centre's own disposal
@@ -175,6 +175,28 @@ class DisputeBook:
         self._expected = (rate[:, None] * lu * weight[None, :] / 1000.0 / 365.0).T  # cells × types
         self._hh_first = hh_first
         self.special_household = special_hh
+        # Households with a special-population member are picked m times as often as others:
+        # with probability (m−1)S/(H+(m−1)S) a uniform special household, else any household.
+        m = params.special_population_multiplier
+        specials = np.flatnonzero(special_hh[: int(city.households.sum())])
+        self._special_sorted = specials
+        owner = np.searchsorted(hh_first, specials, side="right") - 1
+        self._special_start = np.searchsorted(owner, np.arange(city.n_cells), side="left")
+        self._special_count = np.bincount(owner, minlength=city.n_cells)
+        s_c, h_c = self._special_count.astype(float), hh.astype(float)
+        self._p_special = np.where(h_c > 0, np.maximum(m - 1, 0) * s_c / np.maximum(h_c + (m - 1) * s_c, 1e-12), 0.0)
+
+    def _pick_households(self, cells: np.ndarray, u: np.ndarray) -> np.ndarray:
+        """A household in each cell, special-population households weighted by the multiplier."""
+        hh_n = self.city.households[cells]
+        p_s = self._p_special[cells]
+        special = u < p_s
+        v = np.where(special, u / np.maximum(p_s, 1e-12), (u - p_s) / np.maximum(1 - p_s, 1e-12))
+        anyone = self._hh_first[cells] + np.minimum((v * hh_n).astype(np.int64), np.maximum(hh_n - 1, 0))
+        k = self._special_count[cells]
+        idx = self._special_start[cells] + np.minimum((v * k).astype(np.int64), np.maximum(k - 1, 0))
+        return np.where(special & (k > 0), self._special_sorted[np.minimum(idx, max(len(self._special_sorted) - 1, 0))],
+                        anyone)
 
     # ---------------------------------------------------------------- storage
     def _append(self, k: int) -> np.ndarray:
@@ -204,8 +226,7 @@ class DisputeBook:
         cells, kinds = np.repeat(cells, reps), np.repeat(kinds, reps)
         u = self._rng.random(total)
         uid = np.uint64(day) * np.uint64(10_000_000) + np.arange(total, dtype=np.uint64)
-        hh_n = self.city.households[cells]
-        household = self._hh_first[cells] + np.minimum((u * hh_n).astype(np.int64), hh_n - 1)
+        household = self._pick_households(cells, u)
         if household_weight is not None and total:
             # Thinning: households under management (special-population contact) have fewer.
             keep = event_uniforms(self.seed, "disputes.managed", uid) < household_weight[household]
