@@ -3,10 +3,11 @@
 Prints the wall time of building the city and of simulating one year hour by hour, the
 resident-hours per second, and the process's peak memory. Usage::
 
-    python benchmarks/city_year.py [--scenario suizhou_2022] [--scale 1.0] [--seed 1]
+    python benchmarks/city_year.py [--scenario suizhou_2022] [--scale 1.0] [--seed 1] [--scenario-only]
 
-The scenario's interventions are switched on from the first hour (no baseline year, no
-warm-up), so the year measured carries them all.
+By default every registered intervention is switched on (policing and social governance),
+from the first hour (no baseline year, no warm-up), so the year measured carries them all;
+``--scenario-only`` keeps just the scenario's own interventions.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import time
 os.environ.setdefault("OMP_NUM_THREADS", "1")  # one core
 
 from sim import PinganModel, load_scenario  # noqa: E402
+from sim.interventions import REGISTRY  # noqa: E402
 
 
 def main() -> None:
@@ -26,9 +28,11 @@ def main() -> None:
     ap.add_argument("--scenario", default="suizhou_2022")
     ap.add_argument("--scale", type=float, default=1.0)
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--scenario-only", action="store_true", help="only the scenario's own interventions")
     args = ap.parse_args()
+    every = [] if args.scenario_only else [f"interventions.{k}.enabled=true" for k in sorted(REGISTRY)]
     scen = load_scenario(args.scenario, ["run.years=1", "run.warmup_days=0", "run.intervention_year=2021",
-                                         "run.first_year=2021"])
+                                         "run.first_year=2021", *every])
     t0 = time.perf_counter()
     model = PinganModel(scen, seed=args.seed, scale=args.scale)
     t1 = time.perf_counter()
@@ -47,6 +51,7 @@ def main() -> None:
     print(f"resident-hours/s    {n * hours / (t2 - t1):.3e}")
     print(f"peak memory         {peak:8.0f} MiB")
     print(f"offences / calls    {row['offences_true']:.0f} / {row['calls_for_service']:.0f}")
+    print(f"disputes / tickets  {row['disputes_new']:.0f} / {row['tickets_received']:.0f}")
 
 
 if __name__ == "__main__":

@@ -220,7 +220,8 @@ class PinganModel(mesa.Model):
         self.dispatcher.submit(calls + other)
         self.env.run(until=(h + 1) * 60.0)
         self._count_received()
-        self._guardian_hours += units + self.posts + self.visible_guardians
+        if year >= 0:
+            self._guardian_hours += units + self.posts + self.visible_guardians
         if year >= 0 and hour_in_year == HOURS_PER_YEAR - 1:
             self._survey(year, h)
 
@@ -315,9 +316,15 @@ class PinganModel(mesa.Model):
         ok = (event_uniform(self.run_seed, "governance.resolve", t.uid, level) <
                   self.governance.p.resolve_prob[level])
         if t.kind == "dispute" and ok:
-            holds = event_uniform(self.run_seed, "governance.holds", t.uid, level) < 0.95
+            holds = event_uniform(self.run_seed, "governance.holds", t.uid, level) < \
+                self.governance.p.own_settlement_honour_prob
             book.settle(t.dispute_row, int(self.env.now // 1440), Resolver.GOVERNANCE, holds)
         return ok
+
+    def ticket_archived(self, t: Ticket) -> None:
+        """A ticket left the pipeline: a dispute it did not settle is no longer being handled."""
+        if t.dispute_row >= 0 and self.disputes.is_active(t.dispute_row):
+            self.disputes.handling[t.dispute_row] = False
 
     def mediation_result(self, row: int, level: int, success: bool, honoured: bool) -> None:
         """Count a mediation session (called by the mediation service)."""

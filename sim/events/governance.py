@@ -6,8 +6,9 @@ report → unified acceptance → command and dispatch → disposal and feedback
 staff (finite capacity, so tickets queue). Four levels — village/community, town/street,
 county, city — follow Suizhou's principle "small matters stay in the village, big matters
 stay in the town, disputes are settled within the county, major risks are controlled at
-city level" (003_d0d6d615d3c4e2fc.txt): a ticket that a level cannot resolve, or not
-before its deadline, goes up one level. Every ticket ends archived exactly once, as
+city level" (003_d0d6d615d3c4e2fc.txt): a ticket goes up one level when its disposal there
+fails, or when its queue at that level is so long that disposal cannot start before the
+level's deadline. Every ticket ends archived exactly once, as
 completed (resolved), moot (its dispute ended by itself meanwhile) or unresolved.
 """
 
@@ -45,6 +46,10 @@ class GovernanceParams(Params):
     deadline_h: list[float] = Field(
         default=[72.0, 168.0, 336.0, 720.0], min_length=4, max_length=4,
         description="Hours a level has to resolve a ticket before it goes up.",
+    )
+    own_settlement_honour_prob: float = Field(
+        0.95, ge=0, le=1, description="Chance a dispute settled by a centre's own disposal (no mediation "
+        "service) stays settled."
     )
     resolve_prob: list[float] = Field(
         default=[0.75, 0.7, 0.7, 0.8], min_length=4, max_length=4,
@@ -115,11 +120,17 @@ class GovernancePipeline:
         self.tickets.append(ticket)
         self.env.process(self._handle(ticket))
 
-    def _stage(self, centre: simpy.Resource, *stages: str):
-        """One member of staff works through ``stages`` in a row (e.g. intake: accept, dispatch)."""
+    def _stage(self, centre: simpy.Resource, *stages: str, deadline: float | None = None):
+        """One member of staff works through ``stages`` in a row (e.g. intake: accept, dispatch).
+
+        Returns False, without doing the work, if staff only became free after ``deadline``.
+        """
         with centre.request() as req:
             yield req
+            if deadline is not None and self.env.now > deadline:
+                return False
             yield self.env.timeout(sum(self.p.service_min[s] for s in stages))
+        return True
 
     def _handle(self, t: Ticket):
         env, p = self.env, self.p
@@ -129,7 +140,11 @@ class GovernancePipeline:
             deadline = env.now + p.deadline_h[level] * 60.0
             intake = ("report", "accept", "dispatch") if level == 0 else ("accept", "dispatch")
             yield from self._stage(centre, *intake)
-            yield from self._stage(centre, "dispose")
+            last = level == len(LEVELS) - 1
+            in_time = yield from self._stage(centre, "dispose", deadline=None if last else deadline)
+            if not in_time:
+                t.escalations += 1  # could not be disposed of in time here: up one level
+                continue
             t.disposed = True
             if self.dispose is not None:
                 result = yield from self.dispose(t, level)
@@ -138,7 +153,7 @@ class GovernancePipeline:
             if result is None:  # nothing left to resolve (the dispute ended by itself)
                 yield from self._stage(centre, "archive")
                 return self._archive(t, "moot")
-            if result and env.now <= deadline:
+            if result:
                 yield from self._stage(centre, "verify", "archive")
                 return self._archive(t, "completed")
             if level < len(LEVELS) - 1:

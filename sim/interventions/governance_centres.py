@@ -29,7 +29,8 @@ class GovernanceCentres(Intervention):
 
     def activate(self, model) -> None:
         model.governance = GovernancePipeline(model.env, model.city, self.params.pipeline, model.scale,
-                                              model.run_seed, dispose=model.dispose_ticket)
+                                              model.run_seed, dispose=model.dispose_ticket,
+                                              on_archive=model.ticket_archived)
         self._centres = sum(len(level) for level in model.governance.centres)
         self._staff = sum(r.capacity for level in model.governance.centres for r in level)
 
