@@ -1,11 +1,17 @@
-"""The ``pingan`` command line: run, compare and validate scenarios.
+"""The ``pingan`` command line: run, compare, sweep and validate scenarios.
 
     pingan run [SCENARIO] [--replicates R] [--seed S] [--scale F] [--jobs J] [--out DIR]
     pingan compare BASE ALT [ALT ...] [same options]
+    pingan sweep SPEC [--jobs J] [--backend loky|dask] [--scheduler ADDRESS] [--store FILE]
+    pingan sensitivity SPEC [same options as sweep]
+    pingan results STORE [--to FILE] [--sweep NAME]
     pingan validate SCENARIO [SCENARIO ...]
     pingan scenarios
 
-Every scenario is loaded and validated before any simulation starts.
+Every scenario and sweep file is loaded and validated before any simulation starts. Every
+command runs on the same engine (sim.experiments.runner) and commits each finished run to a
+results store (SQLite), so Ctrl-C keeps every finished run and a sweep resumes where it
+stopped.
 """
 
 from __future__ import annotations
@@ -16,7 +22,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from sim.experiments.runner import RunResult, run_batch, write_metrics
+from sim.experiments.runner import BACKENDS, RunResult, run_batch, write_metrics
 from sim.experiments.summary import HEADLINE, compare, summarise
 from sim.scenario import ScenarioError, builtin_scenarios, load_scenario
 
@@ -45,6 +51,8 @@ def _run_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--seed", type=int, default=1, help="base seed (default 1)")
     p.add_argument("--scale", type=_scale, default=1.0, help="fraction of the full city, 0 < F ≤ 1")
     p.add_argument("--jobs", "-j", type=int, default=-1, help="worker processes (-1: one per core)")
+    p.add_argument("--backend", choices=BACKENDS, default="loky", help="local processes or a Dask cluster")
+    p.add_argument("--scheduler", default=None, help="Dask scheduler address, with --backend dask")
     p.add_argument("--out", type=Path, default=None, help="output folder (default results/NAME)")
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                    help="override a scenario key, e.g. interventions.video.cameras=1000")
@@ -67,6 +75,21 @@ def build_parser() -> argparse.ArgumentParser:
     val.add_argument("scenarios", nargs="+")
     val.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
     sub.add_parser("scenarios", help="list the built-in scenarios")
+    for name, text in (("sweep", "run a sweep file into a results store (resumes by default)"),
+                       ("sensitivity", "run a sweep's Sobol or Morris design and report sensitivity indices")):
+        sw = sub.add_parser(name, help=text)
+        sw.add_argument("spec", type=Path, help="sweep file (YAML)")
+        sw.add_argument("--jobs", "-j", type=int, default=-1, help="worker processes (-1: one per core)")
+        sw.add_argument("--backend", choices=BACKENDS, default="loky")
+        sw.add_argument("--scheduler", default=None, help="Dask scheduler address, with --backend dask")
+        sw.add_argument("--store", type=Path, default=None, help="results store (default results/NAME/store.sqlite)")
+        sw.add_argument("--out", type=Path, default=None, help="output folder (default results/NAME)")
+        sw.add_argument("--fresh", action="store_true", help="ignore runs already in the store (recompute)")
+        sw.add_argument("--quiet", "-q", action="store_true")
+    res = sub.add_parser("results", help="export a results store to CSV or Parquet, or print a summary")
+    res.add_argument("store", type=Path)
+    res.add_argument("--to", type=Path, default=None, help="FILE.csv or FILE.parquet")
+    res.add_argument("--sweep", default=None, help="only this sweep")
     return parser
 
 
@@ -79,6 +102,10 @@ def main(argv: list[str] | None = None) -> int:
             for name, path in builtin_scenarios().items():
                 print(f"{name:28s} {path}")
             return 0
+        if args.command in ("sweep", "sensitivity"):
+            return _sweep(args)
+        if args.command == "results":
+            return _results(args)
         names = [args.scenario] if args.command == "run" else [args.base, *args.alternatives]
         scenarios = [load_scenario(n, args.overrides) for n in names]  # all validated first
     except ScenarioError as e:
@@ -93,12 +120,17 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     out = args.out or Path("results") / "_vs_".join(labels)
     out.mkdir(parents=True, exist_ok=True)
+    from sim.experiments.store import ResultsStore
+
+    store = ResultsStore(out / "store.sqlite")
     try:
-        results = run_batch(scenarios, args.replicates, args.seed, args.scale, args.jobs, out,
-                            progress=not args.quiet)
+        results = run_batch(scenarios, args.replicates, args.seed, args.scale, args.jobs, store,
+                            progress=not args.quiet, backend=args.backend, scheduler=args.scheduler)
     except KeyboardInterrupt:
-        print(f"\npingan: interrupted; finished runs are kept in {out / 'runs'}", file=sys.stderr)
+        print(f"\npingan: interrupted; finished runs are kept in {out / 'store.sqlite'}", file=sys.stderr)
         return 130
+    finally:
+        store.close()
     df = write_metrics(results, out / "metrics.csv")
     summary = summarise(df)
     summary.to_csv(out / "summary.csv", index=False, float_format="%.10g")
@@ -107,11 +139,138 @@ def main(argv: list[str] | None = None) -> int:
         diff = compare(df, labels[0])
         diff.to_csv(out / "compare.csv", index=False, float_format="%.10g")
         _print_compare(diff)
+        _packages(df, results, labels[0], out, plots=not args.no_plots)
     if not args.no_plots:
         _plots(results, scenarios, out)
     print(f"\nwrote {out / 'metrics.csv'}, {out / 'summary.csv'}"
-          + (f", {out / 'compare.csv'}" if args.command == "compare" else "")
+          + (", compare.csv, packages.csv, areas_county.csv, areas_town.csv, rings.csv"
+             if args.command == "compare" else "")
           + ("" if args.no_plots else f" and plots in {out}"))
+    return 0
+
+
+def _packages(df, results, base: str, out: Path, plots: bool) -> None:
+    from sim.experiments.packages import area_breakdown, package_table, pareto_plot, ring_effects
+
+    table = package_table(df, base)
+    table.to_csv(out / "packages.csv", index=False, float_format="%.10g")
+    for level in ("county", "town"):
+        area_breakdown(results, base, level).to_csv(out / f"areas_{level}.csv", index=False, float_format="%.10g")
+    rings = ring_effects(results, base)
+    rings.to_csv(out / "rings.csv", index=False, float_format="%.10g")
+    if len(table):
+        print(f"\npackages against {base}, {int(table['year'].iloc[0])} (ranked by preventable cases prevented)")
+        for _, r in table.iterrows():
+            print(f"  {int(r['rank'])}. {r.package:28s} prevented {r.prevented:8.1f} [{r.prevented_lo:.1f}, "
+                  f"{r.prevented_hi:.1f}]  extra cost {r.extra_cost_yuan / 1e6:8.2f} M yuan  "
+                  f"cost/prevented {r.cost_per_prevented_yuan:10.0f} yuan"
+                  + ("  (Pareto)" if r.pareto else ""))
+        if plots:
+            pareto_plot(table, out / "pareto.png")
+    if len(rings):
+        print("\ntrue offences around treated cells (difference from baseline) [95 % interval]")
+        for _, r in rings.iterrows():
+            print(f"  {r.package:28s} ring {r.ring:8s} {r.difference:+8.1f} [{r.difference_lo:+.1f}, "
+                  f"{r.difference_hi:+.1f}]  {r.reading}")
+
+
+def _sweep(args) -> int:
+    from sim.experiments.runner import Recompute, run_tasks
+    from sim.experiments.store import ResultsStore
+    from sim.experiments.sweep import SweepError, load_sweep, sweep_tasks
+
+    try:
+        spec = load_sweep(args.spec)
+        tasks = sweep_tasks(spec)  # every scenario of every point validated before any run
+    except (SweepError, ScenarioError) as e:
+        print(f"pingan: {e}", file=sys.stderr)
+        return 2
+    if args.command == "sensitivity" and spec.design.kind not in ("sobol", "morris"):
+        print(f"pingan: {args.spec}: key 'design.kind': sensitivity needs sobol or morris, got "
+              f"{spec.design.kind!r}", file=sys.stderr)
+        return 2
+    out = args.out or Path("results") / spec.name
+    out.mkdir(parents=True, exist_ok=True)
+    store_path = args.store or out / "store.sqlite"
+    store = ResultsStore(store_path)
+    try:
+        already = 0 if args.fresh else len(store.finished_ids() & {t.run_id for t in tasks})
+        print(f"{spec.name}: {len(tasks)} runs ({already} already in {store_path})", file=sys.stderr)
+        view = store if not args.fresh else Recompute(store)
+        run_tasks(tasks, args.jobs, args.backend, args.scheduler, view, sweep=spec.name,
+                  progress=not args.quiet, keep=False)
+    except KeyboardInterrupt:
+        print(f"\npingan: interrupted; {store.count(spec.name)} finished runs are kept in {store_path}; "
+              "run the same command again to resume", file=sys.stderr)
+        return 130
+    try:
+        frame = store.frame()  # a run may have been stored by another sweep with the same run
+    finally:
+        store.close()
+    by_id = {t.run_id: t for t in tasks}
+    frame = frame[frame["run_id"].isin(by_id)].copy()
+    # Identify points by this sweep's numbering (a run may have been stored under another sweep).
+    frame["sweep"] = spec.name
+    frame["point_id"] = frame["run_id"].map(lambda r: by_id[r].point_id)
+    for f in spec.factors:
+        frame[f] = frame["run_id"].map(lambda r, f=f: by_id[r].point.get(f))
+    _point_summary(spec, frame, out)
+    if args.command == "sensitivity":
+        from sim.experiments.sensitivity import analyse, plot
+
+        try:
+            indices = analyse(spec, frame)
+        except SweepError as e:
+            print(f"pingan: {e}", file=sys.stderr)
+            return 2
+        indices.to_csv(out / "sensitivity.csv", index=False, float_format="%.10g")
+        plot(indices, out / "sensitivity.png")
+        print(indices.to_string(index=False, float_format=lambda x: f"{x:.3f}"))
+        print(f"\nwrote {out / 'sensitivity.csv'} and {out / 'sensitivity.png'}")
+    return 0
+
+
+def _point_summary(spec, frame: pd.DataFrame, out: Path) -> None:
+    """Mean and 95 % interval over replicates of each headline metric at each design point."""
+    from sim.experiments.summary import mean_interval
+
+    factors = list(spec.factors)
+    year = int(frame["year"].max())
+    last = frame[frame["year"] == year]
+    rows = []
+    for (scen, pid), g in last.groupby(["scenario", "point_id"], sort=True):
+        row = {"scenario": scen, "point_id": pid, "year": year, **{f: g[f].iloc[0] for f in factors if f in g}}
+        for m in HEADLINE:
+            if m in g:
+                row[m], row[f"{m}_lo"], row[f"{m}_hi"] = mean_interval(g[m].to_numpy(float))
+        row["replicates"] = len(g)
+        rows.append(row)
+    table = pd.DataFrame(rows)
+    table.to_csv(out / "points.csv", index=False, float_format="%.10g")
+    show = ["scenario", "point_id", *factors, "preventable_cases", "calls_for_service", "replicates"]
+    print(table[[c for c in show if c in table]].to_string(index=False, float_format=lambda x: f"{x:.4g}"))
+    print(f"\nwrote {out / 'points.csv'}")
+
+
+def _results(args) -> int:
+    from sim.experiments.store import ResultsStore
+
+    if not args.store.is_file():
+        print(f"pingan: {args.store}: no such results store", file=sys.stderr)
+        return 2
+    store = ResultsStore(args.store)
+    try:
+        if args.to is not None:
+            if args.to.suffix not in (".csv", ".parquet"):
+                print(f"pingan: --to {args.to}: expected a .csv or .parquet file", file=sys.stderr)
+                return 2
+            n = store.export(args.to, sweep=args.sweep)
+            print(f"wrote {n} rows to {args.to}")
+        else:
+            print(f"{args.store}: {store.count(args.sweep)} finished runs"
+                  + (f" in sweep {args.sweep}" if args.sweep else ""))
+    finally:
+        store.close()
     return 0
 
 

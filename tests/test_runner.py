@@ -11,7 +11,7 @@ import pytest
 
 from sim import PinganModel, load_scenario
 from sim.cli import main
-from sim.experiments import compare, replicate_seed, run_batch, summarise, write_metrics
+from sim.experiments import ResultsStore, compare, replicate_seed, run_batch, summarise, write_metrics
 
 SMALL = ["--scale", "0.03", "--replicates", "2", "--seed", "7", "--quiet", "--no-plots",
          "--set", "run.warmup_days=7"]
@@ -52,9 +52,13 @@ def test_summary_reports_year_on_year_change_with_intervals(run_dirs):
     assert set(REQUIRED[4:]) <= set(s["metric"])
 
 
-def test_each_finished_run_is_kept_on_disk(run_dirs):
-    runs = sorted(p.name for p in (run_dirs[1] / "runs").glob("*.csv"))
-    assert runs == ["suizhou_2022_r000.csv", "suizhou_2022_r001.csv"]
+def test_each_finished_run_is_committed_to_the_results_store(run_dirs):
+    with ResultsStore(run_dirs[1] / "store.sqlite") as store:
+        frame = store.frame()
+    assert frame["run_id"].nunique() == 2
+    metrics = pd.read_csv(run_dirs[1] / "metrics.csv")
+    assert frame.sort_values(["replicate", "year"])["preventable_cases"].tolist() == \
+        metrics.sort_values(["replicate", "year"])["preventable_cases"].tolist()
 
 
 def test_plots_are_written(tmp_path):

@@ -1,18 +1,24 @@
-"""Running replicates: seeds, common random numbers, local processes, and finished-run files.
+"""The experiment runner: one engine for runs, comparisons, sweeps and calibration.
+
+A :class:`Task` is one run: a scenario's content, a design point, a replicate and its seed,
+a scale, and a run id derived from all of them. :func:`run_tasks` runs tasks on local
+processes (joblib/loky) or on an existing Dask cluster (joblib's Dask backend), commits each
+finished run to the results store the moment it arrives, skips runs the store already has
+(so an interrupted batch resumes where it stopped), and hands results back in task order.
 
 Replicate ``r`` of a batch with base seed ``S`` uses the seed :func:`replicate_seed(S, r)`
-in every scenario of the batch, so scenarios are compared under common random numbers. Runs
-are independent, so the results do not depend on how many worker processes ran them; they
-are gathered in task order. Each finished run is written at once to ``DIR/runs/`` (atomic
-rename), so an interrupted batch keeps every finished run.
+in every scenario and at every design point, so they are compared under common random
+numbers. Runs are independent, so results do not depend on the backend or the number of
+workers.
 """
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -26,7 +32,10 @@ from sim.model import PinganModel
 from sim.scenario.schema import Scenario
 from sim.space.city import build_city
 
-__all__ = ["RunResult", "replicate_seed", "run_one", "run_batch", "write_metrics", "ID_COLUMNS"]
+__all__ = ["Task", "Recompute", "RunResult", "replicate_seed", "run_one", "run_tasks", "run_batch", "scenario_tasks",
+           "write_metrics", "metrics_frame", "ID_COLUMNS", "BACKENDS"]
+
+BACKENDS = ("loky", "dask")
 
 ID_COLUMNS = ("scenario", "replicate", "seed", "year")
 
@@ -42,6 +51,11 @@ class RunResult:
     cell_incidents: np.ndarray  # counted years × cells, recorded offences
     daily: np.ndarray  # days × (preventable_cases, calls_for_service, effective_incidents)
     cell_xy: np.ndarray  # cells × 2, km
+    cell_offences_true: np.ndarray | None = None  # counted years × cells, every offence
+    treated_cells: np.ndarray | None = None  # cells where the run's interventions were placed
+    cell_county: np.ndarray | None = None
+    cell_town: np.ndarray | None = None
+    county_names: list[str] | None = None
 
     def frame(self) -> pd.DataFrame:
         df = pd.DataFrame(self.rows)
@@ -49,6 +63,31 @@ class RunResult:
         df.insert(0, "replicate", self.replicate)
         df.insert(0, "scenario", self.scenario)
         return df
+
+
+@dataclass(frozen=True)
+class Task:
+    """One run to do.
+
+    Attributes:
+        scenario_name: The scenario's name (shared by all its design points).
+        scenario_json: The validated scenario's content (``Scenario.model_dump_json()``).
+        point_id: Index of the design point (0 where there is no design).
+        point: The design point's ``{key: value}`` overrides.
+        replicate: Replicate number.
+        seed: The run's seed (:func:`replicate_seed` of the batch seed and replicate).
+        scale: Fraction of the full city.
+        run_id: Identity of the run in the results store.
+    """
+
+    scenario_name: str
+    scenario_json: str
+    point_id: int
+    point: dict = field(hash=False, compare=False)
+    replicate: int
+    seed: int
+    scale: float
+    run_id: str
 
 
 def replicate_seed(base_seed: int, replicate: int) -> int:
@@ -87,50 +126,123 @@ def run_one(scenario: Scenario, replicate: int, seed: int, scale: float = 1.0,
     else:
         model.run()
     xy = np.column_stack([city.x_km, city.y_km])
+    treated = [iv.treated_cells(model) for iv in model.interventions]
+    treated = np.unique(np.concatenate(treated)).astype(np.int64) if treated else np.zeros(0, dtype=np.int64)
     return RunResult(scenario.name, replicate, seed, model.year_rows(),
-                     model.recorder.cell_incidents.copy(), model.recorder.daily.copy(), xy)
+                     model.recorder.cell_incidents.copy(), model.recorder.daily.copy(), xy,
+                     model.recorder.cell_offences_true.copy(), treated, city.county.copy(), city.town.copy(),
+                     list(city.county_names))
 
 
-def _task(payload: str, replicate: int, seed: int, scale: float, progress: bool) -> RunResult:
-    return run_one(Scenario.model_validate_json(payload), replicate, seed, scale, progress)
+def _task(payload: str, replicate: int, seed: int, scale: float, progress: bool, index: int):
+    return index, run_one(Scenario.model_validate_json(payload), replicate, seed, scale, progress)
+
+
+def scenario_tasks(scenarios: Iterable[Scenario], replicates: int, base_seed: int = 1,
+                   scale: float = 1.0) -> list[Task]:
+    """Tasks for every scenario × replicate (no design), with common random numbers."""
+    from sim.experiments.store import run_id
+
+    tasks = []
+    for s in scenarios:
+        payload = s.model_dump_json()
+        for r in range(replicates):
+            seed = replicate_seed(base_seed, r)
+            tasks.append(Task(s.name, payload, 0, {}, r, seed, float(scale), run_id(payload, {}, seed, float(scale))))
+    return tasks
+
+
+@contextlib.contextmanager
+def _backend(backend: str, scheduler: str | None, jobs: int):
+    """Yields the n_jobs to hand joblib, inside the chosen backend's configuration."""
+    if backend == "loky":
+        yield os.cpu_count() or 1 if jobs == -1 else max(1, jobs)
+        return
+    if backend != "dask":
+        raise ValueError(f"backend must be one of {BACKENDS}, got {backend!r}")
+    try:
+        from dask.distributed import Client
+    except ImportError as e:  # pragma: no cover - depends on the install
+        raise RuntimeError("the dask backend needs: pip install -e '.[dask]'") from e
+    if not scheduler:
+        raise ValueError("--backend dask needs --scheduler ADDRESS (e.g. tcp://host:8786)")
+    from joblib import parallel_config
+
+    with Client(scheduler) as client, parallel_config(backend="dask"):
+        workers = len(client.scheduler_info().get("workers", {})) or 1
+        yield -1 if jobs == -1 else max(1, min(jobs, workers * 64))
+
+
+def run_tasks(tasks: list[Task], jobs: int = 1, backend: str = "loky", scheduler: str | None = None,
+              store=None, sweep: str = "", progress: bool = True, keep: bool = True) -> list[RunResult | None]:
+    """Run tasks, committing each finished run to ``store`` as soon as it arrives.
+
+    Args:
+        tasks: The runs to do.
+        jobs: Worker processes (loky) or concurrent tasks (dask); -1 for as many as possible.
+        backend: ``"loky"`` (local processes) or ``"dask"`` (an existing cluster at ``scheduler``).
+        scheduler: The Dask scheduler's address.
+        store: A :class:`sim.experiments.store.ResultsStore`; runs it already has are skipped.
+        sweep: The sweep's name, recorded with each run.
+        progress: Show a progress bar with ETA.
+        keep: Keep the results in memory and return them (off for big sweeps).
+
+    Returns:
+        In task order, each task's result, or None where it was skipped (already stored) or
+        not kept. KeyboardInterrupt propagates after every finished run has been committed.
+    """
+    from sim.experiments.store import RunRecord
+
+    done = store.finished_ids() if store is not None else set()
+    todo = [i for i, t in enumerate(tasks) if t.run_id not in done]
+    out: list[RunResult | None] = [None] * len(tasks)
+    inner = progress and len(todo) == 1 and backend == "loky"
+    with _backend(backend, scheduler, jobs) as n_jobs:
+        calls = (delayed(_task)(tasks[i].scenario_json, tasks[i].replicate, tasks[i].seed, tasks[i].scale,
+                                inner, i) for i in todo)
+        with tqdm(total=len(tasks), initial=len(tasks) - len(todo), desc=sweep or "runs", unit="run",
+                  disable=not progress) as bar:
+            if todo:
+                parallel = Parallel(n_jobs=n_jobs if len(todo) > 1 else 1, return_as="generator_unordered")
+                for i, res in parallel(calls):
+                    t = tasks[i]
+                    if store is not None:
+                        store.put(RunRecord(t.run_id, sweep, t.scenario_name, t.point_id, t.point, t.replicate,
+                                            t.seed, t.scale, res.rows))
+                    if keep:
+                        out[i] = res
+                    bar.update(1)
+    return out
 
 
 def run_batch(scenarios: Iterable[Scenario], replicates: int, base_seed: int = 1, scale: float = 1.0,
-              jobs: int = 1, out_dir: Path | None = None, progress: bool = True) -> list[RunResult]:
-    """Run every scenario × replicate, with common random numbers across scenarios.
+              jobs: int = 1, store=None, progress: bool = True, backend: str = "loky",
+              scheduler: str | None = None) -> list[RunResult]:
+    """Run every scenario × replicate with common random numbers; results in task order.
 
-    Args:
-        scenarios: Validated scenarios (names must differ).
-        replicates: Replicates per scenario.
-        base_seed: Base seed of the batch.
-        scale: Fraction of the full city.
-        jobs: Worker processes (joblib/loky); -1 for one per core.
-        out_dir: If given, each finished run is written to ``out_dir/runs/`` at once.
-        progress: Show progress bars.
-
-    Returns:
-        Results in task order (scenario, then replicate), whatever ``jobs``.
+    Every run is computed (plots need their maps); each is committed to ``store`` if given.
     """
     scenarios = list(scenarios)
     names = [s.name for s in scenarios]
     if len(set(names)) != len(names):
         raise ValueError(f"scenario names must differ, got {names}")
-    tasks = [(s, r, replicate_seed(base_seed, r)) for s in scenarios for r in range(replicates)]
-    n_jobs = os.cpu_count() or 1 if jobs == -1 else max(1, jobs)
-    inner = progress and (n_jobs == 1 or len(tasks) == 1)
-    calls = (delayed(_task)(s.model_dump_json(), r, seed, scale, inner) for s, r, seed in tasks)
-    results: list[RunResult] = []
-    runs_dir = None
-    if out_dir is not None:
-        runs_dir = Path(out_dir) / "runs"
-        runs_dir.mkdir(parents=True, exist_ok=True)
-    with tqdm(total=len(tasks), desc="runs", unit="run", disable=not progress) as bar:
-        for res in Parallel(n_jobs=min(n_jobs, len(tasks)), return_as="generator")(calls):
-            results.append(res)
-            if runs_dir is not None:
-                _write_atomic(res.frame(), runs_dir / f"{res.scenario}_r{res.replicate:03d}.csv")
-            bar.update(1)
-    return results
+    tasks = scenario_tasks(scenarios, replicates, base_seed, scale)
+    fresh = Recompute(store) if store is not None else None
+    return run_tasks(tasks, jobs, backend, scheduler, fresh, sweep="runs" if store is None else "run",
+                     progress=progress)
+
+
+class Recompute:
+    """A store view that reports no finished runs (so everything is computed) but records each."""
+
+    def __init__(self, store):
+        self._store = store
+
+    def finished_ids(self) -> set[str]:
+        return set()
+
+    def put(self, record) -> bool:
+        return self._store.put(record, replace=True)
 
 
 def _write_atomic(df: pd.DataFrame, path: Path) -> None:

@@ -17,6 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar
 
+import numpy as np
 from pydantic import Field
 
 from sim.params import Params
@@ -85,6 +86,10 @@ class Intervention:
     def cost(self) -> Cost:
         """Set-up and running cost, once activated."""
         return Cost()
+
+    def treated_cells(self, model: PinganModel) -> np.ndarray:
+        """Cells where the intervention was placed (for displacement rings); default ``self.cells``."""
+        return np.asarray(getattr(self, "cells", []), dtype=np.int64)
 
     def metrics(self, model: PinganModel, year: int) -> dict[str, float]:
         """Extra metrics of this intervention for a counted year (optional)."""

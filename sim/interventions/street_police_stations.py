@@ -88,6 +88,8 @@ def within(city, cell: int, radius_km: float) -> np.ndarray:
 
 def pick_spaced_sites(city, pool: np.ndarray, score: np.ndarray, n: int, spacing_km: float):
     """The ``n`` best-scoring cells of ``pool`` at least ``spacing_km`` apart (greedy)."""
+    if n <= 0:
+        return np.zeros(0, dtype=np.int64)
     chosen: list[int] = []
     for i in np.argsort(-score, kind="stable"):
         c = int(pool[i])

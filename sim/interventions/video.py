@@ -52,7 +52,9 @@ class Video(Intervention):
     def activate(self, model) -> None:
         p = self.params
         self.n = round(p.cameras * model.scale)
-        model.add_cameras(apportion(self.n, camera_weights(model, p.placement)))
+        counts = apportion(self.n, camera_weights(model, p.placement))
+        self.cells = np.flatnonzero(counts)
+        model.add_cameras(counts)
 
     def cost(self) -> Cost:
         n = getattr(self, "n", 0)

@@ -1,0 +1,283 @@
+"""The results store: atomic runs, resume after a kill, concurrent readers, ordered exports.
+
+Runs are synthetic records (2 years x 40 metrics); no simulation is needed. Processes that
+write or read the store concurrently are real subprocesses.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import signal
+import sqlite3
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from sim.experiments.store import ID_COLUMNS, ResultsStore, RunRecord, run_id
+
+N_METRICS = 40
+YEARS = (2021, 2022)
+SCENARIO_JSON = json.dumps({"name": "synthetic", "run": {"years": 2}})
+REPO = Path(__file__).resolve().parents[1]
+
+# Subprocesses load the store module by its path: importing the `sim` package would load the
+# whole model, seconds per process.
+PRELUDE = textwrap.dedent(f"""
+    import importlib.util, sys
+    _spec = importlib.util.spec_from_file_location("store", {str(REPO / "sim" / "experiments" / "store.py")!r})
+    store = sys.modules["store"] = importlib.util.module_from_spec(_spec)
+    _spec.loader.exec_module(store)
+    ResultsStore, RunRecord, run_id = store.ResultsStore, store.RunRecord, store.run_id
+""")
+# Subprocesses build the same synthetic records as the tests do, from this source.
+RECORDS_SRC = textwrap.dedent(f"""
+    N_METRICS, YEARS, SCENARIO_JSON = {N_METRICS}, {YEARS!r}, {SCENARIO_JSON!r}
+
+    def make_record(i, sweep="s", n_replicates=4):
+        point_id, replicate = divmod(i, n_replicates)
+        point = {{"interventions.video.cameras": 1000 * point_id, "crime.displacement_prob": 0.1 * point_id}}
+        seed = 100 + replicate
+        rows = [{{"year": y, **{{f"m{{k:02d}}": i + k / 7 + (y - 2021) for k in range(N_METRICS)}}}} for y in YEARS]
+        return RunRecord(run_id(SCENARIO_JSON, point, seed, 0.05), sweep, "synthetic", point_id, point,
+                         replicate, seed, 0.05, rows)
+""")
+_ns: dict = {"RunRecord": RunRecord, "run_id": run_id}
+exec(RECORDS_SRC, _ns)  # noqa: S102 - the same source the subprocesses run
+make_record = _ns["make_record"]
+
+
+def _python(script: str, *args: str) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-c", PRELUDE + RECORDS_SRC + textwrap.dedent(script), *args], cwd=REPO,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def _wait(proc: subprocess.Popen, timeout: float = 30) -> str:
+    out, err = proc.communicate(timeout=timeout)
+    assert proc.returncode == 0, err
+    return out
+
+
+@pytest.fixture
+def store(tmp_path):
+    with ResultsStore(tmp_path / "results.sqlite") as s:
+        yield s
+
+
+def test_run_id_depends_on_content_point_seed_and_scale_not_key_order():
+    base = run_id(SCENARIO_JSON, {"a": 1, "b": 0.5}, 7, 0.05)
+    assert len(base) == 24
+    assert run_id(json.dumps({"run": {"years": 2}, "name": "synthetic"}), {"b": 0.5, "a": 1}, 7, 0.05) == base
+    assert run_id(SCENARIO_JSON.replace("2", "3"), {"a": 1, "b": 0.5}, 7, 0.05) != base
+    assert run_id(SCENARIO_JSON, {"a": 2, "b": 0.5}, 7, 0.05) != base
+    assert run_id(SCENARIO_JSON, {"a": 1, "b": 0.5}, 8, 0.05) != base
+    assert run_id(SCENARIO_JSON, {"a": 1, "b": 0.5}, 7, 0.1) != base
+
+
+def test_put_then_finished_ids_and_count(store):
+    records = [make_record(i) for i in range(10)]
+    assert all(store.put(r) for r in records)
+    assert store.finished_ids() == {r.run_id for r in records}
+    assert store.count() == 10 and store.count("s") == 10 and store.count("other") == 0
+
+
+def test_duplicate_put_is_refused_and_stores_nothing_twice(store):
+    record = make_record(0)
+    assert store.put(record)
+    altered = make_record(0)
+    altered.rows[0]["m00"] = -1.0
+    assert not store.put(altered)
+    df = store.frame()
+    assert len(df) == len(YEARS) and store.count() == 1
+    assert df.loc[0, "m00"] == record.rows[0]["m00"]
+
+
+def test_replace_overwrites_a_stored_run_in_one_piece(store):
+    store.put(make_record(0))
+    altered = make_record(0)
+    altered.rows = [{**altered.rows[0], "m00": -1.0}]
+    assert store.put(altered, replace=True)
+    df = store.frame()
+    assert store.count() == 1 and len(df) == 1 and df.loc[0, "m00"] == -1.0
+
+
+def test_bad_rows_are_refused_before_anything_is_stored(store):
+    record = make_record(0)
+    record.rows = [{"year": 2021, "seed": 3.0}]
+    with pytest.raises(ValueError, match="clash"):
+        store.put(record)
+    record.rows = [{"year": 2021, "m": 1.0}, {"year": 2021, "m": 2.0}]
+    with pytest.raises(ValueError, match="twice"):
+        store.put(record)
+    assert store.count() == 0
+
+
+def test_frame_columns_and_row_order_do_not_depend_on_insertion_order(tmp_path):
+    records = [make_record(i) for i in range(12)] + [make_record(i, sweep="a") for i in range(100, 104)]
+    frames = []
+    for k in range(2):
+        shuffled = random.Random(k).sample(records, len(records))
+        with ResultsStore(tmp_path / f"{k}.sqlite") as s:
+            for r in shuffled:
+                s.put(r)
+            frames.append(s.frame())
+    df = frames[0]
+    pd.testing.assert_frame_equal(df, frames[1])
+    metrics = [f"m{k:02d}" for k in range(N_METRICS)]
+    assert list(df.columns) == [*ID_COLUMNS, "interventions.video.cameras", "crime.displacement_prob", *metrics]
+    keys = list(zip(df.sweep, df.scenario, df.point_id, df.replicate, df.year, strict=True))
+    assert keys == sorted(keys) and len(df) == len(records) * len(YEARS)
+    assert df.sweep.iloc[0] == "a"
+    assert df["interventions.video.cameras"].dtype == "int64" and df["m00"].dtype == "float64"
+
+
+def test_iter_frames_chunks_cover_every_row_exactly_once(store):
+    for r in random.Random(1).sample([make_record(i) for i in range(25)], 25):
+        store.put(r)
+    chunks = list(store.iter_frames(chunksize=7))
+    assert [len(c) for c in chunks] == [7] * 7 + [1]
+    assert all(list(c.columns) == list(chunks[0].columns) for c in chunks)
+    pd.testing.assert_frame_equal(pd.concat(chunks, ignore_index=True), store.frame())
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".parquet"])
+def test_export_reads_back_equal_to_frame(store, tmp_path, suffix):
+    for i in range(30):
+        store.put(make_record(i))
+    path = tmp_path / f"out{suffix}"
+    assert store.export(path) == 30 * len(YEARS)
+    back = pd.read_csv(path) if suffix == ".csv" else pd.read_parquet(path)
+    pd.testing.assert_frame_equal(back, store.frame(), check_dtype=suffix == ".parquet")
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []  # no temporary file left
+
+
+def test_export_refuses_unknown_formats(store, tmp_path):
+    with pytest.raises(ValueError, match="csv or .parquet"):
+        store.export(tmp_path / "out.xlsx")
+
+
+def test_another_process_reads_while_this_one_writes(store):
+    for i in range(10):
+        store.put(make_record(i))
+    # A second writer holds the write lock with an uncommitted insert: readers must not wait for it.
+    blocker = sqlite3.connect(store.path, isolation_level=None)
+    blocker.execute("BEGIN IMMEDIATE")
+    blocker.execute("INSERT INTO metric_sets (names) VALUES ('[\"pending\"]')")
+    reader = _python("""
+        import sys, time
+        with ResultsStore(sys.argv[1]) as s:
+            t = time.perf_counter()
+            print(s.count(), len(s.frame()), round(time.perf_counter() - t, 3))
+    """, str(store.path))
+    count, rows, seconds = _wait(reader).split()
+    assert (int(count), int(rows)) == (10, 10 * len(YEARS)) and float(seconds) < 5
+    blocker.execute("ROLLBACK")
+    blocker.close()
+
+    # ...and it sees runs committed while it keeps reading.
+    reader = _python("""
+        import sys, time
+        with ResultsStore(sys.argv[1]) as s:
+            seen = [s.count()]
+            print("ready", flush=True)
+            while seen[-1] < 30 and len(seen) < 10_000:
+                time.sleep(0.002)
+                seen.append(s.count())
+        print(seen[0], seen[-1])
+    """, str(store.path))
+    assert reader.stdout.readline().strip() == "ready"
+    for i in range(10, 30):
+        store.put(make_record(i))
+        time.sleep(0.01)
+    first, last = map(int, _wait(reader).split())
+    assert first < 30 and last == 30
+
+
+def test_concurrent_writers_take_turns_and_store_each_run_once(tmp_path):
+    path = tmp_path / "results.sqlite"
+    writer = """
+        import sys
+        with ResultsStore(sys.argv[1]) as s:
+            print(sum(s.put(make_record(i)) for i in range(60)))
+    """
+    procs = [_python(writer, str(path)) for _ in range(2)]
+    stored = sum(int(_wait(p)) for p in procs)
+    with ResultsStore(path) as s:
+        assert stored == 60 and s.count() == 60
+        assert (s.frame().groupby("run_id").size() == len(YEARS)).all()
+
+
+def test_sweep_killed_at_any_moment_resumes_without_losing_or_repeating_runs(tmp_path):
+    path = tmp_path / "results.sqlite"
+    n = 1000
+    writer = """
+        import sys
+        n = int(sys.argv[2])
+        with ResultsStore(sys.argv[1]) as s:
+            done = s.finished_ids()
+            for i in range(n):
+                record = make_record(i)
+                if record.run_id not in done:
+                    assert s.put(record)
+        print("finished")
+    """
+    counts = []
+    for target in (50, 300, 600):  # kill once the store holds at least this many runs
+        proc = _python(writer, str(path), str(n))
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and proc.poll() is None:
+            if path.exists():
+                try:
+                    with ResultsStore(path) as s:
+                        if s.count() >= target:
+                            break
+                except sqlite3.OperationalError:
+                    pass  # the store is being created
+            time.sleep(0.005)
+        assert proc.poll() is None, "the writer finished before it could be killed"
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.communicate()
+        assert proc.returncode == -signal.SIGKILL
+
+        con = sqlite3.connect(path)
+        assert con.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+        con.close()
+        with ResultsStore(path) as s:
+            df = s.frame()
+            counts.append(s.count())
+        # every stored run is complete: one transaction per run
+        assert (df.groupby("run_id").size() == len(YEARS)).all()
+        assert df.run_id.nunique() == counts[-1] >= target
+
+    assert counts == sorted(counts)
+    assert _wait(_python(writer, str(path), str(n))).strip() == "finished"
+    expected = [make_record(i) for i in range(n)]
+    with ResultsStore(path) as s:
+        df = s.frame()
+        assert s.count() == n and s.finished_ids() == {r.run_id for r in expected}
+    assert len(df) == n * len(YEARS) and df.run_id.nunique() == n
+    # nothing lost or altered: every value is the one its run produced
+    want = pd.DataFrame([{"run_id": r.run_id, **row} for r in expected for row in r.rows])
+    got = df[want.columns].sort_values(["run_id", "year"], ignore_index=True)
+    pd.testing.assert_frame_equal(got, want.sort_values(["run_id", "year"], ignore_index=True), check_dtype=False)
+
+
+def test_runs_with_different_metrics_share_columns_with_nan_where_absent(store):
+    first, second = make_record(0), make_record(1)
+    for row in second.rows:
+        row["extra"] = 5
+        del row["m01"]
+    second.rows[1]["m02"] = None
+    store.put(second)
+    store.put(first)
+    df = store.frame()
+    assert list(df.columns[-3:]) == ["m38", "m39", "extra"]  # the first run's metrics, then the others sorted
+    assert df.extra.isna().tolist() == [True, True, False, False]
+    assert df.m01.isna().tolist() == [False, False, True, True]
+    assert df.m02.isna().tolist() == [False, False, False, True]
