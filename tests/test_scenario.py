@@ -311,3 +311,11 @@ def test_a_set_override_without_a_value_is_rejected(no_simulation):
 def test_a_set_override_through_a_scalar_is_rejected(no_simulation):
     msg = load_error("suizhou_baseline", ["run.years.first=3"])
     assert "run.years" in msg and "not a mapping" in msg
+
+
+def test_a_builtin_name_resolves_even_if_a_folder_of_that_name_exists(tmp_path, monkeypatch):
+    # `pingan run suizhou_2022` writes results/suizhou_2022/; a folder named like the
+    # scenario in the working directory must not hide the built-in scenario.
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "suizhou_2022").mkdir()
+    assert load_scenario("suizhou_2022").name == "suizhou_2022"

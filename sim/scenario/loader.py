@@ -44,7 +44,7 @@ def resolve_scenario_path(name: str | Path) -> Path:
         return path
     builtin = builtin_scenarios()
     stem = path.stem if path.suffix in (".yaml", ".yml") else str(name)
-    if stem in builtin and not path.exists():
+    if stem in builtin:  # a folder of that name (e.g. an output folder) is not a scenario
         return builtin[stem]
     raise ScenarioError(f"{name}: no such scenario file (built-in scenarios: "
                         f"{', '.join(sorted(builtin))})")
