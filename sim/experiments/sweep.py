@@ -59,6 +59,7 @@ from sim.scenario.loader import (
     ScenarioError,
     apply_overrides,
     load_scenario_data,
+    read_yaml_mapping,
     resolve_scenario_path,
     validate_scenario,
 )
@@ -318,18 +319,7 @@ def load_sweep(path: str | Path) -> SweepSpec:
             message names the file and the key.
     """
     path = _sweep_path(path).resolve()
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as e:
-        raise SweepError(f"{path}: cannot read the file ({e.strerror})") from None
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as e:
-        mark = getattr(e, "problem_mark", None)
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        raise SweepError(f"{path}: malformed YAML{where}: {getattr(e, 'problem', e)}") from None
-    if not isinstance(data, dict):
-        raise SweepError(f"{path}: expected a mapping of keys at the top level, got {type(data).__name__}")
+    data = read_yaml_mapping(path, SweepError)
     try:
         spec = SweepSpec.model_validate(data)
     except ValidationError as e:

@@ -13,8 +13,14 @@ from __future__ import annotations
 import numpy as np
 from pydantic import Field, field_validator
 
-from sim.interventions.base import Cost, Intervention, InterventionParams
-from sim.interventions.volunteer_patrols import check_counties, select_counties
+from sim.interventions.base import (
+    Cost,
+    Intervention,
+    InterventionParams,
+    check_counties,
+    check_hours,
+    select_counties,
+)
 from sim.mechanisms.disputes import DiscoverySource, Resolver
 from sim.space.city import LandUse
 
@@ -58,10 +64,7 @@ class AuxiliaryPoliceParams(InterventionParams):
     @field_validator("hours")
     @classmethod
     def _hours_of_day(cls, v):
-        bad = [h for h in v if not 0 <= h <= 23]
-        if bad or len(set(v)) != len(v):
-            raise ValueError(f"interventions.auxiliary_police.hours: expected distinct hours of the day 0–23, got {v}")
-        return v
+        return check_hours(v, "auxiliary_police")
 
     def check(self, city) -> None:
         check_counties(self.counties, city, "auxiliary_police")

@@ -25,7 +25,8 @@ from sim.params import Params
 if TYPE_CHECKING:
     from sim.model import PinganModel
 
-__all__ = ["InterventionParams", "Intervention", "Cost", "REGISTRY", "scaled_count"]
+__all__ = ["InterventionParams", "Intervention", "Cost", "REGISTRY", "scaled_count", "check_counties",
+           "select_counties", "check_hours"]
 
 REGISTRY: dict[str, type[Intervention]] = {}
 
@@ -50,6 +51,29 @@ class Cost:
     setup_yuan: float = 0.0
     running_yuan_per_year: float = 0.0
     staff_on_duty: float = 0.0  # people on duty at any hour, for staff hours
+
+
+def check_counties(counties: list[str] | None, city_params, key: str) -> None:
+    """Raise if a named county is not one of the scenario city's (message names the key)."""
+    names = [c.name for c in city_params.counties]
+    unknown = sorted(set(counties or []) - set(names))
+    if unknown:
+        raise ValueError(f"interventions.{key}.counties: unknown county {unknown}; expected some of {names}")
+
+
+def select_counties(city, counties: list[str] | None, key: str) -> np.ndarray:
+    """Indices of the named counties (all when ``None``); an unknown name is an error naming ``key``."""
+    if counties is None:
+        return np.arange(len(city.county_names))
+    check_counties(counties, city.params, key)
+    return np.array([city.county_names.index(c) for c in counties], dtype=np.int64)
+
+
+def check_hours(hours: list[int], key: str) -> list[int]:
+    """Validate a list of duty hours: distinct hours of the day 0–23 (message names the key)."""
+    if any(not 0 <= h <= 23 for h in hours) or len(set(hours)) != len(hours):
+        raise ValueError(f"interventions.{key}.hours: expected distinct hours of the day 0–23, got {hours}")
+    return hours
 
 
 def scaled_count(count: int, scale: float) -> int:

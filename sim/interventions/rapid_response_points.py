@@ -11,7 +11,14 @@ from __future__ import annotations
 import numpy as np
 from pydantic import Field
 
-from sim.interventions.base import Cost, Intervention, InterventionParams, scaled_count
+from sim.interventions.base import (
+    Cost,
+    Intervention,
+    InterventionParams,
+    check_counties,
+    scaled_count,
+    select_counties,
+)
 from sim.interventions.street_police_stations import base_units_at, pick_spaced_sites
 
 __all__ = ["RapidResponsePointParams", "RapidResponsePoints"]
@@ -37,11 +44,7 @@ class RapidResponsePointParams(InterventionParams):
 
 
     def check(self, city) -> None:
-        names = [c.name for c in city.counties]
-        unknown = sorted(set(self.counties or []) - set(names))
-        if unknown:
-            raise ValueError(f"interventions.rapid_response_points.counties: unknown county {unknown}; "
-                             f"expected some of {names}")
+        check_counties(self.counties, city, "rapid_response_points")
 
 
 class RapidResponsePoints(Intervention):
@@ -54,11 +57,7 @@ class RapidResponsePoints(Intervention):
         if p.counties is None:
             counties = [i for i, c in enumerate(city.params.counties) if not c.main_urban_area]
         else:
-            unknown = set(p.counties) - set(city.county_names)
-            if unknown:
-                raise ValueError(f"interventions.rapid_response_points.counties: unknown county "
-                                 f"{sorted(unknown)}; expected some of {city.county_names}")
-            counties = [city.county_names.index(c) for c in p.counties]
+            counties = select_counties(city, p.counties, self.key)
         pool = np.flatnonzero(np.isin(city.county, counties) & (city.residents > 0))
         n = scaled_count(p.count, model.scale)
         self.cells = pick_spaced_sites(city, pool, model.site_score(pool), n, p.min_spacing_km)

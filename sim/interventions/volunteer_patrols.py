@@ -14,9 +14,16 @@ from __future__ import annotations
 import numpy as np
 from pydantic import Field, field_validator
 
-from sim.interventions.base import Cost, Intervention, InterventionParams
+from sim.interventions.base import (
+    Cost,
+    Intervention,
+    InterventionParams,
+    check_counties,
+    check_hours,
+    select_counties,
+)
 
-__all__ = ["VolunteerPatrolParams", "VolunteerPatrols", "check_counties", "select_counties"]
+__all__ = ["VolunteerPatrolParams", "VolunteerPatrols"]
 
 
 class VolunteerPatrolParams(InterventionParams):
@@ -48,32 +55,10 @@ class VolunteerPatrolParams(InterventionParams):
     @field_validator("hours")
     @classmethod
     def _hours_of_day(cls, v):
-        bad = [h for h in v if not 0 <= h <= 23]
-        if bad or len(set(v)) != len(v):
-            raise ValueError(f"interventions.volunteer_patrols.hours: expected distinct hours of the day 0–23, got {v}")
-        return v
+        return check_hours(v, "volunteer_patrols")
 
     def check(self, city) -> None:
         check_counties(self.counties, city, "volunteer_patrols")
-
-
-def check_counties(counties: list[str] | None, city_params, key: str) -> None:
-    """Raise if a named county is not one of the scenario city's (message names the key)."""
-    names = [c.name for c in city_params.counties]
-    unknown = sorted(set(counties or []) - set(names))
-    if unknown:
-        raise ValueError(f"interventions.{key}.counties: unknown county {unknown}; expected some of {names}")
-
-
-def select_counties(city, counties: list[str] | None, key: str) -> np.ndarray:
-    """Indices of the named counties (all when ``None``); an unknown name is an error naming ``key``."""
-    if counties is None:
-        return np.arange(len(city.county_names))
-    unknown = set(counties) - set(city.county_names)
-    if unknown:
-        raise ValueError(f"interventions.{key}.counties: unknown county {sorted(unknown)}; "
-                         f"expected some of {city.county_names}")
-    return np.array([city.county_names.index(c) for c in counties], dtype=np.int64)
 
 
 class VolunteerPatrols(Intervention):

@@ -50,22 +50,26 @@ def resolve_scenario_path(name: str | Path) -> Path:
                         f"{', '.join(sorted(builtin))})")
 
 
-def _read(path: Path) -> dict[str, Any]:
+def read_yaml_mapping(path: Path, error: type[Exception] = ScenarioError) -> dict[str, Any]:
+    """Read a YAML file safely (``yaml.safe_load``: data only) and check it is a mapping.
+
+    Raises:
+        error: Unreadable file, malformed YAML (with line and column) or not a mapping.
+    """
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as e:
-        raise ScenarioError(f"{path}: cannot read the file ({e.strerror})") from None
+        raise error(f"{path}: cannot read the file ({e.strerror})") from None
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        raise ScenarioError(f"{path}: malformed YAML{where}: {getattr(e, 'problem', e)}") from None
+        raise error(f"{path}: malformed YAML{where}: {getattr(e, 'problem', e)}") from None
     if data is None:
         return {}
     if not isinstance(data, dict):
-        raise ScenarioError(f"{path}: expected a mapping of keys at the top level, "
-                            f"got {type(data).__name__}")
+        raise error(f"{path}: expected a mapping of keys at the top level, got {type(data).__name__}")
     return data
 
 
@@ -89,7 +93,7 @@ def load_scenario_data(path: str | Path, _seen: tuple[Path, ...] = ()) -> tuple[
     if path in _seen:
         chain = " -> ".join(str(p) for p in (*_seen, path))
         raise ScenarioError(f"{path}: circular extends: {chain}")
-    data = _read(path)
+    data = read_yaml_mapping(path)
     parent = data.pop("extends", None)
     origin = {k: path for k in data}
     if parent is None:
