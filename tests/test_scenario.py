@@ -319,3 +319,20 @@ def test_a_builtin_name_resolves_even_if_a_folder_of_that_name_exists(tmp_path, 
     monkeypatch.chdir(tmp_path)
     (tmp_path / "suizhou_2022").mkdir()
     assert load_scenario("suizhou_2022").name == "suizhou_2022"
+
+
+def test_setting_one_entry_of_a_mapping_keeps_the_other_defaults():
+    default = load_scenario("suizhou_baseline").calls.report_prob
+    s = load_scenario("suizhou_baseline", ["calls.report_prob.theft=0.3"])
+    assert s.calls.report_prob["theft"] == 0.3
+    assert {k: v for k, v in s.calls.report_prob.items() if k != "theft"} == \
+        {k: v for k, v in default.items() if k != "theft"}
+    nested = load_scenario("suizhou_baseline", ["crime.land_use_opportunity.theft.village=0.9"])
+    assert nested.crime.land_use_opportunity["theft"]["village"] == 0.9
+    assert nested.crime.land_use_opportunity["theft"]["commercial"] == \
+        load_scenario("suizhou_baseline").crime.land_use_opportunity["theft"]["commercial"]
+
+
+def test_a_misspelled_mapping_entry_is_an_error_naming_it():
+    with pytest.raises(ScenarioError, match="theftt"):
+        load_scenario("suizhou_baseline", ["calls.report_prob.theftt=0.3"])

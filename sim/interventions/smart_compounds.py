@@ -34,6 +34,7 @@ class SmartCompoundParams(InterventionParams):
     access_guard: dict[str, float] = Field(
         default={"burglary": 1.5, "theft": 0.5, "vehicle_crime": 1.0},
         description="Blocking hazard added by face-recognition entry and fences, by crime type (assumed).",
+        json_schema_extra={"open_keys": True},  # any crime type may be added (checked below)
     )
     alarm_detect_prob: float = Field(
         0.3, ge=0, le=1, description="Chance an unreported offence in a compound is detected by its "
