@@ -15,6 +15,7 @@ from pydantic import Field, field_validator
 
 from sim.interventions.base import (
     Cost,
+    DutyRoster,
     Intervention,
     InterventionParams,
     check_counties,
@@ -87,16 +88,10 @@ class AuxiliaryPolice(Intervention):
         hazard = np.minimum(per_household * p.targeting_factor, 1.0) * p.find_prob_per_visit
         model.discovery_sources.append(DiscoverySource("auxiliary_police", hazard, p.on_spot_prob,
                                                        Resolver.POLICE, p.honour_prob))
-        self._hours = frozenset(p.hours)
-        self._on = False
+        self._roster = DutyRoster(self.officers, p.guard_per_officer, p.hours)
 
     def on_hour(self, model, hour: int, day_of_year: int) -> None:
-        on = hour % 24 in self._hours
-        if on != self._on:
-            sign = 1.0 if on else -1.0
-            model.extra_guardians += sign * self.params.guard_per_officer * self.officers
-            model.visible_guardians += sign * self.officers
-            self._on = on
+        self._roster.update(model, hour)
 
     def cost(self) -> Cost:
         p = self.params

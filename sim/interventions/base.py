@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     from sim.model import PinganModel
 
 __all__ = ["InterventionParams", "Intervention", "Cost", "REGISTRY", "scaled_count", "check_counties",
-           "select_counties", "check_hours"]
+           "select_counties", "check_hours", "DutyRoster"]
 
 REGISTRY: dict[str, type[Intervention]] = {}
 
@@ -74,6 +74,35 @@ def check_hours(hours: list[int], key: str) -> list[int]:
     if any(not 0 <= h <= 23 for h in hours) or len(set(hours)) != len(hours):
         raise ValueError(f"interventions.{key}.hours: expected distinct hours of the day 0–23, got {hours}")
     return hours
+
+
+class DutyRoster:
+    """People on guard in some cells during some hours of the day (volunteers, auxiliary police).
+
+    While on duty they add ``guard_per_person`` × people to the cells' blocking hazard and are
+    seen as guardians (sense of safety); off duty both are taken back.
+
+    Args:
+        people: People on duty per cell.
+        guard_per_person: Blocking hazard one person on duty adds in their cell.
+        hours: Hours of the day on duty.
+    """
+
+    def __init__(self, people: np.ndarray, guard_per_person: float, hours: list[int]):
+        self.people = people
+        self.guard_per_person = guard_per_person
+        self.hours = frozenset(hours)
+        self.on = False
+
+    def update(self, model: PinganModel, hour: int) -> bool:
+        """Put people on or off duty for ``hour``; returns whether they are on duty."""
+        on = hour % 24 in self.hours
+        if on != self.on:
+            sign = 1.0 if on else -1.0
+            model.extra_guardians += sign * self.guard_per_person * self.people
+            model.visible_guardians += sign * self.people
+            self.on = on
+        return on
 
 
 def scaled_count(count: int, scale: float) -> int:

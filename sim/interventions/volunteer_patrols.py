@@ -16,6 +16,7 @@ from pydantic import Field, field_validator
 
 from sim.interventions.base import (
     Cost,
+    DutyRoster,
     Intervention,
     InterventionParams,
     check_counties,
@@ -79,17 +80,10 @@ class VolunteerPatrols(Intervention):
         share = np.where(covered, city.residents / np.maximum(comm_pop[city.community], 1), 0.0)
         self.on_duty = p.volunteers_per_community * share  # volunteers per cell while on duty
         self.n_volunteers = float(self.on_duty.sum())
-        self._hours = frozenset(p.hours)
-        self._on = False
+        self._roster = DutyRoster(self.on_duty, p.guard_per_volunteer, p.hours)
 
     def on_hour(self, model, hour: int, day_of_year: int) -> None:
-        on = hour % 24 in self._hours
-        if on != self._on:
-            sign = 1.0 if on else -1.0
-            model.extra_guardians += sign * self.params.guard_per_volunteer * self.on_duty
-            model.visible_guardians += sign * self.on_duty
-            self._on = on
-        if on:
+        if self._roster.update(model, hour):
             model.recorder.add("volunteer_hours", model.year_index(hour), self.n_volunteers)
 
     def cost(self) -> Cost:
