@@ -105,12 +105,18 @@ def _plain(value: Any) -> Any:
     raise TypeError(f"not JSON serialisable: {value!r} ({type(value).__name__})")
 
 
+#: Parts of the package that do not change what a run computes: editing them keeps stored results.
+_NOT_MODEL = frozenset({"calibration", "cli.py"})
+
+
 @functools.lru_cache(maxsize=1)
 def model_version() -> str:
     """A hash of the simulation's source code: a changed model never reuses stored results."""
     root = Path(__file__).resolve().parents[1]
     h = sha256()
     for f in sorted(root.rglob("*.py")):
+        if f.relative_to(root).parts[0] in _NOT_MODEL:
+            continue
         h.update(f.relative_to(root).as_posix().encode())
         h.update(f.read_bytes())
     return h.hexdigest()[:16]
@@ -314,6 +320,27 @@ class ResultsStore:
     def finished_ids(self) -> set[str]:
         """Ids of every run in the store (of every sweep)."""
         return {rid for (rid,) in self._con.execute("SELECT run_id FROM runs")}
+
+    def run_rows(self, run_ids: list[str]) -> dict[str, list[dict[str, Any]]]:
+        """The year rows of the given runs, as :attr:`RunRecord.rows` (absent ids are left out).
+
+        Metrics a run did not write (NaN in the store) are left out of its rows.
+        """
+        names = {k: json.loads(v) for k, v in self._con.execute("SELECT set_id, names FROM metric_sets")}
+        out: dict[str, list[dict[str, Any]]] = {}
+        ids = list(dict.fromkeys(run_ids))
+        for start in range(0, len(ids), 500):  # SQLite limits the parameters of one statement
+            chunk = ids[start:start + 500]
+            marks = ", ".join("?" * len(chunk))
+            for rid, set_id, year, blob in self._con.execute(
+                f"SELECT r.run_id, r.metric_set, w.year, w.metrics FROM runs r JOIN rows w ON w.run_id = r.run_id "
+                f"WHERE r.run_id IN ({marks}) ORDER BY r.run_id, w.year", chunk,
+            ):
+                values = np.frombuffer(blob, dtype=_FLOAT)
+                row: dict[str, Any] = {"year": int(year)}
+                row.update({n: float(v) for n, v in zip(names[set_id], values, strict=True) if not math.isnan(v)})
+                out.setdefault(rid, []).append(row)
+        return out
 
     def count(self, sweep: str | None = None) -> int:
         """Number of runs stored (not rows), in one sweep or in all."""
