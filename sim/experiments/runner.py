@@ -17,7 +17,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import os
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -138,9 +138,18 @@ def _task(payload: str, replicate: int, seed: int, scale: float, progress: bool,
     return index, run_one(Scenario.model_validate_json(payload), replicate, seed, scale, progress)
 
 
+#: vary(scenario, replicate) -> (the replicate's scenario, its parameter values): gives each
+#: replicate its own parameters (e.g. a draw from a calibrated posterior).
+Vary = Callable[[Scenario, int], tuple[Scenario, dict]]
+
+
 def scenario_tasks(scenarios: Iterable[Scenario], replicates: int, base_seed: int = 1,
-                   scale: float = 1.0) -> list[Task]:
-    """Tasks for every scenario × replicate (no design), with common random numbers."""
+                   scale: float = 1.0, vary: Vary | None = None) -> list[Task]:
+    """Tasks for every scenario × replicate (no design), with common random numbers.
+
+    With ``vary``, replicate ``r`` of every scenario runs ``vary(scenario, r)``; the parameter
+    values it returns are recorded as the run's point.
+    """
     from sim.experiments.store import run_id
 
     tasks = []
@@ -148,7 +157,12 @@ def scenario_tasks(scenarios: Iterable[Scenario], replicates: int, base_seed: in
         payload = s.model_dump_json()
         for r in range(replicates):
             seed = replicate_seed(base_seed, r)
-            tasks.append(Task(s.name, payload, 0, {}, r, seed, float(scale), run_id(payload, {}, seed, float(scale))))
+            point: dict = {}
+            if vary is not None:
+                scen, point = vary(s, r)
+                payload = scen.model_dump_json()
+            tasks.append(Task(s.name, payload, 0, point, r, seed, float(scale),
+                              run_id(payload, point, seed, float(scale))))
     return tasks
 
 
@@ -217,16 +231,17 @@ def run_tasks(tasks: list[Task], jobs: int = 1, backend: str = "loky", scheduler
 
 def run_batch(scenarios: Iterable[Scenario], replicates: int, base_seed: int = 1, scale: float = 1.0,
               jobs: int = 1, store=None, progress: bool = True, backend: str = "loky",
-              scheduler: str | None = None) -> list[RunResult]:
+              scheduler: str | None = None, vary: Vary | None = None) -> list[RunResult]:
     """Run every scenario × replicate with common random numbers; results in task order.
 
     Every run is computed (plots need their maps); each is committed to ``store`` if given.
+    ``vary`` gives each replicate its own parameters (see :func:`scenario_tasks`).
     """
     scenarios = list(scenarios)
     names = [s.name for s in scenarios]
     if len(set(names)) != len(names):
         raise ValueError(f"scenario names must differ, got {names}")
-    tasks = scenario_tasks(scenarios, replicates, base_seed, scale)
+    tasks = scenario_tasks(scenarios, replicates, base_seed, scale, vary)
     fresh = Recompute(store) if store is not None else None
     return run_tasks(tasks, jobs, backend, scheduler, fresh, sweep="runs" if store is None else "run",
                      progress=progress)
