@@ -15,6 +15,7 @@ import yaml
 from sim import Scenario, load_scenario
 from sim.calibration import (
     COLUMNS,
+    RESCALABLE_LEVELS,
     CalibrationFileError,
     check_sources,
     compared_years,
@@ -136,8 +137,12 @@ def test_notes_state_the_scale_each_target_is_compared_at(targets):
 
 def test_whole_city_levels_of_unscalable_metrics_are_compared_at_full_scale(targets):
     levels = targets[targets.kind == "level"]
-    assert (levels.min_scale == 1.0).all()
-    assert (targets[targets.scenario == "daqing_2021"].min_scale >= 0.25).all()
+    fixed = levels[~levels.metric.isin(RESCALABLE_LEVELS)]
+    assert set(fixed.metric) == {"serious_violent", "homicides", "cases_cleared"}
+    assert (fixed.min_scale == 1.0).all()
+    assert (levels[levels.metric.isin(RESCALABLE_LEVELS)].min_scale == 0.1).all()
+    rare = targets[(targets.kind == "yoy_change") & targets.metric.isin(["serious_violent", "homicides"])]
+    assert len(rare) == 4 and (rare.min_scale == 0.25).all()
 
 
 def test_changes_compare_a_year_with_the_year_before(targets):
