@@ -1,10 +1,11 @@
 """The ``pingan`` command line: run, compare, sweep and validate scenarios.
 
-    pingan run [SCENARIO] [--replicates R] [--seed S] [--scale F] [--jobs J] [--out DIR]
+    pingan run [SCENARIO] [--replicates R] [--seed S] [--scale F] [--jobs J] [--out DIR] [--posterior FILE]
     pingan compare BASE ALT [ALT ...] [same options]
     pingan sweep SPEC [--jobs J] [--backend loky|dask] [--scheduler ADDRESS] [--store FILE]
     pingan sensitivity SPEC [same options as sweep]
     pingan results STORE [--to FILE] [--sweep NAME]
+    pingan calibrate [--targets FILE] [--priors FILE] [--hold-out CITY] [--budget N] [--jobs J] [--out DIR]
     pingan validate SCENARIO [SCENARIO ...]
     pingan scenarios
 
@@ -22,6 +23,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from sim.calibration.targets import CalibrationFileError
 from sim.experiments.runner import BACKENDS, RunResult, run_batch, write_metrics
 from sim.experiments.summary import HEADLINE, compare, summarise
 from sim.scenario import ScenarioError, builtin_scenarios, load_scenario
@@ -56,6 +58,8 @@ def _run_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out", type=Path, default=None, help="output folder (default results/NAME)")
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                    help="override a scenario key, e.g. interventions.video.cameras=1000")
+    p.add_argument("--posterior", type=Path, default=None, metavar="FILE",
+                   help="calibrated posterior (posterior.csv): each replicate draws its own parameter set")
     p.add_argument("--no-plots", action="store_true", help="skip the PNG plots")
     p.add_argument("--quiet", "-q", action="store_true", help="no progress bars")
 
@@ -86,6 +90,28 @@ def build_parser() -> argparse.ArgumentParser:
         sw.add_argument("--out", type=Path, default=None, help="output folder (default results/NAME)")
         sw.add_argument("--fresh", action="store_true", help="ignore runs already in the store (recompute)")
         sw.add_argument("--quiet", "-q", action="store_true")
+    cal = sub.add_parser("calibrate", help="estimate behavioural parameters against the reported outcomes (ABC-SMC)")
+    cal.add_argument("--targets", type=Path, default=Path("calibration/targets.csv"), help="targets table (CSV)")
+    cal.add_argument("--priors", type=Path, default=Path("calibration/priors.yaml"), help="priors (YAML)")
+    cal.add_argument("--hold-out", default=None, metavar="CITY",
+                     help="calibrate without this city's targets, then predict them")
+    cal.add_argument("--budget", type=_positive, default=2000,
+                     help="simulations (single-scenario runs) for ABC-SMC (default 2000)")
+    cal.add_argument("--particles", type=_positive, default=100, help="particles per generation (default 100)")
+    cal.add_argument("--scale", type=_scale, default=0.1, help="fraction of the full city (default 0.1)")
+    cal.add_argument("--seed", type=int, default=1)
+    cal.add_argument("--trajectories", type=_positive, default=2, help="Morris screening trajectories (default 2)")
+    cal.add_argument("--max-params", type=_positive, default=10, help="most parameters estimated (default 10)")
+    cal.add_argument("--draws", type=_positive, default=40, help="posterior-predictive draws (default 40)")
+    cal.add_argument("--attribution-replicates", type=int, default=4,
+                     help="replicates per variant of the attribution (switching interventions off); 0 skips it")
+    cal.add_argument("--jobs", "-j", type=int, default=-1, help="worker processes (-1: one per core)")
+    cal.add_argument("--backend", choices=BACKENDS, default="loky")
+    cal.add_argument("--scheduler", default=None, help="Dask scheduler address, with --backend dask")
+    cal.add_argument("--out", type=Path, default=None,
+                     help="results folder (default calibration/results/main, or holdout-CITY)")
+    cal.add_argument("--no-plots", action="store_true")
+    cal.add_argument("--quiet", "-q", action="store_true")
     res = sub.add_parser("results", help="export a results store to CSV or Parquet, or print a summary")
     res.add_argument("store", type=Path)
     res.add_argument("--to", type=Path, default=None, help="FILE.csv or FILE.parquet")
@@ -106,9 +132,12 @@ def main(argv: list[str] | None = None) -> int:
             return _sweep(args)
         if args.command == "results":
             return _results(args)
+        if args.command == "calibrate":
+            return _calibrate(args)
         names = [args.scenario] if args.command == "run" else [args.base, *args.alternatives]
         scenarios = [load_scenario(n, args.overrides) for n in names]  # all validated first
-    except ScenarioError as e:
+        vary = _posterior_draws(args, scenarios)
+    except (ScenarioError, CalibrationFileError) as e:
         print(f"pingan: {e}", file=sys.stderr)
         return 2
     if args.scale < MIN_RATE_SCALE:
@@ -125,13 +154,17 @@ def main(argv: list[str] | None = None) -> int:
     store = ResultsStore(out / "store.sqlite")
     try:
         results = run_batch(scenarios, args.replicates, args.seed, args.scale, args.jobs, store,
-                            progress=not args.quiet, backend=args.backend, scheduler=args.scheduler)
+                            progress=not args.quiet, backend=args.backend, scheduler=args.scheduler, vary=vary)
     except KeyboardInterrupt:
         print(f"\npingan: interrupted; finished runs are kept in {out / 'store.sqlite'}", file=sys.stderr)
         return 130
     finally:
         store.close()
     df = write_metrics(results, out / "metrics.csv")
+    if vary is not None:
+        draws = pd.DataFrame([{"replicate": r, **vary.draw(r)} for r in range(args.replicates)])
+        draws.to_csv(out / "parameters.csv", index=False, float_format="%.10g")
+        print(f"parameters drawn from {args.posterior} per replicate: {out / 'parameters.csv'}")
     summary = summarise(df)
     summary.to_csv(out / "summary.csv", index=False, float_format="%.10g")
     _print_summary(summary)
@@ -146,6 +179,62 @@ def main(argv: list[str] | None = None) -> int:
           + (", compare.csv, packages.csv, areas_county.csv, areas_town.csv, rings.csv"
              if args.command == "compare" else "")
           + ("" if args.no_plots else f" and plots in {out}"))
+    return 0
+
+
+class _PosteriorDraws:
+    """Replicate r of every scenario runs with the r-th parameter set drawn from a posterior file."""
+
+    def __init__(self, posterior, seed: int):
+        self.posterior, self.seed = posterior, seed
+
+    def draw(self, replicate: int) -> dict:
+        return self.posterior.draw(self.seed, replicate)
+
+    def __call__(self, scenario, replicate: int):
+        from sim.calibration.posterior import with_parameters
+
+        values = self.draw(replicate)
+        return with_parameters(scenario, values), values
+
+
+def _posterior_draws(args, scenarios) -> _PosteriorDraws | None:
+    if args.posterior is None:
+        return None
+    from sim.calibration.posterior import load_posterior
+
+    post = load_posterior(args.posterior)
+    for s in scenarios:
+        post.check(s)
+    return _PosteriorDraws(post, args.seed)
+
+
+def _calibrate(args) -> int:
+    from sim.calibration.calibrate import Calibration, CalibrationConfig
+
+    out = args.out or Path("calibration/results") / (f"holdout-{args.hold_out}" if args.hold_out else "main")
+    cfg = CalibrationConfig(targets=str(args.targets), priors=str(args.priors), hold_out=args.hold_out,
+                            budget=args.budget, particles=args.particles, scale=args.scale, seed=args.seed,
+                            trajectories=args.trajectories, max_params=args.max_params, draws=args.draws,
+                            attribution_replicates=args.attribution_replicates)
+    try:
+        cal = Calibration(cfg, out, jobs=args.jobs, backend=args.backend, scheduler=args.scheduler,
+                          progress=not args.quiet)
+    except (CalibrationFileError, ValueError) as e:
+        print(f"pingan: {e}", file=sys.stderr)
+        return 2
+    try:
+        summary = cal.run(plots=not args.no_plots)
+    except KeyboardInterrupt:
+        print(f"\npingan: interrupted; finished simulations are kept in {out / 'store.sqlite'} and the same "
+              "command resumes from them", file=sys.stderr)
+        return 130
+    finally:
+        cal.close()
+    print(f"{summary['hits']} of {summary['targets_compared']} targets hit"
+          + (f"; held out {args.hold_out}: {summary['held_out_hits']} of {summary['held_out_targets']}"
+             if args.hold_out else "")
+          + f"\nwrote posterior.csv, predictive.csv, tension.csv, attribution.csv and plots in {out}")
     return 0
 
 

@@ -1,0 +1,515 @@
+"""The calibration pipeline: screening, ABC-SMC, posterior-predictive check, tension report.
+
+:class:`Calibration` ties the targets table and the priors to the experiment runner:
+
+1. **Screening** (Morris elementary effects, SALib): every candidate prior is moved across its
+   range along a few trajectories, all points under one seed (common random numbers), and
+   each parameter is scored by its largest mean absolute effect on a target in units of that
+   target's tolerance. Parameters scoring at least ``min_effect`` are estimated (at most
+   ``max_params``); the rest keep their documented defaults.
+2. **Inference** (:func:`sim.calibration.abc.abc_smc`): one simulation per particle and
+   scenario, every batch run by :func:`sim.experiments.runner.run_tasks` (local processes or a
+   Dask cluster) into the calibration's results store, so a restarted calibration reuses every
+   finished simulation.
+3. **Posterior-predictive check**: fresh simulations of parameter sets drawn from the
+   posterior, one per draw and scenario, held-out city included; per target the median and
+   the 90 % interval against the reported value.
+4. **Tension report**: per target, how close any simulation inside the priors came, which
+   parameter moves it most, and whether the posterior is pressed against a prior bound; and,
+   per city, how much of the simulated change each intervention accounts for (the scenario
+   with that intervention switched off, under common random numbers and the same posterior
+   draws).
+
+Distances. A target's discrepancy is (simulated − reported) / tolerance, zero on the right side
+of a bound; targets reported only as a direction (tolerance 0) use :data:`DIRECTION_SPREAD`.
+A particle's distance is the root mean square over the compared targets, each capped at
+:data:`CAP` tolerances (a year-on-year change of a count that was zero is undefined and gets
+the cap). A target is a **hit** when its simulated 90 % interval meets its acceptance region
+(``value ± tolerance``, or the half-line beyond a bound, widened by the tolerance).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from sim.calibration.abc import ABCResult, Population, abc_smc
+from sim.calibration.posterior import Posterior, with_parameters
+from sim.calibration.targets import (
+    SCENARIO_MIN_SCALE,
+    Prior,
+    load_priors,
+    load_targets,
+)
+from sim.experiments.runner import Task, replicate_seed, run_tasks
+from sim.experiments.store import ResultsStore, model_version, run_id
+from sim.scenario.loader import ScenarioError, load_scenario
+from sim.scenario.schema import Scenario
+
+__all__ = ["Calibration", "CalibrationConfig", "target_statistics", "discrepancies", "hits", "DIRECTION_SPREAD",
+           "CAP"]
+
+#: Spread of a target reported as a direction only (tolerance 0), by kind: 5 points of change.
+DIRECTION_SPREAD = {"yoy_change": 5.0, "rate": 0.01, "level": 1.0}
+#: Largest discrepancy a single target contributes, in tolerances.
+CAP = 10.0
+
+# Seed offsets (replicate numbers under the calibration's seed) of each stage's simulations, so
+# stages never share a seed and each stage's seeds do not depend on the others' sizes.
+_SCREEN, _ABC, _PREDICT, _ATTRIBUTE = 2**30, 0, 2**29, 2**29 + 2**28
+
+
+@dataclass
+class CalibrationConfig:
+    """What a calibration does; written to ``config.json`` beside its results."""
+
+    targets: str = "calibration/targets.csv"
+    priors: str = "calibration/priors.yaml"
+    hold_out: str | None = None
+    budget: int = 2000  # simulations (runs of one scenario) for the ABC-SMC stage
+    particles: int = 100
+    scale: float = 0.1
+    seed: int = 1
+    trajectories: int = 2  # Morris trajectories
+    min_effect: float = 0.5  # screening threshold, in target tolerances
+    max_params: int = 10
+    draws: int = 40  # posterior-predictive draws
+    attribution_replicates: int = 4
+    quantile: float = 0.5
+    max_generations: int = 12
+    #: Compare every target whatever the scale (demonstrations and tests only: below a target's
+    #: min_scale its statistic is not shown to agree with full scale).
+    any_scale: bool = False
+
+
+def _mean_over(frame: pd.DataFrame, metric: str, years) -> float:
+    v = frame.loc[frame["year"].isin(list(years)), metric]
+    return float(v.mean()) if len(v) else math.nan
+
+
+def target_statistics(rows: list[dict], targets: pd.DataFrame, scale: float) -> np.ndarray:
+    """The simulated value of each target (rows of ``targets``) from one run's yearly rows.
+
+    Levels are divided by ``scale`` (whole-city counts); rates and changes are as simulated.
+    """
+    frame = pd.DataFrame(rows)
+    out = np.full(len(targets), math.nan)
+    for i, t in enumerate(targets.itertuples(index=False)):
+        if t.metric not in frame:
+            continue
+        now = _mean_over(frame, t.metric, t.years)
+        if t.kind == "yoy_change":
+            before = _mean_over(frame, t.metric, [t.base_year])
+            out[i] = 100.0 * (now / before - 1.0) if before > 0 else math.nan
+        elif t.kind == "level":
+            out[i] = now / scale
+        else:
+            out[i] = now
+    return out
+
+
+def _spread(targets: pd.DataFrame) -> np.ndarray:
+    tol = targets["tolerance"].to_numpy(dtype=float)
+    fallback = targets["kind"].map(DIRECTION_SPREAD).to_numpy(dtype=float)
+    return np.where(tol > 0, tol, fallback)
+
+
+def discrepancies(stats: np.ndarray, targets: pd.DataFrame) -> np.ndarray:
+    """(simulated − reported) / spread per target, 0 on the right side of a bound, capped at :data:`CAP`."""
+    value = targets["value"].to_numpy(dtype=float)
+    bound = targets["bound"].to_numpy()
+    e = (np.asarray(stats, dtype=float) - value) / _spread(targets)
+    e = np.where((bound == "lower") & (e > 0), 0.0, e)
+    e = np.where((bound == "upper") & (e < 0), 0.0, e)
+    return np.where(np.isfinite(e), np.clip(e, -CAP, CAP), CAP)
+
+
+def hits(lo: np.ndarray, hi: np.ndarray, targets: pd.DataFrame) -> np.ndarray:
+    """Whether each simulated interval [lo, hi] meets the target's acceptance region."""
+    value = targets["value"].to_numpy(dtype=float)
+    tol = targets["tolerance"].to_numpy(dtype=float)
+    bound = targets["bound"].to_numpy()
+    ok = (hi >= value - tol) & (lo <= value + tol)
+    ok = np.where(bound == "lower", hi >= value - tol, ok)
+    ok = np.where(bound == "upper", lo <= value + tol, ok)
+    return ok & np.isfinite(lo) & np.isfinite(hi)
+
+
+def _truncated(name: str, base: Scenario, years: int) -> Scenario:
+    """The scenario cut to its first ``years`` years (no later year changes an earlier one).
+
+    An intervention that starts after the cut is switched off, which changes nothing before
+    its start (every random draw is counter-based); if the cut scenario still does not
+    validate, the whole run is kept.
+    """
+    if years >= base.run.years:
+        return base
+    last = base.run.first_year + years - 1
+    later = [f"interventions.{k}.enabled=false" for k, v in base.interventions
+             if getattr(v, "enabled", False) and (getattr(v, "start_year", None) or 0) > last]
+    try:
+        return load_scenario(name, [f"run.years={years}", *later])
+    except ScenarioError:
+        return base
+
+
+def _rms(e: np.ndarray) -> np.ndarray:
+    return np.sqrt(np.mean(np.square(e), axis=-1))
+
+
+class Calibration:
+    """One calibration: its configuration, results folder and store.
+
+    Args:
+        config: What to do.
+        out: Results folder (created); the store is ``out/store.sqlite``.
+        jobs, backend, scheduler: As for :func:`sim.experiments.runner.run_tasks`.
+        progress: Progress bars and one line per stage and generation.
+        log: Where the lines go (``print`` by default).
+    """
+
+    def __init__(self, config: CalibrationConfig, out: str | Path, jobs: int = -1, backend: str = "loky",
+                 scheduler: str | None = None, progress: bool = True, log: Callable[[str], None] = print):
+        self.config = config
+        self.out = Path(out)
+        self.jobs, self.backend, self.scheduler, self.progress = jobs, backend, scheduler, progress
+        self.log = log if progress else (lambda _msg: None)
+        self.targets = load_targets(config.targets)
+        self.candidates = load_priors(config.priors)
+        cities = set(self.targets["city"])
+        if config.hold_out is not None and config.hold_out not in cities:
+            raise ValueError(f"--hold-out {config.hold_out!r}: no target of that city in {config.targets} "
+                             f"(cities: {sorted(cities)})")
+        self.held_out = (self.targets["city"] == config.hold_out).to_numpy()
+        # Every scenario of the table, with its run cut after the last year a target needs.
+        self.scenarios: dict[str, Scenario] = {}
+        for name, group in self.targets.groupby("scenario", sort=True):
+            base = load_scenario(name)
+            last = max(max(ys) for ys in group["years"])
+            years = last - base.run.first_year + 1
+            self.scenarios[name] = _truncated(name, base, years)
+        self.scales = {n: max(config.scale, SCENARIO_MIN_SCALE.get(n, 0.0)) for n in self.scenarios}
+        # A target is compared only at a scale shown to agree with full scale for it (its min_scale).
+        scale_of = self.targets["scenario"].map(self.scales).to_numpy(dtype=float)
+        self.compared = scale_of >= self.targets["min_scale"].to_numpy(dtype=float) - 1e-12
+        if config.any_scale:
+            self.compared[:] = True
+        self.used = self.compared & ~self.held_out
+        if not self.used.any():
+            raise ValueError(f"no target of {config.targets} can be compared at scale {config.scale:g}"
+                             + (f" without {config.hold_out}" if config.hold_out else "")
+                             + f" (smallest min_scale: {self.targets['min_scale'].min():g})")
+        self.params: list[Prior] = []
+        self.stats: dict[int, np.ndarray] = {}  # ABC simulation index -> target statistics
+        self.out.mkdir(parents=True, exist_ok=True)
+        self.store = ResultsStore(self.out / "store.sqlite")
+        self.sims = {"screening": 0, "abc": 0, "predictive": 0, "attribution": 0}
+
+    def close(self) -> None:
+        self.store.close()
+
+    # -- simulations ---------------------------------------------------------------------------
+
+    def simulate(self, points: list[dict[str, float]], seeds: list[int], scenarios: list[str], stage: str,
+                 extra: list[list[str]] | None = None) -> np.ndarray:
+        """Simulate each point (parameter values) in each scenario; target statistics, points × targets.
+
+        Targets of scenarios not simulated are NaN. ``extra`` adds per-point overrides (e.g. an
+        intervention switched off) applied after the parameters.
+        """
+        tasks: list[Task] = []
+        where: list[tuple[int, str]] = []
+        for i, (point, seed) in enumerate(zip(points, seeds, strict=True)):
+            for name in scenarios:
+                scen = with_parameters(self.scenarios[name], point)
+                if extra and extra[i]:
+                    from sim.scenario.loader import apply_overrides
+
+                    scen = Scenario.model_validate_json(json.dumps(apply_overrides(
+                        json.loads(scen.model_dump_json()), extra[i])))
+                payload = scen.model_dump_json()
+                scale = self.scales[name]
+                key = {**point, **({"_overrides": extra[i]} if extra and extra[i] else {})}
+                tasks.append(Task(name, payload, i, dict(point), i, int(seed), scale,
+                                  run_id(payload, key, int(seed), scale)))
+                where.append((i, name))
+        run_tasks(tasks, self.jobs, self.backend, self.scheduler, self.store, sweep=stage,
+                  progress=self.progress, keep=False)
+        self.sims[stage] = self.sims.get(stage, 0) + len(tasks)
+        rows = self.store.run_rows([t.run_id for t in tasks])
+        out = np.full((len(points), len(self.targets)), math.nan)
+        for t, (i, name) in zip(tasks, where, strict=True):
+            mask = (self.targets["scenario"] == name).to_numpy()
+            out[i, mask] = target_statistics(rows[t.run_id], self.targets[mask], self.scales[name])
+        return out
+
+    def _scenarios_used(self) -> list[str]:
+        return sorted(set(self.targets.loc[self.used, "scenario"]))
+
+    def _values(self, priors: list[Prior], u: np.ndarray) -> list[dict[str, float]]:
+        return [{p.key: float(p.from_unit(x)) for p, x in zip(priors, row, strict=True)} for row in np.atleast_2d(u)]
+
+    def distance(self, stats: np.ndarray) -> np.ndarray:
+        return _rms(discrepancies(stats, self.targets)[:, self.used])
+
+    # -- 1. screening --------------------------------------------------------------------------
+
+    def screen(self) -> pd.DataFrame:
+        """Morris screening of the candidate priors; sets :attr:`params` and writes ``screening.csv``."""
+        from SALib.analyze import morris as morris_analyze
+        from SALib.sample import morris as morris_sample
+
+        cfg = self.config
+        k = len(self.candidates)
+        problem = {"num_vars": k, "names": [p.key for p in self.candidates], "bounds": [[0.0, 1.0]] * k}
+        u = morris_sample.sample(problem, N=cfg.trajectories, num_levels=4, seed=cfg.seed)
+        self.log(f"screening: {len(u)} Morris points × {len(self._scenarios_used())} scenarios, one seed")
+        seed = replicate_seed(cfg.seed, _SCREEN)
+        stats = self.simulate(self._values(self.candidates, u), [seed] * len(u), self._scenarios_used(),
+                              "screening")
+        spread = _spread(self.targets)
+        table = pd.DataFrame({"key": problem["names"]})
+        cols = {}
+        for j in np.flatnonzero(self.used):
+            y = stats[:, j]
+            tid = self.targets["target_id"].iloc[j]
+            if not np.all(np.isfinite(y)):
+                y = np.where(np.isfinite(y), y, np.nanmedian(y))
+            res = morris_analyze.analyze(problem, u, y, num_levels=4, print_to_console=False)
+            cols[tid] = np.asarray(res["mu_star"]) / spread[j]
+        effects = pd.DataFrame(cols)
+        table["score"] = effects.max(axis=1).to_numpy()
+        table["most_affected"] = effects.idxmax(axis=1).to_numpy()
+        order = table.sort_values("score", ascending=False, kind="stable")
+        chosen = order.loc[order["score"] >= cfg.min_effect, "key"].head(cfg.max_params)
+        if len(chosen) < 2:
+            chosen = order["key"].head(2)
+        table["selected"] = table["key"].isin(set(chosen))
+        table = pd.concat([table, effects], axis=1).sort_values("score", ascending=False, kind="stable")
+        table.to_csv(self.out / "screening.csv", index=False, float_format="%.6g")
+        self.params = [p for p in self.candidates if p.key in set(chosen)]
+        self.log("screening: estimating " + ", ".join(p.key for p in self.params))
+        return table
+
+    # -- 2. inference --------------------------------------------------------------------------
+
+    def infer(self) -> ABCResult:
+        """ABC-SMC over :attr:`params`; writes ``populations.csv``, ``diagnostics.csv``, ``posterior.csv``."""
+        cfg = self.config
+        scenarios = self._scenarios_used()
+        per = len(scenarios)
+        budget = max(cfg.particles, cfg.budget // per)
+        started = time.time()
+
+        def simulate(u: np.ndarray, first: int) -> np.ndarray:
+            seeds = [replicate_seed(cfg.seed, _ABC + first + i) for i in range(len(u))]
+            stats = self.simulate(self._values(self.params, u), seeds, scenarios, "abc")
+            for i, s in enumerate(stats):
+                self.stats[first + i] = s
+            return self.distance(stats)
+
+        def report(pop: Population) -> None:
+            self.log(f"generation {pop.generation}: epsilon {pop.epsilon:.3g}, acceptance {pop.acceptance:.2f}, "
+                     f"ESS {pop.ess:.0f}, median distance {np.median(pop.distances):.3g}, "
+                     f"{time.time() - started:.0f} s")
+            self._write_population(pop)
+
+        self.log(f"ABC-SMC: {len(self.params)} parameters, {cfg.particles} particles, budget {budget} particles "
+                 f"× {per} scenarios")
+        result = abc_smc(simulate, len(self.params), cfg.particles, budget, cfg.seed, quantile=cfg.quantile,
+                         max_generations=cfg.max_generations, on_generation=report)
+        self.result = result
+        self._write_diagnostics(result)
+        return result
+
+    def posterior(self) -> Posterior:
+        pop = self.result.posterior
+        values = np.array([[p.from_unit(x) for p, x in zip(self.params, row, strict=True)] for row in pop.u])
+        return Posterior(tuple(p.key for p in self.params), values, pop.weights, str(self.out / "posterior.csv"))
+
+    def _write_population(self, pop: Population) -> None:
+        path = self.out / "populations.csv"
+        values = np.array([[p.from_unit(x) for p, x in zip(self.params, row, strict=True)] for row in pop.u])
+        df = pd.DataFrame(values, columns=[p.key for p in self.params])
+        df.insert(0, "distance", pop.distances)
+        df.insert(0, "weight", pop.weights)
+        df.insert(0, "simulation", pop.index)
+        df.insert(0, "generation", pop.generation)
+        old = pd.read_csv(path) if path.exists() and pop.generation > 0 else None
+        if old is not None:
+            df = pd.concat([old[old["generation"] < pop.generation], df], ignore_index=True)
+        df.to_csv(path, index=False, float_format="%.8g")
+
+    def _write_diagnostics(self, result: ABCResult) -> None:
+        rows = []
+        prev_mean = None
+        for pop in result.populations:
+            mean = pop.weights @ pop.u
+            sd = np.sqrt(pop.weights @ (pop.u - mean) ** 2)
+            row = {"generation": pop.generation, "epsilon": pop.epsilon, "accepted": len(pop.u),
+                   "proposed": pop.proposed, "acceptance": pop.acceptance, "ess": pop.ess,
+                   "median_distance": float(np.median(pop.distances)),
+                   # Convergence: how far the posterior mean moved since the last generation, in prior widths.
+                   "max_mean_shift": float(np.max(np.abs(mean - prev_mean))) if prev_mean is not None else math.nan}
+            for p, m, s in zip(self.params, mean, sd, strict=True):
+                row[f"mean_u:{p.key}"] = m
+                row[f"sd_u:{p.key}"] = s
+            rows.append(row)
+            prev_mean = mean
+        pd.DataFrame(rows).to_csv(self.out / "diagnostics.csv", index=False, float_format="%.6g")
+        self.posterior().save(self.out / "posterior.csv")
+
+    # -- 3. posterior-predictive check ---------------------------------------------------------
+
+    def _draws(self, n: int, offset: int) -> tuple[list[dict[str, float]], list[int]]:
+        post = self.posterior()
+        seeds = [replicate_seed(self.config.seed, offset + r) for r in range(n)]
+        return [post.draw(self.config.seed + offset, r) for r in range(n)], seeds
+
+    def predict(self) -> pd.DataFrame:
+        """Posterior-predictive check of every target (held-out city included): ``predictive.csv``."""
+        cfg = self.config
+        points, seeds = self._draws(cfg.draws, _PREDICT)
+        scenarios = sorted(set(self.targets.loc[self.compared, "scenario"]))
+        self.log(f"posterior predictive: {cfg.draws} draws × {len(scenarios)} scenarios")
+        stats = self.simulate(points, seeds, scenarios, "predictive")
+        self.predictive_stats = stats
+        t = self.targets
+        lo, med, hi = (np.nanquantile(stats, q, axis=0) for q in (0.05, 0.5, 0.95))
+        df = pd.DataFrame({
+            "target_id": t["target_id"], "reported": t["value"], "sim_median": med, "sim_lo": lo, "sim_hi": hi,
+            "hit": pd.array(hits(lo, hi, t), dtype="boolean"), "city": t["city"], "metric": t["metric"],
+            "kind": t["kind"],
+            "bound": t["bound"], "tolerance": t["tolerance"],
+            "median_discrepancy": discrepancies(med, t), "held_out": self.held_out, "compared": self.compared,
+        })
+        df.loc[~df["compared"], "hit"] = pd.NA
+        df.to_csv(self.out / "predictive.csv", index=False, float_format="%.6g")
+        self.predictive = df
+        return df
+
+    # -- 4. tension report ---------------------------------------------------------------------
+
+    def tension(self) -> pd.DataFrame:
+        """Per target: best simulation inside the priors, the parameter that moves it most, bound pressure."""
+        from scipy.stats import spearmanr
+
+        t = self.targets
+        idx = np.array(sorted(self.stats))
+        stats = np.array([self.stats[i] for i in idx])
+        u = self.result.all_u[idx]
+        e = discrepancies(stats, t)
+        gen0 = idx < self.config.particles  # the prior sample
+        post = self.result.posterior
+        rows = []
+        for j in range(len(t)):
+            tid = t["target_id"].iloc[j]
+            pred = self.predictive.iloc[j]
+            hit = bool(pred["hit"]) if not pd.isna(pred["hit"]) else False
+            row = {"target_id": tid, "reported": t["value"].iloc[j], "hit": pred["hit"],
+                   "held_out": bool(self.held_out[j]), "sim_median": pred["sim_median"]}
+            col = e[:, j]
+            ok = np.isfinite(stats[:, j])
+            if ok.any():
+                best = int(np.argmin(np.where(ok, np.abs(col), np.inf)))
+                row["best_simulated"] = stats[best, j]
+                row["best_gap_tolerances"] = float(col[best])
+                row["share_of_simulations_within_tolerance"] = float(np.mean(np.abs(col[ok]) <= 1.0))
+            driver, rho = "", math.nan
+            m = gen0 & ok
+            if m.sum() > 5 and np.ptp(stats[m, j]) > 0:
+                rhos = [spearmanr(u[m, k], stats[m, j]).statistic for k in range(u.shape[1])]
+                k = int(np.nanargmax(np.abs(rhos)))
+                driver, rho = self.params[k].key, float(rhos[k])
+                mean_u = float(post.weights @ post.u[:, k])
+                need = -np.sign(np.nanmedian(col)) * np.sign(rho)
+                row["needs"] = "" if hit or need == 0 else ("higher" if need > 0 else "lower")
+                row["driver_posterior_mean_u"] = mean_u
+                row["driver_at_bound"] = bool(mean_u < 0.15 or mean_u > 0.85)
+            row["driver"] = driver
+            row["driver_spearman"] = rho
+            rows.append(row)
+        df = pd.DataFrame(rows)
+        df.to_csv(self.out / "tension.csv", index=False, float_format="%.6g")
+        self.tension_table = df
+        return df
+
+    def attribute(self) -> pd.DataFrame:
+        """Per city, the simulated change with every intervention and with each one off: ``attribution.csv``."""
+        cfg = self.config
+        t = self.targets
+        points, seeds = self._draws(cfg.attribution_replicates, _ATTRIBUTE)
+        rows = []
+        for name in sorted(set(t.loc[self.compared, "scenario"])):
+            scen = self.scenarios[name]
+            on = [k for k, v in scen.interventions if getattr(v, "enabled", False)]
+            yoy = t[(t["scenario"] == name) & (t["kind"] == "yoy_change")].drop_duplicates("metric")
+            if yoy.empty or not on:
+                continue
+            variants = [("all", [])] + [(f"without {k}", [f"interventions.{k}.enabled=false"]) for k in on]
+            variants.append(("none", [f"interventions.{k}.enabled=false" for k in on]))
+            self.log(f"attribution: {name}, {len(variants)} variants × {len(points)} replicates")
+            n = len(points)
+            stats = self.simulate(points * len(variants), seeds * len(variants), [name], "attribution",
+                                  extra=[v for _, v in variants for _ in range(n)])
+            cols = [int(np.flatnonzero((t["target_id"] == tid).to_numpy())[0]) for tid in yoy["target_id"]]
+            for vi, (label, _) in enumerate(variants):
+                block = stats[vi * n:(vi + 1) * n]
+                for j, metric in zip(cols, yoy["metric"], strict=True):
+                    allv = stats[:n, j]
+                    diff = allv - block[:, j]
+                    rows.append({"scenario": name, "city": scen.city.preset, "variant": label, "metric": metric,
+                                 "change_pct": float(np.nanmean(block[:, j])),
+                                 "change_pct_sd": float(np.nanstd(block[:, j], ddof=1)),
+                                 "contribution_pts": float(np.nanmean(diff)) if vi else math.nan,
+                                 "contribution_sd": float(np.nanstd(diff, ddof=1)) if vi else math.nan})
+        df = pd.DataFrame(rows)
+        df.to_csv(self.out / "attribution.csv", index=False, float_format="%.6g")
+        self.attribution = df
+        return df
+
+    # -- all of it -----------------------------------------------------------------------------
+
+    def run(self, plots: bool = True) -> dict:
+        """Screen, infer, predict, report; returns the summary also written to ``summary.json``."""
+        started = time.time()
+        self._write_config()
+        self.screen()
+        self.infer()
+        self.predict()
+        self.tension()
+        if self.config.attribution_replicates >= 2:
+            self.attribute()
+        if plots:
+            from sim.calibration.plots import plot_all
+
+            plot_all(self)
+        pred = self.predictive
+        compared = pred[pred["compared"]]
+        summary = {
+            "wall_seconds": round(time.time() - started, 1),
+            "simulations": dict(self.sims, total=sum(self.sims.values())),
+            "generations": len(self.result.populations), "stopped": self.result.stopped,
+            "final_epsilon": self.result.posterior.epsilon,
+            "parameters": [p.key for p in self.params],
+            "hits": int(compared["hit"].astype(bool).sum()), "targets_compared": int(len(compared)),
+            "held_out": self.config.hold_out,
+            "held_out_hits": int(compared.loc[compared["held_out"], "hit"].astype(bool).sum()),
+            "held_out_targets": int(compared["held_out"].sum()),
+            "scales": self.scales, "model_version": model_version(),
+        }
+        (self.out / "summary.json").write_text(json.dumps(summary, indent=2, default=float) + "\n")
+        self.log(f"calibration done in {summary['wall_seconds']:.0f} s: {summary['hits']} of "
+                 f"{summary['targets_compared']} targets hit; {summary['simulations']['total']} simulations")
+        return summary
+
+    def _write_config(self) -> None:
+        cfg = dict(self.config.__dict__, scales=self.scales, model_version=model_version())
+        (self.out / "config.json").write_text(json.dumps(cfg, indent=2) + "\n")
