@@ -54,6 +54,9 @@ def _splitmix(x: np.ndarray) -> np.ndarray:
 
 
 _M64 = (1 << 64) - 1
+_TO_UNIT = 1.0 / 9007199254740992.0  # 2**-53: the top 53 bits of a hash as a float in [0, 1)
+# Up to this many events, plain Python integers are faster than numpy's per-call overhead.
+_SMALL = 32
 
 
 def _splitmix_int(x: int) -> int:
@@ -63,12 +66,25 @@ def _splitmix_int(x: int) -> int:
     return x ^ (x >> 31)
 
 
+@functools.lru_cache(maxsize=4096)
+def _stream_hash(seed: int, name: str) -> int:
+    """The first hashing stage, shared by every event of stream ``name`` in run ``seed``."""
+    return _splitmix_int(((seed * 0x94D049BB133111EB) & _M64) ^ stream_key(name))
+
+
+def _hour_term(b: int, slot: int) -> int:
+    return (int(b) * 0xBF58476D1CE4E5B9 + slot) & _M64
+
+
+def _uniform_int(stream_hash: int, a: int, hour_term: int) -> float:
+    h = _splitmix_int(stream_hash ^ (a & _M64))
+    h = _splitmix_int(h ^ hour_term)
+    return (h >> 11) * _TO_UNIT
+
+
 def event_uniform(seed: int, name: str, a: int, b: int = 0, slot: int = 0) -> float:
     """:func:`event_uniforms` for one event, in plain Python (no array overhead); same value."""
-    h = _splitmix_int(((seed * 0x94D049BB133111EB) & _M64) ^ stream_key(name))
-    h = _splitmix_int(h ^ (int(a) & _M64))
-    h = _splitmix_int(h ^ ((int(b) * 0xBF58476D1CE4E5B9 + slot) & _M64))
-    return (h >> 11) * (1.0 / 9007199254740992.0)
+    return _uniform_int(_stream_hash(int(seed), name), int(a), _hour_term(b, slot))
 
 
 def event_uniforms(
@@ -90,8 +106,15 @@ def event_uniforms(
     Returns:
         A float64 array broadcast from ``a`` and ``b``.
     """
+    stream_hash = _stream_hash(int(seed), name)
+    a = np.asarray(a)
+    if a.ndim <= 1 and a.size <= _SMALL and a.dtype.kind in "iu" and np.ndim(b) == 0:
+        # Most hours draw for a handful of events: hash them as Python ints (same values).
+        hour_term = _hour_term(b, slot)
+        if a.ndim == 0:
+            return np.float64(_uniform_int(stream_hash, int(a), hour_term))
+        return np.array([_uniform_int(stream_hash, x, hour_term) for x in a.tolist()], dtype=np.float64)
     with np.errstate(over="ignore"):
-        h = _splitmix(np.uint64(seed) * _M2 ^ np.uint64(stream_key(name)))
-        h = _splitmix(h ^ np.asarray(a, dtype=np.uint64))
+        h = _splitmix(np.uint64(stream_hash) ^ np.asarray(a, dtype=np.uint64))
         h = _splitmix(h ^ (np.asarray(b, dtype=np.uint64) * _M1 + np.uint64(slot)))
-    return (h >> np.uint64(11)).astype(np.float64) * (1.0 / 9007199254740992.0)
+    return (h >> np.uint64(11)).astype(np.float64) * _TO_UNIT
