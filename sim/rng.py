@@ -108,7 +108,7 @@ def event_uniforms(
     """
     stream_hash = _stream_hash(int(seed), name)
     a = np.asarray(a)
-    if a.ndim <= 1 and a.size <= _SMALL and a.dtype.kind in "iu" and np.ndim(b) == 0:
+    if isinstance(b, (int, np.integer)) and a.ndim <= 1 and a.size <= _SMALL and a.dtype.kind in "iu":
         # Most hours draw for a handful of events: hash them as Python ints (same values).
         hour_term = _hour_term(b, slot)
         if a.ndim == 0:
