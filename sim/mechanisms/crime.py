@@ -238,7 +238,10 @@ class Offending:
         self._hours = hours
         self._dens = dens
         self._vacancy = vacancy
-        mean_opp = self.opportunity(np.arange(168), None).sum(axis=1).mean()
+        # Opportunity by hour of week (hours, types, cells), and its total over crime types.
+        self._opportunity_by_hour = self.opportunity(np.arange(168), None)
+        self._total_opportunity = self._opportunity_by_hour.sum(axis=1)
+        mean_opp = self._total_opportunity.mean()
         self._lambda = p.attempts_per_offender_year / 8760.0 / mean_opp
         self._sens = np.array([p.guardian_sensitivity.get(t, 1.0) for t in CRIME_TYPES])
         self._hangout_share = np.array(p.hangout_share)
@@ -301,15 +304,15 @@ class Offending:
         n = len(self.offenders)
         u_attempt = self._attempt_rng.random(n)  # fixed size every hour: aligned across scenarios
         # Only offenders whose attempt uniform is below the largest possible hazard need more work.
-        cand = np.flatnonzero((u_attempt < self._hazard_bound(state)) & (self.free_at <= hour))
+        cand = np.flatnonzero((u_attempt < self._hazard_bound(hour_of_week)) & (self.free_at <= hour))
         if len(cand) == 0:
             return _empty()
         u_place = event_uniforms(seed, "offending.place", cand, hour)
         hod = hour_of_week % 24
         at_hangout = u_place < self._hangout_share[hod]
         loc = np.where(at_hangout, self.hangout[cand], self.home[cand])
-        opp = self.opportunity(hour_of_week, loc) * np.exp(-p.risk_sensitivity *
-                                                           state.type_deterrence)[:, None]
+        opp = self._opportunity_by_hour[hour_of_week][:, loc] * np.exp(-p.risk_sensitivity *
+                                                                      state.type_deterrence)[:, None]
         risk = self.perceived_risk(loc, state.cameras)
         total = opp.sum(axis=0)
         hazard = (self._lambda * total * (1 + self.near_repeat[loc]) * np.exp(-p.risk_sensitivity * risk)
@@ -370,15 +373,14 @@ class Offending:
         return Offences(self.offenders[cand], cand, loc.astype(np.int64), ctype, displaced,
                         serious, homicide, victim)
 
-    def _hazard_bound(self, state) -> float:
-        # Cheap upper bound of any offender's hazard, so most offenders are skipped each hour.
-        return self._lambda * self._max_opp * (1 + self.near_repeat.max()) * self.propensity.max()
-
-    @property
-    def _max_opp(self) -> float:
-        if not hasattr(self, "_max_opp_cache"):
-            self._max_opp_cache = float(self.opportunity(np.arange(168), None).sum(axis=1).max())
-        return self._max_opp_cache
+    def _hazard_bound(self, hour_of_week: int) -> np.ndarray:
+        # A cheap upper bound of each offender's hazard this hour, so most offenders are skipped:
+        # the better of home and hangout, the largest near-repeat boost, and no perceived risk or
+        # crackdown deterrence (both only lower the hazard). The margin keeps it a bound whatever
+        # the order of the floating-point sums.
+        total = self._total_opportunity[hour_of_week]
+        best = np.maximum(total[self.home], total[self.hangout])
+        return self._lambda * best * (1 + self.near_repeat.max()) * self.propensity * (1 + 1e-9)
 
     def arrest(self, offender_slots: np.ndarray, cells: np.ndarray, hour: int) -> None:
         """Hold arrested offenders and raise perceived risk where they were caught.
