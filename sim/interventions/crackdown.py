@@ -72,8 +72,12 @@ class Crackdown(Intervention):
         self._scale = model.scale
         self._running: tuple[int, ...] = ()
         self._posts = np.zeros(model.city.n_cells)
+        self._day: int | None = None
 
     def on_hour(self, model, hour: int, day_of_year: int) -> None:
+        if day_of_year == self._day:  # campaigns start and end at midnight
+            return
+        self._day = day_of_year
         model.clearance_odds[:] = 1.0
         model.type_deterrence[:] = 0.0
         running = []
