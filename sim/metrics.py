@@ -88,7 +88,9 @@ class MetricsRecorder:
 
     def add(self, name: str, year: int, value: float = 1.0) -> None:
         if 0 <= year < self.n_years:
-            arr = self.counts.setdefault(name, np.zeros(self.n_years))
+            arr = self.counts.get(name)
+            if arr is None:
+                arr = self.counts[name] = np.zeros(self.n_years)
             arr[year] += value
 
     def day(self, name: str, hour: int, value: float = 1.0) -> None:
