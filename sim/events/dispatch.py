@@ -105,8 +105,8 @@ class Dispatcher:
         travel = self.travel_min(fleet.cell[free], call.cell)
         self._assign(int(free[np.argmin(travel)]), call)
 
-    def travel_min(self, from_cells: np.ndarray, to_cell: int) -> np.ndarray:
-        """Driving time from ``from_cells`` to ``to_cell`` [minutes]."""
+    def travel_min(self, from_cells: np.ndarray | int, to_cell: int) -> np.ndarray:
+        """Driving time from ``from_cells`` (an array, or one cell) to ``to_cell`` [minutes]."""
         p = self.p
         km = (self.city.distance_km(to_cell, from_cells) + 0.5 * self.city.cell_size_km)
         speed = p.speed_urban_kmh if self._urban[to_cell] else p.speed_rural_kmh
@@ -124,7 +124,7 @@ class Dispatcher:
             self._wake[u] = env.event()
             call = yield self._wake[u]
             while call is not None:
-                travel = float(self.travel_min(np.array([fleet.cell[u]]), call.cell)[0])
+                travel = float(self.travel_min(fleet.cell[u], call.cell))
                 yield env.timeout(travel)
                 fleet.cell[u] = call.cell
                 call.arrived_at = env.now
