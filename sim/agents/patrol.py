@@ -67,7 +67,9 @@ class PatrolFleet:
         self.uid = np.zeros(0, dtype=np.uint64)
         self.kind: list[str] = []
         self._beats: list[np.ndarray] = []
-        self._beat_matrix = np.zeros((0, 1), dtype=np.int64)
+        self._beat_matrix = np.zeros((0, 1), dtype=np.int64)  # beats × cells, padded with −1
+        self._beat_valid = np.zeros((0, 1), dtype=bool)  # not padding
+        self._beat_cell_or_0 = np.zeros((0, 1), dtype=np.int64)  # padding as cell 0, for indexing
         for t in range(len(city.town_county)):
             self.add_beat(np.flatnonzero(city.town == t))
 
@@ -83,6 +85,8 @@ class PatrolFleet:
         for i, b in enumerate(self._beats):
             m[i, : len(b)] = b
         self._beat_matrix = m
+        self._beat_valid = m >= 0
+        self._beat_cell_or_0 = np.maximum(m, 0)
         return len(self._beats) - 1
 
     def beat_cells(self, beat: int) -> np.ndarray:
@@ -125,15 +129,16 @@ class PatrolFleet:
 
     def reposition(self, hour: int, heat: np.ndarray) -> None:
         """Move free units whose dwell is over to their next patrol cell."""
-        move = np.flatnonzero(~self.busy & ~self.retired & (self.dwell_until <= hour))
+        move = (~self.busy & ~self.retired & (self.dwell_until <= hour)).nonzero()[0]
         if len(move) == 0:
             return
-        cells = self._beat_matrix[self.beat[move]]
-        valid = cells >= 0
-        u_mode = event_uniforms(self.seed, "patrol.mode", self.uid[move], hour)
-        u_cell = event_uniforms(self.seed, "patrol.cell", self.uid[move], hour)
+        beats = self.beat[move]
+        cells = self._beat_matrix[beats]
+        uid = self.uid[move]
+        u_mode = event_uniforms(self.seed, "patrol.mode", uid, hour)
+        u_cell = event_uniforms(self.seed, "patrol.cell", uid, hour)
         hot = (u_mode < self.hotspot_share[move])[:, None]
-        w = np.where(hot, heat[np.maximum(cells, 0)] + 1e-3, 1.0) * valid
+        w = np.where(hot, heat[self._beat_cell_or_0[beats]] + 1e-3, 1.0) * self._beat_valid[beats]
         cum = np.cumsum(w, axis=1)
         pick = (cum < (u_cell * cum[:, -1])[:, None]).sum(axis=1)
         self.cell[move] = cells[np.arange(len(move)), np.minimum(pick, cells.shape[1] - 1)]
