@@ -33,6 +33,7 @@ from __future__ import annotations
 import json
 import math
 import time
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -282,7 +283,9 @@ class Calibration:
             tid = self.targets["target_id"].iloc[j]
             if not np.all(np.isfinite(y)):
                 y = np.where(np.isfinite(y), y, np.nanmedian(y))
-            res = morris_analyze.analyze(problem, u, y, num_levels=4, print_to_console=False)
+            with warnings.catch_warnings():  # one trajectory has no spread of effects (sigma): only mu* is used
+                warnings.simplefilter("ignore", RuntimeWarning)
+                res = morris_analyze.analyze(problem, u, y, num_levels=4, print_to_console=False)
             cols[tid] = np.asarray(res["mu_star"]) / spread[j]
         effects = pd.DataFrame(cols)
         table["score"] = effects.max(axis=1).to_numpy()
