@@ -30,6 +30,10 @@ def report(summary: dict) -> None:
         print(f"  {stage:17s} {sims.get(stage, 0):6d} simulations")
     print(f"  {'total':17s} {sims['total']:6d} simulations")
     print(f"per simulation      {per:8.2f} s wall (all workers together)")
+    stages = summary.get("stage_seconds", {})
+    if stages.get("abc"):
+        per = stages["abc"] / sims["abc"]
+        print(f"ABC stage           {stages['abc']:8.0f} s for {sims['abc']} simulations: {per:.2f} s each")
     print(f"2 000 simulations   {2000 * per / 60:8.1f} min projected at this rate")
     print(f"scales              {summary['scales']}")
 

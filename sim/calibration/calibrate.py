@@ -5,8 +5,9 @@
 1. **Screening** (Morris elementary effects, SALib): every candidate prior is moved across its
    range along a few trajectories, all points under one seed (common random numbers), and
    each parameter is scored by its largest mean absolute effect on a target in units of that
-   target's tolerance. Parameters scoring at least ``min_effect`` are estimated (at most
-   ``max_params``); the rest keep their documented defaults.
+   target's tolerance. Each target's strongest parameter is estimated, then the next highest
+   scores, as long as they reach ``min_effect`` (at most ``max_params``); the rest keep their
+   documented defaults.
 2. **Inference** (:func:`sim.calibration.abc.abc_smc`): one simulation per particle and
    scenario, every batch run by :func:`sim.experiments.runner.run_tasks` (local processes or a
    Dask cluster) into the calibration's results store, so a restarted calibration reuses every
@@ -122,14 +123,19 @@ def _spread(targets: pd.DataFrame) -> np.ndarray:
     return np.where(tol > 0, tol, fallback)
 
 
-def discrepancies(stats: np.ndarray, targets: pd.DataFrame) -> np.ndarray:
-    """(simulated − reported) / spread per target, 0 on the right side of a bound, capped at :data:`CAP`."""
+def discrepancies(stats: np.ndarray, targets: pd.DataFrame, cap: float | None = CAP) -> np.ndarray:
+    """(simulated − reported) / spread per target, 0 on the right side of a bound, capped at ``cap``.
+
+    Without a cap, an undefined statistic stays NaN.
+    """
     value = targets["value"].to_numpy(dtype=float)
     bound = targets["bound"].to_numpy()
     e = (np.asarray(stats, dtype=float) - value) / _spread(targets)
     e = np.where((bound == "lower") & (e > 0), 0.0, e)
     e = np.where((bound == "upper") & (e < 0), 0.0, e)
-    return np.where(np.isfinite(e), np.clip(e, -CAP, CAP), CAP)
+    if cap is None:
+        return e
+    return np.where(np.isfinite(e), np.clip(e, -cap, cap), cap)
 
 
 def hits(lo: np.ndarray, hi: np.ndarray, targets: pd.DataFrame) -> np.ndarray:
@@ -290,10 +296,15 @@ class Calibration:
         effects = pd.DataFrame(cols)
         table["score"] = effects.max(axis=1).to_numpy()
         table["most_affected"] = effects.idxmax(axis=1).to_numpy()
+        # Every target's strongest parameter first (so no mechanism is left unestimated because
+        # another target's effects are larger in tolerances), then the highest scores.
         order = table.sort_values("score", ascending=False, kind="stable")
-        chosen = order.loc[order["score"] >= cfg.min_effect, "key"].head(cfg.max_params)
-        if len(chosen) < 2:
-            chosen = order["key"].head(2)
+        by_key = effects.set_axis(problem["names"], axis=0)
+        tops = {str(by_key[c].idxmax()) for c in by_key.columns if by_key[c].max() >= cfg.min_effect}
+        ranked = order["key"].tolist()
+        above = [k for k in ranked if k in tops] + [k for k in ranked if k not in tops and
+                                                    float(order.set_index("key").at[k, "score"]) >= cfg.min_effect]
+        chosen = pd.Series((above or ranked[:2])[:cfg.max_params])
         table["selected"] = table["key"].isin(set(chosen))
         table = pd.concat([table, effects], axis=1).sort_values("score", ascending=False, kind="stable")
         table.to_csv(self.out / "screening.csv", index=False, float_format="%.6g")
@@ -408,7 +419,7 @@ class Calibration:
         idx = np.array(sorted(self.stats))
         stats = np.array([self.stats[i] for i in idx])
         u = self.result.all_u[idx]
-        e = discrepancies(stats, t)
+        e = discrepancies(stats, t, cap=None)
         gen0 = idx < self.config.particles  # the prior sample
         post = self.result.posterior
         rows = []
@@ -419,7 +430,7 @@ class Calibration:
             row = {"target_id": tid, "reported": t["value"].iloc[j], "hit": pred["hit"],
                    "held_out": bool(self.held_out[j]), "sim_median": pred["sim_median"]}
             col = e[:, j]
-            ok = np.isfinite(stats[:, j])
+            ok = np.isfinite(col)
             if ok.any():
                 best = int(np.argmin(np.where(ok, np.abs(col), np.inf)))
                 row["best_simulated"] = stats[best, j]
@@ -432,8 +443,8 @@ class Calibration:
                 k = int(np.nanargmax(np.abs(rhos)))
                 driver, rho = self.params[k].key, float(rhos[k])
                 mean_u = float(post.weights @ post.u[:, k])
-                need = -np.sign(np.nanmedian(col)) * np.sign(rho)
-                row["needs"] = "" if hit or need == 0 else ("higher" if need > 0 else "lower")
+                need = -np.sign(pred["median_discrepancy"]) * np.sign(rho)
+                row["driver_should_be"] = "" if hit or need == 0 else ("higher" if need > 0 else "lower")
                 row["driver_posterior_mean_u"] = mean_u
                 row["driver_at_bound"] = bool(mean_u < 0.15 or mean_u > 0.85)
             row["driver"] = driver
@@ -483,13 +494,20 @@ class Calibration:
     def run(self, plots: bool = True) -> dict:
         """Screen, infer, predict, report; returns the summary also written to ``summary.json``."""
         started = time.time()
+        stages: dict[str, float] = {}
+
+        def timed(name: str, fn: Callable[[], object]) -> None:
+            t0 = time.time()
+            fn()
+            stages[name] = round(time.time() - t0, 1)
+
         self._write_config()
-        self.screen()
-        self.infer()
-        self.predict()
+        timed("screening", self.screen)
+        timed("abc", self.infer)
+        timed("predictive", self.predict)
         self.tension()
         if self.config.attribution_replicates >= 2:
-            self.attribute()
+            timed("attribution", self.attribute)
         if plots:
             from sim.calibration.plots import plot_all
 
@@ -498,6 +516,7 @@ class Calibration:
         compared = pred[pred["compared"]]
         summary = {
             "wall_seconds": round(time.time() - started, 1),
+            "stage_seconds": stages,  # simulations found in the store cost next to nothing
             "simulations": dict(self.sims, total=sum(self.sims.values())),
             "generations": len(self.result.populations), "stopped": self.result.stopped,
             "final_epsilon": self.result.posterior.epsilon,
