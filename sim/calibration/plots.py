@@ -53,8 +53,9 @@ def plot_predictive(cal, path) -> None:
     rel = lambda col: (df[col].to_numpy(dtype=float) - df["reported"].to_numpy(dtype=float)) / spread  # noqa: E731
     fig, ax = plt.subplots(figsize=(8, 0.32 * len(df) + 1.5))
     ax.axvspan(-1, 1, color="tab:green", alpha=0.15, label="reported ± tolerance")
-    colours = np.where(df["held_out"], "tab:purple", np.where(df["hit"].fillna(False).astype(bool), "tab:blue",
-                                                               "tab:red"))
+    hit = df["hit"].fillna(False).astype(bool)
+    colours = np.where(~df["compared"], "tab:grey",
+                       np.where(df["held_out"], "tab:purple", np.where(hit, "tab:blue", "tab:red")))
     lo, med, hi = (np.clip(rel(c), -12, 12) for c in ("sim_lo", "sim_median", "sim_hi"))
     ax.hlines(y, lo, hi, colors=colours, lw=3)
     ax.scatter(med, y, c=colours, zorder=3, s=18)
@@ -63,7 +64,8 @@ def plot_predictive(cal, path) -> None:
             ax.annotate("≥" if b == "lower" else "≤", (1.3, yi), fontsize=8, va="center")
     ax.axvline(0, color="black", lw=0.8)
     ax.set_yticks(y, df["target_id"] + np.where(df["compared"], "", " (not compared)"), fontsize=7)
-    ax.set_xlabel("(simulated − reported) / tolerance  (clipped at ±12; purple: held out, red: missed)")
+    ax.set_xlabel("(simulated − reported) / tolerance, clipped at ±12\n"
+                  "blue: hit, red: missed, purple: held out, grey: not compared at this scale")
     ax.set_title("Posterior predictive: median and 90 % interval")
     ax.legend(fontsize=7, loc="lower right")
     fig.tight_layout()
