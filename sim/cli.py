@@ -234,7 +234,9 @@ def _calibrate(args) -> int:
     print(f"{summary['hits']} of {summary['targets_compared']} targets hit"
           + (f"; held out {args.hold_out}: {summary['held_out_hits']} of {summary['held_out_targets']}"
              if args.hold_out else "")
-          + f"\nwrote posterior.csv, predictive.csv, tension.csv, attribution.csv and plots in {out}")
+          + "\nwrote posterior.csv, predictive.csv, tension.csv"
+          + (", attribution.csv" if args.attribution_replicates >= 2 else "")
+          + ("" if args.no_plots else " and plots") + f" in {out}")
     return 0
 
 

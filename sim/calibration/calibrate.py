@@ -519,7 +519,7 @@ class Calibration:
             "stage_seconds": stages,  # simulations found in the store cost next to nothing
             "simulations": dict(self.sims, total=sum(self.sims.values())),
             "generations": len(self.result.populations), "stopped": self.result.stopped,
-            "final_epsilon": self.result.posterior.epsilon,
+            "final_epsilon": self.result.posterior.epsilon if math.isfinite(self.result.posterior.epsilon) else None,
             "parameters": [p.key for p in self.params],
             "hits": int(compared["hit"].astype(bool).sum()), "targets_compared": int(len(compared)),
             "held_out": self.config.hold_out,
