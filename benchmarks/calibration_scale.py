@@ -13,8 +13,9 @@ from the largest scale run in units of the target's tolerance (``d/tol``; ``-`` 
 is 0, i.e. a direction-only bound), the relative difference in percent, and ``z``, the difference over
 its standard error from the seed-to-seed spread. A second table compares every level metric's
 level / scale with the largest scale over all counted years of all runs (per scenario), which is what
-deciding on ``RESCALABLE_LEVELS`` needs. Scenarios are cut to the years the targets use
-(``run.years``) where the scenario still validates; otherwise they run whole.
+deciding on ``RESCALABLE_LEVELS`` needs. Scenarios are cut to the years the targets use, as the
+calibration cuts them (``sim.calibration.calibrate.cut_scenario``), and the statistics are the
+calibration's own (``target_statistics``).
 """
 
 from __future__ import annotations
@@ -30,36 +31,16 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")  # one core
 
 import pandas as pd  # noqa: E402
 
+from sim.calibration.calibrate import cut_scenario, target_statistics  # noqa: E402
 from sim.calibration.targets import load_targets  # noqa: E402
 from sim.experiments.runner import run_one  # noqa: E402
-from sim.scenario.loader import ScenarioError, load_scenario  # noqa: E402
+from sim.scenario.loader import load_scenario  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 #: The population (a check on the sample size), the level metrics of the targets table, and the two
 #: levels already rescalable.
 LEVEL_METRICS = ("population", "disputes_found", "disputes_resolved_by_police", "tickets_received", "disputes_mediated",
                  "cases_cleared", "serious_violent", "homicides", "preventable_cases", "calls_for_service")
-
-
-def statistic(rows: dict[int, dict], metric: str, kind: str, years: tuple[int, ...], base_year, scale: float):
-    """The target's statistic in one run (levels divided by the scale)."""
-    if kind == "yoy_change":
-        base = rows[int(base_year)][metric]
-        return 100.0 * (rows[years[0]][metric] / base - 1.0) if base else math.nan
-    value = sum(rows[y][metric] for y in years) / len(years)
-    return value / scale if kind == "level" else value
-
-
-def scenario_for(name: str, last_year: int) -> tuple[object, str]:
-    """The scenario, cut to end at ``last_year`` if it validates that way."""
-    scen = load_scenario(name)
-    n = last_year - scen.run.first_year + 1
-    if n >= scen.run.years:
-        return scen, f"whole run ({scen.run.years} years)"
-    try:
-        return load_scenario(name, [f"run.years={n}"]), f"run.years={n}"
-    except ScenarioError as e:
-        return scen, f"whole run ({scen.run.years} years): run.years={n} refused ({str(e).splitlines()[-1].strip()})"
 
 
 def fmt(x: float, width: int = 9) -> str:
@@ -120,8 +101,9 @@ def run_all(names, targets, scales, seeds):
     for name in names:
         tg = targets[targets["scenario"] == name]
         last = max(max(y) for y in tg["years"])
-        scen, how = scenario_for(name, last)
-        print(f"# {name}: {how}", flush=True)
+        base = load_scenario(name)
+        scen = cut_scenario(name, base, last - base.run.first_year + 1)
+        print(f"# {name}: years {scen.run.year_labels}", flush=True)
         for scale in scales:
             for seed in seeds:
                 t0 = time.perf_counter()
@@ -132,11 +114,11 @@ def run_all(names, targets, scales, seeds):
                 rows = {int(r["year"]): r for r in res.rows}
                 for r in res.rows:
                     all_rows.append({"scenario": name, "scale": scale, "seed": seed, **r})
-                for t in tg.to_dict("records"):
+                values = target_statistics(res.rows, tg, scale)
+                for t, value in zip(tg.to_dict("records"), values, strict=True):
                     stats.append({"target_id": t["target_id"], "scenario": name, "metric": t["metric"],
                                   "kind": t["kind"], "tolerance": t["tolerance"], "scale": scale, "seed": seed,
-                                  "value": statistic(rows, t["metric"], t["kind"], t["years"], t["base_year"], scale),
-                                  "population": rows[t["years"][0]]["population"], "seconds": secs})
+                                  "value": value, "population": rows[t["years"][0]]["population"], "seconds": secs})
     return pd.DataFrame(stats), pd.DataFrame(all_rows), pd.DataFrame(timings)
 
 

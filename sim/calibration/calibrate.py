@@ -55,8 +55,8 @@ from sim.experiments.store import ResultsStore, model_version, run_id
 from sim.scenario.loader import ScenarioError, load_scenario
 from sim.scenario.schema import Scenario
 
-__all__ = ["Calibration", "CalibrationConfig", "target_statistics", "discrepancies", "hits", "DIRECTION_SPREAD",
-           "CAP"]
+__all__ = ["Calibration", "CalibrationConfig", "cut_scenario", "target_statistics", "discrepancies", "hits",
+           "DIRECTION_SPREAD", "CAP"]
 
 #: Spread of a target reported as a direction only (tolerance 0), by kind: 5 points of change.
 DIRECTION_SPREAD = {"yoy_change": 5.0, "rate": 0.01, "level": 1.0}
@@ -149,7 +149,7 @@ def hits(lo: np.ndarray, hi: np.ndarray, targets: pd.DataFrame) -> np.ndarray:
     return ok & np.isfinite(lo) & np.isfinite(hi)
 
 
-def _truncated(name: str, base: Scenario, years: int) -> Scenario:
+def cut_scenario(name: str, base: Scenario, years: int) -> Scenario:
     """The scenario cut to its first ``years`` years (no later year changes an earlier one).
 
     An intervention that starts after the cut is switched off, which changes nothing before
@@ -201,7 +201,7 @@ class Calibration:
             base = load_scenario(name)
             last = max(max(ys) for ys in group["years"])
             years = last - base.run.first_year + 1
-            self.scenarios[name] = _truncated(name, base, years)
+            self.scenarios[name] = cut_scenario(name, base, years)
         self.scales = {n: max(config.scale, SCENARIO_MIN_SCALE.get(n, 0.0)) for n in self.scenarios}
         # A target is compared only at a scale shown to agree with full scale for it (its min_scale).
         scale_of = self.targets["scenario"].map(self.scales).to_numpy(dtype=float)
