@@ -40,6 +40,7 @@ import math
 import numbers
 import os
 import sqlite3
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from hashlib import sha256
@@ -105,8 +106,9 @@ def _plain(value: Any) -> Any:
     raise TypeError(f"not JSON serialisable: {value!r} ({type(value).__name__})")
 
 
-#: Parts of the package that do not change what a run computes: editing them keeps stored results.
-_NOT_MODEL = frozenset({"calibration", "cli.py"})
+#: Parts of the package (paths under sim/, or their first folder) that do not change what a run
+#: computes: editing them keeps stored results. The store itself is one: it only keeps them.
+_NOT_MODEL = frozenset({"calibration", "cli.py", "experiments/store.py"})
 
 
 @functools.lru_cache(maxsize=1)
@@ -115,9 +117,10 @@ def model_version() -> str:
     root = Path(__file__).resolve().parents[1]
     h = sha256()
     for f in sorted(root.rglob("*.py")):
-        if f.relative_to(root).parts[0] in _NOT_MODEL:
+        relative = f.relative_to(root)
+        if relative.parts[0] in _NOT_MODEL or relative.as_posix() in _NOT_MODEL:
             continue
-        h.update(f.relative_to(root).as_posix().encode())
+        h.update(relative.as_posix().encode())
         h.update(f.read_bytes())
     return h.hexdigest()[:16]
 
@@ -232,10 +235,12 @@ class ResultsStore:
             raise ValueError(f"{self.path}: results store version {version}, this code reads up to {SCHEMA_VERSION}")
         if version == SCHEMA_VERSION:
             return  # readers opening a live store take no write lock
-        # WAL is a property of the file: set once, every later connection uses it.
-        self._con.execute("PRAGMA journal_mode = WAL")
+        self._set_wal()
         self._con.execute("BEGIN IMMEDIATE")
         try:
+            if self._con.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION:
+                self._con.execute("COMMIT")  # another process created it meanwhile
+                return
             for statement in _SCHEMA.split(";"):
                 if statement.strip():
                     self._con.execute(statement)
@@ -245,6 +250,24 @@ class ResultsStore:
             if self._con.in_transaction:
                 self._con.execute("ROLLBACK")
             raise
+
+    def _set_wal(self) -> None:
+        """Switch the file to WAL (a property of the file: set once, kept by every later connection).
+
+        SQLite does not call the busy handler for this switch, so two processes creating
+        the same store at once can see "database is locked": retry until the busy timeout.
+        """
+        deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
+        pause = 0.001
+        while True:
+            try:
+                self._con.execute("PRAGMA journal_mode = WAL")
+                return
+            except sqlite3.OperationalError as error:
+                if "locked" not in str(error) or time.monotonic() > deadline:
+                    raise
+                time.sleep(pause)
+                pause = min(2 * pause, 0.1)
 
     # -- writing -----------------------------------------------------------------------
 
