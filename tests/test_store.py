@@ -6,9 +6,11 @@ write or read the store concurrently are real subprocesses.
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import random
+import shutil
 import signal
 import sqlite3
 import subprocess
@@ -318,3 +320,26 @@ def test_processes_creating_one_new_store_at_once_all_open_it(tmp_path):
     assert out.split()[0] == "0", out
     with ResultsStore(tmp_path / "s0.sqlite") as s:
         assert s.count() == 0
+
+
+def _version_of_copy(package: Path) -> str:
+    spec = importlib.util.spec_from_file_location("store_copy", package / "experiments" / "store.py")
+    module = sys.modules["store_copy"] = importlib.util.module_from_spec(spec)  # dataclasses look it up
+    try:
+        spec.loader.exec_module(module)
+        return module.model_version()
+    finally:
+        del sys.modules["store_copy"]
+
+
+def test_model_version_follows_model_code_not_calibration_cli_or_store(tmp_path):
+    package = tmp_path / "sim"
+    shutil.copytree(REPO / "sim", package, ignore=shutil.ignore_patterns("__pycache__"))
+    before = _version_of_copy(package)
+    for kept in ("experiments/store.py", "cli.py", "calibration/calibrate.py"):
+        with open(package / kept, "a") as f:
+            f.write("\n# an edit that computes nothing differently\n")
+        assert _version_of_copy(package) == before, kept
+    with open(package / "model.py", "a") as f:
+        f.write("\n# an edit to the model\n")
+    assert _version_of_copy(package) != before

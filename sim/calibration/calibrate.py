@@ -235,13 +235,7 @@ class Calibration:
         where: list[tuple[int, str]] = []
         for i, (point, seed) in enumerate(zip(points, seeds, strict=True)):
             for name in scenarios:
-                scen = with_parameters(self.scenarios[name], point)
-                if extra and extra[i]:
-                    from sim.scenario.loader import apply_overrides
-
-                    scen = Scenario.model_validate_json(json.dumps(apply_overrides(
-                        json.loads(scen.model_dump_json()), extra[i])))
-                payload = scen.model_dump_json()
+                payload = with_parameters(self.scenarios[name], point, extra[i] if extra else ()).model_dump_json()
                 scale = self.scales[name]
                 key = {**point, **({"_overrides": extra[i]} if extra and extra[i] else {})}
                 tasks.append(Task(name, payload, i, dict(point), i, int(seed), scale,
@@ -343,15 +337,18 @@ class Calibration:
         self._write_diagnostics(result)
         return result
 
+    def _natural(self, u: np.ndarray) -> np.ndarray:
+        """Unit-cube rows as parameter values, particles × parameters."""
+        return np.array([[p.from_unit(x) for p, x in zip(self.params, row, strict=True)] for row in u])
+
     def posterior(self) -> Posterior:
         pop = self.result.posterior
-        values = np.array([[p.from_unit(x) for p, x in zip(self.params, row, strict=True)] for row in pop.u])
-        return Posterior(tuple(p.key for p in self.params), values, pop.weights, str(self.out / "posterior.csv"))
+        return Posterior(tuple(p.key for p in self.params), self._natural(pop.u), pop.weights,
+                         str(self.out / "posterior.csv"))
 
     def _write_population(self, pop: Population) -> None:
         path = self.out / "populations.csv"
-        values = np.array([[p.from_unit(x) for p, x in zip(self.params, row, strict=True)] for row in pop.u])
-        df = pd.DataFrame(values, columns=[p.key for p in self.params])
+        df = pd.DataFrame(self._natural(pop.u), columns=[p.key for p in self.params])
         df.insert(0, "distance", pop.distances)
         df.insert(0, "weight", pop.weights)
         df.insert(0, "simulation", pop.index)

@@ -12,6 +12,7 @@ replicate (common random numbers extend to the parameters).
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,11 +27,16 @@ from sim.scenario.schema import Scenario
 __all__ = ["Posterior", "load_posterior", "with_parameters"]
 
 
-def with_parameters(scenario: Scenario, values: dict[str, float]) -> Scenario:
-    """The scenario with parameters (by key, see :class:`sim.calibration.Prior`) set to ``values``."""
-    if not values:
+def with_parameters(scenario: Scenario, values: dict[str, float], extra: Sequence[str] = ()) -> Scenario:
+    """The scenario with parameters (by key, see :class:`sim.calibration.Prior`) set to ``values``.
+
+    ``extra`` holds further ``key.path=value`` overrides, applied after the parameters
+    (e.g. an intervention switched off).
+    """
+    if not values and not extra:
         return scenario
-    data = apply_overrides(json.loads(scenario.model_dump_json()), prior_overrides(scenario, values))
+    overrides = prior_overrides(scenario, values) + list(extra)
+    data = apply_overrides(json.loads(scenario.model_dump_json()), overrides)
     return Scenario.model_validate_json(json.dumps(data))
 
 
