@@ -254,8 +254,14 @@ class Calibration:
     def _scenarios_used(self) -> list[str]:
         return sorted(set(self.targets.loc[self.used, "scenario"]))
 
+    def _natural(self, u: np.ndarray, priors: list[Prior] | None = None) -> np.ndarray:
+        """Unit-cube rows as parameter values, rows × priors (the estimated ones by default)."""
+        priors = self.params if priors is None else priors
+        return np.array([[p.from_unit(x) for p, x in zip(priors, row, strict=True)] for row in np.atleast_2d(u)])
+
     def _values(self, priors: list[Prior], u: np.ndarray) -> list[dict[str, float]]:
-        return [{p.key: float(p.from_unit(x)) for p, x in zip(priors, row, strict=True)} for row in np.atleast_2d(u)]
+        keys = [p.key for p in priors]
+        return [dict(zip(keys, map(float, row), strict=True)) for row in self._natural(u, priors)]
 
     def distance(self, stats: np.ndarray) -> np.ndarray:
         return _rms(discrepancies(stats, self.targets)[:, self.used])
@@ -296,8 +302,8 @@ class Calibration:
         by_key = effects.set_axis(problem["names"], axis=0)
         tops = {str(by_key[c].idxmax()) for c in by_key.columns if by_key[c].max() >= cfg.min_effect}
         ranked = order["key"].tolist()
-        above = [k for k in ranked if k in tops] + [k for k in ranked if k not in tops and
-                                                    float(order.set_index("key").at[k, "score"]) >= cfg.min_effect]
+        score = dict(zip(table["key"], table["score"], strict=True))
+        above = [k for k in ranked if k in tops] + [k for k in ranked if k not in tops and score[k] >= cfg.min_effect]
         chosen = pd.Series((above or ranked[:2])[:cfg.max_params])
         table["selected"] = table["key"].isin(set(chosen))
         table = pd.concat([table, effects], axis=1).sort_values("score", ascending=False, kind="stable")
@@ -336,10 +342,6 @@ class Calibration:
         self.result = result
         self._write_diagnostics(result)
         return result
-
-    def _natural(self, u: np.ndarray) -> np.ndarray:
-        """Unit-cube rows as parameter values, particles × parameters."""
-        return np.array([[p.from_unit(x) for p, x in zip(self.params, row, strict=True)] for row in u])
 
     def posterior(self) -> Posterior:
         pop = self.result.posterior
