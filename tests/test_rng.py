@@ -12,7 +12,7 @@ import pytest
 
 import sim.rng
 from sim import PinganModel, load_scenario
-from sim.rng import event_uniforms, stream, stream_key
+from sim.rng import event_keys, event_uniforms, keyed_uniforms, stream, stream_key
 
 N = 200_000
 
@@ -101,6 +101,18 @@ def test_single_event_uniform_matches_the_vectorised_draw():
             vector = event_uniforms(seed, name, a, b, slot=slot)
             scalar = [event_uniform(seed, name, int(x), int(y), slot=slot) for x, y in zip(a, b, strict=True)]
             assert scalar == vector.tolist()
+
+
+def test_keyed_draws_of_fixed_entities_match_event_uniforms():
+    """Patrol units and offenders hash their ids once; their hourly draws must not change."""
+    rng = np.random.default_rng(1)
+    for n in (1, 5, 32, 33, 500):  # both sides of event_uniforms' small-batch path
+        ids = rng.integers(0, 2**62, n, dtype=np.uint64)
+        keys = event_keys(2022, "patrol.cell", ids)
+        for hour, slot in [(0, 0), (17, 0), (123_456, 1)]:
+            pick = rng.permutation(n)[: max(1, n // 2)]
+            expected = event_uniforms(2022, "patrol.cell", ids[pick], hour, slot=slot)
+            assert keyed_uniforms(keys[pick], hour, slot).tolist() == expected.tolist()
 
 
 # ------------------------------------------------------------------------- stream

@@ -13,7 +13,7 @@ import numpy as np
 from pydantic import Field
 
 from sim.params import Params
-from sim.rng import event_uniforms, stream_key
+from sim.rng import event_keys, keyed_uniforms, stream_key
 
 __all__ = ["PolicingParams", "PatrolFleet"]
 
@@ -70,6 +70,8 @@ class PatrolFleet:
         self._beat_matrix = np.zeros((0, 1), dtype=np.int64)  # beats × cells, padded with −1
         self._beat_valid = np.zeros((0, 1), dtype=bool)  # not padding
         self._beat_cell_or_0 = np.zeros((0, 1), dtype=np.int64)  # padding as cell 0, for indexing
+        self._beat_len = np.zeros(0, dtype=np.int64)  # cells per beat
+        self._keys = np.zeros(0, dtype=np.uint64)  # counter-based draw keys: patrol.mode, then patrol.cell
         for t in range(len(city.town_county)):
             self.add_beat(np.flatnonzero(city.town == t))
 
@@ -87,6 +89,7 @@ class PatrolFleet:
         self._beat_matrix = m
         self._beat_valid = m >= 0
         self._beat_cell_or_0 = np.maximum(m, 0)
+        self._beat_len = self._beat_valid.sum(axis=1)
         return len(self._beats) - 1
 
     def beat_cells(self, beat: int) -> np.ndarray:
@@ -128,20 +131,31 @@ class PatrolFleet:
         return np.bincount(self.cell[~self.retired], minlength=self.city.n_cells).astype(np.float64)
 
     def reposition(self, hour: int, heat: np.ndarray) -> None:
-        """Move free units whose dwell is over to their next patrol cell."""
+        """Move free units whose dwell is over to their next patrol cell.
+
+        A unit goes to a hotspot of its beat (weighted by recorded incidents) with its
+        ``hotspot_share``, otherwise to a cell of the beat drawn uniformly.
+        """
         move = (~self.busy & ~self.retired & (self.dwell_until <= hour)).nonzero()[0]
         if len(move) == 0:
             return
+        if len(self._keys) != 2 * self.n:
+            self._keys = np.concatenate([event_keys(self.seed, "patrol.mode", self.uid),
+                                         event_keys(self.seed, "patrol.cell", self.uid)])
+        u = keyed_uniforms(self._keys[np.concatenate([move, move + self.n])], hour)
+        u_mode, u_cell = u[: len(move)], u[len(move):]
         beats = self.beat[move]
-        cells = self._beat_matrix[beats]
-        uid = self.uid[move]
-        u_mode = event_uniforms(self.seed, "patrol.mode", uid, hour)
-        u_cell = event_uniforms(self.seed, "patrol.cell", uid, hour)
-        hot = (u_mode < self.hotspot_share[move])[:, None]
-        w = np.where(hot, heat[self._beat_cell_or_0[beats]] + 1e-3, 1.0) * self._beat_valid[beats]
-        cum = np.cumsum(w, axis=1)
-        pick = (cum < (u_cell * cum[:, -1])[:, None]).sum(axis=1)
-        self.cell[move] = cells[np.arange(len(move)), np.minimum(pick, cells.shape[1] - 1)]
+        hot = u_mode < self.hotspot_share[move]
+        # Uniform over the beat's n cells: the k-th cell (k = 0..n-1) with k < u·n ≤ k + 1, the
+        # same cell a cumulative-weight search with unit weights picks.
+        pick = np.maximum(np.ceil(u_cell * self._beat_len[beats]).astype(np.int64) - 1, 0)
+        if hot.any():
+            h = np.flatnonzero(hot)
+            hb = beats[h]
+            w = (heat[self._beat_cell_or_0[hb]] + 1e-3) * self._beat_valid[hb]
+            cum = np.cumsum(w, axis=1)
+            pick[h] = np.minimum((cum < (u_cell[h] * cum[:, -1])[:, None]).sum(axis=1), cum.shape[1] - 1)
+        self.cell[move] = self._beat_matrix[beats, pick]
         self.dwell_until[move] = hour + self.p.dwell_hours
 
     def add_station_units(self, total: int) -> np.ndarray:

@@ -109,6 +109,11 @@ class GovernancePipeline:
             centres(1, staff[3] * scale),
         ]
         self.tickets: list[Ticket] = []
+        # Staff minutes of each run of stages one member of staff works in a row.
+        work = params.service_min
+        self._minutes = {stages: sum(work[s] for s in stages) for stages in (
+            ("report", "accept", "dispatch"), ("accept", "dispatch"), ("dispose",), ("verify", "archive"),
+            ("archive",))}
 
     def centre_of(self, level: int, cell: int) -> simpy.Resource:
         c = self.city
@@ -129,7 +134,7 @@ class GovernancePipeline:
             yield req
             if deadline is not None and self.env.now > deadline:
                 return False
-            yield self.env.timeout(sum(self.p.service_min[s] for s in stages))
+            yield self.env.timeout(self._minutes[stages])
         return True
 
     def _handle(self, t: Ticket):
