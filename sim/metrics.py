@@ -64,6 +64,7 @@ CORE_METRICS: tuple[str, ...] = (
 )
 
 _PREV = np.array([CRIME_TYPES.index(t) for t in PREVENTABLE])
+_IS_PREV = np.isin(np.arange(len(CRIME_TYPES)), _PREV)  # by crime type
 
 
 class MetricsRecorder:
@@ -107,7 +108,7 @@ class MetricsRecorder:
         np.add.at(self.cell_offences_true[year], cells, 1)
         np.add.at(self.by_type_recorded[year], crime_type[recorded], 1)
         np.add.at(self.cell_incidents[year], cells[recorded], 1)
-        prev = np.isin(crime_type, _PREV) & recorded
+        prev = _IS_PREV[crime_type] & recorded
         self.day("preventable_cases", hour, float(prev.sum()))
         self.day("effective_incidents", hour, float(recorded.sum()))
 
