@@ -114,6 +114,38 @@ def test_invalid_calls_are_received_but_never_dispatched(city):
     assert invalid.unit == -1 and invalid.arrived_at == -1 and desk.on_scene == []
 
 
+def test_one_unit_travel_and_scene_times_equal_the_array_versions_exactly(city):
+    """The dispatcher's plain-Python shortcuts must give the same floats as the numpy code."""
+    from sim.events.dispatch import _log_logistic
+    from sim.mechanisms.crime import log_logistic
+
+    d = Desk(city, [0]).dispatcher
+    cells = np.arange(city.n_cells)
+    for to in cells[:: max(1, len(cells) // 25)]:
+        assert d.travel_min(cells, int(to)).tolist() == [d._travel(int(c), int(to)) for c in cells]
+    # Against numpy on one value at a time, as the scene time used to be drawn: numpy's array
+    # power (SIMD) can differ from the scalar C pow in the last bit, the scalar one cannot.
+    u = [0.0, 1e-13, 0.5, 1 - 1e-13, *np.random.default_rng(0).random(5000).tolist()]
+    for median in (25.0, 50.0):
+        assert [float(log_logistic(x, median, 3.0)) for x in u] == [_log_logistic(x, median, 3.0) for x in u]
+
+
+def test_calls_are_received_in_time_order_at_their_times(city):
+    cells = _county_cells(city, 0, 5)
+    desk = Desk(city, [cells[0]])
+    seen = []
+    receive = desk.dispatcher._receive
+    desk.dispatcher._receive = lambda c: (seen.append((desk.env.now, c.call_id)), receive(c))
+    calls = [Call(call_id=i, time=t, cell=int(cells[1]), county=0, priority=0, kind="invalid")
+             for i, t in enumerate([30.5, 0.0, 12.25, 12.25, 90.0])]
+    desk.dispatcher.submit(calls[:3])
+    desk.dispatcher.submit(calls[3:])
+    desk.run(60)
+    assert seen == [(0.0, 1), (12.25, 2), (12.25, 3), (30.5, 0)]
+    desk.run()
+    assert seen[-1] == (90.0, 4)
+
+
 # ----------------------------------------------------------------- whole runs
 def test_every_attended_call_records_wait_travel_and_response(two_years):
     for scenario in ("suizhou_baseline", "suizhou_2022"):

@@ -7,6 +7,10 @@ move. Every attended call records its wait, travel and total response time.
 
 SimPy time is in minutes since the start of the run. Each unit is one long-lived process
 that sleeps until it is given a call; calls never start processes of their own.
+
+The fleet is a handful of units at small scales, so per-call work is done on Python lists
+and floats rather than on numpy arrays (whose per-call overhead dominated); every value is
+computed with the same float operations in the same order as the array expressions.
 """
 
 from __future__ import annotations
@@ -17,9 +21,9 @@ from collections.abc import Callable
 import numpy as np
 import simpy
 from pydantic import Field
+from simpy.events import URGENT
 
 from sim.mechanisms.calls import Call
-from sim.mechanisms.crime import log_logistic
 from sim.params import Params
 from sim.rng import event_uniform
 
@@ -65,6 +69,11 @@ class Dispatcher:
         self.queues: dict[int, list] = {}
         self._wake: list[simpy.Event | None] = []
         self._urban = city.land_use <= 4
+        # Per-cell lattice coordinates and speeds as Python lists, for one-unit travel times.
+        self._ix = city.ix.tolist()
+        self._iy = city.iy.tolist()
+        self._speed = [params.speed_urban_kmh if x else params.speed_rural_kmh
+                       for x in self._urban.tolist()]
         self._seq = 0
         self.received: list[Call] = []
         self.attended: list[Call] = []
@@ -76,15 +85,31 @@ class Dispatcher:
             self.env.process(self._unit(u))
 
     def submit(self, calls: list[Call]) -> None:
-        """Schedule calls; each is received at its own ``time``."""
-        if calls:
-            self.env.process(self._feed(sorted(calls, key=lambda c: (c.time, c.call_id))))
+        """Schedule calls; each is received at its own ``time``.
 
-    def _feed(self, calls: list[Call]):
+        The feed is a chain of callbacks rather than a process (cheaper, same events): it
+        starts with an urgent event now, where the process's initialisation event would be,
+        and then waits for each call's time with a timeout created when the process would
+        create it, so every other event keeps its place in SimPy's order.
+        """
+        if calls:
+            calls = sorted(calls, key=lambda c: (c.time, c.call_id))
+            calls.reverse()  # next call last, popped in time order
+            start = simpy.Event(self.env)
+            start._ok, start._value = True, None  # triggered, as SimPy's own run() does
+            start.callbacks.append(lambda _: self._feed(calls, None))
+            self.env.schedule(start, URGENT)
+
+    def _feed(self, calls: list[Call], due: Call | None) -> None:
+        """Receive ``due`` (whose timeout just ended) and every call already due; wait for the next."""
+        if due is not None:
+            self._receive(due)
         env = self.env
-        for call in calls:
+        while calls:
+            call = calls.pop()
             if call.time > env.now:
-                yield env.timeout(call.time - env.now)
+                env.timeout(call.time - env.now).callbacks.append(lambda _, c=call: self._feed(calls, c))
+                return
             self._receive(call)
 
     def _receive(self, call: Call) -> None:
@@ -92,18 +117,22 @@ class Dispatcher:
         if call.priority == 0:
             return
         fleet = self.fleet
-        own = (fleet.county == call.county) & ~fleet.retired
-        if not own.any():  # no unit in this county at all: the nearest county helps
-            own = ~fleet.retired
-        free = np.flatnonzero(~fleet.busy & own)
-        if len(free) == 0:
+        county, retired = fleet.county.tolist(), fleet.retired.tolist()
+        c = call.county
+        own = [u for u, (k, r) in enumerate(zip(county, retired, strict=True)) if k == c and not r]
+        if not own:  # no unit in this county at all: the nearest county helps
+            own = [u for u, r in enumerate(retired) if not r]
+        busy = fleet.busy.tolist()
+        free = [u for u in own if not busy[u]]
+        if not free:
             self._seq += 1
-            county = call.county if (fleet.county == call.county).any() else int(fleet.county[0])
-            heapq.heappush(self.queues.setdefault(county, []),
-                           (call.priority, call.time, self._seq, call))
+            q = c if c in county else county[0]
+            heapq.heappush(self.queues.setdefault(q, []), (call.priority, call.time, self._seq, call))
             return
-        travel = self.travel_min(fleet.cell[free], call.cell)
-        self._assign(int(free[np.argmin(travel)]), call)
+        # The first of the free units with the shortest travel time (as an argmin would pick).
+        cells = fleet.cell.tolist()
+        to = call.cell
+        self._assign(min(free, key=lambda u: self._travel(cells[u], to)), call)
 
     def travel_min(self, from_cells: np.ndarray | int, to_cell: int) -> np.ndarray:
         """Driving time from ``from_cells`` (an array, or one cell) to ``to_cell`` [minutes]."""
@@ -111,6 +140,14 @@ class Dispatcher:
         km = (self.city.distance_km(to_cell, from_cells) + 0.5 * self.city.cell_size_km)
         speed = p.speed_urban_kmh if self._urban[to_cell] else p.speed_rural_kmh
         return p.turnout_min + km * p.detour_factor / speed * 60.0
+
+    def _travel(self, from_cell: int, to_cell: int) -> float:
+        """:meth:`travel_min` for one unit, in plain Python floats (same operations, same value)."""
+        p = self.p
+        size = self.city.cell_size_km
+        d = abs(self._ix[to_cell] - self._ix[from_cell]) + abs(self._iy[to_cell] - self._iy[from_cell])
+        km = d * size + 0.5 * size
+        return p.turnout_min + km * p.detour_factor / self._speed[to_cell] * 60.0
 
     def _assign(self, unit: int, call: Call) -> None:
         self.fleet.busy[unit] = True
@@ -124,7 +161,7 @@ class Dispatcher:
             self._wake[u] = env.event()
             call = yield self._wake[u]
             while call is not None:
-                travel = float(self.travel_min(fleet.cell[u], call.cell))
+                travel = self._travel(int(fleet.cell[u]), call.cell)
                 yield env.timeout(travel)
                 fleet.cell[u] = call.cell
                 call.arrived_at = env.now
@@ -132,7 +169,7 @@ class Dispatcher:
                 self.on_scene(call)
                 median = p.scene_median_min.get(call.kind, 30.0)
                 u_scene = event_uniform(self.seed, "dispatch.scene", call.call_id)
-                yield env.timeout(float(log_logistic(u_scene, median, p.scene_shape)))
+                yield env.timeout(_log_logistic(u_scene, median, p.scene_shape))
                 call = self._next_queued(u)
                 if call is not None:
                     call.dispatched_at = env.now
@@ -151,3 +188,9 @@ class Dispatcher:
     def queued(self) -> int:
         """Calls waiting for a unit."""
         return sum(len(q) for q in self.queues.values())
+
+
+def _log_logistic(u: float, median: float, shape: float) -> float:
+    """:func:`sim.mechanisms.crime.log_logistic` for one value, in plain Python (same value)."""
+    u = min(max(u, 1e-12), 1 - 1e-12)
+    return median * (u / (1 - u)) ** (1.0 / shape)

@@ -24,6 +24,8 @@ NON_CRIME_KINDS: tuple[str, ...] = ("public_order", "assistance", "traffic", "di
 _CRIME_ID_BASE = 10**13
 _HOUR_PROFILE_CALLS = [0.5, 0.35, 0.25, 0.2, 0.2, 0.3, 0.5, 0.8, 1.1, 1.2, 1.3, 1.3, 1.2, 1.2,
                        1.3, 1.3, 1.3, 1.4, 1.5, 1.5, 1.4, 1.2, 0.9, 0.7]
+# Dispatch priority of non-crime calls: 2 normal, 3 non-urgent, 0 invalid (never dispatched).
+_NON_CRIME_PRIORITY = {"public_order": 2, "assistance": 3, "traffic": 2, "dispute": 3, "invalid": 0}
 
 
 class CallParams(Params):
@@ -109,6 +111,7 @@ class Calls:
         hod = np.arange(168) % 24
         self._expected = np.outer(profile[hod] * pres.sum(axis=1) / 1000.0 / 8760.0, rate)
         self._next_id = 0
+        self._cell_county = city.county.tolist()  # the city's cells never change county
 
     def report(self, off: Offences, hour: int, cameras: np.ndarray, alarms: np.ndarray | None = None):
         """Decide which offences are reported or detected by video.
@@ -133,42 +136,45 @@ class Calls:
         if alarms is not None:
             seen = np.maximum(seen, alarms[off.cell])
         detected = ~reported & (u_rec < seen)
+        # Per-call values as Python scalars, converted once per hour rather than element by
+        # element (the same float operations, elementwise, as a per-call expression).
+        idx = np.flatnonzero(reported)
+        cells_l = off.cell[idx].tolist()
+        slot = key[idx].tolist()
+        crime_type = off.crime_type[idx].tolist()
+        delay_r = delay[idx].tolist()
+        times = (hour * 60.0 + u_min[idx] * 60.0 + delay[idx]).tolist()
+        rec = recorded[idx].tolist()
         calls = []
-        for i in np.flatnonzero(reported):
-            ct = int(off.crime_type[i])
+        for j, (ct, d) in enumerate(zip(crime_type, delay_r, strict=True)):
             calls.append(Call(
                 # Crime calls are numbered by offender and hour, non-crime calls by their own
                 # counter, so a call's draws never depend on how many other calls there were.
-                call_id=_CRIME_ID_BASE + int(key[i]) * 1_000_000 + hour,
-                time=hour * 60.0 + u_min[i] * 60.0 + delay[i],
-                cell=int(off.cell[i]), county=int(self.city.county[off.cell[i]]),
-                priority=1 if (ct in (ROBBERY, ASSAULT) and delay[i] < 30) else 2,
-                kind="crime", crime_type=ct, offender_slot=int(off.offender_slot[i]),
-                recorded=bool(recorded[i]), report_delay_h=float(delay[i]) / 60.0,
+                call_id=_CRIME_ID_BASE + slot[j] * 1_000_000 + hour,
+                time=times[j], cell=cells_l[j], county=self._cell_county[cells_l[j]],
+                priority=1 if (ct in (ROBBERY, ASSAULT) and d < 30) else 2,
+                kind="crime", crime_type=ct, offender_slot=slot[j],
+                recorded=rec[j], report_delay_h=d / 60.0,
             ))
         return calls, np.flatnonzero(detected)
 
     def non_crime(self, hour: int, hour_of_week: int) -> list[Call]:
         """Non-crime calls arriving during ``hour``."""
-        counts = self._rng.poisson(self._expected[hour_of_week])
-        total = int(counts.sum())
+        counts = self._rng.poisson(self._expected[hour_of_week]).tolist()
+        total = sum(counts)
         if total == 0:
             return []
         cum = self._cum_presence[hour_of_week]
         u = self._rng.random((total, 2))
-        cells = np.minimum(np.searchsorted(cum, u[:, 0] * cum[-1], side="right"), len(cum) - 1)
-        kinds = np.repeat(np.arange(len(NON_CRIME_KINDS)), counts)
-        calls = []
-        for k, c, m in zip(kinds, cells, u[:, 1], strict=True):
-            kind = NON_CRIME_KINDS[k]
-            calls.append(Call(
-                call_id=self._new_id(), time=hour * 60.0 + m * 60.0, cell=int(c),
-                county=int(self.city.county[c]),
-                priority={"public_order": 2, "traffic": 2, "invalid": 0}.get(kind, 3),
-                kind=kind, recorded=kind == "public_order",
-            ))
-        return calls
-
-    def _new_id(self) -> int:
-        self._next_id += 1
-        return self._next_id
+        last = len(cum) - 1
+        cells = [min(c, last) for c in cum.searchsorted(u[:, 0] * cum[-1], side="right").tolist()]
+        # One call per count, kinds in NON_CRIME_KINDS order, numbered consecutively.
+        kinds = []
+        for kind, n in zip(NON_CRIME_KINDS, counts, strict=True):
+            kinds += [kind] * n
+        times = (hour * 60.0 + u[:, 1] * 60.0).tolist()
+        first = self._next_id + 1
+        self._next_id += total
+        return [Call(call_id=first + j, time=times[j], cell=c, county=self._cell_county[c],
+                     priority=_NON_CRIME_PRIORITY[kind], kind=kind, recorded=kind == "public_order")
+                for j, (kind, c) in enumerate(zip(kinds, cells, strict=True))]
