@@ -10,6 +10,8 @@ Model tests compare whole runs at scale 0.05 under common random numbers over se
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 
@@ -315,3 +317,37 @@ def test_only_assaults_are_serious_or_homicides(city_and_residents, fresh_reside
     assert not (off["serious"] | off["homicide"])[~assault].any()
     assert off["serious"][assault].any()
     assert (off["serious"] >= off["homicide"]).all()  # every homicide is also a serious assault
+
+
+def test_candidate_bounds_skip_no_offence(city_and_residents, fresh_residents, guardian_state):
+    # The candidate filters only save work: with them off (every free offender takes the exact
+    # test, and draws come from per-offender keys since the sets are large) the offences are the same.
+    city, _ = city_and_residents
+    n = city.n_cells
+    cells = np.arange(n)
+    state = guardian_state(n, cameras=(cells % 3 == 0) * 0.8, posts=(cells % 7 == 0) * 0.5,
+                          type_deterrence=np.linspace(0.0, 0.5, len(CRIME_TYPES)))
+
+    def setup(o):
+        o.propensity[::4] = 0.6
+        o.arrest(np.arange(0, len(o.offenders), 5), o.home[::5], 0)
+
+    def unfiltered(o):
+        setup(o)
+
+        def every_free_offender(u_attempt, hour, hour_of_week, state):
+            return (np.flatnonzero(o.free_at <= hour), 1 + o.near_repeat,
+                    o.perceived_risk(cells, state.cameras))
+
+        o._candidates = every_free_offender
+
+    residents = [dataclasses.replace(fresh_residents, victimisations=fresh_residents.victimisations.copy(),
+                                     last_victimised=fresh_residents.last_victimised.copy()) for _ in range(2)]
+    params = dict(attempts_per_offender_year=200.0, near_repeat_boost=0.5)
+    o_fast, fast = _offend(city, residents[0], state, 24 * 7, setup=setup, **params)
+    o_slow, slow = _offend(city, residents[1], state, 24 * 7, setup=unfiltered, **params)
+    assert len(fast["cell"]) > 500
+    for field in fast:
+        np.testing.assert_array_equal(fast[field], slow[field], err_msg=field)
+    np.testing.assert_array_equal(o_fast.near_repeat, o_slow.near_repeat)
+    np.testing.assert_array_equal(residents[0].victimisations, residents[1].victimisations)

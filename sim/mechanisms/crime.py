@@ -22,13 +22,18 @@ import numpy as np
 from pydantic import Field
 
 from sim.params import Params
-from sim.rng import event_uniforms, stream
+from sim.rng import event_keys, event_uniforms, keyed_uniforms, stream
 
 __all__ = ["CRIME_TYPES", "PREVENTABLE", "CrimeParams", "Offences", "Offending", "log_logistic"]
 
 CRIME_TYPES: tuple[str, ...] = ("burglary", "theft", "robbery", "vehicle_crime", "fraud", "assault")
 PREVENTABLE: tuple[str, ...] = ("burglary", "theft", "robbery", "vehicle_crime")
 BURGLARY, THEFT, ROBBERY, VEHICLE, FRAUD, ASSAULT = range(6)
+# Rows of Offending._cell_state: the per-cell memories that decay every hour.
+_NEAR_REPEAT, _ARREST_RISK, _PRESENCE_MEMORY = range(3)
+# Above this many offenders, a draw uses keys hashed once per offender (keyed_uniforms);
+# up to it, event_uniforms' plain-Python path is cheaper. Both give the same values.
+_KEYED_ABOVE = 8
 _LAND_USES = ("urban_core", "commercial", "residential", "industrial", "town", "village")
 
 _DEFAULT_LAND_USE = {
@@ -216,13 +221,17 @@ class Offending:
         self.propensity = np.ones(len(self.offenders))
         self.special = residents.special[self.offenders]
         self._attempt_rng = stream(seed, "offending.attempts")
+        #: Keys of the counter-based draws by stream name, hashed once per offender (lazily).
+        self._keys: dict[str, np.ndarray] = {}
         n = city.n_cells
-        self.near_repeat = np.zeros(n)
-        self.arrest_risk = np.zeros(n)
-        self.presence_memory = np.zeros(n)
-        self._nr_decay = 0.5 ** (1 / (24 * p.near_repeat_half_life_days))
-        self._arrest_decay = 0.5 ** (1 / (24 * p.arrest_risk_half_life_days))
-        self._presence_decay = 0.5 ** (1 / p.presence_memory_half_life_h)
+        # Near-repeat boost, arrest deterrence and remembered presence per cell, stacked so
+        # that one operation decays all three and one gather reads them for a set of cells
+        # (exposed as the near_repeat, arrest_risk and presence_memory rows).
+        self._cell_state = np.zeros((3, n))
+        self._decay_per_hour = np.array([[0.5 ** (1 / (24 * p.near_repeat_half_life_days))],
+                                         [0.5 ** (1 / (24 * p.arrest_risk_half_life_days))],
+                                         [0.5 ** (1 / p.presence_memory_half_life_h)]])
+        self._camera_risk = p.camera_deterrence * p.camera_awareness
 
         share = np.array([p.type_share.get(t, 0.0) for t in CRIME_TYPES])
         share = share / share.sum()
@@ -243,8 +252,46 @@ class Offending:
         self._total_opportunity = self._opportunity_by_hour.sum(axis=1)
         mean_opp = self._total_opportunity.mean()
         self._lambda = p.attempts_per_offender_year / 8760.0 / mean_opp
+        # The candidate bound's per-offender part by hour of week: the base rate times the better
+        # of home and hangout. Memory: 168 floats per offender (≈ 40 MB for 30 000 offenders).
+        total = self._total_opportunity
+        self._best_rate = self._lambda * np.maximum(total[:, self.home], total[:, self.hangout])
         self._sens = np.array([p.guardian_sensitivity.get(t, 1.0) for t in CRIME_TYPES])
         self._hangout_share = np.array(p.hangout_share)
+        # Guardianship of residents by hour of week and cell (they do not depend on the state):
+        # occupants at home against burglary, passers-by against the other types.
+        self._home_guard = p.occupancy_guard * residents.home_occupancy
+        self._street_guard = p.street_guard * (1 - np.exp(-residents.presence / p.street_guard_density))
+        # exp(−β · crackdown deterrence) per crime type, recomputed only when deterrence changes.
+        self._deterrence_key: bytes | None = None
+        self._deterrence_factor = np.ones((len(CRIME_TYPES), 1))
+
+    @property
+    def near_repeat(self) -> np.ndarray:
+        """Near-repeat boost per cell (relative hazard added after nearby offences)."""
+        return self._cell_state[_NEAR_REPEAT]
+
+    @near_repeat.setter
+    def near_repeat(self, value) -> None:
+        self._cell_state[_NEAR_REPEAT] = value
+
+    @property
+    def arrest_risk(self) -> np.ndarray:
+        """Perceived risk per cell from recent arrests there and nearby."""
+        return self._cell_state[_ARREST_RISK]
+
+    @arrest_risk.setter
+    def arrest_risk(self, value) -> None:
+        self._cell_state[_ARREST_RISK] = value
+
+    @property
+    def presence_memory(self) -> np.ndarray:
+        """Remembered police presence per cell (unit-hours, decayed)."""
+        return self._cell_state[_PRESENCE_MEMORY]
+
+    @presence_memory.setter
+    def presence_memory(self, value) -> None:
+        self._cell_state[_PRESENCE_MEMORY] = value
 
     def opportunity(self, hour_of_week, cells) -> np.ndarray:
         """Relative opportunity per crime type: shape (types, cells) or (hours, types, cells)."""
@@ -268,27 +315,26 @@ class Offending:
 
     def perceived_risk(self, cells: np.ndarray, cameras: np.ndarray) -> np.ndarray:
         """Risk an offender perceives in ``cells`` (arrests, presence memory, cameras)."""
-        p = self.p
-        return (self.arrest_risk[cells] + p.presence_risk * self.presence_memory[cells]
-                + p.camera_deterrence * p.camera_awareness * cameras[cells])
+        return self._risk(self._cell_state[:, cells], cameras[cells])
+
+    def _risk(self, cell_state: np.ndarray, cameras: np.ndarray) -> np.ndarray:
+        # Perceived risk from columns of _cell_state (some cells or all) and their camera coverage.
+        return (cell_state[_ARREST_RISK] + self.p.presence_risk * cell_state[_PRESENCE_MEMORY]
+                + self._camera_risk * cameras)
 
     def guardianship(self, hour_of_week: int, cells, crime_type, state) -> np.ndarray:
         """Blocking hazard at ``cells`` for offences of ``crime_type``."""
         p = self.p
-        occ = self.residents.home_occupancy[hour_of_week, cells]
-        present = self.residents.presence[hour_of_week, cells]
-        street = p.street_guard * (1 - np.exp(-present / p.street_guard_density))
-        g = np.where(crime_type == BURGLARY, p.occupancy_guard * occ, street)
+        g = np.where(crime_type == BURGLARY, self._home_guard[hour_of_week, cells],
+                     self._street_guard[hour_of_week, cells])
         g = g + p.patrol_guard * state.patrol_presence[cells] + p.post_guard * state.posts[cells]
         g = g + state.extra_guardians[cells] + state.type_guardians[crime_type, cells]
         return g * self._sens[crime_type]
 
     def decay(self, patrol_presence: np.ndarray, posts: np.ndarray) -> None:
         """Advance near-repeat, arrest deterrence and presence memory by one hour."""
-        self.near_repeat *= self._nr_decay
-        self.arrest_risk *= self._arrest_decay
-        self.presence_memory *= self._presence_decay
-        self.presence_memory += patrol_presence + posts
+        self._cell_state *= self._decay_per_hour
+        self._cell_state[_PRESENCE_MEMORY] += patrol_presence + posts
 
     def step(self, hour: int, hour_of_week: int, state) -> Offences:
         """Offences committed in the hour ``hour`` (counted from the start of the run).
@@ -300,50 +346,47 @@ class Offending:
                 cameras, type_deterrence).
         """
         p = self.p
-        seed = self.seed
         n = len(self.offenders)
         u_attempt = self._attempt_rng.random(n)  # fixed size every hour: aligned across scenarios
-        # Only offenders whose attempt uniform is below the largest possible hazard need more work.
-        cand = np.flatnonzero((u_attempt < self._hazard_bound(hour_of_week)) & (self.free_at <= hour))
+        # Only offenders whose attempt uniform is below an upper bound of their hazard need more work.
+        cand, boost, risk = self._candidates(u_attempt, hour, hour_of_week, state)
         if len(cand) == 0:
-            return _empty()
-        u_place = event_uniforms(seed, "offending.place", cand, hour)
-        hod = hour_of_week % 24
-        at_hangout = u_place < self._hangout_share[hod]
+            return _EMPTY
+        u_place = self._uniforms("offending.place", cand, hour)
+        at_hangout = u_place < self._hangout_share[hour_of_week % 24]
         loc = np.where(at_hangout, self.hangout[cand], self.home[cand])
-        opp = self._opportunity_by_hour[hour_of_week][:, loc] * np.exp(-p.risk_sensitivity *
-                                                                      state.type_deterrence)[:, None]
-        risk = self.perceived_risk(loc, state.cameras)
+        opp = self._opportunity_by_hour[hour_of_week][:, loc] * self._deterrence(state.type_deterrence)
         total = opp.sum(axis=0)
-        hazard = (self._lambda * total * (1 + self.near_repeat[loc]) * np.exp(-p.risk_sensitivity * risk)
+        # λ · total · (1 + near_repeat) · exp(−β · risk) · propensity at the offenders' places.
+        hazard = (self._lambda * total * boost[loc] * np.exp(-p.risk_sensitivity * risk[loc])
                   * self.propensity[cand])
         act = u_attempt[cand] < hazard
-        if not act.any():
-            return _empty()
+        if not np.count_nonzero(act):
+            return _EMPTY
         cand, loc, opp, total = cand[act], loc[act], opp[:, act], total[act]
-        u_type = event_uniforms(seed, "offending.type", cand, hour)
+        u_type = self._uniforms("offending.type", cand, hour)
         cum = np.cumsum(opp, axis=0) / total
         ctype = np.minimum((cum < u_type).sum(axis=0), len(CRIME_TYPES) - 1)
 
         # Guardianship: blocked attempts displace to a neighbour once, or desist.
-        u_block = event_uniforms(seed, "offending.block", cand, hour)
+        u_block = self._uniforms("offending.block", cand, hour)
         blocked = u_block < 1 - np.exp(-self.guardianship(hour_of_week, loc, ctype, state))
         displaced = np.zeros(len(cand), dtype=bool)
         if blocked.any():
             b = np.flatnonzero(blocked)
-            u_move = event_uniforms(seed, "offending.displace", cand[b], hour)
+            u_move = self._uniforms("offending.displace", cand[b], hour)
             moves = u_move < p.displacement_prob
             nbrs = self.city.neighbours[loc[b]]
             n_valid = (nbrs >= 0).sum(axis=1)
             moves &= n_valid > 0
-            pick = np.minimum((event_uniforms(seed, "offending.where", cand[b], hour) *
+            pick = np.minimum((self._uniforms("offending.where", cand[b], hour) *
                                np.maximum(n_valid, 1)).astype(int), np.maximum(n_valid - 1, 0))
             order = np.argsort(nbrs < 0, axis=1, kind="stable")  # valid neighbours first
             new = nbrs[np.arange(len(b)), order[np.arange(len(b)), pick]]
             m = b[moves]
             if len(m):
                 new_loc = new[moves]
-                u2 = event_uniforms(seed, "offending.block", cand[m], hour, slot=1)
+                u2 = self._uniforms("offending.block", cand[m], hour, slot=1)
                 again = u2 < 1 - np.exp(-self.guardianship(hour_of_week, new_loc, ctype[m], state))
                 loc[m] = new_loc
                 displaced[m] = ~again
@@ -352,35 +395,73 @@ class Offending:
         ok = ~blocked
         cand, loc, ctype, displaced = cand[ok], loc[ok], ctype[ok], displaced[ok]
         if len(cand) == 0:
-            return _empty()
+            return _EMPTY
 
         # Near-repeat: the hit cell and its neighbours are at higher risk for a while.
-        np.add.at(self.near_repeat, loc, p.near_repeat_boost)
+        near_repeat = self._cell_state[_NEAR_REPEAT]
+        np.add.at(near_repeat, loc, p.near_repeat_boost)
         nb = self.city.neighbours[loc].ravel()
-        np.add.at(self.near_repeat, nb[nb >= 0], p.near_repeat_boost * p.near_repeat_spread)
-        np.minimum(self.near_repeat, p.near_repeat_max, out=self.near_repeat)
+        np.add.at(near_repeat, nb[nb >= 0], p.near_repeat_boost * p.near_repeat_spread)
+        np.minimum(near_repeat, p.near_repeat_max, out=near_repeat)
 
-        u_sev = event_uniforms(seed, "offending.severity", cand, hour)
+        u_sev = self._uniforms("offending.severity", cand, hour)
         is_assault = ctype == ASSAULT
         homicide = is_assault & (u_sev < p.homicide_share)
         serious = is_assault & (u_sev < p.serious_assault_share)
         start = self.residents.cell_start[loc]
         size = self.residents.cell_start[loc + 1] - start
-        u_vic = event_uniforms(seed, "offending.victim", cand, hour)
+        u_vic = self._uniforms("offending.victim", cand, hour)
         victim = start + np.minimum((u_vic * size).astype(np.int64), np.maximum(size - 1, 0))
         np.add.at(self.residents.victimisations, victim, 1)
         self.residents.last_victimised[victim] = hour
         return Offences(self.offenders[cand], cand, loc.astype(np.int64), ctype, displaced,
                         serious, homicide, victim)
 
-    def _hazard_bound(self, hour_of_week: int) -> np.ndarray:
-        # A cheap upper bound of each offender's hazard this hour, so most offenders are skipped:
-        # the better of home and hangout, the largest near-repeat boost, and no perceived risk or
-        # crackdown deterrence (both only lower the hazard). The margin keeps it a bound whatever
-        # the order of the floating-point sums.
-        total = self._total_opportunity[hour_of_week]
-        best = np.maximum(total[self.home], total[self.hangout])
-        return self._lambda * best * (1 + self.near_repeat.max()) * self.propensity * (1 + 1e-9)
+    def _candidates(self, u_attempt: np.ndarray, hour: int, hour_of_week: int, state):
+        """Free offenders whose attempt uniform is below an upper bound of their hazard this hour.
+
+        Returns ``(cand, boost, risk)``: the candidates in increasing order, and each cell's
+        near-repeat factor ``1 + near_repeat`` and perceived risk this hour, from which the exact
+        hazard takes its values (computed elementwise, they are the same for all cells or a few).
+        Any looser bound gives the same offences (extra candidates fail the exact test).
+        """
+        cells = self._cell_state
+        # A cheap bound for everyone, so most offenders are skipped: the better of home and
+        # hangout, the largest near-repeat boost and propensity, and no perceived risk or crackdown
+        # deterrence (both only lower the hazard). The margin keeps it a bound whatever the order
+        # of the floating-point products and sums.
+        scale = (1 + cells[_NEAR_REPEAT].max()) * self.propensity.max(initial=0.0) * (1 + 1e-9)
+        cand = (u_attempt < self._best_rate[hour_of_week] * scale).nonzero()[0]  # flatnonzero, less overhead
+        if len(cand) == 0:
+            return cand, None, None
+        cand = cand[self.free_at[cand] <= hour]
+        # A tighter bound for the few left: the better of home and hangout with each cell's own
+        # near-repeat boost and perceived risk, still without crackdown deterrence. The margin also
+        # covers exp() rounding differently for a whole array and for a few elements.
+        boost = 1 + cells[_NEAR_REPEAT]
+        risk = self._risk(cells, state.cameras)
+        cell_rate = self._total_opportunity[hour_of_week] * boost * np.exp(-self.p.risk_sensitivity * risk)
+        bound = (self._lambda * np.maximum(cell_rate[self.home[cand]], cell_rate[self.hangout[cand]])
+                 * self.propensity[cand] * (1 + 1e-9))
+        return cand[u_attempt[cand] < bound], boost, risk
+
+    def _deterrence(self, type_deterrence: np.ndarray) -> np.ndarray:
+        # exp(−β · deterrence) per crime type as a column; deterrence changes only with campaigns.
+        key = type_deterrence.tobytes()
+        if key != self._deterrence_key:
+            self._deterrence_factor = np.exp(-self.p.risk_sensitivity * type_deterrence)[:, None]
+            self._deterrence_key = key
+        return self._deterrence_factor
+
+    def _uniforms(self, name: str, slots: np.ndarray, hour: int, slot: int = 0) -> np.ndarray:
+        # event_uniforms(seed, name, slots, hour, slot): offenders are fixed (slots 0..n−1), so
+        # for larger sets the first hashing stage is done once per offender and kept.
+        if len(slots) <= _KEYED_ABOVE:
+            return event_uniforms(self.seed, name, slots, hour, slot)
+        keys = self._keys.get(name)
+        if keys is None:
+            keys = self._keys[name] = event_keys(self.seed, name, np.arange(len(self.offenders)))
+        return keyed_uniforms(keys[slots], hour, slot)
 
     def arrest(self, offender_slots: np.ndarray, cells: np.ndarray, hour: int) -> None:
         """Hold arrested offenders and raise perceived risk where they were caught.
@@ -393,15 +474,19 @@ class Offending:
         p = self.p
         held = offender_slots[offender_slots >= 0]
         if len(held):
-            u = event_uniforms(self.seed, "offending.held", held, hour)
+            u = self._uniforms("offending.held", held, hour)
             held_h = -np.log1p(-np.clip(u, 0, 1 - 1e-12)) * p.incapacitation_days * 24
             self.free_at[held] = np.maximum(self.free_at[held], hour + held_h.astype(np.int64))
-        np.add.at(self.arrest_risk, cells, p.arrest_risk)
+        arrest_risk = self._cell_state[_ARREST_RISK]
+        np.add.at(arrest_risk, cells, p.arrest_risk)
         nb = self.city.neighbours[cells].ravel()
-        np.add.at(self.arrest_risk, nb[nb >= 0], p.arrest_risk * p.near_repeat_spread)
+        np.add.at(arrest_risk, nb[nb >= 0], p.arrest_risk * p.near_repeat_spread)
 
 
-def _empty() -> Offences:
-    e = np.zeros(0, dtype=np.int64)
-    b = np.zeros(0, dtype=bool)
-    return Offences(e, e, e, e, b, b, b, e)
+def _read_only(a: np.ndarray) -> np.ndarray:
+    a.flags.writeable = False
+    return a
+
+
+#: The result of an hour without offences, shared (its arrays are read-only; callers only read it).
+_EMPTY = Offences(*(_read_only(np.zeros(0, dtype=t)) for t in (np.int64,) * 4 + (bool,) * 3 + (np.int64,)))
