@@ -9,13 +9,23 @@ Units on a call are moved by the dispatcher (:mod:`sim.events.dispatch`).
 
 from __future__ import annotations
 
+from bisect import bisect_left
+from itertools import accumulate
+from math import ceil
+
 import numpy as np
 from pydantic import Field
 
 from sim.params import Params
-from sim.rng import event_keys, keyed_uniforms, stream_key
+from sim.rng import _TO_UNIT, _hour_term, _splitmix, event_keys, keyed_uniforms, stream_key
 
 __all__ = ["PolicingParams", "PatrolFleet"]
+
+# Fleets up to this many units (scale 0.1: 6–15) move in plain Python: numpy's per-call
+# overhead dominates there. Larger fleets (full scale: hundreds of units) move as arrays.
+_SMALL_FLEET = 32
+# The plain-Python path draws for every unit this many hours ahead in one array operation.
+_DRAW_HOURS = 128
 
 
 class PolicingParams(Params):
@@ -72,6 +82,9 @@ class PatrolFleet:
         self._beat_cell_or_0 = np.zeros((0, 1), dtype=np.int64)  # padding as cell 0, for indexing
         self._beat_len = np.zeros(0, dtype=np.int64)  # cells per beat
         self._keys = np.zeros(0, dtype=np.uint64)  # counter-based draw keys: patrol.mode, then patrol.cell
+        self._draws = np.zeros((0, 0))  # keyed_uniforms(_keys, h) for hours h = _draws_from, ...
+        self._draws_from = 0
+        self._beat_rows: list[list[int]] = []  # _beat_matrix as Python lists
         for t in range(len(city.town_county)):
             self.add_beat(np.flatnonzero(city.town == t))
 
@@ -90,6 +103,7 @@ class PatrolFleet:
         self._beat_valid = m >= 0
         self._beat_cell_or_0 = np.maximum(m, 0)
         self._beat_len = self._beat_valid.sum(axis=1)
+        self._beat_rows = m.tolist()
         return len(self._beats) - 1
 
     def beat_cells(self, beat: int) -> np.ndarray:
@@ -128,20 +142,74 @@ class PatrolFleet:
 
     def presence(self) -> np.ndarray:
         """Units present in each cell (patrolling, or at a scene)."""
-        return np.bincount(self.cell[~self.retired], minlength=self.city.n_cells).astype(np.float64)
+        # Weighted counts are sums of ones and zeros: exact, and already float64.
+        return np.bincount(self.cell, weights=~self.retired, minlength=self.city.n_cells)
 
-    def reposition(self, hour: int, heat: np.ndarray) -> None:
+    def reposition(self, hour: int, heat: np.ndarray, small: bool | None = None) -> None:
         """Move free units whose dwell is over to their next patrol cell.
 
         A unit goes to a hotspot of its beat (weighted by recorded incidents) with its
-        ``hotspot_share``, otherwise to a cell of the beat drawn uniformly.
+        ``hotspot_share``, otherwise to a cell of the beat drawn uniformly. ``small`` forces
+        the plain-Python (True) or the array (False) path; both give the same cells.
         """
-        move = (~self.busy & ~self.retired & (self.dwell_until <= hour)).nonzero()[0]
-        if len(move) == 0:
-            return
         if len(self._keys) != 2 * self.n:
             self._keys = np.concatenate([event_keys(self.seed, "patrol.mode", self.uid),
                                          event_keys(self.seed, "patrol.cell", self.uid)])
+            self._draws = np.zeros((0, 0))
+        if small is None:
+            small = self.n <= _SMALL_FLEET
+        if small:
+            self._reposition_small(hour, heat)
+        else:
+            self._reposition_arrays(hour, heat)
+
+    def _reposition_small(self, hour: int, heat: np.ndarray) -> None:
+        """:meth:`reposition` for a few units, in Python ints and floats (the same cells).
+
+        The draws come from :meth:`_draws_at`. The hot pick sums the same weights in the same
+        order as ``np.cumsum`` in :meth:`_reposition_arrays` (there padding weighs 0, so the
+        total is the sum over the beat) and counts cumulative weights below ``u · total`` by
+        bisection (they never decrease).
+        """
+        busy, retired, dwell = self.busy.tolist(), self.retired.tolist(), self.dwell_until.tolist()
+        move = [i for i in range(len(busy)) if not busy[i] and not retired[i] and dwell[i] <= hour]
+        if not move:
+            return
+        n, u = self.n, self._draws_at(hour)
+        beat, share, lens = self.beat.tolist(), self.hotspot_share.tolist(), self._beat_len.tolist()
+        weight = None
+        cell, dwell_until, until = self.cell, self.dwell_until, hour + self.p.dwell_hours
+        for i in move:
+            b = beat[i]
+            row = self._beat_rows[b]
+            if u[i] < share[i]:
+                if weight is None:
+                    weight = heat + 1e-3
+                cum = list(accumulate(weight[self._beats[b]].tolist()))
+                pick = min(bisect_left(cum, u[i + n] * (cum[-1] if cum else 0.0)), len(row) - 1)
+            else:
+                pick = max(ceil(u[i + n] * lens[b]) - 1, 0)
+            cell[i] = row[pick]
+            dwell_until[i] = until
+
+    def _draws_at(self, hour: int) -> list[float]:
+        """``keyed_uniforms(self._keys, hour)`` as a list (the same values).
+
+        Hashes every unit for :data:`_DRAW_HOURS` hours at a time: one array operation
+        instead of a dozen small ones every hour.
+        """
+        k = hour - self._draws_from
+        if not 0 <= k < len(self._draws):
+            terms = np.array([_hour_term(h, 0) for h in range(hour, hour + _DRAW_HOURS)], dtype=np.uint64)
+            self._draws = (_splitmix(terms[:, None] ^ self._keys) >> np.uint64(11)).astype(np.float64) * _TO_UNIT
+            self._draws_from, k = hour, 0
+        return self._draws[k].tolist()
+
+    def _reposition_arrays(self, hour: int, heat: np.ndarray) -> None:
+        """:meth:`reposition` for many units, as array operations."""
+        move = (~self.busy & ~self.retired & (self.dwell_until <= hour)).nonzero()[0]
+        if len(move) == 0:
+            return
         u = keyed_uniforms(self._keys[np.concatenate([move, move + self.n])], hour)
         u_mode, u_cell = u[: len(move)], u[len(move):]
         beats = self.beat[move]
