@@ -19,7 +19,8 @@ import zlib
 
 import numpy as np
 
-__all__ = ["stream", "stream_key", "event_uniforms", "event_uniform", "event_keys", "keyed_uniforms"]
+__all__ = ["stream", "stream_key", "event_uniforms", "event_uniform", "event_keys", "keyed_uniforms",
+           "keyed_uniforms_hours"]
 
 _MASK = np.uint64(0xFFFFFFFFFFFFFFFF)
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
@@ -140,3 +141,14 @@ def keyed_uniforms(keys: np.ndarray, b: int, slot: int = 0) -> np.ndarray:
     """
     # Array arithmetic on uint64 wraps silently; only 0-d operands would warn, and keys is 1-d.
     return (_splitmix(keys ^ np.uint64(_hour_term(b, slot))) >> np.uint64(11)).astype(np.float64) * _TO_UNIT
+
+
+def keyed_uniforms_hours(keys: np.ndarray, first_hour: int, hours: int, slot: int = 0) -> np.ndarray:
+    """:func:`keyed_uniforms` for ``hours`` consecutive hours at once: row ``k`` is hour ``first_hour + k``.
+
+    For a few fixed entities drawing every hour (patrol units at small scales), one array
+    operation for many hours costs less than a dozen small ones each hour; same values.
+    """
+    terms = np.array([_hour_term(h, slot) for h in range(first_hour, first_hour + hours)], dtype=np.uint64)
+    return (_splitmix(terms[:, None] ^ np.asarray(keys, dtype=np.uint64)[None, :]) >> np.uint64(11)).astype(
+        np.float64) * _TO_UNIT

@@ -12,7 +12,7 @@ import pytest
 
 import sim.rng
 from sim import PinganModel, load_scenario
-from sim.rng import event_keys, event_uniforms, keyed_uniforms, stream, stream_key
+from sim.rng import event_keys, event_uniforms, keyed_uniforms, keyed_uniforms_hours, stream, stream_key
 
 N = 200_000
 
@@ -113,6 +113,9 @@ def test_keyed_draws_of_fixed_entities_match_event_uniforms():
             pick = rng.permutation(n)[: max(1, n // 2)]
             expected = event_uniforms(2022, "patrol.cell", ids[pick], hour, slot=slot)
             assert keyed_uniforms(keys[pick], hour, slot).tolist() == expected.tolist()
+    block = keyed_uniforms_hours(keys, 1000, 50, slot=1)
+    for k in (0, 17, 49):
+        assert block[k].tolist() == event_uniforms(2022, "patrol.cell", ids, 1000 + k, slot=1).tolist()
 
 
 # ------------------------------------------------------------------------- stream

@@ -17,7 +17,7 @@ import numpy as np
 from pydantic import Field
 
 from sim.params import Params
-from sim.rng import _TO_UNIT, _hour_term, _splitmix, event_keys, keyed_uniforms, stream_key
+from sim.rng import event_keys, keyed_uniforms, keyed_uniforms_hours, stream_key
 
 __all__ = ["PolicingParams", "PatrolFleet"]
 
@@ -200,8 +200,7 @@ class PatrolFleet:
         """
         k = hour - self._draws_from
         if not 0 <= k < len(self._draws):
-            terms = np.array([_hour_term(h, 0) for h in range(hour, hour + _DRAW_HOURS)], dtype=np.uint64)
-            self._draws = (_splitmix(terms[:, None] ^ self._keys) >> np.uint64(11)).astype(np.float64) * _TO_UNIT
+            self._draws = keyed_uniforms_hours(self._keys, hour, _DRAW_HOURS)
             self._draws_from, k = hour, 0
         return self._draws[k].tolist()
 
