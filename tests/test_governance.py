@@ -15,7 +15,7 @@ import pytest
 import simpy
 from governance_fixtures import ALL_FOUR, GOVERNANCE, GRID_WORKERS, MEDIATION, YEAR, tiny_map
 
-from sim.events.governance import LEVELS, GovernanceParams, GovernancePipeline, Ticket
+from sim.events.governance import LEVELS, GovernanceParams, GovernancePipeline, Staff, Ticket
 from sim.mechanisms.disputes import Resolver
 
 S = GovernanceParams().service_min
@@ -174,6 +174,39 @@ def test_a_centre_with_one_member_of_staff_works_through_its_queue_one_ticket_at
     # One member of staff is never idle while tickets wait, and does each ticket's work in turn.
     assert latency[1.0].max() == 10 * (VILLAGE_INTAKE + DISPOSE + CLOSE)
     assert latency[5.0].mean() < 0.4 * latency[1.0].mean()
+
+
+def _staff_trace(resource_class) -> list[tuple]:
+    """Who gets staff when, and every event scheduled, for processes sharing three resources."""
+    env = simpy.Environment()
+    scheduled = []
+    schedule = env.schedule
+
+    def record(event, priority=1, delay=0):
+        scheduled.append((env.now + delay, priority, type(event).__name__ in ("Timeout", "Process")))
+        schedule(event, priority, delay)
+
+    env.schedule = record
+    staff = [resource_class(env, capacity=c) for c in (1, 2, 3)]
+    granted = []
+
+    def work(i):
+        yield env.timeout(i % 4 * 5)  # ties: several arrive at once
+        with staff[i % 3].request() as req:
+            yield req
+            granted.append((i, env.now, len(staff[i % 3].queue)))
+            if i % 5 == 0:
+                return  # leaves at once, as a ticket past its deadline does
+            yield env.timeout(10 + i % 7)
+
+    for i in range(60):
+        env.process(work(i))
+    env.run()
+    return granted + scheduled
+
+
+def test_staff_schedules_the_same_events_in_the_same_order_as_a_simpy_resource():
+    assert _staff_trace(Staff) == _staff_trace(simpy.Resource)
 
 
 # ---------------------------------------------------------------- the model

@@ -19,11 +19,12 @@ from dataclasses import dataclass
 
 import simpy
 from pydantic import Field
+from simpy.events import PENDING, Event
 
 from sim.params import Params
 from sim.rng import event_uniform
 
-__all__ = ["LEVELS", "STAGES", "GovernanceParams", "Ticket", "GovernancePipeline"]
+__all__ = ["LEVELS", "STAGES", "GovernanceParams", "Ticket", "Staff", "GovernancePipeline"]
 
 LEVELS: tuple[str, ...] = ("village", "town", "county", "city")
 STAGES: tuple[str, ...] = ("report", "accept", "dispatch", "dispose", "verify", "archive")
@@ -56,6 +57,64 @@ class GovernanceParams(Params):
         description="Chance a level resolves a non-dispute ticket (hazard, special-population "
         "problem) at disposal.",
     )
+
+
+class _StaffRequest(Event):
+    """A request for one member of staff; triggered when granted, released on leaving ``with``."""
+
+    def __init__(self, staff: Staff):
+        self.env = staff._env
+        self.callbacks = []
+        self.resource = staff
+
+    def __enter__(self) -> _StaffRequest:
+        return self
+
+    def __exit__(self, exc_type, exc_value, traceback) -> None:
+        if self._value is PENDING:  # never granted
+            self.resource.put_queue.remove(self)
+        if exc_type is not GeneratorExit:  # as simpy: no release when a generator is cleaned up
+            self.resource.release(self)
+
+
+class Staff(simpy.Resource):
+    """Members of staff (a centre's, or a committee's mediators): a ``simpy.Resource`` with less
+    Python work per request and release.
+
+    It schedules exactly the events ``simpy.Resource`` schedules, in the same order (so the
+    same insertion ids break ties): a request is granted at once, if a member of staff is
+    free, by an event scheduled now, and otherwise waits in ``queue``; a release schedules
+    an event now, and when that event is processed the first waiting request is granted if
+    a member of staff is free. As in simpy, only the first waiting request is looked at each
+    time. (``simpy.Resource`` also calls its get-queue trigger when a request is processed;
+    with releases granted as they are made that queue is always empty, so it does nothing.)
+    """
+
+    def request(self) -> _StaffRequest:
+        req = _StaffRequest(self)
+        self.put_queue.append(req)
+        self._grant(None)
+        return req
+
+    def release(self, request: _StaffRequest) -> Event:
+        try:
+            self.users.remove(request)
+        except ValueError:  # a request that was never granted
+            pass
+        released = Event(self._env)
+        released.callbacks.append(self._grant)
+        released._ok, released._value = True, None
+        self._env.schedule(released)
+        return released
+
+    def _grant(self, _event: Event | None) -> None:
+        """The first waiting request gets a member of staff, if one is free."""
+        queue = self.put_queue
+        if queue and len(self.users) < self._capacity:
+            req = queue.pop(0)
+            self.users.append(req)
+            req._ok, req._value = True, None
+            self._env.schedule(req)
 
 
 @dataclass(slots=True)
@@ -99,8 +158,8 @@ class GovernancePipeline:
         self.on_archive = on_archive
         staff = params.staff_per_centre
 
-        def centres(n: int, s: float) -> list[simpy.Resource]:
-            return [simpy.Resource(env, capacity=max(1, round(s))) for _ in range(n)]
+        def centres(n: int, s: float) -> list[Staff]:
+            return [Staff(env, capacity=max(1, round(s))) for _ in range(n)]
 
         self.centres = [
             centres(len(city.community_town), staff[0]),
@@ -114,19 +173,20 @@ class GovernancePipeline:
         self._minutes = {stages: sum(work[s] for s in stages) for stages in (
             ("report", "accept", "dispatch"), ("accept", "dispatch"), ("dispose",), ("verify", "archive"),
             ("archive",))}
+        # Each cell's centre at each level, as Python lists (cheap to index per ticket).
+        self._centre_by_cell = [[level[int(i)] for i in index] for level, index in zip(
+            self.centres, (city.community, city.town, city.county, [0] * len(city.community)), strict=True)]
 
-    def centre_of(self, level: int, cell: int) -> simpy.Resource:
-        c = self.city
-        index = (c.community[cell], c.town[cell], c.county[cell], 0)[level]
-        return self.centres[level][int(index)]
+    def centre_of(self, level: int, cell: int) -> Staff:
+        return self._centre_by_cell[level][cell]
 
     def submit(self, ticket: Ticket) -> None:
         """Report a ticket; it is processed from the village level up."""
         self.tickets.append(ticket)
         self.env.process(self._handle(ticket))
 
-    def _stage(self, centre: simpy.Resource, *stages: str, deadline: float | None = None):
-        """One member of staff works through ``stages`` in a row (e.g. intake: accept, dispatch).
+    def _stage(self, centre: Staff, minutes: float, deadline: float | None = None):
+        """One member of staff works ``minutes`` (a run of stages in a row, e.g. intake: accept, dispatch).
 
         Returns False, without doing the work, if staff only became free after ``deadline``.
         """
@@ -134,19 +194,19 @@ class GovernancePipeline:
             yield req
             if deadline is not None and self.env.now > deadline:
                 return False
-            yield self.env.timeout(self._minutes[stages])
+            yield self.env.timeout(minutes)
         return True
 
     def _handle(self, t: Ticket):
-        env, p = self.env, self.p
+        env, p, minutes = self.env, self.p, self._minutes
         for level in range(len(LEVELS)):
             t.level = level
-            centre = self.centre_of(level, t.cell)
+            centre = self._centre_by_cell[level][t.cell]
             deadline = env.now + p.deadline_h[level] * 60.0
             intake = ("report", "accept", "dispatch") if level == 0 else ("accept", "dispatch")
-            yield from self._stage(centre, *intake)
+            yield from self._stage(centre, minutes[intake])
             last = level == len(LEVELS) - 1
-            in_time = yield from self._stage(centre, "dispose", deadline=None if last else deadline)
+            in_time = yield from self._stage(centre, minutes[("dispose",)], deadline=None if last else deadline)
             if not in_time:
                 t.escalations += 1  # could not be disposed of in time here: up one level
                 continue
@@ -156,14 +216,14 @@ class GovernancePipeline:
             else:
                 result = event_uniform(self.seed, "governance.resolve", t.uid, level) < p.resolve_prob[level]
             if result is None:  # nothing left to resolve (the dispute ended by itself)
-                yield from self._stage(centre, "archive")
+                yield from self._stage(centre, minutes[("archive",)])
                 return self._archive(t, "moot")
             if result:
-                yield from self._stage(centre, "verify", "archive")
+                yield from self._stage(centre, minutes[("verify", "archive")])
                 return self._archive(t, "completed")
             if level < len(LEVELS) - 1:
                 t.escalations += 1
-        yield from self._stage(centre, "archive")
+        yield from self._stage(centre, minutes[("archive",)])
         return self._archive(t, "unresolved")
 
     def _archive(self, t: Ticket, state: str) -> None:

@@ -13,6 +13,7 @@ import numpy as np
 import simpy
 from pydantic import Field
 
+from sim.events.governance import Staff
 from sim.mechanisms.crime import log_logistic
 from sim.mechanisms.disputes import DisputeBook, Resolver
 from sim.params import Params
@@ -72,15 +73,18 @@ class MediationService:
         self.on_result = on_result
         m = params.mediators
         self.committees = [
-            [simpy.Resource(env, capacity=max(1, round(m[0]))) for _ in city.community_town],
-            [simpy.Resource(env, capacity=max(1, round(m[1]))) for _ in city.town_county],
-            [simpy.Resource(env, capacity=max(1, round(m[2] * scale))) for _ in city.county_names],
+            [Staff(env, capacity=max(1, round(m[0]))) for _ in city.community_town],
+            [Staff(env, capacity=max(1, round(m[1]))) for _ in city.town_county],
+            [Staff(env, capacity=max(1, round(m[2] * scale))) for _ in city.county_names],
         ]
         self.success_boost = np.zeros((len(MEDIATION_LEVELS), len(city.town_county)))
+        # Each cell's committee at each level and its town, as Python lists (cheap to index per session).
+        self._committee_by_cell = [[level[int(i)] for i in index] for level, index in zip(
+            self.committees, (city.community, city.town, city.county), strict=True)]
+        self._town_of_cell = city.town.tolist()
 
-    def committee(self, level: int, cell: int) -> simpy.Resource:
-        c = self.city
-        return self.committees[level][int((c.community[cell], c.town[cell], c.county[cell])[level])]
+    def committee(self, level: int, cell: int) -> Staff:
+        return self._committee_by_cell[level][cell]
 
     def mediate(self, row: int, level: int):
         """One session at ``level``. Returns True (settled), False (failed) or None (nothing to do)."""
@@ -90,7 +94,8 @@ class MediationService:
         if not book.is_active(row):
             return None
         book.handling[row] = True
-        with self.committee(level, int(book.cell[row])).request() as req:
+        cell = int(book.cell[row])
+        with self._committee_by_cell[level][cell].request() as req:
             yield req
             if not book.is_active(row):
                 return None
@@ -100,9 +105,8 @@ class MediationService:
         if not book.is_active(row):
             return None
         stage = min(int(book.stage[row]), 2)
-        town = int(self.city.town[book.cell[row]])
+        town = self._town_of_cell[cell]
         prob = min(1.0, p.success_by_stage[stage] * p.level_success_factor[level] + self.success_boost[level, town])
-        uid = int(book.uid[row])
         ok = event_uniform(self.seed, "mediation.success", uid, level, slot=1) < prob
         honoured = event_uniform(self.seed, "mediation.honour", uid, level, slot=2) < p.honour_prob
         day = int(env.now // 1440)
