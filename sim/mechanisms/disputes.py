@@ -305,13 +305,17 @@ class DisputeBook:
         return hit
 
     # ----------------------------------------------------------------- ending
-    def end(self, rows: np.ndarray, outcome: Outcome, day: int, resolver: Resolver = Resolver.NONE) -> None:
-        """End disputes. Ending one that has already ended is a bug and raises."""
-        rows = np.asarray(rows, dtype=np.int64)
-        if len(rows) == 0:
-            return
-        if (self.outcome[rows] != _ACTIVE).any() or (len(rows) > 1 and len(np.unique(rows)) != len(rows)):
-            raise RuntimeError("a dispute was ended twice")
+    def end(self, rows: np.ndarray | int, outcome: Outcome, day: int, resolver: Resolver = Resolver.NONE) -> None:
+        """End disputes (rows, or one row as an int). Ending one that has already ended is a bug and raises."""
+        if isinstance(rows, int):  # one dispute (settlements, many a day): no arrays to build
+            if self.outcome[rows] != _ACTIVE:
+                raise RuntimeError("a dispute was ended twice")
+        else:
+            rows = np.asarray(rows, dtype=np.int64)
+            if len(rows) == 0:
+                return
+            if (self.outcome[rows] != _ACTIVE).any() or (len(rows) > 1 and len(np.unique(rows)) != len(rows)):
+                raise RuntimeError("a dispute was ended twice")
         self.outcome[rows] = outcome
         self.end_day[rows] = day
         self.resolver[rows] = resolver
@@ -319,13 +323,7 @@ class DisputeBook:
 
     def settle(self, row: int, day: int, resolver: Resolver, honoured: bool) -> None:
         """Settle a dispute; a broken agreement re-enters as a new dispute later."""
-        # ``end`` for one row, without building arrays.
-        if self.outcome[row] != _ACTIVE:
-            raise RuntimeError("a dispute was ended twice")
-        self.outcome[row] = Outcome.SETTLED
-        self.end_day[row] = day
-        self.resolver[row] = resolver
-        self.handling[row] = False
+        self.end(int(row), Outcome.SETTLED, day, resolver)
         if not honoured:
             u = event_uniform(self.seed, "disputes.reentry", int(self.uid[row]))
             delay = -np.log1p(-min(u, 1 - 1e-12)) * self.p.reentry_delay_days
