@@ -115,9 +115,8 @@ def test_invalid_calls_are_received_but_never_dispatched(city):
 
 
 def test_one_unit_travel_and_scene_times_equal_the_array_versions_exactly(city):
-    """The dispatcher's plain-Python shortcuts must give the same floats as the numpy code."""
-    from sim.events.dispatch import _log_logistic
-    from sim.mechanisms.crime import log_logistic
+    """The plain-Python shortcuts (travel, scene and session times) give the same floats as the numpy code."""
+    from sim.mechanisms.crime import log_logistic, log_logistic_one
 
     d = Desk(city, [0]).dispatcher
     cells = np.arange(city.n_cells)
@@ -127,7 +126,7 @@ def test_one_unit_travel_and_scene_times_equal_the_array_versions_exactly(city):
     # power (SIMD) can differ from the scalar C pow in the last bit, the scalar one cannot.
     u = [0.0, 1e-13, 0.5, 1 - 1e-13, *np.random.default_rng(0).random(5000).tolist()]
     for median in (25.0, 50.0):
-        assert [float(log_logistic(x, median, 3.0)) for x in u] == [_log_logistic(x, median, 3.0) for x in u]
+        assert [float(log_logistic(x, median, 3.0)) for x in u] == [log_logistic_one(x, median, 3.0) for x in u]
 
 
 def test_calls_are_received_in_time_order_at_their_times(city):

@@ -24,6 +24,7 @@ from pydantic import Field
 from simpy.events import URGENT
 
 from sim.mechanisms.calls import Call
+from sim.mechanisms.crime import log_logistic_one
 from sim.params import Params
 from sim.rng import event_uniform
 
@@ -169,7 +170,7 @@ class Dispatcher:
                 self.on_scene(call)
                 median = p.scene_median_min.get(call.kind, 30.0)
                 u_scene = event_uniform(self.seed, "dispatch.scene", call.call_id)
-                yield env.timeout(_log_logistic(u_scene, median, p.scene_shape))
+                yield env.timeout(log_logistic_one(u_scene, median, p.scene_shape))
                 call = self._next_queued(u)
                 if call is not None:
                     call.dispatched_at = env.now
@@ -189,8 +190,3 @@ class Dispatcher:
         """Calls waiting for a unit."""
         return sum(len(q) for q in self.queues.values())
 
-
-def _log_logistic(u: float, median: float, shape: float) -> float:
-    """:func:`sim.mechanisms.crime.log_logistic` for one value, in plain Python (same value)."""
-    u = min(max(u, 1e-12), 1 - 1e-12)
-    return median * (u / (1 - u)) ** (1.0 / shape)

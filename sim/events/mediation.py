@@ -14,7 +14,7 @@ import simpy
 from pydantic import Field
 
 from sim.events.governance import Staff
-from sim.mechanisms.crime import log_logistic
+from sim.mechanisms.crime import log_logistic_one
 from sim.mechanisms.disputes import DisputeBook, Resolver
 from sim.params import Params
 from sim.rng import event_uniform
@@ -101,7 +101,7 @@ class MediationService:
                 return None
             uid = int(book.uid[row])
             u = event_uniform(self.seed, "mediation.session", uid, level, slot=0)
-            yield env.timeout(float(log_logistic(u, p.session_median_h[level] * 60.0, 3.0)))
+            yield env.timeout(log_logistic_one(u, p.session_median_h[level] * 60.0, 3.0))
         if not book.is_active(row):
             return None
         stage = min(int(book.stage[row]), 2)

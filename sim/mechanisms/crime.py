@@ -24,7 +24,7 @@ from pydantic import Field
 from sim.params import Params
 from sim.rng import event_keys, event_uniforms, keyed_uniforms, stream
 
-__all__ = ["CRIME_TYPES", "PREVENTABLE", "CrimeParams", "Offences", "Offending", "log_logistic"]
+__all__ = ["CRIME_TYPES", "PREVENTABLE", "CrimeParams", "Offences", "Offending", "log_logistic", "log_logistic_one"]
 
 CRIME_TYPES: tuple[str, ...] = ("burglary", "theft", "robbery", "vehicle_crime", "fraud", "assault")
 PREVENTABLE: tuple[str, ...] = ("burglary", "theft", "robbery", "vehicle_crime")
@@ -194,6 +194,13 @@ class Offences:
 def log_logistic(u: np.ndarray, median: np.ndarray | float, shape: float) -> np.ndarray:
     """Inverse CDF of a log-logistic distribution (a heavy-tailed delay or duration)."""
     u = np.clip(u, 1e-12, 1 - 1e-12)
+    return median * (u / (1 - u)) ** (1.0 / shape)
+
+
+def log_logistic_one(u: float, median: float, shape: float) -> float:
+    """:func:`log_logistic` for one value, in plain Python floats: the same value, without numpy's
+    per-call overhead (vectorised, numpy's power can differ in the last bit: keep one value scalar)."""
+    u = min(max(u, 1e-12), 1 - 1e-12)
     return median * (u / (1 - u)) ** (1.0 / shape)
 
 
