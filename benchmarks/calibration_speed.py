@@ -47,7 +47,6 @@ def report(summary: dict) -> None:
 
 def replay(folder: Path, sample: int, jobs: int) -> None:
     """Rerun a sample of ``folder``'s stored ABC simulations; time them and compare their rows."""
-    import dataclasses
     import math
     import sqlite3
 
@@ -57,8 +56,7 @@ def replay(folder: Path, sample: int, jobs: int) -> None:
     from sim.experiments.store import ResultsStore, model_version, run_id
 
     config = json.loads((folder / "config.json").read_text())
-    fields = {f.name for f in dataclasses.fields(CalibrationConfig)}
-    cfg = CalibrationConfig(**{k: v for k, v in config.items() if k in fields})
+    cfg = CalibrationConfig.read(folder)
     con = sqlite3.connect(f"file:{folder / 'store.sqlite'}?mode=ro", uri=True)
     runs = con.execute("SELECT run_id, scenario, point, seed, scale FROM runs WHERE sweep = 'abc' "
                        "ORDER BY point_id, scenario").fetchall()

@@ -21,8 +21,6 @@ and the totals from the plain one.
 from __future__ import annotations
 
 import argparse
-import dataclasses
-import json
 import tempfile
 import time
 from collections import defaultdict
@@ -90,9 +88,7 @@ def main() -> None:
     from sim.calibration.calibrate import Calibration, CalibrationConfig
     from sim.calibration.posterior import load_posterior, with_parameters
 
-    config = json.loads((args.folder / "config.json").read_text())
-    fields = {f.name for f in dataclasses.fields(CalibrationConfig)}
-    cfg = CalibrationConfig(**{k: v for k, v in config.items() if k in fields})
+    cfg = CalibrationConfig.read(args.folder)
     with tempfile.TemporaryDirectory() as tmp:
         cal = Calibration(cfg, Path(tmp) / "cal", jobs=1, progress=False)
         cal.close()

@@ -61,6 +61,11 @@ def test_outputs_are_written_with_the_promised_columns(small):
     assert summary["simulations"]["abc"] <= cfg.budget
 
 
+def test_a_finished_calibrations_config_reads_back_as_it_was_run(small):
+    cfg, work, _ = small
+    assert CalibrationConfig.read(work / "out") == cfg
+
+
 def test_attribution_switches_each_intervention_off_under_common_random_numbers(small):
     _, work, _ = small
     attr = pd.read_csv(work / "out" / "attribution.csv")

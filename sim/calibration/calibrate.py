@@ -36,7 +36,7 @@ import math
 import time
 import warnings
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
 
 import numpy as np
@@ -89,6 +89,13 @@ class CalibrationConfig:
     #: Compare every target whatever the scale (demonstrations and tests only: below a target's
     #: min_scale its statistic is not shown to agree with full scale).
     any_scale: bool = False
+
+    @classmethod
+    def read(cls, folder: str | Path) -> CalibrationConfig:
+        """The configuration a finished calibration wrote to ``folder/config.json`` (its other
+        entries, such as the scales and the model version, are left out)."""
+        written = json.loads((Path(folder) / "config.json").read_text())
+        return cls(**{k: v for k, v in written.items() if k in {f.name for f in fields(cls)}})
 
 
 def _mean_over(frame: pd.DataFrame, metric: str, years) -> float:
