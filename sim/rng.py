@@ -18,9 +18,10 @@ import functools
 import zlib
 
 import numpy as np
+from numba import njit
 
 __all__ = ["stream", "stream_key", "event_uniforms", "event_uniform", "event_keys", "keyed_uniforms",
-           "keyed_uniforms_hours"]
+           "keyed_uniforms_hours", "hour_term", "keyed_uniform"]
 
 _MASK = np.uint64(0xFFFFFFFFFFFFFFFF)
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
@@ -75,6 +76,11 @@ def _stream_hash(seed: int, name: str) -> int:
 
 def _hour_term(b: int, slot: int) -> int:
     return (int(b) * 0xBF58476D1CE4E5B9 + slot) & _M64
+
+
+def hour_term(b: int, slot: int = 0) -> np.uint64:
+    """The second coordinate's term of a draw, for :func:`keyed_uniform` in compiled kernels."""
+    return np.uint64(_hour_term(b, slot))
 
 
 def _uniform_int(stream_hash: int, a: int, hour_term: int) -> float:
@@ -152,3 +158,19 @@ def keyed_uniforms_hours(keys: np.ndarray, first_hour: int, hours: int, slot: in
     terms = np.array([_hour_term(h, slot) for h in range(first_hour, first_hour + hours)], dtype=np.uint64)
     return (_splitmix(terms[:, None] ^ np.asarray(keys, dtype=np.uint64)[None, :]) >> np.uint64(11)).astype(
         np.float64) * _TO_UNIT
+
+
+_S30, _S27, _S31, _S11 = np.uint64(30), np.uint64(27), np.uint64(31), np.uint64(11)
+
+
+@njit(cache=True)
+def keyed_uniform(key: np.uint64, term: np.uint64) -> float:
+    """``keyed_uniforms(keys, b, slot)`` for one key, with ``term = hour_term(b, slot)``; same value.
+
+    For compiled kernels (numba), which draw per event inside their loops.
+    """
+    x = (key ^ term) + _GOLDEN
+    x = (x ^ (x >> _S30)) * _M1
+    x = (x ^ (x >> _S27)) * _M2
+    x = x ^ (x >> _S31)
+    return float(x >> _S11) * _TO_UNIT

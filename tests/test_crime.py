@@ -320,8 +320,8 @@ def test_only_assaults_are_serious_or_homicides(city_and_residents, fresh_reside
 
 
 def test_candidate_bounds_skip_no_offence(city_and_residents, fresh_residents, guardian_state):
-    # The candidate filters only save work: with them off (every free offender takes the exact
-    # test, and draws come from per-offender keys since the sets are large) the offences are the same.
+    # The candidate bounds only save work: with them off (every free offender takes the exact
+    # test) the offences are the same.
     city, _ = city_and_residents
     n = city.n_cells
     cells = np.arange(n)
@@ -334,12 +334,7 @@ def test_candidate_bounds_skip_no_offence(city_and_residents, fresh_residents, g
 
     def unfiltered(o):
         setup(o)
-
-        def every_free_offender(u_attempt, hour, hour_of_week, state):
-            return (np.flatnonzero(o.free_at <= hour), 1 + o.near_repeat,
-                    o.perceived_risk(cells, state.cameras))
-
-        o._candidates = every_free_offender
+        o.bound_candidates = False
 
     residents = [dataclasses.replace(fresh_residents, victimisations=fresh_residents.victimisations.copy(),
                                      last_victimised=fresh_residents.last_victimised.copy()) for _ in range(2)]

@@ -1,4 +1,4 @@
-"""Patrol fleets (sim.agents.patrol): the plain-Python and the array patrol moves agree."""
+"""Patrol fleets (sim.agents.patrol): units move as specified, checked against a whole-array formulation."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from sim.agents.patrol import PatrolFleet, PolicingParams
+from sim.rng import event_uniforms
 
 
 @pytest.fixture
@@ -19,28 +20,40 @@ def _fleet(city, units: int) -> PatrolFleet:
     return fleet
 
 
+def _reference_moves(fleet: PatrolFleet, hour: int, heat: np.ndarray) -> tuple[list[int], list[int]]:
+    """Cells and dwell ends after a move, computed with whole-array numpy (an independent formulation)."""
+    cell, dwell = fleet.cell.copy(), fleet.dwell_until.copy()
+    move = (~fleet.busy & ~fleet.retired & (fleet.dwell_until <= hour)).nonzero()[0]
+    u_mode = event_uniforms(fleet.seed, "patrol.mode", fleet.uid[move], hour)
+    u_cell = event_uniforms(fleet.seed, "patrol.cell", fleet.uid[move], hour)
+    beats = fleet.beat[move]
+    lens = np.array([len(fleet.beat_cells(b)) for b in beats], dtype=np.int64)
+    pick = np.maximum(np.ceil(u_cell * lens).astype(np.int64) - 1, 0)
+    for j in np.flatnonzero(u_mode < fleet.hotspot_share[move]):
+        cum = np.cumsum(heat[fleet.beat_cells(beats[j])] + 1e-3)
+        pick[j] = min(int((cum < u_cell[j] * cum[-1]).sum()), len(cum) - 1)
+    cell[move] = [fleet.beat_cells(b)[k] for b, k in zip(beats, pick, strict=True)]
+    dwell[move] = hour + fleet.p.dwell_hours
+    return cell.tolist(), dwell.tolist()
+
+
 @pytest.mark.parametrize("units", [6, 60])
-def test_python_and_array_moves_pick_the_same_cells(city, units):
-    small, arrays = _fleet(city, units), _fleet(city, units)
+def test_moves_follow_hot_spots_and_uniform_draws_as_specified(city, units):
+    fleet = _fleet(city, units)
     rng = np.random.default_rng(0)
     heat = np.zeros(city.n_cells)
     for hour in list(range(300)) + list(range(40, 80)):  # the second stretch redraws earlier hours
         if hour == 150:  # units added mid-run (as interventions do) get draws of their own
-            for f in (small, arrays):
-                beat = f.add_beat(np.flatnonzero(city.county == 0)[:5])
-                f.add_units(np.full(3, f.beat_cells(beat)[0]), np.full(3, beat), kind="post", hotspot_share=0.9)
+            beat = fleet.add_beat(np.flatnonzero(city.county == 0)[:5])
+            fleet.add_units(np.full(3, fleet.beat_cells(beat)[0]), np.full(3, beat), kind="post", hotspot_share=0.9)
         if hour == 200:
-            for f in (small, arrays):
-                f.retire(np.array([1]))
-        busy = rng.random(small.n) < 0.2
-        small.busy[:], arrays.busy[:] = busy, busy
+            fleet.retire(np.array([1]))
+        fleet.busy[:] = rng.random(fleet.n) < 0.2
         heat *= 0.97
         heat[rng.integers(0, city.n_cells, 3)] += 1.0
-        small.reposition(hour, heat, small=True)
-        arrays.reposition(hour, heat, small=False)
-        assert small.cell.tolist() == arrays.cell.tolist()
-        assert small.dwell_until.tolist() == arrays.dwell_until.tolist()
-        for f in (small, arrays):
-            assert f.presence().tobytes() == np.bincount(
-                f.cell[~f.retired], minlength=city.n_cells).astype(np.float64).tobytes()
-    assert (small.cell != small.base_cell).any()
+        expected = _reference_moves(fleet, hour, heat)
+        fleet.reposition(hour, heat)
+        assert (fleet.cell.tolist(), fleet.dwell_until.tolist()) == expected
+        assert fleet.presence().tobytes() == np.bincount(
+            fleet.cell[~fleet.retired], minlength=city.n_cells).astype(np.float64).tobytes()
+    assert (fleet.cell != fleet.base_cell).any()

@@ -9,22 +9,16 @@ Units on a call are moved by the dispatcher (:mod:`sim.events.dispatch`).
 
 from __future__ import annotations
 
-from bisect import bisect_left
-from itertools import accumulate
-from math import ceil
-
 import numpy as np
+from numba import njit
 from pydantic import Field
 
 from sim.params import Params
-from sim.rng import event_keys, keyed_uniforms, keyed_uniforms_hours, stream_key
+from sim.rng import event_keys, keyed_uniforms_hours, stream_key
 
 __all__ = ["PolicingParams", "PatrolFleet"]
 
-# Fleets up to this many units (scale 0.1: 6–15) move in plain Python: numpy's per-call
-# overhead dominates there. Larger fleets (full scale: hundreds of units) move as arrays.
-_SMALL_FLEET = 32
-# The plain-Python path draws for every unit this many hours ahead in one array operation.
+# Draws for every unit are hashed this many hours ahead in one array operation.
 _DRAW_HOURS = 128
 
 
@@ -78,13 +72,10 @@ class PatrolFleet:
         self.kind: list[str] = []
         self._beats: list[np.ndarray] = []
         self._beat_matrix = np.zeros((0, 1), dtype=np.int64)  # beats × cells, padded with −1
-        self._beat_valid = np.zeros((0, 1), dtype=bool)  # not padding
-        self._beat_cell_or_0 = np.zeros((0, 1), dtype=np.int64)  # padding as cell 0, for indexing
         self._beat_len = np.zeros(0, dtype=np.int64)  # cells per beat
         self._keys = np.zeros(0, dtype=np.uint64)  # counter-based draw keys: patrol.mode, then patrol.cell
         self._draws = np.zeros((0, 0))  # keyed_uniforms(_keys, h) for hours h = _draws_from, ...
         self._draws_from = 0
-        self._beat_rows: list[list[int]] = []  # _beat_matrix as Python lists
         for t in range(len(city.town_county)):
             self.add_beat(np.flatnonzero(city.town == t))
 
@@ -100,10 +91,7 @@ class PatrolFleet:
         for i, b in enumerate(self._beats):
             m[i, : len(b)] = b
         self._beat_matrix = m
-        self._beat_valid = m >= 0
-        self._beat_cell_or_0 = np.maximum(m, 0)
-        self._beat_len = self._beat_valid.sum(axis=1)
-        self._beat_rows = m.tolist()
+        self._beat_len = (m >= 0).sum(axis=1)
         return len(self._beats) - 1
 
     def beat_cells(self, beat: int) -> np.ndarray:
@@ -145,55 +133,21 @@ class PatrolFleet:
         # Weighted counts are sums of ones and zeros: exact, and already float64.
         return np.bincount(self.cell, weights=~self.retired, minlength=self.city.n_cells)
 
-    def reposition(self, hour: int, heat: np.ndarray, small: bool | None = None) -> None:
+    def reposition(self, hour: int, heat: np.ndarray) -> None:
         """Move free units whose dwell is over to their next patrol cell.
 
         A unit goes to a hotspot of its beat (weighted by recorded incidents) with its
-        ``hotspot_share``, otherwise to a cell of the beat drawn uniformly. ``small`` forces
-        the plain-Python (True) or the array (False) path; both give the same cells.
+        ``hotspot_share``, otherwise to a cell of the beat drawn uniformly.
         """
         if len(self._keys) != 2 * self.n:
             self._keys = np.concatenate([event_keys(self.seed, "patrol.mode", self.uid),
                                          event_keys(self.seed, "patrol.cell", self.uid)])
             self._draws = np.zeros((0, 0))
-        if small is None:
-            small = self.n <= _SMALL_FLEET
-        if small:
-            self._reposition_small(hour, heat)
-        else:
-            self._reposition_arrays(hour, heat)
+        _move_units(hour, self.busy, self.retired, self.dwell_until, self.cell, self.beat, self.hotspot_share,
+                    self._draws_at(hour), self._beat_matrix, self._beat_len, heat, self.p.dwell_hours)
 
-    def _reposition_small(self, hour: int, heat: np.ndarray) -> None:
-        """:meth:`reposition` for a few units, in Python ints and floats (the same cells).
-
-        The draws come from :meth:`_draws_at`. The hot pick sums the same weights in the same
-        order as ``np.cumsum`` in :meth:`_reposition_arrays` (there padding weighs 0, so the
-        total is the sum over the beat) and counts cumulative weights below ``u · total`` by
-        bisection (they never decrease).
-        """
-        busy, retired, dwell = self.busy.tolist(), self.retired.tolist(), self.dwell_until.tolist()
-        move = [i for i in range(len(busy)) if not busy[i] and not retired[i] and dwell[i] <= hour]
-        if not move:
-            return
-        n, u = self.n, self._draws_at(hour)
-        beat, share, lens = self.beat.tolist(), self.hotspot_share.tolist(), self._beat_len.tolist()
-        weight = None
-        cell, dwell_until, until = self.cell, self.dwell_until, hour + self.p.dwell_hours
-        for i in move:
-            b = beat[i]
-            row = self._beat_rows[b]
-            if u[i] < share[i]:
-                if weight is None:
-                    weight = heat + 1e-3
-                cum = list(accumulate(weight[self._beats[b]].tolist()))
-                pick = min(bisect_left(cum, u[i + n] * (cum[-1] if cum else 0.0)), len(row) - 1)
-            else:
-                pick = max(ceil(u[i + n] * lens[b]) - 1, 0)
-            cell[i] = row[pick]
-            dwell_until[i] = until
-
-    def _draws_at(self, hour: int) -> list[float]:
-        """``keyed_uniforms(self._keys, hour)`` as a list (the same values).
+    def _draws_at(self, hour: int) -> np.ndarray:
+        """``keyed_uniforms(self._keys, hour)``: each unit's mode draw, then its cell draw.
 
         Hashes every unit for :data:`_DRAW_HOURS` hours at a time: one array operation
         instead of a dozen small ones every hour.
@@ -202,28 +156,7 @@ class PatrolFleet:
         if not 0 <= k < len(self._draws):
             self._draws = keyed_uniforms_hours(self._keys, hour, _DRAW_HOURS)
             self._draws_from, k = hour, 0
-        return self._draws[k].tolist()
-
-    def _reposition_arrays(self, hour: int, heat: np.ndarray) -> None:
-        """:meth:`reposition` for many units, as array operations."""
-        move = (~self.busy & ~self.retired & (self.dwell_until <= hour)).nonzero()[0]
-        if len(move) == 0:
-            return
-        u = keyed_uniforms(self._keys[np.concatenate([move, move + self.n])], hour)
-        u_mode, u_cell = u[: len(move)], u[len(move):]
-        beats = self.beat[move]
-        hot = u_mode < self.hotspot_share[move]
-        # Uniform over the beat's n cells: the k-th cell (k = 0..n-1) with k < u·n ≤ k + 1, the
-        # same cell a cumulative-weight search with unit weights picks.
-        pick = np.maximum(np.ceil(u_cell * self._beat_len[beats]).astype(np.int64) - 1, 0)
-        if hot.any():
-            h = np.flatnonzero(hot)
-            hb = beats[h]
-            w = (heat[self._beat_cell_or_0[hb]] + 1e-3) * self._beat_valid[hb]
-            cum = np.cumsum(w, axis=1)
-            pick[h] = np.minimum((cum < (u_cell[h] * cum[:, -1])[:, None]).sum(axis=1), cum.shape[1] - 1)
-        self.cell[move] = self._beat_matrix[beats, pick]
-        self.dwell_until[move] = hour + self.p.dwell_hours
+        return self._draws[k]
 
     def add_station_units(self, total: int) -> np.ndarray:
         """Add ``total`` baseline units to the police stations; returns their indices.
@@ -263,3 +196,35 @@ class PatrolFleet:
                 bases.append(int(city.station_cell[h]))
                 beats.append(self.add_beat(cells))
         return self.add_units(np.array(bases), np.array(beats), kind="police_station")
+
+
+@njit(cache=True)
+def _move_units(hour, busy, retired, dwell_until, cell, beat, hotspot_share, u, beat_matrix, beat_len, heat,
+                dwell_hours):
+    """Move every free unit whose dwell is over (compiled: a few units, every hour of every run).
+
+    ``u`` holds each unit's mode draw, then each unit's cell draw. A hot-spot move picks the
+    first cell of the beat whose cumulative weight (recorded heat + 0.001, summed in beat order)
+    reaches ``u · total``; a uniform move picks the k-th cell with k < u·n ≤ k + 1.
+    """
+    n = len(cell)
+    for i in range(n):
+        if busy[i] or retired[i] or dwell_until[i] > hour:
+            continue
+        b = beat[i]
+        length = beat_len[b]
+        x = u[i + n]
+        if u[i] < hotspot_share[i]:
+            total = 0.0
+            for j in range(length):
+                total += heat[beat_matrix[b, j]] + 1e-3
+            target = x * total
+            pick = 0
+            cum = heat[beat_matrix[b, 0]] + 1e-3
+            while cum < target and pick < length - 1:
+                pick += 1
+                cum += heat[beat_matrix[b, pick]] + 1e-3
+        else:
+            pick = max(int(np.ceil(x * length)) - 1, 0)
+        cell[i] = beat_matrix[b, pick]
+        dwell_until[i] = hour + dwell_hours

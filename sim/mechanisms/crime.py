@@ -19,10 +19,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from numba import njit
 from pydantic import Field
 
 from sim.params import Params
-from sim.rng import event_keys, event_uniforms, keyed_uniforms, stream
+from sim.rng import event_keys, event_uniforms, hour_term, keyed_uniform, keyed_uniforms, stream
 
 __all__ = ["CRIME_TYPES", "PREVENTABLE", "CrimeParams", "Offences", "Offending", "log_logistic", "log_logistic_one"]
 
@@ -34,6 +35,13 @@ _NEAR_REPEAT, _ARREST_RISK, _PRESENCE_MEMORY = range(3)
 # Above this many offenders, a draw uses keys hashed once per offender (keyed_uniforms);
 # up to it, event_uniforms' plain-Python path is cheaper. Both give the same values.
 _KEYED_ABOVE = 8
+# The draws of an offence, each keyed by offender and hour: rows of Offending._draw_keys.
+_DRAWS = ("offending.place", "offending.type", "offending.block", "offending.displace", "offending.where",
+          "offending.severity", "offending.victim")
+_PLACE, _TYPE, _BLOCK, _MOVE, _WHERE, _SEVERITY, _VICTIM = range(len(_DRAWS))
+# Entries of Offending._constants, the scalar parameters the compiled hour (_offend) reads.
+(_LAMBDA, _BETA, _PRESENCE_RISK, _CAMERA_RISK, _PATROL_GUARD, _POST_GUARD, _DISPLACEMENT, _NR_BOOST, _NR_SPREAD,
+ _NR_MAX, _HOMICIDE, _SERIOUS) = range(12)
 _LAND_USES = ("urban_core", "commercial", "residential", "industrial", "town", "village")
 
 _DEFAULT_LAND_USE = {
@@ -271,7 +279,17 @@ class Offending:
         self._street_guard = p.street_guard * (1 - np.exp(-residents.presence / p.street_guard_density))
         # exp(−β · crackdown deterrence) per crime type, recomputed only when deterrence changes.
         self._deterrence_key: bytes | None = None
-        self._deterrence_factor = np.ones((len(CRIME_TYPES), 1))
+        self._deterrence_factor = np.ones(len(CRIME_TYPES))
+        self._draw_keys = np.stack([event_keys(seed, name, np.arange(len(self.offenders))) for name in _DRAWS])
+        consts = {_LAMBDA: self._lambda, _BETA: p.risk_sensitivity, _PRESENCE_RISK: p.presence_risk,
+                  _CAMERA_RISK: self._camera_risk, _PATROL_GUARD: p.patrol_guard, _POST_GUARD: p.post_guard,
+                  _DISPLACEMENT: p.displacement_prob, _NR_BOOST: p.near_repeat_boost,
+                  _NR_SPREAD: p.near_repeat_spread, _NR_MAX: p.near_repeat_max, _HOMICIDE: p.homicide_share,
+                  _SERIOUS: p.serious_assault_share}
+        self._constants = np.array([consts[k] for k in range(len(consts))], dtype=np.float64)
+        #: Skip offenders whose attempt draw is above a cheap upper bound of their hazard. Switching
+        #: it off (every free offender takes the exact test) gives the same offences, more slowly.
+        self.bound_candidates = True
 
     @property
     def near_repeat(self) -> np.ndarray:
@@ -329,15 +347,6 @@ class Offending:
         return (cell_state[_ARREST_RISK] + self.p.presence_risk * cell_state[_PRESENCE_MEMORY]
                 + self._camera_risk * cameras)
 
-    def guardianship(self, hour_of_week: int, cells, crime_type, state) -> np.ndarray:
-        """Blocking hazard at ``cells`` for offences of ``crime_type``."""
-        p = self.p
-        g = np.where(crime_type == BURGLARY, self._home_guard[hour_of_week, cells],
-                     self._street_guard[hour_of_week, cells])
-        g = g + p.patrol_guard * state.patrol_presence[cells] + p.post_guard * state.posts[cells]
-        g = g + state.extra_guardians[cells] + state.type_guardians[crime_type, cells]
-        return g * self._sens[crime_type]
-
     def decay(self, patrol_presence: np.ndarray, posts: np.ndarray) -> None:
         """Advance near-repeat, arrest deterrence and presence memory by one hour."""
         self._cell_state *= self._decay_per_hour
@@ -352,111 +361,27 @@ class Offending:
             state: The model's guardian state (patrol_presence, posts, extra_guardians,
                 cameras, type_deterrence).
         """
-        p = self.p
-        n = len(self.offenders)
-        u_attempt = self._attempt_rng.random(n)  # fixed size every hour: aligned across scenarios
-        # Only offenders whose attempt uniform is below an upper bound of their hazard need more work.
-        cand, boost, risk = self._candidates(u_attempt, hour, hour_of_week, state)
+        u_attempt = self._attempt_rng.random(len(self.offenders))  # fixed size every hour: aligned across scenarios
+        cand, loc, ctype, displaced, serious, homicide, victim, first_blocked, n_blocked, n_moved = _offend(
+            hour, u_attempt, self.free_at, self.propensity, self._best_rate[hour_of_week], self.home,
+            self.hangout, self._cell_state, state.cameras, self._total_opportunity[hour_of_week],
+            self._opportunity_by_hour[hour_of_week], self._deterrence(state.type_deterrence),
+            self._home_guard[hour_of_week], self._street_guard[hour_of_week], state.patrol_presence,
+            state.posts, state.extra_guardians, state.type_guardians, self._sens, self.city.neighbours,
+            self.residents.cell_start, self.residents.victimisations, self.residents.last_victimised,
+            self._draw_keys, hour_term(hour, 0), hour_term(hour, 1), self._hangout_share[hour_of_week % 24],
+            self._constants, self.bound_candidates)
+        if first_blocked:  # blocked at first; of them, n_blocked still blocked after n_moved moved next door
+            state.record_blocked(n_blocked, n_moved)
         if len(cand) == 0:
             return _EMPTY
-        u_place = self._uniforms("offending.place", cand, hour)
-        at_hangout = u_place < self._hangout_share[hour_of_week % 24]
-        loc = np.where(at_hangout, self.hangout[cand], self.home[cand])
-        opp = self._opportunity_by_hour[hour_of_week][:, loc] * self._deterrence(state.type_deterrence)
-        total = opp.sum(axis=0)
-        # λ · total · (1 + near_repeat) · exp(−β · risk) · propensity at the offenders' places.
-        hazard = (self._lambda * total * boost[loc] * np.exp(-p.risk_sensitivity * risk[loc])
-                  * self.propensity[cand])
-        act = u_attempt[cand] < hazard
-        if not np.count_nonzero(act):
-            return _EMPTY
-        cand, loc, opp, total = cand[act], loc[act], opp[:, act], total[act]
-        u_type = self._uniforms("offending.type", cand, hour)
-        cum = np.cumsum(opp, axis=0) / total
-        ctype = np.minimum((cum < u_type).sum(axis=0), len(CRIME_TYPES) - 1)
-
-        # Guardianship: blocked attempts displace to a neighbour once, or desist.
-        u_block = self._uniforms("offending.block", cand, hour)
-        blocked = u_block < 1 - np.exp(-self.guardianship(hour_of_week, loc, ctype, state))
-        displaced = np.zeros(len(cand), dtype=bool)
-        if blocked.any():
-            b = np.flatnonzero(blocked)
-            u_move = self._uniforms("offending.displace", cand[b], hour)
-            moves = u_move < p.displacement_prob
-            nbrs = self.city.neighbours[loc[b]]
-            n_valid = (nbrs >= 0).sum(axis=1)
-            moves &= n_valid > 0
-            pick = np.minimum((self._uniforms("offending.where", cand[b], hour) *
-                               np.maximum(n_valid, 1)).astype(int), np.maximum(n_valid - 1, 0))
-            order = np.argsort(nbrs < 0, axis=1, kind="stable")  # valid neighbours first
-            new = nbrs[np.arange(len(b)), order[np.arange(len(b)), pick]]
-            m = b[moves]
-            if len(m):
-                new_loc = new[moves]
-                u2 = self._uniforms("offending.block", cand[m], hour, slot=1)
-                again = u2 < 1 - np.exp(-self.guardianship(hour_of_week, new_loc, ctype[m], state))
-                loc[m] = new_loc
-                displaced[m] = ~again
-                blocked[m] = again
-            state.record_blocked(int(blocked.sum()), int(len(m)))
-        ok = ~blocked
-        cand, loc, ctype, displaced = cand[ok], loc[ok], ctype[ok], displaced[ok]
-        if len(cand) == 0:
-            return _EMPTY
-
-        # Near-repeat: the hit cell and its neighbours are at higher risk for a while.
-        near_repeat = self._cell_state[_NEAR_REPEAT]
-        np.add.at(near_repeat, loc, p.near_repeat_boost)
-        nb = self.city.neighbours[loc].ravel()
-        np.add.at(near_repeat, nb[nb >= 0], p.near_repeat_boost * p.near_repeat_spread)
-        np.minimum(near_repeat, p.near_repeat_max, out=near_repeat)
-
-        u_sev = self._uniforms("offending.severity", cand, hour)
-        is_assault = ctype == ASSAULT
-        homicide = is_assault & (u_sev < p.homicide_share)
-        serious = is_assault & (u_sev < p.serious_assault_share)
-        start = self.residents.cell_start[loc]
-        size = self.residents.cell_start[loc + 1] - start
-        u_vic = self._uniforms("offending.victim", cand, hour)
-        victim = start + np.minimum((u_vic * size).astype(np.int64), np.maximum(size - 1, 0))
-        np.add.at(self.residents.victimisations, victim, 1)
-        self.residents.last_victimised[victim] = hour
-        return Offences(self.offenders[cand], cand, loc.astype(np.int64), ctype, displaced,
-                        serious, homicide, victim)
-
-    def _candidates(self, u_attempt: np.ndarray, hour: int, hour_of_week: int, state):
-        """Free offenders whose attempt uniform is below an upper bound of their hazard this hour.
-
-        Returns ``(cand, boost, risk)``: the candidates in increasing order, and each cell's
-        near-repeat factor ``1 + near_repeat`` and perceived risk this hour, from which the exact
-        hazard takes its values (computed elementwise, they are the same for all cells or a few).
-        Any looser bound gives the same offences (extra candidates fail the exact test).
-        """
-        cells = self._cell_state
-        # A cheap bound for everyone, so most offenders are skipped: the better of home and
-        # hangout, the largest near-repeat boost and propensity, and no perceived risk or crackdown
-        # deterrence (both only lower the hazard). The margin keeps it a bound whatever the order
-        # of the floating-point products and sums.
-        scale = (1 + cells[_NEAR_REPEAT].max()) * self.propensity.max(initial=0.0) * (1 + 1e-9)
-        cand = (u_attempt < self._best_rate[hour_of_week] * scale).nonzero()[0]  # flatnonzero, less overhead
-        if len(cand) == 0:
-            return cand, None, None
-        cand = cand[self.free_at[cand] <= hour]
-        # A tighter bound for the few left: the better of home and hangout with each cell's own
-        # near-repeat boost and perceived risk, still without crackdown deterrence. The margin also
-        # covers exp() rounding differently for a whole array and for a few elements.
-        boost = 1 + cells[_NEAR_REPEAT]
-        risk = self._risk(cells, state.cameras)
-        cell_rate = self._total_opportunity[hour_of_week] * boost * np.exp(-self.p.risk_sensitivity * risk)
-        bound = (self._lambda * np.maximum(cell_rate[self.home[cand]], cell_rate[self.hangout[cand]])
-                 * self.propensity[cand] * (1 + 1e-9))
-        return cand[u_attempt[cand] < bound], boost, risk
+        return Offences(self.offenders[cand], cand, loc, ctype, displaced, serious, homicide, victim)
 
     def _deterrence(self, type_deterrence: np.ndarray) -> np.ndarray:
-        # exp(−β · deterrence) per crime type as a column; deterrence changes only with campaigns.
+        # exp(−β · deterrence) per crime type; deterrence changes only with campaigns.
         key = type_deterrence.tobytes()
         if key != self._deterrence_key:
-            self._deterrence_factor = np.exp(-self.p.risk_sensitivity * type_deterrence)[:, None]
+            self._deterrence_factor = np.exp(-self.p.risk_sensitivity * type_deterrence)
             self._deterrence_key = key
         return self._deterrence_factor
 
@@ -488,6 +413,140 @@ class Offending:
         np.add.at(arrest_risk, cells, p.arrest_risk)
         nb = self.city.neighbours[cells].ravel()
         np.add.at(arrest_risk, nb[nb >= 0], p.arrest_risk * p.near_repeat_spread)
+
+
+@njit(cache=True)
+def _guard(cell, ctype, home_guard, street_guard, patrol_presence, posts, extra_guardians, type_guardians, sens, c):
+    # Blocking hazard at ``cell`` for an offence of ``ctype``: occupants at home against burglary,
+    # passers-by against the other types, patrols, fixed posts, and what interventions add.
+    g = home_guard[cell] if ctype == BURGLARY else street_guard[cell]
+    g = g + c[_PATROL_GUARD] * patrol_presence[cell] + c[_POST_GUARD] * posts[cell]
+    g = g + extra_guardians[cell] + type_guardians[ctype, cell]
+    return g * sens[ctype]
+
+
+@njit(cache=True)
+def _cell_rate(cell, total_opportunity, cell_state, cameras, c):
+    # Opportunity × (1 + near-repeat) × exp(−β · perceived risk) at ``cell``.
+    risk = (cell_state[_ARREST_RISK, cell] + c[_PRESENCE_RISK] * cell_state[_PRESENCE_MEMORY, cell]
+            + c[_CAMERA_RISK] * cameras[cell])
+    return total_opportunity[cell] * (1 + cell_state[_NEAR_REPEAT, cell]) * np.exp(-c[_BETA] * risk)
+
+
+@njit(cache=True)
+def _offend(hour, u_attempt, free_at, propensity, best_rate, home, hangout, cell_state, cameras, total_opportunity,
+            opportunity, deterrence, home_guard, street_guard, patrol_presence, posts, extra_guardians,
+            type_guardians, sens, neighbours, cell_start, victimisations, last_victimised, keys, term0, term1,
+            hangout_share, c, bound_candidates):
+    """One hour of offending (compiled: :meth:`Offending.step` runs it every hour of every run).
+
+    Returns the offences' offender slots, cells, crime types and displaced/serious/homicide flags,
+    their victims, how many attempts were blocked at first, and, after displacement, how many
+    stayed blocked and how many moved next door. Offences are decided on the state at the start
+    of the hour; near-repeat risk and victims are updated afterwards.
+    """
+    n = len(u_attempt)
+    near_repeat = cell_state[_NEAR_REPEAT]
+    # A cheap bound for everyone, so most offenders are skipped: the better of home and hangout,
+    # the largest near-repeat boost and propensity, and no perceived risk or crackdown deterrence
+    # (both only lower the hazard). The margins keep it a bound whatever the rounding of exp().
+    top = 0.0
+    for i in range(n):
+        top = max(top, propensity[i])
+    scale = (1 + near_repeat.max()) * top * (1 + 1e-9)
+    n_types = opportunity.shape[0]
+    opp = np.empty(n_types)
+    slot = np.empty(n, dtype=np.int64)
+    loc = np.empty(n, dtype=np.int64)
+    ctype = np.empty(n, dtype=np.int64)
+    displaced = np.zeros(n, dtype=np.bool_)
+    k = 0
+    first_blocked = n_blocked = n_moved = 0
+    for i in range(n):
+        u = u_attempt[i]
+        if bound_candidates:
+            if not u < best_rate[i] * scale:
+                continue
+        if free_at[i] > hour:
+            continue
+        if bound_candidates:  # a tighter bound with each cell's own boost and risk
+            rate = max(_cell_rate(home[i], total_opportunity, cell_state, cameras, c),
+                       _cell_rate(hangout[i], total_opportunity, cell_state, cameras, c))
+            if not u < c[_LAMBDA] * rate * propensity[i] * (1 + 1e-9):
+                continue
+        here = hangout[i] if keyed_uniform(keys[_PLACE, i], term0) < hangout_share else home[i]
+        total = 0.0
+        for t in range(n_types):
+            opp[t] = opportunity[t, here] * deterrence[t]
+            total += opp[t]
+        risk = (cell_state[_ARREST_RISK, here] + c[_PRESENCE_RISK] * cell_state[_PRESENCE_MEMORY, here]
+                + c[_CAMERA_RISK] * cameras[here])
+        hazard = c[_LAMBDA] * total * (1 + near_repeat[here]) * np.exp(-c[_BETA] * risk) * propensity[i]
+        if not u < hazard:
+            continue
+        # Crime type in proportion to its opportunity here.
+        u_type = keyed_uniform(keys[_TYPE, i], term0)
+        ct, cum = 0, 0.0
+        for t in range(n_types):
+            cum += opp[t]
+            if cum / total < u_type:
+                ct += 1
+        ct = min(ct, n_types - 1)
+        # Guardianship: a blocked attempt moves to a neighbouring cell once, or desists.
+        g = _guard(here, ct, home_guard, street_guard, patrol_presence, posts, extra_guardians, type_guardians,
+                   sens, c)
+        if keyed_uniform(keys[_BLOCK, i], term0) < 1 - np.exp(-g):
+            first_blocked += 1
+            valid = 0
+            for nb in neighbours[here]:
+                valid += nb >= 0
+            if valid == 0 or not keyed_uniform(keys[_MOVE, i], term0) < c[_DISPLACEMENT]:
+                n_blocked += 1
+                continue
+            pick = min(int(keyed_uniform(keys[_WHERE, i], term0) * valid), valid - 1)
+            for nb in neighbours[here]:  # the pick-th valid neighbour, in the row's order
+                if nb >= 0:
+                    if pick == 0:
+                        here = nb
+                        break
+                    pick -= 1
+            n_moved += 1
+            g = _guard(here, ct, home_guard, street_guard, patrol_presence, posts, extra_guardians,
+                       type_guardians, sens, c)
+            if keyed_uniform(keys[_BLOCK, i], term1) < 1 - np.exp(-g):
+                n_blocked += 1
+                continue
+            displaced[k] = True
+        slot[k], loc[k], ctype[k] = i, here, ct
+        k += 1
+
+    # Near-repeat: the hit cells and their neighbours are at higher risk for a while.
+    for j in range(k):
+        near_repeat[loc[j]] += c[_NR_BOOST]
+    spread = c[_NR_BOOST] * c[_NR_SPREAD]
+    for j in range(k):
+        for nb in neighbours[loc[j]]:
+            if nb >= 0:
+                near_repeat[nb] += spread
+    if k:
+        np.minimum(near_repeat, c[_NR_MAX], near_repeat)
+    serious = np.zeros(k, dtype=np.bool_)
+    homicide = np.zeros(k, dtype=np.bool_)
+    victim = np.empty(k, dtype=np.int64)
+    for j in range(k):
+        i = slot[j]
+        if ctype[j] == ASSAULT:
+            u_sev = keyed_uniform(keys[_SEVERITY, i], term0)
+            homicide[j] = u_sev < c[_HOMICIDE]
+            serious[j] = u_sev < c[_SERIOUS]
+        start = cell_start[loc[j]]
+        size = cell_start[loc[j] + 1] - start
+        v = start + min(int(keyed_uniform(keys[_VICTIM, i], term0) * size), max(size - 1, 0))
+        victimisations[v] += 1
+        last_victimised[v] = hour
+        victim[j] = v
+    return (slot[:k].copy(), loc[:k].copy(), ctype[:k].copy(), displaced[:k].copy(), serious, homicide, victim,
+            first_blocked, n_blocked, n_moved)
 
 
 def _read_only(a: np.ndarray) -> np.ndarray:
