@@ -91,8 +91,6 @@ class PinganModel(mesa.Model):
         self.governance: GovernancePipeline | None = None
         self.mediation: MediationService | None = None
         self._guardian_hours = np.zeros(n)
-        self._nb_cell, slot = np.nonzero(self.city.neighbours >= 0)  # (cell, neighbour) pairs
-        self._nb_of = self.city.neighbours[self._nb_cell, slot]
 
         s = scenario
         self.env = simpy.Environment()
@@ -177,10 +175,7 @@ class PinganModel(mesa.Model):
 
         # Patrols move; guardianship and remembered presence follow them.
         self.fleet.reposition(h, self.heat)
-        units = self.fleet.presence()
-        # Units in the neighbouring cells (unit counts are whole numbers: the sums are exact in any order).
-        spill = np.bincount(self._nb_cell, weights=units[self._nb_of], minlength=self.city.n_cells)
-        self.patrol_presence = units + self.scenario.crime.patrol_spill * spill
+        units, self.patrol_presence = self.fleet.guarding(self.scenario.crime.patrol_spill)
         self.offending.decay(units, self.posts)
         self.heat *= self._decay_heat
 

@@ -54,6 +54,9 @@ def test_moves_follow_hot_spots_and_uniform_draws_as_specified(city, units):
         expected = _reference_moves(fleet, hour, heat)
         fleet.reposition(hour, heat)
         assert (fleet.cell.tolist(), fleet.dwell_until.tolist()) == expected
-        assert fleet.presence().tobytes() == np.bincount(
-            fleet.cell[~fleet.retired], minlength=city.n_cells).astype(np.float64).tobytes()
+        units = np.bincount(fleet.cell[~fleet.retired], minlength=city.n_cells).astype(np.float64)
+        assert fleet.presence().tobytes() == units.tobytes()
+        nearby = np.array([units[nb[nb >= 0]].sum() for nb in city.neighbours])
+        present, guard = fleet.guarding(0.25)  # units, and units + 0.25 × units next door
+        assert (present.tobytes(), guard.tobytes()) == (units.tobytes(), (units + 0.25 * nearby).tobytes())
     assert (fleet.cell != fleet.base_cell).any()

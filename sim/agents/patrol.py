@@ -133,6 +133,11 @@ class PatrolFleet:
         # Weighted counts are sums of ones and zeros: exact, and already float64.
         return np.bincount(self.cell, weights=~self.retired, minlength=self.city.n_cells)
 
+    def guarding(self, spill: float) -> tuple[np.ndarray, np.ndarray]:
+        """Units present in each cell, and their guardianship: those units plus ``spill`` times the
+        units in the neighbouring cells (unit counts are whole numbers: every sum is exact)."""
+        return _guarding(self.cell, self.retired, self.city.neighbours, spill)
+
     def reposition(self, hour: int, heat: np.ndarray) -> None:
         """Move free units whose dwell is over to their next patrol cell.
 
@@ -228,3 +233,20 @@ def _move_units(hour, busy, retired, dwell_until, cell, beat, hotspot_share, u, 
             pick = max(int(np.ceil(x * length)) - 1, 0)
         cell[i] = beat_matrix[b, pick]
         dwell_until[i] = hour + dwell_hours
+
+
+@njit(cache=True)
+def _guarding(cell, retired, neighbours, spill):
+    # PatrolFleet.guarding, compiled (every hour of every run).
+    units = np.zeros(len(neighbours))
+    for i in range(len(cell)):
+        if not retired[i]:
+            units[cell[i]] += 1.0
+    guard = np.empty(len(neighbours))
+    for c in range(len(neighbours)):
+        nearby = 0.0
+        for nb in neighbours[c]:
+            if nb >= 0:
+                nearby += units[nb]
+        guard[c] = units[c] + spill * nearby
+    return units, guard
