@@ -12,7 +12,16 @@ import pytest
 
 import sim.rng
 from sim import PinganModel, load_scenario
-from sim.rng import event_keys, event_uniforms, keyed_uniforms, keyed_uniforms_hours, stream, stream_key
+from sim.rng import (
+    event_keys,
+    event_uniforms,
+    hour_term,
+    keyed_uniform,
+    keyed_uniforms,
+    keyed_uniforms_hours,
+    stream,
+    stream_key,
+)
 
 N = 200_000
 
@@ -116,6 +125,9 @@ def test_keyed_draws_of_fixed_entities_match_event_uniforms():
     block = keyed_uniforms_hours(keys, 1000, 50, slot=1)
     for k in (0, 17, 49):
         assert block[k].tolist() == event_uniforms(2022, "patrol.cell", ids, 1000 + k, slot=1).tolist()
+    for hour, slot in [(0, 0), (1000, 1), (2**40, 3)]:  # the compiled draw inside kernels (offending)
+        compiled = [keyed_uniform(key, hour_term(hour, slot)) for key in keys]
+        assert compiled == event_uniforms(2022, "patrol.cell", ids, hour, slot=slot).tolist()
 
 
 # ------------------------------------------------------------------------- stream
