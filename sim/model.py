@@ -24,11 +24,11 @@ from collections.abc import Callable
 
 import mesa
 import numpy as np
-import simpy
 
 from sim.agents.patrol import PatrolFleet
 from sim.agents.residents import Residents, build_residents
 from sim.events.dispatch import Dispatcher
+from sim.events.engine import Environment
 from sim.events.governance import GovernancePipeline, Ticket
 from sim.events.mediation import MediationService
 from sim.interventions import REGISTRY, Intervention
@@ -93,7 +93,7 @@ class PinganModel(mesa.Model):
         self._guardian_hours = np.zeros(n)
 
         s = scenario
-        self.env = simpy.Environment()
+        self.env = Environment()
         self.fleet = PatrolFleet(self.city, s.policing, self.run_seed)
         total_units = round(s.policing.units_per_100k_residents * self.city.population / 1e5)
         self.fleet.add_station_units(total_units)
@@ -216,7 +216,7 @@ class PinganModel(mesa.Model):
         if h % 24 == 0:
             other += self._dispute_day(h, year)
         self.dispatcher.submit(calls + other)
-        self.env.run(until=(h + 1) * 60.0)
+        self.env.advance((h + 1) * 60.0)
         self._count_received()
         if year >= 0:
             self._guardian_hours += units + self.posts + self.visible_guardians

@@ -216,3 +216,28 @@ def test_response_time_grows_when_units_are_fewer(by_units):
     means = {u: _waits(run)[1].mean() for u, run in by_units.items()}
     assert means[1.0] > means[4.0] > means[12.0]
     assert means[4.0] > 1.3 * means[12.0]
+
+
+def test_the_compiled_unit_choice_equals_the_plain_python_rule(city):
+    """``_nearest_free`` picks what the per-call list code picked: own county first (all units if
+    it has none in service), free units only, shortest travel time, first unit on ties."""
+    from sim.events.dispatch import _nearest_free
+
+    d = Desk(city, [0]).dispatcher
+    p, size = d.p, city.cell_size_km
+    rng = np.random.default_rng(7)
+    n_counties = int(city.county.max()) + 1
+    for trial in range(400):
+        n = int(rng.integers(1, 12))
+        county = rng.integers(0, n_counties, n)
+        retired = rng.random(n) < 0.2
+        busy = rng.random(n) < 0.5
+        cell = rng.integers(0, city.n_cells, n) if trial % 2 else np.full(n, int(rng.integers(city.n_cells)))
+        to = int(rng.integers(city.n_cells))
+        c = int(city.county[to])
+        own = [u for u in range(n) if county[u] == c and not retired[u]] or [u for u in range(n) if not retired[u]]
+        free = [u for u in own if not busy[u]]
+        expected = min(free, key=lambda u: d._travel(int(cell[u]), to)) if free else -1
+        got = _nearest_free(county, retired, busy, cell, d._ix_a, d._iy_a, d._speed_a, c, to,
+                            p.turnout_min, p.detour_factor, size)
+        assert got == expected

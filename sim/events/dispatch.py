@@ -9,8 +9,9 @@ SimPy time is in minutes since the start of the run. Each unit is one long-lived
 that sleeps until it is given a call; calls never start processes of their own.
 
 The fleet is a handful of units at small scales, so per-call work is done on Python lists
-and floats rather than on numpy arrays (whose per-call overhead dominated); every value is
-computed with the same float operations in the same order as the array expressions.
+and floats, or in one compiled loop (the choice of unit), rather than with numpy array calls
+(whose per-call overhead dominated); every value is computed with the same float operations
+in the same order as the array expressions.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from collections.abc import Callable
 
 import numpy as np
 import simpy
+from numba import njit
 from pydantic import Field
 from simpy.events import URGENT
 
@@ -75,6 +77,9 @@ class Dispatcher:
         self._iy = city.iy.tolist()
         self._speed = [params.speed_urban_kmh if x else params.speed_rural_kmh
                        for x in self._urban.tolist()]
+        # The same as arrays, for the compiled choice of unit.
+        self._ix_a, self._iy_a = city.ix.astype(np.int64), city.iy.astype(np.int64)
+        self._speed_a = np.array(self._speed)
         self._seq = 0
         self.received: list[Call] = []
         self.attended: list[Call] = []
@@ -117,23 +122,15 @@ class Dispatcher:
         self.received.append(call)
         if call.priority == 0:
             return
-        fleet = self.fleet
-        county, retired = fleet.county.tolist(), fleet.retired.tolist()
-        c = call.county
-        own = [u for u, (k, r) in enumerate(zip(county, retired, strict=True)) if k == c and not r]
-        if not own:  # no unit in this county at all: the nearest county helps
-            own = [u for u, r in enumerate(retired) if not r]
-        busy = fleet.busy.tolist()
-        free = [u for u in own if not busy[u]]
-        if not free:
+        fleet, p, c = self.fleet, self.p, call.county
+        unit = _nearest_free(fleet.county, fleet.retired, fleet.busy, fleet.cell, self._ix_a, self._iy_a,
+                             self._speed_a, c, call.cell, p.turnout_min, p.detour_factor, self.city.cell_size_km)
+        if unit < 0:
             self._seq += 1
-            q = c if c in county else county[0]
+            q = c if (fleet.county == c).any() else int(fleet.county[0])
             heapq.heappush(self.queues.setdefault(q, []), (call.priority, call.time, self._seq, call))
             return
-        # The first of the free units with the shortest travel time (as an argmin would pick).
-        cells = fleet.cell.tolist()
-        to = call.cell
-        self._assign(min(free, key=lambda u: self._travel(cells[u], to)), call)
+        self._assign(unit, call)
 
     def travel_min(self, from_cells: np.ndarray | int, to_cell: int) -> np.ndarray:
         """Driving time from ``from_cells`` (an array, or one cell) to ``to_cell`` [minutes]."""
@@ -190,3 +187,26 @@ class Dispatcher:
         """Calls waiting for a unit."""
         return sum(len(q) for q in self.queues.values())
 
+
+
+@njit(cache=True)
+def _nearest_free(county, retired, busy, cell, ix, iy, speed, c, to, turnout, detour, size):
+    # The unit a call in county ``c`` at cell ``to`` gets: of the units in service in the county
+    # (all units in service if the county has none), the first free one with the shortest travel
+    # time (:meth:`Dispatcher._travel`'s float operations); −1 if none is free.
+    n = len(county)
+    own = False
+    for u in range(n):
+        if county[u] == c and not retired[u]:
+            own = True
+            break
+    best, best_min = -1, np.inf
+    for u in range(n):
+        if retired[u] or busy[u] or (own and county[u] != c):
+            continue
+        f = cell[u]
+        km = (abs(ix[to] - ix[f]) + abs(iy[to] - iy[f])) * size + 0.5 * size
+        minutes = turnout + km * detour / speed[to] * 60.0
+        if minutes < best_min:
+            best, best_min = u, minutes
+    return best
