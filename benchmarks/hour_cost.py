@@ -9,7 +9,7 @@ at all: the floor that cheaper event handling alone cannot go below. Usage::
 
     python benchmarks/hour_cost.py [--folder calibration/results/main] [--jobs 2] [--draw 0]
 
-Phases: ``events`` is ``env.run`` for the hour (dispatch, scene work and clearance, governance
+Phases: ``events`` is ``env.advance`` for the hour (dispatch, scene work and clearance, governance
 and mediation); ``patrol`` moves units and counts their presence and guardianship; ``offending`` decays cell
 memories and draws offences; ``calls`` turns offences into reports and draws non-crime calls;
 ``disputes`` is the midnight dispute work; ``interventions`` their hourly hooks and cost;
@@ -45,7 +45,7 @@ def _timed(obj, name: str, phase: str, spent: dict[str, float]) -> None:
 
 
 def _instrument(model, spent: dict[str, float]) -> None:
-    _timed(model.env, "run", "events", spent)
+    _timed(model.env, "advance", "events", spent)
     _timed(model.fleet, "reposition", "patrol", spent)
     _timed(model.fleet, "guarding", "patrol", spent)
     _timed(model.offending, "decay", "offending", spent)

@@ -19,8 +19,10 @@ Researchers can drive it step by step::
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
-from collections.abc import Callable
+import gc
+from collections.abc import Callable, Iterator
 
 import mesa
 import numpy as np
@@ -46,6 +48,24 @@ from sim.space.city import City, apportion, build_city
 __all__ = ["PinganModel"]
 
 _DISPUTE_ID_BASE = 1 << 60  # dispute calls' ids: apart from crime and non-crime calls
+
+
+@contextlib.contextmanager
+def _fewer_collector_passes() -> Iterator[None]:
+    """Let Python's cyclic garbage collector run less often (its settings are restored after).
+
+    An hour allocates thousands of short-lived objects (events, calls, tuples) while a run keeps
+    tens of thousands alive (attended calls, tickets): at the default threshold of 700
+    allocations the collector's passes over them took 5–13 % of a calibration run. Cycles are
+    still collected, after 50 000 allocations instead of 700. Results do not change: the
+    collector frees memory and nothing else.
+    """
+    old = gc.get_threshold()
+    gc.set_threshold(50_000, 20, 20)
+    try:
+        yield
+    finally:
+        gc.set_threshold(*old)
 
 
 class PinganModel(mesa.Model):
@@ -410,10 +430,11 @@ class PinganModel(mesa.Model):
     # --------------------------------------------------------------- running
     def run(self, progress: Callable[[int], None] | None = None) -> None:
         """Run to the end of the last counted year; ``progress(days)`` is called daily."""
-        while not self.finished:
-            self.step()
-            if progress is not None and self.hour % 24 == 0:
-                progress(1)
+        with _fewer_collector_passes():
+            while not self.finished:
+                self.step()
+                if progress is not None and self.hour % 24 == 0:
+                    progress(1)
 
     def _ticket_metrics(self, year: int) -> dict[str, float]:
         tickets = [] if self.governance is None else [

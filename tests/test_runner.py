@@ -142,3 +142,13 @@ def test_researchers_can_step_the_mesa_model_and_collect_data():
     assert len(df) == 3
     assert {"recorded_preventable", "calls_for_service", "units_busy"} <= set(df.columns)
     assert df["calls_for_service"].is_monotonic_increasing and df["calls_for_service"].iloc[-1] > 0
+
+
+def test_a_run_leaves_the_garbage_collector_as_it_found_it():
+    import gc
+
+    before = gc.get_threshold()
+    model = PinganModel(load_scenario("suizhou_2022", ["run.warmup_days=1", "run.years=1"]), seed=1, scale=0.02)
+    model.run()
+    assert model.finished
+    assert gc.get_threshold() == before
