@@ -91,10 +91,14 @@ class MetricsRecorder:
 
     def add(self, name: str, year: int, value: float = 1.0) -> None:
         if 0 <= year < self.n_years:
-            arr = self.counts.get(name)
-            if arr is None:
-                arr = self.counts[name] = [0.0] * self.n_years
-            arr[year] += value
+            self.row(name)[year] += value
+
+    def row(self, name: str) -> list[float]:
+        """The yearly totals of ``name``, to add to in place (created at zero)."""
+        arr = self.counts.get(name)
+        if arr is None:
+            arr = self.counts[name] = [0.0] * self.n_years
+        return arr
 
     def day(self, name: str, hour: int, value: float = 1.0) -> None:
         d = hour // 24

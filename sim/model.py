@@ -131,6 +131,8 @@ class PinganModel(mesa.Model):
         self.total_hours = self.warmup_hours + len(self.years) * HOURS_PER_YEAR
         self.hour = 0
         self.interventions: list[Intervention] = []
+        self._acting: list[Intervention] = []  # active, with an hourly hook
+        self._hourly_costs: list[tuple[float, float]] = []  # active: (yuan, staff on duty) per hour
         self._starts: list[int] = []
         for key, params in s.enabled_interventions().items():
             self.interventions.append(REGISTRY[key](params))
@@ -185,12 +187,15 @@ class PinganModel(mesa.Model):
         if year >= 0 and hour_in_year == 0:
             self._start_interventions(self.years[year], year)
         day_of_year = hour_in_year // 24
-        for iv in self.interventions:
-            if iv.active:
-                iv.on_hour(self, h, day_of_year)
-                cost = iv.cost()
-                rec.add("cost_yuan", year, cost.running_yuan_per_year / HOURS_PER_YEAR)
-                rec.add("staff_hours", year, cost.staff_on_duty)
+        if h % 24 == 0:
+            self._read_running_costs()
+        for iv in self._acting:
+            iv.on_hour(self, h, day_of_year)
+        if self._hourly_costs and 0 <= year < rec.n_years:
+            yuan, staff = rec.row("cost_yuan"), rec.row("staff_hours")
+            for running, on_duty in self._hourly_costs:
+                yuan[year] += running
+                staff[year] += on_duty
         how = h % 168
 
         # Patrols move; guardianship and remembered presence follow them.
@@ -369,6 +374,15 @@ class PinganModel(mesa.Model):
                 self.recorder.add("cost_yuan", year, iv.cost().setup_yuan)
         if started:
             self.dispatcher.start_units()
+            self._read_running_costs()
+
+    def _read_running_costs(self) -> None:
+        # Active interventions' running costs, read at midnight (see Intervention.cost) and
+        # added hour by hour; only interventions with an hourly hook are called each hour.
+        active = [iv for iv in self.interventions if iv.active]
+        self._acting = [iv for iv in active if type(iv).on_hour is not Intervention.on_hour]
+        self._hourly_costs = [(c.running_yuan_per_year / HOURS_PER_YEAR, c.staff_on_duty)
+                              for c in (iv.cost() for iv in active)]
 
     def _count_received(self) -> None:
         rec = self.recorder

@@ -137,7 +137,11 @@ class Intervention:
         """Act each hour while active (optional)."""
 
     def cost(self) -> Cost:
-        """Set-up and running cost, once activated."""
+        """Set-up and running cost, once activated.
+
+        The model reads the running cost when the intervention starts and then once a day, at
+        midnight: a cost that changes must change at midnight.
+        """
         return Cost()
 
     def treated_cells(self, model: PinganModel) -> np.ndarray:
