@@ -121,6 +121,9 @@ def event_uniforms(
         if a.ndim == 0:
             return np.float64(_uniform_int(stream_hash, int(a), hour_term))
         return np.array([_uniform_int(stream_hash, x, hour_term) for x in a.tolist()], dtype=np.float64)
+    if isinstance(b, (int, np.integer)) and a.ndim == 1 and a.dtype.kind in "iu":
+        # Many events at one hour (the day's disputes): one compiled loop (same values).
+        return _keyed_uniforms_1d(np.uint64(stream_hash), a.astype(np.uint64), np.uint64(_hour_term(b, slot)))
     with np.errstate(over="ignore"):
         h = _splitmix(np.uint64(stream_hash) ^ np.asarray(a, dtype=np.uint64))
         h = _splitmix(h ^ (np.asarray(b, dtype=np.uint64) * _M1 + np.uint64(slot)))
@@ -174,3 +177,16 @@ def keyed_uniform(key: np.uint64, term: np.uint64) -> float:
     x = (x ^ (x >> _S27)) * _M2
     x = x ^ (x >> _S31)
     return float(x >> _S11) * _TO_UNIT
+
+
+@njit(cache=True)
+def _keyed_uniforms_1d(stream_hash: np.uint64, a: np.ndarray, term: np.uint64) -> np.ndarray:
+    # event_uniforms for a 1-d array of first coordinates at one (b, slot): the first stage
+    # (the key of stream and a) and the second (keyed_uniform) per element.
+    out = np.empty(len(a))
+    for i in range(len(a)):
+        x = (stream_hash ^ a[i]) + _GOLDEN
+        x = (x ^ (x >> _S30)) * _M1
+        x = (x ^ (x >> _S27)) * _M2
+        out[i] = keyed_uniform(x ^ (x >> _S31), term)
+    return out

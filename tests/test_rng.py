@@ -14,6 +14,7 @@ import sim.rng
 from sim import PinganModel, load_scenario
 from sim.rng import (
     event_keys,
+    event_uniform,
     event_uniforms,
     hour_term,
     keyed_uniform,
@@ -110,6 +111,19 @@ def test_single_event_uniform_matches_the_vectorised_draw():
             vector = event_uniforms(seed, name, a, b, slot=slot)
             scalar = [event_uniform(seed, name, int(x), int(y), slot=slot) for x, y in zip(a, b, strict=True)]
             assert scalar == vector.tolist()
+
+
+def test_every_path_of_event_uniforms_gives_the_same_numbers():
+    """Few events (Python integers), many at one hour (compiled loop), many hours (arrays): one value."""
+    rng = np.random.default_rng(2)
+    for n, dtype in [(5, np.int64), (33, np.int64), (2000, np.uint64), (300, np.int32)]:
+        low = 0 if dtype == np.uint64 else -(2**31)
+        a = rng.integers(low, 2**31, n).astype(dtype)
+        for hour, slot in [(0, 0), (4321, 2)]:
+            one_hour = event_uniforms(9, "disputes.escalate", a, hour, slot=slot)
+            as_array = event_uniforms(9, "disputes.escalate", a, np.full(n, hour), slot=slot)
+            assert one_hour.tolist() == as_array.tolist()
+            assert one_hour[-1] == event_uniform(9, "disputes.escalate", int(a[-1]), hour, slot=slot)
 
 
 def test_keyed_draws_of_fixed_entities_match_event_uniforms():
