@@ -65,6 +65,7 @@ CORE_METRICS: tuple[str, ...] = (
 
 _PREV = np.array([CRIME_TYPES.index(t) for t in PREVENTABLE])
 _IS_PREV = np.isin(np.arange(len(CRIME_TYPES)), _PREV)  # by crime type
+_DAILY_COLUMN = {"preventable_cases": 0, "calls_for_service": 1, "effective_incidents": 2}  # MetricsRecorder.DAILY
 
 
 class MetricsRecorder:
@@ -75,7 +76,7 @@ class MetricsRecorder:
         n_cells: Cells of the city (for the incident map).
     """
 
-    DAILY = ("preventable_cases", "calls_for_service", "effective_incidents")
+    DAILY = tuple(_DAILY_COLUMN)
 
     def __init__(self, n_years: int, n_cells: int):
         self.n_years = n_years
@@ -103,7 +104,7 @@ class MetricsRecorder:
     def day(self, name: str, hour: int, value: float = 1.0) -> None:
         d = hour // 24
         if 0 <= d < len(self.daily):
-            self.daily[d, self.DAILY.index(name)] += value
+            self.daily[d, _DAILY_COLUMN[name]] += value
 
     def offences(self, year: int, hour: int, crime_type: np.ndarray, cells: np.ndarray,
                  recorded: np.ndarray) -> None:

@@ -209,6 +209,20 @@ def test_near_repeat_risk_rises_where_an_offence_happened_and_decays(
     np.testing.assert_allclose(o.near_repeat, after / 2, rtol=1e-9)
 
 
+def test_an_hour_of_decay_is_the_array_expression_exactly(city_and_residents, fresh_residents):
+    """The compiled decay: each memory times its hourly factor, then patrol presence and posts added."""
+    city, _ = city_and_residents
+    o = Offending(CrimeParams(**FAST), city, fresh_residents, 5)
+    rng = np.random.default_rng(3)
+    o._cell_state[:] = rng.random(o._cell_state.shape) * 5
+    for presence in (rng.integers(0, 4, city.n_cells).astype(float), rng.random(city.n_cells)):
+        posts = rng.random(city.n_cells)
+        expected = o._cell_state * o._decay_per_hour
+        expected[2] += presence + posts  # row 2: presence memory
+        o.decay(presence, posts)
+        assert o._cell_state.tolist() == expected.tolist()
+
+
 def test_near_repeat_raises_offending(city_and_residents, fresh_residents, guardian_state):
     city, _ = city_and_residents
     n = city.n_cells

@@ -349,8 +349,7 @@ class Offending:
 
     def decay(self, patrol_presence: np.ndarray, posts: np.ndarray) -> None:
         """Advance near-repeat, arrest deterrence and presence memory by one hour."""
-        self._cell_state *= self._decay_per_hour
-        self._cell_state[_PRESENCE_MEMORY] += patrol_presence + posts
+        _decay(self._cell_state, self._decay_per_hour, patrol_presence, posts)
 
     def step(self, hour: int, hour_of_week: int, state) -> Offences:
         """Offences committed in the hour ``hour`` (counted from the start of the run).
@@ -413,6 +412,18 @@ class Offending:
         np.add.at(arrest_risk, cells, p.arrest_risk)
         nb = self.city.neighbours[cells].ravel()
         np.add.at(arrest_risk, nb[nb >= 0], p.arrest_risk * p.near_repeat_spread)
+
+
+@njit(cache=True)
+def _decay(cell_state, decay_per_hour, patrol_presence, posts):
+    # Offending.decay in one pass: each memory decays by its factor, then presence is remembered
+    # (the array expressions' float operations, element by element).
+    for k in range(cell_state.shape[0]):
+        f = decay_per_hour[k, 0]
+        for i in range(cell_state.shape[1]):
+            cell_state[k, i] *= f
+    for i in range(cell_state.shape[1]):
+        cell_state[_PRESENCE_MEMORY, i] += patrol_presence[i] + posts[i]
 
 
 @njit(cache=True)
