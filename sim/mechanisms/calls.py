@@ -110,6 +110,9 @@ class Calls:
         self._cum_presence = np.cumsum(pres, axis=1)
         hod = np.arange(168) % 24
         self._expected = np.outer(profile[hod] * pres.sum(axis=1) / 1000.0 / 8760.0, rate)
+        # Row by row as Python floats: a few scalar Poisson draws cost less than one array draw's
+        # set-up, and take the same numbers from the stream in the same order.
+        self._expected_rows = [row.tolist() for row in self._expected]
         self._next_id = 0
         self._cell_county = city.county.tolist()  # the city's cells never change county
 
@@ -160,7 +163,8 @@ class Calls:
 
     def non_crime(self, hour: int, hour_of_week: int) -> list[Call]:
         """Non-crime calls arriving during ``hour``."""
-        counts = self._rng.poisson(self._expected[hour_of_week]).tolist()
+        poisson = self._rng.poisson
+        counts = [poisson(lam) for lam in self._expected_rows[hour_of_week]]
         total = sum(counts)
         if total == 0:
             return []
