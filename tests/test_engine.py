@@ -58,6 +58,21 @@ def test_advance_refuses_to_go_back_in_time():
     assert env.now == 60.0
     with pytest.raises(ValueError, match="until"):
         env.advance(60.0)
+    with pytest.raises(ValueError, match="Negative delay"):
+        env.timeout(-1.0)
+
+
+def test_a_timeout_is_simpys_timeout_with_its_value():
+    env = Environment()
+    got = []
+
+    def wait():
+        got.append((yield env.timeout(7.5, value="done")))
+
+    env.process(wait())
+    env.advance(10.0)
+    assert got == ["done"]
+    assert isinstance(env.timeout(1.0), simpy.Timeout)
 
 
 def test_a_failure_nobody_handles_stops_the_run_as_in_simpy():

@@ -177,16 +177,8 @@ def test_a_centre_with_one_member_of_staff_works_through_its_queue_one_ticket_at
 
 
 def _staff_trace(resource_class) -> list[tuple]:
-    """Who gets staff when, and every event scheduled, for processes sharing three resources."""
+    """Who gets staff when, and every event processed, in order, for processes sharing three resources."""
     env = simpy.Environment()
-    scheduled = []
-    schedule = env.schedule
-
-    def record(event, priority=1, delay=0):
-        scheduled.append((env.now + delay, priority, type(event).__name__ in ("Timeout", "Process")))
-        schedule(event, priority, delay)
-
-    env.schedule = record
     staff = [resource_class(env, capacity=c) for c in (1, 2, 3)]
     granted = []
 
@@ -201,8 +193,12 @@ def _staff_trace(resource_class) -> list[tuple]:
 
     for i in range(60):
         env.process(work(i))
-    env.run()
-    return granted + scheduled
+    processed = []
+    while env._queue:  # SimPy's run, one event at a time: (time, priority) and kind of each
+        at, priority, _, event = env._queue[0]
+        processed.append((at, priority, type(event).__name__ in ("Timeout", "Process", "Initialize")))
+        env.step()
+    return granted + processed
 
 
 def test_staff_schedules_the_same_events_in_the_same_order_as_a_simpy_resource():

@@ -10,16 +10,37 @@ processed, so every process sees the same times and every tie is broken the same
 
 from __future__ import annotations
 
-from heapq import heappop
+from heapq import heappop, heappush
+from typing import Any
 
 import simpy
-from simpy.events import URGENT
+from simpy.core import BoundClass
+from simpy.events import NORMAL, URGENT, Timeout
 
 __all__ = ["Environment"]
 
 
 class Environment(simpy.Environment):
-    """A ``simpy.Environment`` with :meth:`advance` (everything else is SimPy's own)."""
+    """A ``simpy.Environment`` with :meth:`advance` and a leaner :meth:`timeout` (everything else
+    is SimPy's own)."""
+
+    def __init__(self, initial_time: float = 0):
+        super().__init__(initial_time)
+        # SimPy binds its event constructors (process, event, …) to each environment, but only
+        # those its own class defines: bind them for this subclass too.
+        for name, obj in simpy.Environment.__dict__.items():
+            if type(obj) is BoundClass and name != "timeout":
+                setattr(self, name, getattr(self, name))
+
+    def timeout(self, delay: float = 0, value: Any = None) -> Timeout:
+        """SimPy's ``Timeout(self, delay, value)``: the same event, scheduled the same way, with
+        fewer Python calls (one is made for every service, travel and scene time)."""
+        if delay < 0:
+            raise ValueError(f"Negative delay {delay}")
+        t = Timeout.__new__(Timeout)
+        t.env, t.callbacks, t._value, t._delay, t._ok = self, [], value, delay, True
+        heappush(self._queue, (self._now + delay, NORMAL, next(self._eid), t))
+        return t
 
     def advance(self, until: float) -> None:
         """Process every event due before ``until`` and set the clock to ``until``.

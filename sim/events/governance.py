@@ -16,10 +16,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Generator
 from dataclasses import dataclass
+from heapq import heappush
 
 import simpy
 from pydantic import Field
-from simpy.events import PENDING, Event
+from simpy.events import NORMAL, PENDING, Event
 
 from sim.params import Params
 from sim.rng import event_uniform
@@ -101,10 +102,10 @@ class Staff(simpy.Resource):
             self.users.remove(request)
         except ValueError:  # a request that was never granted
             pass
-        released = Event(self._env)
-        released.callbacks.append(self._grant)
-        released._ok, released._value = True, None
-        self._env.schedule(released)
+        env = self._env
+        released = Event.__new__(Event)  # an Event(env), triggered and scheduled now (as env.schedule does)
+        released.env, released.callbacks, released._ok, released._value = env, [self._grant], True, None
+        heappush(env._queue, (env._now, NORMAL, next(env._eid), released))
         return released
 
     def _grant(self, _event: Event | None) -> None:
@@ -114,7 +115,8 @@ class Staff(simpy.Resource):
             req = queue.pop(0)
             self.users.append(req)
             req._ok, req._value = True, None
-            self._env.schedule(req)
+            env = self._env
+            heappush(env._queue, (env._now, NORMAL, next(env._eid), req))  # env.schedule(req)
 
 
 @dataclass(slots=True)
