@@ -12,7 +12,7 @@ at all: the floor that cheaper event handling alone cannot go below. Usage::
 Phases: ``events`` is ``env.advance`` for the hour (dispatch, scene work and clearance, governance
 and mediation); ``patrol`` moves units and counts their presence and guardianship; ``offending`` decays cell
 memories and draws offences; ``calls`` turns offences into reports and draws non-crime calls;
-``disputes`` is the midnight dispute work; ``interventions`` their hourly hooks and cost;
+``disputes`` is the midnight dispute work; ``interventions`` their hourly hooks and the daily reading of their costs;
 ``rest`` is the step's own bookkeeping (recording, heat, data collection).
 The timers add about a microsecond per wrapped call, so the shares come from the timed run
 and the totals from the plain one.
