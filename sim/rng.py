@@ -56,9 +56,9 @@ def _splitmix(x: np.ndarray) -> np.ndarray:
 
 
 _M64 = (1 << 64) - 1
+_I64 = 1 << 63
 _TO_UNIT = 1.0 / 9007199254740992.0  # 2**-53: the top 53 bits of a hash as a float in [0, 1)
-# Up to this many events, plain Python integers are faster than numpy's per-call overhead.
-_SMALL = 32
+_S30, _S27, _S31, _S11 = np.uint64(30), np.uint64(27), np.uint64(31), np.uint64(11)
 
 
 def _splitmix_int(x: int) -> int:
@@ -68,10 +68,18 @@ def _splitmix_int(x: int) -> int:
     return x ^ (x >> 31)
 
 
+def _int64(x) -> int:
+    # x's low 64 bits as a signed integer: what compiled code can be passed, and what it turns
+    # back into the same unsigned value there (as the array version wraps negative and large ids).
+    x = int(x) & _M64
+    return x - (1 << 64) if x >> 63 else x
+
+
 @functools.lru_cache(maxsize=4096)
 def _stream_hash(seed: int, name: str) -> int:
-    """The first hashing stage, shared by every event of stream ``name`` in run ``seed``."""
-    return _splitmix_int(((seed * 0x94D049BB133111EB) & _M64) ^ stream_key(name))
+    """The first hashing stage, shared by every event of stream ``name`` in run ``seed`` (as
+    :func:`_int64`: ``& _M64`` gives the unsigned value)."""
+    return _int64(_splitmix_int(((seed * 0x94D049BB133111EB) & _M64) ^ stream_key(name)))
 
 
 def _hour_term(b: int, slot: int) -> int:
@@ -83,15 +91,55 @@ def hour_term(b: int, slot: int = 0) -> np.uint64:
     return np.uint64(_hour_term(b, slot))
 
 
-def _uniform_int(stream_hash: int, a: int, hour_term: int) -> float:
-    h = _splitmix_int(stream_hash ^ (a & _M64))
-    h = _splitmix_int(h ^ hour_term)
-    return (h >> 11) * _TO_UNIT
+@njit(cache=True)
+def term_of(b: int, slot: int) -> np.uint64:
+    """:func:`hour_term` inside compiled kernels (the same wrapping arithmetic, in uint64)."""
+    return np.uint64(b) * _M1 + np.uint64(slot)
+
+
+@njit(cache=True)
+def keyed_uniform(key: np.uint64, term: np.uint64) -> float:
+    """``keyed_uniforms(keys, b, slot)`` for one key, with ``term = hour_term(b, slot)``; same value.
+
+    For compiled kernels (numba), which draw per event inside their loops.
+    """
+    x = (key ^ term) + _GOLDEN
+    x = (x ^ (x >> _S30)) * _M1
+    x = (x ^ (x >> _S27)) * _M2
+    x = x ^ (x >> _S31)
+    return float(x >> _S11) * _TO_UNIT
+
+
+@njit(cache=True)
+def _event_key(stream_hash: int, a: int) -> np.uint64:
+    # The first stage of a draw: the key of (stream, a), as event_keys computes it.
+    x = (np.uint64(stream_hash) ^ np.uint64(a)) + _GOLDEN
+    x = (x ^ (x >> _S30)) * _M1
+    x = (x ^ (x >> _S27)) * _M2
+    return x ^ (x >> _S31)
+
+
+@njit(cache=True)
+def _event_uniform(stream_hash: int, a: int, b: int, slot: int) -> float:
+    return keyed_uniform(_event_key(stream_hash, a), term_of(b, slot))
+
+
+@njit(cache=True)
+def _event_uniforms_1d(stream_hash: int, a: np.ndarray, b: int, slot: int) -> np.ndarray:
+    # event_uniforms for a 1-d array of first coordinates at one (b, slot).
+    term = term_of(b, slot)
+    out = np.empty(len(a))
+    for i in range(len(a)):
+        out[i] = keyed_uniform(_event_key(stream_hash, a[i]), term)
+    return out
 
 
 def event_uniform(seed: int, name: str, a: int, b: int = 0, slot: int = 0) -> float:
-    """:func:`event_uniforms` for one event, in plain Python (no array overhead); same value."""
-    return _uniform_int(_stream_hash(int(seed), name), int(a), _hour_term(b, slot))
+    """:func:`event_uniforms` for one event, without building arrays; the same value."""
+    a, b = int(a), int(b)
+    if not (-_I64 <= a < _I64 and -_I64 <= b < _I64):
+        a, b = _int64(a), _int64(b)
+    return _event_uniform(_stream_hash(int(seed), name), a, b, slot)
 
 
 def event_uniforms(
@@ -115,17 +163,14 @@ def event_uniforms(
     """
     stream_hash = _stream_hash(int(seed), name)
     a = np.asarray(a)
-    if isinstance(b, (int, np.integer)) and a.ndim <= 1 and a.size <= _SMALL and a.dtype.kind in "iu":
-        # Most hours draw for a handful of events: hash them as Python ints (same values).
-        hour_term = _hour_term(b, slot)
+    if isinstance(b, (int, np.integer)) and a.ndim <= 1 and a.dtype.kind in "iu":
+        # Events at one hour (most draws): one compiled loop (same values).
+        b, slot = _int64(b), _int64(slot)
         if a.ndim == 0:
-            return np.float64(_uniform_int(stream_hash, int(a), hour_term))
-        return np.array([_uniform_int(stream_hash, x, hour_term) for x in a.tolist()], dtype=np.float64)
-    if isinstance(b, (int, np.integer)) and a.ndim == 1 and a.dtype.kind in "iu":
-        # Many events at one hour (the day's disputes): one compiled loop (same values).
-        return _keyed_uniforms_1d(np.uint64(stream_hash), a.astype(np.uint64), np.uint64(_hour_term(b, slot)))
+            return np.float64(_event_uniform(stream_hash, _int64(a), b, slot))
+        return _event_uniforms_1d(stream_hash, a.astype(np.uint64), b, slot)
     with np.errstate(over="ignore"):
-        h = _splitmix(np.uint64(stream_hash) ^ np.asarray(a, dtype=np.uint64))
+        h = _splitmix(np.uint64(stream_hash & _M64) ^ np.asarray(a, dtype=np.uint64))
         h = _splitmix(h ^ (np.asarray(b, dtype=np.uint64) * _M1 + np.uint64(slot)))
     return (h >> np.uint64(11)).astype(np.float64) * _TO_UNIT
 
@@ -137,7 +182,7 @@ def event_keys(seed: int, name: str, a: np.ndarray) -> np.ndarray:
     draw each hour with :func:`keyed_uniforms`: half the hashing, and no per-call set-up.
     """
     with np.errstate(over="ignore"):
-        return _splitmix(np.uint64(_stream_hash(int(seed), name)) ^ np.asarray(a, dtype=np.uint64).ravel())
+        return _splitmix(np.uint64(_stream_hash(int(seed), name) & _M64) ^ np.asarray(a, dtype=np.uint64).ravel())
 
 
 def keyed_uniforms(keys: np.ndarray, b: int, slot: int = 0) -> np.ndarray:
@@ -161,32 +206,3 @@ def keyed_uniforms_hours(keys: np.ndarray, first_hour: int, hours: int, slot: in
     terms = np.array([_hour_term(h, slot) for h in range(first_hour, first_hour + hours)], dtype=np.uint64)
     return (_splitmix(terms[:, None] ^ np.asarray(keys, dtype=np.uint64)[None, :]) >> np.uint64(11)).astype(
         np.float64) * _TO_UNIT
-
-
-_S30, _S27, _S31, _S11 = np.uint64(30), np.uint64(27), np.uint64(31), np.uint64(11)
-
-
-@njit(cache=True)
-def keyed_uniform(key: np.uint64, term: np.uint64) -> float:
-    """``keyed_uniforms(keys, b, slot)`` for one key, with ``term = hour_term(b, slot)``; same value.
-
-    For compiled kernels (numba), which draw per event inside their loops.
-    """
-    x = (key ^ term) + _GOLDEN
-    x = (x ^ (x >> _S30)) * _M1
-    x = (x ^ (x >> _S27)) * _M2
-    x = x ^ (x >> _S31)
-    return float(x >> _S11) * _TO_UNIT
-
-
-@njit(cache=True)
-def _keyed_uniforms_1d(stream_hash: np.uint64, a: np.ndarray, term: np.uint64) -> np.ndarray:
-    # event_uniforms for a 1-d array of first coordinates at one (b, slot): the first stage
-    # (the key of stream and a) and the second (keyed_uniform) per element.
-    out = np.empty(len(a))
-    for i in range(len(a)):
-        x = (stream_hash ^ a[i]) + _GOLDEN
-        x = (x ^ (x >> _S30)) * _M1
-        x = (x ^ (x >> _S27)) * _M2
-        out[i] = keyed_uniform(x ^ (x >> _S31), term)
-    return out

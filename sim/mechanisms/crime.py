@@ -23,7 +23,7 @@ from numba import njit
 from pydantic import Field
 
 from sim.params import Params
-from sim.rng import event_keys, event_uniforms, hour_term, keyed_uniform, keyed_uniforms, stream
+from sim.rng import event_keys, event_uniforms, keyed_uniform, keyed_uniforms, stream, term_of
 
 __all__ = ["CRIME_TYPES", "PREVENTABLE", "CrimeParams", "Offences", "Offending", "log_logistic", "log_logistic_one"]
 
@@ -368,7 +368,7 @@ class Offending:
             self._home_guard[hour_of_week], self._street_guard[hour_of_week], state.patrol_presence,
             state.posts, state.extra_guardians, state.type_guardians, self._sens, self.city.neighbours,
             self.residents.cell_start, self.residents.victimisations, self.residents.last_victimised,
-            self._draw_keys, hour_term(hour, 0), hour_term(hour, 1), self._hangout_share[hour_of_week % 24],
+            self._draw_keys, self._hangout_share[hour_of_week % 24],
             self._constants, self.bound_candidates)
         if first_blocked:  # blocked at first; of them, n_blocked still blocked after n_moved moved next door
             state.record_blocked(n_blocked, n_moved)
@@ -447,7 +447,7 @@ def _cell_rate(cell, total_opportunity, cell_state, cameras, c):
 @njit(cache=True)
 def _offend(hour, u_attempt, free_at, propensity, best_rate, home, hangout, cell_state, cameras, total_opportunity,
             opportunity, deterrence, home_guard, street_guard, patrol_presence, posts, extra_guardians,
-            type_guardians, sens, neighbours, cell_start, victimisations, last_victimised, keys, term0, term1,
+            type_guardians, sens, neighbours, cell_start, victimisations, last_victimised, keys,
             hangout_share, c, bound_candidates):
     """One hour of offending (compiled: :meth:`Offending.step` runs it every hour of every run).
 
@@ -457,6 +457,7 @@ def _offend(hour, u_attempt, free_at, propensity, best_rate, home, hangout, cell
     of the hour; near-repeat risk and victims are updated afterwards.
     """
     n = len(u_attempt)
+    term0, term1 = term_of(hour, 0), term_of(hour, 1)  # the hour's two draws per offender
     near_repeat = cell_state[_NEAR_REPEAT]
     # A cheap bound for everyone, so most offenders are skipped: the better of home and hangout,
     # the largest near-repeat boost and propensity, and no perceived risk or crackdown deterrence
