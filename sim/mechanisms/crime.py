@@ -33,7 +33,7 @@ BURGLARY, THEFT, ROBBERY, VEHICLE, FRAUD, ASSAULT = range(6)
 # Rows of Offending._cell_state: the per-cell memories that decay every hour.
 _NEAR_REPEAT, _ARREST_RISK, _PRESENCE_MEMORY = range(3)
 # Above this many offenders, a draw uses keys hashed once per offender (keyed_uniforms);
-# up to it, event_uniforms' plain-Python path is cheaper. Both give the same values.
+# up to it, event_uniforms' compiled path is cheaper. Both give the same values.
 _KEYED_ABOVE = 8
 # The draws of an offence, each keyed by offender and hour: rows of Offending._draw_keys.
 _DRAWS = ("offending.place", "offending.type", "offending.block", "offending.displace", "offending.where",
@@ -42,6 +42,9 @@ _PLACE, _TYPE, _BLOCK, _MOVE, _WHERE, _SEVERITY, _VICTIM = range(len(_DRAWS))
 # Entries of Offending._constants, the scalar parameters the compiled hour (_offend) reads.
 (_LAMBDA, _BETA, _PRESENCE_RISK, _CAMERA_RISK, _PATROL_GUARD, _POST_GUARD, _DISPLACEMENT, _NR_BOOST, _NR_SPREAD,
  _NR_MAX, _HOMICIDE, _SERIOUS) = range(12)
+# Rows of Offending._out, where the compiled hour writes its offences.
+_OUT_SLOT, _OUT_CELL, _OUT_TYPE, _OUT_DISPLACED, _OUT_SERIOUS, _OUT_HOMICIDE, _OUT_VICTIM = range(7)
+_OUT_ROWS = 7
 _LAND_USES = ("urban_core", "commercial", "residential", "industrial", "town", "village")
 
 _DEFAULT_LAND_USE = {
@@ -280,6 +283,8 @@ class Offending:
         # exp(−β · crackdown deterrence) per crime type, recomputed only when deterrence changes.
         self._deterrence_key: bytes | None = None
         self._deterrence_factor = np.ones(len(CRIME_TYPES))
+        # The kernel's results, one column per offence of the hour (at most one per offender).
+        self._out = np.zeros((_OUT_ROWS, len(self.offenders)), dtype=np.int64)
         self._draw_keys = np.stack([event_keys(seed, name, np.arange(len(self.offenders))) for name in _DRAWS])
         consts = {_LAMBDA: self._lambda, _BETA: p.risk_sensitivity, _PRESENCE_RISK: p.presence_risk,
                   _CAMERA_RISK: self._camera_risk, _PATROL_GUARD: p.patrol_guard, _POST_GUARD: p.post_guard,
@@ -361,7 +366,8 @@ class Offending:
                 cameras, type_deterrence).
         """
         u_attempt = self._attempt_rng.random(len(self.offenders))  # fixed size every hour: aligned across scenarios
-        cand, loc, ctype, displaced, serious, homicide, victim, first_blocked, n_blocked, n_moved = _offend(
+        out = self._out
+        k, first_blocked, n_blocked, n_moved = _offend(
             hour, u_attempt, self.free_at, self.propensity, self._best_rate[hour_of_week], self.home,
             self.hangout, self._cell_state, state.cameras, self._total_opportunity[hour_of_week],
             self._opportunity_by_hour[hour_of_week], self._deterrence(state.type_deterrence),
@@ -369,12 +375,15 @@ class Offending:
             state.posts, state.extra_guardians, state.type_guardians, self._sens, self.city.neighbours,
             self.residents.cell_start, self.residents.victimisations, self.residents.last_victimised,
             self._draw_keys, self._hangout_share[hour_of_week % 24],
-            self._constants, self.bound_candidates)
+            self._constants, self.bound_candidates, out)
         if first_blocked:  # blocked at first; of them, n_blocked still blocked after n_moved moved next door
             state.record_blocked(n_blocked, n_moved)
-        if len(cand) == 0:
+        if k == 0:  # most hours
             return _EMPTY
-        return Offences(self.offenders[cand], cand, loc, ctype, displaced, serious, homicide, victim)
+        cand = out[_OUT_SLOT, :k].copy()
+        return Offences(self.offenders[cand], cand, out[_OUT_CELL, :k].copy(), out[_OUT_TYPE, :k].copy(),
+                        out[_OUT_DISPLACED, :k] == 1, out[_OUT_SERIOUS, :k] == 1, out[_OUT_HOMICIDE, :k] == 1,
+                        out[_OUT_VICTIM, :k].copy())
 
     def _deterrence(self, type_deterrence: np.ndarray) -> np.ndarray:
         # exp(−β · deterrence) per crime type; deterrence changes only with campaigns.
@@ -448,12 +457,14 @@ def _cell_rate(cell, total_opportunity, cell_state, cameras, c):
 def _offend(hour, u_attempt, free_at, propensity, best_rate, home, hangout, cell_state, cameras, total_opportunity,
             opportunity, deterrence, home_guard, street_guard, patrol_presence, posts, extra_guardians,
             type_guardians, sens, neighbours, cell_start, victimisations, last_victimised, keys,
-            hangout_share, c, bound_candidates):
+            hangout_share, c, bound_candidates, out):
     """One hour of offending (compiled: :meth:`Offending.step` runs it every hour of every run).
 
-    Returns the offences' offender slots, cells, crime types and displaced/serious/homicide flags,
-    their victims, how many attempts were blocked at first, and, after displacement, how many
-    stayed blocked and how many moved next door. Offences are decided on the state at the start
+    Writes the hour's k offences into the first k columns of ``out`` (rows ``_OUT_*``: offender
+    slot, cell, crime type, displaced, serious and homicide flags as 0/1, victim) and returns k,
+    how many attempts were blocked at first, and, after displacement, how many stayed blocked
+    and how many moved next door. (Returning new arrays every hour cost more than most hours'
+    offending: Python has to wrap each one.) Offences are decided on the state at the start
     of the hour; near-repeat risk and victims are updated afterwards.
     """
     n = len(u_attempt)
@@ -468,10 +479,7 @@ def _offend(hour, u_attempt, free_at, propensity, best_rate, home, hangout, cell
     scale = (1 + near_repeat.max()) * top * (1 + 1e-9)
     n_types = opportunity.shape[0]
     opp = np.empty(n_types)
-    slot = np.empty(n, dtype=np.int64)
-    loc = np.empty(n, dtype=np.int64)
-    ctype = np.empty(n, dtype=np.int64)
-    displaced = np.zeros(n, dtype=np.bool_)
+    slot, loc, ctype = out[_OUT_SLOT], out[_OUT_CELL], out[_OUT_TYPE]
     k = 0
     first_blocked = n_blocked = n_moved = 0
     for i in range(n):
@@ -507,6 +515,7 @@ def _offend(hour, u_attempt, free_at, propensity, best_rate, home, hangout, cell
         # Guardianship: a blocked attempt moves to a neighbouring cell once, or desists.
         g = _guard(here, ct, home_guard, street_guard, patrol_presence, posts, extra_guardians, type_guardians,
                    sens, c)
+        out[_OUT_DISPLACED, k] = 0
         if keyed_uniform(keys[_BLOCK, i], term0) < 1 - np.exp(-g):
             first_blocked += 1
             valid = 0
@@ -528,7 +537,7 @@ def _offend(hour, u_attempt, free_at, propensity, best_rate, home, hangout, cell
             if keyed_uniform(keys[_BLOCK, i], term1) < 1 - np.exp(-g):
                 n_blocked += 1
                 continue
-            displaced[k] = True
+            out[_OUT_DISPLACED, k] = 1
         slot[k], loc[k], ctype[k] = i, here, ct
         k += 1
 
@@ -542,23 +551,20 @@ def _offend(hour, u_attempt, free_at, propensity, best_rate, home, hangout, cell
                 near_repeat[nb] += spread
     if k:
         np.minimum(near_repeat, c[_NR_MAX], near_repeat)
-    serious = np.zeros(k, dtype=np.bool_)
-    homicide = np.zeros(k, dtype=np.bool_)
-    victim = np.empty(k, dtype=np.int64)
     for j in range(k):
         i = slot[j]
+        out[_OUT_SERIOUS, j] = out[_OUT_HOMICIDE, j] = 0
         if ctype[j] == ASSAULT:
             u_sev = keyed_uniform(keys[_SEVERITY, i], term0)
-            homicide[j] = u_sev < c[_HOMICIDE]
-            serious[j] = u_sev < c[_SERIOUS]
+            out[_OUT_HOMICIDE, j] = u_sev < c[_HOMICIDE]
+            out[_OUT_SERIOUS, j] = u_sev < c[_SERIOUS]
         start = cell_start[loc[j]]
         size = cell_start[loc[j] + 1] - start
         v = start + min(int(keyed_uniform(keys[_VICTIM, i], term0) * size), max(size - 1, 0))
         victimisations[v] += 1
         last_victimised[v] = hour
-        victim[j] = v
-    return (slot[:k].copy(), loc[:k].copy(), ctype[:k].copy(), displaced[:k].copy(), serious, homicide, victim,
-            first_blocked, n_blocked, n_moved)
+        out[_OUT_VICTIM, j] = v
+    return k, first_blocked, n_blocked, n_moved
 
 
 def _read_only(a: np.ndarray) -> np.ndarray:
