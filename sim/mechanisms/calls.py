@@ -108,6 +108,7 @@ class Calls:
         # Expected calls per hour of week, per kind, city-wide; cells in proportion to presence.
         pres = residents.presence
         self._cum_presence = np.cumsum(pres, axis=1)
+        self._presence_total = self._cum_presence[:, -1].tolist()
         hod = np.arange(168) % 24
         self._expected = np.outer(profile[hod] * pres.sum(axis=1) / 1000.0 / 8760.0, rate)
         # Row by row as Python floats: a few scalar Poisson draws cost less than one array draw's
@@ -169,16 +170,20 @@ class Calls:
         if total == 0:
             return []
         cum = self._cum_presence[hour_of_week]
-        u = self._rng.random((total, 2))
-        last = len(cum) - 1
-        cells = [min(c, last) for c in cum.searchsorted(u[:, 0] * cum[-1], side="right").tolist()]
-        # One call per count, kinds in NON_CRIME_KINDS order, numbered consecutively.
-        kinds = []
-        for kind, n in zip(NON_CRIME_KINDS, counts, strict=True):
-            kinds += [kind] * n
-        times = (hour * 60.0 + u[:, 1] * 60.0).tolist()
+        whole, last = self._presence_total[hour_of_week], len(cum) - 1
+        # Two uniforms per call (its cell, its minute), drawn in one go in the order a
+        # (total, 2) array would hold them; a handful of calls an hour, so element by element
+        # in Python (the same float operations as the array expressions).
+        u = self._rng.random(2 * total).tolist()
         first = self._next_id + 1
         self._next_id += total
-        return [Call(call_id=first + j, time=times[j], cell=c, county=self._cell_county[c],
-                     priority=_NON_CRIME_PRIORITY[kind], kind=kind, recorded=kind == "public_order")
-                for j, (kind, c) in enumerate(zip(kinds, cells, strict=True))]
+        calls = []
+        j = 0
+        for kind, n in zip(NON_CRIME_KINDS, counts, strict=True):  # kinds in order, numbered consecutively
+            for _ in range(n):
+                cell = min(int(cum.searchsorted(u[2 * j] * whole, side="right")), last)
+                calls.append(Call(call_id=first + j, time=hour * 60.0 + u[2 * j + 1] * 60.0, cell=cell,
+                                  county=self._cell_county[cell], priority=_NON_CRIME_PRIORITY[kind], kind=kind,
+                                  recorded=kind == "public_order"))
+                j += 1
+        return calls
