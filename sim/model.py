@@ -26,6 +26,7 @@ from collections.abc import Callable, Iterator
 
 import mesa
 import numpy as np
+from numba import njit
 
 from sim.agents.patrol import PatrolFleet
 from sim.agents.residents import Residents, build_residents
@@ -226,9 +227,9 @@ class PinganModel(mesa.Model):
                             np.zeros(len(detected)), h, year,
                             event_uniforms(self.run_seed, "clearance.video", off.offender_slot[detected], h))
 
-        # Non-crime calls; some non-urgent requests are served at walk-in desks instead.
+        # Non-crime calls; some non-urgent requests (priority 3) are served at walk-in desks instead.
         other = self.calls.non_crime(h, how)
-        if other and self.walk_in_share.any():
+        if other and any(c.priority == 3 for c in other) and self.walk_in_share.any():
             ids = np.array([c.call_id for c in other])
             u = event_uniforms(self.run_seed, "calls.walk_in", ids)
             keep = []
@@ -244,7 +245,7 @@ class PinganModel(mesa.Model):
         self.env.advance((h + 1) * 60.0)
         self._count_received()
         if year >= 0:
-            self._guardian_hours += units + self.posts + self.visible_guardians
+            _add_guardian_hours(self._guardian_hours, units, self.posts, self.visible_guardians)
         if year >= 0 and hour_in_year == HOURS_PER_YEAR - 1:
             self._survey(year, h)
 
@@ -475,3 +476,11 @@ class PinganModel(mesa.Model):
                 row.update(iv.metrics(self, y))
             rows.append(row)
         return rows
+
+
+@njit(cache=True)
+def _add_guardian_hours(total, units, posts, visible):
+    # total += units + posts + visible, element by element (the same float operations, without
+    # the array expression's two temporaries: it runs every hour of every run).
+    for i in range(len(total)):
+        total[i] += units[i] + posts[i] + visible[i]
