@@ -133,6 +133,17 @@ def test_console_script_is_installed():
     assert r.returncode == 0, r.stderr
 
 
+def test_run_counts_its_steps_as_mesa_counts_them():
+    stepped = PinganModel(load_scenario("suizhou_2022", ["run.warmup_days=0"]), seed=2, scale=0.03)
+    for _ in range(48):
+        stepped.step()
+    run = PinganModel(load_scenario("suizhou_2022", ["run.warmup_days=0"]), seed=2, scale=0.03)
+    run.total_hours = 48  # stop after two days
+    run.run()
+    assert run.steps == stepped.steps == 48
+    assert run.datacollector.get_model_vars_dataframe().equals(stepped.datacollector.get_model_vars_dataframe())
+
+
 def test_researchers_can_step_the_mesa_model_and_collect_data():
     m = PinganModel(load_scenario("suizhou_2022", ["run.warmup_days=0"]), seed=2, scale=0.03)
     for _ in range(24 * 3):
