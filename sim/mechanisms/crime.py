@@ -42,6 +42,8 @@ _PLACE, _TYPE, _BLOCK, _MOVE, _WHERE, _SEVERITY, _VICTIM = range(len(_DRAWS))
 # Entries of Offending._constants, the scalar parameters the compiled hour (_offend) reads.
 (_LAMBDA, _BETA, _PRESENCE_RISK, _CAMERA_RISK, _PATROL_GUARD, _POST_GUARD, _DISPLACEMENT, _NR_BOOST, _NR_SPREAD,
  _NR_MAX, _HOMICIDE, _SERIOUS) = range(12)
+# Calls of Offending.step whose attempt draws are drawn at once.
+_ATTEMPT_BLOCK = 24
 # Rows of Offending._out, where the compiled hour writes its offences.
 _OUT_SLOT, _OUT_CELL, _OUT_TYPE, _OUT_DISPLACED, _OUT_SERIOUS, _OUT_HOMICIDE, _OUT_VICTIM = range(7)
 _OUT_ROWS = 7
@@ -239,6 +241,7 @@ class Offending:
         self.propensity = np.ones(len(self.offenders))
         self.special = residents.special[self.offenders]
         self._attempt_rng = stream(seed, "offending.attempts")
+        self._attempts, self._attempt_row = np.zeros((0, 0)), 0
         #: Keys of the counter-based draws by stream name, hashed once per offender (lazily).
         self._keys: dict[str, np.ndarray] = {}
         n = city.n_cells
@@ -365,17 +368,22 @@ class Offending:
             state: The model's guardian state (patrol_presence, posts, extra_guardians,
                 cameras, type_deterrence).
         """
-        u_attempt = self._attempt_rng.random(len(self.offenders))  # fixed size every hour: aligned across scenarios
+        # One uniform per offender every call, whatever happens (aligned across scenarios): the
+        # stream's next numbers, drawn for several calls at once (rows in call order).
+        if self._attempt_row == len(self._attempts):
+            self._attempts = self._attempt_rng.random((_ATTEMPT_BLOCK, len(self.offenders)))
+            self._attempt_row = 0
+        u_attempt = self._attempts[self._attempt_row]
+        self._attempt_row += 1
         out = self._out
         k, first_blocked, n_blocked, n_moved = _offend(
-            hour, u_attempt, self.free_at, self.propensity, self._best_rate[hour_of_week], self.home,
-            self.hangout, self._cell_state, state.cameras, self._total_opportunity[hour_of_week],
-            self._opportunity_by_hour[hour_of_week], self._deterrence(state.type_deterrence),
-            self._home_guard[hour_of_week], self._street_guard[hour_of_week], state.patrol_presence,
+            hour, hour_of_week, u_attempt, self.free_at, self.propensity, self._best_rate, self.home,
+            self.hangout, self._cell_state, state.cameras, self._total_opportunity,
+            self._opportunity_by_hour, self._deterrence(state.type_deterrence),
+            self._home_guard, self._street_guard, state.patrol_presence,
             state.posts, state.extra_guardians, state.type_guardians, self._sens, self.city.neighbours,
             self.residents.cell_start, self.residents.victimisations, self.residents.last_victimised,
-            self._draw_keys, self._hangout_share[hour_of_week % 24],
-            self._constants, self.bound_candidates, out)
+            self._draw_keys, self._hangout_share, self._constants, self.bound_candidates, out)
         if first_blocked:  # blocked at first; of them, n_blocked still blocked after n_moved moved next door
             state.record_blocked(n_blocked, n_moved)
         if k == 0:  # most hours
@@ -454,10 +462,10 @@ def _cell_rate(cell, total_opportunity, cell_state, cameras, c):
 
 
 @njit(cache=True)
-def _offend(hour, u_attempt, free_at, propensity, best_rate, home, hangout, cell_state, cameras, total_opportunity,
-            opportunity, deterrence, home_guard, street_guard, patrol_presence, posts, extra_guardians,
-            type_guardians, sens, neighbours, cell_start, victimisations, last_victimised, keys,
-            hangout_share, c, bound_candidates, out):
+def _offend(hour, how, u_attempt, free_at, propensity, best_rate_by_how, home, hangout, cell_state, cameras,
+            total_opportunity_by_how, opportunity_by_how, deterrence, home_guard_by_how, street_guard_by_how,
+            patrol_presence, posts, extra_guardians, type_guardians, sens, neighbours, cell_start, victimisations,
+            last_victimised, keys, hangout_share_by_hour, c, bound_candidates, out):
     """One hour of offending (compiled: :meth:`Offending.step` runs it every hour of every run).
 
     Writes the hour's k offences into the first k columns of ``out`` (rows ``_OUT_*``: offender
@@ -468,6 +476,10 @@ def _offend(hour, u_attempt, free_at, propensity, best_rate, home, hangout, cell
     of the hour; near-repeat risk and victims are updated afterwards.
     """
     n = len(u_attempt)
+    # This hour of the week's rows of the weekly tables (hour of day for the hangout share).
+    best_rate, total_opportunity = best_rate_by_how[how], total_opportunity_by_how[how]
+    opportunity, home_guard, street_guard = opportunity_by_how[how], home_guard_by_how[how], street_guard_by_how[how]
+    hangout_share = hangout_share_by_hour[how % 24]
     term0, term1 = term_of(hour, 0), term_of(hour, 1)  # the hour's two draws per offender
     near_repeat = cell_state[_NEAR_REPEAT]
     # A cheap bound for everyone, so most offenders are skipped: the better of home and hangout,
