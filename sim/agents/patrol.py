@@ -136,7 +136,10 @@ class PatrolFleet:
     def guarding(self, spill: float) -> tuple[np.ndarray, np.ndarray]:
         """Units present in each cell, and their guardianship: those units plus ``spill`` times the
         units in the neighbouring cells (unit counts are whole numbers: every sum is exact)."""
-        return _guarding(self.cell, self.retired, self.city.neighbours, spill)
+        n = len(self.city.neighbours)
+        units, guard = np.empty(n), np.empty(n)  # filled by the kernel (cheaper than its returning new arrays)
+        _guarding(self.cell, self.retired, self.city.neighbours, spill, units, guard)
+        return units, guard
 
     def reposition(self, hour: int, heat: np.ndarray) -> None:
         """Move free units whose dwell is over to their next patrol cell.
@@ -236,17 +239,15 @@ def _move_units(hour, busy, retired, dwell_until, cell, beat, hotspot_share, u, 
 
 
 @njit(cache=True)
-def _guarding(cell, retired, neighbours, spill):
-    # PatrolFleet.guarding, compiled (every hour of every run).
-    units = np.zeros(len(neighbours))
+def _guarding(cell, retired, neighbours, spill, units, guard):
+    # PatrolFleet.guarding, compiled (every hour of every run), into ``units`` and ``guard``.
+    units[:] = 0.0
     for i in range(len(cell)):
         if not retired[i]:
             units[cell[i]] += 1.0
-    guard = np.empty(len(neighbours))
     for c in range(len(neighbours)):
         nearby = 0.0
         for nb in neighbours[c]:
             if nb >= 0:
                 nearby += units[nb]
         guard[c] = units[c] + spill * nearby
-    return units, guard
