@@ -79,8 +79,12 @@ def test_ending_a_dispute_twice_is_refused(city_and_residents):
         book.settle(0, 4, Resolver.MEDIATION, honoured=True)
     with pytest.raises(RuntimeError, match="ended twice"):
         book.end(np.array([2, 2]), Outcome.LAPSED, 4)
+    with pytest.raises(RuntimeError, match="ended twice"):
+        book.end(np.array([4, 3, 4]), Outcome.LAPSED, 4)  # a repeat out of order
     assert book.outcome[1] == Outcome.LAPSED and book.end_day[1] == 3
     assert book.is_active(2)
+    book.end(np.array([6, 5]), Outcome.LAPSED, 5)  # distinct rows in any order
+    assert book.outcome[6] == book.outcome[5] == Outcome.LAPSED
 
 
 # ---------------------------------------------------------- no dispute lost

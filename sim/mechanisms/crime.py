@@ -206,7 +206,7 @@ class Offences:
 
 def log_logistic(u: np.ndarray, median: np.ndarray | float, shape: float) -> np.ndarray:
     """Inverse CDF of a log-logistic distribution (a heavy-tailed delay or duration)."""
-    u = np.clip(u, 1e-12, 1 - 1e-12)
+    u = np.minimum(np.maximum(u, 1e-12), 1 - 1e-12)  # np.clip, without its wrapper's overhead
     return median * (u / (1 - u)) ** (1.0 / shape)
 
 
