@@ -52,7 +52,7 @@ def _instrument(model, spent: dict[str, float]) -> None:
     _timed(model.offending, "step", "offending", spent)
     _timed(model.calls, "report", "calls", spent)
     _timed(model.calls, "non_crime", "calls", spent)
-    _timed(model, "_dispute_day", "disputes", spent)
+    _timed(model.disputes, "day", "disputes", spent)
     for iv in model.interventions:
         _timed(iv, "on_hour", "interventions", spent)
         _timed(iv, "cost", "interventions", spent)

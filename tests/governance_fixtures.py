@@ -12,7 +12,7 @@ from types import SimpleNamespace
 
 import numpy as np
 
-from sim.mechanisms.disputes import DisputeBook, DisputeParams
+from sim.disputes import DisputeBook, DisputeParams
 
 GRID_WORKERS = "interventions.grid_workers.enabled=true"
 GOVERNANCE = "interventions.governance_centres.enabled=true"

@@ -75,7 +75,7 @@ def test_cameras_lower_offences_and_raise_clearance_in_covered_cells(video_pairs
     totals = np.zeros((2, 3))  # (off, on) x (offences, cleared, recorded) in covered cells
     fewer = higher = 0
     for off, on in video_pairs:
-        covered = on.model.cameras - off.model.cameras > 0.3
+        covered = on.model.levers.cameras - off.model.levers.cameras > 0.3
         assert covered.sum() >= 5
         per_arm = []
         for i, run in enumerate((off, on)):

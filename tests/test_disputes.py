@@ -1,4 +1,4 @@
-"""Disputes (sim.mechanisms.disputes) and the grid workers who find them (sim.interventions.grid_workers).
+"""Disputes (sim.disputes.book, sim.disputes.system) and the grid workers who find them (grid_workers).
 
 Mechanism tests step a :class:`DisputeBook` day by day on the scale-0.2 Suizhou-like city.
 Model tests read full-year runs at scale 0.05 with interventions on from the first hour;
@@ -21,7 +21,7 @@ from governance_fixtures import (
     filled_book,
 )
 
-from sim.mechanisms.disputes import DISPUTE_TYPES, DisputeBook, DisputeParams, Outcome, Resolver, Stage
+from sim.disputes import DISPUTE_TYPES, DisputeBook, DisputeParams, Outcome, Resolver, Stage
 from sim.space.city import LandUse
 
 
@@ -40,7 +40,7 @@ def year_of_disputes(city_and_residents):
 
 # ------------------------------------------------------------ ending once
 def test_every_dispute_is_live_or_has_ended_once_after_a_run(all_four):
-    b, n = all_four.disputes, all_four.disputes.n
+    b, n = all_four.disputes.book, all_four.disputes.book.n
     outcome, resolver = b.outcome[:n], b.resolver[:n]
     assert set(np.unique(outcome)) <= {int(o) for o in Outcome}
     counts = b.counts()
@@ -57,7 +57,7 @@ def test_every_dispute_is_live_or_has_ended_once_after_a_run(all_four):
 
 
 def test_each_way_a_dispute_ends_is_counted_once(all_four):
-    b, n, row = all_four.disputes, all_four.disputes.n, all_four.year_rows()[0]
+    b, n, row = all_four.disputes.book, all_four.disputes.book.n, all_four.year_rows()[0]
     warmup_days = all_four.scenario.run.warmup_days
     resolver = b.resolver[:n]
     in_year = b.end_day[:n] >= warmup_days
@@ -113,7 +113,7 @@ def test_day_by_day_every_dispute_that_arises_is_live_or_ended(city_and_resident
 
 
 def test_disputes_new_counts_every_dispute_of_the_counted_year_including_reentries(all_four):
-    b, n = all_four.disputes, all_four.disputes.n
+    b, n = all_four.disputes.book, all_four.disputes.book.n
     counted = b.start_day[:n] >= all_four.scenario.run.warmup_days
     assert 0 < (~counted).sum() < 0.05 * n  # a week's warm-up
     assert all_four.year_rows()[0]["disputes_new"] == counted.sum()
@@ -218,7 +218,7 @@ def test_an_honoured_agreement_does_not_re_enter(city_and_residents):
 
 
 def test_reentries_in_a_run_follow_broken_settlements_in_the_same_household(all_four):
-    b, n = all_four.disputes, all_four.disputes.n
+    b, n = all_four.disputes.book, all_four.disputes.book.n
     settled = np.flatnonzero(b.outcome[:n] == Outcome.SETTLED)
     reentered = np.flatnonzero(b.reentries[:n] > 0)
     assert 0 < len(reentered) < 0.2 * len(settled)
@@ -245,10 +245,10 @@ def test_discovery_finds_live_unfound_disputes_only_where_there_is_a_hazard(city
 def test_without_grid_workers_disputes_are_found_only_by_police_attending_calls(simulate, switches, days):
     m = simulate(*switches, days=days).model
     row = m.year_rows()[0]
-    assert m.discovery_sources == []
+    assert m.disputes.discovery_sources == []
     assert row["disputes_found"] > 50
     assert row["disputes_found"] == m.recorder.counts["disputes_found_by_call"][0]
-    b = m.disputes
+    b = m.disputes.book
     found = np.flatnonzero(b.found[: b.n])
     assert (b.stage[found] >= Stage.CALL).all()
     assert row["disputes_settled_on_spot"] == 0
@@ -265,8 +265,8 @@ def test_grid_workers_find_disputes_and_settle_minor_ones_on_the_spot(grid_worke
     for without, with_ in grid_worker_pairs:
         a, b = without.year_rows()[0], with_.year_rows()[0]
         # The same disputes arise in both runs; only what happens to them differs.
-        assert (without.disputes.reentries[: without.disputes.n] == 0).sum() == \
-            (with_.disputes.reentries[: with_.disputes.n] == 0).sum()
+        assert (without.disputes.book.reentries[: without.disputes.book.n] == 0).sum() == \
+            (with_.disputes.book.reentries[: with_.disputes.book.n] == 0).sum()
         assert b["disputes_found"] > 2 * a["disputes_found"]
         assert b["disputes_found"] > with_.recorder.counts["disputes_found_by_call"][0]
         assert a["disputes_settled_on_spot"] == 0 < b["disputes_settled_on_spot"]

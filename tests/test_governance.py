@@ -1,4 +1,4 @@
-"""Governance centres (sim.events.governance, sim.interventions.governance_centres).
+"""Governance centres (sim.disputes.governance, sim.interventions.governance_centres).
 
 Pipeline tests drive a :class:`GovernancePipeline` on its own SimPy clock, on a hand-made
 map of two communities in one town, with stub disposals that succeed or fail at chosen
@@ -15,8 +15,7 @@ import pytest
 import simpy
 from governance_fixtures import ALL_FOUR, GOVERNANCE, GRID_WORKERS, MEDIATION, YEAR, tiny_map
 
-from sim.events.governance import LEVELS, GovernanceParams, GovernancePipeline, Staff, Ticket
-from sim.mechanisms.disputes import Resolver
+from sim.disputes import LEVELS, GovernanceParams, GovernancePipeline, Resolver, Staff, Ticket
 
 S = GovernanceParams().service_min
 VILLAGE_INTAKE = S["report"] + S["accept"] + S["dispatch"]  # minutes of staff time
@@ -213,7 +212,7 @@ def all_four(simulate):
 
 
 def test_every_ticket_of_a_run_ends_in_one_archived_state_unless_reported_near_the_end(all_four):
-    tickets = all_four.governance.tickets
+    tickets = all_four.disputes.governance.tickets
     end = all_four.env.now
     assert len(tickets) > 1000
     assert {t.kind for t in tickets} == {"dispute", "hazard", "special_population"}
@@ -229,7 +228,7 @@ def test_every_ticket_of_a_run_ends_in_one_archived_state_unless_reported_near_t
 
 def test_ticket_metrics_describe_the_years_tickets(all_four):
     row = all_four.year_rows()[0]
-    tickets = all_four.governance.tickets
+    tickets = all_four.disputes.governance.tickets
     assert row["tickets_received"] == len(tickets)
     assert row["tickets_escalated"] == sum(t.escalations > 0 for t in tickets) > 0
     assert 0 < row["tickets_completed_rate"] <= row["tickets_disposed_rate"] <= 1
@@ -252,7 +251,7 @@ def test_fewer_staff_make_tickets_wait_longer(busy_centres):
         assert b["ticket_latency_median_h"] > 1.5 * a["ticket_latency_median_h"]
         for row in (a, b):
             assert 0 <= row["tickets_completed_rate"] <= row["tickets_disposed_rate"] <= 1
-        open_ = [sum(t.state == "open" for t in m.governance.tickets) for m in (more, fewer)]
+        open_ = [sum(t.state == "open" for t in m.disputes.governance.tickets) for m in (more, fewer)]
         assert open_[0] < open_[1]
 
 
@@ -265,13 +264,13 @@ def centres_that_never_resolve(simulate):
 
 
 def _unresolved_live_disputes(model) -> np.ndarray:
-    rows = [t.dispute_row for t in model.governance.tickets if t.kind == "dispute" and t.state == "unresolved"]
-    return np.array([r for r in rows if model.disputes.is_active(r)], dtype=np.int64)
+    rows = [t.dispute_row for t in model.disputes.governance.tickets if t.kind == "dispute" and t.state == "unresolved"]
+    return np.array([r for r in rows if model.disputes.book.is_active(r)], dtype=np.int64)
 
 
 def test_centres_that_never_resolve_archive_every_ticket_unresolved_at_city_level(centres_that_never_resolve):
     m = centres_that_never_resolve
-    done = [t for t in m.governance.tickets if t.state != "open"]
+    done = [t for t in m.disputes.governance.tickets if t.state != "open"]
     assert len(done) > 50
     assert all(t.state == "unresolved" and t.level == 3 for t in done)
     assert len(_unresolved_live_disputes(m)) > 20
@@ -279,7 +278,7 @@ def test_centres_that_never_resolve_archive_every_ticket_unresolved_at_city_leve
 
 def test_a_dispute_whose_ticket_was_archived_unresolved_is_no_longer_being_handled(centres_that_never_resolve):
     rows = _unresolved_live_disputes(centres_that_never_resolve)
-    assert not centres_that_never_resolve.disputes.handling[rows].any()
+    assert not centres_that_never_resolve.disputes.book.handling[rows].any()
 
 
 @pytest.fixture(scope="module")
@@ -291,10 +290,10 @@ def slow_mediation(simulate):
 
 def _tickets_that_settled_their_dispute(model) -> list[Ticket]:
     """Dispute tickets that are their dispute's only ticket, whose dispute a centre's mediation settled."""
-    tickets = [t for t in model.governance.tickets if t.kind == "dispute" and t.state != "open"]
+    tickets = [t for t in model.disputes.governance.tickets if t.kind == "dispute" and t.state != "open"]
     per_dispute = Counter(t.dispute_row for t in tickets)
     return [t for t in tickets if per_dispute[t.dispute_row] == 1
-            and model.disputes.resolver[t.dispute_row] in (Resolver.MEDIATION, Resolver.GOVERNANCE)]
+            and model.disputes.book.resolver[t.dispute_row] in (Resolver.MEDIATION, Resolver.GOVERNANCE)]
 
 
 def test_slow_mediation_still_completes_the_tickets_it_settles(slow_mediation):

@@ -48,7 +48,7 @@ def test_disabled_interventions_reproduce_the_baseline_exactly(baseline, two_yea
     for a, b in zip(baseline.year_rows(), disabled.year_rows(), strict=True):
         assert differing_keys(a, b) == []
     np.testing.assert_array_equal(baseline.recorder.cell_incidents, disabled.recorder.cell_incidents)
-    np.testing.assert_array_equal(baseline.camera_count, disabled.camera_count)
+    np.testing.assert_array_equal(baseline.levers.camera_count, disabled.levers.camera_count)
     assert baseline.datacollector.get_model_vars_dataframe().equals(
         disabled.datacollector.get_model_vars_dataframe())
 
@@ -103,7 +103,7 @@ def test_street_police_stations_are_built_in_the_main_urban_area(two_years):
     sps = _intervention(m, "street_police_stations")
     assert len(sps.cells) == max(1, round(sps.params.count * m.scale))
     assert m.city.main_urban[sps.cells].all()
-    assert (m.posts[sps.cells] >= sps.params.officers_on_post).all()
+    assert (m.levers.posts[sps.cells] >= sps.params.officers_on_post).all()
     assert m.fleet.kind.count("street_police_stations") == len(sps.cells) * sps.params.patrol_units
 
 
@@ -118,10 +118,10 @@ def test_rapid_response_points_are_built_in_their_counties(package):
 
 def test_video_adds_the_scaled_number_of_cameras_where_placed(baseline, package):
     video = _intervention(package, "video")
-    added = package.camera_count - baseline.camera_count
+    added = package.levers.camera_count - baseline.levers.camera_count
     assert added.sum() == round(video.params.cameras * package.scale)
     assert (added[package.city.land_use != LandUse.VILLAGE] == 0).all()
-    assert (package.cameras >= baseline.cameras).all()
+    assert (package.levers.cameras >= baseline.levers.cameras).all()
 
 
 CAMPAIGN = ("interventions.crackdown.campaigns=[{name: theft drive, crime_types: [theft], start_day: 1, "
@@ -137,7 +137,7 @@ def test_crackdown_raises_clearance_odds_for_its_types_only_while_it_runs():
     for _day in range(4):
         for _ in range(24):
             m.step()
-        seen.append((m.clearance_odds.copy(), m.type_deterrence.copy()))
+        seen.append((m.levers.clearance_odds.copy(), m.levers.type_deterrence.copy()))
     for day, (odds, deterrence) in enumerate(seen):
         running = 1 <= day < 3
         assert odds[THEFT] == (3.0 if running else 1.0), day

@@ -1,4 +1,4 @@
-"""Mediation (sim.events.mediation, sim.interventions.mediation) and police-accompanied
+"""Mediation (sim.disputes.mediation, sim.interventions.mediation) and police-accompanied
 mediation (sim.interventions.police_mediation).
 
 Service tests run a :class:`MediationService` on its own SimPy clock against a real
@@ -24,8 +24,7 @@ from governance_fixtures import (
     filled_book,
 )
 
-from sim.events.mediation import MEDIATION_LEVELS, MediationParams, MediationService
-from sim.mechanisms.disputes import Outcome, Resolver, Stage
+from sim.disputes import MEDIATION_LEVELS, MediationParams, MediationService, Outcome, Resolver, Stage
 
 PLENTY = [1000.0, 1000.0, 1000.0]  # mediators: nobody waits
 
@@ -180,7 +179,7 @@ def test_mediation_rates_are_shares_of_sessions(all_four):
     assert row["disputes_mediated"] > 100
     assert 0.5 < row["mediation_success_rate"] <= 1
     assert 0.5 < row["agreements_honoured_rate"] <= 1
-    settled = (all_four.disputes.resolver[: all_four.disputes.n] == Resolver.MEDIATION).sum()
+    settled = (all_four.disputes.book.resolver[: all_four.disputes.book.n] == Resolver.MEDIATION).sum()
     assert row["mediation_success_rate"] * row["disputes_mediated"] == pytest.approx(settled)
 
 
@@ -199,7 +198,7 @@ def test_more_mediators_settle_more_disputes_before_they_reach_a_call(mediator_p
         assert a["disputes_found"] > 500
         assert b["disputes_mediated"] > 1.3 * a["disputes_mediated"]
         assert b["disputes_to_call"] <= a["disputes_to_call"]
-        waiting = [sum(len(r.queue) for level in m.mediation.committees for r in level) for m in (few, many)]
+        waiting = [sum(len(r.queue) for level in m.disputes.mediation.committees for r in level) for m in (few, many)]
         assert waiting[1] < 0.5 * waiting[0]
     assert sum(m.year_rows()[0]["disputes_to_call"] for _, m in mediator_pairs) < \
         0.97 * sum(m.year_rows()[0]["disputes_to_call"] for m, _ in mediator_pairs)
@@ -217,7 +216,7 @@ def test_police_mediation_settles_disputes_at_calls_and_cuts_their_violence(poli
     for without, with_ in police_pairs:
         a, b = without.year_rows()[0], with_.year_rows()[0]
         assert b["disputes_resolved_by_police"] > 0.3 * b["disputes_found"]
-        book = with_.disputes
+        book = with_.disputes.book
         assert b["disputes_resolved_by_police"] == (book.resolver[: book.n] == Resolver.POLICE).sum()
         assert b["disputes_violent"] < a["disputes_violent"]
         assert b["recorded_assault"] <= a["recorded_assault"]
@@ -231,4 +230,4 @@ def test_without_police_mediation_or_home_visits_police_settle_no_disputes(simul
     m = simulate(*switches, days=days).model
     assert {iv.key for iv in m.interventions}.isdisjoint({"police_mediation", "home_visits"})
     assert m.year_rows()[0]["disputes_resolved_by_police"] == 0
-    assert not (m.disputes.resolver == Resolver.POLICE).any()
+    assert not (m.disputes.book.resolver == Resolver.POLICE).any()

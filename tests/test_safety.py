@@ -107,7 +107,7 @@ def test_the_survey_sees_the_guardian_hours_of_its_own_year(monkeypatch):
     monkeypatch.setattr(sim.model, "survey", spy)
     m = PinganModel(load_scenario("suizhou_baseline", ["run.warmup_days=28", "run.years=1"]), seed=1, scale=0.05)
     # One visible guardian in every cell at every hour, and no patrols counted: 24 guardian-hours a day.
-    m.visible_guardians[:] = 1.0
+    m.levers.visible_guardians[:] = 1.0
     m.fleet.guarding = lambda spill: (np.zeros(m.city.n_cells), np.zeros(m.city.n_cells))
     m.run()
     assert set(seen) == {0}

@@ -13,6 +13,7 @@ from __future__ import annotations
 import numpy as np
 from pydantic import Field, field_validator
 
+from sim.disputes import DiscoverySource, Resolver
 from sim.interventions.base import (
     Cost,
     DutyRoster,
@@ -22,7 +23,7 @@ from sim.interventions.base import (
     check_hours,
     select_counties,
 )
-from sim.mechanisms.disputes import DiscoverySource, Resolver
+from sim.metrics import Metric
 from sim.space.city import LandUse
 
 __all__ = ["AuxiliaryPoliceParams", "AuxiliaryPolice"]
@@ -74,6 +75,10 @@ class AuxiliaryPoliceParams(InterventionParams):
 class AuxiliaryPolice(Intervention):
     key = "auxiliary_police"
     Params = AuxiliaryPoliceParams
+    declares = (
+        Metric("auxiliary_officers", "officers",
+               "Village auxiliary police officers in place (0 before they start).", kind="reported"),
+    )
 
     def activate(self, model) -> None:
         p = self.params
@@ -86,7 +91,7 @@ class AuxiliaryPolice(Intervention):
         per_household = np.divide(self.officers * p.visits_per_officer_day, city.households,
                                   out=np.zeros(city.n_cells), where=city.households > 0)
         hazard = np.minimum(per_household * p.targeting_factor, 1.0) * p.find_prob_per_visit
-        model.discovery_sources.append(DiscoverySource("auxiliary_police", hazard, p.on_spot_prob,
+        model.disputes.add_discovery_source(DiscoverySource("auxiliary_police", hazard, p.on_spot_prob,
                                                        Resolver.POLICE, p.honour_prob))
         self._roster = DutyRoster(self.officers, p.guard_per_officer, p.hours)
 

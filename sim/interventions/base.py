@@ -6,10 +6,11 @@ under ``interventions:`` in a scenario file. Defining the class registers it; th
 schema, the model and the cost accounting pick it up from :data:`REGISTRY`. Nothing
 outside the module branches on its name.
 
-Interventions act only through the model's shared levers: ``posts`` (officers on fixed
-posts per cell), ``extra_guardians`` (blocking hazard per cell), ``camera_count`` (via
-``model.add_cameras``), ``walk_in_share`` (non-urgent calls absorbed per cell),
-``type_deterrence`` and ``clearance_odds`` (per crime type), and the patrol fleet.
+Interventions act only through declared levers: the model's :class:`sim.levers.Levers`
+(``model.levers``: posts, guardians, cameras, alarms, walk-in desks, campaign deterrence and
+clearance odds), the dispute system (``model.disputes``: discovery sources, governance
+centres, mediation, mediation at the scene, managed households) and the patrol fleet.
+The metrics an intervention reports are declared in its ``declares`` (see :mod:`sim.metrics`).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from typing import TYPE_CHECKING, ClassVar
 import numpy as np
 from pydantic import Field
 
+from sim.metrics import METRICS, Metric
 from sim.params import Params
 
 if TYPE_CHECKING:
@@ -99,8 +101,8 @@ class DutyRoster:
         on = hour % 24 in self.hours
         if on != self.on:
             sign = 1.0 if on else -1.0
-            model.extra_guardians += sign * self.guard_per_person * self.people
-            model.visible_guardians += sign * self.people
+            model.levers.extra_guardians += sign * self.guard_per_person * self.people
+            model.levers.visible_guardians += sign * self.people
             self.on = on
         return on
 
@@ -119,11 +121,14 @@ class Intervention:
 
     key: ClassVar[str] = ""
     Params: ClassVar[type[InterventionParams]] = InterventionParams
+    #: The metrics only this intervention records or reports (declared in sim.metrics.METRICS).
+    declares: ClassVar[tuple[Metric, ...]] = ()
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
         if cls.key:
             REGISTRY[cls.key] = cls
+        METRICS.declare(*cls.declares)
 
     def __init__(self, params: InterventionParams):
         self.params = params
@@ -149,5 +154,5 @@ class Intervention:
         return np.asarray(getattr(self, "cells", []), dtype=np.int64)
 
     def metrics(self, model: PinganModel, year: int) -> dict[str, float]:
-        """Extra metrics of this intervention for a counted year (optional)."""
+        """This intervention's reported metrics for a counted year (each declared in ``declares``)."""
         return {}

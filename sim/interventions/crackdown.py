@@ -78,27 +78,28 @@ class Crackdown(Intervention):
         if day_of_year == self._day:  # campaigns start and end at midnight
             return
         self._day = day_of_year
-        model.clearance_odds[:] = 1.0
-        model.type_deterrence[:] = 0.0
+        levers = model.levers
+        levers.clearance_odds[:] = 1.0
+        levers.type_deterrence[:] = 0.0
         running = []
         for i, (camp, types) in enumerate(zip(self.params.campaigns, self._types, strict=True)):
             if camp.start_day <= day_of_year < camp.start_day + camp.days:
-                model.clearance_odds[types] *= camp.clearance_odds_multiplier
-                model.type_deterrence[types] += camp.deterrence
+                levers.clearance_odds[types] *= camp.clearance_odds_multiplier
+                levers.type_deterrence[types] += camp.deterrence
                 running.append(i)
         if tuple(running) != self._running:
             self._deploy(model, running)
 
     def _deploy(self, model, running: list[int]) -> None:
         """Put the running campaigns' extra officers on posts at the current hot spots."""
-        model.posts -= self._posts
+        model.levers.posts -= self._posts
         self._posts[:] = 0.0
         officers = sum(self.params.campaigns[i].extra_officers_on_duty for i in running) * model.scale
         if officers > 0:
             k = max(1, int(np.ceil(officers)))
             cells = np.argsort(-model.site_score(np.arange(model.city.n_cells)), kind="stable")[:k]
             self._posts[cells] = officers / k
-        model.posts += self._posts
+        model.levers.posts += self._posts
         self._running = tuple(running)
 
     def cost(self) -> Cost:

@@ -4,14 +4,14 @@ Jincheng's centres receive 100 000+ reported items a year and dispose of 97.8 %
 (001_b31210ca73dc4a0f.txt); Daqing's platform handled 18 400 grid items with 81 %
 completion (002_5234f462d53c6514.txt); Xing'an League runs 7 command centres with 26 staff
 at the league centre (004_d1fb0e0d9599ba9c.txt). Switching this on routes every reported
-item and found dispute through the closed-loop pipeline of :mod:`sim.events.governance`.
+item and found dispute through the closed-loop pipeline of :mod:`sim.disputes.governance`.
 """
 
 from __future__ import annotations
 
 from pydantic import Field
 
-from sim.events.governance import GovernanceParams, GovernancePipeline
+from sim.disputes.governance import GovernanceParams
 from sim.interventions.base import Cost, Intervention, InterventionParams
 
 __all__ = ["GovernanceCentreParams", "GovernanceCentres"]
@@ -28,11 +28,9 @@ class GovernanceCentres(Intervention):
     Params = GovernanceCentreParams
 
     def activate(self, model) -> None:
-        model.governance = GovernancePipeline(model.env, model.city, self.params.pipeline, model.scale,
-                                              model.run_seed, dispose=model.dispose_ticket,
-                                              on_archive=model.ticket_archived)
-        self._centres = sum(len(level) for level in model.governance.centres)
-        self._staff = sum(r.capacity for level in model.governance.centres for r in level)
+        pipeline = model.disputes.open_governance_centres(self.params.pipeline)
+        self._centres = sum(len(level) for level in pipeline.centres)
+        self._staff = sum(r.capacity for level in pipeline.centres for r in level)
 
     def cost(self) -> Cost:
         p = self.params

@@ -13,8 +13,8 @@ from __future__ import annotations
 import numpy as np
 from pydantic import Field
 
+from sim.disputes import DiscoverySource, Resolver
 from sim.interventions.base import Cost, Intervention, InterventionParams, scaled_count
-from sim.mechanisms.disputes import DiscoverySource, Resolver
 from sim.rng import stream
 
 __all__ = ["GridWorkerParams", "GridWorkers"]
@@ -57,7 +57,7 @@ class GridWorkers(Intervention):
         mean_grid_hh = cell_grid_hh / np.maximum(city.residents, 1)
         visit_rate = p.workers_per_grid * p.visits_per_worker_day / np.maximum(mean_grid_hh, 1.0)
         hazard = np.where(city.residents > 0, visit_rate * p.find_prob_per_visit, 0.0)
-        model.discovery_sources.append(DiscoverySource("grid_worker", hazard, p.on_spot_prob,
+        model.disputes.add_discovery_source(DiscoverySource("grid_worker", hazard, p.on_spot_prob,
                                                        Resolver.ON_THE_SPOT, p.on_spot_honour_prob))
         self.workers = p.workers_per_grid * res.n_grids
         dedicated = city.params.dedicated_grids if p.dedicated_grids is None else p.dedicated_grids
@@ -80,7 +80,7 @@ class GridWorkers(Intervention):
         kinds = np.where(self._rng.random(len(cells)) < 0.5, "hazard", "special_population")
         day = hour // 24
         for i, (c, k) in enumerate(zip(cells, kinds, strict=True)):
-            model.report_ticket(str(k), int(c), (1 << 55) + day * 100_000 + i)
+            model.disputes.report_ticket(str(k), int(c), (1 << 55) + day * 100_000 + i)
 
     def cost(self) -> Cost:
         n = getattr(self, "workers", 0.0) + getattr(self, "dedicated", 0)

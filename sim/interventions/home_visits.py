@@ -16,10 +16,11 @@ from __future__ import annotations
 import numpy as np
 from pydantic import Field
 
+from sim.disputes import DiscoverySource, Resolver, visit_hazard
 from sim.interventions.base import Cost, Intervention, InterventionParams
-from sim.mechanisms.disputes import DiscoverySource, Resolver
+from sim.metrics import Metric
 
-__all__ = ["HomeVisitParams", "HomeVisits", "visit_hazard"]
+__all__ = ["HomeVisitParams", "HomeVisits"]
 
 
 class HomeVisitParams(InterventionParams):
@@ -54,27 +55,6 @@ class HomeVisitParams(InterventionParams):
         30.0, ge=0, description="Transport and paperwork per visit [yuan]; officers' pay is already in "
         "the police budget (assumed)."
     )
-
-
-def visit_hazard(city, cells: np.ndarray, visits_per_day: float, find_prob: float, targeting: float) -> np.ndarray:
-    """Daily finding hazard per cell from household visits spread over the households of ``cells``.
-
-    Args:
-        city: The city.
-        cells: Cells whose households are visited (an area: a jurisdiction, a town).
-        visits_per_day: Household visits a day in that area.
-        find_prob: Chance a visit to a household with a live dispute finds it.
-        targeting: Live-dispute rate of visited households relative to a random household.
-
-    Returns:
-        Hazard per cell (zero outside ``cells``): visits per household per day × targeting × find_prob.
-    """
-    hazard = np.zeros(city.n_cells)
-    households = float(city.households[cells].sum())
-    if households > 0:
-        rate = min(visits_per_day / households * targeting, 1.0)  # at most one visit a household a day
-        hazard[cells] = np.where(city.households[cells] > 0, rate * find_prob, 0.0)
-    return hazard
 
 
 def _station_units(fleet) -> np.ndarray:
@@ -120,6 +100,12 @@ def beat_cells(fleet, beat: int) -> np.ndarray:
 class HomeVisits(Intervention):
     key = "home_visits"
     Params = HomeVisitParams
+    declares = (
+        Metric("home_visits", "visits",
+               "Household visits by police taken off patrol (百万警进千万家).", kind="reported"),
+        Metric("patrol_units_moved_to_visits", "units",
+               "Patrol units taken off patrol for home visits (0 before they start).", kind="reported"),
+    )
 
     def activate(self, model) -> None:
         p = self.params
@@ -134,7 +120,7 @@ class HomeVisits(Intervention):
         for b in fleet.beat[moved]:
             hazard += visit_hazard(city, beat_cells(fleet, int(b)), per_unit, p.find_prob_per_visit,
                                    p.targeting_factor)
-        model.discovery_sources.append(DiscoverySource("home_visit", hazard, p.on_spot_prob, Resolver.POLICE,
+        model.disputes.add_discovery_source(DiscoverySource("home_visit", hazard, p.on_spot_prob, Resolver.POLICE,
                                                        p.honour_prob))
 
     def on_hour(self, model, hour: int, day_of_year: int) -> None:

@@ -5,7 +5,7 @@ Jincheng links people's, administrative and judicial mediation (三调联动) an
 (001_b31210ca73dc4a0f.txt); Daqing's pre-litigation mediation guidance is effective in
 ≥ 80 % of cases (002_5234f462d53c6514.txt). Switching this on gives every village and
 community a committee, every town a judicial office and every county a court mediation
-desk (:mod:`sim.events.mediation`); found disputes climb them when governance centres
+desk (:mod:`sim.disputes.mediation`); found disputes climb them when governance centres
 are not in place, and governance centres use them to dispose of disputes when they are.
 """
 
@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from sim.events.mediation import MediationParams, MediationService
+from sim.disputes.mediation import MediationParams
 from sim.interventions.base import Cost, Intervention, InterventionParams
 
 __all__ = ["MediationInterventionParams", "Mediation"]
@@ -32,9 +32,8 @@ class Mediation(Intervention):
     Params = MediationInterventionParams
 
     def activate(self, model) -> None:
-        model.mediation = MediationService(model.env, model.city, self.params.service, model.scale, model.run_seed,
-                                           model.disputes, on_result=model.mediation_result)
-        self._mediators = [sum(r.capacity for r in level) for level in model.mediation.committees]
+        service = model.disputes.open_mediation(self.params.service)
+        self._mediators = [sum(r.capacity for r in level) for level in service.committees]
 
     def cost(self) -> Cost:
         m = getattr(self, "_mediators", [0, 0, 0])

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from pydantic import Field
 
+from sim.disputes.mediation import MediationAtScene
 from sim.interventions.base import Cost, Intervention, InterventionParams
 
 __all__ = ["PoliceMediationParams", "PoliceMediation"]
@@ -32,7 +33,7 @@ class PoliceMediation(Intervention):
     Params = PoliceMediationParams
 
     def activate(self, model) -> None:
-        model.police_mediation = self.params
+        model.disputes.mediate_at_scene(MediationAtScene(self.params.success_by_stage, self.params.honour_prob))
         self._mediators = self.params.mediators_on_call * model.city.population / 1e5
 
     def cost(self) -> Cost:

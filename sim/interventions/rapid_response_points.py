@@ -19,7 +19,8 @@ from sim.interventions.base import (
     scaled_count,
     select_counties,
 )
-from sim.interventions.street_police_stations import base_units_at, pick_spaced_sites
+from sim.interventions.siting import base_units_at, pick_spaced_sites
+from sim.metrics import Metric
 
 __all__ = ["RapidResponsePointParams", "RapidResponsePoints"]
 
@@ -50,6 +51,11 @@ class RapidResponsePointParams(InterventionParams):
 class RapidResponsePoints(Intervention):
     key = "rapid_response_points"
     Params = RapidResponsePointParams
+    declares = (
+        Metric("rrp_urgent_within_target_share", "share",
+               "Urgent calls in the points' catchment answered within the response target (NaN before the "
+               "points or without such calls).", kind="reported"),
+    )
 
     def activate(self, model) -> None:
         p = self.params

@@ -20,6 +20,7 @@ from pydantic import Field, field_validator
 
 from sim.interventions.base import Cost, Intervention, InterventionParams, scaled_count
 from sim.mechanisms.crime import CRIME_TYPES
+from sim.metrics import Metric
 from sim.space.city import LandUse
 
 __all__ = ["SmartCompoundParams", "SmartCompounds"]
@@ -65,6 +66,16 @@ class SmartCompoundParams(InterventionParams):
 class SmartCompounds(Intervention):
     key = "smart_compounds"
     Params = SmartCompoundParams
+    declares = (
+        Metric("smart_compound_offences", "offences",
+               "Police-recorded offences in the compounds' cells.", kind="reported"),
+        Metric("smart_compound_ring_offences", "offences",
+               "Police-recorded offences in the ring of adjacent non-compound cells.", kind="reported"),
+        Metric("smart_compound_offences_true", "offences",
+               "Offences committed in the compounds' cells, recorded or not.", kind="reported"),
+        Metric("smart_compound_ring_offences_true", "offences",
+               "Offences committed in the ring of adjacent cells, recorded or not.", kind="reported"),
+    )
 
     def activate(self, model) -> None:
         p = self.params
@@ -75,12 +86,13 @@ class SmartCompounds(Intervention):
         self.cells = np.sort(pool[np.argsort(-score, kind="stable")[:n]])
         nb = city.neighbours[self.cells].ravel()
         self.ring = np.setdiff1d(nb[nb >= 0], self.cells)
+        levers = model.levers
         for t, g in p.access_guard.items():
-            model.type_guardians[CRIME_TYPES.index(t), self.cells] += g
-        model.alarms[self.cells] = 1 - (1 - model.alarms[self.cells]) * (1 - p.alarm_detect_prob)
+            levers.type_guardians[CRIME_TYPES.index(t), self.cells] += g
+        levers.alarms[self.cells] = 1 - (1 - levers.alarms[self.cells]) * (1 - p.alarm_detect_prob)
         cams = np.zeros(city.n_cells)
         cams[self.cells] = p.cameras_per_compound
-        model.add_cameras(cams)
+        levers.add_cameras(cams)
 
     def cost(self) -> Cost:
         n = len(getattr(self, "cells", []))

@@ -15,6 +15,7 @@ import numpy as np
 from pydantic import Field
 
 from sim.interventions.base import Cost, Intervention, InterventionParams
+from sim.metrics import Metric
 from sim.rng import event_uniforms
 
 __all__ = ["SpecialPopulationManagementParams", "SpecialPopulationManagement"]
@@ -46,6 +47,12 @@ class SpecialPopulationManagementParams(InterventionParams):
 class SpecialPopulationManagement(Intervention):
     key = "special_population_management"
     Params = SpecialPopulationManagementParams
+    declares = (
+        Metric("special_population_managed", "people",
+               "Special-population members under regular contact (0 before it starts).", kind="reported"),
+        Metric("special_population_managed_offenders", "people",
+               "Managed members who are motivated offenders (0 before it starts).", kind="reported"),
+    )
 
     def activate(self, model) -> None:
         p = self.params
@@ -57,11 +64,7 @@ class SpecialPopulationManagement(Intervention):
         is_managed[self.managed] = True
         off.propensity[is_managed[off.offenders]] *= 1 - p.offending_reduction
         self.managed_offenders = int(is_managed[off.offenders].sum())
-        n_households = max(int(model.city.households.sum()), len(model.disputes.special_household))
-        if model.household_dispute_factor is None:
-            model.household_dispute_factor = np.ones(n_households)
-        households = np.unique(res.household[self.managed])
-        model.household_dispute_factor[households] *= 1 - p.dispute_reduction
+        model.disputes.manage_households(np.unique(res.household[self.managed]), p.dispute_reduction)
 
     def cost(self) -> Cost:
         p = self.params

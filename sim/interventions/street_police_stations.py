@@ -16,8 +16,9 @@ import numpy as np
 from pydantic import Field
 
 from sim.interventions.base import Cost, Intervention, InterventionParams, scaled_count
+from sim.interventions.siting import base_units_at, pick_spaced_sites, within
 
-__all__ = ["StreetPoliceStationParams", "StreetPoliceStations", "base_units_at", "within", "pick_spaced_sites"]
+__all__ = ["StreetPoliceStationParams", "StreetPoliceStations"]
 
 
 class StreetPoliceStationParams(InterventionParams):
@@ -57,47 +58,11 @@ class StreetPoliceStations(Intervention):
         for c in self.cells:
             base_units_at(model, c, p.officers_on_post, p.beat_radius_km, p.patrol_units, self.key)
             near = within(city, c, p.walk_in_radius_km)
-            model.walk_in_share[near] = 1 - (1 - model.walk_in_share[near]) * (1 - p.walk_in_share)
+            desks = model.levers.walk_in_share
+            desks[near] = 1 - (1 - desks[near]) * (1 - p.walk_in_share)
 
     def cost(self) -> Cost:
         n = len(getattr(self, "cells", []))
         p = self.params
         return Cost(n * p.setup_cost_yuan, n * p.running_cost_yuan_per_year,
                     n * (p.officers_on_post + 2 * p.patrol_units))
-
-
-def base_units_at(model, cell: int, officers_on_post: float, beat_radius_km: float, units: int,
-                  kind: str) -> np.ndarray:
-    """Officers on a fixed post at ``cell`` and ``units`` patrol units based there.
-
-    Returns:
-        The cells of the units' beat (within ``beat_radius_km`` of the post).
-    """
-    model.posts[cell] += officers_on_post
-    cells = within(model.city, cell, beat_radius_km)
-    beat = model.fleet.add_beat(cells)
-    model.fleet.add_units(np.full(units, cell), np.full(units, beat), kind=kind)
-    return cells
-
-
-def within(city, cell: int, radius_km: float) -> np.ndarray:
-    """Cells within ``radius_km`` (lattice distance) of ``cell``, the cell itself included."""
-    cand = np.arange(city.n_cells)
-    return cand[city.distance_km(cell, cand) <= radius_km]
-
-
-def pick_spaced_sites(city, pool: np.ndarray, score: np.ndarray, n: int, spacing_km: float):
-    """The ``n`` best-scoring cells of ``pool`` at least ``spacing_km`` apart (greedy)."""
-    if n <= 0:
-        return np.zeros(0, dtype=np.int64)
-    chosen: list[int] = []
-    for i in np.argsort(-score, kind="stable"):
-        c = int(pool[i])
-        if all(city.distance_km(c, np.array([d]))[0] >= spacing_km for d in chosen):
-            chosen.append(c)
-            if len(chosen) == n:
-                break
-    if len(chosen) < n:  # not enough room: fill without spacing
-        rest = [int(pool[i]) for i in np.argsort(-score, kind="stable") if int(pool[i]) not in chosen]
-        chosen += rest[: n - len(chosen)]
-    return np.array(chosen, dtype=np.int64)

@@ -15,9 +15,9 @@ from __future__ import annotations
 import numpy as np
 from pydantic import Field
 
+from sim.disputes import DiscoverySource, Resolver, visit_hazard
 from sim.interventions.base import Cost, Intervention, InterventionParams, scaled_count
-from sim.interventions.home_visits import visit_hazard
-from sim.mechanisms.disputes import DiscoverySource, Resolver
+from sim.metrics import Metric
 
 __all__ = ["TwoStationLinkageParams", "TwoStationLinkage"]
 
@@ -63,6 +63,10 @@ class TwoStationLinkageParams(InterventionParams):
 class TwoStationLinkage(Intervention):
     key = "two_station_linkage"
     Params = TwoStationLinkageParams
+    declares = (
+        Metric("linked_towns", "towns",
+               "Towns whose police station and judicial office work jointly (0 before it starts).", kind="reported"),
+    )
 
     def activate(self, model) -> None:
         p = self.params
@@ -75,20 +79,10 @@ class TwoStationLinkage(Intervention):
         for t in self.towns:
             hazard += visit_hazard(city, np.flatnonzero(city.town == t), p.screenings_per_town_day,
                                    p.find_prob_per_screening, p.targeting_factor)
-        model.discovery_sources.append(DiscoverySource("joint_screening", hazard, p.on_spot_prob,
+        model.disputes.add_discovery_source(DiscoverySource("joint_screening", hazard, p.on_spot_prob,
                                                        Resolver.MEDIATION, p.honour_prob))
-        self._boosted = False
-        self._boost(model)
-
-    def on_hour(self, model, hour: int, day_of_year: int) -> None:
-        if not self._boosted:  # mediation may be switched on later than the linkage
-            self._boost(model)
-
-    def _boost(self, model) -> None:
-        if model.mediation is None:
-            return
-        model.mediation.success_boost[_TOWN_LEVEL, self.towns] += self.params.mediation_success_boost
-        self._boosted = True
+        # Mediation may be switched on later than the linkage: the system applies the boost then.
+        model.disputes.boost_mediation(_TOWN_LEVEL, self.towns, p.mediation_success_boost)
 
     def cost(self) -> Cost:
         n = len(getattr(self, "towns", []))

@@ -13,9 +13,10 @@ import numpy as np
 from pydantic import Field
 
 from sim.interventions.base import Cost, Intervention, InterventionParams
-from sim.space.city import LandUse, apportion
+from sim.interventions.siting import camera_weights
+from sim.space.city import apportion
 
-__all__ = ["VideoParams", "Video", "camera_weights"]
+__all__ = ["VideoParams", "Video"]
 
 
 class VideoParams(InterventionParams):
@@ -32,19 +33,6 @@ class VideoParams(InterventionParams):
     )
 
 
-def camera_weights(model, placement: str) -> np.ndarray:
-    """Relative share of cameras each cell receives under a placement policy."""
-    city = model.city
-    if placement == "villages":
-        return (city.land_use == LandUse.VILLAGE) * city.residents.astype(float)
-    if placement == "hot_spots":
-        return model.site_score(np.arange(city.n_cells))
-    if placement == "main_roads":
-        return np.isin(city.land_use, [LandUse.URBAN_CORE, LandUse.COMMERCIAL, LandUse.TOWN]) * (
-            city.attraction + 1.0)
-    return city.residents.astype(float)
-
-
 class Video(Intervention):
     key = "video"
     Params = VideoParams
@@ -54,7 +42,7 @@ class Video(Intervention):
         self.n = round(p.cameras * model.scale)
         counts = apportion(self.n, camera_weights(model, p.placement))
         self.cells = np.flatnonzero(counts)
-        model.add_cameras(counts)
+        model.levers.add_cameras(counts)
 
     def cost(self) -> Cost:
         n = getattr(self, "n", 0)

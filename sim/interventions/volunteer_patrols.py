@@ -23,6 +23,7 @@ from sim.interventions.base import (
     check_hours,
     select_counties,
 )
+from sim.metrics import Metric
 
 __all__ = ["VolunteerPatrolParams", "VolunteerPatrols"]
 
@@ -65,6 +66,10 @@ class VolunteerPatrolParams(InterventionParams):
 class VolunteerPatrols(Intervention):
     key = "volunteer_patrols"
     Params = VolunteerPatrolParams
+    declares = (
+        Metric("volunteer_communities", "communities",
+               "Communities with volunteer patrols (0 before they start).", kind="reported"),
+    )
 
     def activate(self, model) -> None:
         p = self.params

@@ -11,12 +11,12 @@ from pydantic import Field, create_model, model_validator
 
 from sim.agents.patrol import PolicingParams
 from sim.agents.residents import ResidentParams
+from sim.disputes.book import DisputeParams
 from sim.events.dispatch import DispatchParams
 from sim.interventions import REGISTRY
 from sim.mechanisms.calls import CallParams
 from sim.mechanisms.clearance import ClearanceParams
 from sim.mechanisms.crime import CrimeParams
-from sim.mechanisms.disputes import DisputeParams
 from sim.mechanisms.safety import SafetyParams
 from sim.params import Params
 from sim.space.city import CityParams

@@ -5,21 +5,27 @@ mediation committees (人民调解委员会) in every village and community, jud
 mediators (司法所) in every town, and court pre-litigation mediation (诉前调解) in every
 county. A mediation session takes a mediator for a while; success falls with the dispute's
 stage; an agreement is honoured or broken, and a broken one re-enters as a new dispute.
+
+Police-accompanied mediation (随警调解, :class:`MediationAtScene`) is mediation too: police
+who attend a dispute call, with a people's mediator, try to settle it there and then.
 """
 
 from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import simpy
 from pydantic import Field
 
-from sim.events.governance import Staff
+from sim.disputes.book import DisputeBook, Resolver
+from sim.disputes.governance import Staff
 from sim.mechanisms.crime import log_logistic_one
-from sim.mechanisms.disputes import DisputeBook, Resolver
 from sim.params import Params
 from sim.rng import event_uniform
 
-__all__ = ["MEDIATION_LEVELS", "MediationParams", "MediationService"]
+__all__ = ["MEDIATION_LEVELS", "MediationParams", "MediationService", "MediationAtScene"]
 
 MEDIATION_LEVELS: tuple[str, ...] = ("village", "town", "county")
 
@@ -123,3 +129,27 @@ class MediationService:
             result = yield from self.mediate(row, level)
             if result is None or result:
                 return
+
+
+@dataclass(frozen=True)
+class MediationAtScene:
+    """Police-accompanied mediation (随警调解): police at a dispute call settle it at the scene.
+
+    Attributes:
+        success_by_stage: Chance police and an accompanying mediator settle it at the minor,
+            conflict and call stage.
+        honour_prob: Chance the settlement holds.
+    """
+
+    success_by_stage: Sequence[float]
+    honour_prob: float
+
+    def settle(self, book: DisputeBook, row: int, seed: int, day: int) -> bool:
+        """Try to settle dispute ``row`` at the scene on ``day``; returns whether it was settled."""
+        stage = min(int(book.stage[row]), 2)
+        uid = int(book.uid[row])
+        if event_uniform(seed, "police_mediation.success", uid) >= self.success_by_stage[stage]:
+            return False
+        holds = event_uniform(seed, "police_mediation.holds", uid) < self.honour_prob
+        book.settle(row, day, Resolver.POLICE, holds)
+        return True

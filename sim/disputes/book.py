@@ -1,4 +1,4 @@
-"""Disputes (矛盾纠纷): how they arise, escalate, get found, and end — exactly once.
+"""The dispute book: every dispute (矛盾纠纷) of a run, how it arises, escalates, is found and ends — exactly once.
 
 Households generate disputes by type — neighbour (邻里), family (婚姻家庭), property and
 parking (物业/停车), wage arrears (欠薪) and land (土地) — at rates that depend on land use
@@ -15,7 +15,6 @@ its random draws are the same in every scenario.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from enum import IntEnum
 
 import numpy as np
@@ -24,7 +23,7 @@ from pydantic import Field
 from sim.params import Params
 from sim.rng import event_uniform, event_uniforms, stream
 
-__all__ = ["DISPUTE_TYPES", "Stage", "Outcome", "Resolver", "DisputeParams", "DisputeBook", "DiscoverySource"]
+__all__ = ["DISPUTE_TYPES", "Stage", "Outcome", "Resolver", "DisputeParams", "DisputeBook"]
 
 DISPUTE_TYPES: tuple[str, ...] = ("neighbour", "family", "property_parking", "wage_arrears", "land")
 _LAND_USES = ("urban_core", "commercial", "residential", "industrial", "town", "village")
@@ -56,25 +55,6 @@ class Resolver(IntEnum):
     MEDIATION = 2  # people's, judicial-office or court mediation
     POLICE = 3  # police-accompanied mediation (随警调解) or a home visit
     GOVERNANCE = 4  # a governance centre's own disposal
-
-
-@dataclass
-class DiscoverySource:
-    """Someone who finds disputes on rounds or visits (a lever interventions register).
-
-    Attributes:
-        name: Short name, e.g. ``"grid_worker"``.
-        hazard: Daily chance-rate per cell that a live, unfound dispute there is found.
-        on_spot_prob: Chance a found minor dispute is settled there and then.
-        resolver: Who gets the credit for an on-the-spot settlement.
-        honour_prob: Chance such a settlement holds.
-    """
-
-    name: str
-    hazard: np.ndarray
-    on_spot_prob: float
-    resolver: Resolver
-    honour_prob: float = 0.95
 
 
 class DisputeParams(Params):
