@@ -1,0 +1,80 @@
+"""Metrics declared once (sim.metrics): the registry, the recorder's checks and the yearly row."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from sim.metrics import CORE_METRICS, METRICS, Metric, MetricRegistry, MetricsRecorder, UnknownMetricError
+
+POPULATION = 200_000
+
+
+def test_an_unknown_metric_name_is_an_error_not_a_silent_zero():
+    rec = MetricsRecorder(n_years=2, n_cells=3)
+    with pytest.raises(UnknownMetricError, match="calls_for_servise"):
+        rec.add("calls_for_servise", 0)
+    with pytest.raises(UnknownMetricError, match="calls_for_servise"):
+        rec.add("calls_for_servise", -1)  # during warm-up too, though nothing is counted then
+    with pytest.raises(UnknownMetricError):
+        rec.row("no_such_metric")
+    assert "calls_for_servise" not in rec.counts
+
+
+def test_declared_metrics_tallies_and_family_members_can_be_recorded():
+    rec = MetricsRecorder(n_years=1, n_cells=3)
+    rec.add("calls_for_service", 0, 2.0)
+    rec.add("mediation_successes", 0)  # a tally: read by a column's derivation
+    rec.add("disputes_found_by_grid_worker", 0, 5.0)  # a family member (declared by the dispute system)
+    assert rec.counts["calls_for_service"] == [2.0]
+    with pytest.raises(UnknownMetricError, match="family prefix"):
+        rec.add("disputes_found_by_", 0)
+
+
+def _row(rec: MetricsRecorder, **reports: float) -> dict:
+    ticket = {"tickets_received": 0.0, "tickets_disposed_rate": math.nan, "tickets_completed_rate": math.nan,
+              "tickets_escalated": 0.0, "ticket_latency_median_h": math.nan}
+    return rec.year_row(0, POPULATION, {**ticket, **reports})
+
+
+def test_the_yearly_row_is_derived_from_the_declarations_in_their_order():
+    rec = MetricsRecorder(n_years=1, n_cells=3)
+    rec.add("calls_for_service", 0, 40.0)
+    rec.add("disputes_mediated", 0, 4.0)
+    rec.add("mediation_successes", 0, 3.0)
+    rec.add("disputes_found_by_grid_worker", 0, 5.0)
+    row = _row(rec, linked_towns=2.0)
+    assert list(row)[: len(CORE_METRICS)] == list(CORE_METRICS)
+    assert list(row)[len(CORE_METRICS):] == ["disputes_found_by_grid_worker", "linked_towns"]
+    assert row["calls_for_service"] == 40.0
+    assert row["calls_for_service_per_100k"] == 40.0 / POPULATION * 1e5
+    assert row["mediation_success_rate"] == 0.75
+    assert math.isnan(row["sense_of_safety_pct"])  # not surveyed: NaN, not zero
+    assert math.isnan(row["clearance_rate"])  # no recorded offences
+
+
+def test_plug_ins_may_report_only_declared_reported_metrics():
+    rec = MetricsRecorder(n_years=1, n_cells=3)
+    with pytest.raises(UnknownMetricError, match="made_up_metric"):
+        _row(rec, made_up_metric=1.0)
+    with pytest.raises(ValueError, match="not 'reported'"):
+        _row(rec, calls_for_service=1.0)  # a core column is derived, not reported
+    with pytest.raises(ValueError, match="tickets_received"):
+        rec.year_row(0, POPULATION, {})  # the dispute system reports its ticket metrics every year
+
+
+def test_a_metric_cannot_be_declared_twice_differently():
+    registry = MetricRegistry()
+    m = Metric("thing", "things", "A thing.")
+    registry.declare(m)
+    registry.declare(m)  # the same declaration again is harmless (a module imported twice)
+    with pytest.raises(ValueError, match="declared twice"):
+        registry.declare(Metric("thing", "widgets", "A thing."))
+    with pytest.raises(ValueError, match="core"):
+        registry.declare(Metric("other", "things", "A tally.", kind="tally", core=True))
+
+
+def test_every_metric_has_a_unit_and_a_description():
+    for m in METRICS:
+        assert m.unit and m.description, m.name
