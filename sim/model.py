@@ -163,11 +163,6 @@ class PinganModel(mesa.Model):
         attraction = self.city.attraction[cells]
         return self.heat[cells] + 1e-6 * attraction / max(attraction.max(), 1.0)
 
-    def record_blocked(self, blocked: int, displaced_attempts: int) -> None:
-        year = self.year_index(self.hour)
-        self.recorder.add("attempts_blocked", year, blocked)
-        self.recorder.add("attempts_displaced", year, displaced_attempts)
-
     # ------------------------------------------------------------------ time
     def year_index(self, hour: float) -> int:
         """Counted year of an absolute hour (−1 during warm-up)."""
@@ -207,6 +202,9 @@ class PinganModel(mesa.Model):
 
         # Offences, reporting, recording.
         off = self.offending.step(h, how, self)
+        if off.attempts_blocked or off.attempts_displaced:
+            rec.add("attempts_blocked", year, off.attempts_blocked)
+            rec.add("attempts_displaced", year, off.attempts_displaced)
         calls, detected = self.calls.report(off, h, self.cameras, self.alarms)
         if len(off):
             recorded = np.zeros(len(off), dtype=bool)
