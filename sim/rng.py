@@ -66,7 +66,7 @@ def splitmix64(x):
     return x ^ (x >> _S31)
 
 
-#: :func:`splitmix64` compiled (for kernels, and for single values, where numpy scalars would warn on wrapping).
+#: :func:`splitmix64` compiled, for kernels.
 _mix = njit(cache=True)(splitmix64)
 
 
@@ -81,7 +81,8 @@ def _int64(x) -> int:
 def _stream_hash(seed: int, name: str) -> int:
     """The first hashing stage, shared by every event of stream ``name`` in run ``seed`` (as
     :func:`_int64`: ``& _M64`` gives the unsigned value)."""
-    return _int64(_mix(np.uint64(((seed * 0x94D049BB133111EB) & _M64) ^ stream_key(name))))
+    with np.errstate(over="ignore"):  # numpy scalars wrap as arrays do, but warn
+        return _int64(splitmix64(np.uint64(((seed * 0x94D049BB133111EB) & _M64) ^ stream_key(name))))
 
 
 @njit(cache=True)

@@ -37,7 +37,7 @@ _NEAR_REPEAT, _ARREST_RISK, _PRESENCE_MEMORY = range(3)
 # Above this many offenders, a draw uses keys hashed once per offender (keyed_uniforms);
 # up to it, event_uniforms' compiled path is cheaper. Both give the same values.
 _KEYED_ABOVE = 8
-# The draws of an offence, each keyed by offender and hour: rows of Offending._draw_keys.
+# The draws of an offence, each keyed by offender and hour: rows of OffenderArrays.draw_keys.
 _DRAWS = ("offending.place", "offending.type", "offending.block", "offending.displace", "offending.where",
           "offending.severity", "offending.victim")
 _PLACE, _TYPE, _BLOCK, _MOVE, _WHERE, _SEVERITY, _VICTIM = range(len(_DRAWS))
@@ -392,11 +392,8 @@ class Offending:
         self.residents = residents
         self.seed = seed
         self.offenders = residents.offenders
-        self.home = residents.home_cell[self.offenders]
-        self.hangout = residents.day_cell[self.offenders]
-        self.free_at = np.zeros(len(self.offenders), dtype=np.int64)
-        #: Offending propensity per offender (special-population management lowers it).
-        self.propensity = np.ones(len(self.offenders))
+        home = residents.home_cell[self.offenders]
+        hangout = residents.day_cell[self.offenders]
         self.special = residents.special[self.offenders]
         self._attempt_rng = stream(seed, "offending.attempts")
         self._attempts, self._attempt_row = np.zeros((0, 0)), 0
@@ -434,7 +431,7 @@ class Offending:
         # The candidate bound's per-offender part by hour of week: the base rate times the better
         # of home and hangout. Memory: 168 floats per offender (≈ 40 MB for 30 000 offenders).
         total = self._total_opportunity
-        self._best_rate = self._lambda * np.maximum(total[:, self.home], total[:, self.hangout])
+        best_rate = self._lambda * np.maximum(total[:, home], total[:, hangout])
         self._sens = np.array([p.guardian_sensitivity.get(t, 1.0) for t in CRIME_TYPES])
         self._hangout_share = np.array(p.hangout_share)
         # Guardianship of residents by hour of week and cell (they do not depend on the state):
@@ -446,7 +443,15 @@ class Offending:
         self._deterrence_factor = np.ones(len(CRIME_TYPES))
         # The kernel's results, one column per offence of the hour (at most one per offender).
         self._out = np.zeros((_OUT_ROWS, len(self.offenders)), dtype=np.int64)
-        self._draw_keys = np.stack([event_keys(seed, name, np.arange(len(self.offenders))) for name in _DRAWS])
+        draw_keys = np.stack([event_keys(seed, name, np.arange(len(self.offenders))) for name in _DRAWS])
+        # The kernel's inputs that are fixed objects (changed in place only), as plain tuples.
+        self._offender_arrays = OffenderArrays(
+            free_at=np.zeros(len(self.offenders), dtype=np.int64), propensity=np.ones(len(self.offenders)),
+            best_rate=best_rate, home=home, hangout=hangout, draw_keys=draw_keys)
+        self._offenders_tuple = tuple(self._offender_arrays)
+        self._places = tuple(Places(
+            cell_state=self._cell_state, neighbours=city.neighbours, cell_start=residents.cell_start,
+            victimisations=residents.victimisations, last_victimised=residents.last_victimised))
         self._constants = tuple(OffendingConstants(
             base_rate=self._lambda, risk_sensitivity=p.risk_sensitivity, presence_risk=p.presence_risk,
             camera_risk=self._camera_risk, patrol_guard=p.patrol_guard, post_guard=p.post_guard,
@@ -459,6 +464,26 @@ class Offending:
         #: Skip offenders whose attempt draw is above a cheap upper bound of their hazard. Switching
         #: it off (every free offender takes the exact test) gives the same offences, more slowly.
         self.bound_candidates = True
+
+    @property
+    def home(self) -> np.ndarray:
+        """Home cell per offender."""
+        return self._offender_arrays.home
+
+    @property
+    def hangout(self) -> np.ndarray:
+        """Daytime hangout cell per offender."""
+        return self._offender_arrays.hangout
+
+    @property
+    def free_at(self) -> np.ndarray:
+        """Hour each offender is free again (held after an arrest until then); change it in place."""
+        return self._offender_arrays.free_at
+
+    @property
+    def propensity(self) -> np.ndarray:
+        """Offending propensity per offender (special-population management lowers it, in place)."""
+        return self._offender_arrays.propensity
 
     @property
     def near_repeat(self) -> np.ndarray:
@@ -536,13 +561,9 @@ class Offending:
             self._attempt_row = 0
         u_attempt = self._attempts[self._attempt_row]
         self._attempt_row += 1
-        out, residents = self._out, self.residents
+        out = self._out
         k, first_blocked, n_blocked, n_moved = _offend(
-            hour, hour_of_week, u_attempt,
-            (self.free_at, self.propensity, self._best_rate, self.home, self.hangout, self._draw_keys),
-            self._weekly,
-            (self._cell_state, self.city.neighbours, residents.cell_start, residents.victimisations,
-             residents.last_victimised),
+            hour, hour_of_week, u_attempt, self._offenders_tuple, self._weekly, self._places,
             (state.cameras, state.patrol_presence, state.posts, state.extra_guardians, state.type_guardians,
              self._deterrence(state.type_deterrence)),
             self._sens, self._constants, self.bound_candidates, out)
