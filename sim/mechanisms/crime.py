@@ -9,6 +9,11 @@ home or in the street, patrol units in or beside the cell, officers on fixed pos
 whatever guardians interventions add. A blocked offender moves to a neighbouring cell and
 tries once more (displacement) or gives up (desistance); both are recorded.
 
+The formulas (perceived risk, the attempt hazard, guardianship, the blocking chance and the
+near-repeat spread) are written once, in plain Python, below the parameters; the compiled
+hour (``_offend`` and its parts, at the end) calls their compiled copies, and
+``tests/test_crime.py`` checks that both give the same values.
+
 Crime types: burglary (入室盗窃), theft (盗窃), robbery (抢劫/抢夺), vehicle crime (盗窃机动车/
 车内财物), fraud (诈骗) and assault (故意伤害). The first four are the seeds' preventable
 cases (可防性案件).
@@ -48,6 +53,10 @@ _OUT_SLOT, _OUT_CELL, _OUT_TYPE, _OUT_DISPLACED, _OUT_SERIOUS, _OUT_HOMICIDE, _O
 _OUT_ROWS = 7
 # What became of an attempt that guardians could block (_guarded_attempt).
 _COMMITTED, _DESISTED, _BLOCKED_AGAIN, _DISPLACED = range(4)
+#: Burglary opportunity of a home that is empty, relative to the average home (assumed).
+_VACANCY_OPPORTUNITY = 2.0
+#: Crowding (people present per resident) beyond which street crime's opportunity stops growing (assumed).
+_CROWDING_CAP = 3.0
 _LAND_USES = ("urban_core", "commercial", "residential", "industrial", "town", "village")
 
 _DEFAULT_LAND_USE = {
@@ -305,18 +314,18 @@ _block_probability = njit(cache=True)(block_probability)
 class OffendingConstants(NamedTuple):
     """The scalar parameters of an hour of offending (from :class:`CrimeParams`)."""
 
-    base_rate: float  # λ [attempts per offender-hour per unit of relative opportunity]
+    base_rate: float  # λ [attempts per offender-hour per unit of relative opportunity], from attempts_per_offender_year
     risk_sensitivity: float  # β
-    presence_risk: float
-    camera_risk: float  # camera_deterrence × camera_awareness
-    patrol_guard: float
-    post_guard: float
+    presence_risk: float  # [risk per remembered unit-hour]
+    camera_risk: float  # camera_deterrence × camera_awareness [risk in a fully covered cell]
+    patrol_guard: float  # [blocking hazard per patrol unit]
+    post_guard: float  # [blocking hazard per officer on a post]
     displacement_prob: float
-    near_repeat_boost: float
-    near_repeat_spread: float
+    near_repeat_boost: float  # [relative hazard added per offence]
+    near_repeat_spread: float  # share of the boost given to adjacent cells
     near_repeat_max: float
-    homicide_share: float
-    serious_assault_share: float
+    homicide_share: float  # of assaults
+    serious_assault_share: float  # of assaults
 
 
 class OffenderArrays(NamedTuple):
@@ -513,23 +522,22 @@ class Offending:
         self._cell_state[_PRESENCE_MEMORY] = value
 
     def opportunity(self, hour_of_week, cells) -> np.ndarray:
-        """Relative opportunity per crime type: shape (types, cells) or (hours, types, cells)."""
+        """Relative opportunity per crime type: shape (types, cells), or (hours, types, cells) for an
+        array of hours of the week. ``cells=None`` means every cell.
+
+        The type's share × its land use's opportunity × its hour-of-day profile; burglary scales
+        with the share of homes empty (an empty home offers :data:`_VACANCY_OPPORTUNITY` times
+        the opportunity), theft, robbery and assault with crowding (people present per resident,
+        capped at :data:`_CROWDING_CAP`).
+        """
         h = np.asarray(hour_of_week)
+        if h.ndim == 0:
+            return self.opportunity(h[None], cells)[0]
         cols = slice(None) if cells is None else cells
-        hod = h % 24
-        dens = self._dens[h][..., cols]
-        vac = self._vacancy[h][..., cols]
-        static = self._static[:, cols]
-        hours = self._hours[:, hod]  # (types,) or (types, hours)
-        if h.ndim:
-            hours = np.moveaxis(hours, -1, 0)[..., None]
-            out = static[None] * hours
-            out[:, BURGLARY] *= 2.0 * vac
-            out[:, [THEFT, ROBBERY, ASSAULT]] *= np.minimum(dens, 3.0)[:, None]
-            return out
-        out = static * hours[:, None]
-        out[BURGLARY] *= 2.0 * vac
-        out[[THEFT, ROBBERY, ASSAULT]] *= np.minimum(dens, 3.0)
+        hours = self._hours[:, h % 24].T[:, :, None]  # (hours, types, 1)
+        out = self._static[:, cols][None] * hours
+        out[:, BURGLARY] *= _VACANCY_OPPORTUNITY * self._vacancy[h][:, cols]
+        out[:, [THEFT, ROBBERY, ASSAULT]] *= np.minimum(self._dens[h][:, cols], _CROWDING_CAP)[:, None]
         return out
 
     def perceived_risk(self, cells: np.ndarray, cameras: np.ndarray) -> np.ndarray:
@@ -551,8 +559,13 @@ class Offending:
         Args:
             hour: Absolute hour of the run, the time coordinate of counter-based draws.
             hour_of_week: Row of the weekly presence tables.
-            state: The model's guardian state (patrol_presence, posts, extra_guardians,
-                cameras, type_deterrence).
+            state: The levers, read by attribute name: ``patrol_presence``, ``posts``,
+                ``extra_guardians``, ``type_guardians``, ``cameras`` and ``type_deterrence``
+                (the model, or any object with them). Offending only reads them.
+
+        Returns:
+            The hour's offences, with the attempts guardians blocked and displaced
+            (``attempts_blocked``, ``attempts_displaced``) for the caller to record.
         """
         # One uniform per offender every call, whatever happens (aligned across scenarios): the
         # stream's next numbers, drawn for several calls at once (rows in call order).
@@ -655,17 +668,20 @@ def _offend(hour, how, u_attempt, offenders, weekly, places, levers, sensitivity
     k = first_blocked = n_blocked = n_moved = 0
     for i in range(len(u_attempt)):
         u = u_attempt[i]
+        # Candidates: offenders whose draw is below a cheap bound of their hazard, and free.
         if bound_candidates and not u < best_rate[i] * scale:
             continue
         if o.free_at[i] > hour:
             continue
         if bound_candidates and not u < _cell_bound(i, o, total_opportunity, at.cell_state, lv.cameras, c):
             continue
+        # Where the offender is, and whether they attempt an offence there.
         here = o.hangout[i] if keyed_uniform(o.draw_keys[_PLACE, i], term0) < hangout_share else o.home[i]
         total = _opportunity_here(opportunity, here, lv.deterrence, opp)
         risk = _risk_at(here, at.cell_state, lv.cameras, c)
         if not u < _attempt_hazard(c.base_rate, total, near_repeat[here], risk, c.risk_sensitivity, o.propensity[i]):
             continue
+        # Which crime, and whether guardians block it (here, or next door after displacement).
         ctype = _crime_type(opp, total, keyed_uniform(o.draw_keys[_TYPE, i], term0))
         outcome, here = _guarded_attempt(i, here, ctype, guardians, at.neighbours, o.draw_keys, term0, term1,
                                          c.displacement_prob)
