@@ -11,7 +11,6 @@ Arrays are per cell of the city, or per crime type (in the order of
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -44,8 +43,6 @@ class Levers:
         clearance_odds: Odds multiplier of clearing an offence, per crime type [×] (campaigns).
         patrol_presence: Guardianship of patrol units on the street this hour, per cell
             [unit-equivalents]; set each hour from the fleet, not by interventions.
-        record_blocked: Where offending reports the attempts it blocked,
-            ``record_blocked(blocked, displaced_attempts)`` (the model's recorder).
     """
 
     posts: np.ndarray
@@ -60,18 +57,16 @@ class Levers:
     type_deterrence: np.ndarray
     clearance_odds: np.ndarray
     patrol_presence: np.ndarray
-    record_blocked: Callable[[int, int], None]
 
     @classmethod
-    def at_rest(cls, n_cells: int, n_types: int, cameras_for_63pct: float,
-                record_blocked: Callable[[int, int], None]) -> Levers:
+    def at_rest(cls, n_cells: int, n_types: int, cameras_for_63pct: float) -> Levers:
         """Levers with nothing in place: no posts, guardians, cameras, alarms or desks; odds 1."""
         return cls(
             posts=np.zeros(n_cells), extra_guardians=np.zeros(n_cells),
             type_guardians=np.zeros((n_types, n_cells)), visible_guardians=np.zeros(n_cells),
             camera_count=np.zeros(n_cells), cameras=np.zeros(n_cells), cameras_for_63pct=cameras_for_63pct,
             alarms=np.zeros(n_cells), walk_in_share=np.zeros(n_cells), type_deterrence=np.zeros(n_types),
-            clearance_odds=np.ones(n_types), patrol_presence=np.zeros(n_cells), record_blocked=record_blocked,
+            clearance_odds=np.ones(n_types), patrol_presence=np.zeros(n_cells),
         )
 
     def add_cameras(self, counts: np.ndarray) -> None:

@@ -98,8 +98,7 @@ class PinganModel(mesa.Model):
         self.recorder = MetricsRecorder(len(self.years), n)
         # What interventions act through: the levers, the dispute system and the patrol fleet.
         self.levers = Levers.at_rest(n, len(CRIME_TYPES),
-                                     s.policing.camera_density_for_63pct * self.city.cell_size_km ** 2,
-                                     record_blocked=self.record_blocked)
+                                     s.policing.camera_density_for_63pct * self.city.cell_size_km ** 2)
         self.heat = np.zeros(n)  # recorded incidents per cell, decaying: where presence is needed
         self._guardian_hours = np.zeros(n)
         self.env = Environment()
@@ -140,11 +139,6 @@ class PinganModel(mesa.Model):
         """How much a cell needs presence: recent recorded incidents, then footfall."""
         attraction = self.city.attraction[cells]
         return self.heat[cells] + 1e-6 * attraction / max(attraction.max(), 1.0)
-
-    def record_blocked(self, blocked: int, displaced_attempts: int) -> None:
-        year = self.year_index(self.hour)
-        self.recorder.add("attempts_blocked", year, blocked)
-        self.recorder.add("attempts_displaced", year, displaced_attempts)
 
     # ------------------------------------------------------------------ time
     def year_index(self, hour: float) -> int:
@@ -211,6 +205,9 @@ class PinganModel(mesa.Model):
         """Offences, their reporting (or detection) and recording. Returns the crime calls."""
         rec, levers = self.recorder, self.levers
         off = self.offending.step(h, how, levers)
+        if off.attempts_blocked or off.attempts_displaced:
+            rec.add("attempts_blocked", year, off.attempts_blocked)
+            rec.add("attempts_displaced", year, off.attempts_displaced)
         calls, detected = self.calls.report(off, h, levers.cameras, levers.alarms)
         if len(off):
             recorded = np.zeros(len(off), dtype=bool)

@@ -21,7 +21,7 @@ import numpy as np
 from numba import njit
 
 __all__ = ["stream", "stream_key", "event_uniforms", "event_uniform", "event_keys", "keyed_uniforms",
-           "keyed_uniforms_hours", "hour_term", "keyed_uniform"]
+           "keyed_uniforms_hours", "hour_term", "term_of", "keyed_uniform", "splitmix64"]
 
 _MASK = np.uint64(0xFFFFFFFFFFFFFFFF)
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
@@ -48,24 +48,26 @@ def stream(seed: int, name: str) -> np.random.Generator:
     return np.random.Generator(np.random.PCG64(np.random.SeedSequence([seed, stream_key(name)])))
 
 
-def _splitmix(x: np.ndarray) -> np.ndarray:
-    x = x + _GOLDEN
-    x = (x ^ (x >> np.uint64(30))) * _M1
-    x = (x ^ (x >> np.uint64(27))) * _M2
-    return x ^ (x >> np.uint64(31))
-
-
 _M64 = (1 << 64) - 1
 _I64 = 1 << 63
 _TO_UNIT = 1.0 / 9007199254740992.0  # 2**-53: the top 53 bits of a hash as a float in [0, 1)
 _S30, _S27, _S31, _S11 = np.uint64(30), np.uint64(27), np.uint64(31), np.uint64(11)
 
 
-def _splitmix_int(x: int) -> int:
-    x = (x + 0x9E3779B97F4A7C15) & _M64
-    x = ((x ^ (x >> 30)) * 0xBF58476D1CE4E5B9) & _M64
-    x = ((x ^ (x >> 27)) * 0x94D049BB133111EB) & _M64
-    return x ^ (x >> 31)
+def splitmix64(x):
+    """One SplitMix64 round (Steele, Lea & Flood 2014): the hash every draw is made of.
+
+    Written once, for ``uint64`` numpy arrays (wrapping arithmetic) and, compiled as
+    :func:`_mix`, for ``uint64`` scalars inside kernels; both give the same bits.
+    """
+    x = x + _GOLDEN
+    x = (x ^ (x >> _S30)) * _M1
+    x = (x ^ (x >> _S27)) * _M2
+    return x ^ (x >> _S31)
+
+
+#: :func:`splitmix64` compiled, for kernels.
+_mix = njit(cache=True)(splitmix64)
 
 
 def _int64(x) -> int:
@@ -79,22 +81,26 @@ def _int64(x) -> int:
 def _stream_hash(seed: int, name: str) -> int:
     """The first hashing stage, shared by every event of stream ``name`` in run ``seed`` (as
     :func:`_int64`: ``& _M64`` gives the unsigned value)."""
-    return _int64(_splitmix_int(((seed * 0x94D049BB133111EB) & _M64) ^ stream_key(name)))
-
-
-def _hour_term(b: int, slot: int) -> int:
-    return (int(b) * 0xBF58476D1CE4E5B9 + slot) & _M64
-
-
-def hour_term(b: int, slot: int = 0) -> np.uint64:
-    """The second coordinate's term of a draw, for :func:`keyed_uniform` in compiled kernels."""
-    return np.uint64(_hour_term(b, slot))
+    with np.errstate(over="ignore"):  # numpy scalars wrap as arrays do, but warn
+        return _int64(splitmix64(np.uint64(((seed * 0x94D049BB133111EB) & _M64) ^ stream_key(name))))
 
 
 @njit(cache=True)
 def term_of(b: int, slot: int) -> np.uint64:
-    """:func:`hour_term` inside compiled kernels (the same wrapping arithmetic, in uint64)."""
+    """The second coordinate's term of a draw, ``b · M1 + slot`` wrapped to 64 bits (``b`` and
+    ``slot`` as signed 64-bit integers); the key of a draw is hashed with it (:func:`keyed_uniform`)."""
     return np.uint64(b) * _M1 + np.uint64(slot)
+
+
+def hour_term(b: int, slot: int = 0) -> np.uint64:
+    """:func:`term_of` from Python, for :func:`keyed_uniform` (any integer ``b``: its low 64 bits)."""
+    return np.uint64(term_of(_int64(b), _int64(slot)))
+
+
+@njit(cache=True)
+def _unit(x: np.uint64) -> float:
+    # The top 53 bits of a hash as a float in [0, 1).
+    return float(x >> _S11) * _TO_UNIT
 
 
 @njit(cache=True)
@@ -103,20 +109,13 @@ def keyed_uniform(key: np.uint64, term: np.uint64) -> float:
 
     For compiled kernels (numba), which draw per event inside their loops.
     """
-    x = (key ^ term) + _GOLDEN
-    x = (x ^ (x >> _S30)) * _M1
-    x = (x ^ (x >> _S27)) * _M2
-    x = x ^ (x >> _S31)
-    return float(x >> _S11) * _TO_UNIT
+    return _unit(_mix(key ^ term))
 
 
 @njit(cache=True)
 def _event_key(stream_hash: int, a: int) -> np.uint64:
     # The first stage of a draw: the key of (stream, a), as event_keys computes it.
-    x = (np.uint64(stream_hash) ^ np.uint64(a)) + _GOLDEN
-    x = (x ^ (x >> _S30)) * _M1
-    x = (x ^ (x >> _S27)) * _M2
-    return x ^ (x >> _S31)
+    return _mix(np.uint64(stream_hash) ^ np.uint64(a))
 
 
 @njit(cache=True)
@@ -132,6 +131,11 @@ def _event_uniforms_1d(stream_hash: int, a: np.ndarray, b: int, slot: int) -> np
     for i in range(len(a)):
         out[i] = keyed_uniform(_event_key(stream_hash, a[i]), term)
     return out
+
+
+def _units(h: np.ndarray) -> np.ndarray:
+    # _unit for an array of hashes.
+    return (h >> _S11).astype(np.float64) * _TO_UNIT
 
 
 def event_uniform(seed: int, name: str, a: int, b: int = 0, slot: int = 0) -> float:
@@ -170,9 +174,9 @@ def event_uniforms(
             return np.float64(_event_uniform(stream_hash, _int64(a), b, slot))
         return _event_uniforms_1d(stream_hash, a.astype(np.uint64), b, slot)
     with np.errstate(over="ignore"):
-        h = _splitmix(np.uint64(stream_hash & _M64) ^ np.asarray(a, dtype=np.uint64))
-        h = _splitmix(h ^ (np.asarray(b, dtype=np.uint64) * _M1 + np.uint64(slot)))
-    return (h >> np.uint64(11)).astype(np.float64) * _TO_UNIT
+        h = splitmix64(np.uint64(stream_hash & _M64) ^ np.asarray(a, dtype=np.uint64))
+        h = splitmix64(h ^ (np.asarray(b, dtype=np.uint64) * _M1 + np.uint64(slot)))
+    return _units(h)
 
 
 def event_keys(seed: int, name: str, a: np.ndarray) -> np.ndarray:
@@ -182,7 +186,7 @@ def event_keys(seed: int, name: str, a: np.ndarray) -> np.ndarray:
     draw each hour with :func:`keyed_uniforms`: half the hashing, and no per-call set-up.
     """
     with np.errstate(over="ignore"):
-        return _splitmix(np.uint64(_stream_hash(int(seed), name) & _M64) ^ np.asarray(a, dtype=np.uint64).ravel())
+        return splitmix64(np.uint64(_stream_hash(int(seed), name) & _M64) ^ np.asarray(a, dtype=np.uint64).ravel())
 
 
 def keyed_uniforms(keys: np.ndarray, b: int, slot: int = 0) -> np.ndarray:
@@ -194,7 +198,7 @@ def keyed_uniforms(keys: np.ndarray, b: int, slot: int = 0) -> np.ndarray:
         slot: Which of several draws for the same event.
     """
     # Array arithmetic on uint64 wraps silently; only 0-d operands would warn, and keys is 1-d.
-    return (_splitmix(keys ^ np.uint64(_hour_term(b, slot))) >> np.uint64(11)).astype(np.float64) * _TO_UNIT
+    return _units(splitmix64(keys ^ hour_term(b, slot)))
 
 
 def keyed_uniforms_hours(keys: np.ndarray, first_hour: int, hours: int, slot: int = 0) -> np.ndarray:
@@ -203,6 +207,14 @@ def keyed_uniforms_hours(keys: np.ndarray, first_hour: int, hours: int, slot: in
     For a few fixed entities drawing every hour (patrol units at small scales), one array
     operation for many hours costs less than a dozen small ones each hour; same values.
     """
-    terms = np.array([_hour_term(h, slot) for h in range(first_hour, first_hour + hours)], dtype=np.uint64)
-    return (_splitmix(terms[:, None] ^ np.asarray(keys, dtype=np.uint64)[None, :]) >> np.uint64(11)).astype(
-        np.float64) * _TO_UNIT
+    terms = _terms(first_hour, hours, slot)
+    return _units(splitmix64(terms[:, None] ^ np.asarray(keys, dtype=np.uint64)[None, :]))
+
+
+@njit(cache=True)
+def _terms(first_hour: int, hours: int, slot: int) -> np.ndarray:
+    # term_of(h, slot) for hours h = first_hour, ..., first_hour + hours − 1.
+    out = np.empty(hours, dtype=np.uint64)
+    for k in range(hours):
+        out[k] = term_of(first_hour + k, slot)
+    return out

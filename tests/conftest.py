@@ -140,20 +140,13 @@ def fresh_residents(city_and_residents):
 def make_state(n_cells: int, **arrays) -> SimpleNamespace:
     """A stand-in for the model's guardian levers, as read by :class:`sim.mechanisms.crime.Offending`.
 
-    Every lever is zero unless given; ``blocked`` and ``displaced`` sum what offending records.
+    Every lever is zero unless given.
     """
     n_types = len(CRIME_TYPES)
     state = SimpleNamespace(
         patrol_presence=np.zeros(n_cells), posts=np.zeros(n_cells), extra_guardians=np.zeros(n_cells),
         type_guardians=np.zeros((n_types, n_cells)), cameras=np.zeros(n_cells), type_deterrence=np.zeros(n_types),
-        blocked=0, displaced=0,
     )
-
-    def record_blocked(blocked: int, displaced_attempts: int) -> None:
-        state.blocked += blocked
-        state.displaced += displaced_attempts
-
-    state.record_blocked = record_blocked
     for key, value in arrays.items():
         setattr(state, key, value)
     return state

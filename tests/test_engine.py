@@ -6,7 +6,7 @@ import pytest
 import simpy
 from simpy.events import URGENT
 
-from sim.events.engine import Environment
+from sim.events.engine import Environment, call_now, resource_env, schedule_now
 
 
 def _workload(env, log):
@@ -85,3 +85,42 @@ def test_a_failure_nobody_handles_stops_the_run_as_in_simpy():
     env.process(fails())
     with pytest.raises(KeyError, match="no such cell"):
         env.advance(60.0)
+
+
+def _helper_trace(use_engine: bool) -> list:
+    """Events triggered now, at both priorities and among timeouts, made with SimPy's own calls or the engine's."""
+    env, log = simpy.Environment(), []
+
+    def note(name):
+        return lambda _: log.append((env.now, name))
+
+    def proc():
+        for t in (0, 5, 5, 12):
+            yield env.timeout(t)
+            env.timeout(0).callbacks.append(note(f"timeout {t}"))
+            for name, priority in (("normal", simpy.events.NORMAL), ("urgent", URGENT)):
+                if use_engine:
+                    call_now(env, note(f"{name} {t}"), priority)
+                else:
+                    ev = simpy.Event(env)
+                    ev.callbacks.append(note(f"{name} {t}"))
+                    ev._ok, ev._value = True, None  # triggered, as SimPy starts a process
+                    env.schedule(ev, priority)
+            ev = simpy.Event(env)
+            ev.callbacks.append(note(f"succeeded {t}"))
+            schedule_now(ev) if use_engine else ev.succeed()
+
+    env.process(proc())
+    env.run()
+    return log
+
+
+def test_the_engines_event_helpers_take_the_places_simpys_own_calls_take():
+    trace = _helper_trace(use_engine=True)
+    assert trace == _helper_trace(use_engine=False)
+    assert trace.index((0, "urgent 0")) < trace.index((0, "timeout 0"))  # not trivially in call order
+
+
+def test_resource_env_is_the_environment_a_resource_belongs_to():
+    env = simpy.Environment()
+    assert resource_env(simpy.Resource(env, capacity=2)) is env

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from sim.agents.patrol import PatrolFleet, PolicingParams
+from sim.agents.patrol import PatrolFleet, PolicingParams, hotspot_pick, patrol_guardianship, uniform_pick
 from sim.rng import event_uniforms
 
 
@@ -21,17 +21,15 @@ def _fleet(city, units: int) -> PatrolFleet:
 
 
 def _reference_moves(fleet: PatrolFleet, hour: int, heat: np.ndarray) -> tuple[list[int], list[int]]:
-    """Cells and dwell ends after a move, computed with whole-array numpy (an independent formulation)."""
+    """Cells and dwell ends after a move, from the readable picks (:func:`hotspot_pick`, :func:`uniform_pick`)."""
     cell, dwell = fleet.cell.copy(), fleet.dwell_until.copy()
     move = (~fleet.busy & ~fleet.retired & (fleet.dwell_until <= hour)).nonzero()[0]
     u_mode = event_uniforms(fleet.seed, "patrol.mode", fleet.uid[move], hour)
     u_cell = event_uniforms(fleet.seed, "patrol.cell", fleet.uid[move], hour)
     beats = fleet.beat[move]
-    lens = np.array([len(fleet.beat_cells(b)) for b in beats], dtype=np.int64)
-    pick = np.maximum(np.ceil(u_cell * lens).astype(np.int64) - 1, 0)
-    for j in np.flatnonzero(u_mode < fleet.hotspot_share[move]):
-        cum = np.cumsum(heat[fleet.beat_cells(beats[j])] + 1e-3)
-        pick[j] = min(int((cum < u_cell[j] * cum[-1]).sum()), len(cum) - 1)
+    hot = u_mode < fleet.hotspot_share[move]
+    pick = [hotspot_pick(heat[fleet.beat_cells(b)], u) if h else uniform_pick(u, len(fleet.beat_cells(b)))
+            for b, u, h in zip(beats, u_cell.tolist(), hot, strict=True)]
     cell[move] = [fleet.beat_cells(b)[k] for b, k in zip(beats, pick, strict=True)]
     dwell[move] = hour + fleet.p.dwell_hours
     return cell.tolist(), dwell.tolist()
@@ -58,5 +56,17 @@ def test_moves_follow_hot_spots_and_uniform_draws_as_specified(city, units):
         assert fleet.presence().tobytes() == units.tobytes()
         nearby = np.array([units[nb[nb >= 0]].sum() for nb in city.neighbours])
         present, guard = fleet.guarding(0.25)  # units, and units + 0.25 × units next door
-        assert (present.tobytes(), guard.tobytes()) == (units.tobytes(), (units + 0.25 * nearby).tobytes())
+        expected = patrol_guardianship(units, nearby, 0.25)
+        assert (present.tobytes(), guard.tobytes()) == (units.tobytes(), expected.tobytes())
     assert (fleet.cell != fleet.base_cell).any()
+
+
+def test_a_hot_spot_move_picks_cells_in_proportion_to_their_heat():
+    heat = np.array([0.0, 3.0, 0.0, 1.0])
+    weights = heat + 1e-3
+    share = np.cumsum(weights) / weights.sum()
+    assert hotspot_pick(heat, 0.0) == 0 and hotspot_pick(heat, 1.0) == 3
+    u = np.random.default_rng(2).random(20_000)
+    picks = np.bincount([hotspot_pick(heat, x) for x in u.tolist()], minlength=4)
+    np.testing.assert_allclose(picks / len(u), np.diff(share, prepend=0.0), atol=0.01)
+    assert [uniform_pick(x, 4) for x in (0.0, 0.25, 0.2500001, 0.999)] == [0, 0, 1, 3]

@@ -22,6 +22,7 @@ from sim.rng import (
     keyed_uniforms_hours,
     stream,
     stream_key,
+    term_of,
 )
 
 N = 200_000
@@ -218,3 +219,30 @@ def test_same_seed_gives_identical_run_in_a_fresh_process(repeated_runs):
     fresh = json.loads(out.stdout.strip().splitlines()[-1])
     mine = repeated_runs[0].year_rows()[0]
     assert fresh == {k: mine[k] for k in fresh}
+
+
+# ------------------------------------------------------------------ the hash, written once
+def _splitmix_reference(x: int) -> int:
+    """SplitMix64's finaliser in Python integers (Steele, Lea & Flood 2014), masked to 64 bits."""
+    m = (1 << 64) - 1
+    x = (x + 0x9E3779B97F4A7C15) & m
+    x = ((x ^ (x >> 30)) * 0xBF58476D1CE4E5B9) & m
+    x = ((x ^ (x >> 27)) * 0x94D049BB133111EB) & m
+    return x ^ (x >> 31)
+
+
+def test_the_compiled_hash_the_array_hash_and_the_integer_reference_agree():
+    xs = np.random.default_rng(3).integers(0, 2**64, 2000, dtype=np.uint64, endpoint=False)
+    xs = np.concatenate([xs, np.array([0, 1, 2**63, 2**64 - 1], dtype=np.uint64)])
+    expected = [_splitmix_reference(int(x)) for x in xs]
+    assert sim.rng.splitmix64(xs).tolist() == expected
+    assert [int(sim.rng._mix(x)) for x in xs] == expected
+
+
+@pytest.mark.parametrize("b", [0, 1, 8759, 10**6, -1, -(2**63), 2**63 - 1])
+@pytest.mark.parametrize("slot", [0, 1, 6])
+def test_the_hour_term_is_b_times_m1_plus_slot_wrapped_to_64_bits(b, slot):
+    expected = (b * 0xBF58476D1CE4E5B9 + slot) % 2**64
+    assert int(term_of(b, slot)) == expected
+    assert int(hour_term(b, slot)) == expected
+    assert int(hour_term(b + 2**64, slot)) == expected  # any integer: its low 64 bits

@@ -16,10 +16,38 @@ from pydantic import Field
 from sim.params import Params
 from sim.rng import event_keys, keyed_uniforms_hours, stream_key
 
-__all__ = ["PolicingParams", "PatrolFleet"]
+__all__ = ["PolicingParams", "PatrolFleet", "patrol_guardianship", "hotspot_pick", "uniform_pick"]
 
 # Draws for every unit are hashed this many hours ahead in one array operation.
 _DRAW_HOURS = 128
+#: Recorded incidents every cell counts for in the hot-spot draw, so that a beat without any
+#: recorded incident is patrolled uniformly rather than not at all [incidents] (assumed).
+HOTSPOT_FLOOR = 1e-3
+
+
+def patrol_guardianship(units_here, units_next_door, spill):
+    """Patrol guardianship in a cell: the units in it and ``spill`` of each unit in the cells around it."""
+    return units_here + spill * units_next_door
+
+
+def hotspot_pick(heat, u):
+    """The hot-spot move's cell among a beat's cells (their ``heat``, in beat order), for a uniform ``u``.
+
+    Each cell weighs its recorded heat plus :data:`HOTSPOT_FLOOR`; the pick is the first cell
+    whose cumulative weight (summed in beat order) reaches ``u × total`` (the last cell at most).
+    :func:`_move_units` walks the same sums in a loop.
+    """
+    cum = np.cumsum(np.asarray(heat, dtype=np.float64) + HOTSPOT_FLOOR)
+    return min(int(np.searchsorted(cum, u * cum[-1], side="left")), len(cum) - 1)
+
+
+def uniform_pick(u, n):
+    """The uniform move's cell among ``n``: the k-th with k < u·n ≤ k + 1 (the first for u = 0)."""
+    return max(int(np.ceil(u * n)) - 1, 0)
+
+
+_patrol_guardianship = njit(cache=True)(patrol_guardianship)
+_uniform_pick = njit(cache=True)(uniform_pick)
 
 
 class PolicingParams(Params):
@@ -134,8 +162,8 @@ class PatrolFleet:
         return np.bincount(self.cell, weights=~self.retired, minlength=self.city.n_cells)
 
     def guarding(self, spill: float) -> tuple[np.ndarray, np.ndarray]:
-        """Units present in each cell, and their guardianship: those units plus ``spill`` times the
-        units in the neighbouring cells (unit counts are whole numbers: every sum is exact)."""
+        """Units present in each cell, and their guardianship (:func:`patrol_guardianship`, with the
+        units in the neighbouring cells; unit counts are whole numbers: every sum is exact)."""
         n = len(self.city.neighbours)
         units, guard = np.empty(n), np.empty(n)  # filled by the kernel (cheaper than its returning new arrays)
         _guarding(self.cell, self.retired, self.city.neighbours, spill, units, guard)
@@ -212,8 +240,7 @@ def _move_units(hour, busy, retired, dwell_until, cell, beat, hotspot_share, u, 
     """Move every free unit whose dwell is over (compiled: a few units, every hour of every run).
 
     ``u`` holds each unit's mode draw, then each unit's cell draw. A hot-spot move picks the
-    first cell of the beat whose cumulative weight (recorded heat + 0.001, summed in beat order)
-    reaches ``u · total``; a uniform move picks the k-th cell with k < u·n ≤ k + 1.
+    cell :func:`hotspot_pick` picks, a uniform move the cell :func:`uniform_pick` picks.
     """
     n = len(cell)
     for i in range(n):
@@ -225,15 +252,15 @@ def _move_units(hour, busy, retired, dwell_until, cell, beat, hotspot_share, u, 
         if u[i] < hotspot_share[i]:
             total = 0.0
             for j in range(length):
-                total += heat[beat_matrix[b, j]] + 1e-3
+                total += heat[beat_matrix[b, j]] + HOTSPOT_FLOOR
             target = x * total
             pick = 0
-            cum = heat[beat_matrix[b, 0]] + 1e-3
+            cum = heat[beat_matrix[b, 0]] + HOTSPOT_FLOOR
             while cum < target and pick < length - 1:
                 pick += 1
-                cum += heat[beat_matrix[b, pick]] + 1e-3
+                cum += heat[beat_matrix[b, pick]] + HOTSPOT_FLOOR
         else:
-            pick = max(int(np.ceil(x * length)) - 1, 0)
+            pick = _uniform_pick(x, length)
         cell[i] = beat_matrix[b, pick]
         dwell_until[i] = hour + dwell_hours
 
@@ -250,4 +277,4 @@ def _guarding(cell, retired, neighbours, spill, units, guard):
         for nb in neighbours[c]:
             if nb >= 0:
                 nearby += units[nb]
-        guard[c] = units[c] + spill * nearby
+        guard[c] = _patrol_guardianship(units[c], nearby, spill)

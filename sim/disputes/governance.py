@@ -16,12 +16,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Generator
 from dataclasses import dataclass
-from heapq import heappush
 
 import simpy
 from pydantic import Field
-from simpy.events import NORMAL, PENDING, Event
+from simpy.events import Event
 
+from sim.events.engine import call_now, resource_env, schedule_now
 from sim.params import Params
 from sim.rng import event_uniform
 
@@ -64,7 +64,7 @@ class _StaffRequest(Event):
     """A request for one member of staff; triggered when granted, released on leaving ``with``."""
 
     def __init__(self, staff: Staff):
-        self.env = staff._env
+        self.env = resource_env(staff)
         self.callbacks = []
         self.resource = staff
 
@@ -72,7 +72,7 @@ class _StaffRequest(Event):
         return self
 
     def __exit__(self, exc_type, exc_value, traceback) -> None:
-        if self._value is PENDING:  # never granted
+        if not self.triggered:  # never granted
             self.resource.put_queue.remove(self)
         if exc_type is not GeneratorExit:  # as simpy: no release when a generator is cleaned up
             self.resource.release(self)
@@ -102,21 +102,15 @@ class Staff(simpy.Resource):
             self.users.remove(request)
         except ValueError:  # a request that was never granted
             pass
-        env = self._env
-        released = Event.__new__(Event)  # an Event(env), triggered and scheduled now (as env.schedule does)
-        released.env, released.callbacks, released._ok, released._value = env, [self._grant], True, None
-        heappush(env._queue, (env._now, NORMAL, next(env._eid), released))
-        return released
+        return call_now(resource_env(self), self._grant)  # an Event(env), triggered and scheduled now
 
     def _grant(self, _event: Event | None) -> None:
         """The first waiting request gets a member of staff, if one is free."""
         queue = self.put_queue
-        if queue and len(self.users) < self._capacity:
+        if queue and len(self.users) < self.capacity:
             req = queue.pop(0)
             self.users.append(req)
-            req._ok, req._value = True, None
-            env = self._env
-            heappush(env._queue, (env._now, NORMAL, next(env._eid), req))  # env.schedule(req)
+            schedule_now(req)  # req.succeed()
 
 
 @dataclass(slots=True)

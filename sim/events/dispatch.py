@@ -23,14 +23,14 @@ import numpy as np
 import simpy
 from numba import njit
 from pydantic import Field
-from simpy.events import URGENT
 
+from sim.events.engine import URGENT, call_now
 from sim.mechanisms.calls import Call
 from sim.mechanisms.crime import log_logistic_one
 from sim.params import Params
 from sim.rng import event_uniform
 
-__all__ = ["DispatchParams", "Dispatcher"]
+__all__ = ["DispatchParams", "Dispatcher", "travel_minutes"]
 
 
 class DispatchParams(Params):
@@ -47,6 +47,28 @@ class DispatchParams(Params):
         description="Median time on scene by call kind [minutes] (assumed).",
     )
     scene_shape: float = Field(3.0, gt=0, description="Shape of the log-logistic scene time.")
+
+
+def travel_minutes(lattice_steps, cell_size_km, turnout_min, detour_factor, speed_kmh):
+    """Minutes from dispatch to the scene: turnout, then the road distance at the destination's speed.
+
+    The road distance is the lattice (Manhattan) distance plus half a cell (to the middle of
+    the scene's cell), times the detour factor. The one definition of travel time: plain
+    floats (:meth:`Dispatcher._travel`), numpy arrays (:meth:`Dispatcher.travel_min`) and,
+    compiled as :func:`_travel_minutes`, the choice of unit all evaluate it.
+
+    Args:
+        lattice_steps: Cells between origin and scene along the lattice (|Δx| + |Δy|).
+        cell_size_km: Side of a cell [km].
+        turnout_min: Minutes from dispatch to moving.
+        detour_factor: Road distance / lattice distance.
+        speed_kmh: Mean speed to the scene's cell [km/h].
+    """
+    km = lattice_steps * cell_size_km + 0.5 * cell_size_km
+    return turnout_min + km * detour_factor / speed_kmh * 60.0
+
+
+_travel_minutes = njit(cache=True)(travel_minutes)
 
 
 class Dispatcher:
@@ -101,10 +123,7 @@ class Dispatcher:
         if calls:
             calls = sorted(calls, key=lambda c: (c.time, c.call_id))
             calls.reverse()  # next call last, popped in time order
-            start = simpy.Event(self.env)
-            start._ok, start._value = True, None  # triggered, as SimPy's own run() does
-            start.callbacks.append(lambda _: self._feed(calls, None))
-            self.env.schedule(start, URGENT)
+            call_now(self.env, lambda _: self._feed(calls, None), URGENT)
 
     def _feed(self, calls: list[Call], due: Call | None) -> None:
         """Receive ``due`` (whose timeout just ended) and every call already due; wait for the next."""
@@ -134,18 +153,16 @@ class Dispatcher:
 
     def travel_min(self, from_cells: np.ndarray | int, to_cell: int) -> np.ndarray:
         """Driving time from ``from_cells`` (an array, or one cell) to ``to_cell`` [minutes]."""
-        p = self.p
-        km = (self.city.distance_km(to_cell, from_cells) + 0.5 * self.city.cell_size_km)
+        p, city = self.p, self.city
+        steps = np.abs(city.ix[from_cells] - city.ix[to_cell]) + np.abs(city.iy[from_cells] - city.iy[to_cell])
         speed = p.speed_urban_kmh if self._urban[to_cell] else p.speed_rural_kmh
-        return p.turnout_min + km * p.detour_factor / speed * 60.0
+        return travel_minutes(steps, city.cell_size_km, p.turnout_min, p.detour_factor, speed)
 
     def _travel(self, from_cell: int, to_cell: int) -> float:
         """:meth:`travel_min` for one unit, in plain Python floats (same operations, same value)."""
         p = self.p
-        size = self.city.cell_size_km
-        d = abs(self._ix[to_cell] - self._ix[from_cell]) + abs(self._iy[to_cell] - self._iy[from_cell])
-        km = d * size + 0.5 * size
-        return p.turnout_min + km * p.detour_factor / self._speed[to_cell] * 60.0
+        steps = abs(self._ix[to_cell] - self._ix[from_cell]) + abs(self._iy[to_cell] - self._iy[from_cell])
+        return travel_minutes(steps, self.city.cell_size_km, p.turnout_min, p.detour_factor, self._speed[to_cell])
 
     def _assign(self, unit: int, call: Call) -> None:
         self.fleet.busy[unit] = True
@@ -193,7 +210,7 @@ class Dispatcher:
 def _nearest_free(county, retired, busy, cell, ix, iy, speed, c, to, turnout, detour, size):
     # The unit a call in county ``c`` at cell ``to`` gets: of the units in service in the county
     # (all units in service if the county has none), the first free one with the shortest travel
-    # time (:meth:`Dispatcher._travel`'s float operations); −1 if none is free.
+    # time (:func:`travel_minutes`); −1 if none is free.
     n = len(county)
     own = False
     for u in range(n):
@@ -205,8 +222,7 @@ def _nearest_free(county, retired, busy, cell, ix, iy, speed, c, to, turnout, de
         if retired[u] or busy[u] or (own and county[u] != c):
             continue
         f = cell[u]
-        km = (abs(ix[to] - ix[f]) + abs(iy[to] - iy[f])) * size + 0.5 * size
-        minutes = turnout + km * detour / speed[to] * 60.0
+        minutes = _travel_minutes(abs(ix[to] - ix[f]) + abs(iy[to] - iy[f]), size, turnout, detour, speed[to])
         if minutes < best_min:
             best, best_min = u, minutes
     return best

@@ -9,6 +9,11 @@ home or in the street, patrol units in or beside the cell, officers on fixed pos
 whatever guardians interventions add. A blocked offender moves to a neighbouring cell and
 tries once more (displacement) or gives up (desistance); both are recorded.
 
+The formulas (perceived risk, the attempt hazard, guardianship, the blocking chance and the
+near-repeat spread) are written once, in plain Python, below the parameters; the compiled
+hour (``_offend`` and its parts, at the end) calls their compiled copies, and
+``tests/test_crime.py`` checks that both give the same values.
+
 Crime types: burglary (入室盗窃), theft (盗窃), robbery (抢劫/抢夺), vehicle crime (盗窃机动车/
 车内财物), fraud (诈骗) and assault (故意伤害). The first four are the seeds' preventable
 cases (可防性案件).
@@ -17,6 +22,7 @@ cases (可防性案件).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 from numba import njit
@@ -25,7 +31,8 @@ from pydantic import Field
 from sim.params import Params
 from sim.rng import event_keys, event_uniforms, keyed_uniform, keyed_uniforms, stream, term_of
 
-__all__ = ["CRIME_TYPES", "PREVENTABLE", "CrimeParams", "Offences", "Offending", "log_logistic", "log_logistic_one"]
+__all__ = ["CRIME_TYPES", "PREVENTABLE", "CrimeParams", "Offences", "Offending", "log_logistic", "log_logistic_one",
+           "perceived_risk", "attempt_hazard", "guardianship", "block_probability", "add_near"]
 
 CRIME_TYPES: tuple[str, ...] = ("burglary", "theft", "robbery", "vehicle_crime", "fraud", "assault")
 PREVENTABLE: tuple[str, ...] = ("burglary", "theft", "robbery", "vehicle_crime")
@@ -35,18 +42,21 @@ _NEAR_REPEAT, _ARREST_RISK, _PRESENCE_MEMORY = range(3)
 # Above this many offenders, a draw uses keys hashed once per offender (keyed_uniforms);
 # up to it, event_uniforms' compiled path is cheaper. Both give the same values.
 _KEYED_ABOVE = 8
-# The draws of an offence, each keyed by offender and hour: rows of Offending._draw_keys.
+# The draws of an offence, each keyed by offender and hour: rows of OffenderArrays.draw_keys.
 _DRAWS = ("offending.place", "offending.type", "offending.block", "offending.displace", "offending.where",
           "offending.severity", "offending.victim")
 _PLACE, _TYPE, _BLOCK, _MOVE, _WHERE, _SEVERITY, _VICTIM = range(len(_DRAWS))
-# Entries of Offending._constants, the scalar parameters the compiled hour (_offend) reads.
-(_LAMBDA, _BETA, _PRESENCE_RISK, _CAMERA_RISK, _PATROL_GUARD, _POST_GUARD, _DISPLACEMENT, _NR_BOOST, _NR_SPREAD,
- _NR_MAX, _HOMICIDE, _SERIOUS) = range(12)
 # Calls of Offending.step whose attempt draws are drawn at once.
 _ATTEMPT_BLOCK = 24
 # Rows of Offending._out, where the compiled hour writes its offences.
 _OUT_SLOT, _OUT_CELL, _OUT_TYPE, _OUT_DISPLACED, _OUT_SERIOUS, _OUT_HOMICIDE, _OUT_VICTIM = range(7)
 _OUT_ROWS = 7
+# What became of an attempt that guardians could block (_guarded_attempt).
+_COMMITTED, _DESISTED, _BLOCKED_AGAIN, _DISPLACED = range(4)
+#: Burglary opportunity of a home that is empty, relative to the average home (assumed).
+_VACANCY_OPPORTUNITY = 2.0
+#: Crowding (people present per resident) beyond which street crime's opportunity stops growing (assumed).
+_CROWDING_CAP = 3.0
 _LAND_USES = ("urban_core", "commercial", "residential", "industrial", "town", "village")
 
 _DEFAULT_LAND_USE = {
@@ -189,7 +199,12 @@ class CrimeParams(Params):
 
 @dataclass
 class Offences:
-    """Offences committed in one hour (parallel arrays)."""
+    """Offences committed in one hour (parallel arrays), and the attempts guardians blocked.
+
+    ``attempts_blocked`` counts attempts that ended blocked (at the offender's place, or
+    again next door); ``attempts_displaced`` counts blocked attempts that moved next door
+    (whether or not they then succeeded, as ``displaced`` offences).
+    """
 
     offender: np.ndarray  # resident index
     offender_slot: np.ndarray  # index into Offending.offenders
@@ -199,6 +214,8 @@ class Offences:
     serious: np.ndarray
     homicide: np.ndarray
     victim: np.ndarray
+    attempts_blocked: int = 0
+    attempts_displaced: int = 0
 
     def __len__(self) -> int:
         return len(self.cell)
@@ -215,6 +232,156 @@ def log_logistic_one(u: float, median: float, shape: float) -> float:
     per-call overhead (vectorised, numpy's power can differ in the last bit: keep one value scalar)."""
     u = min(max(u, 1e-12), 1 - 1e-12)
     return median * (u / (1 - u)) ** (1.0 / shape)
+
+
+# ------------------------------------------------------------------------------------------
+# The formulas of offending, each written once in plain Python. They take numpy arrays (as
+# Offending's methods and the tests use them) or floats; the compiled hour calls their
+# njit-compiled copies (the _-prefixed names), which evaluate the same float operations.
+
+def perceived_risk(arrest_risk, presence_memory, camera_cover, presence_risk, camera_risk):
+    """Risk an offender perceives in a cell: recent arrests, remembered police presence, cameras.
+
+    Args:
+        arrest_risk: Decayed risk from arrests in and next to the cell.
+        presence_memory: Remembered police presence (unit-hours, decayed).
+        camera_cover: Share of the cell covered by cameras (0–1).
+        presence_risk: ``CrimeParams.presence_risk``.
+        camera_risk: ``camera_deterrence × camera_awareness``.
+    """
+    return arrest_risk + presence_risk * presence_memory + camera_risk * camera_cover
+
+
+def attempt_hazard(base_rate, opportunity, near_repeat, risk, risk_sensitivity, propensity):
+    """Chance an offender attempts an offence in a cell this hour (a small hazard, compared with a uniform).
+
+    ``base_rate × opportunity × (1 + near-repeat boost) × exp(−β · perceived risk) × propensity``,
+    multiplied left to right.
+
+    Args:
+        base_rate: Attempts per offender-hour per unit of relative opportunity (λ).
+        opportunity: Relative opportunity in the cell (summed over crime types).
+        near_repeat: The cell's near-repeat boost.
+        risk: Perceived risk in the cell (:func:`perceived_risk`).
+        risk_sensitivity: β.
+        propensity: The offender's offending propensity.
+    """
+    return base_rate * opportunity * (1 + near_repeat) * np.exp(-risk_sensitivity * risk) * propensity
+
+
+def guardianship(resident_guard, patrol_units, posts, extra, type_extra, sensitivity, patrol_guard, post_guard):
+    """Blocking hazard in a cell against a crime type (Cohen & Felson's capable guardian).
+
+    Args:
+        resident_guard: Occupants at home (burglary) or passers-by (other types).
+        patrol_units: Patrol guardianship in the cell (units there plus a share of those next door).
+        posts: Officers on fixed posts in the cell.
+        extra: Guardians interventions add against every type.
+        type_extra: Guardians interventions add against this type.
+        sensitivity: How strongly guardians block this type (``guardian_sensitivity``).
+        patrol_guard, post_guard: Blocking hazard per patrol unit and per officer on a post.
+    """
+    return (resident_guard + patrol_guard * patrol_units + post_guard * posts + extra + type_extra) * sensitivity
+
+
+def block_probability(guardianship):
+    """Chance guardians block an attempt, from their blocking hazard."""
+    return 1 - np.exp(-guardianship)
+
+
+def add_near(layer: np.ndarray, cells: np.ndarray, neighbours: np.ndarray, amount: float, spread: float) -> None:
+    """Add ``amount`` to ``layer`` at each of ``cells`` and ``amount × spread`` at each of their neighbours.
+
+    In order, repeats adding up (``np.add.at``): first every cell, then every cell's
+    neighbours in the neighbour table's order. Near-repeat risk after offences and
+    arrest deterrence after arrests spread this way.
+    """
+    np.add.at(layer, cells, amount)
+    nb = neighbours[cells].ravel()
+    np.add.at(layer, nb[nb >= 0], amount * spread)
+
+
+_perceived_risk = njit(cache=True)(perceived_risk)
+_attempt_hazard = njit(cache=True)(attempt_hazard)
+_guardianship = njit(cache=True)(guardianship)
+_block_probability = njit(cache=True)(block_probability)
+
+
+# The compiled hour's inputs, by name. Python passes them as plain tuples (numba types a plain
+# tuple in its fast C path; a named one costs microseconds a call) and the kernel rebuilds the
+# named record, so every field is read by name.
+
+class OffendingConstants(NamedTuple):
+    """The scalar parameters of an hour of offending (from :class:`CrimeParams`)."""
+
+    base_rate: float  # λ [attempts per offender-hour per unit of relative opportunity], from attempts_per_offender_year
+    risk_sensitivity: float  # β
+    presence_risk: float  # [risk per remembered unit-hour]
+    camera_risk: float  # camera_deterrence × camera_awareness [risk in a fully covered cell]
+    patrol_guard: float  # [blocking hazard per patrol unit]
+    post_guard: float  # [blocking hazard per officer on a post]
+    displacement_prob: float
+    near_repeat_boost: float  # [relative hazard added per offence]
+    near_repeat_spread: float  # share of the boost given to adjacent cells
+    near_repeat_max: float
+    homicide_share: float  # of assaults
+    serious_assault_share: float  # of assaults
+
+
+class OffenderArrays(NamedTuple):
+    """Per-offender arrays (``free_at`` and ``propensity`` change during the run)."""
+
+    free_at: np.ndarray  # hour each offender is free again (held after an arrest until then)
+    propensity: np.ndarray
+    best_rate: np.ndarray  # (hour of week, offender): λ × the better opportunity of home and hangout
+    home: np.ndarray
+    hangout: np.ndarray
+    draw_keys: np.ndarray  # (draw, offender): counter-based keys, rows _PLACE, _TYPE, ...
+
+
+class WeeklyTables(NamedTuple):
+    """What does not depend on the state, by hour of week (first axis)."""
+
+    total_opportunity: np.ndarray  # (hour, cell), summed over crime types
+    opportunity: np.ndarray  # (hour, type, cell)
+    home_guard: np.ndarray  # (hour, cell): occupants' guardianship against burglary
+    street_guard: np.ndarray  # (hour, cell): passers-by's guardianship against other types
+    hangout_share: np.ndarray  # (hour of day,): share of offenders at their hangout
+
+
+class Places(NamedTuple):
+    """The cells and the residents in them (written: near-repeat risk, victimisations)."""
+
+    cell_state: np.ndarray  # rows _NEAR_REPEAT, _ARREST_RISK, _PRESENCE_MEMORY
+    neighbours: np.ndarray  # (cell, 8) neighbour table, −1 padded
+    cell_start: np.ndarray  # residents of cell c are cell_start[c] .. cell_start[c + 1] − 1
+    victimisations: np.ndarray
+    last_victimised: np.ndarray
+
+
+class Levers(NamedTuple):
+    """The hour's levers, from the model's state (and crackdown deterrence as exp(−β · deterrence))."""
+
+    cameras: np.ndarray  # camera cover per cell
+    patrol_presence: np.ndarray  # patrol guardianship per cell
+    posts: np.ndarray
+    extra_guardians: np.ndarray
+    type_guardians: np.ndarray  # (type, cell)
+    deterrence: np.ndarray  # (type,)
+
+
+class Guardians(NamedTuple):
+    """Everything guardianship in a cell depends on, this hour (built inside the kernel)."""
+
+    home_guard: np.ndarray
+    street_guard: np.ndarray
+    patrol_presence: np.ndarray
+    posts: np.ndarray
+    extra_guardians: np.ndarray
+    type_guardians: np.ndarray
+    sensitivity: np.ndarray  # (type,)
+    patrol_guard: float
+    post_guard: float
 
 
 class Offending:
@@ -234,11 +401,8 @@ class Offending:
         self.residents = residents
         self.seed = seed
         self.offenders = residents.offenders
-        self.home = residents.home_cell[self.offenders]
-        self.hangout = residents.day_cell[self.offenders]
-        self.free_at = np.zeros(len(self.offenders), dtype=np.int64)
-        #: Offending propensity per offender (special-population management lowers it).
-        self.propensity = np.ones(len(self.offenders))
+        home = residents.home_cell[self.offenders]
+        hangout = residents.day_cell[self.offenders]
         self.special = residents.special[self.offenders]
         self._attempt_rng = stream(seed, "offending.attempts")
         self._attempts, self._attempt_row = np.zeros((0, 0)), 0
@@ -276,7 +440,7 @@ class Offending:
         # The candidate bound's per-offender part by hour of week: the base rate times the better
         # of home and hangout. Memory: 168 floats per offender (≈ 40 MB for 30 000 offenders).
         total = self._total_opportunity
-        self._best_rate = self._lambda * np.maximum(total[:, self.home], total[:, self.hangout])
+        best_rate = self._lambda * np.maximum(total[:, home], total[:, hangout])
         self._sens = np.array([p.guardian_sensitivity.get(t, 1.0) for t in CRIME_TYPES])
         self._hangout_share = np.array(p.hangout_share)
         # Guardianship of residents by hour of week and cell (they do not depend on the state):
@@ -288,16 +452,47 @@ class Offending:
         self._deterrence_factor = np.ones(len(CRIME_TYPES))
         # The kernel's results, one column per offence of the hour (at most one per offender).
         self._out = np.zeros((_OUT_ROWS, len(self.offenders)), dtype=np.int64)
-        self._draw_keys = np.stack([event_keys(seed, name, np.arange(len(self.offenders))) for name in _DRAWS])
-        consts = {_LAMBDA: self._lambda, _BETA: p.risk_sensitivity, _PRESENCE_RISK: p.presence_risk,
-                  _CAMERA_RISK: self._camera_risk, _PATROL_GUARD: p.patrol_guard, _POST_GUARD: p.post_guard,
-                  _DISPLACEMENT: p.displacement_prob, _NR_BOOST: p.near_repeat_boost,
-                  _NR_SPREAD: p.near_repeat_spread, _NR_MAX: p.near_repeat_max, _HOMICIDE: p.homicide_share,
-                  _SERIOUS: p.serious_assault_share}
-        self._constants = np.array([consts[k] for k in range(len(consts))], dtype=np.float64)
+        draw_keys = np.stack([event_keys(seed, name, np.arange(len(self.offenders))) for name in _DRAWS])
+        # The kernel's inputs that are fixed objects (changed in place only), as plain tuples.
+        self._offender_arrays = OffenderArrays(
+            free_at=np.zeros(len(self.offenders), dtype=np.int64), propensity=np.ones(len(self.offenders)),
+            best_rate=best_rate, home=home, hangout=hangout, draw_keys=draw_keys)
+        self._offenders_tuple = tuple(self._offender_arrays)
+        self._places = tuple(Places(
+            cell_state=self._cell_state, neighbours=city.neighbours, cell_start=residents.cell_start,
+            victimisations=residents.victimisations, last_victimised=residents.last_victimised))
+        self._constants = tuple(OffendingConstants(
+            base_rate=self._lambda, risk_sensitivity=p.risk_sensitivity, presence_risk=p.presence_risk,
+            camera_risk=self._camera_risk, patrol_guard=p.patrol_guard, post_guard=p.post_guard,
+            displacement_prob=p.displacement_prob, near_repeat_boost=p.near_repeat_boost,
+            near_repeat_spread=p.near_repeat_spread, near_repeat_max=p.near_repeat_max,
+            homicide_share=p.homicide_share, serious_assault_share=p.serious_assault_share))
+        self._weekly = tuple(WeeklyTables(
+            total_opportunity=self._total_opportunity, opportunity=self._opportunity_by_hour,
+            home_guard=self._home_guard, street_guard=self._street_guard, hangout_share=self._hangout_share))
         #: Skip offenders whose attempt draw is above a cheap upper bound of their hazard. Switching
         #: it off (every free offender takes the exact test) gives the same offences, more slowly.
         self.bound_candidates = True
+
+    @property
+    def home(self) -> np.ndarray:
+        """Home cell per offender."""
+        return self._offender_arrays.home
+
+    @property
+    def hangout(self) -> np.ndarray:
+        """Daytime hangout cell per offender."""
+        return self._offender_arrays.hangout
+
+    @property
+    def free_at(self) -> np.ndarray:
+        """Hour each offender is free again (held after an arrest until then); change it in place."""
+        return self._offender_arrays.free_at
+
+    @property
+    def propensity(self) -> np.ndarray:
+        """Offending propensity per offender (special-population management lowers it, in place)."""
+        return self._offender_arrays.propensity
 
     @property
     def near_repeat(self) -> np.ndarray:
@@ -327,23 +522,22 @@ class Offending:
         self._cell_state[_PRESENCE_MEMORY] = value
 
     def opportunity(self, hour_of_week, cells) -> np.ndarray:
-        """Relative opportunity per crime type: shape (types, cells) or (hours, types, cells)."""
+        """Relative opportunity per crime type: shape (types, cells), or (hours, types, cells) for an
+        array of hours of the week. ``cells=None`` means every cell.
+
+        The type's share × its land use's opportunity × its hour-of-day profile; burglary scales
+        with the share of homes empty (an empty home offers :data:`_VACANCY_OPPORTUNITY` times
+        the opportunity), theft, robbery and assault with crowding (people present per resident,
+        capped at :data:`_CROWDING_CAP`).
+        """
         h = np.asarray(hour_of_week)
+        if h.ndim == 0:
+            return self.opportunity(h[None], cells)[0]
         cols = slice(None) if cells is None else cells
-        hod = h % 24
-        dens = self._dens[h][..., cols]
-        vac = self._vacancy[h][..., cols]
-        static = self._static[:, cols]
-        hours = self._hours[:, hod]  # (types,) or (types, hours)
-        if h.ndim:
-            hours = np.moveaxis(hours, -1, 0)[..., None]
-            out = static[None] * hours
-            out[:, BURGLARY] *= 2.0 * vac
-            out[:, [THEFT, ROBBERY, ASSAULT]] *= np.minimum(dens, 3.0)[:, None]
-            return out
-        out = static * hours[:, None]
-        out[BURGLARY] *= 2.0 * vac
-        out[[THEFT, ROBBERY, ASSAULT]] *= np.minimum(dens, 3.0)
+        hours = self._hours[:, h % 24].T[:, :, None]  # (hours, types, 1)
+        out = self._static[:, cols][None] * hours
+        out[:, BURGLARY] *= _VACANCY_OPPORTUNITY * self._vacancy[h][:, cols]
+        out[:, [THEFT, ROBBERY, ASSAULT]] *= np.minimum(self._dens[h][:, cols], _CROWDING_CAP)[:, None]
         return out
 
     def perceived_risk(self, cells: np.ndarray, cameras: np.ndarray) -> np.ndarray:
@@ -352,8 +546,8 @@ class Offending:
 
     def _risk(self, cell_state: np.ndarray, cameras: np.ndarray) -> np.ndarray:
         # Perceived risk from columns of _cell_state (some cells or all) and their camera coverage.
-        return (cell_state[_ARREST_RISK] + self.p.presence_risk * cell_state[_PRESENCE_MEMORY]
-                + self._camera_risk * cameras)
+        return perceived_risk(cell_state[_ARREST_RISK], cell_state[_PRESENCE_MEMORY], cameras, self.p.presence_risk,
+                              self._camera_risk)
 
     def decay(self, patrol_presence: np.ndarray, posts: np.ndarray) -> None:
         """Advance near-repeat, arrest deterrence and presence memory by one hour."""
@@ -365,8 +559,13 @@ class Offending:
         Args:
             hour: Absolute hour of the run, the time coordinate of counter-based draws.
             hour_of_week: Row of the weekly presence tables.
-            state: The model's guardian state (patrol_presence, posts, extra_guardians,
-                cameras, type_deterrence).
+            state: The levers, read by attribute name: ``patrol_presence``, ``posts``,
+                ``extra_guardians``, ``type_guardians``, ``cameras`` and ``type_deterrence``
+                (the model, or any object with them). Offending only reads them.
+
+        Returns:
+            The hour's offences, with the attempts guardians blocked and displaced
+            (``attempts_blocked``, ``attempts_displaced``) for the caller to record.
         """
         # One uniform per offender every call, whatever happens (aligned across scenarios): the
         # stream's next numbers, drawn for several calls at once (rows in call order).
@@ -377,21 +576,17 @@ class Offending:
         self._attempt_row += 1
         out = self._out
         k, first_blocked, n_blocked, n_moved = _offend(
-            hour, hour_of_week, u_attempt, self.free_at, self.propensity, self._best_rate, self.home,
-            self.hangout, self._cell_state, state.cameras, self._total_opportunity,
-            self._opportunity_by_hour, self._deterrence(state.type_deterrence),
-            self._home_guard, self._street_guard, state.patrol_presence,
-            state.posts, state.extra_guardians, state.type_guardians, self._sens, self.city.neighbours,
-            self.residents.cell_start, self.residents.victimisations, self.residents.last_victimised,
-            self._draw_keys, self._hangout_share, self._constants, self.bound_candidates, out)
-        if first_blocked:  # blocked at first; of them, n_blocked still blocked after n_moved moved next door
-            state.record_blocked(n_blocked, n_moved)
+            hour, hour_of_week, u_attempt, self._offenders_tuple, self._weekly, self._places,
+            (state.cameras, state.patrol_presence, state.posts, state.extra_guardians, state.type_guardians,
+             self._deterrence(state.type_deterrence)),
+            self._sens, self._constants, self.bound_candidates, out)
+        # Blocked at first: first_blocked; of them, n_blocked still blocked after n_moved moved next door.
         if k == 0:  # most hours
-            return _EMPTY
+            return _EMPTY if first_blocked == 0 else Offences(*_EMPTY_ARRAYS, n_blocked, n_moved)
         cand = out[_OUT_SLOT, :k].copy()
         return Offences(self.offenders[cand], cand, out[_OUT_CELL, :k].copy(), out[_OUT_TYPE, :k].copy(),
                         out[_OUT_DISPLACED, :k] == 1, out[_OUT_SERIOUS, :k] == 1, out[_OUT_HOMICIDE, :k] == 1,
-                        out[_OUT_VICTIM, :k].copy())
+                        out[_OUT_VICTIM, :k].copy(), n_blocked, n_moved)
 
     def _deterrence(self, type_deterrence: np.ndarray) -> np.ndarray:
         # exp(−β · deterrence) per crime type; deterrence changes only with campaigns.
@@ -425,10 +620,7 @@ class Offending:
             u = self._uniforms("offending.held", held, hour)
             held_h = -np.log1p(-np.clip(u, 0, 1 - 1e-12)) * p.incapacitation_days * 24
             self.free_at[held] = np.maximum(self.free_at[held], hour + held_h.astype(np.int64))
-        arrest_risk = self._cell_state[_ARREST_RISK]
-        np.add.at(arrest_risk, cells, p.arrest_risk)
-        nb = self.city.neighbours[cells].ravel()
-        np.add.at(arrest_risk, nb[nb >= 0], p.arrest_risk * p.near_repeat_spread)
+        add_near(self._cell_state[_ARREST_RISK], cells, self.city.neighbours, p.arrest_risk, p.near_repeat_spread)
 
 
 @njit(cache=True)
@@ -443,30 +635,17 @@ def _decay(cell_state, decay_per_hour, patrol_presence, posts):
         cell_state[_PRESENCE_MEMORY, i] += patrol_presence[i] + posts[i]
 
 
-@njit(cache=True)
-def _guard(cell, ctype, home_guard, street_guard, patrol_presence, posts, extra_guardians, type_guardians, sens, c):
-    # Blocking hazard at ``cell`` for an offence of ``ctype``: occupants at home against burglary,
-    # passers-by against the other types, patrols, fixed posts, and what interventions add.
-    g = home_guard[cell] if ctype == BURGLARY else street_guard[cell]
-    g = g + c[_PATROL_GUARD] * patrol_presence[cell] + c[_POST_GUARD] * posts[cell]
-    g = g + extra_guardians[cell] + type_guardians[ctype, cell]
-    return g * sens[ctype]
-
+# ------------------------------------------------------------------------------------------
+# The compiled hour, in parts. _offend runs every hour of every run: candidates, then for each
+# the place, the hazard, the crime type and the guardians; then near-repeat risk and victims.
 
 @njit(cache=True)
-def _cell_rate(cell, total_opportunity, cell_state, cameras, c):
-    # Opportunity × (1 + near-repeat) × exp(−β · perceived risk) at ``cell``.
-    risk = (cell_state[_ARREST_RISK, cell] + c[_PRESENCE_RISK] * cell_state[_PRESENCE_MEMORY, cell]
-            + c[_CAMERA_RISK] * cameras[cell])
-    return total_opportunity[cell] * (1 + cell_state[_NEAR_REPEAT, cell]) * np.exp(-c[_BETA] * risk)
-
-
-@njit(cache=True)
-def _offend(hour, how, u_attempt, free_at, propensity, best_rate_by_how, home, hangout, cell_state, cameras,
-            total_opportunity_by_how, opportunity_by_how, deterrence, home_guard_by_how, street_guard_by_how,
-            patrol_presence, posts, extra_guardians, type_guardians, sens, neighbours, cell_start, victimisations,
-            last_victimised, keys, hangout_share_by_hour, c, bound_candidates, out):
+def _offend(hour, how, u_attempt, offenders, weekly, places, levers, sensitivity, constants, bound_candidates, out):
     """One hour of offending (compiled: :meth:`Offending.step` runs it every hour of every run).
+
+    ``offenders``, ``weekly``, ``places``, ``levers`` and ``constants`` are the fields of
+    :class:`OffenderArrays`, :class:`WeeklyTables`, :class:`Places`, :class:`Levers` and
+    :class:`OffendingConstants`, in order.
 
     Writes the hour's k offences into the first k columns of ``out`` (rows ``_OUT_*``: offender
     slot, cell, crime type, displaced, serious and homicide flags as 0/1, victim) and returns k,
@@ -475,108 +654,167 @@ def _offend(hour, how, u_attempt, free_at, propensity, best_rate_by_how, home, h
     offending: Python has to wrap each one.) Offences are decided on the state at the start
     of the hour; near-repeat risk and victims are updated afterwards.
     """
-    n = len(u_attempt)
+    o, w, at, lv = OffenderArrays(*offenders), WeeklyTables(*weekly), Places(*places), Levers(*levers)
+    c = OffendingConstants(*constants)
     # This hour of the week's rows of the weekly tables (hour of day for the hangout share).
-    best_rate, total_opportunity = best_rate_by_how[how], total_opportunity_by_how[how]
-    opportunity, home_guard, street_guard = opportunity_by_how[how], home_guard_by_how[how], street_guard_by_how[how]
-    hangout_share = hangout_share_by_hour[how % 24]
-    term0, term1 = term_of(hour, 0), term_of(hour, 1)  # the hour's two draws per offender
-    near_repeat = cell_state[_NEAR_REPEAT]
-    # A cheap bound for everyone, so most offenders are skipped: the better of home and hangout,
-    # the largest near-repeat boost and propensity, and no perceived risk or crackdown deterrence
-    # (both only lower the hazard). The margins keep it a bound whatever the rounding of exp().
-    top = 0.0
-    for i in range(n):
-        top = max(top, propensity[i])
-    scale = (1 + near_repeat.max()) * top * (1 + 1e-9)
-    n_types = opportunity.shape[0]
-    opp = np.empty(n_types)
-    slot, loc, ctype = out[_OUT_SLOT], out[_OUT_CELL], out[_OUT_TYPE]
-    k = 0
-    first_blocked = n_blocked = n_moved = 0
-    for i in range(n):
+    best_rate, total_opportunity, opportunity = o.best_rate[how], w.total_opportunity[how], w.opportunity[how]
+    hangout_share = w.hangout_share[how % 24]
+    guardians = Guardians(w.home_guard[how], w.street_guard[how], lv.patrol_presence, lv.posts, lv.extra_guardians,
+                          lv.type_guardians, sensitivity, c.patrol_guard, c.post_guard)
+    term0, term1 = term_of(hour, 0), term_of(hour, 1)  # the hour's first and second draw of each kind
+    near_repeat = at.cell_state[_NEAR_REPEAT]
+    scale = _bound_scale(o.propensity, near_repeat)
+    opp = np.empty(opportunity.shape[0])  # opportunity by crime type where the offender is
+    k = first_blocked = n_blocked = n_moved = 0
+    for i in range(len(u_attempt)):
         u = u_attempt[i]
-        if bound_candidates:
-            if not u < best_rate[i] * scale:
-                continue
-        if free_at[i] > hour:
+        # Candidates: offenders whose draw is below a cheap bound of their hazard, and free.
+        if bound_candidates and not u < best_rate[i] * scale:
             continue
-        if bound_candidates:  # a tighter bound with each cell's own boost and risk
-            rate = max(_cell_rate(home[i], total_opportunity, cell_state, cameras, c),
-                       _cell_rate(hangout[i], total_opportunity, cell_state, cameras, c))
-            if not u < c[_LAMBDA] * rate * propensity[i] * (1 + 1e-9):
-                continue
-        here = hangout[i] if keyed_uniform(keys[_PLACE, i], term0) < hangout_share else home[i]
-        total = 0.0
-        for t in range(n_types):
-            opp[t] = opportunity[t, here] * deterrence[t]
-            total += opp[t]
-        risk = (cell_state[_ARREST_RISK, here] + c[_PRESENCE_RISK] * cell_state[_PRESENCE_MEMORY, here]
-                + c[_CAMERA_RISK] * cameras[here])
-        hazard = c[_LAMBDA] * total * (1 + near_repeat[here]) * np.exp(-c[_BETA] * risk) * propensity[i]
-        if not u < hazard:
+        if o.free_at[i] > hour:
             continue
-        # Crime type in proportion to its opportunity here.
-        u_type = keyed_uniform(keys[_TYPE, i], term0)
-        ct, cum = 0, 0.0
-        for t in range(n_types):
-            cum += opp[t]
-            if cum / total < u_type:
-                ct += 1
-        ct = min(ct, n_types - 1)
-        # Guardianship: a blocked attempt moves to a neighbouring cell once, or desists.
-        g = _guard(here, ct, home_guard, street_guard, patrol_presence, posts, extra_guardians, type_guardians,
-                   sens, c)
-        out[_OUT_DISPLACED, k] = 0
-        if keyed_uniform(keys[_BLOCK, i], term0) < 1 - np.exp(-g):
+        if bound_candidates and not u < _cell_bound(i, o, total_opportunity, at.cell_state, lv.cameras, c):
+            continue
+        # Where the offender is, and whether they attempt an offence there.
+        here = o.hangout[i] if keyed_uniform(o.draw_keys[_PLACE, i], term0) < hangout_share else o.home[i]
+        total = _opportunity_here(opportunity, here, lv.deterrence, opp)
+        risk = _risk_at(here, at.cell_state, lv.cameras, c)
+        if not u < _attempt_hazard(c.base_rate, total, near_repeat[here], risk, c.risk_sensitivity, o.propensity[i]):
+            continue
+        # Which crime, and whether guardians block it (here, or next door after displacement).
+        ctype = _crime_type(opp, total, keyed_uniform(o.draw_keys[_TYPE, i], term0))
+        outcome, here = _guarded_attempt(i, here, ctype, guardians, at.neighbours, o.draw_keys, term0, term1,
+                                         c.displacement_prob)
+        if outcome != _COMMITTED:
             first_blocked += 1
-            valid = 0
-            for nb in neighbours[here]:
-                valid += nb >= 0
-            if valid == 0 or not keyed_uniform(keys[_MOVE, i], term0) < c[_DISPLACEMENT]:
-                n_blocked += 1
-                continue
-            pick = min(int(keyed_uniform(keys[_WHERE, i], term0) * valid), valid - 1)
-            for nb in neighbours[here]:  # the pick-th valid neighbour, in the row's order
-                if nb >= 0:
-                    if pick == 0:
-                        here = nb
-                        break
-                    pick -= 1
+        if outcome == _BLOCKED_AGAIN or outcome == _DISPLACED:
             n_moved += 1
-            g = _guard(here, ct, home_guard, street_guard, patrol_presence, posts, extra_guardians,
-                       type_guardians, sens, c)
-            if keyed_uniform(keys[_BLOCK, i], term1) < 1 - np.exp(-g):
-                n_blocked += 1
-                continue
-            out[_OUT_DISPLACED, k] = 1
-        slot[k], loc[k], ctype[k] = i, here, ct
+        if outcome == _DESISTED or outcome == _BLOCKED_AGAIN:
+            n_blocked += 1
+            continue
+        out[_OUT_SLOT, k], out[_OUT_CELL, k], out[_OUT_TYPE, k] = i, here, ctype
+        out[_OUT_DISPLACED, k] = outcome == _DISPLACED
         k += 1
+    if k:
+        _near_repeat_after(near_repeat, out[_OUT_CELL, :k], at.neighbours, c)
+    for j in range(k):
+        _harm(j, hour, out, o.draw_keys, at, term0, c)
+    return k, first_blocked, n_blocked, n_moved
 
-    # Near-repeat: the hit cells and their neighbours are at higher risk for a while.
-    for j in range(k):
-        near_repeat[loc[j]] += c[_NR_BOOST]
-    spread = c[_NR_BOOST] * c[_NR_SPREAD]
-    for j in range(k):
-        for nb in neighbours[loc[j]]:
+
+@njit(cache=True)
+def _bound_scale(propensity, near_repeat):
+    # The per-hour part of a cheap bound for everyone, so most offenders are skipped: the largest
+    # near-repeat boost and propensity, and no perceived risk or crackdown deterrence (both only
+    # lower the hazard). The margin keeps it a bound whatever the rounding of exp().
+    top = 0.0
+    for i in range(len(propensity)):
+        top = max(top, propensity[i])
+    return (1 + near_repeat.max()) * top * (1 + 1e-9)
+
+
+@njit(cache=True)
+def _risk_at(cell, cell_state, cameras, c):
+    return _perceived_risk(cell_state[_ARREST_RISK, cell], cell_state[_PRESENCE_MEMORY, cell], cameras[cell],
+                           c.presence_risk, c.camera_risk)
+
+
+@njit(cache=True)
+def _cell_bound(i, o, total_opportunity, cell_state, cameras, c):
+    # A tighter bound of offender i's hazard: the better of home and hangout, with each cell's own
+    # boost and risk but every crime type's whole opportunity (crackdown deterrence only lowers it).
+    best = 0.0
+    for cell in (o.home[i], o.hangout[i]):
+        hazard = _attempt_hazard(c.base_rate, total_opportunity[cell], cell_state[_NEAR_REPEAT, cell],
+                                 _risk_at(cell, cell_state, cameras, c), c.risk_sensitivity, o.propensity[i])
+        best = max(best, hazard)
+    return best * (1 + 1e-9)
+
+
+@njit(cache=True)
+def _opportunity_here(opportunity, cell, deterrence, opp):
+    # Fills opp with each crime type's opportunity at ``cell`` after crackdown deterrence; returns their sum.
+    total = 0.0
+    for t in range(len(opp)):
+        opp[t] = opportunity[t, cell] * deterrence[t]
+        total += opp[t]
+    return total
+
+
+@njit(cache=True)
+def _crime_type(opp, total, u):
+    # The crime type, in proportion to its opportunity: the number of types whose cumulative
+    # share is below ``u`` (the last type at most).
+    ctype, cum = 0, 0.0
+    for t in range(len(opp)):
+        cum += opp[t]
+        if cum / total < u:
+            ctype += 1
+    return min(ctype, len(opp) - 1)
+
+
+@njit(cache=True)
+def _guardianship_at(cell, ctype, g):
+    # guardianship() at ``cell`` against ``ctype``: occupants at home guard against burglary,
+    # passers-by against the other types.
+    resident = g.home_guard[cell] if ctype == BURGLARY else g.street_guard[cell]
+    return _guardianship(resident, g.patrol_presence[cell], g.posts[cell], g.extra_guardians[cell],
+                         g.type_guardians[ctype, cell], g.sensitivity[ctype], g.patrol_guard, g.post_guard)
+
+
+@njit(cache=True)
+def _guarded_attempt(i, here, ctype, guardians, neighbours, keys, term0, term1, displacement_prob):
+    # Guardians at ``here`` may block offender i's attempt. A blocked offender moves to a
+    # neighbouring cell once (displacement), where guardians may block again, or desists.
+    # Returns what happened (_COMMITTED, _DESISTED, _BLOCKED_AGAIN or _DISPLACED) and the cell.
+    if not keyed_uniform(keys[_BLOCK, i], term0) < _block_probability(_guardianship_at(here, ctype, guardians)):
+        return _COMMITTED, here
+    valid = 0
+    for nb in neighbours[here]:
+        valid += nb >= 0
+    if valid == 0 or not keyed_uniform(keys[_MOVE, i], term0) < displacement_prob:
+        return _DESISTED, here
+    pick = min(int(keyed_uniform(keys[_WHERE, i], term0) * valid), valid - 1)
+    for nb in neighbours[here]:  # the pick-th valid neighbour, in the row's order
+        if nb >= 0:
+            if pick == 0:
+                here = nb
+                break
+            pick -= 1
+    if keyed_uniform(keys[_BLOCK, i], term1) < _block_probability(_guardianship_at(here, ctype, guardians)):
+        return _BLOCKED_AGAIN, here
+    return _DISPLACED, here
+
+
+@njit(cache=True)
+def _near_repeat_after(near_repeat, cells, neighbours, c):
+    # add_near(near_repeat, cells, neighbours, boost, spread), then the cap: the hit cells and
+    # their neighbours are at higher risk for a while.
+    for j in range(len(cells)):
+        near_repeat[cells[j]] += c.near_repeat_boost
+    spread = c.near_repeat_boost * c.near_repeat_spread
+    for j in range(len(cells)):
+        for nb in neighbours[cells[j]]:
             if nb >= 0:
                 near_repeat[nb] += spread
-    if k:
-        np.minimum(near_repeat, c[_NR_MAX], near_repeat)
-    for j in range(k):
-        i = slot[j]
-        out[_OUT_SERIOUS, j] = out[_OUT_HOMICIDE, j] = 0
-        if ctype[j] == ASSAULT:
-            u_sev = keyed_uniform(keys[_SEVERITY, i], term0)
-            out[_OUT_HOMICIDE, j] = u_sev < c[_HOMICIDE]
-            out[_OUT_SERIOUS, j] = u_sev < c[_SERIOUS]
-        start = cell_start[loc[j]]
-        size = cell_start[loc[j] + 1] - start
-        v = start + min(int(keyed_uniform(keys[_VICTIM, i], term0) * size), max(size - 1, 0))
-        victimisations[v] += 1
-        last_victimised[v] = hour
-        out[_OUT_VICTIM, j] = v
-    return k, first_blocked, n_blocked, n_moved
+    np.minimum(near_repeat, c.near_repeat_max, near_repeat)
+
+
+@njit(cache=True)
+def _harm(j, hour, out, keys, at, term0, c):
+    # Offence j's harm: an assault's severity, and the victim (a resident of the cell).
+    i, cell = out[_OUT_SLOT, j], out[_OUT_CELL, j]
+    out[_OUT_SERIOUS, j] = out[_OUT_HOMICIDE, j] = 0
+    if out[_OUT_TYPE, j] == ASSAULT:
+        u_severity = keyed_uniform(keys[_SEVERITY, i], term0)
+        out[_OUT_HOMICIDE, j] = u_severity < c.homicide_share
+        out[_OUT_SERIOUS, j] = u_severity < c.serious_assault_share
+    start = at.cell_start[cell]
+    size = at.cell_start[cell + 1] - start
+    v = start + min(int(keyed_uniform(keys[_VICTIM, i], term0) * size), max(size - 1, 0))
+    at.victimisations[v] += 1
+    at.last_victimised[v] = hour
+    out[_OUT_VICTIM, j] = v
 
 
 def _read_only(a: np.ndarray) -> np.ndarray:
@@ -584,5 +822,7 @@ def _read_only(a: np.ndarray) -> np.ndarray:
     return a
 
 
-#: The result of an hour without offences, shared (its arrays are read-only; callers only read it).
-_EMPTY = Offences(*(_read_only(np.zeros(0, dtype=t)) for t in (np.int64,) * 4 + (bool,) * 3 + (np.int64,)))
+#: The arrays of an hour without offences, shared (read-only; callers only read them).
+_EMPTY_ARRAYS = tuple(_read_only(np.zeros(0, dtype=t)) for t in (np.int64,) * 4 + (bool,) * 3 + (np.int64,))
+#: The result of an hour without offences or blocked attempts, shared.
+_EMPTY = Offences(*_EMPTY_ARRAYS)
