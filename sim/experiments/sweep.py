@@ -49,13 +49,13 @@ import numpy as np
 import yaml
 from pydantic import Field, PrivateAttr, ValidationError, field_validator, model_validator
 
+from sim._data import data_folder
 from sim.experiments.runner import Task, replicate_seed
 from sim.experiments.store import run_id
 from sim.experiments.summary import HEADLINE
 from sim.metrics import CORE_METRICS
 from sim.params import Params
 from sim.scenario.loader import (
-    SCENARIO_DIR,
     ScenarioError,
     apply_overrides,
     load_scenario_data,
@@ -81,7 +81,7 @@ __all__ = [
 ]
 
 #: The project's built-in sweep files, loadable by stem (``pingan sweep smoke``).
-SWEEP_DIR = SCENARIO_DIR / "sweeps"
+SWEEP_DIR = data_folder("scenarios/sweeps")
 
 #: Distribution names of sweep files -> SALib's ``dists`` names.
 SALIB_DISTS = {"uniform": "unif", "normal": "norm", "triangular": "triang", "lognormal": "lognorm"}

@@ -15,6 +15,7 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
+from sim._data import data_folder
 from sim.scenario.schema import Scenario
 from sim.space.presets import PRESETS
 
@@ -26,8 +27,8 @@ class ScenarioError(ValueError):
     """A scenario file or override is wrong. The message names the file and the key."""
 
 
-#: The project's scenario folder (the package is installed in editable mode from the repo).
-SCENARIO_DIR = Path(__file__).resolve().parents[2] / "scenarios"
+#: The built-in scenarios: ``scenarios/`` of the repository, shipped in the package (sim._data).
+SCENARIO_DIR = data_folder("scenarios")
 
 
 def builtin_scenarios() -> dict[str, Path]:
