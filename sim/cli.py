@@ -8,6 +8,13 @@
     pingan calibrate [--targets FILE] [--priors FILE] [--hold-out CITY] [--budget N] [--jobs J] [--out DIR]
     pingan validate SCENARIO [SCENARIO ...]
     pingan scenarios
+    pingan --version
+
+``python -m sim`` is the same command. Every subcommand takes ``-q/--quiet`` (warnings and
+errors only, no progress bars) or ``-v/--verbose``: progress and notes go to stderr through
+the ``pingan`` logger, result tables to stdout. Bad input (a scenario, sweep or store that
+cannot be used, an impossible option) is one line on stderr and exit status 2, before any
+simulation starts or any file is written.
 
 Every scenario and sweep file is loaded and validated before any simulation starts. Every
 command runs on the same engine (sim.experiments.runner) and commits each finished run to a
@@ -18,109 +25,244 @@ stopped.
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
+from importlib import metadata
 from pathlib import Path
 
 import pandas as pd
 
-from sim.calibration.targets import CalibrationFileError
+from sim.calibration.targets import CalibrationFileError, default_input
 from sim.experiments.runner import BACKENDS, RunResult, run_batch, write_metrics
+from sim.experiments.store import StoreError
 from sim.experiments.summary import HEADLINE, compare, summarise
 from sim.scenario import ScenarioError, builtin_scenarios, load_scenario
 
-__all__ = ["main"]
+__all__ = ["main", "build_parser"]
+
+log = logging.getLogger("pingan")
 
 DEFAULT_SCENARIO = "suizhou_2022"
 MIN_RATE_SCALE = 0.1
+#: Largest base seed: seeds are stored as SQLite integers (signed 64-bit).
+MAX_SEED = 2**63 - 1
+#: Problems with the input: exit status 2 (as argparse's own errors).
+USAGE_ERROR = 2
+
+
+# ---- argument types: each refuses a bad value with a one-line message naming what was expected
 
 
 def _scale(text: str) -> float:
-    v = float(text)
-    if not 0 < v <= 1:
-        raise argparse.ArgumentTypeError(f"--scale must be in (0, 1], got {text}")
+    try:
+        v = float(text)
+    except ValueError:
+        v = float("nan")
+    if not 0 < v <= 1:  # NaN fails too
+        raise argparse.ArgumentTypeError(f"expected a fraction of the city, 0 < F ≤ 1, got {text}")
     return v
 
 
+def _whole(text: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+
+
 def _positive(text: str) -> int:
-    v = int(text)
+    v = _whole(text)
     if v < 1:
         raise argparse.ArgumentTypeError(f"expected a whole number ≥ 1, got {text}")
     return v
 
 
-def _run_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--replicates", "-r", type=_positive, default=4, help="replicates (default 4)")
-    p.add_argument("--seed", type=int, default=1, help="base seed (default 1)")
-    p.add_argument("--scale", type=_scale, default=1.0, help="fraction of the full city, 0 < F ≤ 1")
-    p.add_argument("--jobs", "-j", type=int, default=-1, help="worker processes (-1: one per core)")
+def _seed(text: str) -> int:
+    v = _whole(text)
+    if not 0 <= v <= MAX_SEED:
+        raise argparse.ArgumentTypeError(f"expected a seed from 0 to 2**63 - 1, got {text}")
+    return v
+
+
+def _jobs(text: str) -> int:
+    """Worker processes: N ≥ 1, or -1 for one per core (joblib's convention)."""
+    v = _whole(text)
+    if v == 0 or v < -1:
+        raise argparse.ArgumentTypeError(f"expected a number of workers ≥ 1, or -1 for one per core, got {text}")
+    return v
+
+
+# ---- parser -------------------------------------------------------------------------------------
+
+
+def _version() -> str:
+    try:
+        return metadata.version("pingan")
+    except metadata.PackageNotFoundError:  # running from a source tree that is not installed
+        from sim import __version__
+
+        return __version__
+
+
+def _common() -> argparse.ArgumentParser:
+    """Options every subcommand takes: how much it tells on stderr."""
+    common = argparse.ArgumentParser(add_help=False)
+    talk = common.add_mutually_exclusive_group()
+    talk.add_argument("--quiet", "-q", action="store_true", help="only warnings and errors; no progress bars")
+    talk.add_argument("--verbose", "-v", action="store_true", help="also debugging messages")
+    return common
+
+
+def _parallel_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--jobs", "-j", type=_jobs, default=-1, help="worker processes (-1: one per core)")
     p.add_argument("--backend", choices=BACKENDS, default="loky", help="local processes or a Dask cluster")
     p.add_argument("--scheduler", default=None, help="Dask scheduler address, with --backend dask")
+
+
+def _run_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--replicates", "-r", type=_positive, default=4, help="replicates (default 4)")
+    p.add_argument("--seed", type=_seed, default=1, help="base seed (default 1)")
+    p.add_argument("--scale", type=_scale, default=1.0, help="fraction of the full city, 0 < F ≤ 1")
+    _parallel_options(p)
     p.add_argument("--out", type=Path, default=None, help="output folder (default results/NAME)")
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                    help="override a scenario key, e.g. interventions.video.cameras=1000")
     p.add_argument("--posterior", type=Path, default=None, metavar="FILE",
                    help="calibrated posterior (posterior.csv): each replicate draws its own parameter set")
     p.add_argument("--no-plots", action="store_true", help="skip the PNG plots")
-    p.add_argument("--quiet", "-q", action="store_true", help="no progress bars")
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The ``pingan`` argument parser (subcommands add their options here)."""
+    from sim.experiments.sweep import MAX_RUNS
+
+    common = _common()
     parser = argparse.ArgumentParser(prog="pingan", description=__doc__.split("\n")[0])
+    parser.add_argument("--version", action="version", version=f"pingan {_version()}")
     sub = parser.add_subparsers(dest="command", required=True)
-    run = sub.add_parser("run", help="run a scenario's replicates and summarise year on year")
+    run = sub.add_parser("run", parents=[common], help="run a scenario's replicates and summarise year on year")
     run.add_argument("scenario", nargs="?", default=DEFAULT_SCENARIO,
                      help=f"scenario file or built-in name (default {DEFAULT_SCENARIO})")
     _run_options(run)
-    cmp_ = sub.add_parser("compare", help="compare scenarios with BASE under common random numbers")
+    cmp_ = sub.add_parser("compare", parents=[common], help="compare scenarios with BASE under common random numbers")
     cmp_.add_argument("base")
     cmp_.add_argument("alternatives", nargs="+")
     _run_options(cmp_)
-    val = sub.add_parser("validate", help="check scenario files without running them")
+    val = sub.add_parser("validate", parents=[common], help="check scenario files without running them")
     val.add_argument("scenarios", nargs="+")
     val.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
-    sub.add_parser("scenarios", help="list the built-in scenarios")
+    sub.add_parser("scenarios", parents=[common], help="list the built-in scenarios")
     for name, text in (("sweep", "run a sweep file into a results store (resumes by default)"),
                        ("sensitivity", "run a sweep's Sobol or Morris design and report sensitivity indices")):
-        sw = sub.add_parser(name, help=text)
+        sw = sub.add_parser(name, parents=[common], help=text)
         sw.add_argument("spec", type=Path, help="sweep file (YAML)")
-        sw.add_argument("--jobs", "-j", type=int, default=-1, help="worker processes (-1: one per core)")
-        sw.add_argument("--backend", choices=BACKENDS, default="loky")
-        sw.add_argument("--scheduler", default=None, help="Dask scheduler address, with --backend dask")
+        _parallel_options(sw)
         sw.add_argument("--store", type=Path, default=None, help="results store (default results/NAME/store.sqlite)")
         sw.add_argument("--out", type=Path, default=None, help="output folder (default results/NAME)")
         sw.add_argument("--fresh", action="store_true", help="ignore runs already in the store (recompute)")
-        sw.add_argument("--quiet", "-q", action="store_true")
-    cal = sub.add_parser("calibrate", help="estimate behavioural parameters against the reported outcomes (ABC-SMC)")
-    cal.add_argument("--targets", type=Path, default=Path("calibration/targets.csv"), help="targets table (CSV)")
-    cal.add_argument("--priors", type=Path, default=Path("calibration/priors.yaml"), help="priors (YAML)")
+        sw.add_argument("--max-runs", type=_positive, default=MAX_RUNS,
+                        help=f"refuse a sweep of more runs than this (default {MAX_RUNS:,})")
+    cal = sub.add_parser("calibrate", parents=[common],
+                         help="estimate behavioural parameters against the reported outcomes (ABC-SMC)")
+    cal.add_argument("--targets", type=Path, default=None,
+                     help="targets table (CSV; default calibration/targets.csv here, else the packaged copy)")
+    cal.add_argument("--priors", type=Path, default=None,
+                     help="priors (YAML; default calibration/priors.yaml here, else the packaged copy)")
     cal.add_argument("--hold-out", default=None, metavar="CITY",
                      help="calibrate without this city's targets, then predict them")
     cal.add_argument("--budget", type=_positive, default=2000,
                      help="simulations (single-scenario runs) for ABC-SMC (default 2000)")
     cal.add_argument("--particles", type=_positive, default=100, help="particles per generation (default 100)")
     cal.add_argument("--scale", type=_scale, default=0.1, help="fraction of the full city (default 0.1)")
-    cal.add_argument("--seed", type=int, default=1)
+    cal.add_argument("--seed", type=_seed, default=1)
     cal.add_argument("--trajectories", type=_positive, default=2, help="Morris screening trajectories (default 2)")
     cal.add_argument("--max-params", type=_positive, default=10, help="most parameters estimated (default 10)")
     cal.add_argument("--draws", type=_positive, default=40, help="posterior-predictive draws (default 40)")
-    cal.add_argument("--attribution-replicates", type=int, default=4,
+    cal.add_argument("--attribution-replicates", type=_whole, default=4,
                      help="replicates per variant of the attribution (switching interventions off); 0 skips it")
-    cal.add_argument("--jobs", "-j", type=int, default=-1, help="worker processes (-1: one per core)")
-    cal.add_argument("--backend", choices=BACKENDS, default="loky")
-    cal.add_argument("--scheduler", default=None, help="Dask scheduler address, with --backend dask")
+    _parallel_options(cal)
     cal.add_argument("--out", type=Path, default=None,
                      help="results folder (default calibration/results/main, or holdout-CITY)")
     cal.add_argument("--no-plots", action="store_true")
-    cal.add_argument("--quiet", "-q", action="store_true")
-    res = sub.add_parser("results", help="export a results store to CSV or Parquet, or print a summary")
+    res = sub.add_parser("results", parents=[common],
+                         help="export a results store to CSV or Parquet, or print a summary")
     res.add_argument("store", type=Path)
     res.add_argument("--to", type=Path, default=None, help="FILE.csv or FILE.parquet")
     res.add_argument("--sweep", default=None, help="only this sweep")
     return parser
 
 
+def _check_options(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    """Refuse option combinations and paths that cannot work, before any file is read or written."""
+    backend = getattr(args, "backend", None)
+    if backend == "dask" and not args.scheduler:
+        parser.error("--backend dask needs --scheduler ADDRESS (e.g. tcp://host:8786)")
+    if backend == "loky" and args.scheduler:
+        parser.error("--scheduler is only used with --backend dask")
+    out = getattr(args, "out", None)
+    if out is not None and out.exists() and not out.is_dir():
+        parser.error(f"--out {out}: is a file; expected a folder (it is created if missing)")
+    store = getattr(args, "store", None)
+    if store is not None and store.is_dir():
+        parser.error(f"--store {store}: is a folder; expected a results store file (e.g. store.sqlite)")
+    to = getattr(args, "to", None)
+    if to is not None and to.is_dir():
+        parser.error(f"--to {to}: is a folder; expected a .csv or .parquet file")
+    if getattr(args, "attribution_replicates", 0) < 0:
+        parser.error("--attribution-replicates: expected 0 (skip) or more")
+
+
+class _StderrHandler(logging.Handler):
+    """Writes to the current ``sys.stderr`` (not the one at set-up: tests and notebooks swap it)."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            print(self.format(record), file=sys.stderr)
+        except Exception:  # noqa: BLE001 - logging must never fail a command
+            self.handleError(record)
+
+
+def _configure_logging(args: argparse.Namespace) -> None:
+    """Progress and notes go to stderr through the ``pingan`` logger; results go to stdout."""
+    level = logging.WARNING if args.quiet else logging.DEBUG if args.verbose else logging.INFO
+    if not any(isinstance(h, _StderrHandler) for h in log.handlers):
+        handler = _StderrHandler()
+        handler.setFormatter(logging.Formatter("pingan: %(message)s"))
+        log.addHandler(handler)
+        log.propagate = False
+    log.setLevel(level)
+
+
+def _make_folder(folder: Path) -> None:
+    """Create an output folder (and its parents), or refuse with the reason on one line."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise ScenarioError(f"{folder}: cannot create the output folder ({e.strerror}: {e.filename})") from None
+
+
+def _fail(message: object) -> int:
+    """Report a problem with the input on one line (no traceback) and return the exit status."""
+    print(f"pingan: {message}", file=sys.stderr)
+    return USAGE_ERROR
+
+
+# ---- commands -----------------------------------------------------------------------------------
+
+
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    """Run the ``pingan`` command line.
+
+    Args:
+        argv: Arguments (default ``sys.argv[1:]``).
+
+    Returns:
+        The exit status: 0 done, 1 a validated file is invalid, 2 bad input, 130 interrupted.
+    """
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    _check_options(parser, args)
+    _configure_logging(args)
     try:
         if args.command == "validate":
             return _validate(args)
@@ -134,29 +276,33 @@ def main(argv: list[str] | None = None) -> int:
             return _results(args)
         if args.command == "calibrate":
             return _calibrate(args)
-        names = [args.scenario] if args.command == "run" else [args.base, *args.alternatives]
-        scenarios = [load_scenario(n, args.overrides) for n in names]  # all validated first
-        vary = _posterior_draws(args, scenarios)
-    except (ScenarioError, CalibrationFileError) as e:
-        print(f"pingan: {e}", file=sys.stderr)
-        return 2
-    if args.scale < MIN_RATE_SCALE:
-        print(f"pingan: note: at --scale below {MIN_RATE_SCALE} a county's few patrol units make rates per "
-              f"100 000 drift from full scale (tested agreement from {MIN_RATE_SCALE} up)", file=sys.stderr)
+        return _run(args)
+    except (ScenarioError, CalibrationFileError, StoreError) as e:
+        return _fail(e)
+
+
+def _run(args: argparse.Namespace) -> int:
+    """``pingan run`` and ``pingan compare``: every scenario is validated before any run."""
+    names = [args.scenario] if args.command == "run" else [args.base, *args.alternatives]
+    scenarios = [load_scenario(n, args.overrides) for n in names]
+    vary = _posterior_draws(args, scenarios)
     labels = [s.name for s in scenarios]
     if len(set(labels)) != len(labels):
-        print(f"pingan: scenarios must have different names, got {labels}", file=sys.stderr)
-        return 2
-    out = args.out or Path("results") / "_vs_".join(labels)
-    out.mkdir(parents=True, exist_ok=True)
+        return _fail(f"scenarios must have different names, got {labels}")
+    if args.scale < MIN_RATE_SCALE:
+        log.warning(f"note: at --scale below {MIN_RATE_SCALE} a county's few patrol units make rates per "
+                    f"100 000 drift from full scale (tested agreement from {MIN_RATE_SCALE} up)")
+    out = args.out or Path("results") / "_vs_".join(labels)  # names are plain words: inside results/
     from sim.experiments.store import ResultsStore
 
+    _make_folder(out)
     store = ResultsStore(out / "store.sqlite")
+    log.debug(f"scenarios {[str(n) for n in names]}; results store {out / 'store.sqlite'}")
     try:
         results = run_batch(scenarios, args.replicates, args.seed, args.scale, args.jobs, store,
                             progress=not args.quiet, backend=args.backend, scheduler=args.scheduler, vary=vary)
     except KeyboardInterrupt:
-        print(f"\npingan: interrupted; finished runs are kept in {out / 'store.sqlite'}", file=sys.stderr)
+        log.warning(f"interrupted; finished runs are kept in {out / 'store.sqlite'}")
         return 130
     finally:
         store.close()
@@ -164,7 +310,7 @@ def main(argv: list[str] | None = None) -> int:
     if vary is not None:
         draws = pd.DataFrame([{"replicate": r, **vary.draw(r)} for r in range(args.replicates)])
         draws.to_csv(out / "parameters.csv", index=False, float_format="%.10g")
-        print(f"parameters drawn from {args.posterior} per replicate: {out / 'parameters.csv'}")
+        log.info(f"parameters drawn from {args.posterior} per replicate: {out / 'parameters.csv'}")
     summary = summarise(df)
     summary.to_csv(out / "summary.csv", index=False, float_format="%.10g")
     _print_summary(summary)
@@ -175,10 +321,10 @@ def main(argv: list[str] | None = None) -> int:
         _packages(df, results, labels[0], out, plots=not args.no_plots)
     if not args.no_plots:
         _plots(results, scenarios, out)
-    print(f"\nwrote {out / 'metrics.csv'}, {out / 'summary.csv'}"
-          + (", compare.csv, packages.csv, areas_county.csv, areas_town.csv, rings.csv"
-             if args.command == "compare" else "")
-          + ("" if args.no_plots else f" and plots in {out}"))
+    log.info(f"wrote {out / 'metrics.csv'}, {out / 'summary.csv'}"
+             + (", compare.csv, packages.csv, areas_county.csv, areas_town.csv, rings.csv"
+                if args.command == "compare" else "")
+             + ("" if args.no_plots else f" and plots in {out}"))
     return 0
 
 
@@ -213,7 +359,10 @@ def _calibrate(args) -> int:
     from sim.calibration.calibrate import Calibration, CalibrationConfig
 
     out = args.out or Path("calibration/results") / (f"holdout-{args.hold_out}" if args.hold_out else "main")
-    cfg = CalibrationConfig(targets=str(args.targets), priors=str(args.priors), hold_out=args.hold_out,
+    targets = args.targets or default_input("targets.csv")
+    priors = args.priors or default_input("priors.yaml")
+    log.debug(f"targets {targets}, priors {priors}")
+    cfg = CalibrationConfig(targets=str(targets), priors=str(priors), hold_out=args.hold_out,
                             budget=args.budget, particles=args.particles, scale=args.scale, seed=args.seed,
                             trajectories=args.trajectories, max_params=args.max_params, draws=args.draws,
                             attribution_replicates=args.attribution_replicates)
@@ -221,22 +370,21 @@ def _calibrate(args) -> int:
         cal = Calibration(cfg, out, jobs=args.jobs, backend=args.backend, scheduler=args.scheduler,
                           progress=not args.quiet)
     except (CalibrationFileError, ValueError) as e:
-        print(f"pingan: {e}", file=sys.stderr)
-        return 2
+        return _fail(e)
     try:
         summary = cal.run(plots=not args.no_plots)
     except KeyboardInterrupt:
-        print(f"\npingan: interrupted; finished simulations are kept in {out / 'store.sqlite'} and the same "
-              "command resumes from them", file=sys.stderr)
+        log.warning(f"interrupted; finished simulations are kept in {out / 'store.sqlite'} and the same "
+                    "command resumes from them")
         return 130
     finally:
         cal.close()
     print(f"{summary['hits']} of {summary['targets_compared']} targets hit"
           + (f"; held out {args.hold_out}: {summary['held_out_hits']} of {summary['held_out_targets']}"
-             if args.hold_out else "")
-          + "\nwrote posterior.csv, predictive.csv, tension.csv"
-          + (", attribution.csv" if args.attribution_replicates >= 2 else "")
-          + ("" if args.no_plots else " and plots") + f" in {out}")
+             if args.hold_out else ""))
+    log.info("wrote posterior.csv, predictive.csv, tension.csv"
+             + (", attribution.csv" if args.attribution_replicates >= 2 else "")
+             + ("" if args.no_plots else " and plots") + f" in {out}")
     return 0
 
 
@@ -271,28 +419,25 @@ def _sweep(args) -> int:
     from sim.experiments.sweep import SweepError, load_sweep, sweep_tasks
 
     try:
-        spec = load_sweep(args.spec)
-        tasks = sweep_tasks(spec)  # every scenario of every point validated before any run
+        spec = load_sweep(args.spec, max_runs=args.max_runs)
+        tasks = sweep_tasks(spec, max_runs=args.max_runs)  # every scenario of every point validated first
     except (SweepError, ScenarioError) as e:
-        print(f"pingan: {e}", file=sys.stderr)
-        return 2
+        return _fail(e)
     if args.command == "sensitivity" and spec.design.kind not in ("sobol", "morris"):
-        print(f"pingan: {args.spec}: key 'design.kind': sensitivity needs sobol or morris, got "
-              f"{spec.design.kind!r}", file=sys.stderr)
-        return 2
-    out = args.out or Path("results") / spec.name
-    out.mkdir(parents=True, exist_ok=True)
+        return _fail(f"{args.spec}: key 'design.kind': sensitivity needs sobol or morris, got {spec.design.kind!r}")
+    out = args.out or Path("results") / spec.name  # names are plain words: inside results/
     store_path = args.store or out / "store.sqlite"
+    _make_folder(out)
     store = ResultsStore(store_path)
     try:
         already = 0 if args.fresh else len(store.finished_ids() & {t.run_id for t in tasks})
-        print(f"{spec.name}: {len(tasks)} runs ({already} already in {store_path})", file=sys.stderr)
+        log.info(f"{spec.name}: {len(tasks)} runs ({already} already in {store_path})")
         view = store if not args.fresh else Recompute(store)
         run_tasks(tasks, args.jobs, args.backend, args.scheduler, view, sweep=spec.name,
                   progress=not args.quiet, keep=False)
     except KeyboardInterrupt:
-        print(f"\npingan: interrupted; {store.count(spec.name)} finished runs are kept in {store_path}; "
-              "run the same command again to resume", file=sys.stderr)
+        log.warning(f"interrupted; {store.count(spec.name)} finished runs are kept in {store_path}; "
+                    "run the same command again to resume")
         return 130
     try:
         frame = store.frame()  # a run may have been stored by another sweep with the same run
@@ -312,12 +457,11 @@ def _sweep(args) -> int:
         try:
             indices = analyse(spec, frame)
         except SweepError as e:
-            print(f"pingan: {e}", file=sys.stderr)
-            return 2
+            return _fail(e)
         indices.to_csv(out / "sensitivity.csv", index=False, float_format="%.10g")
         plot(indices, out / "sensitivity.png")
         print(indices.to_string(index=False, float_format=lambda x: f"{x:.3f}"))
-        print(f"\nwrote {out / 'sensitivity.csv'} and {out / 'sensitivity.png'}")
+        log.info(f"wrote {out / 'sensitivity.csv'} and {out / 'sensitivity.png'}")
     return 0
 
 
@@ -340,23 +484,21 @@ def _point_summary(spec, frame: pd.DataFrame, out: Path) -> None:
     table.to_csv(out / "points.csv", index=False, float_format="%.10g")
     show = ["scenario", "point_id", *factors, "preventable_cases", "calls_for_service", "replicates"]
     print(table[[c for c in show if c in table]].to_string(index=False, float_format=lambda x: f"{x:.4g}"))
-    print(f"\nwrote {out / 'points.csv'}")
+    log.info(f"wrote {out / 'points.csv'}")
 
 
 def _results(args) -> int:
     from sim.experiments.store import ResultsStore
 
     if not args.store.is_file():
-        print(f"pingan: {args.store}: no such results store", file=sys.stderr)
-        return 2
+        return _fail(f"{args.store}: no such results store")
+    if args.to is not None and args.to.suffix not in (".csv", ".parquet"):
+        return _fail(f"--to {args.to}: expected a .csv or .parquet file")
     store = ResultsStore(args.store)
     try:
         if args.to is not None:
-            if args.to.suffix not in (".csv", ".parquet"):
-                print(f"pingan: --to {args.to}: expected a .csv or .parquet file", file=sys.stderr)
-                return 2
             n = store.export(args.to, sweep=args.sweep)
-            print(f"wrote {n} rows to {args.to}")
+            log.info(f"wrote {n} rows to {args.to}")
         else:
             print(f"{args.store}: {store.count(args.sweep)} finished runs"
                   + (f" in sweep {args.sweep}" if args.sweep else ""))

@@ -8,19 +8,50 @@ Mapping-valued parameters (e.g. ``calls.report_prob``: one value per crime type)
 partial mappings: ``--set calls.report_prob.theft=0.3`` changes theft and keeps the other
 types' defaults (nested mappings merge one level deeper). An entry the default does not
 have is an error, unless the field is declared with ``json_schema_extra={"open_keys": True}``.
+
+Every number is finite (``.inf`` and ``.nan`` are refused), and sizes have upper bounds
+(:data:`MAX_POPULATION`, :data:`MAX_SITES`, ...): an absurd value — a few zeros too many — is
+refused when the scenario is validated, not hours later by a crash or an exhausted memory.
+The bounds are far above any real city, so they never constrain a plausible scenario.
 """
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, model_validator
+from typing import Annotated
 
-__all__ = ["Params"]
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+__all__ = ["Params", "Probability", "NonNegative", "Positive", "MAX_POPULATION", "MAX_SITES", "MAX_CAMERAS",
+           "MAX_UNITS_PER_SITE", "MAX_AREA_KM2"]
+
+#: A chance or a share, in [0, 1]; as a mapping's value type it bounds every entry.
+Probability = Annotated[float, Field(ge=0, le=1)]
+#: A rate, count or duration that cannot be negative.
+NonNegative = Annotated[float, Field(ge=0)]
+#: A median, speed or scale that must be above zero.
+Positive = Annotated[float, Field(gt=0)]
+
+#: Most residents of a simulated city. Chongqing, China's most populous city, had 32 M in the
+#: 2020 census; every resident is a row of the model's arrays, so 50 M also bounds memory.
+MAX_POPULATION = 50_000_000
+#: Largest land area of a city [km²]. Hulunbuir, the largest prefecture-level city, has about
+#: 253 000 km²; the grid of 0.5 km cells stays about a million cells.
+MAX_AREA_KM2 = 300_000.0
+#: Most sites of one kind (street police stations, rapid-response points, smart compounds,
+#: judicial offices) at full scale: one per 5 000 residents of the largest city allowed (Suizhou
+#: 2022 had 8 stations and 28 points).
+MAX_SITES = 10_000
+#: Most cameras at full scale: one per five residents of the largest city allowed (Suizhou 2022
+#: added 54 000).
+MAX_CAMERAS = 10_000_000
+#: Most patrol units or officers based at one site (a station has one or two units on duty).
+MAX_UNITS_PER_SITE = 100
 
 
 class Params(BaseModel):
     """Parameters: no unknown keys, no silent type coercion, defaults validated too."""
 
-    model_config = ConfigDict(extra="forbid", strict=True, validate_default=True)
+    model_config = ConfigDict(extra="forbid", strict=True, validate_default=True, allow_inf_nan=False)
 
     @model_validator(mode="before")
     @classmethod

@@ -92,7 +92,8 @@ def test_a_killed_sweep_resumes_and_ends_with_every_run_exactly_once(tmp_path):
     proc.wait()
     assert 2 <= done_before < 8
 
-    again = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=600, check=False)
+    loud = [c for c in cmd if c != "-q"]  # -q hides progress messages, and the resume count is one
+    again = subprocess.run(loud, cwd=ROOT, capture_output=True, text=True, timeout=600, check=False)
     assert again.returncode == 0, again.stderr
     with ResultsStore(store_path) as store:
         frame = store.frame()

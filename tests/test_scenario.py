@@ -336,3 +336,118 @@ def test_setting_one_entry_of_a_mapping_keeps_the_other_defaults():
 def test_a_misspelled_mapping_entry_is_an_error_naming_it():
     with pytest.raises(ScenarioError, match="theftt"):
         load_scenario("suizhou_baseline", ["calls.report_prob.theftt=0.3"])
+
+
+# ------------------------------------------------------------- hostile or broken files (issue 16)
+@pytest.mark.parametrize("name", ["../../x", "/tmp/abs", "a/b", ".hidden", "two words", "x" * 101])
+def test_a_name_that_is_not_a_plain_word_is_refused(tmp_path, name, no_simulation):
+    path = write(tmp_path, "s.yaml", f"extends: suizhou_2022\nname: {name!r}\n")
+    msg = load_error(path)
+    assert msg.startswith(f"{path}: key 'name': expected a plain name") and repr(name) in msg
+    assert "\n" not in msg
+
+
+def test_a_file_named_with_a_space_needs_a_plain_name(tmp_path, no_simulation):
+    path = write(tmp_path, "my package.yaml", "extends: suizhou_2022\n")
+    assert "key 'name'" in load_error(path)
+    write(tmp_path, "my package.yaml", "extends: suizhou_2022\nname: my_package\n")
+    assert load_scenario(path).name == "my_package"
+
+
+@pytest.mark.parametrize("name", ["suizhou_2022", "package-B.2", "随州_2022"])
+def test_plain_names_in_any_script_are_accepted(tmp_path, name, no_simulation):
+    path = write(tmp_path, "s.yaml", f"extends: suizhou_2022\nname: {name}\n")
+    assert load_scenario(path).name == name
+
+
+@pytest.mark.parametrize("key, value, expected", [
+    ("calls.report_prob.theft", "1.5", "less than or equal to 1"),
+    ("clearance.base.robbery", "-0.1", "greater than or equal to 0"),
+    ("calls.non_crime_per_1000_year.traffic", "-2", "greater than or equal to 0"),
+    ("interventions.video.cameras", "1000000000000000", "less than or equal to 10000000"),
+    ("interventions.street_police_stations.count", "1000000000", "less than or equal to 10000"),
+    ("interventions.rapid_response_points.count", "1000000000", "less than or equal to 10000"),
+    ("run.warmup_days", "100000000", "less than or equal to 3650"),
+    ("city.population", "100000000000", "less than or equal to 50000000"),
+    ("calls.record_prob", ".nan", "finite number"),
+    ("clearance.camera_log_odds", ".inf", "finite number"),
+    ("crime.type_share.theft", "-.inf", "finite number"),
+])
+def test_unbounded_values_are_refused_naming_key_and_bound(tmp_path, key, value, expected, no_simulation):
+    head, _, leaf = key.rpartition(".")
+    lines, indent = ["extends: suizhou_2022"], ""
+    for part in head.split("."):
+        lines.append(f"{indent}{part}:")
+        indent += "  "
+    lines.append(f"{indent}{leaf}: {value}")
+    path = write(tmp_path, "s.yaml", "\n".join(lines) + "\n")
+    msg = load_error(path)
+    assert msg.startswith(f"{path}: key '{key}': expected") and expected in msg and "\n" not in msg
+
+
+def test_the_bounds_leave_every_shipped_scenario_valid_at_its_largest(no_simulation):
+    big = load_scenario("suizhou_2022", ["city.population=50000000", "run.warmup_days=3650",
+                                         "interventions.video.cameras=10000000"])
+    assert big.city.population == 50_000_000
+
+
+def test_a_duplicated_key_is_an_error_naming_the_key_and_both_lines(tmp_path, no_simulation):
+    path = write(tmp_path, "s.yaml", """\
+        extends: suizhou_2022
+        run:
+          years: 1
+        run:
+          years: 2
+        """)
+    msg = load_error(path)
+    assert msg == (f"{path}: line 4, column 1: key 'run' appears twice (first at line 2); "
+                   "remove one (YAML would silently keep the last)")
+
+
+def test_a_duplicated_nested_key_is_an_error(tmp_path, no_simulation):
+    path = write(tmp_path, "s.yaml", "calls:\n  report_prob: {theft: 0.3, theft: 0.4}\n")
+    assert "key 'theft' appears twice" in load_error(path)
+
+
+@pytest.mark.parametrize("text", ["", "# only a comment\n", "---\n"])
+def test_an_empty_file_is_an_error_not_the_default_scenario(tmp_path, text, no_simulation):
+    path = write(tmp_path, "s.yaml", text)
+    assert load_error(path) == (f"{path}: the file has no keys (empty or only comments); expected a mapping "
+                                "of keys such as 'extends: suizhou_baseline'")
+
+
+def test_a_non_utf8_file_is_an_error_naming_the_byte_and_line(tmp_path, no_simulation):
+    path = tmp_path / "s.yaml"
+    path.write_bytes("extends: suizhou_2022\nname: café\n".encode("latin-1"))
+    assert load_error(path) == f"{path}: not UTF-8 text (byte 0xe9 at line 2); expected YAML saved as UTF-8"
+
+
+def test_a_binary_file_is_an_error(tmp_path, no_simulation):
+    path = tmp_path / "s.yaml"
+    path.write_bytes(bytes(range(256)) * 4)
+    assert load_error(path) == f"{path}: a binary file (it contains NUL bytes); expected YAML text"
+
+
+def test_a_utf8_file_with_a_byte_order_mark_is_read(tmp_path, no_simulation):
+    path = tmp_path / "s.yaml"
+    path.write_bytes("\ufeffextends: suizhou_2022\nname: bom\n".encode())
+    assert load_scenario(path).name == "bom"
+
+
+@pytest.mark.parametrize("text", ["a: " + "[" * 5000 + "]" * 5000 + "\n",
+                                  "a:\n" + "".join("  " * i + "k:\n" for i in range(1, 60))])
+def test_deep_nesting_is_an_error_not_a_recursion_error(tmp_path, text, no_simulation):
+    path = write(tmp_path, "s.yaml", text)
+    msg = load_error(path)
+    assert msg.startswith(f"{path}: line ") and "nested deeper than 32 levels" in msg
+
+
+def test_deep_nesting_in_a_set_value_is_an_error(no_simulation):
+    with pytest.raises(ScenarioError, match="--set a: nested deeper than 32 levels"):
+        load_scenario("suizhou_2022", ["a=" + "[" * 3000 + "]" * 3000])
+
+
+def test_a_huge_file_is_refused_before_it_is_read(tmp_path, no_simulation):
+    path = tmp_path / "s.yaml"
+    path.write_text("# padding\n" * 200_000, encoding="utf-8")
+    assert "expected a YAML text file of at most 1000000 bytes" in load_error(path)

@@ -22,7 +22,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from sim.experiments.store import ID_COLUMNS, ResultsStore, RunRecord, run_id
+from sim.experiments.store import ID_COLUMNS, ResultsStore, RunRecord, StoreError, run_id
 
 N_METRICS = 40
 YEARS = (2021, 2022)
@@ -343,3 +343,70 @@ def test_model_version_follows_model_code_not_calibration_cli_or_store(tmp_path)
     with open(package / "model.py", "a") as f:
         f.write("\n# an edit to the model\n")
     assert _version_of_copy(package) != before
+
+
+# ---- stores that cannot be used (issue 16) ------------------------------------------------------
+
+
+def _full_store(path: Path, runs: int = 60) -> Path:
+    with ResultsStore(path) as s:
+        for i in range(runs):
+            s.put(make_record(i))
+    assert not Path(f"{path}-wal").exists() or Path(f"{path}-wal").stat().st_size == 0  # checkpointed
+    return path
+
+
+@pytest.mark.parametrize("damage", ["half", "first_page", "zeroed_tail", "random", "text"])
+def test_a_damaged_or_truncated_store_is_a_clear_error_naming_the_file(tmp_path, damage):
+    path = _full_store(tmp_path / "store.sqlite")
+    data = path.read_bytes()
+    assert len(data) > 8192
+    damaged = {
+        "half": data[: len(data) // 2],
+        "first_page": data[:100],
+        "zeroed_tail": data[:4096] + bytes(len(data) - 4096),
+        "random": random.Random(1).randbytes(len(data)),
+        "text": b"not a database\n" * 100,
+    }[damage]
+    path.write_bytes(damaged)
+    with pytest.raises(StoreError) as err:
+        ResultsStore(path)
+    msg = str(err.value)
+    assert msg.startswith(f"{path}: not a readable results store (") and "Move it aside" in msg
+    assert path.read_bytes() == damaged  # nothing written to it
+
+
+def test_another_programs_database_is_refused_and_left_unchanged(tmp_path):
+    path = tmp_path / "other.sqlite"
+    con = sqlite3.connect(path)
+    con.execute("CREATE TABLE t (x)")
+    con.commit()
+    con.close()
+    before = path.read_bytes()
+    with pytest.raises(StoreError, match=r"other.sqlite: a SQLite database of another program \(tables \['t'\]\)"):
+        ResultsStore(path)
+    assert path.read_bytes() == before
+
+
+def test_a_folder_is_not_a_store(tmp_path):
+    with pytest.raises(StoreError, match="is a folder; expected a results store file"):
+        ResultsStore(tmp_path)
+
+
+def test_a_store_of_a_newer_version_is_refused(tmp_path):
+    path = _full_store(tmp_path / "store.sqlite", runs=1)
+    con = sqlite3.connect(path)
+    con.execute("PRAGMA user_version = 99")
+    con.close()
+    with pytest.raises(StoreError, match="version 99, this code reads up to 1; update pingan"):
+        ResultsStore(path)
+
+
+def test_model_version_ignores_the_packaged_data_and_python_m_entry_point(tmp_path):
+    package = tmp_path / "sim"
+    shutil.copytree(REPO / "sim", package, ignore=shutil.ignore_patterns("__pycache__"))
+    before = _version_of_copy(package)
+    for kept in ("__main__.py", "_data/__init__.py"):
+        with open(package / kept, "a") as f:
+            f.write("\n# an edit that computes nothing differently\n")
+        assert _version_of_copy(package) == before, kept

@@ -17,6 +17,7 @@ import pytest
 import yaml
 
 import sim.experiments.runner
+import sim.experiments.sweep
 import sim.model
 from sim import load_scenario
 from sim.experiments.runner import replicate_seed
@@ -426,3 +427,114 @@ def test_analysis_refuses_incomplete_or_mismatched_results():
         analyse(other, frame)
     with pytest.raises(SweepError, match="sobol or morris"):
         analyse(spec(design={"kind": "lhs", "samples": 4}, factors=UNIT3), frame)
+
+
+# ---- hostile or broken sweep files (issue 16) ---------------------------------------------------
+
+
+def test_a_design_of_ten_billion_runs_is_refused_before_any_point_is_generated(tmp_path, monkeypatch):
+    monkeypatch.setattr(sim.experiments.sweep, "design_points", _refuse_points)
+    path = write_sweep(tmp_path, """\
+        name: huge
+        scenarios: [suizhou_baseline]
+        replicates: 10
+        factors:
+          crime.displacement_prob: {range: [0.1, 0.5], levels: 1000}
+          calls.record_prob: {range: [0.1, 0.9], levels: 1000}
+          clearance.camera_log_odds: {range: [0.1, 0.9], levels: 1000}
+        """)
+    with pytest.raises(SweepError) as err:
+        load_sweep(path)
+    assert str(err.value) == (f"{path.resolve()}: key 'design': 10,000,000,000 runs (1 scenarios × "
+                              "1,000,000,000 points × 10 replicates); expected at most 100,000 (raise the "
+                              "limit with --max-runs N if you mean it)")
+
+
+def _refuse_points(spec):
+    raise AssertionError("design points were generated")
+
+
+@pytest.mark.parametrize("design, factors, runs", [
+    ({"kind": "factorial"}, {"a.b": {"values": [1, 2, 3]}, "a.c": {"range": [0, 1], "levels": 4}}, 12),
+    ({"kind": "lhs", "samples": 7}, {"a.b": {"range": [0, 1]}}, 7),
+    ({"kind": "sobol", "samples": 8}, {"a.b": {"range": [0, 1]}, "a.c": {"range": [0, 1]}}, 8 * 4),
+    ({"kind": "sobol", "samples": 8, "second_order": True}, {"a.b": {"range": [0, 1]}, "a.c": {"range": [0, 1]}},
+     8 * 6),
+    ({"kind": "morris", "samples": 3}, {"a.b": {"range": [0, 1]}, "a.c": {"range": [0, 1]}}, 3 * 3),
+])
+def test_the_run_count_is_computed_without_generating_the_design(design, factors, runs):
+    s = spec(design=design, factors=factors, replicates=2)
+    assert s.n_points == runs == len(design_points(s))
+    assert s.n_runs == 2 * runs
+
+
+def test_max_runs_can_be_raised_and_lowered(tmp_path):
+    path = write_sweep(tmp_path, """\
+        name: small
+        scenarios: [suizhou_baseline]
+        replicates: 2
+        factors:
+          crime.displacement_prob: {values: [0.1, 0.3]}
+        """)
+    assert load_sweep(path, max_runs=4).n_runs == 4
+    with pytest.raises(SweepError, match="4 runs .* expected at most 3"):
+        load_sweep(path, max_runs=3)
+    with pytest.raises(SweepError, match="expected at most 3"):
+        sweep_tasks(load_sweep(path), max_runs=3)
+
+
+def test_a_duplicated_factor_key_is_an_error_naming_it_and_its_lines(tmp_path):
+    path = write_sweep(tmp_path, """\
+        name: dup
+        scenarios: [suizhou_baseline]
+        factors:
+          crime.displacement_prob: {values: [0.1, 0.2]}
+          crime.displacement_prob: {values: [0.3]}
+        """)
+    with pytest.raises(SweepError) as err:
+        load_sweep(path)
+    assert str(err.value) == (f"{path.resolve()}: line 5, column 3: key 'crime.displacement_prob' appears twice "
+                              "(first at line 4); remove one (YAML would silently keep the last)")
+
+
+def test_factors_that_vary_the_same_value_are_an_error():
+    with pytest.raises(Exception, match="'calls.report_prob' and 'calls.report_prob.theft' vary the same value"):
+        spec(factors={"calls.report_prob": {"values": [{"theft": 0.1}]},
+                      "calls.report_prob.theft": {"values": [0.1, 0.3]}})
+
+
+def test_a_factor_also_set_by_an_override_is_an_error():
+    with pytest.raises(Exception, match="'crime.displacement_prob' is also the factor"):
+        spec(overrides=["crime.displacement_prob=0.2"], factors={"crime.displacement_prob": {"values": [0.1, 0.3]}})
+
+
+@pytest.mark.parametrize("name", ["../up", "/tmp/x", "a/b", ".."])
+def test_a_sweep_name_that_is_a_path_is_refused(tmp_path, name):
+    path = write_sweep(tmp_path, f"name: {name!r}\nscenarios: [suizhou_baseline]\n")
+    with pytest.raises(SweepError, match="key 'name': expected a plain name"):
+        load_sweep(path)
+
+
+@pytest.mark.parametrize("text, key", [
+    ("design: {kind: lhs, samples: 4}\nfactors:\n  crime.displacement_prob: {range: [0.1, .inf]}\n",
+     "factors.crime.displacement_prob.range.1"),
+    ("factors:\n  crime.displacement_prob: {range: [0.1, 0.5], levels: 100000}\n",
+     "factors.crime.displacement_prob.levels"),
+    ("replicates: 100000000\n", "replicates"),
+    ("design: {kind: lhs, samples: 1000000000}\nfactors:\n  crime.displacement_prob: {range: [0.1, 0.5]}\n",
+     "design.samples"),
+])
+def test_unbounded_sweep_values_are_refused_naming_the_key(tmp_path, text, key):
+    path = write_sweep(tmp_path, "name: t\nscenarios: [suizhou_baseline]\n" + text)
+    with pytest.raises(SweepError) as err:
+        load_sweep(path)
+    assert str(err.value).startswith(f"{path.resolve()}: key '{key}': expected")
+    assert "\n" not in str(err.value)
+
+
+@pytest.mark.parametrize("content", [b"", b"# nothing\n", b"\x00\x01binary", "name: caf\xe9".encode("latin-1")])
+def test_empty_binary_or_non_utf8_sweep_files_are_refused(tmp_path, content):
+    path = tmp_path / "s.yaml"
+    path.write_bytes(content)
+    with pytest.raises(SweepError, match="no keys|binary|not UTF-8"):
+        load_sweep(path)

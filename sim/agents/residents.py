@@ -19,7 +19,7 @@ from enum import IntEnum
 import numpy as np
 from pydantic import Field
 
-from sim.params import Params
+from sim.params import NonNegative, Params, Probability
 from sim.rng import stream
 from sim.space.city import City, LandUse
 
@@ -42,7 +42,7 @@ class ResidentParams(Params):
     """Who the residents are and how their day runs."""
 
 
-    special_population_share: dict[str, float] = Field(
+    special_population_share: dict[str, Probability] = Field(
         default={
             "released_prisoner": 0.0020,
             "community_corrections": 0.0006,
@@ -56,7 +56,7 @@ class ResidentParams(Params):
         0.0018, ge=0, le=1, description="Share of ordinary residents who are motivated offenders "
         "in a year (assumed; calibrated)."
     )
-    special_offender_multiplier: dict[str, float] = Field(
+    special_offender_multiplier: dict[str, NonNegative] = Field(
         default={
             "released_prisoner": 12.0,
             "community_corrections": 8.0,

@@ -27,6 +27,7 @@ import pandas as pd
 import yaml
 from pydantic import BaseModel
 
+from sim._data import data_file
 from sim.experiments.sweep import format_value
 from sim.metrics import CORE_METRICS
 from sim.scenario.loader import (
@@ -49,6 +50,7 @@ __all__ = [
     "RARE_CHANGE_MIN_SCALE",
     "SCENARIO_MIN_SCALE",
     "CalibrationFileError",
+    "default_input",
     "Prior",
     "model_metrics",
     "load_targets",
@@ -89,6 +91,16 @@ _BOUND = re.compile(r"^\s*(lower|upper) bound\b", re.IGNORECASE)
 _QUOTE = re.compile(r"「([^」]+)」")
 # Printed figures that are bounds by their wording: 以上 "and above", 多 "and more".
 _LOWER_BOUND_WORDS = ("以上", "多")
+
+
+def default_input(name: str) -> Path:
+    """A calibration input by file name (``targets.csv``, ``priors.yaml``): ``calibration/NAME``
+    of the working folder if it has one (the repository), else the copy shipped in the package.
+
+    Relative in the first case, so a calibration's ``config.json`` reads the same on every machine.
+    """
+    local = Path("calibration") / name
+    return local if local.is_file() else data_file("calibration", name)
 
 
 class CalibrationFileError(ValueError):

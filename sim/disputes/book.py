@@ -20,7 +20,7 @@ from enum import IntEnum
 import numpy as np
 from pydantic import Field
 
-from sim.params import Params
+from sim.params import NonNegative, Params
 from sim.rng import event_uniform, event_uniforms, stream
 
 __all__ = ["DISPUTE_TYPES", "Stage", "Outcome", "Resolver", "DisputeParams", "DisputeBook"]
@@ -60,7 +60,7 @@ class Resolver(IntEnum):
 class DisputeParams(Params):
     """How often disputes arise and how they escalate (all assumed; calibrated in issue 5)."""
 
-    per_1000_households_year: dict[str, float] = Field(
+    per_1000_households_year: dict[str, NonNegative] = Field(
         default={"neighbour": 20.0, "family": 20.0, "property_parking": 10.0, "wage_arrears": 6.0,
                  "land": 10.0},
         description="New disputes per 1 000 households per year at land-use multiplier 1 (assumed; "

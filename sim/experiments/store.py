@@ -50,7 +50,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-__all__ = ["RunRecord", "ResultsStore", "run_id", "ID_COLUMNS"]
+__all__ = ["RunRecord", "ResultsStore", "StoreError", "run_id", "ID_COLUMNS"]
 
 #: The first columns of every frame, in order; design factors and then metrics follow.
 ID_COLUMNS: tuple[str, ...] = ("sweep", "run_id", "scenario", "point_id", "replicate", "seed", "scale", "year")
@@ -108,7 +108,7 @@ def _plain(value: Any) -> Any:
 
 #: Parts of the package (paths under sim/, or their first folder) that do not change what a run
 #: computes: editing them keeps stored results. The store itself is one: it only keeps them.
-_NOT_MODEL = frozenset({"calibration", "cli.py", "experiments/store.py"})
+_NOT_MODEL = frozenset({"calibration", "cli.py", "__main__.py", "_data", "experiments/store.py"})
 
 
 @functools.lru_cache(maxsize=1)
@@ -203,6 +203,21 @@ def _kind(value: Any) -> str:
 _WIDER = {("int", "float"): "float", ("float", "int"): "float"}
 
 
+class StoreError(ValueError):
+    """A results store that cannot be used: not a SQLite file, damaged, another program's
+    database or a newer version. The message names the file and what to do."""
+
+
+#: Tables of a results store; a SQLite file without them and with other tables is not one.
+_TABLES = frozenset({"runs", "rows", "metric_sets"})
+
+
+def _damaged(path: Path, error: sqlite3.DatabaseError) -> StoreError:
+    return StoreError(f"{path}: not a readable results store ({error}); it may be truncated or damaged. "
+                      "Move it aside and run again to start a new store (its finished runs are recomputed), "
+                      "or give another --out/--store")
+
+
 class ResultsStore:
     """Finished runs in a SQLite file (WAL mode), safe to open from many processes at once.
 
@@ -213,14 +228,43 @@ class ResultsStore:
         path: The store file; created, with its tables, if it does not exist.
 
     Raises:
-        ValueError: If the file was written by a newer version of the store.
+        StoreError: If the path is a folder, the file is not a SQLite database, is damaged, is
+            another program's database, or was written by a newer version of the store.
     """
 
     def __init__(self, path: str | Path):
         self.path = Path(path)
-        self._con = self._connect()
+        if self.path.is_dir():
+            raise StoreError(f"{self.path}: is a folder; expected a results store file (e.g. store.sqlite)")
         self._metric_sets: dict[str, int] = {}  # names (JSON) -> set id, once committed
-        self._create()
+        try:
+            self._con = self._connect()
+        except sqlite3.DatabaseError as e:
+            raise _damaged(self.path, e) from None
+        try:
+            self._create()
+            self._check()
+        except sqlite3.DatabaseError as e:
+            self._con.close()
+            raise _damaged(self.path, e) from None
+        except StoreError:
+            self._con.close()
+            raise
+
+    def _check(self) -> None:
+        """Read the schema and the last page of each table: a truncated file fails here, not mid-sweep.
+
+        ``PRAGMA quick_check`` would read the whole file (minutes for a large store); the
+        schema read and the ``MAX`` queries below touch the first and the last pages, where a
+        truncated or overwritten file is found.
+        """
+        tables = {n for (n,) in self._con.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        if not _TABLES <= tables:
+            raise StoreError(f"{self.path}: a SQLite database without the results store's tables "
+                             f"(it has {sorted(tables) or 'none'}); give another --out/--store file")
+        self._con.execute("SELECT MAX(run_id) FROM runs").fetchone()
+        self._con.execute("SELECT MAX(rowid) FROM rows").fetchone()
+        self._con.execute("SELECT COUNT(*) FROM metric_sets").fetchone()
 
     def _connect(self) -> sqlite3.Connection:
         # isolation_level=None: no implicit transactions; put() opens and commits its own.
@@ -232,9 +276,15 @@ class ResultsStore:
     def _create(self) -> None:
         version = self._con.execute("PRAGMA user_version").fetchone()[0]
         if version > SCHEMA_VERSION:
-            raise ValueError(f"{self.path}: results store version {version}, this code reads up to {SCHEMA_VERSION}")
+            raise StoreError(f"{self.path}: results store version {version}, this code reads up to "
+                             f"{SCHEMA_VERSION}; update pingan or give another --out/--store")
         if version == SCHEMA_VERSION:
             return  # readers opening a live store take no write lock
+        others = [n for (n,) in self._con.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
+                  if n not in _TABLES and not n.startswith("sqlite_")]  # ours: another process is creating it
+        if others:  # never add our tables to another program's database
+            raise StoreError(f"{self.path}: a SQLite database of another program (tables {sorted(others)}); "
+                             "give another --out/--store file")
         self._set_wal()
         self._con.execute("BEGIN IMMEDIATE")
         try:

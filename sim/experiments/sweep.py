@@ -49,13 +49,13 @@ import numpy as np
 import yaml
 from pydantic import Field, PrivateAttr, ValidationError, field_validator, model_validator
 
+from sim._data import data_folder
 from sim.experiments.runner import Task, replicate_seed
 from sim.experiments.store import run_id
 from sim.experiments.summary import HEADLINE
 from sim.metrics import CORE_METRICS
 from sim.params import Params
 from sim.scenario.loader import (
-    SCENARIO_DIR,
     ScenarioError,
     apply_overrides,
     load_scenario_data,
@@ -63,7 +63,7 @@ from sim.scenario.loader import (
     resolve_scenario_path,
     validate_scenario,
 )
-from sim.scenario.schema import Scenario
+from sim.scenario.schema import Scenario, check_plain_name
 
 __all__ = [
     "SweepError",
@@ -78,15 +78,29 @@ __all__ = [
     "sweep_tasks",
     "format_value",
     "SWEEP_DIR",
+    "MAX_RUNS",
+    "check_size",
 ]
 
 #: The project's built-in sweep files, loadable by stem (``pingan sweep smoke``).
-SWEEP_DIR = SCENARIO_DIR / "sweeps"
+SWEEP_DIR = data_folder("scenarios/sweeps")
 
 #: Distribution names of sweep files -> SALib's ``dists`` names.
 SALIB_DISTS = {"uniform": "unif", "normal": "norm", "triangular": "triang", "lognormal": "lognorm"}
 
 _KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$")
+
+#: Most runs (scenarios × design points × replicates) a sweep file may ask for unless the
+#: caller raises it (``pingan sweep --max-runs N``). At about a second a run at scale 0.1 on
+#: one core, 100 000 runs are a day on a 2-core machine; a design of 10¹⁰ runs (a factorial
+#: with many levels) is a mistake to refuse before any run, not after hours of design points.
+MAX_RUNS = 100_000
+#: Most values a factor takes in a factorial design; past this, use an lhs or sobol design.
+MAX_LEVELS = 1_000
+#: Most samples of a sampled design (lhs points, Sobol' base samples, Morris trajectories).
+MAX_SAMPLES = 1_000_000
+#: Most replicates per scenario and point.
+MAX_REPLICATES = 10_000
 
 
 class SweepError(ValueError):
@@ -107,9 +121,11 @@ class FactorSpec(Params):
     ``type: int`` rounds sampled values to integers (for counts such as stations or cameras).
     """
 
-    values: list[Any] | None = Field(None, min_length=1, description="Explicit values (factorial only).")
+    values: list[Any] | None = Field(None, min_length=1, max_length=MAX_LEVELS,
+                                     description="Explicit values (factorial only).")
     range: list[float] | None = Field(None, min_length=2, max_length=2, description="[lo, hi].")
-    levels: int | None = Field(None, ge=2, description="Evenly spaced values over the range (factorial only).")
+    levels: int | None = Field(None, ge=2, le=MAX_LEVELS,
+                               description="Evenly spaced values over the range (factorial only).")
     type: Literal["int", "float"] | None = Field(None, description="int: round sampled values. Default float.")
     distribution: Literal["uniform", "normal", "triangular", "lognormal"] | None = None
     mean: float | None = Field(None, description="Normal: mean; lognormal: mean of ln(x).")
@@ -176,9 +192,9 @@ class DesignSpec(Params):
     """Which points of the factor space are run."""
 
     kind: Literal["factorial", "lhs", "sobol", "morris"] = "factorial"
-    samples: int | None = Field(None, ge=1, description="lhs: points; sobol: base samples N "
+    samples: int | None = Field(None, ge=1, le=MAX_SAMPLES, description="lhs: points; sobol: base samples N "
                                 "(a power of 2); morris: trajectories.")
-    levels: int | None = Field(None, ge=2, description="morris: grid levels per factor (default 4).")
+    levels: int | None = Field(None, ge=2, le=MAX_LEVELS, description="morris: grid levels per factor (default 4).")
     second_order: bool | None = Field(None, description="sobol: also second-order indices (default false).")
     seed: int = Field(0, ge=0, description="The design's own seed (separate from the runs' seeds).")
 
@@ -207,10 +223,11 @@ class DesignSpec(Params):
 class SweepSpec(Params):
     """A validated sweep file. See the module docstring for the format."""
 
-    name: str = Field(min_length=1, description="Sweep name (the results store's 'sweep' column).")
+    name: str = Field(min_length=1, description="Plain sweep name: the results store's 'sweep' column and the "
+                      "output folder results/NAME.")
     description: str = ""
     scenarios: list[str] = Field(min_length=1, description="Scenario files or built-in names.")
-    replicates: int = Field(1, ge=1, description="Replicates per scenario and point.")
+    replicates: int = Field(1, ge=1, le=MAX_REPLICATES, description="Replicates per scenario and point.")
     seed: int = Field(1, ge=0, description="Base seed of the runs (common random numbers).")
     scale: float = Field(1.0, gt=0, le=1, description="Fraction of the full city.")
     overrides: list[str] = Field(default_factory=list, description="key.path=value, applied to every scenario.")
@@ -226,6 +243,11 @@ class SweepSpec(Params):
     #: The file the spec was read from (for error messages and relative scenario paths).
     _source: Path | None = PrivateAttr(default=None)
 
+    @field_validator("name")
+    @classmethod
+    def _plain_name(cls, v: str) -> str:
+        return check_plain_name(v)
+
     @field_validator("overrides")
     @classmethod
     def _overrides_have_equals(cls, v: list[str]) -> list[str]:
@@ -240,6 +262,10 @@ class SweepSpec(Params):
         for key in v:
             if not _KEY.match(key):
                 raise ValueError(f"{key!r}: expected a dotted scenario key such as crime.displacement_prob")
+        for key in v:  # calls.report_prob and calls.report_prob.theft would set the same value twice
+            inner = [k for k in v if k.startswith(key + ".")]
+            if inner:
+                raise ValueError(f"{key!r} and {inner[0]!r} vary the same value; keep one")
         return v
 
     @field_validator("outputs")
@@ -274,7 +300,31 @@ class SweepSpec(Params):
                                      f"infinite for a {f.kind} distribution; use a range or triangular")
         if kind != "factorial" and not self.factors:
             raise ValueError(f"key 'factors': design kind {kind} needs at least one factor")
+        for item in self.overrides:
+            key = item.split("=", 1)[0].strip()
+            both = [f for f in self.factors if f == key or f.startswith(key + ".") or key.startswith(f + ".")]
+            if both:
+                raise ValueError(f"key 'overrides': {key!r} is also the factor {both[0]!r}; the factor's values "
+                                 "would silently replace it at every point: keep one")
         return self
+
+    @property
+    def n_points(self) -> int:
+        """Points of the design, computed without generating them."""
+        d, n_factors = self.design, len(self.factors)
+        if d.kind == "factorial":
+            return math.prod(len(f.values) if f.values is not None else f.levels  # type: ignore[misc]
+                             for f in self.factors.values())
+        if d.kind == "lhs":
+            return d.samples  # type: ignore[return-value]
+        if d.kind == "sobol":
+            return d.samples * (2 * n_factors + 2 if d.calc_second_order else n_factors + 2)  # type: ignore[operator]
+        return d.samples * (n_factors + 1)  # type: ignore[operator]  # morris trajectories
+
+    @property
+    def n_runs(self) -> int:
+        """Runs of the sweep: scenarios × design points × replicates."""
+        return len(self.scenarios) * self.n_points * self.replicates
 
     @property
     def source(self) -> Path | None:
@@ -301,7 +351,20 @@ def _sweep_path(path: str | Path) -> Path:
     raise SweepError(f"{path}: no such sweep file (built-in sweeps: {known})")
 
 
-def load_sweep(path: str | Path) -> SweepSpec:
+def check_size(spec: SweepSpec, max_runs: int = MAX_RUNS) -> None:
+    """Refuse a sweep of more than ``max_runs`` runs, before any design point is generated.
+
+    Raises:
+        SweepError: Naming the file, the number of runs and how to allow it.
+    """
+    n = spec.n_runs
+    if n > max_runs:
+        raise SweepError(f"{spec.label}: key 'design': {n:,} runs ({len(spec.scenarios)} scenarios × "
+                         f"{spec.n_points:,} points × {spec.replicates} replicates); expected at most "
+                         f"{max_runs:,} (raise the limit with --max-runs N if you mean it)")
+
+
+def load_sweep(path: str | Path, max_runs: int = MAX_RUNS) -> SweepSpec:
     """Read and validate a sweep file.
 
     Scenario entries are resolved to files: first relative to the sweep file's folder, then
@@ -309,21 +372,25 @@ def load_sweep(path: str | Path) -> SweepSpec:
 
     Args:
         path: A sweep file, or the name of a built-in sweep (``scenarios/sweeps/NAME.yaml``).
+        max_runs: Most runs the sweep may have (:data:`MAX_RUNS` by default).
 
     Returns:
         The validated spec, its ``scenarios`` replaced by absolute paths.
 
     Raises:
         SweepError: Unreadable or malformed file, an unknown key, a wrong type or value, a
-            factor that does not fit the design, or a scenario that cannot be found; the
-            message names the file and the key.
+            factor that does not fit the design, a scenario that cannot be found, or more
+            than ``max_runs`` runs; the message names the file and the key.
     """
     path = _sweep_path(path).resolve()
     data = read_yaml_mapping(path, SweepError)
     try:
         spec = SweepSpec.model_validate(data)
     except ValidationError as e:
-        raise SweepError(f"{path}: invalid sweep file:\n  " + "\n  ".join(_describe(err) for err in e.errors())
+        problems = [_describe(err) for err in e.errors()]
+        if len(problems) == 1:
+            raise SweepError(f"{path}: {problems[0]}") from None
+        raise SweepError(f"{path}: invalid sweep file ({len(problems)} problems):\n  " + "\n  ".join(problems)
                          ) from None
     resolved = []
     for i, name in enumerate(spec.scenarios):
@@ -335,6 +402,7 @@ def load_sweep(path: str | Path) -> SweepSpec:
                              f"({path.parent}) nor as a built-in ({e})") from None
     spec.scenarios = resolved
     spec._source = path
+    check_size(spec, max_runs)
     return spec
 
 
@@ -492,7 +560,7 @@ def _scenario_loader(path: str | Path) -> Callable[[list[str]], Scenario]:
     return load
 
 
-def sweep_tasks(spec: SweepSpec) -> list[Task]:
+def sweep_tasks(spec: SweepSpec, max_runs: int = MAX_RUNS) -> list[Task]:
     """Every run of the sweep: scenario × point × replicate, in that order.
 
     Every point is applied to every scenario (``spec.overrides`` then the point's values, as
@@ -504,12 +572,18 @@ def sweep_tasks(spec: SweepSpec) -> list[Task]:
     points; rounding may merge LHS points of an int factor) still gets its own runs, under
     its own run ids, so every design point has results.
 
+    Args:
+        spec: The validated sweep.
+        max_runs: Most runs allowed (checked before the design's points are generated).
+
     Returns:
         :class:`sim.experiments.runner.Task` s, ready for :func:`~sim.experiments.runner.run_tasks`.
 
     Raises:
-        SweepError: Naming the sweep file, the scenario, the point and the scenario loader's message.
+        SweepError: Naming the sweep file, the scenario, the point and the scenario loader's message;
+            or more than ``max_runs`` runs.
     """
+    check_size(spec, max_runs)
     points = design_points(spec)
     tasks: list[Task] = []
     names: dict[str, str] = {}

@@ -15,6 +15,7 @@ from pydantic import Field
 
 from sim.disputes import DiscoverySource, Resolver
 from sim.interventions.base import Cost, Intervention, InterventionParams, scaled_count
+from sim.params import MAX_POPULATION
 from sim.rng import stream
 
 __all__ = ["GridWorkerParams", "GridWorkers"]
@@ -23,7 +24,8 @@ __all__ = ["GridWorkerParams", "GridWorkers"]
 class GridWorkerParams(InterventionParams):
     workers_per_grid: float = Field(1.0, ge=0, description="Grid workers per residential grid (staffing).")
     dedicated_grids: int | None = Field(
-        None, ge=0, description="Dedicated grids at full scale; default: the city preset's (Jincheng 937)."
+        None, ge=0, le=MAX_POPULATION,
+        description="Dedicated grids at full scale; default: the city preset's (Jincheng 937)."
     )
     visits_per_worker_day: float = Field(12.0, ge=0, description="Household visits per worker per day (assumed).")
     find_prob_per_visit: float = Field(

@@ -21,17 +21,18 @@ from sim.interventions.base import (
 )
 from sim.interventions.siting import base_units_at, pick_spaced_sites
 from sim.metrics import Metric
+from sim.params import MAX_SITES, MAX_UNITS_PER_SITE
 
 __all__ = ["RapidResponsePointParams", "RapidResponsePoints"]
 
 
 class RapidResponsePointParams(InterventionParams):
-    count: int = Field(28, ge=0, description="Points at full scale (Suizhou 2022: 28).")
+    count: int = Field(28, ge=0, le=MAX_SITES, description="Points at full scale (Suizhou 2022: 28).")
     counties: list[str] | None = Field(
         None, description="Counties to site them in; default: every county without the main "
         "urban area (Suizhou: Sui County and Guangshui)."
     )
-    units_per_point: int = Field(1, ge=0, description="Patrol units on duty at each point.")
+    units_per_point: int = Field(1, ge=0, le=MAX_UNITS_PER_SITE, description="Patrol units on duty at each point.")
     officers_on_post: float = Field(1.0, ge=0, description="Officers visibly on post (assumed).")
     beat_radius_km: float = Field(3.0, gt=0, description="Radius its units patrol [km].")
     response_target_min: float = Field(

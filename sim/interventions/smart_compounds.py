@@ -21,13 +21,14 @@ from pydantic import Field, field_validator
 from sim.interventions.base import Cost, Intervention, InterventionParams, scaled_count
 from sim.mechanisms.crime import CRIME_TYPES
 from sim.metrics import Metric
+from sim.params import MAX_SITES, MAX_UNITS_PER_SITE
 from sim.space.city import LandUse
 
 __all__ = ["SmartCompoundParams", "SmartCompounds"]
 
 
 class SmartCompoundParams(InterventionParams):
-    count: int = Field(46, ge=0, description="Compounds at full scale (Daqing's first batch: 46).")
+    count: int = Field(46, ge=0, le=MAX_SITES, description="Compounds at full scale (Daqing's first batch: 46).")
     placement: Literal["most_residents", "hot_spots"] = Field(
         "most_residents", description="Which residential cells: the most populous, or the highest "
         "site score (recent recorded incidents)."
@@ -42,7 +43,7 @@ class SmartCompoundParams(InterventionParams):
         "alarms (fence-climbing, thrown objects) (assumed)."
     )
     cameras_per_compound: int = Field(
-        10, ge=0, description="Entry and thrown-object cameras per compound (assumed)."
+        10, ge=0, le=MAX_UNITS_PER_SITE, description="Entry and thrown-object cameras per compound (assumed)."
     )
     setup_cost_yuan_per_compound: float = Field(
         600_000.0, ge=0, description="Gates, cameras, alarms and platform link per compound [yuan] (assumed)."

@@ -17,12 +17,13 @@ from pydantic import Field
 
 from sim.interventions.base import Cost, Intervention, InterventionParams, scaled_count
 from sim.interventions.siting import base_units_at, pick_spaced_sites, within
+from sim.params import MAX_SITES, MAX_UNITS_PER_SITE
 
 __all__ = ["StreetPoliceStationParams", "StreetPoliceStations"]
 
 
 class StreetPoliceStationParams(InterventionParams):
-    count: int = Field(8, ge=0, description="Stations at full scale (Suizhou 2022: 8).")
+    count: int = Field(8, ge=0, le=MAX_SITES, description="Stations at full scale (Suizhou 2022: 8).")
     placement: Literal["main_urban_hot_spots", "hot_spots"] = Field(
         "main_urban_hot_spots", description="Where to site them: busiest cells of the main "
         "urban area, or of the whole city."
@@ -30,7 +31,7 @@ class StreetPoliceStationParams(InterventionParams):
     officers_on_post: float = Field(
         2.0, ge=0, description="Officers visibly on post at any hour (assumed)."
     )
-    patrol_units: int = Field(1, ge=0, description="Patrol units on duty based at each station.")
+    patrol_units: int = Field(1, ge=0, le=MAX_UNITS_PER_SITE, description="Patrol units on duty based at each station.")
     beat_radius_km: float = Field(1.0, gt=0, description="Radius its units patrol [km].")
     walk_in_share: float = Field(
         0.3, ge=0, le=1, description="Share of non-urgent requests near a station served at the "

@@ -18,6 +18,7 @@ from pydantic import Field
 from sim.disputes import DiscoverySource, Resolver, visit_hazard
 from sim.interventions.base import Cost, Intervention, InterventionParams, scaled_count
 from sim.metrics import Metric
+from sim.params import MAX_SITES
 
 __all__ = ["TwoStationLinkageParams", "TwoStationLinkage"]
 
@@ -26,7 +27,7 @@ _TOWN_LEVEL = 1  # MediationService level of the judicial office (village, town,
 
 class TwoStationLinkageParams(InterventionParams):
     judicial_offices: int = Field(
-        68, ge=0, description="Judicial offices linked with a police station at full scale; each links "
+        68, ge=0, le=MAX_SITES, description="Judicial offices linked with a police station at full scale; each links "
         "one town (Xing'an League: 68 judicial offices with 99 police stations)."
     )
     screenings_per_town_day: float = Field(

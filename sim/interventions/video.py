@@ -14,13 +14,15 @@ from pydantic import Field
 
 from sim.interventions.base import Cost, Intervention, InterventionParams
 from sim.interventions.siting import camera_weights
+from sim.params import MAX_CAMERAS
 from sim.space.city import apportion
 
 __all__ = ["VideoParams", "Video"]
 
 
 class VideoParams(InterventionParams):
-    cameras: int = Field(54_000, ge=0, description="New cameras at full scale (Suizhou 2022: 54 000+).")
+    cameras: int = Field(54_000, ge=0, le=MAX_CAMERAS,
+                         description="New cameras at full scale (Suizhou 2022: 54 000+).")
     placement: Literal["villages", "hot_spots", "main_roads", "uniform"] = Field(
         "villages", description="Placement policy."
     )

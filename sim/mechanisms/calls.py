@@ -15,7 +15,7 @@ import numpy as np
 from pydantic import Field
 
 from sim.mechanisms.crime import ASSAULT, CRIME_TYPES, ROBBERY, Offences, log_logistic
-from sim.params import Params
+from sim.params import NonNegative, Params, Positive, Probability
 from sim.rng import event_uniforms, stream
 
 __all__ = ["NON_CRIME_KINDS", "CallParams", "Call", "Calls"]
@@ -32,13 +32,13 @@ class CallParams(Params):
     """Reporting of offences and the volume of non-crime calls."""
 
 
-    report_prob: dict[str, float] = Field(
+    report_prob: dict[str, Probability] = Field(
         default={"burglary": 0.75, "theft": 0.45, "robbery": 0.85, "vehicle_crime": 0.6,
                  "fraud": 0.55, "assault": 0.6},
         description="Chance a victim or witness reports the offence (assumed; victimisation "
         "surveys report 30–80 % by type).",
     )
-    report_delay_median_min: dict[str, float] = Field(
+    report_delay_median_min: dict[str, Positive] = Field(
         default={"burglary": 150.0, "theft": 45.0, "robbery": 8.0, "vehicle_crime": 240.0,
                  "fraud": 600.0, "assault": 6.0},
         description="Median delay from offence to call [minutes] (assumed).",
@@ -53,7 +53,7 @@ class CallParams(Params):
         0.25, ge=0, le=1, description="Chance video monitoring detects an unreported offence in a "
         "fully covered cell (assumed)."
     )
-    non_crime_per_1000_year: dict[str, float] = Field(
+    non_crime_per_1000_year: dict[str, NonNegative] = Field(
         default={"public_order": 9.0, "assistance": 16.0, "traffic": 11.0, "dispute": 2.0,
                  "invalid": 6.0},
         description="Non-crime calls per 1 000 residents per year (assumed; calibrated to 接警量). "

@@ -11,7 +11,7 @@ import numpy as np
 from pydantic import Field
 
 from sim.mechanisms.crime import CRIME_TYPES
-from sim.params import Params
+from sim.params import Params, Probability
 
 __all__ = ["ClearanceParams", "clearance_probability"]
 
@@ -20,7 +20,7 @@ class ClearanceParams(Params):
     """Parameters of the clearance model."""
 
 
-    base: dict[str, float] = Field(
+    base: dict[str, Probability] = Field(
         default={"burglary": 0.35, "theft": 0.22, "robbery": 0.8, "vehicle_crime": 0.3,
                  "fraud": 0.2, "assault": 0.85},
         description="Clearance of a promptly reported case with a prompt response and no video "

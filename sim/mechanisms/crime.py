@@ -28,7 +28,7 @@ import numpy as np
 from numba import njit
 from pydantic import Field
 
-from sim.params import Params
+from sim.params import NonNegative, Params
 from sim.rng import event_keys, event_uniforms, keyed_uniform, keyed_uniforms, stream, term_of
 
 __all__ = ["CRIME_TYPES", "PREVENTABLE", "CrimeParams", "Offences", "Offending", "log_logistic", "log_logistic_one",
@@ -102,7 +102,7 @@ class CrimeParams(Params):
         6.0, ge=0, description="Mean offence attempts per free motivated offender per year at "
         "average opportunity and no perceived risk (assumed; calibrated)."
     )
-    type_share: dict[str, float] = Field(
+    type_share: dict[str, NonNegative] = Field(
         default={"burglary": 0.20, "theft": 0.42, "robbery": 0.012, "vehicle_crime": 0.14,
                  "fraud": 0.16, "assault": 0.07},
         description="Relative frequency of attempts by crime type (assumed; calibrated).",
@@ -119,7 +119,7 @@ class CrimeParams(Params):
         min_length=24, max_length=24,
         description="Share of offenders at their daytime hangout rather than home, by hour.",
     )
-    guardian_sensitivity: dict[str, float] = Field(
+    guardian_sensitivity: dict[str, NonNegative] = Field(
         default={"burglary": 1.0, "theft": 0.8, "robbery": 1.0, "vehicle_crime": 0.9,
                  "fraud": 0.0, "assault": 0.5},
         description="How strongly guardians block each type; fraud is remote (assumed).",

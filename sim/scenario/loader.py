@@ -15,6 +15,7 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
+from sim._data import data_folder
 from sim.scenario.schema import Scenario
 from sim.space.presets import PRESETS
 
@@ -26,8 +27,8 @@ class ScenarioError(ValueError):
     """A scenario file or override is wrong. The message names the file and the key."""
 
 
-#: The project's scenario folder (the package is installed in editable mode from the repo).
-SCENARIO_DIR = Path(__file__).resolve().parents[2] / "scenarios"
+#: The built-in scenarios: ``scenarios/`` of the repository, shipped in the package (sim._data).
+SCENARIO_DIR = data_folder("scenarios")
 
 
 def builtin_scenarios() -> dict[str, Path]:
@@ -50,24 +51,96 @@ def resolve_scenario_path(name: str | Path) -> Path:
                         f"{', '.join(sorted(builtin))})")
 
 
+#: Largest scenario or sweep file read [bytes]. Shipped files are under 3 kB; the limit keeps a
+#: wrong file (a results store, a video) from being read whole into memory.
+MAX_YAML_BYTES = 1_000_000
+#: Deepest nesting of mappings and lists in a scenario or sweep file. The deepest real key has
+#: four levels (``crime.land_use_opportunity.urban.theft``); without a limit, a file of a few
+#: thousand nested brackets exhausts Python's recursion limit while it is parsed.
+MAX_YAML_DEPTH = 32
+
+
+class _FileProblem(yaml.MarkedYAMLError):
+    """A YAML file that parses but is not acceptable (a duplicated key, too deep), with its place."""
+
+
+class _StrictLoader(yaml.SafeLoader):
+    """``yaml.SafeLoader`` (data only: no tags, no code) that refuses duplicated keys and deep nesting.
+
+    PyYAML keeps the last of two equal keys silently; in a scenario that hides a typo-level
+    mistake (two ``run:`` sections, the first ignored), so it is an error naming both lines.
+    """
+
+    def __init__(self, stream):
+        super().__init__(stream)
+        self._depth = 0
+
+    def compose_node(self, parent, index):
+        self._depth += 1
+        try:
+            if self._depth > MAX_YAML_DEPTH:
+                raise _FileProblem(problem=f"nested deeper than {MAX_YAML_DEPTH} levels",
+                                   problem_mark=self.peek_event().start_mark)
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
+
+    def construct_mapping(self, node, deep=False):
+        if isinstance(node, yaml.MappingNode):
+            first_line: dict[Any, int] = {}
+            for key_node, _ in node.value:
+                if key_node.tag == "tag:yaml.org,2002:merge":  # `<<: *anchor` may override on purpose
+                    continue
+                key = self.construct_object(key_node, deep=True)
+                try:
+                    earlier = first_line.get(key)
+                except TypeError:  # an unhashable key: the base class reports it
+                    continue
+                if earlier is not None:
+                    raise _FileProblem(problem=f"key {key!r} appears twice (first at line {earlier}); "
+                                       "remove one (YAML would silently keep the last)",
+                                       problem_mark=key_node.start_mark)
+                first_line[key] = key_node.start_mark.line + 1
+        return super().construct_mapping(node, deep=deep)
+
+
 def read_yaml_mapping(path: Path, error: type[Exception] = ScenarioError) -> dict[str, Any]:
-    """Read a YAML file safely (``yaml.safe_load``: data only) and check it is a mapping.
+    """Read a YAML file safely and check it is a non-empty mapping.
+
+    Data only (``yaml.SafeLoader``: no tags, no code); UTF-8 text of at most
+    :data:`MAX_YAML_BYTES`; no key twice in one mapping; nesting at most :data:`MAX_YAML_DEPTH`.
 
     Raises:
-        error: Unreadable file, malformed YAML (with line and column) or not a mapping.
+        error: Unreadable, binary, non-UTF-8, too large, malformed (with line and column),
+            empty, or not a mapping; the message names the file and what was expected.
     """
     try:
-        text = path.read_text(encoding="utf-8")
+        size = path.stat().st_size
+        if size > MAX_YAML_BYTES:
+            raise error(f"{path}: {size} bytes; expected a YAML text file of at most {MAX_YAML_BYTES} bytes")
+        raw = path.read_bytes()
     except OSError as e:
         raise error(f"{path}: cannot read the file ({e.strerror})") from None
+    if b"\0" in raw:
+        raise error(f"{path}: a binary file (it contains NUL bytes); expected YAML text")
     try:
-        data = yaml.safe_load(text)
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        line = raw[: e.start].count(b"\n") + 1
+        raise error(f"{path}: not UTF-8 text (byte 0x{raw[e.start]:02x} at line {line}); "
+                    "expected YAML saved as UTF-8") from None
+    try:
+        data = yaml.load(text, Loader=_StrictLoader)  # noqa: S506 - a SafeLoader subclass
+    except _FileProblem as e:
+        mark = e.problem_mark
+        raise error(f"{path}: line {mark.line + 1}, column {mark.column + 1}: {e.problem}") from None
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         raise error(f"{path}: malformed YAML{where}: {getattr(e, 'problem', e)}") from None
     if data is None:
-        return {}
+        raise error(f"{path}: the file has no keys (empty or only comments); expected a mapping of keys "
+                    "such as 'extends: suizhou_baseline'")
     if not isinstance(data, dict):
         raise error(f"{path}: expected a mapping of keys at the top level, got {type(data).__name__}")
     return data
@@ -119,7 +192,9 @@ def apply_overrides(data: dict, overrides: list[str] | None, source: str = "--se
             raise ScenarioError(f"{source} {item!r}: expected key.path=value")
         key, raw = item.split("=", 1)
         try:
-            value = yaml.safe_load(raw)
+            value = yaml.load(raw, Loader=_StrictLoader)  # noqa: S506 - a SafeLoader subclass
+        except _FileProblem as e:
+            raise ScenarioError(f"{source} {key.strip()}: {e.problem}") from None
         except yaml.YAMLError:
             raise ScenarioError(f"{source} {item!r}: value is not valid YAML") from None
         node = out
@@ -191,7 +266,9 @@ def validate_scenario(data: dict, origin: dict | None = None, label: str = "<sce
             if len(got_s) > 80:
                 got_s = got_s[:77] + "...)"
             lines.append(f"{where}: key '{key or '(top level)'}': {_expected(err)}{got_s}")
-        raise ScenarioError("invalid scenario:\n  " + "\n  ".join(lines)) from None
+        if len(lines) == 1:  # one line: file, key, what was expected
+            raise ScenarioError(lines[0]) from None
+        raise ScenarioError(f"invalid scenario ({len(lines)} problems):\n  " + "\n  ".join(lines)) from None
 
 
 def _expected(err: dict) -> str:
@@ -200,4 +277,5 @@ def _expected(err: dict) -> str:
         return "unknown key (check the spelling; see `pingan validate --help`)"
     if kind == "missing":
         return "required key is missing"
-    return "expected " + err["msg"][0].lower() + err["msg"][1:] if err["msg"] else kind
+    msg = err["msg"].removeprefix("Input should be ")
+    return "expected " + msg[0].lower() + msg[1:] if msg else kind

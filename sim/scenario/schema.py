@@ -7,7 +7,9 @@ intervention module adds its key here without editing this file.
 
 from __future__ import annotations
 
-from pydantic import Field, create_model, model_validator
+import re
+
+from pydantic import Field, create_model, field_validator, model_validator
 
 from sim.agents.patrol import PolicingParams
 from sim.agents.residents import ResidentParams
@@ -21,20 +23,47 @@ from sim.mechanisms.safety import SafetyParams
 from sim.params import Params
 from sim.space.city import CityParams
 
-__all__ = ["RunParams", "Interventions", "Scenario"]
+__all__ = ["RunParams", "Interventions", "Scenario", "check_plain_name", "MAX_WARMUP_DAYS", "MAX_NAME_LENGTH"]
+
+#: Longest warm-up [days]: ten years. A warm-up only lets the model forget its initial state,
+#: which takes weeks; a value in the millions is a typo that would run for days.
+MAX_WARMUP_DAYS = 3_650
+#: Longest scenario or sweep name [characters] (names become folder and file names).
+MAX_NAME_LENGTH = 100
+# A name is one plain word: letters (any script), digits, "_", "-" and "." — never a path.
+_PLAIN_NAME = re.compile(r"^\w[\w.-]*$")
+
+
+def check_plain_name(value: str) -> str:
+    """Check a scenario or sweep name is a plain, file-name-safe word, not a path.
+
+    Names become output folders (``results/NAME``); ``../x`` or ``/tmp/x`` would write outside
+    ``results/``.
+
+    Raises:
+        ValueError: Naming the value and what is expected.
+    """
+    if not _PLAIN_NAME.match(value) or ".." in value or len(value) > MAX_NAME_LENGTH:
+        raise ValueError(f"expected a plain name of at most {MAX_NAME_LENGTH} letters, digits, '_', '-' or '.' "
+                         f"(not starting with '.' or '-', no '..'), not a path: it names the output folder "
+                         f"results/NAME; got {value!r}")
+    return value
 
 
 
 class RunParams(Params):
     """Simulated period: counted years after an uncounted warm-up."""
 
-    first_year: int = Field(2021, description="Calendar year of the first counted year.")
+    first_year: int = Field(2021, ge=1900, le=2200, description="Calendar year of the first counted year "
+                            "(bounded so dates stay ordinary calendar dates).")
     years: int = Field(2, ge=1, le=20, description="Counted years.")
-    warmup_days: int = Field(28, ge=0, description="Days simulated first and not counted.")
+    warmup_days: int = Field(28, ge=0, le=MAX_WARMUP_DAYS, description="Days simulated first and not counted "
+                             f"(≤ {MAX_WARMUP_DAYS}: ten years; the model settles within weeks).")
     intervention_year: int | None = Field(
         None, description="Year interventions start by default; default: the second year."
     )
-    collect_every_hours: int = Field(24, ge=1, description="DataCollector interval [hours].")
+    collect_every_hours: int = Field(24, ge=1, le=8760, description="DataCollector interval [hours]; "
+                                     "at most a year.")
 
     @model_validator(mode="after")
     def _intervention_year_in_run(self):
@@ -64,7 +93,8 @@ Interventions = create_model(
 class Scenario(Params):
     """A complete, validated scenario."""
 
-    name: str = "scenario"
+    name: str = Field("scenario", description="Plain name (letters, digits, _ - .): it names the output "
+                      "folder results/NAME and the results' 'scenario' column.")
     description: str = ""
     city: CityParams = Field(default_factory=lambda: CityParams.model_validate({"preset": "suizhou"}))
     run: RunParams = Field(default_factory=RunParams)
@@ -77,6 +107,11 @@ class Scenario(Params):
     disputes: DisputeParams = Field(default_factory=DisputeParams)
     safety: SafetyParams = Field(default_factory=SafetyParams)
     interventions: Interventions = Field(default_factory=Interventions)  # type: ignore[valid-type]
+
+    @field_validator("name")
+    @classmethod
+    def _plain_name(cls, v: str) -> str:
+        return check_plain_name(v)
 
     @model_validator(mode="after")
     def _years_consistent(self):

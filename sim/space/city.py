@@ -20,7 +20,7 @@ from math import ceil, pi, sqrt
 import numpy as np
 from pydantic import Field, model_validator
 
-from sim.params import Params
+from sim.params import MAX_AREA_KM2, MAX_POPULATION, MAX_SITES, Params
 from sim.rng import stream
 from sim.space.presets import PRESETS
 
@@ -51,12 +51,13 @@ class CityParams(Params):
 
     preset: str | None = Field(None, description="One of sim.space.presets.PRESETS.")
     seed: int = Field(2022, ge=0, description="Seed of the city's layout and population.")
-    population: int = Field(ge=1, description="Residents at full scale (2020 census, seed-facts).")
-    area_km2: float = Field(gt=0, description="Land area at full scale [km²].")
+    population: int = Field(ge=1, le=MAX_POPULATION,
+                            description="Residents at full scale (2020 census, seed-facts).")
+    area_km2: float = Field(gt=0, le=MAX_AREA_KM2, description="Land area at full scale [km²].")
     urban_share: float = Field(ge=0, le=1, description="Share of residents in urban cells.")
     counties: list[CountySpec] = Field(min_length=1)
-    towns_per_county: int = Field(ge=1, description="Rural towns per county at full scale.")
-    villages_per_town: int = Field(20, ge=1, description="Villages per rural town (assumed).")
+    towns_per_county: int = Field(ge=1, le=MAX_SITES, description="Rural towns per county at full scale.")
+    villages_per_town: int = Field(20, ge=1, le=1_000, description="Villages per rural town (assumed).")
     cell_size_km: float = Field(0.5, gt=0, le=5, description="Side of a cell [km] (brief: 0.2–0.5).")
     urban_density_per_km2: float = Field(
         12_000.0, gt=0, description="Mean residents per km² in built-up urban cells (assumed)."
@@ -72,7 +73,8 @@ class CityParams(Params):
     )
     residents_per_community: int = Field(8_000, ge=1, description="Residents of a community.")
     residents_per_grid: int = Field(700, ge=1, description="Residents of one grid (网格).")
-    dedicated_grids: int = Field(0, ge=0, description="Dedicated grids at full scale (Jincheng 937).")
+    dedicated_grids: int = Field(0, ge=0, le=MAX_POPULATION,
+                                 description="Dedicated grids at full scale (Jincheng 937).")
     household_size_urban: float = Field(2.6, ge=1, description="Residents per urban household.")
     household_size_rural: float = Field(3.1, ge=1, description="Residents per rural household.")
     village_radius_km: float = Field(6.0, gt=0, description="Villages lie within this of their town.")
