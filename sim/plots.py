@@ -32,13 +32,13 @@ from matplotlib.figure import Figure
 from sim.experiments.summary import metric_label
 
 __all__ = ["CellMap", "SITE_STYLES", "DAILY_SERIES", "difference_map", "timeseries", "pareto", "incident_map",
-           "time_series", "difference_map_of", "county_boundaries", "save"]
+           "time_series", "difference_map_of", "county_boundaries", "raster", "mean_cells", "save"]
 
 #: How each intervention's sites are drawn on maps: (label, marker, colour, size in points²).
 SITE_STYLES: dict[str, tuple[str, str, str, float]] = {
-    "street_police_stations": ("street police station (街面警务站)", "^", "tab:blue", 40.0),
-    "rapid_response_points": ("rapid-response point (快速反应点)", "D", "tab:green", 30.0),
-    "video": ("cells with cameras (视频监控)", ".", "tab:purple", 6.0),
+    "street_police_stations": ("street police station", "^", "tab:blue", 40.0),
+    "rapid_response_points": ("rapid-response point", "D", "tab:green", 30.0),
+    "video": ("cells with cameras", "x", "tab:purple", 10.0),
 }
 #: Columns of ``RunResult.daily``, with their labels (see ``MetricsRecorder.DAILY``).
 DAILY_SERIES = ("preventable cases, recorded [per day]", "calls for service [per day]",
@@ -95,20 +95,44 @@ def _axes(ax: Axes | None, figsize: tuple[float, float]) -> tuple[Figure, Axes]:
     return fig, fig.subplots()
 
 
-def county_boundaries(cells: CellMap) -> np.ndarray:
-    """Segments (n × 2 × 2, km) between lattice neighbours that lie in different counties."""
+def _lattice(cells: CellMap) -> tuple[np.ndarray, np.ndarray, int, int]:
     size = cells.cell_size_km
     ix = np.floor(cells.x_km / size + 1e-9).astype(np.int64)
     iy = np.floor(cells.y_km / size + 1e-9).astype(np.int64)
-    where = {(i, j): c for i, j, c in zip(ix.tolist(), iy.tolist(), np.asarray(cells.county).tolist(), strict=True)}
-    segs = []
-    for (i, j), c in where.items():
-        right, up = where.get((i + 1, j)), where.get((i, j + 1))
-        if right is not None and right != c:
-            segs.append(((i + 1, j), (i + 1, j + 1)))
-        if up is not None and up != c:
-            segs.append(((i, j + 1), (i + 1, j + 1)))
-    return np.asarray(segs, dtype=float).reshape(-1, 2, 2) * size
+    return ix - ix.min(), iy - iy.min(), int(ix.min()), int(iy.min())
+
+
+def raster(cells: CellMap, values: np.ndarray) -> tuple[np.ndarray, tuple[float, float, float, float]]:
+    """Per-cell ``values`` on the lattice (NaN where nobody lives) and its extent [km] for ``imshow``."""
+    i, j, i0, j0 = _lattice(cells)
+    grid = np.full((j.max() + 1, i.max() + 1), np.nan)
+    grid[j, i] = values
+    size = cells.cell_size_km
+    return grid, (i0 * size, (i0 + i.max() + 1) * size, j0 * size, (j0 + j.max() + 1) * size)
+
+
+def county_boundaries(cells: CellMap) -> np.ndarray:
+    """County boundaries as segments (n × 2 × 2, km) on the cell lattice.
+
+    Empty lattice squares (nobody lives there) belong to the county of the nearest inhabited
+    cell, so the boundaries run between the counties' territories, not only between touching
+    inhabited cells; a boundary is drawn wherever two neighbouring squares differ.
+    """
+    from scipy.spatial import cKDTree
+
+    i, j, i0, j0 = _lattice(cells)
+    nx, ny = i.max() + 1, j.max() + 1
+    gi, gj = np.meshgrid(np.arange(nx), np.arange(ny))
+    _, nearest = cKDTree(np.column_stack([i, j])).query(np.column_stack([gi.ravel(), gj.ravel()]))
+    owner = np.asarray(cells.county)[nearest].reshape(ny, nx)
+    vj, vi = np.nonzero(owner[:, 1:] != owner[:, :-1])  # vertical edges between columns vi and vi + 1
+    hj, hi = np.nonzero(owner[1:, :] != owner[:-1, :])  # horizontal edges between rows hj and hj + 1
+    segs = [np.stack([np.column_stack([vi + 1, vj]), np.column_stack([vi + 1, vj + 1])], axis=1),
+            np.stack([np.column_stack([hi, hj + 1]), np.column_stack([hi + 1, hj + 1])], axis=1)]
+    out = np.concatenate(segs).astype(float)
+    out[..., 0] += i0
+    out[..., 1] += j0
+    return out * cells.cell_size_km
 
 
 def _county_labels(ax: Axes, cells: CellMap) -> None:
@@ -168,9 +192,10 @@ def difference_map(city, base_counts: np.ndarray, alt_counts: np.ndarray,
     diff = alt - base
     lim = max(float(np.nanmax(np.abs(diff))) if len(diff) else 0.0, 1e-9)
     norm = colors.TwoSlopeNorm(vcenter=0.0, vmin=-lim, vmax=lim)
-    marker_size = max(2.0, (72 * 6.5 / max(np.ptp(cells.y_km) / cells.cell_size_km + 1, 1)) ** 2 * 0.9)
-    sc = ax.scatter(cells.x_km, cells.y_km, c=diff, s=marker_size, marker="s", cmap="RdBu_r", norm=norm,
-                    linewidths=0, zorder=2)
+    grid, extent = raster(cells, diff)
+    sc = ax.imshow(grid, origin="lower", extent=extent, cmap="RdBu_r", norm=norm, interpolation="nearest",
+                   zorder=2)
+    ax.set_facecolor("#eeeeee")  # squares where nobody lives
     _map_frame(ax, cells)
     _sites(ax, cells, sites)
     fig.colorbar(sc, ax=ax, shrink=0.8, label=f"{what}: alternative − baseline [per cell and year]")
@@ -220,7 +245,7 @@ def timeseries(series: Mapping[str, np.ndarray], first_year: int, *, ylabel: str
     ax.set_ylabel(ylabel)
     ax.set_xlabel("date")
     ax.legend(fontsize=8)
-    ax.set_title(title or f"{window}-day mean; band = range over replicates", fontsize=10)
+    ax.set_title(f"{window}-day mean; band = range over replicates" if title is None else title, fontsize=10)
     return fig
 
 
@@ -257,7 +282,8 @@ def pareto(table: pd.DataFrame, ax: Axes | None = None, *, metric: str = "preven
     ax.set_xlabel("extra cost against the baseline [million yuan per year]")
     name = metric_label(metric).split(" [")[0]
     ax.set_ylabel(f"{name} prevented against the baseline [per year]")
-    ax.set_title(title or "Packages: cost against effect (mean, 95 % interval over replicates)", fontsize=10)
+    default = "Packages: cost against effect (mean, 95 % interval over replicates)"
+    ax.set_title(default if title is None else title, fontsize=10)
     return fig
 
 
@@ -275,8 +301,10 @@ def incident_map(results: Sequence, year_labels: Sequence[int], path: str | Path
     vmax = max(float(maps.max()), 1.0)
     sc = None
     for i, (ax, label) in enumerate(zip(axes, year_labels, strict=True)):
-        sc = ax.scatter(cells.x_km, cells.y_km, c=maps[i], s=6, marker="s", cmap="inferno_r", linewidths=0,
-                        norm=colors.LogNorm(vmin=0.1, vmax=vmax), zorder=2)
+        grid, extent = raster(cells, np.maximum(maps[i], 0.1))
+        sc = ax.imshow(grid, origin="lower", extent=extent, cmap="inferno_r", interpolation="nearest",
+                       norm=colors.LogNorm(vmin=0.1, vmax=vmax), zorder=2)
+        ax.set_facecolor("#eeeeee")
         _map_frame(ax, cells)
         ax.set_title(str(label))
     fig.suptitle(f"{results[0].scenario}: recorded offences per cell and year (mean over {len(results)} replicates)")
