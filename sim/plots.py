@@ -29,8 +29,6 @@ from matplotlib.axes import Axes
 from matplotlib.collections import LineCollection
 from matplotlib.figure import Figure
 
-from sim.experiments.summary import metric_label
-
 __all__ = ["CellMap", "SITE_STYLES", "DAILY_SERIES", "difference_map", "timeseries", "pareto", "incident_map",
            "time_series", "difference_map_of", "county_boundaries", "raster", "mean_cells", "save"]
 
@@ -280,8 +278,7 @@ def pareto(table: pd.DataFrame, ax: Axes | None = None, *, metric: str = "preven
         ax.legend(fontsize=8)
     ax.axhline(0, color="grey", lw=0.5)
     ax.set_xlabel("extra cost against the baseline [million yuan per year]")
-    name = metric_label(metric).split(" [")[0]
-    ax.set_ylabel(f"{name} prevented against the baseline [per year]")
+    ax.set_ylabel(f"{metric.replace('_', ' ')} prevented against the baseline [per year]")
     default = "Packages: cost against effect (mean, 95 % interval over replicates)"
     ax.set_title(default if title is None else title, fontsize=10)
     return fig

@@ -517,7 +517,8 @@ class Calibration:
         if plots:
             from sim.calibration.plots import plot_all
 
-            plot_all(self)
+            plot_all(self.out, self.posterior(), self.params, self.predictive, _spread(self.targets),
+                     self.result.populations)
         pred = self.predictive
         compared = pred[pred["compared"]]
         summary = {

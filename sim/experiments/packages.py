@@ -97,10 +97,10 @@ def cost_per_prevented(extra_cost: np.ndarray, prevented: np.ndarray, level: flo
     if len(p) == 0:
         return (np.nan, np.nan, np.nan, "no paired replicates")
     pm, plo, phi = mean_interval(p, level)
-    if pm <= 0 or (len(p) > 1 and phi <= 0):
-        return (np.nan, np.nan, np.nan, "not estimable: the package prevents no cases")
-    if len(p) > 1 and plo <= 0:
+    if len(p) > 1 and plo <= 0 <= phi:
         return (np.nan, np.nan, np.nan, "not estimable: the prevented-cases interval includes zero")
+    if pm <= 0:
+        return (np.nan, np.nan, np.nan, "not estimable: the package prevents no cases")
     point = float(c.mean() / pm)
     if len(p) < 2:
         return (point, np.nan, np.nan, "one replicate: no interval")
