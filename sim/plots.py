@@ -150,7 +150,8 @@ def _sites(ax: Axes, cells: CellMap, sites: Mapping[str, np.ndarray] | None) -> 
             continue
         label, marker, colour, size = SITE_STYLES.get(key, (key.replace("_", " "), "o", "black", 12.0))
         ax.scatter(cells.x_km[where], cells.y_km[where], marker=marker, s=size, c=colour, edgecolors="white",
-                   linewidths=0.4, label=f"{label} ({len(where)})", zorder=4)
+                   linewidths=0.4 if marker not in ("x", "+", "1", "2", "3", "4") else None,
+                   label=f"{label} ({len(where)})", zorder=4)
 
 
 def _map_frame(ax: Axes, cells: CellMap) -> None:
