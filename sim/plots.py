@@ -149,9 +149,9 @@ def _sites(ax: Axes, cells: CellMap, sites: Mapping[str, np.ndarray] | None) -> 
         if not len(where):
             continue
         label, marker, colour, size = SITE_STYLES.get(key, (key.replace("_", " "), "o", "black", 12.0))
-        ax.scatter(cells.x_km[where], cells.y_km[where], marker=marker, s=size, c=colour, edgecolors="white",
-                   linewidths=0.4 if marker not in ("x", "+", "1", "2", "3", "4") else None,
-                   label=f"{label} ({len(where)})", zorder=4)
+        edge = {} if marker in ("x", "+", ".", "1", "2", "3", "4") else {"edgecolors": "white", "linewidths": 0.4}
+        ax.scatter(cells.x_km[where], cells.y_km[where], marker=marker, s=size, c=colour,
+                   label=f"{label} ({len(where)})", zorder=4, **edge)
 
 
 def _map_frame(ax: Axes, cells: CellMap) -> None:
@@ -311,15 +311,15 @@ def incident_map(results: Sequence, year_labels: Sequence[int], path: str | Path
 
 
 def time_series(results_by_scenario: Mapping[str, Sequence], first_year: int, path: str | Path | None = None,
-                start: dt.date | int | None = None) -> Figure:
-    """Daily recorded preventable cases and calls for service (7-day mean), replicate range."""
-    fig = Figure(figsize=(11, 7), layout="constrained")
+                start: dt.date | int | None = None, window: int = 7, figsize: tuple[float, float] = (11, 7)) -> Figure:
+    """Daily recorded preventable cases and calls for service (``window``-day mean), replicate range."""
+    fig = Figure(figsize=figsize, layout="constrained")
     axes = fig.subplots(2, 1, sharex=True)
     for ax, j in zip(axes, (0, 1), strict=True):
         timeseries({name: np.stack([r.daily[:, j] for r in rs]) for name, rs in results_by_scenario.items()},
-                   first_year, ylabel=DAILY_SERIES[j], start=start, ax=ax, title="")
+                   first_year, ylabel=DAILY_SERIES[j], start=start, window=window, ax=ax, title="")
     axes[0].set_xlabel("")
-    fig.suptitle("7-day mean; band = range over replicates")
+    fig.suptitle(f"{window}-day mean; band = range over replicates")
     return save(fig, path)
 
 
