@@ -171,3 +171,11 @@ def test_a_zero_cost_baseline_prints_its_change_as_an_absolute_figure():
     assert np.isnan(s.iloc[0].change_pct) and s.iloc[0].change == 5e6
     text = format_summary(s, ("cost_yuan",))
     assert "+5e+06 (absolute" in text and "nan" not in text
+
+
+def test_a_year_before_the_interventions_is_flagged_identical_not_certain():
+    from sim.experiments.summary import compare
+
+    row = compare(_two_scenarios([3.0, 5.0, 4.0], [3.0, 5.0, 4.0], "preventable_cases"), "base").iloc[0]
+    assert row.difference == 0 and row.relative_pct == 0
+    assert "identical" in row.flag.split("; ")

@@ -524,7 +524,9 @@ class Calibration:
         if plots:
             from sim.calibration.plots import plot_all
 
-            plot_all(self.out, self.posterior(), self.params, self.predictive, _spread(self.targets),
+            periods = self.targets.set_index("target_id")["period"]
+            predictive = self.predictive.assign(period=self.predictive["target_id"].map(periods))
+            plot_all(self.out, self.posterior(), self.params, predictive, _spread(self.targets),
                      self.result.populations)
         pred = self.predictive
         compared = pred[pred["compared"]]

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from matplotlib import ticker
 from matplotlib.figure import Figure
 
 from sim.experiments.summary import metric_label
@@ -40,7 +41,7 @@ def target_label(target: Mapping) -> str:
 def parameter_label(key: str) -> str:
     """A parameter key in words (``interventions.mediation.honour_prob`` → ``mediation › honour prob``)."""
     parts = key.split(".")
-    parts = parts[1:] if parts[0] in ("interventions", "crime", "calls") and len(parts) > 2 else parts
+    parts = parts[1:] if parts[0] == "interventions" and len(parts) > 2 else parts
     return " › ".join(p.replace("_", " ") for p in parts)
 
 
@@ -63,6 +64,8 @@ def plot_posterior(posterior, priors: Sequence) -> Figure:
         if prior.scale == "log":
             bins = np.geomspace(lo, hi, 16)
             ax.set_xscale("log")
+            ax.xaxis.set_major_formatter(ticker.FuncFormatter(lambda v, _: f"{v:g}"))
+            ax.xaxis.set_minor_formatter(ticker.NullFormatter())
         else:
             bins = np.linspace(lo, hi, 16)
         ax.hist(posterior.values[:, j], bins=bins, weights=posterior.weights, color="tab:blue", alpha=0.75,
@@ -84,8 +87,9 @@ def plot_predictive(predictive: pd.DataFrame, spread: np.ndarray) -> Figure:
     """Each target's simulated 90 % interval and median against the reported value, in tolerances.
 
     Args:
-        predictive: The predictive table (``predictive.csv``: target_id, city, period, metric, kind,
-            reported, sim_lo, sim_median, sim_hi, hit, held_out, compared, bound).
+        predictive: The predictive table (``predictive.csv``: target_id, city, metric, kind,
+            reported, sim_lo, sim_median, sim_hi, hit, held_out, compared, bound; a ``period``
+            column, from the targets, goes into the labels when present).
         spread: Each target's tolerance (its spread in the distance), same order.
     """
     df = predictive.reset_index(drop=True)

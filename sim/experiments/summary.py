@@ -102,6 +102,8 @@ FLAGS: dict[str, str] = {
     "no variation": "identical in every replicate (e.g. a median of discrete response times, which are "
                     "lattice distances at a fixed speed, or a deterministic cost): the zero-width "
                     "interval means the replicates agree, not that the figure is exact",
+    "identical": "the same value in both, replicate by replicate (e.g. a year before the interventions "
+                 "start, under common random numbers): zero difference by construction",
 }
 
 _RATE_SUFFIXES = ("_rate", "_pct", "_min", "_h", "_per_100k", "_yuan", "population")
@@ -162,7 +164,9 @@ def flag_notes(metric: str, new: np.ndarray, old: np.ndarray) -> str:
     if (len(new) and is_count(metric, np.concatenate([new, old])) and old.mean() < RARE_COUNT
             and len(new) < FEW_REPLICATES):
         out.append("rare")
-    if len(new) >= 2 and np.ptp(new) == 0 and np.ptp(old) == 0:
+    if len(new) and np.array_equal(new, old):
+        out.append("identical")
+    elif len(new) >= 2 and np.ptp(new) == 0 and np.ptp(old) == 0:
         out.append("no variation")
     return "; ".join(out)
 
