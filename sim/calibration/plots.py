@@ -112,8 +112,11 @@ def plot_predictive(predictive: pd.DataFrame, spread: np.ndarray) -> Figure:
         if isinstance(b, str) and b:
             ax.annotate("≥" if b == "lower" else "≤", (1.3, yi), fontsize=8, va="center")
     ax.axvline(0, color="black", lw=0.8)
-    labels = [target_label(r) + ("" if c else " (not compared)") for r, c in zip(df.to_dict("records"), compared,
-                                                                               strict=True)]
+    records = df.to_dict("records")
+    words = [target_label(r) for r in records]
+    # Two targets can read the same (one figure from two sources): their ids tell them apart.
+    labels = [w + (f" [{r['target_id']}]" if words.count(w) > 1 else "") + ("" if c else " (not compared)")
+              for w, r, c in zip(words, records, compared, strict=True)]
     ax.set_yticks(y, labels, fontsize=7)
     ax.set_xlabel("(simulated − reported) / tolerance, clipped at ±12\n"
                   "blue: hit, red: missed, purple: held out, grey: not compared at this scale")

@@ -102,10 +102,13 @@ FLAGS: dict[str, str] = {
     "no variation": "identical in every replicate (e.g. a median of discrete response times, which are "
                     "lattice distances at a fixed speed, or a deterministic cost): the zero-width "
                     "interval means the replicates agree, not that the figure is exact",
-    "identical": "the same value in both, replicate by replicate (e.g. a year before the interventions "
-                 "start, under common random numbers): zero difference by construction",
+    "identical": "the same value in both, replicate by replicate: a year before the interventions start "
+                 "(common random numbers make it identical by construction), or a median of discrete "
+                 "response times landing on the same value; the zero-width interval means agreement, "
+                 "not certainty",
 }
 
+_SAME = 1e-9  # relative tolerance under which two replicates' figures count as the same (float rounding)
 _RATE_SUFFIXES = ("_rate", "_pct", "_min", "_h", "_per_100k", "_yuan", "population")
 
 
@@ -151,6 +154,10 @@ def relative_change(new: np.ndarray, old: np.ndarray, level: float = 0.95) -> tu
     return tuple(float(100.0 * np.expm1(x)) for x in (m, lo, hi))  # type: ignore[return-value]
 
 
+def _constant(v: np.ndarray) -> bool:
+    return bool(np.allclose(v, v[0], rtol=_SAME, atol=0))
+
+
 def flag_notes(metric: str, new: np.ndarray, old: np.ndarray) -> str:
     """The ``flag`` text (codes of :data:`FLAGS`, ``;``-separated) for paired values ``new`` against ``old``."""
     new, old = np.asarray(new, dtype=float), np.asarray(old, dtype=float)
@@ -164,9 +171,9 @@ def flag_notes(metric: str, new: np.ndarray, old: np.ndarray) -> str:
     if (len(new) and is_count(metric, np.concatenate([new, old])) and old.mean() < RARE_COUNT
             and len(new) < FEW_REPLICATES):
         out.append("rare")
-    if len(new) and np.array_equal(new, old):
+    if len(new) and np.allclose(new, old, rtol=_SAME, atol=0):
         out.append("identical")
-    elif len(new) >= 2 and np.ptp(new) == 0 and np.ptp(old) == 0:
+    elif len(new) >= 2 and _constant(new) and _constant(old):
         out.append("no variation")
     return "; ".join(out)
 
