@@ -1,7 +1,7 @@
 """The ``pingan`` command line: run, compare, sweep and validate scenarios.
 
     pingan run [SCENARIO] [--replicates R] [--seed S] [--scale F] [--jobs J] [--out DIR] [--posterior FILE]
-    pingan compare BASE ALT [ALT ...] [same options]
+    pingan compare BASE ALT [ALT ...] [same options] [--report FILE.html]
     pingan sweep SPEC [--jobs J] [--backend loky|dask] [--scheduler ADDRESS] [--store FILE]
     pingan sensitivity SPEC [same options as sweep]
     pingan results STORE [--to FILE] [--sweep NAME]
@@ -148,6 +148,8 @@ def build_parser() -> argparse.ArgumentParser:
     cmp_.add_argument("base")
     cmp_.add_argument("alternatives", nargs="+")
     _run_options(cmp_)
+    cmp_.add_argument("--report", type=Path, default=None, metavar="FILE.html",
+                      help="also write a self-contained HTML report (tables and figures, works offline)")
     val = sub.add_parser("validate", parents=[common], help="check scenario files without running them")
     val.add_argument("scenarios", nargs="+")
     val.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
@@ -208,6 +210,9 @@ def _check_options(parser: argparse.ArgumentParser, args: argparse.Namespace) ->
     to = getattr(args, "to", None)
     if to is not None and to.is_dir():
         parser.error(f"--to {to}: is a folder; expected a .csv or .parquet file")
+    report = getattr(args, "report", None)
+    if report is not None and report.is_dir():
+        parser.error(f"--report {report}: is a folder; expected an .html file")
     if getattr(args, "attribution_replicates", 0) < 0:
         parser.error("--attribution-replicates: expected 0 (skip) or more")
 
@@ -319,6 +324,15 @@ def _run(args: argparse.Namespace) -> int:
         diff.to_csv(out / "compare.csv", index=False, float_format="%.10g")
         _print_compare(diff)
         _packages(df, results, labels[0], out, plots=not args.no_plots)
+        if args.report is not None:
+            from sim.report import comparison_report
+
+            comparison_report(args.report, df, results, labels[0], first_year=scenarios[0].run.first_year,
+                              start_year=scenarios[1].run.start_year_of_interventions, diff=diff,
+                              meta={"baseline": labels[0], "alternatives": ", ".join(labels[1:]),
+                                    "replicates": args.replicates, "seed": args.seed, "scale": args.scale,
+                                    "years": ", ".join(map(str, scenarios[0].run.year_labels))})
+            log.info(f"wrote the report {args.report}")
     if not args.no_plots:
         _plots(results, scenarios, out)
     log.info(f"wrote {out / 'metrics.csv'}, {out / 'summary.csv'}"
@@ -402,7 +416,8 @@ def _packages(df, results, base: str, out: Path, plots: bool) -> None:
         for _, r in table.iterrows():
             print(f"  {int(r['rank'])}. {r.package:28s} prevented {r.prevented:8.1f} [{r.prevented_lo:.1f}, "
                   f"{r.prevented_hi:.1f}]  extra cost {r.extra_cost_yuan / 1e6:8.2f} M yuan  "
-                  f"cost/prevented {r.cost_per_prevented_yuan:10.0f} yuan"
+                  + (f"cost/prevented {r.cost_per_prevented_yuan:10.0f} yuan" if pd.notna(r.cost_per_prevented_yuan)
+                     else f"cost/prevented {r.cost_per_prevented_note}")
                   + ("  (Pareto)" if r.pareto else ""))
         if plots:
             pareto_plot(table, out / "pareto.png")
@@ -523,23 +538,15 @@ def _validate(args) -> int:
 
 
 def _print_summary(summary: pd.DataFrame) -> None:
-    for scen, g in summary.groupby("scenario", sort=False):
-        g = g[g["metric"].isin(HEADLINE)].set_index("metric").loc[[m for m in HEADLINE if m in set(g["metric"])]]
-        y0, y1, n = g["year_from"].iloc[0], g["year_to"].iloc[0], g["replicates"].iloc[0]
-        print(f"\n{scen}: {y1} against {y0}, mean over {n} replicates [95 % interval]")
-        print(f"  {'metric':26s} {y0:>12} {y1:>12}   {'change %':>24}")
-        for m, r in g.iterrows():
-            print(f"  {m:26s} {r.mean_from:12.4g} {r.mean_to:12.4g}   "
-                  f"{r.change_pct:+7.1f} [{r.change_pct_lo:+7.1f}, {r.change_pct_hi:+7.1f}]")
+    from sim.experiments.summary import format_summary
+
+    print(format_summary(summary))
 
 
 def _print_compare(diff: pd.DataFrame) -> None:
-    for (scen, year), g in diff.groupby(["scenario", "year"], sort=False):
-        g = g[g["metric"].isin(HEADLINE)]
-        print(f"\n{scen} minus {g['base'].iloc[0]}, {year} (paired by replicate) [95 % interval]")
-        for _, r in g.iterrows():
-            print(f"  {r.metric:26s} {r.difference:+12.4g} [{r.difference_lo:+.4g}, {r.difference_hi:+.4g}]"
-                  f"  {r.relative_pct:+7.1f} %")
+    from sim.experiments.summary import format_compare
+
+    print(format_compare(diff))
 
 
 def _plots(results: list[RunResult], scenarios, out: Path) -> None:

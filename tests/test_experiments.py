@@ -10,6 +10,7 @@ import textwrap
 import time
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -114,3 +115,68 @@ def test_a_bad_sweep_file_fails_before_any_run(tmp_path, capsys):
     err = capsys.readouterr().err
     assert "bad.yaml" in err and "camras" in err
     assert not (tmp_path / "s.sqlite").exists()
+
+
+# -- summaries (sim.experiments.summary) -----------------------------------------------------
+
+
+def _two_scenarios(base: list[float], alt: list[float], metric: str = "homicides") -> pd.DataFrame:
+    rows = [{"scenario": s, "replicate": r, "year": 2022, metric: v}
+            for s, values in (("base", base), ("alt", alt)) for r, v in enumerate(values)]
+    return pd.DataFrame(rows)
+
+
+def test_relative_change_is_the_geometric_mean_ratio_of_paired_replicates():
+    from sim.experiments.summary import relative_change
+
+    point, lo, hi = relative_change([2.0, 8.0], [1.0, 2.0])  # ratios 2 and 4: geometric mean √8
+    assert point == pytest.approx(100 * (8 ** 0.5 - 1))
+    assert lo < point < hi
+
+
+def test_percent_change_of_a_rare_count_never_goes_below_minus_100_and_is_flagged():
+    from sim.experiments.summary import compare
+
+    # Three replicates of a rare count falling sharply: on the old linear scale the lower end was far below -100 %.
+    row = compare(_two_scenarios([9.0, 2.0, 12.0], [1.0, 1.0, 2.0]), "base").iloc[0]
+    assert row.difference_lo / row.base_mean * 100 < -100  # what a linear-scale interval would have said
+    assert -100 < row.relative_pct_lo < row.relative_pct < row.relative_pct_hi
+    assert "rare" in row.flag
+    assert row.difference == pytest.approx((1 + 1 + 2 - 9 - 2 - 12) / 3)
+
+
+def test_a_zero_level_leaves_the_relative_change_empty_and_says_to_read_counts():
+    from sim.experiments.summary import FLAGS, compare, format_compare
+
+    diff = compare(_two_scenarios([1.0, 2.0, 1.0], [0.0, 1.0, 0.0]), "base")
+    row = diff.iloc[0]
+    assert np.isnan(row.relative_pct) and np.isnan(row.relative_pct_lo)
+    assert "zero level" in row.flag and "counts" in FLAGS["zero level"]
+    assert "not estimable" in format_compare(diff, ("homicides",)) and "nan" not in format_compare(diff, ("homicides",))
+
+
+def test_identical_replicates_are_flagged_as_a_zero_width_interval_without_variation():
+    from sim.experiments.summary import compare
+
+    row = compare(_two_scenarios([12.8, 12.8, 12.8], [10.2, 10.2, 10.2], "response_time_median_min"), "base").iloc[0]
+    assert row.difference_lo == row.difference_hi
+    assert "no variation" in row.flag and "rare" not in row.flag
+
+
+def test_a_zero_cost_baseline_prints_its_change_as_an_absolute_figure():
+    from sim.experiments.summary import format_summary, summarise
+
+    df = pd.DataFrame([{"scenario": "pkg", "replicate": r, "year": y, "cost_yuan": 0.0 if y == 2021 else 5e6}
+                       for r in range(3) for y in (2021, 2022)])
+    s = summarise(df)
+    assert np.isnan(s.iloc[0].change_pct) and s.iloc[0].change == 5e6
+    text = format_summary(s, ("cost_yuan",))
+    assert "+5e+06 (absolute" in text and "nan" not in text
+
+
+def test_a_year_before_the_interventions_is_flagged_identical_not_certain():
+    from sim.experiments.summary import compare
+
+    row = compare(_two_scenarios([3.0, 5.0, 4.0], [3.0, 5.0, 4.0], "preventable_cases"), "base").iloc[0]
+    assert row.difference == 0 and row.relative_pct == 0
+    assert "identical" in row.flag.split("; ")

@@ -76,3 +76,51 @@ def test_street_police_stations_prevent_offences_in_the_cells_they_treat(station
     df = metrics_frame(station_runs)
     t = package_table(df, "suizhou_baseline")
     assert t.iloc[0].extra_cost_yuan > 0
+
+
+def test_cost_per_prevented_case_is_not_estimable_when_the_prevented_interval_includes_zero():
+    t = package_table(_frame({"none": (0, 2e6)}), "base")
+    row = t.iloc[0]
+    assert row.prevented_lo < 0 < row.prevented_hi
+    assert np.isnan(row.cost_per_prevented_yuan)
+    assert row.cost_per_prevented_note == "not estimable: the prevented-cases interval includes zero"
+
+
+def test_cost_per_prevented_case_has_a_reproducible_bootstrap_interval_around_the_ratio_of_means():
+    t1 = package_table(_frame({"big": (30, 9e6)}), "base")
+    t2 = package_table(_frame({"big": (30, 9e6)}), "base")
+    row = t1.iloc[0]
+    assert row.cost_per_prevented_lo < row.cost_per_prevented_yuan < row.cost_per_prevented_hi
+    assert row.cost_per_prevented_hi - row.cost_per_prevented_lo > 0
+    assert row.cost_per_prevented_note == ""
+    pd.testing.assert_frame_equal(t1, t2)
+
+
+def test_cost_per_prevented_bootstrap_resamples_pairs_of_cost_and_cases():
+    from scipy import stats
+
+    from sim.experiments.packages import cost_per_prevented
+
+    cost, cases = np.array([1e6, 2e6, 3e6, 2e6]), np.array([10.0, 25.0, 28.0, 20.0])
+    point, lo, hi, note = cost_per_prevented(cost, cases, seed=3)
+    assert point == pytest.approx(cost.mean() / cases.mean()) and note == ""
+    # The same as scipy's paired percentile bootstrap of the ratio of means with the same generator.
+    kw = {"rng" if "rng" in __import__("inspect").signature(stats.bootstrap).parameters else "random_state":
+          np.random.default_rng(3)}
+    ref = stats.bootstrap((cost, cases), lambda c, p, axis=-1: c.mean(axis) / p.mean(axis), paired=True,
+                          vectorized=True, method="percentile", n_resamples=2000, **kw).confidence_interval
+    assert (lo, hi) == pytest.approx((ref.low, ref.high))
+
+
+def test_package_table_keeps_its_old_columns_first_and_shows_a_zero_cost_baseline_as_an_absolute_cost():
+    from sim.experiments.packages import PACKAGE_COLUMNS
+
+    t = package_table(_frame({"small": (5, 1e6), "big": (30, 9e6)}), "base")
+    old = ["rank", "package", "year", "preventable_cases_base", "prevented", "prevented_lo", "prevented_hi",
+           "prevented_pct", "extra_cost_yuan", "extra_cost_lo", "extra_cost_hi", "cost_per_prevented_yuan",
+           "cost_per_prevented_lo", "cost_per_prevented_hi", "replicates", "pareto"]
+    assert list(t.columns[:len(old)]) == old
+    documented = {c.replace("{metric}", "preventable_cases") for c in PACKAGE_COLUMNS}
+    assert set(t.columns) <= documented
+    assert (t["cost_yuan_base"] == 0).all() and t.set_index("package").loc["big", "cost_yuan"] == 9e6
+    assert (t["prevented_pct_hi"] <= 100).all() and not t[["prevented_pct", "prevented_pct_lo"]].isna().any().any()

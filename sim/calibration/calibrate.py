@@ -56,7 +56,7 @@ from sim.scenario.loader import ScenarioError, load_scenario
 from sim.scenario.schema import Scenario
 
 __all__ = ["Calibration", "CalibrationConfig", "cut_scenario", "target_statistics", "discrepancies", "hits",
-           "DIRECTION_SPREAD", "CAP"]
+           "target_spread", "DIRECTION_SPREAD", "CAP"]
 
 #: Spread of a target reported as a direction only (tolerance 0), by kind: 5 points of change.
 DIRECTION_SPREAD = {"yoy_change": 5.0, "rate": 0.01, "level": 1.0}
@@ -124,10 +124,17 @@ def target_statistics(rows: list[dict], targets: pd.DataFrame, scale: float) -> 
     return out
 
 
-def _spread(targets: pd.DataFrame) -> np.ndarray:
+def target_spread(targets: pd.DataFrame) -> np.ndarray:
+    """Each target's spread in the distance: its tolerance, or :data:`DIRECTION_SPREAD` of its kind when 0.
+
+    Works on the targets table and on ``predictive.csv`` (both have ``tolerance`` and ``kind``).
+    """
     tol = targets["tolerance"].to_numpy(dtype=float)
     fallback = targets["kind"].map(DIRECTION_SPREAD).to_numpy(dtype=float)
     return np.where(tol > 0, tol, fallback)
+
+
+_spread = target_spread
 
 
 def discrepancies(stats: np.ndarray, targets: pd.DataFrame, cap: float | None = CAP) -> np.ndarray:
@@ -517,7 +524,10 @@ class Calibration:
         if plots:
             from sim.calibration.plots import plot_all
 
-            plot_all(self)
+            periods = self.targets.set_index("target_id")["period"]
+            predictive = self.predictive.assign(period=self.predictive["target_id"].map(periods))
+            plot_all(self.out, self.posterior(), self.params, predictive, _spread(self.targets),
+                     self.result.populations)
         pred = self.predictive
         compared = pred[pred["compared"]]
         summary = {

@@ -14,17 +14,57 @@ rings around it is displacement, fewer there is a diffusion of benefits (Guerett
 
 from __future__ import annotations
 
+import inspect
+import warnings
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from scipy import stats
 
 from sim.experiments.runner import RunResult
-from sim.experiments.summary import mean_interval
+from sim.experiments.summary import FLAGS, flag_notes, mean_interval, relative_change
 
-__all__ = ["package_table", "area_breakdown", "ring_effects", "pareto_front", "pareto_plot", "RINGS"]
+__all__ = ["package_table", "area_breakdown", "ring_effects", "pareto_front", "pareto_plot", "cost_per_prevented",
+           "RINGS", "BOOTSTRAP_RESAMPLES", "PACKAGE_COLUMNS"]
 
 RINGS = 4  # rings 0..3; farther cells are "outside"
+#: Resamples of the cost-per-prevented-case bootstrap (percentile interval; 2 000 keeps the
+#: 2.5 % and 97.5 % points within about 1 % of their limit, Efron & Tibshirani 1993 ch. 19).
+BOOTSTRAP_RESAMPLES = 2000
+# scipy ≥ 1.15 names the bootstrap's generator ``rng``; older versions ``random_state``.
+_RNG = "rng" if "rng" in inspect.signature(stats.bootstrap).parameters else "random_state"
+
+#: The columns of ``packages.csv`` (:func:`package_table`), in order, with their meaning.
+#: ``{metric}`` is the outcome counted as prevented (``preventable_cases`` by default); for each
+#: of ``calls_for_service``, ``serious_violent``, ``response_time_median_min`` and
+#: ``sense_of_safety_pct`` there are also ``d_<m>``, ``d_<m>_lo`` and ``d_<m>_hi``: the package
+#: minus the baseline, mean and 95 % t-interval over paired replicates.
+PACKAGE_COLUMNS: dict[str, str] = {
+    "rank": "rank by prevented cases, most first",
+    "package": "the package (scenario) name",
+    "year": "the counted year compared (the last)",
+    "{metric}_base": "the baseline's mean count",
+    "prevented": "baseline minus package, mean over paired replicates",
+    "prevented_lo": "95 % t-interval of prevented, lower end",
+    "prevented_hi": "95 % t-interval of prevented, upper end",
+    "prevented_pct": "prevented as a share of the baseline, % (log-ratio scale: 100 × (1 − geometric-mean "
+                     "ratio package/baseline); never above 100; empty when a replicate counts zero)",
+    "extra_cost_yuan": "package minus baseline cost per year, mean [yuan]",
+    "extra_cost_lo": "its 95 % t-interval, lower end [yuan]",
+    "extra_cost_hi": "its 95 % t-interval, upper end [yuan]",
+    "cost_per_prevented_yuan": "extra cost per prevented case, ratio of means [yuan]; empty when not estimable",
+    "cost_per_prevented_lo": "scipy.stats.bootstrap paired percentile interval, lower end [yuan]",
+    "cost_per_prevented_hi": "upper end [yuan]; inf when some resamples prevent no cases",
+    "replicates": "replicates paired",
+    "pareto": "True when no other package prevents more for less (or as much for less)",
+    "prevented_pct_lo": "95 % interval of prevented_pct, lower end (log-ratio scale)",
+    "prevented_pct_hi": "95 % interval of prevented_pct, upper end (never above 100)",
+    "cost_yuan_base": "the baseline's own cost per year [yuan] (absolute; a zero-cost baseline shows 0)",
+    "cost_yuan": "the package's own cost per year [yuan]",
+    "cost_per_prevented_note": "why cost per prevented case is empty or open-ended (empty when estimable)",
+    "flag": "notes on the prevented count: " + "; ".join(f"{k}: {v}" for k, v in FLAGS.items()),
+}
 
 
 def _paired(base: pd.DataFrame, alt: pd.DataFrame, metric: str) -> np.ndarray:
@@ -34,21 +74,49 @@ def _paired(base: pd.DataFrame, alt: pd.DataFrame, metric: str) -> np.ndarray:
     return (a.loc[common] - b.loc[common]).to_numpy(float), b.loc[common].to_numpy(float)
 
 
-def _bootstrap_ratio(num: np.ndarray, den: np.ndarray, seed: int = 0, n: int = 2000) -> tuple[float, float, float]:
-    """Ratio of means with a percentile-bootstrap 95 % interval over replicates."""
-    if len(num) == 0 or np.mean(den) <= 0:
-        return (np.nan, np.nan, np.nan)
-    point = float(np.mean(num) / np.mean(den))
-    if len(num) < 2:
-        return (point, np.nan, np.nan)
-    rng = np.random.default_rng(seed)
-    idx = rng.integers(0, len(num), size=(n, len(num)))
-    d = den[idx].mean(axis=1)
-    r = np.where(d > 0, num[idx].mean(axis=1) / np.where(d > 0, d, 1), np.nan)
-    r = r[~np.isnan(r)]
-    if len(r) < n // 2:  # the prevented count is too often ≤ 0 for a ratio to mean anything
-        return (point, np.nan, np.nan)
-    return (point, float(np.percentile(r, 2.5)), float(np.percentile(r, 97.5)))
+def cost_per_prevented(extra_cost: np.ndarray, prevented: np.ndarray, level: float = 0.95, seed: int = 0,
+                       n_resamples: int = BOOTSTRAP_RESAMPLES) -> tuple[float, float, float, str]:
+    """Extra cost per prevented case: ratio of means with a paired percentile bootstrap interval.
+
+    Uses :func:`scipy.stats.bootstrap` over replicates (pairs of extra cost and prevented
+    cases resampled together).
+
+    Args:
+        extra_cost: Package minus baseline cost per replicate [yuan].
+        prevented: Baseline minus package cases per replicate.
+        level: Confidence level.
+        seed: Seed of the bootstrap's resampling (results are reproducible).
+        n_resamples: Bootstrap resamples.
+
+    Returns:
+        ``(point, lo, hi, note)``. NaN with a note saying why when not estimable: the t-interval
+        of prevented cases includes zero (or the package prevents none), or there is a single
+        replicate (point only). ``hi`` is ``inf`` when some resamples prevent no cases.
+    """
+    c, p = np.asarray(extra_cost, dtype=float), np.asarray(prevented, dtype=float)
+    if len(p) == 0:
+        return (np.nan, np.nan, np.nan, "no paired replicates")
+    pm, plo, phi = mean_interval(p, level)
+    if len(p) > 1 and plo <= 0 <= phi:
+        return (np.nan, np.nan, np.nan, "not estimable: the prevented-cases interval includes zero")
+    if pm <= 0:
+        return (np.nan, np.nan, np.nan, "not estimable: the package prevents no cases")
+    point = float(c.mean() / pm)
+    if len(p) < 2:
+        return (point, np.nan, np.nan, "one replicate: no interval")
+
+    def ratio(cost, cases, axis=-1):
+        m = cases.mean(axis=axis)
+        return np.where(m > 0, cost.mean(axis=axis) / np.where(m > 0, m, 1.0), np.inf)
+
+    if np.ptp(c) == 0 and np.ptp(p) == 0:
+        return (point, point, point, "")
+    with np.errstate(invalid="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        res = stats.bootstrap((c, p), ratio, paired=True, vectorized=True, confidence_level=level,
+                              n_resamples=n_resamples, method="percentile", **{_RNG: np.random.default_rng(seed)})
+    lo, hi = float(res.confidence_interval.low), float(res.confidence_interval.high)
+    return (point, lo, hi, "upper end unbounded: some resamples prevent no cases" if not np.isfinite(hi) else "")
 
 
 def package_table(df: pd.DataFrame, base: str, metric: str = "preventable_cases") -> pd.DataFrame:
@@ -60,7 +128,8 @@ def package_table(df: pd.DataFrame, base: str, metric: str = "preventable_cases"
         metric: The outcome whose reduction counts as "prevented".
 
     Returns:
-        Packages ranked by prevented cases (most first), with intervals over replicates.
+        Packages ranked by prevented cases (most first), with intervals over replicates; the
+        columns are described in :data:`PACKAGE_COLUMNS`.
     """
     year = int(df["year"].max())
     last = df[df["year"] == year]
@@ -70,15 +139,17 @@ def package_table(df: pd.DataFrame, base: str, metric: str = "preventable_cases"
         d, base_vals = _paired(b, a, metric)
         prevented = -d
         pm, plo, phi = mean_interval(prevented)
-        dcost, _ = _paired(b, a, "cost_yuan")
+        rm, rlo, rhi = relative_change(base_vals + d, base_vals)  # package against baseline
+        dcost, base_cost = _paired(b, a, "cost_yuan")
         cm, clo, chi = mean_interval(dcost)
-        cpp, cpp_lo, cpp_hi = _bootstrap_ratio(dcost, prevented)
+        cpp, cpp_lo, cpp_hi, note = cost_per_prevented(dcost, prevented)
         row = {"package": name, "year": year, f"{metric}_base": float(np.mean(base_vals)),
-               "prevented": pm, "prevented_lo": plo, "prevented_hi": phi,
-               "prevented_pct": pm / np.mean(base_vals) * 100 if np.mean(base_vals) else np.nan,
+               "prevented": pm, "prevented_lo": plo, "prevented_hi": phi, "prevented_pct": -rm,
                "extra_cost_yuan": cm, "extra_cost_lo": clo, "extra_cost_hi": chi,
                "cost_per_prevented_yuan": cpp, "cost_per_prevented_lo": cpp_lo, "cost_per_prevented_hi": cpp_hi,
-               "replicates": len(d)}
+               "replicates": len(d), "prevented_pct_lo": -rhi, "prevented_pct_hi": -rlo,
+               "cost_yuan_base": float(np.mean(base_cost)), "cost_yuan": float(np.mean(base_cost + dcost)),
+               "cost_per_prevented_note": note, "flag": flag_notes(metric, base_vals + d, base_vals)}
         for m in ("calls_for_service", "serious_violent", "response_time_median_min", "sense_of_safety_pct"):
             if m in a.columns:
                 dm, lo, hi = mean_interval(_paired(b, a, m)[0])
@@ -89,6 +160,9 @@ def package_table(df: pd.DataFrame, base: str, metric: str = "preventable_cases"
         out = out.sort_values("prevented", ascending=False, kind="stable").reset_index(drop=True)
         out.insert(0, "rank", np.arange(1, len(out) + 1))
         out["pareto"] = pareto_front(out["extra_cost_yuan"].to_numpy(), out["prevented"].to_numpy())
+        added = ["prevented_pct_lo", "prevented_pct_hi", "cost_yuan_base", "cost_yuan", "cost_per_prevented_note",
+                 "flag"]  # after the columns packages.csv has always had, so old readers keep working
+        out = out[[c for c in out.columns if c not in added] + added]
     return out
 
 
@@ -102,33 +176,15 @@ def pareto_front(cost: np.ndarray, effect: np.ndarray) -> np.ndarray:
     return front
 
 
-def pareto_plot(table: pd.DataFrame, path: Path, metric: str = "preventable_cases") -> None:
-    """Extra cost against cases prevented, with intervals; the Pareto frontier joined."""
-    import matplotlib
+def pareto_plot(table: pd.DataFrame, path: Path | str | None = None, metric: str = "preventable_cases"):
+    """Extra cost against cases prevented, with intervals; the Pareto frontier joined.
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    Returns:
+        The :class:`matplotlib.figure.Figure` (:func:`sim.plots.pareto`), also saved to ``path`` when given.
+    """
+    from sim.plots import pareto, save
 
-    fig, ax = plt.subplots(figsize=(8, 6))
-    t = table
-    ax.errorbar(t["extra_cost_yuan"] / 1e6, t["prevented"],
-                xerr=[(t["extra_cost_yuan"] - t["extra_cost_lo"]).fillna(0) / 1e6,
-                      (t["extra_cost_hi"] - t["extra_cost_yuan"]).fillna(0) / 1e6],
-                yerr=[(t["prevented"] - t["prevented_lo"]).fillna(0), (t["prevented_hi"] - t["prevented"]).fillna(0)],
-                fmt="o", capsize=3, color="tab:blue")
-    for _, r in t.iterrows():
-        ax.annotate(r["package"], (r["extra_cost_yuan"] / 1e6, r["prevented"]), textcoords="offset points",
-                    xytext=(5, 5), fontsize=8)
-    f = t[t["pareto"]].sort_values("extra_cost_yuan")
-    ax.plot(f["extra_cost_yuan"] / 1e6, f["prevented"], "--", color="tab:red", label="Pareto frontier")
-    ax.axhline(0, color="grey", lw=0.5)
-    ax.set_xlabel("extra cost per year [million yuan]")
-    ax.set_ylabel(f"{metric.replace('_', ' ')} prevented per year (vs baseline)")
-    ax.set_title("Packages: cost against effect (mean, 95 % interval over replicates)")
-    ax.legend()
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    return save(pareto(table, metric=metric), path)
 
 
 def area_breakdown(results: list[RunResult], base: str, level: str = "county") -> pd.DataFrame:

@@ -1,0 +1,90 @@
+"""Figures (sim.plots, sim.calibration.plots): they return Figures, with readable labels."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import numpy as np
+import pandas as pd
+import pytest
+from matplotlib.figure import Figure
+
+from sim.plots import CellMap, county_boundaries, difference_map, pareto, timeseries
+
+
+@pytest.fixture
+def cells():
+    # A 4 × 2 lattice of 0.5 km cells: the left two columns are county 0, the right two county 1,
+    # and the square (1, 1) is empty (nobody lives there).
+    ij = [(i, j) for j in range(2) for i in range(4) if (i, j) != (1, 1)]
+    i, j = np.array(ij).T
+    return CellMap((i + 0.5) * 0.5, (j + 0.5) * 0.5, (i >= 2).astype(int), 0.5, ["West", "East"], "Testcity")
+
+
+def test_county_boundaries_run_between_the_counties_territories(cells):
+    segs = county_boundaries(cells)
+    # One vertical line at x = 1 km from y = 0 to 1 km: two lattice edges, including beside the empty square.
+    assert sorted(map(tuple, segs.reshape(-1, 4).tolist())) == [(1.0, 0.0, 1.0, 0.5), (1.0, 0.5, 1.0, 1.0)]
+
+
+def test_difference_map_returns_a_figure_with_sites_boundaries_and_labels(cells):
+    base = np.arange(7, dtype=float)
+    fig = difference_map(cells, base, base - 1, sites={"street_police_stations": np.array([2]), "video": []})
+    assert isinstance(fig, Figure)
+    ax = fig.axes[0]
+    assert ax.get_xlabel() == "east [km]" and "Testcity" in ax.get_title()
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["street police station (1)"]
+    assert {t.get_text() for t in ax.texts} == {"West", "East"}
+    assert len(ax.collections[0].get_segments()) == 2  # the county boundary
+
+
+def test_difference_map_draws_on_given_axes_and_rejects_counts_of_the_wrong_length(cells):
+    fig = Figure()
+    ax = fig.subplots()
+    assert difference_map(cells, np.zeros(7), np.ones(7), ax=ax) is fig
+    with pytest.raises(ValueError, match="one count per cell"):
+        difference_map(cells, np.zeros(6), np.zeros(6))
+
+
+def test_timeseries_puts_dates_on_the_time_axis_and_marks_the_start():
+    rng = np.random.default_rng(0)
+    fig = timeseries({"base": rng.poisson(5, (2, 730)), "alt": rng.poisson(4, (2, 730))}, 2021,
+                     ylabel="calls for service [per day]", start=2022)
+    ax = fig.axes[0]
+    labels = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert labels == ["base", "alt", "interventions start (2022-01-01)"]
+    x = ax.lines[0].get_xdata()
+    assert x[0] == np.datetime64("2021-01-04") and x[-1] == np.datetime64("2022-12-28")  # centred 7-day mean
+    assert x[365] == np.datetime64("2022-01-04")  # 365-day model years start on 1 January
+    assert ax.get_ylabel() == "calls for service [per day]"
+
+
+def test_pareto_returns_a_figure_with_the_frontier():
+    t = pd.DataFrame({"package": ["a", "b"], "extra_cost_yuan": [1e6, 2e6], "extra_cost_lo": [1e6, 2e6],
+                      "extra_cost_hi": [1e6, 2e6], "prevented": [10.0, 5.0], "prevented_lo": [8.0, 3.0],
+                      "prevented_hi": [12.0, 7.0], "pareto": [True, False]})
+    fig = pareto(t)
+    frontier = [ln for ln in fig.axes[0].lines if ln.get_label() == "Pareto frontier"]
+    assert len(frontier) == 1 and list(frontier[0].get_xdata()) == [1.0]
+    assert "million yuan" in fig.axes[0].get_xlabel() and "preventable cases prevented" in fig.axes[0].get_ylabel()
+
+
+def test_calibration_plots_import_without_the_calibration_pipeline():
+    code = ("import sys, sim.calibration.plots; "
+            "print('sim.calibration.calibrate' in sys.modules, 'matplotlib.pyplot' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
+    assert out == ["False", "False"]
+
+
+def test_predictive_plot_labels_targets_by_city_and_metric():
+    from sim.calibration.plots import plot_predictive, target_label
+
+    row = {"target_id": "sz_calls_for_service_yoy", "city": "suizhou", "metric": "calls_for_service",
+           "kind": "yoy_change"}
+    assert target_label({**row, "period": "2022"}) == "Suizhou 2022: calls for service, change on the year [%]"
+    assert target_label(row) == "Suizhou: calls for service, change on the year [%]"
+    pred = pd.DataFrame([{**row, "reported": -23.0, "sim_median": -20.0, "sim_lo": -25.0, "sim_hi": -15.0,
+                          "hit": True, "held_out": False, "compared": True, "bound": None}])
+    fig = plot_predictive(pred, np.array([5.0]))
+    assert [t.get_text() for t in fig.axes[0].get_yticklabels()] == [target_label(row)]
