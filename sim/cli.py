@@ -8,6 +8,7 @@
     pingan calibrate [--targets FILE] [--priors FILE] [--hold-out CITY] [--budget N] [--jobs J] [--out DIR]
     pingan validate SCENARIO [SCENARIO ...]
     pingan scenarios
+    pingan serve [--host H] [--port P] [--jobs J] [--store FILE]   # the package explorer (extra [app])
 
 Every scenario and sweep file is loaded and validated before any simulation starts. Every
 command runs on the same engine (sim.experiments.runner) and commits each finished run to a
@@ -116,6 +117,14 @@ def build_parser() -> argparse.ArgumentParser:
     res.add_argument("store", type=Path)
     res.add_argument("--to", type=Path, default=None, help="FILE.csv or FILE.parquet")
     res.add_argument("--sweep", default=None, help="only this sweep")
+    srv = sub.add_parser("serve", help="the package explorer in the browser (needs: pip install -e '.[app]')")
+    srv.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1: this machine only)")
+    srv.add_argument("--port", type=int, default=5006, help="TCP port (default 5006; 0 picks a free one)")
+    srv.add_argument("--jobs", "-j", type=_positive, default=1,
+                     help="worker processes per run (default 1: on the page's background thread)")
+    srv.add_argument("--store", type=Path, default=None, help="also commit every run to this results store")
+    srv.add_argument("--scenario", default=None, help="scenario selected when a page opens")
+    srv.add_argument("--show", action="store_true", help="open a browser tab")
     return parser
 
 
@@ -134,6 +143,8 @@ def main(argv: list[str] | None = None) -> int:
             return _results(args)
         if args.command == "calibrate":
             return _calibrate(args)
+        if args.command == "serve":
+            return _serve(args)
         names = [args.scenario] if args.command == "run" else [args.base, *args.alternatives]
         scenarios = [load_scenario(n, args.overrides) for n in names]  # all validated first
         vary = _posterior_draws(args, scenarios)
@@ -362,6 +373,26 @@ def _results(args) -> int:
                   + (f" in sweep {args.sweep}" if args.sweep else ""))
     finally:
         store.close()
+    return 0
+
+
+def _serve(args) -> int:
+    from sim.app.serve import AppUnavailable, serve
+
+    if not 0 <= args.port <= 65535:
+        print(f"pingan: --port must be 0–65535, got {args.port}", file=sys.stderr)
+        return 2
+    if args.scenario is not None and args.scenario not in builtin_scenarios():
+        print(f"pingan: --scenario {args.scenario!r}: expected a built-in scenario "
+              f"({', '.join(builtin_scenarios())})", file=sys.stderr)
+        return 2
+    try:
+        serve(args.host, args.port, jobs=args.jobs, store=args.store, scenario=args.scenario, show=args.show)
+    except AppUnavailable as e:
+        print(f"pingan: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        pass
     return 0
 
 

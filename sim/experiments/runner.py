@@ -56,6 +56,7 @@ class RunResult:
     cell_county: np.ndarray | None = None
     cell_town: np.ndarray | None = None
     county_names: list[str] | None = None
+    sites: dict[str, np.ndarray] | None = None  # intervention key -> cells where it was placed
 
     def frame(self) -> pd.DataFrame:
         df = pd.DataFrame(self.rows)
@@ -126,12 +127,13 @@ def run_one(scenario: Scenario, replicate: int, seed: int, scale: float = 1.0,
     else:
         model.run()
     xy = np.column_stack([city.x_km, city.y_km])
-    treated = [iv.treated_cells(model) for iv in model.interventions]
+    sites = {iv.key: np.asarray(iv.treated_cells(model), dtype=np.int64) for iv in model.interventions}
+    treated = list(sites.values())
     treated = np.unique(np.concatenate(treated)).astype(np.int64) if treated else np.zeros(0, dtype=np.int64)
     return RunResult(scenario.name, replicate, seed, model.year_rows(),
                      model.recorder.cell_incidents.copy(), model.recorder.daily.copy(), xy,
                      model.recorder.cell_offences_true.copy(), treated, city.county.copy(), city.town.copy(),
-                     list(city.county_names))
+                     list(city.county_names), sites)
 
 
 def _task(payload: str, replicate: int, seed: int, scale: float, progress: bool, index: int):
