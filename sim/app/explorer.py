@@ -61,16 +61,19 @@ def _title(key: str) -> str:
 def _widget(f: EditableField, value: Any) -> pn.widgets.Widget:
     """A widget for one schema field, bounded by the schema and described by its docstring."""
     label = _title(f.name) if f.name != "enabled" else f"{_title(f.key)}: switched on"
+    css = [f"pingan-{f.key}-{f.name}"]  # a stable handle for tests and style sheets
     if f.kind == "bool":
-        return pn.widgets.Checkbox(name=label, value=bool(value), margin=(8, 10, 2, 10))
+        return pn.widgets.Checkbox(name=label, value=bool(value), margin=(8, 10, 2, 10), css_classes=css)
     if f.kind == "choice":
-        return pn.widgets.Select(name=label, options=list(f.choices), value=value, description=f.description)
+        return pn.widgets.Select(name=label, options=list(f.choices), value=value, description=f.description,
+                                 css_classes=css)
     cls = pn.widgets.IntInput if f.kind == "int" else pn.widgets.FloatInput
     kwargs: dict[str, Any] = {k: v for k, v in (("start", f.lower), ("end", f.upper)) if v is not None}
     if f.kind == "float":
         kwargs["step"] = 0.05 if f.upper is not None and f.upper <= 1 else 1.0
     placeholder = "scenario default" if f.optional else ""
-    return cls(name=label, value=value, description=f.description, placeholder=placeholder, **kwargs)
+    return cls(name=label, value=value, description=f.description, placeholder=placeholder, css_classes=css,
+               **kwargs)
 
 
 def _interval(mean: float, lo: float, hi: float, digits: str = ".4g", unit: str = "") -> str:
@@ -140,12 +143,12 @@ class Explorer:
         self.replicates = pn.widgets.IntInput(name="Replicates", value=DEFAULT_REPLICATES, start=2, end=200,
                                               description="Paired replicates: replicate r has the same seed "
                                               "in the package and the baseline (common random numbers).")
-        self.scale = pn.widgets.FloatInput(name="Scale (fraction of the city)", value=DEFAULT_SCALE, start=0.01,
-                                           end=1.0, step=0.05, description="0.05 runs in seconds; use ≥ 0.1 for "
-                                           "rates per 100 000 that agree with full scale.")
+        self.scale = pn.widgets.FloatInput(name="Scale", value=DEFAULT_SCALE, start=0.01, end=1.0, step=0.05,
+                                           description="Fraction of the city simulated. 0.05 runs in seconds; "
+                                           "use ≥ 0.1 for rates per 100 000 that agree with full scale.")
         self.seed = pn.widgets.IntInput(name="Seed", value=1, start=0)
         self.package_name = pn.widgets.TextInput(name="Package name", value="")
-        self.run_button = pn.widgets.Button(name="Run package", button_type="primary")
+        self.run_button = pn.widgets.Button(name="Run package", button_type="primary", css_classes=["pingan-run"])
         self.progress = pn.indicators.Progress(name="progress", value=0, max=100, visible=False,
                                                sizing_mode="stretch_width")
         self.status = pn.pane.Markdown("Choose a scenario and a package, then **Run package**.",

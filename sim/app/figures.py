@@ -38,18 +38,24 @@ def _lattice(xy: np.ndarray) -> tuple[np.ndarray, float]:
 
 
 def county_edges(xy: np.ndarray, county: np.ndarray) -> np.ndarray:
-    """Line segments (``n × 2 × 2``, km) between neighbouring cells of different counties, and
-    between a cell and the outside of the city."""
+    """Line segments (``n × 2 × 2``, km) of the borders between counties.
+
+    Every lattice square of the city's bounding box belongs to the county of its nearest
+    cell, so the borders stay whole lines even in a small-scale sample, whose cells are
+    scattered.
+    """
+    from scipy.spatial import cKDTree
+
     ij, size = _lattice(xy)
-    low = ij.min(axis=0)
-    ij = ij - low + 1  # a margin of outside all round
-    grid = np.full(tuple(ij.max(axis=0) + 2), -1, dtype=np.int64)
-    grid[ij[:, 0], ij[:, 1]] = county
-    # Grid index a is lattice index a - 1 + low; the cell of lattice index L spans [L, L + 1].
-    a, b = np.nonzero(grid[:-1, :] != grid[1:, :])  # edge x = a, from y = b - 1 to b
-    vertical = np.stack([np.column_stack([a, b - 1]), np.column_stack([a, b])], axis=1)
-    a, b = np.nonzero(grid[:, :-1] != grid[:, 1:])  # edge y = b, from x = a - 1 to a
-    horizontal = np.stack([np.column_stack([a - 1, b]), np.column_stack([a, b])], axis=1)
+    low, high = ij.min(axis=0), ij.max(axis=0)
+    gi, gj = np.meshgrid(np.arange(low[0], high[0] + 1), np.arange(low[1], high[1] + 1), indexing="ij")
+    _, nearest = cKDTree(ij).query(np.column_stack([gi.ravel(), gj.ravel()]))
+    grid = np.asarray(county)[nearest].reshape(gi.shape)
+    # Square (a, b) spans [a, a + 1] × [b, b + 1] in lattice units, counted from ``low``.
+    a, b = np.nonzero(grid[:-1, :] != grid[1:, :])  # border x = a + 1, from y = b to b + 1
+    vertical = np.stack([np.column_stack([a + 1, b]), np.column_stack([a + 1, b + 1])], axis=1)
+    a, b = np.nonzero(grid[:, :-1] != grid[:, 1:])  # border y = b + 1, from x = a to a + 1
+    horizontal = np.stack([np.column_stack([a, b + 1]), np.column_stack([a + 1, b + 1])], axis=1)
     segments = np.concatenate([vertical, horizontal]).astype(float)
     return (segments + low) * size
 

@@ -377,8 +377,9 @@ def _store_frame(path: Path) -> pd.DataFrame:
         label = label + " #" + frame["point_id"].astype(str)
     if frame["scale"].nunique() > 1:
         label = label + " @" + frame["scale"].map(lambda s: f"{s:g}")
-    frame = frame.assign(scenario=label)
-    return frame
+    frame = frame.assign(scenario=label).drop(columns=["sweep", "run_id", "point_id", "scale"])
+    keep = ["scenario", "replicate", "seed", "year"]
+    return frame[keep + [c for c in frame.columns if c not in keep and pd.api.types.is_numeric_dtype(frame[c])]]
 
 
 def open_results(path: str | Path) -> OpenedResults:
