@@ -160,6 +160,13 @@ def test_open_results_reads_a_folder_a_store_and_refuses_junk(suizhou_run, tmp_p
     a = headline_table(opened.metrics, job.base.name, "sz_package").set_index("metric")["difference"]
     b = headline_table(from_store.metrics, job.base.name, "sz_package").set_index("metric")["difference"]
     assert np.allclose(a.to_numpy(), b.loc[a.index].to_numpy(), equal_nan=True)  # the store keeps what ran
+    # the explorer gives the numbers `pingan compare` gives for the same scenarios, seed and scale
+    from sim import cli
+
+    assert cli.main(["compare", "suizhou_baseline", "suizhou_2022", "--scale", str(SCALE), "-r", "2", "--seed", "1",
+                     "--jobs", "1", "--out", str(tmp_path / "cli"), "--no-plots", "-q"]) == 0
+    c = headline_table(open_results(tmp_path / "cli").metrics, "suizhou_baseline", "suizhou_2022")
+    assert np.allclose(a.to_numpy(), c.set_index("metric")["difference"].loc[a.index].to_numpy(), equal_nan=True)
     with pytest.raises(ResultsFileError, match="no such file"):
         open_results(tmp_path / "nowhere")
     with pytest.raises(ResultsFileError, match="no metrics.csv or store.sqlite"):

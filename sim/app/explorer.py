@@ -313,7 +313,7 @@ class Explorer:
                  saved.name: np.stack([alt[k].daily for k in common])}, saved.first_year, saved.start_year,
                 _DAILY_SERIES)
         peers = self.session.cost_effect(saved.name)
-        self.pareto_pane.object = figures.cost_effect(peers)
+        self.pareto_pane.object = figures.cost_effect(peers, title=f"Packages of this session against {saved.base}")
         self.packages.object = packages_display(peers)
 
     # ------------------------------------------------------------------ opening results
@@ -349,7 +349,7 @@ class Explorer:
             self.open_packages.object = pd.DataFrame({"package": [f"no cost–effect table: missing column {e}"]})
             return
         self.open_packages.object = packages_display(table)
-        self.open_pareto.object = figures.cost_effect(table)
+        self.open_pareto.object = figures.cost_effect(table, title=f"{self._opened.source}: packages against {base}")
 
     # ------------------------------------------------------------------ layout
     def view(self) -> pn.viewable.Viewable:

@@ -147,13 +147,15 @@ def time_series(daily: Mapping[str, np.ndarray], first_year: int, start_year: in
     return fig
 
 
-def cost_effect(table: pd.DataFrame, metric_label: str = "preventable cases") -> Figure:
+def cost_effect(table: pd.DataFrame, metric_label: str = "preventable cases",
+                title: str = "Packages: cost against effect") -> Figure:
     """Extra cost against cases prevented per package, 95 % intervals, the Pareto frontier joined.
 
     Args:
         table: :func:`sim.experiments.packages.package_table` output (``package``, ``prevented``,
             ``prevented_lo``/``_hi``, ``extra_cost_yuan``, ``extra_cost_lo``/``_hi``, ``pareto``).
         metric_label: What "prevented" counts.
+        title: The figure's title.
     """
     fig = Figure(figsize=(7.5, 5), layout="constrained")
     ax = fig.add_subplot()
@@ -176,6 +178,6 @@ def cost_effect(table: pd.DataFrame, metric_label: str = "preventable cases") ->
     ax.axhline(0, color="grey", lw=0.5)
     ax.set_xlabel("extra cost [million yuan per year]")
     ax.set_ylabel(f"{metric_label} prevented per year")
-    ax.set_title("Packages of this session: cost against effect", fontsize=10)
+    ax.set_title(title, fontsize=10)
     ax.legend(fontsize=8)
     return fig
