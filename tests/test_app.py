@@ -220,16 +220,46 @@ def test_serve_refuses_unknown_scenario_and_bad_port(capsys):
     assert "--port must be 0–65535" in capsys.readouterr().err
 
 
+def _panel_or_skip():
+    try:
+        import panel  # noqa: F401
+    except ImportError:
+        _missing("Panel (the app extra: pip install -e '.[app]')")
+
+
+def test_explorer_widgets_follow_the_scenario_and_refuse_bad_input():
+    _panel_or_skip()
+    from sim.app.explorer import Explorer
+
+    page = Explorer()
+    assert page.scenario.value == "suizhou_2022"
+    assert page.fields[("street_police_stations", "enabled")].value is True
+    assert page.fields[("street_police_stations", "count")].value == 8
+    assert page.fields[("video", "cameras")].value == 54000
+    page.scenario.value = "daqing_2021"  # the widgets are reset from the new scenario's file
+    assert page.fields[("street_police_stations", "enabled")].value is False
+    assert page.fields[("smart_compounds", "count")].value == 46
+    assert page.package_name.value == "daqing_2021_p1"
+    assert page.settings()["home_visits"]["share_of_patrol_units"] == 0.1
+
+    page.package_name.value = "../../x"
+    assert page.start() is None and "Package name" in page.status.object
+    page.package_name.value = "daqing_2021_no_interventions"
+    assert page.start() is None and "baseline's name" in page.status.object
+    page.package_name.value = "ok"
+    page.fields[("smart_compounds", "count")].value = -3
+    assert page.start() is None
+    assert "Invalid package" in page.status.object and "interventions.smart_compounds.count" in page.status.object
+    assert page.job is None  # nothing ran
+
+
 # ---------------------------------------------------------------------------------------- browser
 
 
 @pytest.fixture(scope="module")
 def server():
     """``pingan serve`` on 127.0.0.1 at a free port, in its own process."""
-    try:
-        import panel  # noqa: F401
-    except ImportError:
-        _missing("Panel (the app extra: pip install -e '.[app]')")
+    _panel_or_skip()
     from sim.app.serve import free_port
 
     port = free_port()

@@ -63,16 +63,16 @@ def _widget(f: EditableField, value: Any) -> pn.widgets.Widget:
     label = _title(f.name) if f.name != "enabled" else f"{_title(f.key)}: switched on"
     css = [f"pingan-{f.key}-{f.name}"]  # a stable handle for tests and style sheets
     if f.kind == "bool":
-        return pn.widgets.Checkbox(name=label, value=bool(value), margin=(8, 10, 2, 10), css_classes=css)
+        return pn.widgets.Checkbox(label=label, value=bool(value), margin=(8, 10, 2, 10), css_classes=css)
     if f.kind == "choice":
-        return pn.widgets.Select(name=label, options=list(f.choices), value=value, description=f.description,
+        return pn.widgets.Select(label=label, options=list(f.choices), value=value, description=f.description,
                                  css_classes=css)
     cls = pn.widgets.IntInput if f.kind == "int" else pn.widgets.FloatInput
     kwargs: dict[str, Any] = {k: v for k, v in (("start", f.lower), ("end", f.upper)) if v is not None}
     if f.kind == "float":
         kwargs["step"] = 0.05 if f.upper is not None and f.upper <= 1 else 1.0
     placeholder = "scenario default" if f.optional else ""
-    return cls(name=label, value=value, description=f.description, placeholder=placeholder, css_classes=css,
+    return cls(label=label, value=value, description=f.description, placeholder=placeholder, css_classes=css,
                **kwargs)
 
 
@@ -136,20 +136,20 @@ class Explorer:
         self._poll = None
 
         names = list(builtin_scenarios())
-        self.scenario = pn.widgets.Select(name="City scenario", options=names,
+        self.scenario = pn.widgets.Select(label="City scenario", options=names,
                                           value=scenario if scenario in names else names[0])
-        self.baseline = pn.widgets.Select(name="Compare against", options={v: k for k, v in BASELINES.items()},
+        self.baseline = pn.widgets.Select(label="Compare against", options={v: k for k, v in BASELINES.items()},
                                           value="none")
-        self.replicates = pn.widgets.IntInput(name="Replicates", value=DEFAULT_REPLICATES, start=2, end=200,
+        self.replicates = pn.widgets.IntInput(label="Replicates", value=DEFAULT_REPLICATES, start=2, end=200,
                                               description="Paired replicates: replicate r has the same seed "
                                               "in the package and the baseline (common random numbers).")
-        self.scale = pn.widgets.FloatInput(name="Scale", value=DEFAULT_SCALE, start=0.01, end=1.0, step=0.05,
+        self.scale = pn.widgets.FloatInput(label="Scale", value=DEFAULT_SCALE, start=0.01, end=1.0, step=0.05,
                                            description="Fraction of the city simulated. 0.05 runs in seconds; "
                                            "use ≥ 0.1 for rates per 100 000 that agree with full scale.")
-        self.seed = pn.widgets.IntInput(name="Seed", value=1, start=0)
-        self.package_name = pn.widgets.TextInput(name="Package name", value="")
-        self.run_button = pn.widgets.Button(name="Run package", button_type="primary", css_classes=["pingan-run"])
-        self.progress = pn.indicators.Progress(name="progress", value=0, max=100, visible=False,
+        self.seed = pn.widgets.IntInput(label="Seed", value=1, start=0)
+        self.package_name = pn.widgets.TextInput(label="Package name", value="")
+        self.run_button = pn.widgets.Button(label="Run package", color="primary", css_classes=["pingan-run"])
+        self.progress = pn.indicators.Progress(value=0, max=100, visible=False,
                                                sizing_mode="stretch_width")
         self.status = pn.pane.Markdown("Choose a scenario and a package, then **Run package**.",
                                        css_classes=["pingan-status"])
@@ -168,10 +168,10 @@ class Explorer:
         self.packages = pn.pane.DataFrame(pd.DataFrame(), index=False, sizing_mode="stretch_width",
                                           css_classes=["pingan-packages"])
 
-        self.open_path = pn.widgets.TextInput(name="Results folder or store", placeholder="results/suizhou_2022")
-        self.open_button = pn.widgets.Button(name="Open results", button_type="default")
-        self.open_base = pn.widgets.Select(name="Baseline", options=[], disabled=True)
-        self.open_package = pn.widgets.Select(name="Package", options=[], disabled=True)
+        self.open_path = pn.widgets.TextInput(label="Results folder or store", placeholder="results/suizhou_2022")
+        self.open_button = pn.widgets.Button(label="Open results")
+        self.open_base = pn.widgets.Select(label="Baseline", options=[], disabled=True)
+        self.open_package = pn.widgets.Select(label="Package", options=[], disabled=True)
         self.open_status = pn.pane.Markdown("", css_classes=["pingan-open-status"])
         self.open_headline = pn.pane.DataFrame(pd.DataFrame(), index=False, sizing_mode="stretch_width")
         self.open_packages = pn.pane.DataFrame(pd.DataFrame(), index=False, sizing_mode="stretch_width")

@@ -8,7 +8,6 @@ page needs no network beyond the machine it runs on.
 
 from __future__ import annotations
 
-import logging
 import socket
 from pathlib import Path
 
@@ -16,8 +15,6 @@ __all__ = ["AppUnavailable", "require_panel", "free_port", "serve", "DEFAULT_HOS
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 5006
-
-log = logging.getLogger(__name__)
 
 
 class AppUnavailable(RuntimeError):
@@ -73,7 +70,6 @@ def serve(host: str = DEFAULT_HOST, port: int = DEFAULT_PORT, jobs: int = 1, sto
         return Explorer(jobs=jobs, store=store, scenario=scenario or DEFAULT_SCENARIO).view()
 
     url = f"http://{host}:{port}/"
-    log.info("pingan explorer at %s (Ctrl-C stops it)", url)
     print(f"pingan explorer at {url} (Ctrl-C stops it)", flush=True)
     return pn.serve({"/": page}, address=host, port=port, websocket_origin=origins, show=show, threaded=threaded,
                     title="Pingan package explorer", verbose=False)

@@ -62,7 +62,7 @@ BASELINES: dict[str, str] = {
 #: Words that mark an intervention field as a size (sites, cameras, people, a share of units):
 #: shown first, outside the "more parameters" list. Everything editable comes from the schema.
 SIZE_HINTS: tuple[str, ...] = ("count", "cameras", "units", "offices", "grids", "per_village", "per_community",
-                               "per_grid", "share", "coverage", "on_call", "staff_per")
+                               "per_grid", "community_share", "coverage", "on_call", "staff_per")
 
 Kind = Literal["bool", "int", "float", "choice"]
 
