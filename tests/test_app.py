@@ -320,7 +320,7 @@ def _run_and_wait(page, name: str) -> None:
     page.get_by_text(re.compile(rf"{re.escape(name)} finished")).wait_for(timeout=300_000)
 
 
-def test_explorer_in_a_browser_runs_packages_offline(server, browser, tmp_path):
+def test_explorer_in_a_browser_runs_packages_offline(browser, server, tmp_path):
     page = browser.new_page(viewport={"width": 1400, "height": 1000})
     requests, errors = [], []
     page.on("request", lambda r: requests.append(r.url))
