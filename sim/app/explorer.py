@@ -281,7 +281,11 @@ class Explorer:
             self.status.object = f"**Run failed:** {job.error}"
             return
         saved = self.session.save(job, self._job_settings)
-        self.show(saved)
+        try:
+            self.show(saved)
+        except Exception as e:  # a figure or table that fails must not leave the page half-updated and silent
+            self.status.object = f"**{saved.name}** finished, but showing it failed: {type(e).__name__}: {e}"
+            return
         self.status.object = (f"**{saved.name}** finished: {job.total} runs in {job.finished - job.started:.1f} s "
                               f"(scale {job.scale:g}, {job.replicates} paired replicates).")
         self.package_name.value = self._next_name()
@@ -293,7 +297,7 @@ class Explorer:
         year = int(table["year"].iloc[0]) if len(table) else "?"
         self.headline_title.object = (f"### {saved.name} against {saved.base}, {year}\nMean over "
                                       f"{int(table['replicates'].iloc[0]) if len(table) else 0} paired replicates "
-                                      "with its 95 % interval (Student t over the paired differences).")
+                                      "and its 95 % interval, as `pingan compare` reports them.")
         self.headline.object = headline_display(table)
         base = {r.replicate: r for r in saved.results if r.scenario == saved.base}
         alt = {r.replicate: r for r in saved.results if r.scenario == saved.name}

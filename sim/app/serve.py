@@ -9,12 +9,14 @@ page needs no network beyond the machine it runs on.
 from __future__ import annotations
 
 import socket
+import sys
 from pathlib import Path
 
 __all__ = ["AppUnavailable", "require_panel", "free_port", "serve", "DEFAULT_HOST", "DEFAULT_PORT"]
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 5006
+LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1"})
 
 
 class AppUnavailable(RuntimeError):
@@ -70,6 +72,9 @@ def serve(host: str = DEFAULT_HOST, port: int = DEFAULT_PORT, jobs: int = 1, sto
         return Explorer(jobs=jobs, store=store, scenario=scenario or DEFAULT_SCENARIO).view()
 
     url = f"http://{host}:{port}/"
+    if host not in LOOPBACK:
+        print(f"pingan: warning: listening on {host}: anyone who can reach it can run simulations here and open "
+              "any results folder this account can read", file=sys.stderr)
     print(f"pingan explorer at {url} (Ctrl-C stops it)", flush=True)
     return pn.serve({"/": page}, address=host, port=port, websocket_origin=origins, show=show, threaded=threaded,
                     title="Pingan package explorer", verbose=False)
