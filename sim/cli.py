@@ -8,6 +8,7 @@
     pingan calibrate [--targets FILE] [--priors FILE] [--hold-out CITY] [--budget N] [--jobs J] [--out DIR]
     pingan validate SCENARIO [SCENARIO ...]
     pingan scenarios
+    pingan serve [--host H] [--port P] [--jobs J] [--store FILE]   # the package explorer (extra [app])
     pingan --version
 
 ``python -m sim`` is the same command. Every subcommand takes ``-q/--quiet`` (warnings and
@@ -81,6 +82,13 @@ def _seed(text: str) -> int:
     v = _whole(text)
     if not 0 <= v <= MAX_SEED:
         raise argparse.ArgumentTypeError(f"expected a seed from 0 to 2**63 - 1, got {text}")
+    return v
+
+
+def _port(text: str) -> int:
+    v = _whole(text)
+    if not 0 <= v <= 65535:
+        raise argparse.ArgumentTypeError(f"expected a TCP port 0–65535, got {text}")
     return v
 
 
@@ -191,6 +199,14 @@ def build_parser() -> argparse.ArgumentParser:
     res.add_argument("store", type=Path)
     res.add_argument("--to", type=Path, default=None, help="FILE.csv or FILE.parquet")
     res.add_argument("--sweep", default=None, help="only this sweep")
+    srv = sub.add_parser("serve", parents=[common], help="the package explorer in the browser (needs: pip install -e '.[app]')")
+    srv.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1: this machine only)")
+    srv.add_argument("--port", type=_port, default=5006, help="TCP port (default 5006; 0 picks a free one)")
+    srv.add_argument("--jobs", "-j", type=_positive, default=1,
+                     help="worker processes per run (default 1: on the page's background thread)")
+    srv.add_argument("--store", type=Path, default=None, help="also commit every run to this results store")
+    srv.add_argument("--scenario", default=None, help="scenario selected when a page opens")
+    srv.add_argument("--show", action="store_true", help="open a browser tab")
     return parser
 
 
@@ -281,6 +297,8 @@ def main(argv: list[str] | None = None) -> int:
             return _results(args)
         if args.command == "calibrate":
             return _calibrate(args)
+        if args.command == "serve":
+            return _serve(args)
         return _run(args)
     except (ScenarioError, CalibrationFileError, StoreError) as e:
         return _fail(e)
@@ -519,6 +537,21 @@ def _results(args) -> int:
                   + (f" in sweep {args.sweep}" if args.sweep else ""))
     finally:
         store.close()
+    return 0
+
+
+def _serve(args) -> int:
+    """``pingan serve``: the package explorer (sim.app), until Ctrl-C."""
+    from sim.app.serve import AppUnavailable, serve
+
+    if args.scenario is not None and args.scenario not in builtin_scenarios():
+        return _fail(f"--scenario {args.scenario!r}: expected a built-in scenario ({', '.join(builtin_scenarios())})")
+    try:
+        serve(args.host, args.port, jobs=args.jobs, store=args.store, scenario=args.scenario, show=args.show)
+    except AppUnavailable as e:
+        return _fail(e)
+    except KeyboardInterrupt:
+        pass
     return 0
 
 

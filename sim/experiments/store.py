@@ -108,7 +108,7 @@ def _plain(value: Any) -> Any:
 
 #: Parts of the package (paths under sim/, or their first folder) that do not change what a run
 #: computes: editing them keeps stored results. The store itself is one: it only keeps them.
-_NOT_MODEL = frozenset({"calibration", "cli.py", "__main__.py", "_data", "experiments/store.py"})
+_NOT_MODEL = frozenset({"app", "calibration", "cli.py", "__main__.py", "_data", "experiments/store.py"})
 
 
 @functools.lru_cache(maxsize=1)

@@ -1,0 +1,80 @@
+"""Start the explorer's web server (``pingan serve``), offline and on localhost by default.
+
+Panel is imported here, lazily: without the ``app`` extra, :func:`require_panel` raises an
+:class:`AppUnavailable` whose message says what to install. Panel serves its JavaScript and
+CSS from the installed package (resource mode ``server``, which this module pins), so the
+page needs no network beyond the machine it runs on.
+"""
+
+from __future__ import annotations
+
+import socket
+import sys
+from pathlib import Path
+
+__all__ = ["AppUnavailable", "require_panel", "free_port", "serve", "DEFAULT_HOST", "DEFAULT_PORT"]
+
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 5006
+LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1"})
+
+
+class AppUnavailable(RuntimeError):
+    """The ``app`` extra (Panel) is not installed."""
+
+
+def require_panel():
+    """Import and return ``panel``, or raise :class:`AppUnavailable` saying how to install it."""
+    try:
+        import panel
+    except ImportError as e:
+        raise AppUnavailable(f"pingan serve needs the app extra (Panel): pip install -e '.[app]' ({e})") from None
+    return panel
+
+
+def free_port(host: str = DEFAULT_HOST) -> int:
+    """A TCP port free on ``host`` now (the operating system's choice)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind((host, 0))
+        return s.getsockname()[1]
+
+
+def serve(host: str = DEFAULT_HOST, port: int = DEFAULT_PORT, jobs: int = 1, store: Path | None = None,
+          scenario: str | None = None, show: bool = False, threaded: bool = False):
+    """Serve the explorer at ``http://host:port/`` until stopped (or on a thread, with ``threaded``).
+
+    Args:
+        host: Address to listen on; 127.0.0.1 keeps the explorer on this machine.
+        port: TCP port; 0 picks a free one.
+        jobs: Worker processes per run (1: on each page's background thread).
+        store: A results store to commit every run to, or None.
+        scenario: Scenario selected when a page opens.
+        show: Open a browser tab.
+        threaded: Start the server on a thread and return it (``.stop()`` ends it).
+
+    Returns:
+        With ``threaded``, the server thread; otherwise returns when the server stops.
+    """
+    pn = require_panel()
+    from bokeh.settings import settings
+
+    from sim.app.explorer import DEFAULT_SCENARIO, Explorer
+
+    # JS and CSS from the installed packages, served by this server, whatever BOKEH_RESOURCES says:
+    # never a CDN (government networks are often offline).
+    settings.resources.set_value("server")
+    if port == 0:
+        port = free_port(host)
+    origins = sorted({f"{host}:{port}", f"localhost:{port}", f"127.0.0.1:{port}"})
+
+    def page():
+        pn.extension(design="native", sizing_mode="stretch_width")
+        return Explorer(jobs=jobs, store=store, scenario=scenario or DEFAULT_SCENARIO).view()
+
+    url = f"http://{host}:{port}/"
+    if host not in LOOPBACK:
+        print(f"pingan: warning: listening on {host}: anyone who can reach it can run simulations here and open "
+              "any results folder this account can read", file=sys.stderr)
+    print(f"pingan explorer at {url} (Ctrl-C stops it)", flush=True)
+    return pn.serve({"/": page}, address=host, port=port, websocket_origin=origins, show=show, threaded=threaded,
+                    title="Pingan package explorer", verbose=False)

@@ -1,0 +1,365 @@
+"""The package explorer (``pingan serve``): its logic without a browser, then the page in one.
+
+The browser test starts ``pingan serve`` on 127.0.0.1 at a free port, drives the page with
+Playwright against Debian's chromium, runs two packages and checks the results change, that
+no console error occurs and that no request leaves this machine (the page must work offline).
+It skips where Panel, Playwright or chromium is missing — except in CI (``CI=true``), where a
+missing piece fails the test instead.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from urllib.parse import urlparse
+
+import numpy as np
+import pytest
+
+from sim.app import figures
+from sim.app.session import (
+    METRICS,
+    PackageRun,
+    ResultsFileError,
+    Session,
+    baseline_scenario,
+    editable_fields,
+    headline_table,
+    open_results,
+    package_scenario,
+)
+from sim.experiments.runner import write_metrics
+from sim.interventions import REGISTRY
+from sim.scenario import ScenarioError, load_scenario
+
+IN_CI = os.environ.get("CI", "").strip().lower() in ("1", "true", "yes")
+CHROMIUM = os.environ.get("PINGAN_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+LOCAL_HOSTS = {"127.0.0.1", "localhost"}
+SCALE = 0.05
+
+
+def _missing(what: str) -> None:
+    """Skip locally; fail in CI, where the browser test must run."""
+    if IN_CI:
+        pytest.fail(f"{what} is missing, and CI must run the browser test (.ci/run installs it)")
+    pytest.skip(f"{what} is missing")
+
+
+# ---------------------------------------------------------------------------------------- logic
+
+
+def test_widgets_come_from_the_intervention_schema():
+    for key in REGISTRY:
+        fields = editable_fields(key)
+        assert fields[0].name == "enabled" and fields[0].kind == "bool", key
+        assert "start_year" not in {f.name for f in fields}
+    stations = {f.name: f for f in editable_fields("street_police_stations")}
+    assert stations["count"].kind == "int" and stations["count"].size and stations["count"].lower == 0
+    assert stations["walk_in_share"].upper == 1
+    assert stations["placement"].kind == "choice" and "hot_spots" in stations["placement"].choices
+    assert not stations["setup_cost_yuan"].size
+    assert {f.name for f in editable_fields("video") if f.size} == {"cameras"}
+    # lists and nested groups keep the scenario's values
+    assert "campaigns" not in {f.name for f in editable_fields("crackdown")}
+
+
+def test_package_applies_settings_and_refuses_bad_values_by_key():
+    base = load_scenario("suizhou_2022")
+    pkg = package_scenario(base, {"video": {"cameras": 1000}, "street_police_stations": {"enabled": False}}, "mine")
+    assert pkg.name == "mine"
+    assert pkg.interventions.video.cameras == 1000 and not pkg.interventions.street_police_stations.enabled
+    assert pkg.interventions.rapid_response_points.count == base.interventions.rapid_response_points.count
+    with pytest.raises(ScenarioError, match=r"interventions\.video\.cameras"):
+        package_scenario(base, {"video": {"cameras": -5}}, "bad")
+    with pytest.raises(ScenarioError, match="unknown intervention"):
+        package_scenario(base, {"teleporters": {"enabled": True}}, "bad")
+
+
+def test_baseline_switches_every_intervention_off_and_keeps_the_rest():
+    scenario = load_scenario("daqing_2021")
+    base = baseline_scenario(scenario)
+    assert base.enabled_interventions() == {}
+    assert base.name == "daqing_2021_no_interventions"
+    assert base.run == scenario.run and base.city == scenario.city and base.crime == scenario.crime
+    assert baseline_scenario(scenario, "as_loaded") is scenario
+    with pytest.raises(ValueError, match="baseline must be one of"):
+        baseline_scenario(scenario, "yesterday")
+
+
+@pytest.fixture(scope="module")
+def suizhou_run(tmp_path_factory) -> tuple[PackageRun, Path]:
+    """Suizhou's 2022 package against no interventions: 2 paired replicates at scale 0.05."""
+    store = tmp_path_factory.mktemp("explorer") / "store.sqlite"
+    scenario = load_scenario("suizhou_2022")
+    job = PackageRun(baseline_scenario(scenario), package_scenario(scenario, {}, "sz_package"), replicates=2,
+                     seed=1, scale=SCALE, jobs=1, store=store).start()
+    assert job.wait(600), "the package run did not finish"
+    assert job.error is None, job.error
+    return job, store
+
+
+def test_package_run_gives_paired_headline_changes_with_intervals(suizhou_run):
+    job, store = suizhou_run
+    assert job.done == job.total == 4
+    session = Session()
+    saved = session.save(job)
+    table = headline_table(saved.metrics, saved.base, saved.name).set_index("metric")
+    assert list(table.index) == [m for m in METRICS if m in table.index]
+    assert {"preventable_cases", "calls_for_service", "cost_yuan", "sense_of_safety_pct"} <= set(table.index)
+    assert (table["year"] == 2022).all() and (table["replicates"] == 2).all()
+    cost = table.loc["cost_yuan"]
+    assert cost["base_mean"] == 0 and cost["difference"] > 0  # the package costs money, no package costs none
+    row = table.loc["calls_for_service"]
+    assert row["difference_lo"] <= row["difference"] <= row["difference_hi"]
+    # the year before the package is identical in both (common random numbers, switched on in 2022)
+    first = saved.metrics[saved.metrics["year"] == 2021].set_index(["scenario", "replicate"])["preventable_cases"]
+    assert (first.loc[saved.base].to_numpy() == first.loc[saved.name].to_numpy()).all()
+    assert saved.first_year == 2021 and saved.start_year == 2022
+    # sites of each intervention, as many as the package builds at this scale (at least one each)
+    sites = job.results[-1].sites
+    assert len(sites["street_police_stations"]) == 1 and len(sites["rapid_response_points"]) == 1
+    assert len(sites["video"]) > 0
+    # the session's cost-effect table: one package, on its own Pareto frontier
+    table = session.cost_effect(saved.name)
+    assert list(table["package"]) == ["sz_package"] and bool(table["pareto"].iloc[0])
+
+
+def test_session_groups_packages_by_baseline(suizhou_run):
+    job, _ = suizhou_run
+    session = Session()
+    session.save(job)
+    again = PackageRun(job.base, job.package.model_copy(update={"name": "same_again"}), 2, 1, SCALE)
+    again.results = [dataclasses.replace(r, scenario="same_again") if r.scenario == "sz_package" else r
+                     for r in job.results]  # as if run again under another name: same baseline
+    session.save(again)
+    assert [p.name for p in session.comparable("sz_package")] == ["sz_package", "same_again"]
+    assert list(session.cost_effect("same_again")["package"]) == ["sz_package", "same_again"]
+    more = PackageRun(job.base, job.package, 3, 1, SCALE)
+    assert Session._group(more) != Session._group(job)  # other replicates: not the same baseline
+
+
+def test_open_results_reads_a_folder_a_store_and_refuses_junk(suizhou_run, tmp_path):
+    job, store = suizhou_run
+    folder = tmp_path / "compare"
+    folder.mkdir()
+    write_metrics(job.results, folder / "metrics.csv")
+    opened = open_results(folder)
+    assert opened.scenarios == [job.base.name, "sz_package"]
+    from_store = open_results(store)
+    assert set(from_store.scenarios) == {job.base.name, "sz_package"}
+    assert "no maps" in from_store.note
+    a = headline_table(opened.metrics, job.base.name, "sz_package").set_index("metric")["difference"]
+    b = headline_table(from_store.metrics, job.base.name, "sz_package").set_index("metric")["difference"]
+    assert np.allclose(a.to_numpy(), b.loc[a.index].to_numpy(), equal_nan=True)  # the store keeps what ran
+    # the explorer gives the numbers `pingan compare` gives for the same scenarios, seed and scale
+    from sim import cli
+
+    assert cli.main(["compare", "suizhou_baseline", "suizhou_2022", "--scale", str(SCALE), "-r", "2", "--seed", "1",
+                     "--jobs", "1", "--out", str(tmp_path / "cli"), "--no-plots", "-q"]) == 0
+    c = headline_table(open_results(tmp_path / "cli").metrics, "suizhou_baseline", "suizhou_2022")
+    assert np.allclose(a.to_numpy(), c.set_index("metric")["difference"].loc[a.index].to_numpy(), equal_nan=True)
+    with pytest.raises(ResultsFileError, match="no such file"):
+        open_results(tmp_path / "nowhere")
+    with pytest.raises(ResultsFileError, match="no metrics.csv or store.sqlite"):
+        open_results(tmp_path)
+    junk = tmp_path / "junk.sqlite"
+    junk.write_bytes(b"this is not a database" * 100)
+    with pytest.raises(ResultsFileError, match="junk.sqlite: not a readable results store"):
+        open_results(junk)
+
+
+def test_difference_map_draws_counties_and_sites(suizhou_run):
+    job, _ = suizhou_run
+    base, alt = job.results[0], job.results[-1]
+    diff = alt.cell_incidents[-1] - base.cell_incidents[-1]
+    fig = figures.difference_map(alt.cell_xy, diff, alt.cell_county, alt.sites, alt.county_names, title="t")
+    ax = fig.axes[0]
+    labels = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert any(label.startswith("street police station") for label in labels)
+    assert any(label.startswith("rapid-response point") for label in labels)
+    assert len(ax.collections[0].get_segments()) > 0  # county boundaries
+
+
+def test_county_edges_outline_each_county():
+    xy = (np.array([[0, 0], [1, 0], [0, 1], [1, 1]]) + 0.5) * 2.0  # 2 × 2 cells of 2 km
+    edges = figures.county_edges(xy, np.array([0, 1, 0, 1]))
+    # the border between the two counties: x = 2 km, from y = 0 to 4 km in two cell edges
+    assert sorted(map(tuple, edges.reshape(-1, 4))) == [(2, 0, 2, 2), (2, 2, 2, 4)]
+    # scattered cells (a small-scale sample): the border still runs between them
+    sparse = (np.array([[0, 0], [1, 3], [4, 0], [5, 3]]) + 0.5) * 1.0  # 1 km cells, west 0 and east 1
+    edges = figures.county_edges(sparse, np.array([0, 0, 1, 1]))
+    vertical = edges[edges[:, 0, 0] == edges[:, 1, 0]]
+    for y in range(4):  # each row of the box crossed once, between the two counties' cells
+        crossing = vertical[(vertical[:, 0, 1] == y) | (vertical[:, 1, 1] == y + 1)]
+        assert len(crossing) == 1 and 1 < crossing[0, 0, 0] < 5
+
+
+def test_serve_without_panel_says_what_to_install(monkeypatch, capsys):
+    from sim import cli
+
+    monkeypatch.setitem(sys.modules, "panel", None)  # import panel -> ImportError
+    assert cli.main(["serve", "--port", "0"]) == 2
+    assert "pip install -e '.[app]'" in capsys.readouterr().err
+
+
+def test_serve_refuses_unknown_scenario_and_bad_port(capsys):
+    from sim import cli
+
+    assert cli.main(["serve", "--scenario", "atlantis"]) == 2
+    assert "expected a built-in scenario" in capsys.readouterr().err
+    assert cli.main(["serve", "--port", "70000"]) == 2
+    assert "--port must be 0–65535" in capsys.readouterr().err
+
+
+def _panel_or_skip():
+    try:
+        import panel  # noqa: F401
+    except ImportError:
+        _missing("Panel (the app extra: pip install -e '.[app]')")
+
+
+def test_explorer_widgets_follow_the_scenario_and_refuse_bad_input():
+    _panel_or_skip()
+    from sim.app.explorer import Explorer
+
+    page = Explorer()
+    assert page.scenario.value == "suizhou_2022"
+    assert page.fields[("street_police_stations", "enabled")].value is True
+    assert page.fields[("street_police_stations", "count")].value == 8
+    assert page.fields[("video", "cameras")].value == 54000
+    page.scenario.value = "daqing_2021"  # the widgets are reset from the new scenario's file
+    assert page.fields[("street_police_stations", "enabled")].value is False
+    assert page.fields[("smart_compounds", "count")].value == 46
+    assert page.package_name.value == "daqing_2021_p1"
+    assert page.settings()["home_visits"]["share_of_patrol_units"] == 0.1
+
+    page.package_name.value = "../../x"
+    assert page.start() is None and "Package name" in page.status.object
+    page.package_name.value = "daqing_2021_no_interventions"
+    assert page.start() is None and "baseline's name" in page.status.object
+    page.package_name.value = "ok"
+    page.fields[("smart_compounds", "count")].value = -3
+    assert page.start() is None
+    assert "Invalid package" in page.status.object and "interventions.smart_compounds.count" in page.status.object
+    assert page.job is None  # nothing ran
+
+
+# ---------------------------------------------------------------------------------------- browser
+
+
+@pytest.fixture(scope="module")
+def server():
+    """``pingan serve`` on 127.0.0.1 at a free port, in its own process."""
+    _panel_or_skip()
+    from sim.app.serve import free_port
+
+    port = free_port()
+    code = f"import sys; from sim.cli import main; sys.exit(main(['serve', '--port', '{port}', '--jobs', '1']))"
+    proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            text=True)
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+                break
+            except OSError:
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    out = proc.stdout.read() if proc.poll() is not None else "(still running)"
+                    pytest.fail(f"pingan serve did not start on port {port}: {out}")
+                time.sleep(0.3)
+        yield f"http://127.0.0.1:{port}/"
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+@pytest.fixture
+def browser():
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        _missing("Playwright (pip install playwright; no browser download needed)")
+    if not Path(CHROMIUM).is_file():
+        _missing(f"chromium ({CHROMIUM}; apt-get install chromium)")
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            yield b
+        finally:
+            b.close()
+
+
+def _is_local(url: str) -> bool:
+    parsed = urlparse(url)
+    if parsed.scheme in ("data", "about"):
+        return True
+    if parsed.scheme == "blob":  # blob:http://127.0.0.1:PORT/uuid: made by the page itself
+        return _is_local(url.removeprefix("blob:"))
+    return parsed.hostname in LOCAL_HOSTS
+
+
+def _tab(page, title: str):
+    return page.locator(".bk-tab", has_text=re.compile(rf"^{re.escape(title)}$"))
+
+
+def _run_and_wait(page, name: str) -> None:
+    page.locator(".pingan-run button").click()
+    page.get_by_text(re.compile(rf"{re.escape(name)} finished")).wait_for(timeout=300_000)
+
+
+def test_explorer_in_a_browser_runs_packages_offline(browser, server, tmp_path):
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    requests, errors = [], []
+    page.on("request", lambda r: requests.append(r.url))
+    page.on("websocket", lambda w: requests.append(w.url))
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.route(re.compile(r"^(https?|wss?)://(?!(127\.0\.0\.1|localhost)[:/])"), lambda route: route.abort())
+
+    page.goto(server)
+    page.get_by_text("Pingan package explorer").wait_for(timeout=60_000)
+    stations = page.locator(".pingan-street_police_stations-enabled input[type=checkbox]")
+    assert stations.is_checked()  # suizhou_2022's package, as its file has it
+
+    _run_and_wait(page, "suizhou_2022_p1")
+    table = page.locator(".pingan-headline table")
+    first = table.inner_text()
+    assert "preventable cases" in first and "cost [yuan per year]" in first
+
+    stations.uncheck()  # the planner takes the street police stations out of the package
+    cameras = page.locator(".pingan-video-cameras input")
+    cameras.fill("20000")
+    cameras.press("Enter")
+    _run_and_wait(page, "suizhou_2022_p2")
+    second = table.inner_text()
+    assert second != first, "the headline table did not change with the package"
+    page.get_by_text("suizhou_2022_p2 against suizhou_2022_no_interventions").wait_for(timeout=5_000)
+
+    _tab(page, "Packages").click()
+    packages = page.locator(".pingan-packages table").inner_text()
+    assert "suizhou_2022_p1" in packages and "suizhou_2022_p2" in packages
+    _tab(page, "Map").click()
+    page.wait_for_timeout(500)
+    shot = tmp_path / "explorer.png"
+    page.screenshot(path=str(shot))
+    if os.environ.get("PINGAN_SCREENSHOT_DIR"):
+        shutil.copy(shot, Path(os.environ["PINGAN_SCREENSHOT_DIR"]) / "explorer.png")
+    assert shot.stat().st_size > 10_000
+
+    assert not errors, f"console errors: {errors}"
+    outside = [u for u in requests if not _is_local(u)]
+    assert not outside, f"requests left this machine: {outside}"
+    assert any(u.startswith(server) and "static" in u for u in requests), "no JS/CSS served by the app itself"
