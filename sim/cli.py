@@ -199,7 +199,8 @@ def build_parser() -> argparse.ArgumentParser:
     res.add_argument("store", type=Path)
     res.add_argument("--to", type=Path, default=None, help="FILE.csv or FILE.parquet")
     res.add_argument("--sweep", default=None, help="only this sweep")
-    srv = sub.add_parser("serve", parents=[common], help="the package explorer in the browser (needs: pip install -e '.[app]')")
+    srv = sub.add_parser("serve", parents=[common],
+                         help="the package explorer in the browser (needs: pip install -e '.[app]')")
     srv.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1: this machine only)")
     srv.add_argument("--port", type=_port, default=5006, help="TCP port (default 5006; 0 picks a free one)")
     srv.add_argument("--jobs", "-j", type=_positive, default=1,
