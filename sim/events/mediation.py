@@ -13,7 +13,7 @@ import numpy as np
 import simpy
 from pydantic import Field
 
-from sim.events.governance import Staff
+from sim.events.engine import Staff
 from sim.mechanisms.crime import log_logistic_one
 from sim.mechanisms.disputes import DisputeBook, Resolver
 from sim.params import Params
