@@ -6,7 +6,7 @@ import pytest
 import simpy
 from simpy.events import URGENT
 
-from sim.events.engine import Environment, call_now, resource_env, schedule_now
+from sim.events.engine import Environment, call_now, schedule_now
 
 
 def _workload(env, log):
@@ -120,7 +120,3 @@ def test_the_engines_event_helpers_take_the_places_simpys_own_calls_take():
     assert trace == _helper_trace(use_engine=False)
     assert trace.index((0, "urgent 0")) < trace.index((0, "timeout 0"))  # not trivially in call order
 
-
-def test_resource_env_is_the_environment_a_resource_belongs_to():
-    env = simpy.Environment()
-    assert resource_env(simpy.Resource(env, capacity=2)) is env

@@ -19,9 +19,8 @@ from dataclasses import dataclass
 
 import simpy
 from pydantic import Field
-from simpy.events import Event
 
-from sim.events.engine import call_now, resource_env, schedule_now
+from sim.events.engine import Staff
 from sim.params import Params
 from sim.rng import event_uniform
 
@@ -58,59 +57,6 @@ class GovernanceParams(Params):
         description="Chance a level resolves a non-dispute ticket (hazard, special-population "
         "problem) at disposal.",
     )
-
-
-class _StaffRequest(Event):
-    """A request for one member of staff; triggered when granted, released on leaving ``with``."""
-
-    def __init__(self, staff: Staff):
-        self.env = resource_env(staff)
-        self.callbacks = []
-        self.resource = staff
-
-    def __enter__(self) -> _StaffRequest:
-        return self
-
-    def __exit__(self, exc_type, exc_value, traceback) -> None:
-        if not self.triggered:  # never granted
-            self.resource.put_queue.remove(self)
-        if exc_type is not GeneratorExit:  # as simpy: no release when a generator is cleaned up
-            self.resource.release(self)
-
-
-class Staff(simpy.Resource):
-    """Members of staff (a centre's, or a committee's mediators): a ``simpy.Resource`` with less
-    Python work per request and release.
-
-    It schedules exactly the events ``simpy.Resource`` schedules, in the same order (so the
-    same insertion ids break ties): a request is granted at once, if a member of staff is
-    free, by an event scheduled now, and otherwise waits in ``queue``; a release schedules
-    an event now, and when that event is processed the first waiting request is granted if
-    a member of staff is free. As in simpy, only the first waiting request is looked at each
-    time. (``simpy.Resource`` also calls its get-queue trigger when a request is processed;
-    with releases granted as they are made that queue is always empty, so it does nothing.)
-    """
-
-    def request(self) -> _StaffRequest:
-        req = _StaffRequest(self)
-        self.put_queue.append(req)
-        self._grant(None)
-        return req
-
-    def release(self, request: _StaffRequest) -> Event:
-        try:
-            self.users.remove(request)
-        except ValueError:  # a request that was never granted
-            pass
-        return call_now(resource_env(self), self._grant)  # an Event(env), triggered and scheduled now
-
-    def _grant(self, _event: Event | None) -> None:
-        """The first waiting request gets a member of staff, if one is free."""
-        queue = self.put_queue
-        if queue and len(self.users) < self.capacity:
-            req = queue.pop(0)
-            self.users.append(req)
-            schedule_now(req)  # req.succeed()
 
 
 @dataclass(slots=True)

@@ -20,7 +20,7 @@ import simpy
 from pydantic import Field
 
 from sim.disputes.book import DisputeBook, Resolver
-from sim.disputes.governance import Staff
+from sim.events.engine import Staff
 from sim.mechanisms.crime import log_logistic_one
 from sim.params import Params
 from sim.rng import event_uniform

@@ -7,11 +7,15 @@ a method call per processed event, every hour. :meth:`Environment.advance` proce
 events in the same order in one loop and stops where that stop event would have been
 processed, so every process sees the same times and every tie is broken the same way.
 
+It also holds :class:`Staff`, a leaner ``simpy.Resource`` for the governance centres' staff
+and the mediation committees' mediators.
+
 This is the only module that reaches into SimPy's internals (the event queue, insertion
-ids, an event's ``_ok``/``_value``, a resource's environment); everything else calls
-:func:`schedule_now`, :func:`call_now` and :func:`resource_env`. They follow SimPy 4.1
-(``pyproject.toml`` pins ``simpy<5`` for that reason); ``tests/test_engine.py`` checks them
-against SimPy's own ``schedule``, ``Event.succeed`` and ``Resource``.
+ids, an event's ``_ok``/``_value``, a resource's environment and capacity); everything else
+uses :class:`Environment`, :class:`Staff`, :func:`schedule_now` and :func:`call_now`. They
+follow SimPy 4.1 (``pyproject.toml`` pins ``simpy<5`` for that reason); the tests check them
+against SimPy's own ``run``, ``schedule``, ``Event.succeed`` and ``Resource``
+(``tests/test_engine.py``, ``tests/test_governance.py``).
 """
 
 from __future__ import annotations
@@ -22,16 +26,16 @@ from typing import Any
 
 import simpy
 from simpy.core import BoundClass
-from simpy.events import NORMAL, URGENT, Event, Timeout
+from simpy.events import NORMAL, PENDING, URGENT, Event, Timeout
 
-__all__ = ["Environment", "NORMAL", "URGENT", "schedule_now", "call_now", "resource_env"]
+__all__ = ["Environment", "Staff", "NORMAL", "URGENT", "schedule_now", "call_now"]
 
 
 def schedule_now(event: Event, priority: int = NORMAL) -> None:
     """Trigger ``event`` as a success without a value and queue it at the current time.
 
-    What ``event.succeed()`` does (it is ``env.schedule(event)``, inlined: one Python call
-    less for every grant of a member of staff); ``priority`` is SimPy's ``NORMAL`` or ``URGENT``.
+    What ``event.succeed()`` does (``env.schedule(event)``, inlined); ``priority`` is SimPy's
+    ``NORMAL`` or ``URGENT``.
     """
     event._ok, event._value = True, None
     env = event.env
@@ -49,11 +53,6 @@ def call_now(env: simpy.Environment, callback: Callable[[Event], None], priority
     event.env, event.callbacks = env, [callback]
     schedule_now(event, priority)
     return event
-
-
-def resource_env(resource: simpy.resources.base.BaseResource) -> simpy.Environment:
-    """The environment a SimPy resource belongs to (SimPy keeps it private)."""
-    return resource._env
 
 
 class Environment(simpy.Environment):
@@ -105,3 +104,62 @@ class Environment(simpy.Environment):
                 exc.__cause__ = event._value
                 raise exc
         self._now = stop[0]
+
+
+class _StaffRequest(Event):
+    """A request for one member of staff; triggered when granted, released on leaving ``with``."""
+
+    def __init__(self, staff: Staff):
+        self.env = staff._env
+        self.callbacks = []
+        self.resource = staff
+
+    def __enter__(self) -> _StaffRequest:
+        return self
+
+    def __exit__(self, exc_type, exc_value, traceback) -> None:
+        if self._value is PENDING:  # never granted
+            self.resource.put_queue.remove(self)
+        if exc_type is not GeneratorExit:  # as simpy: no release when a generator is cleaned up
+            self.resource.release(self)
+
+
+class Staff(simpy.Resource):
+    """Members of staff (a centre's, or a committee's mediators): a ``simpy.Resource`` with less
+    Python work per request and release.
+
+    It schedules exactly the events ``simpy.Resource`` schedules, in the same order (so the
+    same insertion ids break ties): a request is granted at once, if a member of staff is
+    free, by an event scheduled now, and otherwise waits in ``queue``; a release schedules
+    an event now, and when that event is processed the first waiting request is granted if
+    a member of staff is free. As in simpy, only the first waiting request is looked at each
+    time. (``simpy.Resource`` also calls its get-queue trigger when a request is processed;
+    with releases granted as they are made that queue is always empty, so it does nothing.)
+    """
+
+    def request(self) -> _StaffRequest:
+        req = _StaffRequest(self)
+        self.put_queue.append(req)
+        self._grant(None)
+        return req
+
+    def release(self, request: _StaffRequest) -> Event:
+        try:
+            self.users.remove(request)
+        except ValueError:  # a request that was never granted
+            pass
+        env = self._env
+        released = Event.__new__(Event)  # an Event(env), triggered and scheduled now (as env.schedule does)
+        released.env, released.callbacks, released._ok, released._value = env, [self._grant], True, None
+        heappush(env._queue, (env._now, NORMAL, next(env._eid), released))
+        return released
+
+    def _grant(self, _event: Event | None) -> None:
+        """The first waiting request gets a member of staff, if one is free."""
+        queue = self.put_queue
+        if queue and len(self.users) < self._capacity:
+            req = queue.pop(0)
+            self.users.append(req)
+            req._ok, req._value = True, None
+            env = self._env
+            heappush(env._queue, (env._now, NORMAL, next(env._eid), req))  # env.schedule(req)
