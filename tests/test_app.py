@@ -203,6 +203,28 @@ def test_county_edges_outline_each_county():
         assert len(crossing) == 1 and 1 < crossing[0, 0, 0] < 5
 
 
+def test_editing_the_app_keeps_stored_results(tmp_path):
+    """The explorer computes nothing: editing it must not change the model version in run ids."""
+    import importlib.util
+
+    package = tmp_path / "sim"
+    shutil.copytree(Path(__file__).resolve().parents[1] / "sim", package, ignore=shutil.ignore_patterns("__pycache__"))
+
+    def version() -> str:
+        spec = importlib.util.spec_from_file_location("store_copy", package / "experiments" / "store.py")
+        module = sys.modules["store_copy"] = importlib.util.module_from_spec(spec)
+        try:
+            spec.loader.exec_module(module)
+            return module.model_version()
+        finally:
+            del sys.modules["store_copy"]
+
+    before = version()
+    with open(package / "app" / "explorer.py", "a") as f:
+        f.write("\n# a new widget\n")
+    assert version() == before
+
+
 def test_serve_without_panel_says_what_to_install(monkeypatch, capsys):
     from sim import cli
 
