@@ -339,7 +339,12 @@ def _tab(page, title: str):
 
 def _run_and_wait(page, name: str) -> None:
     page.locator(".pingan-run button").click()
+    # the progress shows while the runs go on in the background
+    page.get_by_text(re.compile(rf"Running {re.escape(name)} against .*: \d of 4 runs finished")).wait_for(
+        timeout=30_000)
+    assert page.locator(".pingan-run button").is_disabled()
     page.get_by_text(re.compile(rf"{re.escape(name)} finished")).wait_for(timeout=300_000)
+    assert page.locator(".pingan-run button").is_enabled()
 
 
 def test_explorer_in_a_browser_runs_packages_offline(browser, server, tmp_path):

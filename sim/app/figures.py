@@ -85,6 +85,7 @@ def difference_map(xy: np.ndarray, difference: np.ndarray, county: np.ndarray,
 
     fig = Figure(figsize=(7.5, 6.5), layout="constrained")
     ax = fig.add_subplot()
+    ax.set_facecolor("0.9")  # grey: no simulated cell (outside the city or the scaled sample)
     image = ax.imshow(grid.T, origin="lower", extent=extent, cmap="RdBu_r",
                       norm=TwoSlopeNorm(vcenter=0.0, vmin=-limit, vmax=limit), interpolation="nearest")
     edges = county_edges(xy, county)
@@ -105,7 +106,7 @@ def difference_map(xy: np.ndarray, difference: np.ndarray, county: np.ndarray,
     if sites and any(len(c) for c in sites.values()):
         ax.legend(loc="upper left", fontsize=7, framealpha=0.85)
     fig.colorbar(image, ax=ax, shrink=0.8, label=f"package − baseline [{unit}]")
-    ax.set_xlabel("east [km]")
+    ax.set_xlabel("east [km]  (grey: no simulated cell)")
     ax.set_ylabel("north [km]")
     ax.set_aspect("equal")
     ax.set_title(title, fontsize=10)
