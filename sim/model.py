@@ -142,6 +142,7 @@ class PinganModel(mesa.Model):
         return self.heat[cells] + 1e-6 * attraction / max(attraction.max(), 1.0)
 
     def record_blocked(self, blocked: int, displaced_attempts: int) -> None:
+        """Count the attempts offending blocked this hour (it calls this through ``levers.record_blocked``)."""
         year = self.year_index(self.hour)
         self.recorder.add("attempts_blocked", year, blocked)
         self.recorder.add("attempts_displaced", year, displaced_attempts)
