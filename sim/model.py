@@ -159,8 +159,7 @@ class PinganModel(mesa.Model):
         how = h % 168
         self._interventions_act(h, year, hour_in_year)
         units = self._patrol()
-        calls = self._offend(h, how, year)
-        calls += self._non_crime_calls(h, how, year)
+        calls = self._offend(h, how, year) + self._non_crime_calls(h, how, year)
         if h % 24 == 0:
             calls += self.disputes.day(h, year)
         self.dispatcher.submit(calls)
