@@ -57,7 +57,7 @@ class CallParams(Params):
         default={"public_order": 9.0, "assistance": 16.0, "traffic": 11.0, "dispute": 2.0,
                  "invalid": 6.0},
         description="Non-crime calls per 1 000 residents per year (assumed; calibrated to 接警量). "
-        "Household disputes that escalate to a call come from sim.mechanisms.disputes; 'dispute' "
+        "Household disputes that escalate to a call come from sim.disputes; 'dispute' "
         "here is quarrels between strangers.",
     )
     hour_profile: list[float] = Field(
