@@ -94,7 +94,9 @@ def term_of(b: int, slot: int) -> np.uint64:
 
 def hour_term(b: int, slot: int = 0) -> np.uint64:
     """:func:`term_of` from Python, for :func:`keyed_uniform` (any integer ``b``: its low 64 bits)."""
-    return np.uint64(term_of(_int64(b), _int64(slot)))
+    if not (-_I64 <= b < _I64 and -_I64 <= slot < _I64):
+        b, slot = _int64(b), _int64(slot)
+    return np.uint64(term_of(b, slot))
 
 
 @njit(cache=True)
