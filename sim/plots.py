@@ -28,6 +28,7 @@ from matplotlib import colors
 from matplotlib.axes import Axes
 from matplotlib.collections import LineCollection
 from matplotlib.figure import Figure
+from matplotlib.patches import Patch
 
 __all__ = ["CellMap", "SITE_STYLES", "DAILY_SERIES", "difference_map", "timeseries", "pareto", "incident_map",
            "time_series", "difference_map_of", "county_boundaries", "raster", "mean_cells", "save"]
@@ -37,11 +38,14 @@ SITE_STYLES: dict[str, tuple[str, str, str, float]] = {
     "street_police_stations": ("street police station", "^", "tab:blue", 40.0),
     "rapid_response_points": ("rapid-response point", "D", "tab:green", 30.0),
     "video": ("cells with cameras", "x", "tab:purple", 10.0),
+    "smart_compounds": ("smart compound", "s", "tab:orange", 20.0),
 }
 #: Columns of ``RunResult.daily``, with their labels (see ``MetricsRecorder.DAILY``).
 DAILY_SERIES = ("preventable cases, recorded [per day]", "calls for service [per day]",
                 "effective incidents, recorded [per day]")
 DPI = 110
+#: Map background: lattice squares with no simulated cell (outside the city, or left out of a scaled sample).
+NO_CELL = "#e0e0e0"
 
 
 @dataclass(frozen=True)
@@ -180,7 +184,10 @@ def difference_map(city, base_counts: np.ndarray, alt_counts: np.ndarray,
         title: Figure title (default: names the city when known).
 
     Returns:
-        The figure.
+        The figure. Squares of the lattice with no simulated cell are grey (:data:`NO_CELL`).
+
+    Raises:
+        ValueError: ``base_counts`` or ``alt_counts`` do not have one value per cell.
     """
     cells = CellMap.of(city)
     base, alt = np.asarray(base_counts, dtype=float), np.asarray(alt_counts, dtype=float)
@@ -194,12 +201,15 @@ def difference_map(city, base_counts: np.ndarray, alt_counts: np.ndarray,
     grid, extent = raster(cells, diff)
     sc = ax.imshow(grid, origin="lower", extent=extent, cmap="RdBu_r", norm=norm, interpolation="nearest",
                    zorder=2)
-    ax.set_facecolor("#eeeeee")  # squares where nobody lives
+    ax.set_facecolor(NO_CELL)
     _map_frame(ax, cells)
     _sites(ax, cells, sites)
     fig.colorbar(sc, ax=ax, shrink=0.8, label=f"{what}: alternative − baseline [per cell and year]")
-    if sites and any(len(v) for v in sites.values()):
-        ax.legend(fontsize=7, loc="upper left", framealpha=0.8)
+    handles, _ = ax.get_legend_handles_labels()
+    if np.isnan(grid).any():  # say what grey is: at small scale most squares are not simulated
+        handles.append(Patch(facecolor=NO_CELL, edgecolor="0.6", linewidth=0.4, label="no simulated cell"))
+    if handles:
+        ax.legend(handles=handles, fontsize=7, loc="upper left", framealpha=0.8)
     where = f"{cells.city_name}: " if cells.city_name else ""
     ax.set_title(title or f"{where}{what}, alternative − baseline (blue: fewer, red: more)", fontsize=10)
     return fig
@@ -254,7 +264,8 @@ def pareto(table: pd.DataFrame, ax: Axes | None = None, *, metric: str = "preven
 
     Args:
         table: :func:`sim.experiments.packages.package_table` output (columns ``package``,
-            ``extra_cost_yuan`` with ``_lo``/``_hi``, ``prevented`` with ``_lo``/``_hi``, ``pareto``).
+            ``extra_cost_yuan`` with ``extra_cost_lo``/``_hi``, ``prevented`` with ``_lo``/``_hi``,
+            ``pareto``); an empty table gives empty axes that say so.
         ax: Axes to draw on (a new figure when None).
         metric: The outcome counted as prevented, for the axis label.
         title: Figure title.
@@ -265,18 +276,23 @@ def pareto(table: pd.DataFrame, ax: Axes | None = None, *, metric: str = "preven
     fig, ax = _axes(ax, (8, 6))
     t = table
     if len(t):
-        ax.errorbar(t["extra_cost_yuan"] / 1e6, t["prevented"],
-                    xerr=[(t["extra_cost_yuan"] - t["extra_cost_lo"]).fillna(0) / 1e6,
-                          (t["extra_cost_hi"] - t["extra_cost_yuan"]).fillna(0) / 1e6],
-                    yerr=[(t["prevented"] - t["prevented_lo"]).fillna(0),
-                          (t["prevented_hi"] - t["prevented"]).fillna(0)],
-                    fmt="o", capsize=3, color="tab:blue")
+        def err(column: str, ends: str) -> np.ndarray:
+            mean, lo, hi = (t[c].to_numpy(float) for c in (column, f"{ends}_lo", f"{ends}_hi"))
+            # NaN (one replicate) draws no bar; clipping keeps rounding from giving a negative
+            # length, which matplotlib refuses.
+            return np.clip(np.nan_to_num(np.vstack([mean - lo, hi - mean])), 0, None)
+
+        ax.errorbar(t["extra_cost_yuan"] / 1e6, t["prevented"], xerr=err("extra_cost_yuan", "extra_cost") / 1e6,
+                    yerr=err("prevented", "prevented"), fmt="o", capsize=3, color="tab:blue",
+                    label="package (mean, 95 % interval)")
         for _, r in t.iterrows():
             ax.annotate(r["package"], (r["extra_cost_yuan"] / 1e6, r["prevented"]), textcoords="offset points",
                         xytext=(5, 5), fontsize=8)
         f = t[t["pareto"].astype(bool)].sort_values("extra_cost_yuan")
         ax.plot(f["extra_cost_yuan"] / 1e6, f["prevented"], "--", color="tab:red", label="Pareto frontier")
         ax.legend(fontsize=8)
+    else:
+        ax.text(0.5, 0.5, "no packages yet", ha="center", va="center", transform=ax.transAxes)
     ax.axhline(0, color="grey", lw=0.5)
     ax.set_xlabel("extra cost against the baseline [million yuan per year]")
     ax.set_ylabel(f"{metric.replace('_', ' ')} prevented against the baseline [per year]")
@@ -302,7 +318,7 @@ def incident_map(results: Sequence, year_labels: Sequence[int], path: str | Path
         grid, extent = raster(cells, np.maximum(maps[i], 0.1))
         sc = ax.imshow(grid, origin="lower", extent=extent, cmap="inferno_r", interpolation="nearest",
                        norm=colors.LogNorm(vmin=0.1, vmax=vmax), zorder=2)
-        ax.set_facecolor("#eeeeee")
+        ax.set_facecolor(NO_CELL)
         _map_frame(ax, cells)
         ax.set_title(str(label))
     fig.suptitle(f"{results[0].scenario}: recorded offences per cell and year (mean over {len(results)} replicates)")
@@ -329,14 +345,19 @@ def mean_cells(results: Sequence, year: int = -1, true: bool = False) -> np.ndar
 
 
 def difference_map_of(base: Sequence, alt: Sequence, path: str | Path | None = None, year: int = -1,
-                      city_name: str = "") -> Figure:
+                      city_name: str = "", title: str | None = None) -> Figure:
     """:func:`difference_map` of two scenarios' runs: recorded offences in a counted year, mean over replicates.
 
     Sites are those of the alternative's first replicate (where siting follows simulated crime
-    they can differ a little between replicates).
+    they can differ a little between replicates); a run without per-intervention sites shows
+    its treated cells. Given the same replicates of both, the map is the mean paired difference.
     """
     sites = getattr(alt[0], "sites", None)
+    if sites is None and getattr(alt[0], "treated_cells", None) is not None:
+        sites = {"treated cells": alt[0].treated_cells}
+    if title is None:
+        title = (f"{alt[0].scenario} − {base[0].scenario}: recorded offences per cell "
+                 f"(mean over {len(alt)} replicates)")
     fig = difference_map(CellMap.of(alt[0], city_name), mean_cells(base, year), mean_cells(alt, year), sites,
-                         title=f"{alt[0].scenario} − {base[0].scenario}: recorded offences per cell "
-                               f"(mean over {len(alt)} replicates)")
+                         title=title)
     return save(fig, path)

@@ -23,7 +23,6 @@ from urllib.parse import urlparse
 import numpy as np
 import pytest
 
-from sim.app import figures
 from sim.app.session import (
     METRICS,
     PackageRun,
@@ -177,32 +176,6 @@ def test_open_results_reads_a_folder_a_store_and_refuses_junk(suizhou_run, tmp_p
         open_results(junk)
 
 
-def test_difference_map_draws_counties_and_sites(suizhou_run):
-    job, _ = suizhou_run
-    base, alt = job.results[0], job.results[-1]
-    diff = alt.cell_incidents[-1] - base.cell_incidents[-1]
-    fig = figures.difference_map(alt.cell_xy, diff, alt.cell_county, alt.sites, alt.county_names, title="t")
-    ax = fig.axes[0]
-    labels = [t.get_text() for t in ax.get_legend().get_texts()]
-    assert any(label.startswith("street police station") for label in labels)
-    assert any(label.startswith("rapid-response point") for label in labels)
-    assert len(ax.collections[0].get_segments()) > 0  # county boundaries
-
-
-def test_county_edges_outline_each_county():
-    xy = (np.array([[0, 0], [1, 0], [0, 1], [1, 1]]) + 0.5) * 2.0  # 2 × 2 cells of 2 km
-    edges = figures.county_edges(xy, np.array([0, 1, 0, 1]))
-    # the border between the two counties: x = 2 km, from y = 0 to 4 km in two cell edges
-    assert sorted(map(tuple, edges.reshape(-1, 4))) == [(2, 0, 2, 2), (2, 2, 2, 4)]
-    # scattered cells (a small-scale sample): the border still runs between them
-    sparse = (np.array([[0, 0], [1, 3], [4, 0], [5, 3]]) + 0.5) * 1.0  # 1 km cells, west 0 and east 1
-    edges = figures.county_edges(sparse, np.array([0, 0, 1, 1]))
-    vertical = edges[edges[:, 0, 0] == edges[:, 1, 0]]
-    for y in range(4):  # each row of the box crossed once, between the two counties' cells
-        crossing = vertical[(vertical[:, 0, 1] == y) | (vertical[:, 1, 1] == y + 1)]
-        assert len(crossing) == 1 and 1 < crossing[0, 0, 0] < 5
-
-
 def test_editing_the_app_keeps_stored_results(tmp_path):
     """The explorer computes nothing: editing it must not change the model version in run ids."""
     import importlib.util
@@ -238,8 +211,10 @@ def test_serve_refuses_unknown_scenario_and_bad_port(capsys):
 
     assert cli.main(["serve", "--scenario", "atlantis"]) == 2
     assert "expected a built-in scenario" in capsys.readouterr().err
-    assert cli.main(["serve", "--port", "70000"]) == 2
-    assert "--port must be 0–65535" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exit_:  # the parser refuses it, as every bad option (test_bad_input)
+        cli.main(["serve", "--port", "70000"])
+    assert exit_.value.code == 2
+    assert "argument --port: expected a TCP port 0–65535, got 70000" in capsys.readouterr().err
 
 
 def _panel_or_skip():
@@ -273,6 +248,29 @@ def test_explorer_widgets_follow_the_scenario_and_refuse_bad_input():
     assert page.start() is None
     assert "Invalid package" in page.status.object and "interventions.smart_compounds.count" in page.status.object
     assert page.job is None  # nothing ran
+
+
+def test_explorer_shows_the_shared_map_series_and_pareto_plots(suizhou_run):
+    _panel_or_skip()
+    from sim.app.explorer import Explorer
+
+    job, _ = suizhou_run
+    page = Explorer()
+    page.show(page.session.save(job))
+    ax = page.map_pane.object.axes[0]  # sim.plots.difference_map: county borders, sites, grey outside the sample
+    labels = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert any(label.startswith("street police station") for label in labels)
+    assert any(label.startswith("rapid-response point") for label in labels)
+    assert "no simulated cell" in labels
+    assert len(ax.collections[0].get_segments()) > 0  # county borders
+    assert "sz_package − suizhou_2022_no_interventions, 2022" in ax.get_title()
+    series = page.series_pane.object.axes  # sim.plots.time_series: dated, the start marked on each panel
+    for axis in series:
+        assert [t.get_text() for t in axis.get_legend().get_texts()] == [
+            "suizhou_2022_no_interventions", "sz_package", "interventions start (2022-01-01)"]
+    assert series[0].lines[0].get_xdata()[0] == np.datetime64("2021-01-04")
+    frontier = [ln for ln in page.pareto_pane.object.axes[0].lines if ln.get_label() == "Pareto frontier"]
+    assert len(frontier) == 1  # sim.plots.pareto of the session's one package
 
 
 # ---------------------------------------------------------------------------------------- browser

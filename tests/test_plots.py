@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 from matplotlib.figure import Figure
 
-from sim.plots import CellMap, county_boundaries, difference_map, pareto, timeseries
+from sim.plots import CellMap, county_boundaries, difference_map, difference_map_of, pareto, timeseries
 
 
 @pytest.fixture
@@ -28,13 +28,24 @@ def test_county_boundaries_run_between_the_counties_territories(cells):
     assert sorted(map(tuple, segs.reshape(-1, 4).tolist())) == [(1.0, 0.0, 1.0, 0.5), (1.0, 0.5, 1.0, 1.0)]
 
 
+def test_county_boundaries_stay_whole_lines_between_the_scattered_cells_of_a_small_sample():
+    # 1 km cells of a small-scale sample, far apart: two in the west (county 0), two in the east.
+    i, j = np.array([0, 1, 4, 5]), np.array([0, 3, 0, 3])
+    segs = county_boundaries(CellMap(i + 0.5, j + 0.5, np.array([0, 0, 1, 1]), 1.0))
+    vertical = segs[segs[:, 0, 0] == segs[:, 1, 0]]
+    for y in range(4):  # each row of the bounding box is crossed once, between the two counties' cells
+        crossing = vertical[vertical[:, 0, 1] == y]
+        assert len(crossing) == 1 and 1 < crossing[0, 0, 0] < 5 and crossing[0, 1, 1] == y + 1
+
+
 def test_difference_map_returns_a_figure_with_sites_boundaries_and_labels(cells):
     base = np.arange(7, dtype=float)
     fig = difference_map(cells, base, base - 1, sites={"street_police_stations": np.array([2]), "video": []})
     assert isinstance(fig, Figure)
     ax = fig.axes[0]
     assert ax.get_xlabel() == "east [km]" and "Testcity" in ax.get_title()
-    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["street police station (1)"]
+    # the empty square is grey, and the legend says what grey means
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["street police station (1)", "no simulated cell"]
     assert {t.get_text() for t in ax.texts} == {"West", "East"}
     assert len(ax.collections[0].get_segments()) == 2  # the county boundary
 
@@ -45,6 +56,26 @@ def test_difference_map_draws_on_given_axes_and_rejects_counts_of_the_wrong_leng
     assert difference_map(cells, np.zeros(7), np.ones(7), ax=ax) is fig
     with pytest.raises(ValueError, match="one count per cell"):
         difference_map(cells, np.zeros(6), np.zeros(6))
+
+
+def test_difference_map_of_runs_maps_the_mean_difference_with_the_first_runs_sites():
+    class Run:  # the fields of a RunResult that the map reads
+        def __init__(self, scenario, incidents, sites=None, treated=None):
+            self.scenario, self.cell_incidents, self.sites, self.treated_cells = scenario, incidents, sites, treated
+            self.cell_xy = np.array([[0.25, 0.25], [0.75, 0.25], [0.25, 0.75], [0.75, 0.75]])
+            self.cell_county, self.county_names = np.array([0, 1, 0, 1]), ["West", "East"]
+
+    base = [Run("base", np.array([[9, 9, 9, 9], [4, 4, 4, 4]]))]
+    alt = [Run("alt", np.array([[0, 0, 0, 0], [2, 4, 4, 8]]), {"video": np.array([1, 3])}),
+           Run("alt", np.array([[0, 0, 0, 0], [4, 4, 4, 6]]))]
+    ax = difference_map_of(base, alt).axes[0]
+    assert ax.get_title() == "alt − base: recorded offences per cell (mean over 2 replicates)"
+    assert np.array_equal(ax.images[0].get_array().filled(np.nan), [[-1, 0], [0, 3]])  # last year, rows = north
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["cells with cameras (2)"]
+    no_sites = [Run("alt", alt[0].cell_incidents, treated=np.array([0]))]
+    ax = difference_map_of(base, no_sites, year=0, title="mine").axes[0]
+    assert ax.get_title() == "mine" and ax.images[0].get_array().min() == -9
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["treated cells (1)"]
 
 
 def test_timeseries_puts_dates_on_the_time_axis_and_marks_the_start():
@@ -68,6 +99,16 @@ def test_pareto_returns_a_figure_with_the_frontier():
     frontier = [ln for ln in fig.axes[0].lines if ln.get_label() == "Pareto frontier"]
     assert len(frontier) == 1 and list(frontier[0].get_xdata()) == [1.0]
     assert "million yuan" in fig.axes[0].get_xlabel() and "preventable cases prevented" in fig.axes[0].get_ylabel()
+
+
+def test_pareto_draws_rounded_and_missing_intervals_and_says_when_there_is_no_package():
+    # a t-interval of zero width can come back a hair inside its mean; one replicate gives none at all
+    t = pd.DataFrame({"package": ["a", "b"], "extra_cost_yuan": [1e6, 2e6], "extra_cost_lo": [1e6 + 1e-7, np.nan],
+                      "extra_cost_hi": [1e6, np.nan], "prevented": [10.0, 5.0], "prevented_lo": [10.0, np.nan],
+                      "prevented_hi": [10.0 - 1e-12, np.nan], "pareto": [True, False]})
+    assert len(pareto(t).axes[0].collections) > 0  # the error bars
+    empty = pareto(t.iloc[:0]).axes[0]
+    assert [x.get_text() for x in empty.texts] == ["no packages yet"]
 
 
 def test_calibration_plots_import_without_the_calibration_pipeline():

@@ -3,7 +3,8 @@
 Needs the ``app`` extra (``pip install -e '.[app]'``: Panel). The page works offline: Panel
 serves its JavaScript and CSS from the installed Python package, and the server listens on
 127.0.0.1 unless told otherwise. Only :mod:`sim.app.explorer` and :mod:`sim.app.serve`
-import Panel; :mod:`sim.app.session` and :mod:`sim.app.figures` work without it.
+import Panel; :mod:`sim.app.session` works without it. The figures are :mod:`sim.plots`, shared
+with the HTML report.
 """
 
-__all__ = ["explorer", "figures", "serve", "session"]
+__all__ = ["explorer", "serve", "session"]

@@ -6,7 +6,8 @@ scenario schema (its switch, its sizes, and its other scalar parameters folded a
 package" starts a :class:`sim.app.session.PackageRun` on a background thread; a periodic
 callback on the page's event loop polls it, moves the progress bar and, when it ends, shows
 the headline changes against the baseline with 95 % intervals, the difference map, the time
-series and the cost–effect plot of every package saved in the session. The "Open results"
+series and the cost–effect plot of every package saved in the session (drawn by
+:mod:`sim.plots`, like the HTML report's). The "Open results"
 tab reads a folder written by ``pingan run``/``compare``/``sweep`` or a results store.
 """
 
@@ -20,7 +21,6 @@ import numpy as np
 import pandas as pd
 import panel as pn
 
-from sim.app import figures
 from sim.app.session import (
     BASELINES,
     METRIC_LABELS,
@@ -37,7 +37,7 @@ from sim.app.session import (
 )
 from sim.experiments.packages import package_table
 from sim.interventions import REGISTRY
-from sim.metrics import MetricsRecorder
+from sim.plots import difference_map_of, pareto, time_series
 from sim.scenario import ScenarioError, builtin_scenarios, load_scenario
 
 __all__ = ["Explorer", "DEFAULT_SCENARIO", "DEFAULT_SCALE", "DEFAULT_REPLICATES", "POLL_MS"]
@@ -50,8 +50,6 @@ DEFAULT_REPLICATES = 2
 POLL_MS = 300
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
-_DAILY_SERIES = {MetricsRecorder.DAILY.index("preventable_cases"): "preventable cases per day",
-                 MetricsRecorder.DAILY.index("calls_for_service"): "calls for service per day"}
 
 
 def _title(key: str) -> str:
@@ -303,21 +301,15 @@ class Explorer:
         alt = {r.replicate: r for r in saved.results if r.scenario == saved.name}
         common = sorted(set(base) & set(alt))
         if common:
-            first = alt[common[0]]
-            diff = np.mean([alt[k].cell_incidents[-1] - base[k].cell_incidents[-1] for k in common], axis=0)
-            sites = getattr(first, "sites", None)
-            if sites is None and first.treated_cells is not None:  # runners without per-intervention sites
-                sites = {"treated cells": first.treated_cells}
-            self.map_pane.object = figures.difference_map(
-                first.cell_xy, diff, first.cell_county, sites, first.county_names,
-                title=f"{saved.name} − {saved.base}, {year}: recorded offences per cell\n(mean of {len(common)} "
-                      f"paired replicates; sites of replicate {common[0]})")
-            self.series_pane.object = figures.time_series(
-                {saved.base: np.stack([base[k].daily for k in common]),
-                 saved.name: np.stack([alt[k].daily for k in common])}, saved.first_year, saved.start_year,
-                _DAILY_SERIES)
+            # The same replicates of both: the map's difference of means is the mean paired difference.
+            base_runs, alt_runs = [base[k] for k in common], [alt[k] for k in common]
+            self.map_pane.object = difference_map_of(
+                base_runs, alt_runs, title=f"{saved.name} − {saved.base}, {year}: recorded offences per cell\n"
+                                           f"(mean of {len(common)} paired replicates; sites of replicate {common[0]})")
+            self.series_pane.object = time_series({saved.base: base_runs, saved.name: alt_runs}, saved.first_year,
+                                                  start=saved.start_year, figsize=(9, 5.8))
         peers = self.session.cost_effect(saved.name)
-        self.pareto_pane.object = figures.cost_effect(peers, title=f"Packages of this session against {saved.base}")
+        self.pareto_pane.object = pareto(peers, title=f"Packages of this session against {saved.base}")
         self.packages.object = packages_display(peers)
 
     # ------------------------------------------------------------------ opening results
@@ -353,7 +345,7 @@ class Explorer:
             self.open_packages.object = pd.DataFrame({"package": [f"no cost–effect table: missing column {e}"]})
             return
         self.open_packages.object = packages_display(table)
-        self.open_pareto.object = figures.cost_effect(table, title=f"{self._opened.source}: packages against {base}")
+        self.open_pareto.object = pareto(table, title=f"{self._opened.source}: packages against {base}")
 
     # ------------------------------------------------------------------ layout
     def view(self) -> pn.viewable.Viewable:
