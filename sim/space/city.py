@@ -101,13 +101,13 @@ class CityParams(Params):
         "(assumed; visits to urban venues are close to Zipf-distributed, shape ~1)."
     )
     attractor_siting: dict[str, float] = Field(
-        default={"urban_core": 3.0, "commercial": 3.0, "residential": 0.3, "industrial": 0.5, "town": 1.0},
+        default={"urban_core": 4.0, "commercial": 3.0, "residential": 0.3, "industrial": 0.5, "town": 0.5},
         description="Relative chance that an attractor site falls on a built-up cell of each land use, "
         "whatever its residents (assumed: markets, stations and nightlife streets lie in centres and "
         "on commercial roads, few in housing estates or factory districts).",
     )
     attractor_weight: float = Field(
-        3.0, ge=0, description="Total daytime pull of all attractor sites relative to the pull of "
+        1.0, ge=0, description="Total daytime pull of all attractor sites relative to the pull of "
         "the cells' own residents and land use [ratio] (assumed; calibrate with the evidence "
         "harness's crime-concentration measure)."
     )
