@@ -250,3 +250,8 @@ def test_a_heavier_tail_puts_more_pull_on_the_largest_site():
         return c.attractor.max() / c.attractor.sum()
 
     assert largest(0.8) > largest(1.2) > largest(3.0)
+
+
+def test_attractor_siting_names_must_be_land_uses():
+    with pytest.raises(ValueError, match="attractor_siting"):
+        _params("suizhou", attractor_siting={"stadium": 1.0})

@@ -18,7 +18,7 @@ from enum import IntEnum
 from math import ceil, pi, sqrt
 
 import numpy as np
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from sim.params import Params
 from sim.rng import stream
@@ -93,7 +93,7 @@ class CityParams(Params):
         10.0, ge=0, description="Attractor sites (markets, transport hubs, nightlife streets, car "
         "parks) per 100 000 residents, placed in built-up cells; 0 switches attractors off "
         "(assumed; order of magnitude of a Chinese prefecture's markets and stations). With the "
-        "defaults the top 5 % of cells hold ~31 % of recorded offences instead of ~21 % (evidence "
+        "defaults the top 5 % of cells hold ~29 % of recorded offences instead of ~21 % (evidence "
         "harness, Suizhou, scale 0.1)."
     )
     attractor_pareto_shape: float = Field(
@@ -120,6 +120,17 @@ class CityParams(Params):
             if base is not None:  # unknown names are reported by the scenario loader
                 data = {**base, **data}
         return data
+
+    @field_validator("attractor_siting")
+    @classmethod
+    def _known_land_uses(cls, v):
+        known = [lu.name.lower() for lu in LandUse if lu != LandUse.VILLAGE]
+        bad = [k for k in v if k not in known]
+        if bad:
+            raise ValueError(f"city.attractor_siting: unknown land use(s) {bad}; expected some of {known}")
+        if any(x < 0 for x in v.values()):
+            raise ValueError("city.attractor_siting: values must be >= 0")
+        return v
 
     @model_validator(mode="after")
     def _shares_sum_to_one(self):
