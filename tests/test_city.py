@@ -209,3 +209,49 @@ def test_calls_for_service_per_100k_agree_across_scales(rates_by_scale):
 
 def test_preventable_cases_per_100k_agree_across_scales(rates_by_scale):
     _agree_within_replicate_noise(rates_by_scale, "preventable_cases_per_100k")
+
+
+# ------------------------------------------------------------------------ attractors
+def test_attractors_concentrate_the_city_pull_far_beyond_residents():
+    # Markets, stations, nightlife streets: heavy-tailed pull on a few built-up cells.
+    city = build_city(_params("suizhou"), 0.1)
+    top = max(1, int(np.ceil(0.05 * city.n_cells)))
+
+    def top_share(v):
+        return np.sort(v)[::-1][:top].sum() / v.sum()
+
+    assert (city.attractor >= 0).all() and city.attractor.sum() > 0
+    assert (city.attractor[city.land_use == LandUse.VILLAGE] == 0).all()  # only built-up cells
+    # Together the sites weigh attractor_weight times the cells' own pull.
+    own = city.attraction - city.attractor
+    assert city.attractor.sum() == pytest.approx(city.params.attractor_weight * own.sum())
+    assert top_share(city.attraction) > top_share(city.residents) + 0.3
+
+
+def test_attractors_are_deterministic_for_a_seed_and_change_with_it():
+    a, b = build_city(_params("suizhou"), 0.1), build_city(_params("suizhou"), 0.1)
+    np.testing.assert_array_equal(a.attractor, b.attractor)
+    other = build_city(_params("suizhou", seed=7), 0.1)
+    assert not np.array_equal(a.attractor, other.attractor)  # array_equal is False for other shapes too
+
+
+def test_switching_attractors_off_leaves_the_layout_unchanged():
+    on = build_city(_params("suizhou"), 0.1)
+    off = build_city(_params("suizhou", attractor_sites_per_100k=0), 0.1)
+    assert off.attractor.sum() == 0
+    for name in ("ix", "iy", "land_use", "residents", "households", "town", "community"):
+        np.testing.assert_array_equal(getattr(on, name), getattr(off, name))
+    np.testing.assert_allclose(on.attraction - on.attractor, off.attraction)
+
+
+def test_a_heavier_tail_puts_more_pull_on_the_largest_site():
+    def largest(shape):
+        c = build_city(_params("suizhou", attractor_pareto_shape=shape), 0.1)
+        return c.attractor.max() / c.attractor.sum()
+
+    assert largest(0.8) > largest(1.2) > largest(3.0)
+
+
+def test_attractor_siting_names_must_be_land_uses():
+    with pytest.raises(ValueError, match="attractor_siting"):
+        _params("suizhou", attractor_siting={"stadium": 1.0})

@@ -130,3 +130,28 @@ def test_residents_are_deterministic_for_the_city_seed(city_and_residents, defau
     again = build_residents(city, default_scenario.residents)
     for field in ("day_cell", "household", "grid", "special", "offenders"):
         np.testing.assert_array_equal(getattr(r, field), getattr(again, field), err_msg=field)
+
+
+def _offenders_away(city, params):
+    r = build_residents(city, params)
+    o = r.offenders
+    return r, np.mean(r.day_cell[o] != r.home_cell[o])
+
+
+def test_offender_hangouts_take_offenders_to_the_attractors(default_scenario):
+    city = build_city(default_scenario.city, 0.1)
+    off = default_scenario.residents.model_copy(update={"offender_hangout_share": 0.0})
+    on = default_scenario.residents.model_copy(update={"offender_hangout_share": 1.0})
+    r_off, away_off = _offenders_away(city, off)
+    r_on, away_on = _offenders_away(city, on)
+    # The same people; only non-commuting offenders' daytime places change.
+    np.testing.assert_array_equal(r_on.offenders, r_off.offenders)
+    others = np.setdiff1d(np.arange(r_on.n), r_on.offenders)
+    np.testing.assert_array_equal(r_on.day_cell[others], r_off.day_cell[others])
+    assert away_on > away_off + 0.3
+    # Their hangouts lie mostly at the cells with attractor sites.
+    moved = r_on.offenders[r_on.day_cell[r_on.offenders] != r_off.day_cell[r_off.offenders]]
+    assert len(moved) > 0
+    attractor_pull = city.attractor[r_on.day_cell[moved]].sum() / city.attraction[r_on.day_cell[moved]].sum()
+    assert attractor_pull > city.attractor.sum() / city.attraction.sum() * 0.8
+    assert (city.land_use[r_on.day_cell[moved]] <= LandUse.TOWN).all()

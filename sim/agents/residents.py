@@ -66,6 +66,13 @@ class ResidentParams(Params):
         description="Offender share relative to ordinary residents (assumed; recidivism studies "
         "put released prisoners' rates an order of magnitude higher).",
     )
+    offender_hangout_share: float = Field(
+        0.8, ge=0, le=1, description="Share of motivated offenders without a daytime place who still "
+        "spend the day away from home, at a place drawn like a commuter's destination, so mostly at "
+        "the city's attractors (markets, stations, nightlife streets) (assumed; offenders' activity "
+        "spaces centre on such nodes: Brantingham & Brantingham 1995; Bernasco & Block 2009). "
+        "0 keeps every non-commuting offender at home."
+    )
     weekday_away: list[float] = Field(
         default=[0, 0, 0, 0, 0, 0, 0.05, 0.35, 0.8, 0.9, 0.9, 0.85, 0.7, 0.85, 0.9, 0.9, 0.85,
                  0.7, 0.4, 0.25, 0.2, 0.15, 0.05, 0.0],
@@ -171,15 +178,7 @@ def build_residents(city: City, params: ResidentParams) -> Residents:
     town_dest = {t: np.flatnonzero((city.town == t) & built & (city.attraction > 0))
                  for t in np.unique(city.town)}
     for c in np.flatnonzero(commuters):
-        county = city.county[c]
-        if built[c]:
-            dests, w = urban_dest[county], city.attraction[urban_dest[county]]
-        else:
-            local, far = town_dest.get(city.town[c], np.zeros(0, int)), seat_dest[county]
-            dests = np.concatenate([local, far])
-            wl, wf = city.attraction[local], city.attraction[far]
-            share = city.params.rural_to_county_seat if len(local) and len(far) else float(len(far) > 0)
-            w = np.concatenate([wl / max(wl.sum(), 1e-12) * (1 - share), wf / max(wf.sum(), 1e-12) * share])
+        dests, w = _destinations(city, c, urban_dest, seat_dest, town_dest)
         if len(dests) == 0 or w.sum() <= 0:
             continue
         counts = rng.multinomial(commuters[c], w / w.sum())
@@ -194,6 +193,18 @@ def build_residents(city: City, params: ResidentParams) -> Residents:
     mult = np.concatenate([[1.0], [p.special_offender_multiplier.get(k, 1.0) for k in keys]])
     offender = rng.random(n) < np.minimum(1.0, p.motivated_offender_share * mult[special])
 
+    offenders = np.flatnonzero(offender).astype(np.int64)
+    if p.offender_hangout_share > 0:
+        # Their own stream, so that the rest of the population is the same with hangouts on or off.
+        hang_rng = stream(city.params.seed, "residents.offender_hangouts")
+        at_home = offenders[day_cell[offenders] == home_cell[offenders]]
+        roam = at_home[hang_rng.random(len(at_home)) < p.offender_hangout_share]
+        for i in roam.tolist():
+            dests, w = _destinations(city, int(home_cell[i]), urban_dest, seat_dest, town_dest)
+            if len(dests) and w.sum() > 0:
+                day_cell[i] = dests[min(int(np.searchsorted(np.cumsum(w / w.sum()), hang_rng.random(),
+                                                            side="right")), len(dests) - 1)]
+
     presence, occupancy = _hourly_presence(city, home_cell, day_cell, p)
     return Residents(
         home_cell=home_cell,
@@ -203,12 +214,29 @@ def build_residents(city: City, params: ResidentParams) -> Residents:
         special=special,
         victimisations=np.zeros(n, dtype=np.uint16),
         last_victimised=np.full(n, -1, dtype=np.int64),
-        offenders=np.flatnonzero(offender).astype(np.int64),
+        offenders=offenders,
         cell_start=cell_start,
         grid_community=grid_community,
         presence=presence,
         home_occupancy=occupancy,
     )
+
+
+def _destinations(city: City, cell: int, urban_dest: dict, seat_dest: dict, town_dest: dict):
+    """Daytime destinations of someone living in ``cell``, and their (unnormalised) weights.
+
+    Urban residents go anywhere in their county's built-up area by attraction; villagers go to
+    their own town seat, or with probability ``rural_to_county_seat`` to the county seat.
+    """
+    county = city.county[cell]
+    if city.land_use[cell] <= LandUse.TOWN:
+        dests = urban_dest[county]
+        return dests, city.attraction[dests]
+    local, far = town_dest.get(city.town[cell], np.zeros(0, int)), seat_dest[county]
+    dests = np.concatenate([local, far])
+    wl, wf = city.attraction[local], city.attraction[far]
+    share = city.params.rural_to_county_seat if len(local) and len(far) else float(len(far) > 0)
+    return dests, np.concatenate([wl / max(wl.sum(), 1e-12) * (1 - share), wf / max(wf.sum(), 1e-12) * share])
 
 
 def _hourly_presence(city: City, home: np.ndarray, day: np.ndarray, p: ResidentParams):

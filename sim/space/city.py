@@ -18,7 +18,7 @@ from enum import IntEnum
 from math import ceil, pi, sqrt
 
 import numpy as np
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from sim.params import MAX_AREA_KM2, MAX_POPULATION, MAX_SITES, Params
 from sim.rng import stream
@@ -86,6 +86,33 @@ class CityParams(Params):
         0.3, ge=0, le=1, description="Share of commuting villagers who go to the county seat rather "
         "than their town seat (assumed)."
     )
+    # Attractors: places that draw people far beyond their residents — markets (市场), transport
+    # hubs (车站), nightlife streets, car parks. Crime concentrates at such places (Brantingham &
+    # Brantingham 1995, crime generators and attractors; Weisburd 2015, the law of crime
+    # concentration: ~50 % of crime at ~5 % of street segments). Their pull is heavy-tailed: a
+    # few sites (the railway station, the central market) draw most visitors.
+    attractor_sites_per_100k: float = Field(
+        10.0, ge=0, description="Attractor sites (markets, transport hubs, nightlife streets, car "
+        "parks) per 100 000 residents, placed in built-up cells; 0 switches attractors off "
+        "(assumed; order of magnitude of a Chinese prefecture's markets and stations). With the "
+        "defaults the top 5 % of cells hold ~29 % of recorded offences instead of ~21 % (evidence "
+        "harness, Suizhou, scale 0.1)."
+    )
+    attractor_pareto_shape: float = Field(
+        1.2, gt=0, description="Tail index of the sites' pull (Pareto): smaller is more unequal "
+        "(assumed; visits to urban venues are close to Zipf-distributed, shape ~1)."
+    )
+    attractor_siting: dict[str, float] = Field(
+        default={"urban_core": 4.0, "commercial": 3.0, "residential": 0.3, "industrial": 0.5, "town": 0.5},
+        description="Relative chance that an attractor site falls on a built-up cell of each land use, "
+        "whatever its residents (assumed: markets, stations and nightlife streets lie in centres and "
+        "on commercial roads, few in housing estates or factory districts).",
+    )
+    attractor_weight: float = Field(
+        1.0, ge=0, description="Total daytime pull of all attractor sites relative to the pull of "
+        "the cells' own residents and land use [ratio] (assumed; calibrate with the evidence "
+        "harness's crime-concentration measure)."
+    )
 
     @model_validator(mode="before")
     @classmethod
@@ -95,6 +122,17 @@ class CityParams(Params):
             if base is not None:  # unknown names are reported by the scenario loader
                 data = {**base, **data}
         return data
+
+    @field_validator("attractor_siting")
+    @classmethod
+    def _known_land_uses(cls, v):
+        known = [lu.name.lower() for lu in LandUse if lu != LandUse.VILLAGE]
+        bad = [k for k in v if k not in known]
+        if bad:
+            raise ValueError(f"city.attractor_siting: unknown land use(s) {bad}; expected some of {known}")
+        if any(x < 0 for x in v.values()):
+            raise ValueError("city.attractor_siting: values must be >= 0")
+        return v
 
     @model_validator(mode="after")
     def _shares_sum_to_one(self):
@@ -131,6 +169,7 @@ class City:
     residents: np.ndarray
     households: np.ndarray
     attraction: np.ndarray
+    attractor: np.ndarray
     county_names: list[str]
     town_county: np.ndarray
     town_is_street: np.ndarray
@@ -351,6 +390,7 @@ def build_city(params: CityParams, scale: float = 1.0) -> City:
     hh_size = get("hh_size", np.float64)[order_]
     households = np.where(residents > 0, np.ceil(residents / hh_size), 0).astype(np.int64)
     attraction = residents * np.array([_ATTRACTION[LandUse(v)] for v in range(6)])[land_use]
+    attractor = _attractors(p, land_use, attraction, pop)
     lattice = np.full((n_side, n_side), -1, dtype=np.int32)
     lattice[ix, iy] = np.arange(len(ix), dtype=np.int32)
     town = get("town", np.int32)[order_]
@@ -374,7 +414,8 @@ def build_city(params: CityParams, scale: float = 1.0) -> City:
         community=community[order_],
         residents=residents,
         households=households,
-        attraction=attraction.astype(np.float64),
+        attraction=(attraction + attractor).astype(np.float64),
+        attractor=attractor,
         county_names=[c.name for c in p.counties],
         town_county=np.array([t[0] for t in towns], dtype=np.int32),
         town_is_street=np.array([t[1] for t in towns], dtype=bool),
@@ -383,6 +424,35 @@ def build_city(params: CityParams, scale: float = 1.0) -> City:
         neighbours=_neighbours(ix, iy, lattice),
         lattice=lattice,
     )
+
+
+def _attractors(p: CityParams, land_use: np.ndarray, attraction: np.ndarray, population: int) -> np.ndarray:
+    """Pull of the attractor sites in each cell (0 where there is none).
+
+    ``attractor_sites_per_100k`` sites (at least one when it is positive) fall on built-up cells
+    (urban core, commercial, industrial, town seats) with probability ``attractor_siting`` by land
+    use, whatever the cell's residents: a station or a market is not where most people live. A
+    cell may hold several. The sites' pulls are Pareto quantiles (shape ``attractor_pareto_shape``)
+    at evenly spaced ranks, scaled so that together they weigh ``attractor_weight`` times the
+    cells' own attraction. Drawn from the city seed's own stream
+    (``city.attractors``): switching attractors on or off leaves the rest of the layout unchanged.
+    """
+    out = np.zeros(len(land_use))
+    n_sites = 0 if p.attractor_sites_per_100k <= 0 else max(1, round(p.attractor_sites_per_100k * population / 1e5))
+    siting = np.array([p.attractor_siting.get(LandUse(v).name.lower(), 0.0) for v in range(len(LandUse))])
+    built = np.flatnonzero((land_use <= LandUse.TOWN) & (attraction > 0) & (siting[land_use] > 0))
+    if n_sites == 0 or p.attractor_weight <= 0 or len(built) == 0:
+        return out
+    rng = stream(p.seed, "city.attractors")
+    w = siting[land_use[built]] / siting[land_use[built]].sum()
+    where = built[rng.choice(len(built), size=n_sites, p=w)]
+    # Pareto quantiles at evenly spaced ranks rather than random draws: the size distribution of the
+    # sites is then the same at every scale (a few random draws from a heavy tail would make a small
+    # city's concentration depend on one lucky site).
+    q = (np.arange(n_sites) + 0.5) / n_sites
+    pull = (1.0 - q) ** (-1.0 / p.attractor_pareto_shape)
+    np.add.at(out, where, pull)
+    return out * (p.attractor_weight * attraction.sum() / out.sum())
 
 
 def _neighbours(ix: np.ndarray, iy: np.ndarray, lattice: np.ndarray) -> np.ndarray:

@@ -1,0 +1,111 @@
+"""The evidence harness (sim.experiments.evidence) and the crime concentration it measures."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from sim.experiments.evidence import (
+    PUBLISHED,
+    EvidenceRow,
+    _observed,
+    evidence_scenarios,
+    evidence_table,
+    near_repeat_ratio,
+    top_share,
+    write_evidence,
+)
+from sim.experiments.runner import scenario_tasks
+from sim.scenario.loader import load_scenario
+
+SHORT = ["run.warmup_days=7", "run.years=1"]
+
+
+def test_top_share_sums_the_largest_five_percent_of_cells():
+    counts = np.array([50.0] + [1.0] * 19 + [0.0] * 20)  # 40 cells: the top 5 % is 2 cells
+    assert top_share(counts) == pytest.approx(51 / 69 * 100)
+    assert top_share(np.ones(100)) == pytest.approx(5.0)
+    assert math.isnan(top_share(np.zeros(10)))
+
+
+def test_knox_ratio_is_one_when_places_and_times_are_independent():
+    rng = np.random.default_rng(3)
+    n = 3000  # ~1 700 chance pairs: the ratio's noise is a few percent
+    cells, hours = rng.integers(0, 100, n), rng.integers(0, 2 * 8760, n)
+    assert near_repeat_ratio(cells, hours, seed=1) == pytest.approx(1.0, abs=0.1)
+
+
+def test_knox_ratio_finds_repeats_in_the_same_cell_within_two_weeks():
+    rng = np.random.default_rng(4)
+    n = 600
+    cells, hours = rng.integers(0, 100, n), rng.integers(0, 2 * 8760, n)
+    # Each offence followed, in the same cell, by another within a few days.
+    follow = hours + rng.integers(24, 5 * 24, n)
+    clustered = near_repeat_ratio(np.concatenate([cells, cells]), np.concatenate([hours, follow]), seed=1)
+    assert clustered > 2.0  # ~270 chance pairs plus 600 planted ones
+
+
+def test_a_verdict_is_inside_when_the_interval_overlaps_the_published_range():
+    p = PUBLISHED["compound_burglary_ratio"]
+    inside = EvidenceRow("k", "m", "x", "ratio", np.array([0.6, 0.7, 0.65, 0.72]), p).record()
+    outside = EvidenceRow("k", "m", "x", "ratio", np.array([0.1, 0.12, 0.11, 0.13]), p).record()
+    unpublished = EvidenceRow("k", "m", "x", "ratio", np.array([1.0, 2.0])).record()
+    assert inside["verdict"] == "inside" and outside["verdict"] == "outside"
+    assert unpublished["verdict"] == "n/a"
+    assert inside["model_lo"] < inside["model_mean"] < inside["model_hi"]
+
+
+def test_every_scenario_of_the_harness_validates_with_overrides():
+    scen = evidence_scenarios(["city.attractor_sites_per_100k=0"])
+    assert set(scen) == {"base", "cameras", "patrol_x2", "compounds", "package", "daqing"}
+    assert scen["patrol_x2"].policing.units_per_100k_residents == 2 * scen["base"].policing.units_per_100k_residents
+    assert all(s.city.attractor_sites_per_100k == 0 for s in scen.values())
+
+
+def test_tables_are_written(tmp_path):
+    import pandas as pd
+
+    row = EvidenceRow("top5_share", "crime concentration", "share", "%", np.array([30.0, 31.0, 29.0]),
+                      PUBLISHED["top5_share"]).record()
+    write_evidence(pd.DataFrame([row]), tmp_path)
+    assert "crime concentration" in (tmp_path / "evidence.md").read_text()
+    assert pd.read_csv(tmp_path / "evidence.csv")["verdict"].tolist() == ["outside"]
+    assert evidence_table(pd.DataFrame([row])).count("\n") == 3
+
+
+@pytest.fixture(scope="module")
+def concentration_runs():
+    """Two replicates of a short Suizhou baseline at scale 0.1, attractors on and off, with offence logs."""
+    out = {}
+    for label, sets in (("on", []), ("off", ["city.attractor_sites_per_100k=0", "residents.offender_hangout_share=0"])):
+        s = load_scenario("suizhou_baseline", [*SHORT, *sets])
+        out[label] = [_observed(t) for t in scenario_tasks([s], 2, 1, 0.1)]
+    return out
+
+
+def test_the_offence_log_matches_the_recorded_cell_maps(concentration_runs):
+    result, log = concentration_runs["on"][0]
+    recorded = np.bincount(log["cell"][log["recorded"]], minlength=result.cell_incidents.shape[1])
+    np.testing.assert_array_equal(recorded, result.cell_incidents[0])
+    np.testing.assert_array_equal(np.bincount(log["cell"], minlength=len(recorded)), result.cell_offences_true[0])
+
+
+def test_attractors_concentrate_offences_far_beyond_the_residents(concentration_runs):
+    from sim.space.city import build_city
+
+    s = load_scenario("suizhou_baseline")
+    residents_share = top_share(build_city(s.city, 0.1).residents)
+    on = [top_share(r.cell_offences_true.sum(axis=0)) for r, _ in concentration_runs["on"]]
+    off = [top_share(r.cell_offences_true.sum(axis=0)) for r, _ in concentration_runs["off"]]
+    # Without attractors offences follow residents; with them the top 5 % of cells hold far more.
+    assert max(off) < residents_share + 5
+    assert min(on) > residents_share + 5
+    assert min(on) > max(off)
+
+
+def test_concentration_is_identical_for_the_same_seed(concentration_runs):
+    s = load_scenario("suizhou_baseline", SHORT)
+    again, _ = _observed(scenario_tasks([s], 1, 1, 0.1)[0])
+    np.testing.assert_array_equal(again.cell_offences_true, concentration_runs["on"][0][0].cell_offences_true)
