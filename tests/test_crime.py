@@ -100,12 +100,7 @@ def test_cameras_raise_the_city_clearance_rate(video_pairs):
     # ask for a higher mean over paired seeds and at most one seed going the other way.
     diffs = [on.row["clearance_rate"] - off.row["clearance_rate"] for off, on in video_pairs]
     assert np.mean(diffs) > 0 and sum(d <= 0 for d in diffs) <= 1, diffs
-    # Detections are ~20 per arm at this scale and cameras also deter where they film: more in
-    # total, and at most one seed without more.
-    more = [on.row["detected_by_video"] > off.row["detected_by_video"] for off, on in video_pairs]
-    assert sum(on.row["detected_by_video"] for _, on in video_pairs) > sum(
-        off.row["detected_by_video"] for off, _ in video_pairs)
-    assert sum(more) >= len(video_pairs) - 1
+    assert all(on.row["detected_by_video"] > off.row["detected_by_video"] for off, on in video_pairs)
 
 
 def test_clearance_probability_rises_with_video_and_crackdown_odds_and_falls_with_delay():

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from sim.experiments.evidence import (
+    ATTRACTORS_ON,
     PUBLISHED,
     EvidenceRow,
     _observed,
@@ -79,7 +80,7 @@ def test_tables_are_written(tmp_path):
 def concentration_runs():
     """Two replicates of a short Suizhou baseline at scale 0.1, attractors on and off, with offence logs."""
     out = {}
-    for label, sets in (("on", []), ("off", ["city.attractor_sites_per_100k=0", "residents.offender_hangout_share=0"])):
+    for label, sets in (("on", list(ATTRACTORS_ON)), ("off", [])):
         s = load_scenario("suizhou_baseline", [*SHORT, *sets])
         out[label] = [_observed(t) for t in scenario_tasks([s], 2, 1, 0.1)]
     return out
@@ -106,6 +107,6 @@ def test_attractors_concentrate_offences_far_beyond_the_residents(concentration_
 
 
 def test_concentration_is_identical_for_the_same_seed(concentration_runs):
-    s = load_scenario("suizhou_baseline", SHORT)
+    s = load_scenario("suizhou_baseline", [*SHORT, *ATTRACTORS_ON])
     again, _ = _observed(scenario_tasks([s], 1, 1, 0.1)[0])
     np.testing.assert_array_equal(again.cell_offences_true, concentration_runs["on"][0][0].cell_offences_true)

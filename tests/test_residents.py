@@ -139,7 +139,7 @@ def _offenders_away(city, params):
 
 
 def test_offender_hangouts_take_offenders_to_the_attractors(default_scenario):
-    city = build_city(default_scenario.city, 0.1)
+    city = build_city(default_scenario.city.model_copy(update={"attractor_sites_per_100k": 10.0}), 0.1)
     off = default_scenario.residents.model_copy(update={"offender_hangout_share": 0.0})
     on = default_scenario.residents.model_copy(update={"offender_hangout_share": 1.0})
     r_off, away_off = _offenders_away(city, off)

@@ -24,8 +24,11 @@ repeats and burglary by cell need single offences, which no result of a run hold
 recorder keeps cell maps over all crime types only). The other scenarios run through
 :func:`sim.experiments.runner.run_tasks` unchanged.
 
-Run it with ``python -m sim.experiments.evidence [--scale F] [--replicates R] [--jobs J]
-[--out DIR] [--set key=value ...]``; it writes ``evidence.csv`` and ``evidence.md``.
+Run it with ``pingan evidence [--scale F] [--replicates R] [--jobs J] [--out DIR] [--set
+key=value ...]`` (or ``python -m sim.experiments.evidence``); it writes ``evidence.csv`` and
+``evidence.md``. ``--set city.attractor_sites_per_100k=10 --set
+residents.offender_hangout_share=0.8`` measures the model with the crime attractors on
+(:data:`ATTRACTORS_ON`).
 
 Verdict: ``inside`` when the model's 95 % interval overlaps the published range, ``outside``
 otherwise (``n/a`` when either is missing). A published *range* is used where the source
@@ -34,11 +37,9 @@ gives one; where it gives a point, the range says how it was widened and why.
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import math
 import sys
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -54,10 +55,14 @@ from sim.rng import stream
 from sim.scenario.loader import load_scenario
 from sim.scenario.schema import Scenario
 
-__all__ = ["Published", "EvidenceRow", "OffenceLog", "PUBLISHED", "evidence_scenarios", "run_evidence",
+__all__ = ["ATTRACTORS_ON", "Published", "EvidenceRow", "OffenceLog", "PUBLISHED", "evidence_scenarios", "run_evidence",
            "top_share", "near_repeat_ratio", "evidence_table", "write_evidence", "main"]
 
 BURGLARY = CRIME_TYPES.index("burglary")
+
+#: Overrides that switch the crime attractors on (markets, stations, nightlife streets, car parks
+#: and offenders' daytime hangouts at them): off by default until issue 15's recalibration.
+ATTRACTORS_ON = ("city.attractor_sites_per_100k=10", "residents.offender_hangout_share=0.8")
 ROBBERY = CRIME_TYPES.index("robbery")
 _PREVENTABLE = np.array([CRIME_TYPES.index(t) for t in PREVENTABLE])
 
@@ -530,22 +535,10 @@ def write_evidence(df: pd.DataFrame, out: Path) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``python -m sim.experiments.evidence``: run the harness and write its tables."""
-    ap = argparse.ArgumentParser(prog="python -m sim.experiments.evidence", description=__doc__.splitlines()[0])
-    ap.add_argument("--scale", type=float, default=0.1)
-    ap.add_argument("--replicates", type=int, default=8)
-    ap.add_argument("--jobs", type=int, default=1)
-    ap.add_argument("--seed", type=int, default=1)
-    ap.add_argument("--out", type=Path, default=Path("results/evidence"))
-    ap.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
-    a = ap.parse_args(argv)
-    t0 = time.perf_counter()
-    df = run_evidence(a.scale, a.replicates, a.jobs, a.seed, a.overrides)
-    write_evidence(df, a.out)
-    print(evidence_table(df))
-    print(f"{a.replicates} replicates x {len(evidence_scenarios(a.overrides))} scenarios at scale {a.scale}: "
-          f"{time.perf_counter() - t0:.0f} s; wrote {a.out / 'evidence.csv'}")
-    return 0
+    """``python -m sim.experiments.evidence``: the same as ``pingan evidence``."""
+    from sim.cli import main as pingan
+
+    return pingan(["evidence", *(sys.argv[1:] if argv is None else argv)])
 
 
 if __name__ == "__main__":
