@@ -114,6 +114,17 @@ def test_a_negative_count_is_rejected(tmp_path, no_simulation):
     assert "greater than or equal to 0" in msg and "-3" in msg
 
 
+def _nested_file(tmp_path, key: str, value: str, first_lines: tuple[str, ...] = ()):
+    """A scenario file setting the dotted ``key`` to ``value`` as nested YAML mappings."""
+    head, _, leaf = key.rpartition(".")
+    lines, indent = list(first_lines), ""
+    for part in head.split("."):
+        lines.append(f"{indent}{part}:")
+        indent += "  "
+    lines.append(f"{indent}{leaf}: {value}")
+    return write(tmp_path, "s.yaml", "\n".join(lines) + "\n")
+
+
 @pytest.mark.parametrize("key, value, expected", [
     ("run.years", "0", "greater than or equal to 1"),
     ("policing.units_per_100k_residents", "-1", "greater than or equal to 0"),
@@ -122,13 +133,7 @@ def test_a_negative_count_is_rejected(tmp_path, no_simulation):
     ("interventions.crackdown.enabled", "maybe", "bool"),
 ])
 def test_out_of_range_values_name_the_key_and_the_range(tmp_path, key, value, expected, no_simulation):
-    head, _, leaf = key.rpartition(".")
-    lines, indent = [], ""
-    for part in head.split("."):
-        lines.append(f"{indent}{part}:")
-        indent += "  "
-    lines.append(f"{indent}{leaf}: {value}")
-    path = write(tmp_path, "s.yaml", "\n".join(lines) + "\n")
+    path = _nested_file(tmp_path, key, value)
     msg = load_error(path)
     assert str(path) in msg and key in msg and expected in msg
 
@@ -374,13 +379,7 @@ def test_plain_names_in_any_script_are_accepted(tmp_path, name, no_simulation):
     ("crime.type_share.theft", "-.inf", "finite number"),
 ])
 def test_unbounded_values_are_refused_naming_key_and_bound(tmp_path, key, value, expected, no_simulation):
-    head, _, leaf = key.rpartition(".")
-    lines, indent = ["extends: suizhou_2022"], ""
-    for part in head.split("."):
-        lines.append(f"{indent}{part}:")
-        indent += "  "
-    lines.append(f"{indent}{leaf}: {value}")
-    path = write(tmp_path, "s.yaml", "\n".join(lines) + "\n")
+    path = _nested_file(tmp_path, key, value, ("extends: suizhou_2022",))
     msg = load_error(path)
     assert msg.startswith(f"{path}: key '{key}': expected") and expected in msg and "\n" not in msg
 
