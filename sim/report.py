@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from sim.experiments.summary import FLAGS, HEADLINE, metric_label
+from sim.experiments.summary import FLAGS, HEADLINE, is_rare, metric_label
 
 __all__ = ["report_html", "write_report", "comparison_report", "figure_html"]
 
@@ -96,8 +96,9 @@ def headline_rows(diff: pd.DataFrame, scenario: str, year: int, metrics: Sequenc
             "alternative": _n(r.get("alt_mean", r.base_mean + r.difference)),
             "difference [95 % interval]": _ci(r.difference, r.difference_lo, r.difference_hi, signed=True),
             "relative change [95 % interval]": (
-                _ci(r.relative_pct, r.relative_pct_lo, r.relative_pct_hi, " %", True)
-                if np.isfinite(r.relative_pct) else "not estimable: read the difference"),
+                "not estimable: read the difference" if not np.isfinite(r.relative_pct)
+                else f"{r.relative_pct:+.0f} % (rare: read the difference)" if is_rare(flag)
+                else _ci(r.relative_pct, r.relative_pct_lo, r.relative_pct_hi, " %", True)),
             "note": flag if isinstance(flag, str) else "",
         })
     return rows

@@ -145,6 +145,17 @@ def test_percent_change_of_a_rare_count_never_goes_below_minus_100_and_is_flagge
     assert row.difference == pytest.approx((1 + 1 + 2 - 9 - 2 - 12) / 3)
 
 
+def test_tables_give_a_rare_count_as_a_difference_in_counts_not_a_wide_percent_interval():
+    from sim.experiments.summary import compare, format_compare
+
+    diff = compare(_two_scenarios([9.0, 2.0, 12.0], [1.0, 1.0, 2.0]), "base")
+    row = diff.iloc[0]
+    text = format_compare(diff, (row.metric,))
+    assert f"{row.difference:+12.4g}" in text and "rare" in text
+    # The percent interval of a few events (here its upper end) is not printed, only the point.
+    assert f"{row.relative_pct_hi:+.1f}" not in text and f"{row.relative_pct:+.0f} %" in text
+
+
 def test_a_zero_level_leaves_the_relative_change_empty_and_says_to_read_counts():
     from sim.experiments.summary import FLAGS, compare, format_compare
 

@@ -51,7 +51,8 @@ from scipy import stats
 from sim.metrics import CORE_METRICS
 
 __all__ = ["mean_interval", "relative_change", "summarise", "compare", "HEADLINE", "METRIC_LABELS", "FLAGS",
-           "RARE_COUNT", "FEW_REPLICATES", "flag_notes", "metric_label", "is_count", "format_summary", "format_compare"]
+           "RARE_COUNT", "FEW_REPLICATES", "is_rare", "flag_notes", "metric_label", "is_count", "format_summary",
+           "format_compare"]
 
 #: Metrics printed in the terminal tables and shown in reports.
 HEADLINE = ("preventable_cases", "calls_for_service", "effective_incidents", "serious_violent",
@@ -246,6 +247,11 @@ def _num(x: float) -> str:
     return "—" if not np.isfinite(x) else f"{x:.4g}"
 
 
+def is_rare(flag: object) -> bool:
+    """A rare count with few replicates: its relative interval is noise, so tables show counts."""
+    return isinstance(flag, str) and "rare" in flag.split("; ")
+
+
 def _pct(m: float, lo: float, hi: float) -> str:
     if not np.isfinite(m):
         return "not estimable"
@@ -264,8 +270,12 @@ def format_summary(summary: pd.DataFrame, metrics: tuple[str, ...] = HEADLINE) -
         lines.append(f"\n{scen}: {y1} against {y0}, mean over {n} replicates [95 % interval]")
         lines.append(f"  {'metric':26s} {y0:>12} {y1:>12}   change")
         for m, r in g.iterrows():
-            change = (_pct(r.change_pct, r.change_pct_lo, r.change_pct_hi) if np.isfinite(r.change_pct)
-                      else f"{r.change:+.4g} (absolute; no relative change from {_num(r.mean_from)})")
+            if not np.isfinite(r.change_pct):
+                change = f"{r.change:+.4g} (absolute; no relative change from {_num(r.mean_from)})"
+            elif is_rare(r.flag):  # a percent interval of a few events says nothing: give counts
+                change = f"{r.change:+.4g} [{_num(r.change_lo)}, {_num(r.change_hi)}] (counts; {r.change_pct:+.0f} %)"
+            else:
+                change = _pct(r.change_pct, r.change_pct_lo, r.change_pct_hi)
             flag = f"  ({r.flag})" if isinstance(r.flag, str) and r.flag else ""
             lines.append(f"  {m:26s} {r.mean_from:12.4g} {r.mean_to:12.4g}   {change}{flag}")
     return "\n".join(lines)
@@ -279,6 +289,8 @@ def format_compare(diff: pd.DataFrame, metrics: tuple[str, ...] = HEADLINE) -> s
         lines.append(f"\n{scen} minus {g['base'].iloc[0]}, {year} (paired by replicate) [95 % interval]")
         for _, r in g.iterrows():
             flag = f"  ({r.flag})" if isinstance(r.flag, str) and r.flag else ""
+            rel = (f"{r.relative_pct:+.0f} %" if is_rare(r.flag) and np.isfinite(r.relative_pct)
+                   else _pct(r.relative_pct, r.relative_pct_lo, r.relative_pct_hi))
             lines.append(f"  {r.metric:26s} {r.difference:+12.4g} [{_num(r.difference_lo)}, {_num(r.difference_hi)}]"
-                         f"  {_pct(r.relative_pct, r.relative_pct_lo, r.relative_pct_hi)}{flag}")
+                         f"  {rel}{flag}")
     return "\n".join(lines)
