@@ -110,3 +110,15 @@ def test_concentration_is_identical_for_the_same_seed(concentration_runs):
     s = load_scenario("suizhou_baseline", [*SHORT, *ATTRACTORS_ON])
     again, _ = _observed(scenario_tasks([s], 1, 1, 0.1)[0])
     np.testing.assert_array_equal(again.cell_offences_true, concentration_runs["on"][0][0].cell_offences_true)
+
+
+def test_percent_changes_and_ratios_get_intervals_that_cannot_cross_their_floor():
+    # Two replicates far apart: a plain t-interval would reach below -100 % and below 0.
+    pct = EvidenceRow("k", "m", "x", "% change", np.array([-90.0, 20.0])).record()
+    assert -100 < pct["model_lo"] < pct["model_mean"] < pct["model_hi"]
+    ratio = EvidenceRow("k", "m", "x", "ratio", np.array([0.05, 1.4])).record()
+    assert 0 < ratio["model_lo"] < ratio["model_mean"] < ratio["model_hi"]
+    # The point is the geometric mean of the replicates' ratios.
+    assert ratio["model_mean"] == pytest.approx(np.sqrt(0.05 * 1.4))
+    share = EvidenceRow("k", "m", "x", "%", np.array([20.0, 22.0])).record()
+    assert share["model_mean"] == pytest.approx(21.0)

@@ -3,8 +3,9 @@
 Issue 15 asks that every mechanism behave like the field evidence. This module runs a small,
 fixed set of scenarios with common random numbers (replicate *r* has the same seed in every
 scenario, :func:`sim.experiments.runner.replicate_seed`), measures one number per mechanism
-and replicate, and reports each as a mean with a 95 % t-interval over replicates
-(:func:`sim.experiments.summary.mean_interval`) beside the published figure it should match.
+and replicate, and reports each as a mean with a 95 % interval over replicates (percent changes
+and ratios on the log-ratio scale, :meth:`EvidenceRow.interval`) beside the published figure it
+should match.
 
 Scenarios (all built from the built-in files with ``--set``-style overrides,
 :func:`sim.scenario.loader.apply_overrides`):
@@ -49,7 +50,7 @@ import pandas as pd
 from joblib import Parallel, delayed
 
 from sim.experiments.runner import RunResult, Task, run_one, run_tasks, scenario_tasks
-from sim.experiments.summary import mean_interval
+from sim.experiments.summary import mean_interval, relative_change
 from sim.mechanisms.crime import CRIME_TYPES, PREVENTABLE
 from sim.rng import stream
 from sim.scenario.loader import load_scenario
@@ -182,8 +183,28 @@ class EvidenceRow:
     values: np.ndarray
     published: Published | None = None
 
+    def interval(self) -> tuple[float, float, float]:
+        """Mean and 95 % interval over replicates, on the scale the unit lives on.
+
+        A percent change or a ratio cannot go below −100 % or 0: both are taken on the log-ratio
+        scale (:func:`sim.experiments.summary.relative_change`: the geometric mean and the
+        back-transformed t-interval), as the package comparisons are. Where a replicate's ratio is
+        0 (no log), the plain t-interval is used with its ends clipped at that floor. Shares and
+        levels use the plain t-interval.
+        """
+        v = np.asarray(self.values, dtype=float)
+        if self.unit not in ("% change", "ratio"):
+            return mean_interval(v)
+        ratio = 1.0 + v / 100.0 if self.unit == "% change" else v
+        point, lo, hi = relative_change(ratio, np.ones_like(ratio))
+        if not np.isnan(point):
+            return (point, lo, hi) if self.unit == "% change" else tuple(1.0 + x / 100.0 for x in (point, lo, hi))
+        floor = -100.0 if self.unit == "% change" else 0.0
+        mean, lo, hi = mean_interval(v)
+        return mean, max(lo, floor), max(hi, floor)
+
     def record(self) -> dict:
-        mean, lo, hi = mean_interval(self.values)
+        mean, lo, hi = self.interval()
         p = self.published
         verdict = "n/a"
         if p is not None and not (math.isnan(lo) or math.isnan(hi)):
