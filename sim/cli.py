@@ -350,6 +350,8 @@ def _run(args: argparse.Namespace) -> int:
     summary = summarise(df)
     summary.to_csv(out / "summary.csv", index=False, float_format="%.10g")
     _print_summary(summary)
+    if args.command == "run":
+        _print_reported(summary, args)
     if args.command == "compare":
         diff = compare(df, labels[0])
         diff.to_csv(out / "compare.csv", index=False, float_format="%.10g")
@@ -596,6 +598,21 @@ def _validate(args) -> int:
         print(f"{name}: ok ({s.city.preset or 'custom'} city, years {s.run.year_labels}, "
               f"interventions: {on})")
     return 1 if bad else 0
+
+
+def _print_reported(summary: pd.DataFrame, args: argparse.Namespace) -> None:
+    """The seeds' reported changes for this scenario next to the simulated ones (if any apply)."""
+    from sim.calibration.targets import default_input, load_targets
+    from sim.experiments.summary import format_reported
+
+    try:
+        targets = load_targets(default_input("targets.csv"))
+    except CalibrationFileError as e:  # the run is done: say why the comparison is missing, don't fail
+        log.warning(f"no comparison with the reported figures: {e}")
+        return
+    text = format_reported(summary, targets, args.scale, posterior=args.posterior is not None)
+    if text:
+        print(text)
 
 
 def _print_summary(summary: pd.DataFrame) -> None:

@@ -191,3 +191,22 @@ def test_a_year_before_the_interventions_is_flagged_identical_not_certain():
     row = compare(_two_scenarios([3.0, 5.0, 4.0], [3.0, 5.0, 4.0], "preventable_cases"), "base").iloc[0]
     assert row.difference == 0 and row.relative_pct == 0
     assert "identical" in row.flag.split("; ")
+
+
+def test_a_run_of_a_seed_scenario_is_shown_next_to_what_the_city_reported():
+    from sim.calibration.targets import default_input, load_targets
+    from sim.experiments.summary import format_reported, summarise
+
+    df = pd.DataFrame([{"scenario": "suizhou_2022", "replicate": r, "year": y,
+                        "preventable_cases": (200.0 if y == 2021 else 90.0) + r, "calls_for_service": 1000.0 - r}
+                       for r in range(3) for y in (2021, 2022)])
+    targets = load_targets(default_input("targets.csv"))
+    text = format_reported(summarise(df), targets, scale=0.1, posterior=False)
+    line = next(x for x in text.splitlines() if "preventable_cases" in x)
+    # 200 -> 90, 201 -> 91, 202 -> 92: geometric mean of the ratios 0.4527, i.e. -54.7 %
+    assert "-58 %" in line and "003_d0d6d615d3c4e2fc.txt" in line and "simulated -54.7 %" in line
+    assert "--posterior" in text
+    assert "compare at scale" in format_reported(summarise(df), targets, scale=0.05, posterior=True)
+    assert "--posterior" not in format_reported(summarise(df), targets, scale=0.1, posterior=True)
+    # A scenario nobody reported on gets no table.
+    assert format_reported(summarise(df.assign(scenario="my_package")), targets, 0.1, False) == ""

@@ -52,7 +52,7 @@ from sim.metrics import CORE_METRICS
 
 __all__ = ["mean_interval", "relative_change", "summarise", "compare", "HEADLINE", "METRIC_LABELS", "FLAGS",
            "RARE_COUNT", "FEW_REPLICATES", "is_rare", "flag_notes", "metric_label", "is_count", "format_summary",
-           "format_compare"]
+           "format_compare", "format_reported"]
 
 #: Metrics printed in the terminal tables and shown in reports.
 HEADLINE = ("preventable_cases", "calls_for_service", "effective_incidents", "serious_violent",
@@ -294,3 +294,40 @@ def format_compare(diff: pd.DataFrame, metrics: tuple[str, ...] = HEADLINE) -> s
             lines.append(f"  {r.metric:26s} {r.difference:+12.4g} [{_num(r.difference_lo)}, {_num(r.difference_hi)}]"
                          f"  {rel}{flag}")
     return "\n".join(lines)
+
+
+def format_reported(summary: pd.DataFrame, targets: pd.DataFrame, scale: float, posterior: bool) -> str:
+    """What the seed cities reported next to this run's year-on-year changes, as text.
+
+    Args:
+        summary: From :func:`summarise`.
+        targets: The calibration targets (:func:`sim.calibration.targets.load_targets`); the
+            year-on-year rows whose ``scenario`` is a scenario of ``summary`` are shown.
+        scale: The run's scale (a target needing a larger one is marked).
+        posterior: Whether the run drew its parameters from a calibrated posterior.
+
+    Returns:
+        The table and a note on the parameters, or ``""`` when no reported figure applies.
+    """
+    rows = []
+    for t in targets[targets["kind"] == "yoy_change"].itertuples():
+        hit = summary[(summary["scenario"] == t.scenario) & (summary["metric"] == t.metric)
+                      & (summary["year_from"] == t.base_year) & (summary["year_to"] == t.years[0])]
+        if hit.empty:
+            continue
+        r = hit.iloc[0]
+        reported = {"lower": "rises", "upper": "falls"}.get(t.bound) or f"{t.value:+g} %"
+        simulated = (_pct(r.change_pct, r.change_pct_lo, r.change_pct_hi) if np.isfinite(r.change_pct)
+                     else f"{r.change:+.4g} (counts)")
+        small = f"  (compare at scale ≥ {t.min_scale:g})" if scale < t.min_scale else ""
+        rows.append(f"  {t.scenario} {t.years[0]}: {t.metric:22s} reported {reported:>7s}   simulated {simulated}"
+                    f"   [{t.source_file}]{small}")
+    if not rows:
+        return ""
+    params = ("Parameters: drawn from the calibrated posterior, one set per replicate." if posterior else
+              "Parameters: the documented defaults. Add --posterior calibration/results/main/posterior.csv to draw\n"
+              "calibrated sets per replicate, so that parameter uncertainty enters the intervals.")
+    return ("\nWhat the seed cities reported (calibration/targets.csv) against this run:\n" + "\n".join(rows)
+            + "\n" + params + "\nWhere the model cannot reach a reported figure within plausible parameters, "
+            "README.md, \"Tensions\", says why.")
+
