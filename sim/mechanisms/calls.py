@@ -53,6 +53,13 @@ class CallParams(Params):
         0.25, ge=0, le=1, description="Chance video monitoring detects an unreported offence in a "
         "fully covered cell (assumed)."
     )
+    camera_detect_by_type: dict[str, NonNegative] = Field(
+        default={t: 1.0 for t in CRIME_TYPES},
+        description="Multiplier of ``camera_detect_prob`` by crime type (1.0 for every type, the default). "
+        "Cameras see street offences, not what happens indoors or remotely: evidence-based values give "
+        "fraud 0 (telecom fraud is remote) and burglary less (indoors; entry may be seen) (assumed; "
+        ":data:`sim.experiments.evidence.CAMERAS_BY_TYPE`).",
+    )
     non_crime_per_1000_year: dict[str, NonNegative] = Field(
         default={"public_order": 9.0, "assistance": 16.0, "traffic": 11.0, "dispute": 2.0,
                  "invalid": 6.0},
@@ -103,6 +110,7 @@ class Calls:
         self._rng = stream(seed, "calls.non_crime")
         self._report = np.array([params.report_prob.get(t, 0.5) for t in CRIME_TYPES])
         self._delay = np.array([params.report_delay_median_min.get(t, 60.0) for t in CRIME_TYPES])
+        self._detect = np.array([params.camera_detect_by_type.get(t, 1.0) for t in CRIME_TYPES])
         rate = np.array([params.non_crime_per_1000_year.get(k, 0.0) for k in NON_CRIME_KINDS])
         profile = np.asarray(params.hour_profile) / np.mean(params.hour_profile)
         # Expected calls per hour of week, per kind, city-wide; cells in proportion to presence.
@@ -136,7 +144,7 @@ class Calls:
         reported = (u_rep < self._report[off.crime_type]) | off.homicide
         delay = log_logistic(u_del, self._delay[off.crime_type], self.p.report_delay_shape)
         recorded = reported & ((u_rec < self.p.record_prob) | off.homicide)
-        seen = self.p.camera_detect_prob * cameras[off.cell]
+        seen = self.p.camera_detect_prob * self._detect[off.crime_type] * cameras[off.cell]
         if alarms is not None:
             seen = np.maximum(seen, alarms[off.cell])
         detected = ~reported & (u_rec < seen)

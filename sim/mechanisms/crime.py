@@ -204,7 +204,7 @@ class CrimeParams(Params):
     )
     place_choice: bool = Field(
         False, description="Whether an offender who is out (the hour's hangout share) chooses where to "
-        "attempt among home, hangout and the hangout's neighbours, weighted by the cell's opportunity × "
+        "attempt among the hangout and its neighbours, weighted by the cell's opportunity × "
         "exp(−place_choice_risk_sensitivity · perceived risk) (rational choice and crime pattern "
         "theory: Cornish & Clarke 1986, Brantingham & Brantingham 1993; Bernasco & Block 2009 "
         "location choice). Off (the default): the offender acts at the hangout."
@@ -839,23 +839,18 @@ def _cell_hazard(i, cell, o, total_opportunity, cell_state, cameras, c):
 
 @njit(cache=True)
 def _choose_place(i, o, total_opportunity, cell_state, cameras, neighbours, c, u):
-    # Place choice of an offender who is out: home, hangout or one of the hangout's neighbours,
-    # with probability ∝ place_weight (the hour's opportunity × exp(−β · perceived risk)), by
-    # inverse CDF over the candidates in that order.
+    # Place choice of an offender who is out: the hangout or one of its neighbours, with
+    # probability ∝ place_weight (the hour's opportunity × exp(−β · perceived risk)), by inverse
+    # CDF over the candidates in that order.
     hangout = o.hangout[i]
-    home = o.home[i]
-    whole = _candidate_weight(home, total_opportunity, cell_state, cameras, c)
-    whole += _candidate_weight(hangout, total_opportunity, cell_state, cameras, c)
+    whole = _candidate_weight(hangout, total_opportunity, cell_state, cameras, c)
     for nb in neighbours[hangout]:
         if nb >= 0:
             whole += _candidate_weight(nb, total_opportunity, cell_state, cameras, c)
     if not whole > 0:
         return hangout
     target = u * whole
-    cum = _candidate_weight(home, total_opportunity, cell_state, cameras, c)
-    if target < cum:
-        return home
-    cum += _candidate_weight(hangout, total_opportunity, cell_state, cameras, c)
+    cum = _candidate_weight(hangout, total_opportunity, cell_state, cameras, c)
     if target < cum:
         return hangout
     last = hangout
