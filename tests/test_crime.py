@@ -563,3 +563,16 @@ def test_offences_record_when_the_victim_was_last_victimised(city_and_residents,
             repeats += prior >= 0
             seen[v] = h
     assert len(seen) > 100
+
+
+def test_repeat_victim_share_makes_offences_return_to_the_same_victims(city_and_residents, guardian_state):
+    import dataclasses as dc
+    city, residents = city_and_residents
+    n = city.n_cells
+    fresh = [dc.replace(residents, victimisations=np.zeros_like(residents.victimisations),
+                        last_victimised=np.full_like(residents.last_victimised, -1)) for _ in range(2)]
+    _, random_victims = _offend(city, fresh[0], guardian_state(n), 24 * 14)
+    _, repeats = _offend(city, fresh[1], guardian_state(n), 24 * 14, repeat_victim_share=0.3)
+    share = [(off["victim_last_victimised"] >= 0).mean() for off in (random_victims, repeats)]
+    assert share[0] < 0.05
+    assert 0.2 < share[1] < 0.35  # nearly every cell already has a victim after a few days
