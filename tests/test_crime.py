@@ -576,3 +576,14 @@ def test_repeat_victim_share_makes_offences_return_to_the_same_victims(city_and_
     share = [(off["victim_last_victimised"] >= 0).mean() for off in (random_victims, repeats)]
     assert share[0] < 0.05
     assert 0.2 < share[1] < 0.35  # nearly every cell already has a victim after a few days
+
+
+def test_unusable_footage_lowers_the_clearance_cameras_bring():
+    ctype = np.array([THEFT, THEFT, THEFT])
+    args = (ctype, np.zeros(3), np.zeros(3), np.array([0.0, 0.5, 1.0]), np.ones(3))
+    full = clearance_probability(ClearanceParams(), *args)
+    part = clearance_probability(ClearanceParams(footage_usable_share=0.65), *args)
+    none = clearance_probability(ClearanceParams(footage_usable_share=0.0), *args)
+    assert part[0] == full[0] == none[0]  # no cameras: footage does not matter
+    np.testing.assert_allclose(part[1:], 0.65 * full[1:] + 0.35 * none[0])
+    np.testing.assert_allclose(none, full[0])

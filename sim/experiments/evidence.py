@@ -72,8 +72,8 @@ ATTRACTORS_ON = ("city.attractor_sites_per_100k=10", "residents.offender_hangout
 #: centres small, violence ~0; remote fraud not deterred nor seen), and usable footage for
 #: ~65 % of covered cases (Ashby 2017).
 CAMERAS_BY_TYPE = (
-    "crime.camera_deterrence_by_type.vehicle_crime=2.0", "crime.camera_deterrence_by_type.burglary=1.0",
-    "crime.camera_deterrence_by_type.theft=1.0", "crime.camera_deterrence_by_type.robbery=0.3",
+    "crime.camera_deterrence_by_type.vehicle_crime=4.0", "crime.camera_deterrence_by_type.burglary=1.5",
+    "crime.camera_deterrence_by_type.theft=1.5", "crime.camera_deterrence_by_type.robbery=0.3",
     "crime.camera_deterrence_by_type.assault=0.0", "crime.camera_deterrence_by_type.fraud=0.0",
     "calls.camera_detect_by_type.fraud=0.0", "calls.camera_detect_by_type.burglary=0.3",
     "clearance.footage_usable_share=0.65",
@@ -84,12 +84,14 @@ CONCENTRATION = ("crime.crowding_cap=10", "crime.place_choice=true", "crime.plac
 #: Near repeats by crime type and distance (Johnson et al. 2007; Bowers & Johnson 2004; Youstin et
 #: al. 2011): burglary strongest, vehicle crime close, theft and robbery weaker, assault little,
 #: fraud none; neighbouring 0.5 km cells get a small share (only their edges are within ~200 m);
-#: elevated risk for about two weeks.
+#: elevated risk for about two weeks (the default half-life, 7 days); weights average ~0.9 over the
+#: type mix, so the overall level of offending barely moves. A fifth of offences return to the
+#: cell's last victim (repeat victimisation, Farrell & Pease 1993).
 NEAR_REPEAT = (
-    "crime.near_repeat_by_type.burglary=1.0", "crime.near_repeat_by_type.vehicle_crime=0.8",
-    "crime.near_repeat_by_type.theft=0.5", "crime.near_repeat_by_type.robbery=0.5",
+    "crime.near_repeat_by_type.burglary=2.0", "crime.near_repeat_by_type.vehicle_crime=1.5",
+    "crime.near_repeat_by_type.theft=0.7", "crime.near_repeat_by_type.robbery=0.5",
     "crime.near_repeat_by_type.assault=0.2", "crime.near_repeat_by_type.fraud=0.0",
-    "crime.near_repeat_spread=0.15",
+    "crime.near_repeat_spread=0.15", "crime.repeat_victim_share=0.2",
 )
 #: Patrol strength: doubling patrol presence cuts offences at hot spots by ~6-13 % (Sherman &
 #: Weisburd 1995; Braga et al. 2019), not ~60 % as with the defaults (patrol_guard 1.2,
