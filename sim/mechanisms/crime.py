@@ -9,6 +9,15 @@ home or in the street, patrol units in or beside the cell, officers on fixed pos
 whatever guardians interventions add. A blocked offender moves to a neighbouring cell and
 tries once more (displacement) or gives up (desistance); both are recorded.
 
+Options whose defaults leave the model as it was (issue 15; evidence-based values are the
+override sets in :mod:`sim.experiments.evidence`): cameras deterring each crime type by its own
+weight (``camera_deterrence_by_type``), the crowding cap of street opportunity
+(``crowding_cap``), an offender's choice among the hangout and its neighbours
+(``place_choice``), the near-repeat boost by crime type (``near_repeat_by_type``), and
+offenders returning to the cell's last victim (``repeat_victim_share``). Each offence records
+when its victim was last victimised, so repeat victimisation is counted
+(``repeat_victimisations``).
+
 The formulas (perceived risk, the attempt hazard, guardianship, the blocking chance and the
 near-repeat spread) are written once, in plain Python, below the parameters; the compiled
 hour (``_offend`` and its parts, at the end) calls their compiled copies, and
