@@ -124,6 +124,22 @@ class Calls:
         self._expected_rows = [row.tolist() for row in self._expected]
         self._next_id = 0
         self._cell_county = city.county.tolist()  # the city's cells never change county
+        #: Cells whose cameras are watched live (active monitoring), and the operators' minutes from
+        #: seeing an offence to calling it in; None: cameras only record (passive).
+        self._live: np.ndarray | None = None
+        self._live_delay_min = 0.0
+
+    def monitor_live(self, cells: np.ndarray, delay_min: float) -> None:
+        """Watch the cameras of ``cells`` live: offences they detect become calls ``delay_min`` later.
+
+        Passive recording (the default) finds an unreported offence only afterwards, so it is cleared,
+        if at all, from footage (``ClearanceParams.video_only_delay_h``). A monitoring centre that
+        watches live calls it in like a witness, and a unit is dispatched (active monitoring).
+        """
+        if self._live is None:
+            self._live = np.zeros(len(self._cell_county), dtype=bool)
+        self._live[cells] = True
+        self._live_delay_min = delay_min
 
     def report(self, off: Offences, hour: int, cameras: np.ndarray, alarms: np.ndarray | None = None):
         """Decide which offences are reported or detected by video.
@@ -148,6 +164,13 @@ class Calls:
         if alarms is not None:
             seen = np.maximum(seen, alarms[off.cell])
         detected = ~reported & (u_rec < seen)
+        if self._live is not None:  # seen live: the operators call it in
+            live = detected & self._live[off.cell]
+            if live.any():
+                detected &= ~live
+                reported = reported | live
+                recorded = recorded | live
+                delay = np.where(live, self._live_delay_min, delay)
         # Per-call values as Python scalars, converted once per hour rather than element by
         # element (the same float operations, elementwise, as a per-call expression).
         idx = np.flatnonzero(reported)
