@@ -411,7 +411,7 @@ class OffendingConstants(NamedTuple):
     serious_assault_share: float  # of assaults
     camera_by_type: bool  # cameras deter each type by its weight (else: the camera term of perceived risk)
     type_camera_risk: float  # camera_deterrence × camera_awareness, used with camera_by_type
-    place_choice: bool  # an offender who is out chooses among home, hangout and its neighbours
+    place_choice: bool  # an offender who is out chooses among the hangout and its neighbours
     place_beta: float  # β of the place choice
     repeat_victim_share: float  # chance the victim is the cell's last victim
 
@@ -651,8 +651,10 @@ class Offending:
 
     def _risk(self, cell_state: np.ndarray, cameras: np.ndarray) -> np.ndarray:
         # Perceived risk from columns of _cell_state (some cells or all) and their camera coverage.
+        # (With cameras by crime type, cameras act on each type's opportunity instead: no camera term.)
+        camera_risk = 0.0 if self._camera_by_type else self._camera_risk
         return perceived_risk(cell_state[_ARREST_RISK], cell_state[_PRESENCE_MEMORY], cameras, self.p.presence_risk,
-                              self._camera_risk)
+                              camera_risk)
 
     def decay(self, patrol_presence: np.ndarray, posts: np.ndarray) -> None:
         """Advance near-repeat, arrest deterrence and presence memory by one hour."""
@@ -787,8 +789,9 @@ def _offend(hour, how, u_attempt, offenders, weekly, places, levers, sensitivity
                                                     at.neighbours, c):
             continue
         # Where the offender is, and whether they attempt an offence there.
-        here = o.hangout[i] if keyed_uniform(o.draw_keys[_PLACE, i], term0) < hangout_share else o.home[i]
-        if c.place_choice and here == o.hangout[i]:
+        out_and_about = keyed_uniform(o.draw_keys[_PLACE, i], term0) < hangout_share
+        here = o.hangout[i] if out_and_about else o.home[i]
+        if c.place_choice and out_and_about:
             here = _choose_place(i, o, total_opportunity, at.cell_state, lv.cameras, at.neighbours, c,
                                  keyed_uniform(o.draw_keys[_PLACE, i], term1))
         total = _opportunity_here(opportunity, here, lv.deterrence, opp)
