@@ -206,6 +206,8 @@ METRICS.declare(
     _core("serious_violent", "cases", "Serious violent crime (八类严重暴力): recorded robberies and "
           "serious assaults.", lambda v: float(v.recorded_by_type[_ROBBERY]) + v.total("serious_assaults")),
     _core("homicides", "deaths", "Homicides (命案), street and dispute violence."),
+    _core("repeat_victimisations", "offences", "Offences (recorded or not) against a resident already "
+          "victimised earlier in the same year (repeat victimisation; Farrell & Pease 1993)."),
     _core("clearance_rate", "share", "Cases cleared per police-recorded offence.",
           lambda v: _ratio(v.total("cases_cleared"), v.recorded_offences)),
     _core("response_time_median_min", "minutes", "Median minutes from an attended call to arrival.",

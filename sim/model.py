@@ -218,6 +218,9 @@ class PinganModel(mesa.Model):
             rec.add("offences_displaced", year, float(off.displaced.sum()))
             rec.add("detected_by_video", year, float(len(detected)))
             rec.add("homicides", year, float(off.homicide.sum()))
+            # Repeat victimisation: the victim was already victimised earlier in this counted year.
+            year_start = self.warmup_hours + year * HOURS_PER_YEAR
+            rec.add("repeat_victimisations", year, float((off.victim_last_victimised >= year_start).sum()))
             serious = off.serious & recorded & (off.crime_type == ASSAULT)
             rec.add("serious_assaults", year, float(serious.sum()))
             np.add.at(self.heat, off.cell[recorded], 1.0)

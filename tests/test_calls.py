@@ -32,3 +32,42 @@ def test_non_crime_calls_are_the_streams_poisson_draws_of_each_hours_expected_co
         assert all(hour * 60.0 <= c.time < (hour + 1) * 60.0 for c in drawn)
         seen += len(drawn)
     assert seen > 100
+
+
+def test_cameras_detect_no_fraud_when_its_detection_weight_is_zero(city_and_residents):
+    from sim.mechanisms.crime import CRIME_TYPES, Offences
+
+    city, residents = city_and_residents
+    n = 4000
+    types = np.arange(n) % len(CRIME_TYPES)
+    z = np.zeros(n, dtype=bool)
+    off = Offences(np.arange(n), np.arange(n), np.zeros(n, dtype=np.int64), types, z, z, z, np.zeros(n, dtype=np.int64))
+    cameras = np.ones(city.n_cells)
+    fraud = CRIME_TYPES.index("fraud")
+    _, seen = Calls(CallParams(camera_detect_prob=1.0), city, residents, 1).report(off, 5, cameras)
+    _, seen_w = Calls(CallParams(camera_detect_prob=1.0, camera_detect_by_type={"fraud": 0.0}), city, residents,
+                      1).report(off, 5, cameras)
+    assert (types[seen] == fraud).sum() > 100
+    assert (types[seen_w] == fraud).sum() == 0
+    # The other types are detected exactly as before (the same draws).
+    assert seen[types[seen] != fraud].tolist() == seen_w.tolist()
+
+
+def test_offences_seen_on_live_monitored_cameras_become_calls(city_and_residents):
+    from sim.mechanisms.crime import CRIME_TYPES, Offences
+
+    city, residents = city_and_residents
+    n = 4000
+    types = np.arange(n) % len(CRIME_TYPES)
+    z = np.zeros(n, dtype=bool)
+    off = Offences(np.arange(n), np.arange(n), np.zeros(n, dtype=np.int64), types, z, z, z, np.zeros(n, dtype=np.int64))
+    cameras = np.ones(city.n_cells)
+    passive = Calls(CallParams(camera_detect_prob=0.5), city, residents, 1)
+    active = Calls(CallParams(camera_detect_prob=0.5), city, residents, 1)
+    active.monitor_live(np.array([0]), 2.0)
+    calls_p, seen_p = passive.report(off, 5, cameras)
+    calls_a, seen_a = active.report(off, 5, cameras)
+    assert len(seen_p) > 100 and len(seen_a) == 0
+    live = {c.offender_slot: c for c in calls_a}.keys() - {c.offender_slot for c in calls_p}
+    assert sorted(live) == seen_p.tolist()  # every offence the cameras caught is now called in
+    assert all(c.recorded and c.report_delay_h == 2.0 / 60 for c in calls_a if c.offender_slot in live)

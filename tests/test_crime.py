@@ -37,7 +37,8 @@ def _offend(city, residents, state, hours: int, seed: int = 3, setup=None, **par
         displaced += off.attempts_displaced
         if len(off):
             parts.append(off)
-    fields = ("offender", "offender_slot", "cell", "crime_type", "displaced", "serious", "homicide", "victim")
+    fields = ("offender", "offender_slot", "cell", "crime_type", "displaced", "serious", "homicide", "victim",
+              "victim_last_victimised")
     return o, {**{f: np.concatenate([getattr(p, f) for p in parts]) for f in fields},
                "attempts_blocked": blocked, "attempts_displaced": displaced}
 
@@ -426,7 +427,8 @@ def test_the_kernels_near_repeat_update_is_add_near_then_the_cap(city_and_reside
     crime.add_near(expected, hit, city.neighbours, c.near_repeat_boost, c.near_repeat_spread)
     np.minimum(expected, c.near_repeat_max, out=expected)
     compiled = start.copy()
-    crime._near_repeat_after(compiled, hit, city.neighbours, c)
+    crime._near_repeat_after(compiled, hit, np.zeros(len(hit), dtype=np.int64), np.ones(len(crime.CRIME_TYPES)),
+                             city.neighbours, c)
     assert compiled.tolist() == expected.tolist()
     assert (compiled == c.near_repeat_max).any() and (compiled < c.near_repeat_max).any()
 
@@ -452,3 +454,136 @@ def test_the_constants_record_names_every_parameter_it_carries(city_and_resident
     assert c.risk_sensitivity == p.risk_sensitivity and c.displacement_prob == p.displacement_prob
     assert c.camera_risk == p.camera_deterrence * p.camera_awareness
     assert c.homicide_share == p.homicide_share and c.serious_assault_share == p.serious_assault_share
+
+
+# ------------------------------------------------- issue 15: evidence-based offending
+def _by_type(off, covered):
+    return np.bincount(off["crime_type"][covered[off["cell"]]], minlength=len(CRIME_TYPES)).astype(float)
+
+
+def test_cameras_by_type_deter_vehicle_crime_and_not_fraud_or_assault(city_and_residents, fresh_residents,
+                                                                       guardian_state):
+    city, _ = city_and_residents
+    n = city.n_cells
+    covered = np.arange(n) % 2 == 0
+    state = guardian_state(n, cameras=np.where(covered, 1.0, 0.0))
+    weights = {"vehicle_crime": 2.0, "burglary": 1.0, "theft": 1.0, "robbery": 0.3, "assault": 0.0, "fraud": 0.0}
+    _, without = _offend(city, fresh_residents, guardian_state(n), 24 * 45)
+    _, with_ = _offend(city, fresh_residents, state, 24 * 45, camera_deterrence_by_type=weights)
+    ratio = _by_type(with_, covered) / _by_type(without, covered)
+    vehicle = CRIME_TYPES.index("vehicle_crime")
+    assert ratio[vehicle] < 0.75  # deterred most (car parks: Welsh & Farrington 2009)
+    assert ratio[vehicle] < ratio[THEFT] < 0.97
+    # Fraud and assault are not deterred: no fewer of them than without cameras.
+    assert ratio[FRAUD] > 0.97 and ratio[ASSAULT] > 0.97
+
+
+def test_cameras_by_type_of_one_are_the_perceived_risk_of_cameras(city_and_residents, fresh_residents, guardian_state):
+    city, _ = city_and_residents
+    n = city.n_cells
+    state = guardian_state(n, cameras=np.linspace(0, 1, n))
+    _, a = _offend(city, fresh_residents, state, 24 * 7)
+    _, b = _offend(city, fresh_residents, state, 24 * 7, camera_deterrence_by_type={t: 1.0 for t in CRIME_TYPES})
+    assert a["cell"].tolist() == b["cell"].tolist() and a["crime_type"].tolist() == b["crime_type"].tolist()
+
+
+def test_camera_factor_is_the_exponential_of_the_weighted_camera_risk():
+    from sim.mechanisms import crime
+    cover, w = np.linspace(0, 1, 7), np.array([0.0, 0.3, 1.0, 2.0, 1.0, 0.5, 0.0])
+    expected = np.exp(-1.3 * (0.3 * w * cover))
+    np.testing.assert_array_equal(crime.camera_factor(cover, 0.3, w, 1.3), expected)
+    assert [crime._camera_factor(x, 0.3, y, 1.3) for x, y in zip(cover, w, strict=True)] == expected.tolist()
+
+
+def test_a_higher_crowding_cap_adds_street_opportunity_where_crowds_exceed_it(city_and_residents, fresh_residents):
+    city, _ = city_and_residents
+    low = Offending(CrimeParams(crowding_cap=0.5), city, fresh_residents, 0).opportunity(np.arange(168), None)
+    high = Offending(CrimeParams(crowding_cap=3.0), city, fresh_residents, 0).opportunity(np.arange(168), None)
+    assert (high[:, THEFT] >= low[:, THEFT]).all() and (high[:, THEFT] > low[:, THEFT]).any()
+    np.testing.assert_array_equal(high[:, FRAUD], low[:, FRAUD])
+
+
+def test_place_choice_moves_offences_to_the_hangouts_richer_neighbours(city_and_residents, fresh_residents,
+                                                                        guardian_state):
+    city, _ = city_and_residents
+    n = city.n_cells
+    o, stay = _offend(city, fresh_residents, guardian_state(n), 24 * 14)
+    _, choose = _offend(city, fresh_residents, guardian_state(n), 24 * 14, place_choice=True)
+
+    def elsewhere(off):  # offences (not displaced) neither at the offender's home nor at their hangout
+        slot, cell = off["offender_slot"], off["cell"]
+        return ((cell != o.home[slot]) & (cell != o.hangout[slot]))[~off["displaced"]]
+
+    assert not elsewhere(stay).any()
+    assert elsewhere(choose).mean() > 0.2
+
+
+def test_place_choice_keeps_the_candidate_bound_exact(city_and_residents, guardian_state):
+    # The cheap bound must cover the hangout's neighbours: with and without it, the same offences.
+    import dataclasses as dc
+    city, residents = city_and_residents
+    n = city.n_cells
+    fresh = [dc.replace(residents, victimisations=np.zeros_like(residents.victimisations),
+                        last_victimised=np.full_like(residents.last_victimised, -1)) for _ in range(2)]
+
+    def unfiltered(o):
+        o.bound_candidates = False
+
+    _, fast = _offend(city, fresh[0], guardian_state(n), 24 * 4, place_choice=True)
+    _, slow = _offend(city, fresh[1], guardian_state(n), 24 * 4, setup=unfiltered, place_choice=True)
+    assert fast["cell"].tolist() == slow["cell"].tolist() and len(fast["cell"]) > 100
+
+
+def test_near_repeat_by_type_weights_the_boost_an_offence_leaves(city_and_residents, fresh_residents):
+    from sim.mechanisms import crime
+    city, _ = city_and_residents
+    c = crime.OffendingConstants(*Offending(CrimeParams(), city, fresh_residents, 0)._constants)
+    weights = np.array([1.0, 0.5, 0.5, 0.8, 0.0, 0.2])
+    cells = np.array([10, 10, 20])
+    types = np.array([crime.BURGLARY, crime.FRAUD, crime.THEFT])
+    layer = np.zeros(city.n_cells)
+    crime._near_repeat_after(layer, cells, types, weights, city.neighbours, c)
+    assert layer[10] == pytest.approx(c.near_repeat_boost * (1.0 + 0.0 + (20 in city.neighbours[10]) * 0.5 *
+                                                             c.near_repeat_spread))
+    assert layer[20] == pytest.approx(c.near_repeat_boost * (0.5 + (10 in city.neighbours[20]) * c.near_repeat_spread))
+
+
+def test_offences_record_when_the_victim_was_last_victimised(city_and_residents, fresh_residents, guardian_state):
+    city, _ = city_and_residents
+    n = city.n_cells
+    o = Offending(CrimeParams(**FAST), city, fresh_residents, 3)
+    state = guardian_state(n)
+    seen: dict[int, int] = {}
+    repeats = 0
+    for h in range(24 * 14):
+        o.decay(state.patrol_presence, state.posts)
+        off = o.step(h, h % 168, state)
+        for v, prior in zip(off.victim.tolist(), off.victim_last_victimised.tolist(), strict=True):
+            assert prior == seen.get(v, -1)
+            repeats += prior >= 0
+            seen[v] = h
+    assert len(seen) > 100
+
+
+def test_repeat_victim_share_makes_offences_return_to_the_same_victims(city_and_residents, guardian_state):
+    import dataclasses as dc
+    city, residents = city_and_residents
+    n = city.n_cells
+    fresh = [dc.replace(residents, victimisations=np.zeros_like(residents.victimisations),
+                        last_victimised=np.full_like(residents.last_victimised, -1)) for _ in range(2)]
+    _, random_victims = _offend(city, fresh[0], guardian_state(n), 24 * 14)
+    _, repeats = _offend(city, fresh[1], guardian_state(n), 24 * 14, repeat_victim_share=0.3)
+    share = [(off["victim_last_victimised"] >= 0).mean() for off in (random_victims, repeats)]
+    assert share[0] < 0.05
+    assert 0.2 < share[1] < 0.35  # nearly every cell already has a victim after a few days
+
+
+def test_unusable_footage_lowers_the_clearance_cameras_bring():
+    ctype = np.array([THEFT, THEFT, THEFT])
+    args = (ctype, np.zeros(3), np.zeros(3), np.array([0.0, 0.5, 1.0]), np.ones(3))
+    full = clearance_probability(ClearanceParams(), *args)
+    part = clearance_probability(ClearanceParams(footage_usable_share=0.65), *args)
+    none = clearance_probability(ClearanceParams(footage_usable_share=0.0), *args)
+    assert part[0] == full[0] == none[0]  # no cameras: footage does not matter
+    np.testing.assert_allclose(part[1:], 0.65 * full[1:] + 0.35 * none[0])
+    np.testing.assert_allclose(none, full[0])

@@ -122,3 +122,35 @@ def test_percent_changes_and_ratios_get_intervals_that_cannot_cross_their_floor(
     assert ratio["model_mean"] == pytest.approx(np.sqrt(0.05 * 1.4))
     share = EvidenceRow("k", "m", "x", "%", np.array([20.0, 22.0])).record()
     assert share["model_mean"] == pytest.approx(21.0)
+
+
+# ------------------------------------------- issue 15: the evidence-based offending overrides
+@pytest.mark.parametrize("name", ["CAMERAS_BY_TYPE", "CONCENTRATION", "NEAR_REPEAT", "PATROL_EVIDENCE"])
+def test_each_evidence_override_set_validates_and_changes_its_parameters(name):
+    from sim.experiments import evidence
+
+    overrides = list(getattr(evidence, name))
+    base = load_scenario("suizhou_baseline")
+    changed = load_scenario("suizhou_baseline", overrides)
+    assert changed != base
+    # Every key names a parameter the override really changes (no typo silently ignored).
+    for item in overrides:
+        key, _ = item.split("=", 1)
+        node_b, node_c = base.model_dump(), changed.model_dump()
+        for part in key.split("."):
+            node_b, node_c = node_b.get(part, 1.0) if isinstance(node_b, dict) else node_b, node_c[part]
+        assert node_c != node_b or node_b == 1.0, item
+
+
+def test_the_evidence_overrides_leave_the_defaults_as_they_were():
+    from sim.mechanisms.calls import CallParams
+    from sim.mechanisms.clearance import ClearanceParams
+    from sim.mechanisms.crime import CRIME_TYPES, CrimeParams
+
+    p = CrimeParams()
+    assert p.camera_deterrence_by_type == dict.fromkeys(CRIME_TYPES, 1.0)
+    assert p.near_repeat_by_type == dict.fromkeys(CRIME_TYPES, 1.0)
+    assert (p.crowding_cap, p.place_choice, p.repeat_victim_share) == (3.0, False, 0.0)
+    assert (p.patrol_guard, p.presence_risk) == (1.2, 0.15)
+    assert CallParams().camera_detect_by_type == dict.fromkeys(CRIME_TYPES, 1.0)
+    assert ClearanceParams().footage_usable_share == 1.0

@@ -33,6 +33,20 @@ class VideoParams(InterventionParams):
     monitoring_staff: float = Field(
         0.0005, ge=0, description="Monitoring staff on duty per camera (assumed)."
     )
+    monitoring: Literal["passive", "active"] = Field(
+        "passive", description="Passive: footage is recorded and found after the fact (an unreported "
+        "offence the cameras catch is cleared from footage, if at all). Active: a monitoring centre "
+        "watches live and calls in what it sees, so a unit responds (Piza et al. 2019, CCTV meta-analysis: "
+        "larger effects with active monitoring; not re-verified)."
+    )
+    live_call_delay_min: float = Field(
+        2.0, ge=0, description="Minutes from an offence seen live to the operators' call (assumed; only "
+        "with active monitoring)."
+    )
+    active_monitoring_staff: float = Field(
+        0.002, ge=0, description="Operators on duty per camera watched live, in addition to "
+        "``monitoring_staff`` (assumed; only with active monitoring)."
+    )
 
 
 class Video(Intervention):
@@ -45,9 +59,11 @@ class Video(Intervention):
         counts = apportion(self.n, camera_weights(model, p.placement))
         self.cells = np.flatnonzero(counts)
         model.levers.add_cameras(counts)
+        if p.monitoring == "active":
+            model.calls.monitor_live(self.cells, p.live_call_delay_min)
 
     def cost(self) -> Cost:
         n = getattr(self, "n", 0)
         p = self.params
-        return Cost(n * p.setup_cost_yuan_per_camera, n * p.running_cost_yuan_per_camera_year,
-                    n * p.monitoring_staff)
+        staff = p.monitoring_staff + (p.active_monitoring_staff if p.monitoring == "active" else 0.0)
+        return Cost(n * p.setup_cost_yuan_per_camera, n * p.running_cost_yuan_per_camera_year, n * staff)

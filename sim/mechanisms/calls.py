@@ -53,6 +53,13 @@ class CallParams(Params):
         0.25, ge=0, le=1, description="Chance video monitoring detects an unreported offence in a "
         "fully covered cell (assumed)."
     )
+    camera_detect_by_type: dict[str, NonNegative] = Field(
+        default={t: 1.0 for t in CRIME_TYPES},
+        description="Multiplier of ``camera_detect_prob`` by crime type (1.0 for every type, the default). "
+        "Cameras see street offences, not what happens indoors or remotely: evidence-based values give "
+        "fraud 0 (telecom fraud is remote) and burglary less (indoors; entry may be seen) (assumed; "
+        ":data:`sim.experiments.evidence.CAMERAS_BY_TYPE`).",
+    )
     non_crime_per_1000_year: dict[str, NonNegative] = Field(
         default={"public_order": 9.0, "assistance": 16.0, "traffic": 11.0, "dispute": 2.0,
                  "invalid": 6.0},
@@ -103,6 +110,7 @@ class Calls:
         self._rng = stream(seed, "calls.non_crime")
         self._report = np.array([params.report_prob.get(t, 0.5) for t in CRIME_TYPES])
         self._delay = np.array([params.report_delay_median_min.get(t, 60.0) for t in CRIME_TYPES])
+        self._detect = np.array([params.camera_detect_by_type.get(t, 1.0) for t in CRIME_TYPES])
         rate = np.array([params.non_crime_per_1000_year.get(k, 0.0) for k in NON_CRIME_KINDS])
         profile = np.asarray(params.hour_profile) / np.mean(params.hour_profile)
         # Expected calls per hour of week, per kind, city-wide; cells in proportion to presence.
@@ -116,6 +124,22 @@ class Calls:
         self._expected_rows = [row.tolist() for row in self._expected]
         self._next_id = 0
         self._cell_county = city.county.tolist()  # the city's cells never change county
+        #: Cells whose cameras are watched live (active monitoring), and the operators' minutes from
+        #: seeing an offence to calling it in; None: cameras only record (passive).
+        self._live: np.ndarray | None = None
+        self._live_delay_min = 0.0
+
+    def monitor_live(self, cells: np.ndarray, delay_min: float) -> None:
+        """Watch the cameras of ``cells`` live: offences they detect become calls ``delay_min`` later.
+
+        Passive recording (the default) finds an unreported offence only afterwards, so it is cleared,
+        if at all, from footage (``ClearanceParams.video_only_delay_h``). A monitoring centre that
+        watches live calls it in like a witness, and a unit is dispatched (active monitoring).
+        """
+        if self._live is None:
+            self._live = np.zeros(len(self._cell_county), dtype=bool)
+        self._live[cells] = True
+        self._live_delay_min = delay_min
 
     def report(self, off: Offences, hour: int, cameras: np.ndarray, alarms: np.ndarray | None = None):
         """Decide which offences are reported or detected by video.
@@ -136,10 +160,17 @@ class Calls:
         reported = (u_rep < self._report[off.crime_type]) | off.homicide
         delay = log_logistic(u_del, self._delay[off.crime_type], self.p.report_delay_shape)
         recorded = reported & ((u_rec < self.p.record_prob) | off.homicide)
-        seen = self.p.camera_detect_prob * cameras[off.cell]
+        seen = self.p.camera_detect_prob * self._detect[off.crime_type] * cameras[off.cell]
         if alarms is not None:
             seen = np.maximum(seen, alarms[off.cell])
         detected = ~reported & (u_rec < seen)
+        if self._live is not None:  # seen live: the operators call it in
+            live = detected & self._live[off.cell]
+            if live.any():
+                detected &= ~live
+                reported = reported | live
+                recorded = recorded | live
+                delay = np.where(live, self._live_delay_min, delay)
         # Per-call values as Python scalars, converted once per hour rather than element by
         # element (the same float operations, elementwise, as a per-call expression).
         idx = np.flatnonzero(reported)

@@ -9,6 +9,15 @@ home or in the street, patrol units in or beside the cell, officers on fixed pos
 whatever guardians interventions add. A blocked offender moves to a neighbouring cell and
 tries once more (displacement) or gives up (desistance); both are recorded.
 
+Options whose defaults leave the model as it was (issue 15; evidence-based values are the
+override sets in :mod:`sim.experiments.evidence`): cameras deterring each crime type by its own
+weight (``camera_deterrence_by_type``), the crowding cap of street opportunity
+(``crowding_cap``), an offender's choice among the hangout and its neighbours
+(``place_choice``), the near-repeat boost by crime type (``near_repeat_by_type``), and
+offenders returning to the cell's last victim (``repeat_victim_share``). Each offence records
+when its victim was last victimised, so repeat victimisation is counted
+(``repeat_victimisations``).
+
 The formulas (perceived risk, the attempt hazard, guardianship, the blocking chance and the
 near-repeat spread) are written once, in plain Python, below the parameters; the compiled
 hour (``_offend`` and its parts, at the end) calls their compiled copies, and
@@ -21,7 +30,7 @@ cases (可防性案件).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import NamedTuple
 
 import numpy as np
@@ -32,7 +41,8 @@ from sim.params import NonNegative, Params
 from sim.rng import event_keys, event_uniforms, keyed_uniform, keyed_uniforms, stream, term_of
 
 __all__ = ["CRIME_TYPES", "PREVENTABLE", "CrimeParams", "Offences", "Offending", "log_logistic", "log_logistic_one",
-           "perceived_risk", "attempt_hazard", "guardianship", "block_probability", "add_near"]
+           "perceived_risk", "attempt_hazard", "camera_factor", "place_weight", "guardianship", "block_probability",
+           "add_near"]
 
 CRIME_TYPES: tuple[str, ...] = ("burglary", "theft", "robbery", "vehicle_crime", "fraud", "assault")
 PREVENTABLE: tuple[str, ...] = ("burglary", "theft", "robbery", "vehicle_crime")
@@ -49,14 +59,14 @@ _PLACE, _TYPE, _BLOCK, _MOVE, _WHERE, _SEVERITY, _VICTIM = range(len(_DRAWS))
 # Calls of Offending.step whose attempt draws are drawn at once.
 _ATTEMPT_BLOCK = 24
 # Rows of Offending._out, where the compiled hour writes its offences.
-_OUT_SLOT, _OUT_CELL, _OUT_TYPE, _OUT_DISPLACED, _OUT_SERIOUS, _OUT_HOMICIDE, _OUT_VICTIM = range(7)
-_OUT_ROWS = 7
+_OUT_SLOT, _OUT_CELL, _OUT_TYPE, _OUT_DISPLACED, _OUT_SERIOUS, _OUT_HOMICIDE, _OUT_VICTIM, _OUT_PRIOR = range(8)
+_OUT_ROWS = 8
+# Rows of Offending._type_weights: per crime type, the camera deterrence and near-repeat boost multipliers.
+_CAMERA_WEIGHT, _REPEAT_WEIGHT = range(2)
 # What became of an attempt that guardians could block (_guarded_attempt).
 _COMMITTED, _DESISTED, _BLOCKED_AGAIN, _DISPLACED = range(4)
 #: Burglary opportunity of a home that is empty, relative to the average home (assumed).
 _VACANCY_OPPORTUNITY = 2.0
-#: Crowding (people present per resident) beyond which street crime's opportunity stops growing (assumed).
-_CROWDING_CAP = 3.0
 _LAND_USES = ("urban_core", "commercial", "residential", "industrial", "town", "village")
 
 _DEFAULT_LAND_USE = {
@@ -185,6 +195,49 @@ class CrimeParams(Params):
     camera_awareness: float = Field(
         0.6, ge=0, le=1, description="Share of offenders who know where cameras are (assumed)."
     )
+    camera_deterrence_by_type: dict[str, NonNegative] = Field(
+        default={t: 1.0 for t in CRIME_TYPES},
+        description="Camera deterrence by crime type, a multiplier of ``camera_deterrence`` (1.0 for every "
+        "type, the default, is one camera risk for all: the cell's perceived risk). Otherwise cameras "
+        "deter each type separately: the type's opportunity × exp(−β · camera_deterrence × "
+        "camera_awareness × multiplier × cover). Evidence (Welsh & Farrington 2009, CCTV meta-analysis: "
+        "~−16 % overall, car parks ~−51 %, city centres small; violent crime ~0; remote fraud not "
+        "deterred): vehicle crime highest, burglary and theft moderate, robbery low, assault and fraud "
+        "0 (:data:`sim.experiments.evidence.CAMERAS_BY_TYPE`).",
+    )
+    crowding_cap: float = Field(
+        3.0, gt=0, description="Crowding (people present per resident) beyond which theft, robbery and "
+        "assault opportunity stops growing (assumed). A higher cap lets crowded attractors (markets, "
+        "stations, nightlife streets) concentrate street crime (Brantingham & Brantingham 1995 crime "
+        "generators; Weisburd 2015: ~50 % of crime at ~5 % of places)."
+    )
+    place_choice: bool = Field(
+        False, description="Whether an offender who is out (the hour's hangout share) chooses where to "
+        "attempt among the hangout and its neighbours, weighted by the cell's opportunity × "
+        "exp(−place_choice_risk_sensitivity · perceived risk) (rational choice and crime pattern "
+        "theory: Cornish & Clarke 1986, Brantingham & Brantingham 1993; Bernasco & Block 2009 "
+        "location choice). Off (the default): the offender acts at the hangout."
+    )
+    place_choice_risk_sensitivity: float = Field(
+        1.0, ge=0, description="β of the place choice: weight of a cell = opportunity × exp(−β · perceived "
+        "risk) (assumed; only with ``place_choice``)."
+    )
+    near_repeat_by_type: dict[str, NonNegative] = Field(
+        default={t: 1.0 for t in CRIME_TYPES},
+        description="Near-repeat boost an offence of each type leaves, a multiplier of ``near_repeat_boost`` "
+        "(1.0 for every type, the default). Evidence: strongest for burglary (Johnson et al. 2007; "
+        "Bowers & Johnson 2004) and vehicle crime, weaker for theft and robbery, little for assault "
+        "(Youstin et al. 2011), none for remote fraud (:data:`sim.experiments.evidence.NEAR_REPEAT`). "
+        "The distance decay is ``near_repeat_spread`` (neighbouring 0.5 km cells: only their edges are "
+        "within ~200 m), the window ``near_repeat_half_life_days`` (~14 days)."
+    )
+    repeat_victim_share: float = Field(
+        0.0, ge=0, le=1, description="Chance an offence targets the resident last victimised in the cell "
+        "(the same target again: Bowers & Johnson 2004's boost account) rather than a resident drawn at "
+        "random; 0 (the default) draws every victim at random. Evidence: repeat victims suffer a large "
+        "share of crime (Farrell & Pease 1993: 4 % of respondents had 44 % of the BCS's crime; ~20 % of "
+        "incidents are repeats within a year, assumed), measured by ``repeat_victimisations``."
+    )
     incapacitation_days: float = Field(
         150.0, ge=0, description="Mean days an arrested offender is held (detention or prison; "
         "assumed)."
@@ -195,6 +248,11 @@ class CrimeParams(Params):
     homicide_share: float = Field(
         0.03, ge=0, le=1, description="Share of assaults that end in death (assumed)."
     )
+
+
+#: Offences.victim_last_victimised of an hour without offences (read-only, shared).
+_NO_PRIOR = np.zeros(0, dtype=np.int64)
+_NO_PRIOR.flags.writeable = False
 
 
 @dataclass
@@ -213,9 +271,11 @@ class Offences:
     displaced: np.ndarray
     serious: np.ndarray
     homicide: np.ndarray
-    victim: np.ndarray
+    victim: np.ndarray  # resident index of the victim
     attempts_blocked: int = 0
     attempts_displaced: int = 0
+    #: Hour the victim was last victimised before this offence (−1: never): repeat victimisation.
+    victim_last_victimised: np.ndarray = field(default_factory=lambda: _NO_PRIOR)
 
     def __len__(self) -> int:
         return len(self.cell)
@@ -269,6 +329,27 @@ def attempt_hazard(base_rate, opportunity, near_repeat, risk, risk_sensitivity, 
     return base_rate * opportunity * (1 + near_repeat) * np.exp(-risk_sensitivity * risk) * propensity
 
 
+def camera_factor(camera_cover, camera_risk, type_weight, risk_sensitivity):
+    """Share of a crime type's opportunity left in a cell by camera deterrence of that type.
+
+    ``exp(−β · camera_risk × type_weight × cover)``: used when cameras deter crime types separately
+    (``CrimeParams.camera_deterrence_by_type`` not all 1), instead of the camera term of
+    :func:`perceived_risk`.
+
+    Args:
+        camera_cover: Share of the cell covered by cameras (0–1).
+        camera_risk: ``camera_deterrence × camera_awareness``.
+        type_weight: The type's ``camera_deterrence_by_type`` multiplier.
+        risk_sensitivity: β.
+    """
+    return np.exp(-risk_sensitivity * (camera_risk * type_weight * camera_cover))
+
+
+def place_weight(opportunity, risk, beta):
+    """Weight of a cell in an offender's choice of where to attempt: opportunity × exp(−β · risk)."""
+    return opportunity * np.exp(-beta * risk)
+
+
 def guardianship(resident_guard, patrol_units, posts, extra, type_extra, sensitivity, patrol_guard, post_guard):
     """Blocking hazard in a cell against a crime type (Cohen & Felson's capable guardian).
 
@@ -305,6 +386,8 @@ _perceived_risk = njit(cache=True)(perceived_risk)
 _attempt_hazard = njit(cache=True)(attempt_hazard)
 _guardianship = njit(cache=True)(guardianship)
 _block_probability = njit(cache=True)(block_probability)
+_camera_factor = njit(cache=True)(camera_factor)
+_place_weight = njit(cache=True)(place_weight)
 
 
 # The compiled hour's inputs, by name. Python passes them as plain tuples (numba types a plain
@@ -326,6 +409,11 @@ class OffendingConstants(NamedTuple):
     near_repeat_max: float
     homicide_share: float  # of assaults
     serious_assault_share: float  # of assaults
+    camera_by_type: bool  # cameras deter each type by its weight (else: the camera term of perceived risk)
+    type_camera_risk: float  # camera_deterrence × camera_awareness, used with camera_by_type
+    place_choice: bool  # an offender who is out chooses among the hangout and its neighbours
+    place_beta: float  # β of the place choice
+    repeat_victim_share: float  # chance the victim is the cell's last victim
 
 
 class OffenderArrays(NamedTuple):
@@ -357,6 +445,7 @@ class Places(NamedTuple):
     cell_start: np.ndarray  # residents of cell c are cell_start[c] .. cell_start[c + 1] − 1
     victimisations: np.ndarray
     last_victimised: np.ndarray
+    cell_last_victim: np.ndarray  # per cell, the resident last victimised there (−1: none yet)
 
 
 class Levers(NamedTuple):
@@ -417,6 +506,12 @@ class Offending:
                                          [0.5 ** (1 / (24 * p.arrest_risk_half_life_days))],
                                          [0.5 ** (1 / p.presence_memory_half_life_h)]])
         self._camera_risk = p.camera_deterrence * p.camera_awareness
+        # Per crime type: camera deterrence and near-repeat boost multipliers (rows _CAMERA_WEIGHT,
+        # _REPEAT_WEIGHT). Cameras deter by type only when some weight differs from 1; otherwise
+        # they are the camera term of perceived risk, as before the weights existed.
+        self._type_weights = np.array([[p.camera_deterrence_by_type.get(t, 1.0) for t in CRIME_TYPES],
+                                       [p.near_repeat_by_type.get(t, 1.0) for t in CRIME_TYPES]])
+        self._camera_by_type = bool((self._type_weights[_CAMERA_WEIGHT] != 1.0).any())
 
         share = np.array([p.type_share.get(t, 0.0) for t in CRIME_TYPES])
         share = share / share.sum()
@@ -440,7 +535,11 @@ class Offending:
         # The candidate bound's per-offender part by hour of week: the base rate times the better
         # of home and hangout. Memory: 168 floats per offender (≈ 40 MB for 30 000 offenders).
         total = self._total_opportunity
-        best_rate = self._lambda * np.maximum(total[:, home], total[:, hangout])
+        best = np.maximum(total[:, home], total[:, hangout])
+        if p.place_choice:  # the hangout's neighbours may be chosen too
+            for nb in city.neighbours[hangout].T:
+                best = np.maximum(best, np.where(nb >= 0, total[:, np.maximum(nb, 0)], 0.0))
+        best_rate = self._lambda * best
         self._sens = np.array([p.guardian_sensitivity.get(t, 1.0) for t in CRIME_TYPES])
         self._hangout_share = np.array(p.hangout_share)
         # Guardianship of residents by hour of week and cell (they do not depend on the state):
@@ -460,13 +559,19 @@ class Offending:
         self._offenders_tuple = tuple(self._offender_arrays)
         self._places = tuple(Places(
             cell_state=self._cell_state, neighbours=city.neighbours, cell_start=residents.cell_start,
-            victimisations=residents.victimisations, last_victimised=residents.last_victimised))
+            victimisations=residents.victimisations, last_victimised=residents.last_victimised,
+            cell_last_victim=np.full(n, -1, dtype=np.int64)))
         self._constants = tuple(OffendingConstants(
             base_rate=self._lambda, risk_sensitivity=p.risk_sensitivity, presence_risk=p.presence_risk,
-            camera_risk=self._camera_risk, patrol_guard=p.patrol_guard, post_guard=p.post_guard,
+            # With cameras by type, their deterrence acts on each type's opportunity, not on risk.
+            camera_risk=0.0 if self._camera_by_type else self._camera_risk,
+            patrol_guard=p.patrol_guard, post_guard=p.post_guard,
             displacement_prob=p.displacement_prob, near_repeat_boost=p.near_repeat_boost,
             near_repeat_spread=p.near_repeat_spread, near_repeat_max=p.near_repeat_max,
-            homicide_share=p.homicide_share, serious_assault_share=p.serious_assault_share))
+            homicide_share=p.homicide_share, serious_assault_share=p.serious_assault_share,
+            camera_by_type=self._camera_by_type, type_camera_risk=p.camera_deterrence * p.camera_awareness,
+            place_choice=p.place_choice, place_beta=p.place_choice_risk_sensitivity,
+            repeat_victim_share=p.repeat_victim_share))
         self._weekly = tuple(WeeklyTables(
             total_opportunity=self._total_opportunity, opportunity=self._opportunity_by_hour,
             home_guard=self._home_guard, street_guard=self._street_guard, hangout_share=self._hangout_share))
@@ -528,7 +633,7 @@ class Offending:
         The type's share × its land use's opportunity × its hour-of-day profile; burglary scales
         with the share of homes empty (an empty home offers :data:`_VACANCY_OPPORTUNITY` times
         the opportunity), theft, robbery and assault with crowding (people present per resident,
-        capped at :data:`_CROWDING_CAP`).
+        capped at ``CrimeParams.crowding_cap``).
         """
         h = np.asarray(hour_of_week)
         if h.ndim == 0:
@@ -537,7 +642,7 @@ class Offending:
         hours = self._hours[:, h % 24].T[:, :, None]  # (hours, types, 1)
         out = self._static[:, cols][None] * hours
         out[:, BURGLARY] *= _VACANCY_OPPORTUNITY * self._vacancy[h][:, cols]
-        out[:, [THEFT, ROBBERY, ASSAULT]] *= np.minimum(self._dens[h][:, cols], _CROWDING_CAP)[:, None]
+        out[:, [THEFT, ROBBERY, ASSAULT]] *= np.minimum(self._dens[h][:, cols], self.p.crowding_cap)[:, None]
         return out
 
     def perceived_risk(self, cells: np.ndarray, cameras: np.ndarray) -> np.ndarray:
@@ -546,8 +651,10 @@ class Offending:
 
     def _risk(self, cell_state: np.ndarray, cameras: np.ndarray) -> np.ndarray:
         # Perceived risk from columns of _cell_state (some cells or all) and their camera coverage.
+        # (With cameras by crime type, cameras act on each type's opportunity instead: no camera term.)
+        camera_risk = 0.0 if self._camera_by_type else self._camera_risk
         return perceived_risk(cell_state[_ARREST_RISK], cell_state[_PRESENCE_MEMORY], cameras, self.p.presence_risk,
-                              self._camera_risk)
+                              camera_risk)
 
     def decay(self, patrol_presence: np.ndarray, posts: np.ndarray) -> None:
         """Advance near-repeat, arrest deterrence and presence memory by one hour."""
@@ -579,14 +686,14 @@ class Offending:
             hour, hour_of_week, u_attempt, self._offenders_tuple, self._weekly, self._places,
             (state.cameras, state.patrol_presence, state.posts, state.extra_guardians, state.type_guardians,
              self._deterrence(state.type_deterrence)),
-            self._sens, self._constants, self.bound_candidates, out)
+            self._sens, self._type_weights, self._constants, self.bound_candidates, out)
         # Blocked at first: first_blocked; of them, n_blocked still blocked after n_moved moved next door.
         if k == 0:  # most hours
             return _EMPTY if first_blocked == 0 else Offences(*_EMPTY_ARRAYS, n_blocked, n_moved)
         cand = out[_OUT_SLOT, :k].copy()
         return Offences(self.offenders[cand], cand, out[_OUT_CELL, :k].copy(), out[_OUT_TYPE, :k].copy(),
                         out[_OUT_DISPLACED, :k] == 1, out[_OUT_SERIOUS, :k] == 1, out[_OUT_HOMICIDE, :k] == 1,
-                        out[_OUT_VICTIM, :k].copy(), n_blocked, n_moved)
+                        out[_OUT_VICTIM, :k].copy(), n_blocked, n_moved, out[_OUT_PRIOR, :k].copy())
 
     def _deterrence(self, type_deterrence: np.ndarray) -> np.ndarray:
         # exp(−β · deterrence) per crime type; deterrence changes only with campaigns.
@@ -640,15 +747,20 @@ def _decay(cell_state, decay_per_hour, patrol_presence, posts):
 # the place, the hazard, the crime type and the guardians; then near-repeat risk and victims.
 
 @njit(cache=True)
-def _offend(hour, how, u_attempt, offenders, weekly, places, levers, sensitivity, constants, bound_candidates, out):
+def _offend(hour, how, u_attempt, offenders, weekly, places, levers, sensitivity, type_weights, constants,
+            bound_candidates, out):
     """One hour of offending (compiled: :meth:`Offending.step` runs it every hour of every run).
 
     ``offenders``, ``weekly``, ``places``, ``levers`` and ``constants`` are the fields of
     :class:`OffenderArrays`, :class:`WeeklyTables`, :class:`Places`, :class:`Levers` and
     :class:`OffendingConstants`, in order.
 
+    ``type_weights`` holds per crime type the camera deterrence and near-repeat multipliers (rows
+    ``_CAMERA_WEIGHT``, ``_REPEAT_WEIGHT``).
+
     Writes the hour's k offences into the first k columns of ``out`` (rows ``_OUT_*``: offender
-    slot, cell, crime type, displaced, serious and homicide flags as 0/1, victim) and returns k,
+    slot, cell, crime type, displaced, serious and homicide flags as 0/1, victim, the hour the
+    victim was last victimised before) and returns k,
     how many attempts were blocked at first, and, after displacement, how many stayed blocked
     and how many moved next door. (Returning new arrays every hour cost more than most hours'
     offending: Python has to wrap each one.) Offences are decided on the state at the start
@@ -673,11 +785,18 @@ def _offend(hour, how, u_attempt, offenders, weekly, places, levers, sensitivity
             continue
         if o.free_at[i] > hour:
             continue
-        if bound_candidates and not u < _cell_bound(i, o, total_opportunity, at.cell_state, lv.cameras, c):
+        if bound_candidates and not u < _cell_bound(i, o, total_opportunity, at.cell_state, lv.cameras,
+                                                    at.neighbours, c):
             continue
         # Where the offender is, and whether they attempt an offence there.
-        here = o.hangout[i] if keyed_uniform(o.draw_keys[_PLACE, i], term0) < hangout_share else o.home[i]
+        out_and_about = keyed_uniform(o.draw_keys[_PLACE, i], term0) < hangout_share
+        here = o.hangout[i] if out_and_about else o.home[i]
+        if c.place_choice and out_and_about:
+            here = _choose_place(i, o, total_opportunity, at.cell_state, lv.cameras, at.neighbours, c,
+                                 keyed_uniform(o.draw_keys[_PLACE, i], term1))
         total = _opportunity_here(opportunity, here, lv.deterrence, opp)
+        if c.camera_by_type:
+            total = _camera_deterred(opp, lv.cameras[here], type_weights[_CAMERA_WEIGHT], c)
         risk = _risk_at(here, at.cell_state, lv.cameras, c)
         if not u < _attempt_hazard(c.base_rate, total, near_repeat[here], risk, c.risk_sensitivity, o.propensity[i]):
             continue
@@ -696,9 +815,10 @@ def _offend(hour, how, u_attempt, offenders, weekly, places, levers, sensitivity
         out[_OUT_DISPLACED, k] = outcome == _DISPLACED
         k += 1
     if k:
-        _near_repeat_after(near_repeat, out[_OUT_CELL, :k], at.neighbours, c)
+        _near_repeat_after(near_repeat, out[_OUT_CELL, :k], out[_OUT_TYPE, :k], type_weights[_REPEAT_WEIGHT],
+                           at.neighbours, c)
     for j in range(k):
-        _harm(j, hour, out, o.draw_keys, at, term0, c)
+        _harm(j, hour, out, o.draw_keys, at, term0, term1, c)
     return k, first_blocked, n_blocked, n_moved
 
 
@@ -720,15 +840,65 @@ def _risk_at(cell, cell_state, cameras, c):
 
 
 @njit(cache=True)
-def _cell_bound(i, o, total_opportunity, cell_state, cameras, c):
-    # A tighter bound of offender i's hazard: the better of home and hangout, with each cell's own
-    # boost and risk but every crime type's whole opportunity (crackdown deterrence only lowers it).
+def _cell_bound(i, o, total_opportunity, cell_state, cameras, neighbours, c):
+    # A tighter bound of offender i's hazard: the best of home and hangout (and, with place choice,
+    # the hangout's neighbours), with each cell's own boost and risk but every crime type's whole
+    # opportunity (crackdown deterrence, and cameras by type, only lower it).
     best = 0.0
     for cell in (o.home[i], o.hangout[i]):
-        hazard = _attempt_hazard(c.base_rate, total_opportunity[cell], cell_state[_NEAR_REPEAT, cell],
-                                 _risk_at(cell, cell_state, cameras, c), c.risk_sensitivity, o.propensity[i])
-        best = max(best, hazard)
+        best = max(best, _cell_hazard(i, cell, o, total_opportunity, cell_state, cameras, c))
+    if c.place_choice:
+        for nb in neighbours[o.hangout[i]]:
+            if nb >= 0:
+                best = max(best, _cell_hazard(i, nb, o, total_opportunity, cell_state, cameras, c))
     return best * (1 + 1e-9)
+
+
+@njit(cache=True)
+def _cell_hazard(i, cell, o, total_opportunity, cell_state, cameras, c):
+    return _attempt_hazard(c.base_rate, total_opportunity[cell], cell_state[_NEAR_REPEAT, cell],
+                           _risk_at(cell, cell_state, cameras, c), c.risk_sensitivity, o.propensity[i])
+
+
+@njit(cache=True)
+def _choose_place(i, o, total_opportunity, cell_state, cameras, neighbours, c, u):
+    # Place choice of an offender who is out: the hangout or one of its neighbours, with
+    # probability ∝ place_weight (the hour's opportunity × exp(−β · perceived risk)), by inverse
+    # CDF over the candidates in that order.
+    hangout = o.hangout[i]
+    whole = _candidate_weight(hangout, total_opportunity, cell_state, cameras, c)
+    for nb in neighbours[hangout]:
+        if nb >= 0:
+            whole += _candidate_weight(nb, total_opportunity, cell_state, cameras, c)
+    if not whole > 0:
+        return hangout
+    target = u * whole
+    cum = _candidate_weight(hangout, total_opportunity, cell_state, cameras, c)
+    if target < cum:
+        return hangout
+    last = hangout
+    for nb in neighbours[hangout]:
+        if nb >= 0:
+            cum += _candidate_weight(nb, total_opportunity, cell_state, cameras, c)
+            last = nb
+            if target < cum:
+                return nb
+    return last
+
+
+@njit(cache=True)
+def _candidate_weight(cell, total_opportunity, cell_state, cameras, c):
+    return _place_weight(total_opportunity[cell], _risk_at(cell, cell_state, cameras, c), c.place_beta)
+
+
+@njit(cache=True)
+def _camera_deterred(opp, cover, weights, c):
+    # Cameras deter each crime type by its weight: scales opp in place; returns the new total.
+    total = 0.0
+    for t in range(len(opp)):
+        opp[t] *= _camera_factor(cover, c.type_camera_risk, weights[t], c.risk_sensitivity)
+        total += opp[t]
+    return total
 
 
 @njit(cache=True)
@@ -787,13 +957,13 @@ def _guarded_attempt(i, here, ctype, guardians, neighbours, keys, term0, term1, 
 
 
 @njit(cache=True)
-def _near_repeat_after(near_repeat, cells, neighbours, c):
-    # add_near(near_repeat, cells, neighbours, boost, spread), then the cap: the hit cells and
-    # their neighbours are at higher risk for a while.
+def _near_repeat_after(near_repeat, cells, types, weights, neighbours, c):
+    # add_near(near_repeat, cells, neighbours, boost × the type's weight, spread) offence by offence,
+    # then the cap: the hit cells and their neighbours are at higher risk for a while.
     for j in range(len(cells)):
-        near_repeat[cells[j]] += c.near_repeat_boost
-    spread = c.near_repeat_boost * c.near_repeat_spread
+        near_repeat[cells[j]] += c.near_repeat_boost * weights[types[j]]
     for j in range(len(cells)):
+        spread = c.near_repeat_boost * weights[types[j]] * c.near_repeat_spread
         for nb in neighbours[cells[j]]:
             if nb >= 0:
                 near_repeat[nb] += spread
@@ -801,7 +971,7 @@ def _near_repeat_after(near_repeat, cells, neighbours, c):
 
 
 @njit(cache=True)
-def _harm(j, hour, out, keys, at, term0, c):
+def _harm(j, hour, out, keys, at, term0, term1, c):
     # Offence j's harm: an assault's severity, and the victim (a resident of the cell).
     i, cell = out[_OUT_SLOT, j], out[_OUT_CELL, j]
     out[_OUT_SERIOUS, j] = out[_OUT_HOMICIDE, j] = 0
@@ -811,7 +981,13 @@ def _harm(j, hour, out, keys, at, term0, c):
         out[_OUT_SERIOUS, j] = u_severity < c.serious_assault_share
     start = at.cell_start[cell]
     size = at.cell_start[cell + 1] - start
-    v = start + min(int(keyed_uniform(keys[_VICTIM, i], term0) * size), max(size - 1, 0))
+    last = at.cell_last_victim[cell]
+    if c.repeat_victim_share > 0 and last >= 0 and keyed_uniform(keys[_VICTIM, i], term1) < c.repeat_victim_share:
+        v = last  # the same target again
+    else:
+        v = start + min(int(keyed_uniform(keys[_VICTIM, i], term0) * size), max(size - 1, 0))
+    at.cell_last_victim[cell] = v
+    out[_OUT_PRIOR, j] = at.last_victimised[v]
     at.victimisations[v] += 1
     at.last_victimised[v] = hour
     out[_OUT_VICTIM, j] = v
