@@ -42,3 +42,14 @@ def test_hot_spot_patrol_cuts_recorded_offences_at_the_hot_spots():
         treated += h.recorder.cell_incidents[1][cells].sum()
         assert h.year_rows()[1]["hot_spot_survival_h"] > 0
     assert treated < 0.9 * base
+
+
+def test_station_units_moved_to_the_rota_leave_every_county_a_unit_on_patrol():
+    m = _model("interventions.hot_spot_patrol.enabled=true", "interventions.hot_spot_patrol.start_year=2021",
+               "interventions.hot_spot_patrol.units=0", "interventions.hot_spot_patrol.share_of_patrol_units=1")
+    for _ in range(m.warmup_hours + 2):
+        m.step()
+    fleet, rota = m.fleet, m.interventions[0].rota
+    assert len(rota) > 0 and all(fleet.kind[u] == "police_station" for u in rota)
+    on_patrol = ~fleet.pinned & ~fleet.retired
+    assert set(fleet.county[on_patrol].tolist()) == set(range(len(m.city.county_names)))

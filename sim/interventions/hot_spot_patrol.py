@@ -48,12 +48,15 @@ class HotSpotPatrolParams(InterventionParams):
         "about 10–15 minutes is optimal)."
     )
     share_of_patrol_units: float = Field(
-        0.1, ge=0, le=1, description="Share of the police stations' patrol units put on the hot-spot rota, "
-        "those based nearest the hot spots; a county keeps at least one unit on ordinary patrol (assumed)."
+        0.0, ge=0, le=1, description="Share of the police stations' patrol units put on the hot-spot rota, "
+        "those based nearest the hot spots; a county keeps at least one unit on ordinary patrol. Ordinary "
+        "patrol already favours hot spots, so moved units add little there and leave their beats "
+        "(at scale 0.1, 0.1 of the units: hot spots +2 %, adjacent cells +30 % recorded offences)."
     )
     units: int = Field(
-        0, ge=0, le=MAX_UNITS_PER_SITE, description="Extra patrol units added for the rota at full scale "
-        "[units] (assumed)."
+        20, ge=0, le=MAX_UNITS_PER_SITE, description="Extra patrol units added for the rota at full scale "
+        "[units]; 20 for 55 hot spots about doubles patrol presence there, as in Minneapolis (Sherman & "
+        "Weisburd 1995) (assumed)."
     )
     running_cost_yuan_per_extra_unit_year: float = Field(
         600_000.0, ge=0, description="Crew, vehicle and fuel of one extra unit on duty round the clock per "
