@@ -60,7 +60,7 @@ def test_a_verdict_is_inside_when_the_interval_overlaps_the_published_range():
 
 def test_every_scenario_of_the_harness_validates_with_overrides():
     scen = evidence_scenarios(["city.attractor_sites_per_100k=0"])
-    assert set(scen) == {"base", "cameras", "patrol_x2", "compounds", "package", "daqing"}
+    assert set(scen) == {"base", "cameras", "patrol_x2", "compounds", "hot_spots", "package", "daqing"}
     assert scen["patrol_x2"].policing.units_per_100k_residents == 2 * scen["base"].policing.units_per_100k_residents
     assert all(s.city.attractor_sites_per_100k == 0 for s in scen.values())
 

@@ -70,3 +70,21 @@ def test_a_hot_spot_move_picks_cells_in_proportion_to_their_heat():
     picks = np.bincount([hotspot_pick(heat, x) for x in u.tolist()], minlength=4)
     np.testing.assert_allclose(picks / len(u), np.diff(share, prepend=0.0), atol=0.01)
     assert [uniform_pick(x, 4) for x in (0.0, 0.25, 0.2500001, 0.999)] == [0, 0, 1, 3]
+
+
+def test_pinned_units_stay_put_and_count_by_their_visits(city):
+    fleet = _fleet(city, 6)
+    fleet.pin(np.array([0, 1]))
+    placed = fleet.cell[[0, 1]].copy()
+    fleet.visiting[[3, 4]] = [0.25, 0.5]  # unit-hours of the pinned units' stops this hour
+    fleet.busy[1] = True  # at a scene: counted there like any unit
+    fleet.reposition(5, np.zeros(city.n_cells))
+    assert (fleet.cell[[0, 1]] == placed).all() and (fleet.cell[2:] != fleet.base_cell[2:]).any()
+    counted = ~fleet.retired & (~fleet.pinned | fleet.busy)
+    units = np.bincount(fleet.cell[counted], minlength=city.n_cells).astype(np.float64)
+    units[[3, 4]] += [0.25, 0.5]
+    nearby = np.array([units[nb[nb >= 0]].sum() for nb in city.neighbours])
+    present, guard = fleet.guarding(0.25)
+    np.testing.assert_array_equal(fleet.presence(), units)
+    np.testing.assert_array_equal(present, units)
+    np.testing.assert_array_equal(guard, patrol_guardianship(units, nearby, 0.25))

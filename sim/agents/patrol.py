@@ -4,7 +4,10 @@ Units are based at police stations (派出所) and at whatever dispatch bases in
 add (street police stations, rapid-response points). Each hour a free unit whose dwell has
 run out picks its next patrol cell within its beat: at a hot spot (weighted by recent
 recorded incidents) with probability ``hotspot_share``, otherwise anywhere in the beat.
-Units on a call are moved by the dispatcher (:mod:`sim.events.dispatch`).
+Units on a call are moved by the dispatcher (:mod:`sim.events.dispatch`). Units an
+intervention *pins* (the hot-spot patrol's rota) are not moved here: the intervention places
+them and reports, each hour, the unit-hours they spend at each cell (``visiting``: a rota unit
+makes several short visits an hour); on a call they count at the scene like any unit.
 """
 
 from __future__ import annotations
@@ -16,13 +19,21 @@ from pydantic import Field
 from sim.params import Params
 from sim.rng import event_keys, keyed_uniforms_hours, stream_key
 
-__all__ = ["PolicingParams", "PatrolFleet", "patrol_guardianship", "hotspot_pick", "uniform_pick"]
+__all__ = ["PolicingParams", "PatrolFleet", "patrol_guardianship", "units_present", "hotspot_pick", "uniform_pick"]
 
 # Draws for every unit are hashed this many hours ahead in one array operation.
 _DRAW_HOURS = 128
 #: Recorded incidents every cell counts for in the hot-spot draw, so that a beat without any
 #: recorded incident is patrolled uniformly rather than not at all [incidents] (assumed).
 HOTSPOT_FLOOR = 1e-3
+
+
+def units_present(cell, counted, visiting):
+    """Units in each cell: ``visiting`` (unit-hours of pinned units' visits this hour) plus one for each
+    counted unit (on patrol and not pinned, or at a scene) in its cell. :func:`_guarding` counts the same."""
+    units = np.array(visiting, dtype=np.float64)
+    np.add.at(units, cell[counted], 1.0)
+    return units
 
 
 def patrol_guardianship(units_here, units_next_door, spill):
@@ -94,6 +105,8 @@ class PatrolFleet:
         self.beat = np.zeros(0, dtype=np.int64)
         self.busy = np.zeros(0, dtype=bool)
         self.retired = np.zeros(0, dtype=bool)  # taken off patrol (e.g. moved to home visits)
+        self.pinned = np.zeros(0, dtype=bool)  # placed by an intervention (hot-spot rota), not by reposition
+        self.visiting = np.zeros(city.n_cells)  # pinned units' unit-hours at each cell this hour (set by them)
         self.dwell_until = np.zeros(0, dtype=np.int64)
         self.hotspot_share = np.zeros(0)
         self.uid = np.zeros(0, dtype=np.uint64)
@@ -143,6 +156,7 @@ class PatrolFleet:
         self.beat = np.concatenate([self.beat, np.asarray(beats, dtype=np.int64)])
         self.busy = np.concatenate([self.busy, np.zeros(k, dtype=bool)])
         self.retired = np.concatenate([self.retired, np.zeros(k, dtype=bool)])
+        self.pinned = np.concatenate([self.pinned, np.zeros(k, dtype=bool)])
         self.dwell_until = np.concatenate([self.dwell_until, np.zeros(k, dtype=np.int64)])
         share = self.p.hotspot_share if hotspot_share is None else hotspot_share
         self.hotspot_share = np.concatenate([self.hotspot_share, np.full(k, share)])
@@ -156,30 +170,36 @@ class PatrolFleet:
         """Take units off patrol and dispatch (they finish a call in hand first)."""
         self.retired[units] = True
 
+    def pin(self, units: np.ndarray) -> None:
+        """Let an intervention place ``units`` (they stay on dispatch); their time at cells off a call
+        is what the intervention writes in :attr:`visiting` each hour."""
+        self.pinned[units] = True
+
     def presence(self) -> np.ndarray:
-        """Units present in each cell (patrolling, or at a scene)."""
-        # Weighted counts are sums of ones and zeros: exact, and already float64.
-        return np.bincount(self.cell, weights=~self.retired, minlength=self.city.n_cells)
+        """Units present in each cell (patrolling, visiting, or at a scene): :func:`units_present`."""
+        return units_present(self.cell, ~self.retired & (~self.pinned | self.busy), self.visiting)
 
     def guarding(self, spill: float) -> tuple[np.ndarray, np.ndarray]:
         """Units present in each cell, and their guardianship (:func:`patrol_guardianship`, with the
         units in the neighbouring cells; unit counts are whole numbers: every sum is exact)."""
         n = len(self.city.neighbours)
         units, guard = np.empty(n), np.empty(n)  # filled by the kernel (cheaper than its returning new arrays)
-        _guarding(self.cell, self.retired, self.city.neighbours, spill, units, guard)
+        _guarding(self.cell, self.retired, self.pinned, self.busy, self.visiting, self.city.neighbours, spill, units,
+                  guard)
         return units, guard
 
     def reposition(self, hour: int, heat: np.ndarray) -> None:
         """Move free units whose dwell is over to their next patrol cell.
 
         A unit goes to a hotspot of its beat (weighted by recorded incidents) with its
-        ``hotspot_share``, otherwise to a cell of the beat drawn uniformly.
+        ``hotspot_share``, otherwise to a cell of the beat drawn uniformly. Pinned units stay put.
         """
         if len(self._keys) != 2 * self.n:
             self._keys = np.concatenate([event_keys(self.seed, "patrol.mode", self.uid),
                                          event_keys(self.seed, "patrol.cell", self.uid)])
             self._draws = np.zeros((0, 0))
-        _move_units(hour, self.busy, self.retired, self.dwell_until, self.cell, self.beat, self.hotspot_share,
+        placed = self.retired | self.pinned  # units reposition does not move
+        _move_units(hour, self.busy, placed, self.dwell_until, self.cell, self.beat, self.hotspot_share,
                     self._draws_at(hour), self._beat_matrix, self._beat_len, heat, self.p.dwell_hours)
 
     def _draws_at(self, hour: int) -> np.ndarray:
@@ -235,7 +255,7 @@ class PatrolFleet:
 
 
 @njit(cache=True)
-def _move_units(hour, busy, retired, dwell_until, cell, beat, hotspot_share, u, beat_matrix, beat_len, heat,
+def _move_units(hour, busy, placed, dwell_until, cell, beat, hotspot_share, u, beat_matrix, beat_len, heat,
                 dwell_hours):
     """Move every free unit whose dwell is over (compiled: a few units, every hour of every run).
 
@@ -244,7 +264,7 @@ def _move_units(hour, busy, retired, dwell_until, cell, beat, hotspot_share, u, 
     """
     n = len(cell)
     for i in range(n):
-        if busy[i] or retired[i] or dwell_until[i] > hour:
+        if busy[i] or placed[i] or dwell_until[i] > hour:  # placed: retired, or pinned by an intervention
             continue
         b = beat[i]
         length = beat_len[b]
@@ -266,11 +286,11 @@ def _move_units(hour, busy, retired, dwell_until, cell, beat, hotspot_share, u, 
 
 
 @njit(cache=True)
-def _guarding(cell, retired, neighbours, spill, units, guard):
-    # PatrolFleet.guarding, compiled (every hour of every run), into ``units`` and ``guard``.
-    units[:] = 0.0
+def _guarding(cell, retired, pinned, busy, visiting, neighbours, spill, units, guard):
+    # PatrolFleet.guarding, compiled (every hour of every run), into ``units`` (units_present) and ``guard``.
+    units[:] = visiting
     for i in range(len(cell)):
-        if not retired[i]:
+        if not retired[i] and (not pinned[i] or busy[i]):
             units[cell[i]] += 1.0
     for c in range(len(neighbours)):
         nearby = 0.0
