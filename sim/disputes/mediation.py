@@ -60,7 +60,7 @@ class MediationParams(Params):
         "settled informally by the committee (a talk, no formal case opened) before any formal session; "
         "it is counted in ``disputes_settled_informally``, not as a mediated case. Default 0: every "
         "referred dispute becomes a formal case (the model before issue 15). Evidence-based value "
-        "(MEDIATION_COUNTING): 0.7 — assumed, set so that Jincheng's formal cases come near its ~5 000 "
+        "(MEDIATION_COUNTING): 0.77 — assumed, set so that Jincheng's formal cases come near its ~5 000 "
         "a year (001_b31210ca73dc4a0f.txt: >15 000 person-visits of screening, ~5 000 disputes "
         "mediated); Chinese people's-mediation statistics count only cases with a file (卷宗).",
     )

@@ -74,7 +74,7 @@ class CallParams(Params):
         "police stations, rapid-response points, campaign officers) [per officer within "
         "``disorder_reach_km``]: the rate of ``disorder_kinds`` calls in a cell is multiplied by "
         "exp(−this × officers on post within reach). Default 0: presence does not prevent them (the model "
-        "before issue 15). Evidence-based value (PRESENCE_PREVENTS_DISORDER): 0.25 — assumed; visible "
+        "before issue 15). Evidence-based value (PRESENCE_PREVENTS_DISORDER): 0.15 — assumed; visible "
         "police presence reduces disorder at hot spots (Braga, Turchan, Papachristos & Hureau 2019, "
         "Campbell review: hot-spot policing lowers crime and disorder calls, small effect; Braga, Welsh & "
         "Schnell 2015, disorder policing d≈0.2), and Suizhou's calls fell 23 % after its stations and "
