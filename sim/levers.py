@@ -43,6 +43,10 @@ class Levers:
         clearance_odds: Odds multiplier of clearing an offence, per crime type [×] (campaigns).
         patrol_presence: Guardianship of patrol units on the street this hour, per cell
             [unit-equivalents]; set each hour from the fleet, not by interventions.
+        disorder_factor: Relative rate of public-order incidents behind non-crime calls, per
+            cell [×], from prevention other than visible police (home visits); 1: none prevented.
+            Visible presence (``posts``, ``patrol_presence``) acts on top of it, through
+            :class:`sim.mechanisms.calls.CallParams`' prevention elasticities.
     """
 
     posts: np.ndarray
@@ -57,16 +61,18 @@ class Levers:
     type_deterrence: np.ndarray
     clearance_odds: np.ndarray
     patrol_presence: np.ndarray
+    disorder_factor: np.ndarray
 
     @classmethod
     def at_rest(cls, n_cells: int, n_types: int, cameras_for_63pct: float) -> Levers:
-        """Levers with nothing in place: no posts, guardians, cameras, alarms or desks; odds 1."""
+        """Levers with nothing in place: no posts, guardians, cameras, alarms or desks; odds and factors 1."""
         return cls(
             posts=np.zeros(n_cells), extra_guardians=np.zeros(n_cells),
             type_guardians=np.zeros((n_types, n_cells)), visible_guardians=np.zeros(n_cells),
             camera_count=np.zeros(n_cells), cameras=np.zeros(n_cells), cameras_for_63pct=cameras_for_63pct,
             alarms=np.zeros(n_cells), walk_in_share=np.zeros(n_cells), type_deterrence=np.zeros(n_types),
             clearance_odds=np.ones(n_types), patrol_presence=np.zeros(n_cells),
+            disorder_factor=np.ones(n_cells),
         )
 
     def add_cameras(self, counts: np.ndarray) -> None:

@@ -239,11 +239,20 @@ METRICS.declare(
     # social governance (issue 3)
     _core("disputes_new", "disputes", "New disputes (矛盾纠纷), broken agreements flaring up again included."),
     _core("disputes_found", "disputes", "Disputes found, by rounds, visits, screening or a call."),
-    _core("disputes_mediated", "sessions", "Mediation sessions held (调解)."),
+    _core("disputes_mediated", "sessions", "Mediation sessions held (调解); formal cases instead with the "
+          "mediation parameter counting=dispute."),
     _core("mediation_success_rate", "share", "Sessions that settled the dispute.",
           lambda v: _ratio(v.total("mediation_successes"), v.total("disputes_mediated"))),
     _core("agreements_honoured_rate", "share", "Mediated agreements honoured.",
           lambda v: _ratio(v.total("agreements_honoured"), v.total("mediation_successes"))),
+    _core("mediation_cases_formal", "disputes", "Disputes with a formal mediation case (at least one "
+          "session at any level), counted once, in the year of the first session; informal settlements "
+          "are not cases (issue 15)."),
+    _core("mediation_success_rate_formal", "share", "Formal mediation cases settled by mediation, per "
+          "dispute (a case that fails at village and settles at town level is one success).",
+          lambda v: _ratio(v.total("mediation_cases_formal_settled"), v.total("mediation_cases_formal"))),
+    _core("disputes_settled_informally", "disputes", "Referred disputes a committee settled informally, "
+          "without opening a formal case (mediation's informal_settle_prob)."),
     _core("disputes_resolved_by_police", "disputes", "Disputes settled by police: at the scene (随警调解), "
           "on home visits or by village auxiliary police."),
     _core("disputes_settled_on_spot", "disputes", "Found minor disputes settled there and then."),
@@ -260,11 +269,14 @@ METRICS.declare(
           "year's end.", lambda v: v.total("sense_of_safety_pct") if v.was_recorded("sense_of_safety_pct") else _NAN),
     _core("volunteer_hours", "person-hours", "Hours volunteers spent on patrol (群防群治)."),
     _core("grid_worker_visits", "visits", "Household visits by grid workers (网格员)."),
+    _core("grid_items_logged", "items", "Items grid workers logged: hazards, special-population problems and "
+          "found disputes not settled on the spot, escalated to the platform as tickets or not."),
     # tallies the columns above are derived from
     _tally("public_order_incidents", "incidents", "Public-order calls (effective incidents besides offences)."),
     _tally("serious_assaults", "cases", "Recorded assaults that were serious (八类)."),
     _tally("mediation_successes", "sessions", "Mediation sessions that settled the dispute."),
     _tally("agreements_honoured", "agreements", "Mediated agreements honoured."),
+    _tally("mediation_cases_formal_settled", "disputes", "Formal mediation cases settled by mediation."),
 )
 
 #: The columns of metrics.csv after scenario, replicate, seed and year, in order.

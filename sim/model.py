@@ -109,7 +109,7 @@ class PinganModel(mesa.Model):
         total_units = round(s.policing.units_per_100k_residents * self.city.population / 1e5)
         self.fleet.add_station_units(total_units)
         self.offending = Offending(s.crime, self.city, self.residents, self.run_seed)
-        self.calls = Calls(s.calls, self.city, self.residents, self.run_seed)
+        self.calls = Calls(s.calls, self.city, self.residents, self.run_seed, levers=self.levers)
         self.dispatcher = Dispatcher(self.env, self.fleet, self.city, s.dispatch, self.run_seed,
                                      on_scene=self._on_scene)
         self.dispatcher.start_units()

@@ -71,3 +71,46 @@ def test_offences_seen_on_live_monitored_cameras_become_calls(city_and_residents
     live = {c.offender_slot: c for c in calls_a}.keys() - {c.offender_slot for c in calls_p}
     assert sorted(live) == seen_p.tolist()  # every offence the cameras caught is now called in
     assert all(c.recorded and c.report_delay_h == 2.0 / 60 for c in calls_a if c.offender_slot in live)
+
+
+# --------------------------------------------------- prevention of public-order incidents
+def _public_order_calls(city_and_residents, levers, **params) -> dict[str, np.ndarray]:
+    """Calls per cell by kind over four weeks (all kinds at a high rate, so counts mean something)."""
+    city, residents = city_and_residents
+    rates = {k: 400.0 for k in NON_CRIME_KINDS}
+    calls = Calls(CallParams(non_crime_per_1000_year=rates, **params), city, residents, seed=5, levers=levers)
+    out = {k: np.zeros(city.n_cells) for k in NON_CRIME_KINDS}
+    for hour in range(24 * 28):
+        for c in calls.non_crime(hour, hour % 168):
+            out[c.kind][c.cell] += 1
+    return out
+
+
+def test_officers_on_post_prevent_public_order_calls_near_them_only(city_and_residents):
+    from sim.levers import Levers
+
+    city, _ = city_and_residents
+    busiest = int(np.argmax(city_and_residents[1].presence.sum(axis=0)))
+    posted = Levers.at_rest(city.n_cells, 1, 1.0)
+    posted.posts[busiest] = 2.0
+    params = {"disorder_reduction_per_post_officer": 0.15, "disorder_reach_km": 1.0}
+    base = _public_order_calls(city_and_residents, Levers.at_rest(city.n_cells, 1, 1.0), **params)
+    with_post = _public_order_calls(city_and_residents, posted, **params)
+    near = city.distance_km(busiest, np.arange(city.n_cells)) <= 1.0
+    for kind in ("public_order", "dispute"):
+        ratio = with_post[kind][near].sum() / base[kind][near].sum()
+        assert abs(ratio - np.exp(-0.3)) < 0.06, (kind, ratio)  # two officers: exp(-0.15 × 2)
+        assert (with_post[kind][~near] == base[kind][~near]).all()
+    for kind in ("assistance", "traffic", "invalid"):
+        assert (with_post[kind] == base[kind]).all()
+
+
+def test_without_an_elasticity_posts_prevent_nothing(city_and_residents):
+    from sim.levers import Levers
+
+    city, _ = city_and_residents
+    posted = Levers.at_rest(city.n_cells, 1, 1.0)
+    posted.posts[:] = 3.0
+    base = _public_order_calls(city_and_residents, None)
+    same = _public_order_calls(city_and_residents, posted)
+    assert all((base[k] == same[k]).all() for k in NON_CRIME_KINDS)

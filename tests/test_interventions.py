@@ -190,3 +190,35 @@ def test_smart_compounds_with_the_evidence_guard_cut_burglary_there_by_about_a_t
             m = (lg["year"] == 1) & np.isin(lg["cell"], cells) & (lg["crime_type"] == BURGLARY)
             burglaries[role] += int(m.sum())
     assert 0.4 < burglaries["compounds"] / burglaries["base"] < 0.95
+
+
+# ------------------------------------------------ home visits preventing incidents (issue 15)
+def _home_visits_on(relative_risk: float):
+    from sim.interventions.home_visits import HomeVisitParams, HomeVisits
+
+    model = PinganModel(load_scenario("daqing_baseline"), seed=3, scale=0.05)
+    visits = HomeVisits(HomeVisitParams(enabled=True, visited_relative_risk=relative_risk))
+    visits.activate(model)
+    return model
+
+
+def test_home_visits_prevent_nothing_by_default():
+    model = _home_visits_on(1.0)
+    assert (model.levers.disorder_factor == 1).all() and model.disputes.household_factor is None
+
+
+def test_home_visits_lower_disputes_and_disorder_in_the_visited_beats():
+    model = _home_visits_on(0.7)
+    factor = model.levers.disorder_factor
+    visited = factor < 1
+    assert visited.any() and not visited.all()
+    assert factor.min() >= 0.7 - 1e-12  # at most the relative risk, where every household is covered
+    # New disputes in the visited cells fall by about the same factor (same seed: same candidates).
+    book = model.disputes.book
+    weight = model.disputes.household_factor
+    kept = sum(len(book.arise(d, weight)) for d in range(200))
+    plain = model.disputes.book.__class__(book.p, model.city, model.residents, model.run_seed)
+    every = sum(len(plain.arise(d)) for d in range(200))
+    expected = (book._expected.sum(axis=1) * factor).sum() / book._expected.sum()
+    assert kept < every
+    assert abs(kept / every - expected) < 0.02

@@ -28,6 +28,11 @@ class DiscoverySource:
         on_spot_prob: Chance a found minor dispute is settled there and then.
         resolver: Who gets the credit for an on-the-spot settlement.
         honour_prob: Chance such a settlement holds.
+        ticket_share: Chance a found dispute not settled on the spot is escalated to the
+            governance centres as a ticket; the rest go straight to the village mediation
+            committee (where there is one). 1: every one (the model before issue 15).
+        logged_metric: Metric that counts the disputes this source logs (referred on, escalated
+            or not); empty: not counted.
     """
 
     name: str
@@ -35,6 +40,8 @@ class DiscoverySource:
     on_spot_prob: float
     resolver: Resolver
     honour_prob: float = 0.95
+    ticket_share: float = 1.0
+    logged_metric: str = ""
 
 
 def visit_hazard(city, cells: np.ndarray, visits_per_day: float, find_prob: float, targeting: float) -> np.ndarray:

@@ -21,6 +21,7 @@ import simpy
 from pydantic import Field
 
 from sim.events.engine import Staff
+from sim.mechanisms.crime import log_logistic_one
 from sim.params import Params
 from sim.rng import event_uniform
 
@@ -57,6 +58,26 @@ class GovernanceParams(Params):
         description="Chance a level resolves a non-dispute ticket (hazard, special-population "
         "problem) at disposal.",
     )
+    field_work_median_h: float = Field(
+        0.0, ge=0, description="Median hours the department a non-dispute ticket is dispatched to takes "
+        "to carry out the disposal in the field (repair a hazard, visit a special-population member), "
+        "after the centre's own disposal step and without holding its staff; log-logistic, shape "
+        "``field_work_shape``. Default 0: done at once (the model before issue 15). Evidence-based value "
+        "(GOVERNANCE_BACKLOG): 96 h — assumed, fit to Daqing's 81 % completion (002_5234f462d53c6514.txt); "
+        "grid-management rules give departments days, not hours, per item.",
+    )
+    field_work_shape: float = Field(
+        2.0, gt=0, description="Shape of the log-logistic field-work time (assumed; a long right tail: a "
+        "few items wait weeks for a department)."
+    )
+    completion_deadline_h: float | None = Field(
+        None, gt=0, description="Time limit from report [hours] (办理时限): a ticket disposed of or "
+        "completed after it counts as not disposed of / not completed in ``tickets_disposed_rate`` and "
+        "``tickets_completed_rate`` (按期办结, on-time completion, as platforms report 办结率). "
+        "Default None: no limit, every ticket completed by the end of the run counts (the model before "
+        "issue 15). Evidence-based value (GOVERNANCE_BACKLOG): 168 h (7 days; assumed: a common time "
+        "limit for ordinary grid items).",
+    )
 
 
 @dataclass(slots=True)
@@ -73,6 +94,7 @@ class Ticket:
     disposed: bool = False
     state: str = "open"  # open → completed | moot | unresolved
     archived_at: float = -1.0
+    disposed_at: float = -1.0  # minutes: first disposal done (field work included)
 
 
 class GovernancePipeline:
@@ -157,6 +179,12 @@ class GovernancePipeline:
                 result = yield from self.dispose(t, level)
             else:
                 result = event_uniform(self.seed, "governance.resolve", t.uid, level) < p.resolve_prob[level]
+            if t.kind != "dispute" and p.field_work_median_h > 0:
+                # The department's field work: the ticket waits, the centre's staff do not.
+                u = event_uniform(self.seed, "governance.field_work", t.uid, level)
+                yield env.timeout(log_logistic_one(u, p.field_work_median_h * 60.0, p.field_work_shape))
+            if t.disposed_at < 0:
+                t.disposed_at = env.now
             if result is None:  # nothing left to resolve (the dispute ended by itself)
                 yield from self._stage(centre, minutes[("archive",)])
                 return self._archive(t, "moot")

@@ -76,6 +76,7 @@ class DisputeSystem:
         self.mediation: MediationService | None = None
         self.at_scene: MediationAtScene | None = None
         self._pending_boosts: list[tuple[int, np.ndarray, float]] = []
+        self._formal_cases: set[int] = set()  # rows of disputes that had a formal mediation session
 
     # ------------------------------------------------------------ registering
     def add_discovery_source(self, source: DiscoverySource) -> None:
@@ -98,7 +99,7 @@ class DisputeSystem:
     def open_mediation(self, params: MediationParams) -> MediationService:
         """Mediation committees at village, town and county level."""
         self.mediation = MediationService(self.env, self.city, params, self.scale, self.seed, self.book,
-                                          on_result=self._mediated)
+                                          on_result=self._mediated, on_informal=self._settled_informally)
         for level, towns, boost in self._pending_boosts:
             self.mediation.success_boost[level, towns] += boost
         self._pending_boosts.clear()
@@ -178,7 +179,20 @@ class DisputeSystem:
             self.recorder.add("disputes_settled_on_spot", year)
             if src.resolver == Resolver.POLICE:
                 self.recorder.add("disputes_resolved_by_police", year)
-        for r in rows[~spot]:
+        referred = rows[~spot]
+        if src.logged_metric:
+            self.recorder.add(src.logged_metric, year, len(referred))
+        if src.ticket_share < 1 and self.governance is not None and self.mediation is not None:
+            # Only some of what the source logs reaches the platform; the rest stays with the committee.
+            up = event_uniforms(self.seed, f"disputes.to_platform.{src.name}", book.uid[referred]) < src.ticket_share
+            for r, to_platform in zip(referred, up, strict=True):
+                if to_platform:
+                    self.refer(int(r))
+                else:
+                    book.handling[int(r)] = True
+                    self.env.process(self.mediation.ladder(int(r)))
+            return
+        for r in referred:
             self.refer(int(r))
 
     def refer(self, row: int) -> None:
@@ -240,12 +254,29 @@ class DisputeSystem:
             self.book.handling[t.dispute_row] = False
 
     def _mediated(self, row: int, level: int, success: bool, honoured: bool) -> None:
-        """Count a mediation session (called by the mediation service)."""
+        """Count a mediation session (called by the mediation service).
+
+        Formal cases are counted once per dispute, in the year of its first session
+        (``mediation_cases_formal``); ``disputes_mediated`` counts sessions or cases as the
+        mediation parameters' ``counting`` says.
+        """
         year = self.year_index(self.env.now / 60.0)
-        self.recorder.add("disputes_mediated", year)
+        rec = self.recorder
+        new_case = row not in self._formal_cases
+        if new_case:
+            self._formal_cases.add(row)
+            rec.add("mediation_cases_formal", year)
         if success:
-            self.recorder.add("mediation_successes", year)
-            self.recorder.add("agreements_honoured", year, float(honoured))
+            rec.add("mediation_cases_formal_settled", year)
+        if self.mediation.p.counting == "session" or new_case:
+            rec.add("disputes_mediated", year)
+        if success:
+            rec.add("mediation_successes", year)
+            rec.add("agreements_honoured", year, float(honoured))
+
+    def _settled_informally(self, row: int, honoured: bool) -> None:
+        """Count a dispute a committee settled informally, without a formal case."""
+        self.recorder.add("disputes_settled_informally", self.year_index(self.env.now / 60.0))
 
     # ---------------------------------------------------------------- metrics
     def year_metrics(self, year: int) -> dict[str, float]:
@@ -256,10 +287,18 @@ class DisputeSystem:
         done = [t for t in tickets if t.state != "open"]
         latency = [(t.archived_at - t.created) / 60.0 for t in done]
         nan = float("nan")
+        limit = None if self.governance is None else self.governance.p.completion_deadline_h
+        if limit is None:
+            disposed = sum(t.disposed for t in tickets)
+            completed = sum(t.state == "completed" for t in tickets)
+        else:  # on time only (按期): within the time limit from report
+            limit_min = limit * 60.0
+            disposed = sum(t.disposed and 0 <= t.disposed_at - t.created <= limit_min for t in tickets)
+            completed = sum(t.state == "completed" and t.archived_at - t.created <= limit_min for t in tickets)
         return {
             "tickets_received": float(n),
-            "tickets_disposed_rate": sum(t.disposed for t in tickets) / n if n else nan,
-            "tickets_completed_rate": sum(t.state == "completed" for t in tickets) / n if n else nan,
+            "tickets_disposed_rate": disposed / n if n else nan,
+            "tickets_completed_rate": completed / n if n else nan,
             "tickets_escalated": float(sum(t.escalations > 0 for t in tickets)),
             "ticket_latency_median_h": float(np.median(latency)) if latency else nan,
         }
