@@ -6,7 +6,7 @@
     pingan sensitivity SPEC [same options as sweep]
     pingan results STORE [--to FILE] [--sweep NAME]
     pingan calibrate [--targets FILE] [--priors FILE] [--hold-out CITY] [--budget N] [--jobs J] [--out DIR]
-    pingan evidence [--scale F] [--replicates R] [--jobs J] [--out DIR] [--set KEY=VALUE ...]
+    pingan evidence [--scale F] [--replicates R] [--jobs J] [--out DIR] [--before] [--set KEY=VALUE ...]
     pingan validate SCENARIO [SCENARIO ...]
     pingan scenarios
     pingan serve [--host H] [--port P] [--jobs J] [--store FILE]   # the package explorer (extra [app])
@@ -167,7 +167,9 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--jobs", "-j", type=_jobs, default=-1, help="worker processes (-1: one per core)")
     ev.add_argument("--out", type=Path, default=Path("results/evidence"), help="output folder")
     ev.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
-                    help="override a key in every scenario, e.g. city.attractor_sites_per_100k=10")
+                    help="override a key in every scenario, e.g. crime.patrol_guard=0.3")
+    ev.add_argument("--before", action="store_true",
+                    help="measure the model as it was before issue 15 (sim.experiments.evidence.BEFORE_ISSUE_15)")
     val = sub.add_parser("validate", parents=[common], help="check scenario files without running them")
     val.add_argument("scenarios", nargs="+")
     val.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
@@ -572,8 +574,16 @@ def _serve(args) -> int:
 
 def _evidence(args) -> int:
     """``pingan evidence``: the evidence harness (sim.experiments.evidence) into ``--out``."""
-    from sim.experiments.evidence import evidence_scenarios, evidence_table, run_evidence, write_evidence
+    from sim.experiments.evidence import (
+        BEFORE_ISSUE_15,
+        evidence_scenarios,
+        evidence_table,
+        run_evidence,
+        write_evidence,
+    )
 
+    if args.before:
+        args.overrides = [*BEFORE_ISSUE_15, *args.overrides]
     if args.replicates < 2:
         return _fail("--replicates: expected at least 2 (an interval needs two replicates)")
     evidence_scenarios(args.overrides)  # every scenario validated before any run

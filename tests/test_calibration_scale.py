@@ -23,7 +23,10 @@ def _level(name: str, scale: float, metric: str, year: int) -> float:
 def test_governance_levels_rescale_from_a_tenth_of_the_city(metric):
     assert RESCALABLE_LEVELS[metric] == 0.1
     small, large = _level("jincheng_2016_2020", 0.1, metric, 2017), _level("jincheng_2016_2020", 0.4, metric, 2017)
-    assert abs(small / large - 1) < 0.05, (small, large)
+    # 5 %, or three Poisson standard errors of the ratio where the counts are small (Jincheng's ~5 000
+    # formal mediation cases are ~500 events at 0.1): a bias of the scale, not one seed's noise, fails it.
+    noise = 3 * (1 / (small * 0.1) + 1 / (large * 0.4)) ** 0.5
+    assert abs(small / large - 1) < max(0.05, noise), (small, large)
 
 
 def test_disputes_resolved_by_police_rescale_within_the_targets_tolerance():

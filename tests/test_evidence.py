@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from sim.experiments.evidence import (
-    ATTRACTORS_ON,
+    BEFORE_ISSUE_15,
     PUBLISHED,
     EvidenceRow,
     _observed,
@@ -78,9 +78,10 @@ def test_tables_are_written(tmp_path):
 
 @pytest.fixture(scope="module")
 def concentration_runs():
-    """Two replicates of a short Suizhou baseline at scale 0.1, attractors on and off, with offence logs."""
+    """Two replicates of a short Suizhou baseline at scale 0.1, attractors on (the default) and off."""
     out = {}
-    for label, sets in (("on", list(ATTRACTORS_ON)), ("off", [])):
+    off = ["city.attractor_sites_per_100k=0", "residents.offender_hangout_share=0"]
+    for label, sets in (("on", []), ("off", off)):
         s = load_scenario("suizhou_baseline", [*SHORT, *sets])
         out[label] = [_observed(t) for t in scenario_tasks([s], 2, 1, 0.1)]
     return out
@@ -107,7 +108,7 @@ def test_attractors_concentrate_offences_far_beyond_the_residents(concentration_
 
 
 def test_concentration_is_identical_for_the_same_seed(concentration_runs):
-    s = load_scenario("suizhou_baseline", [*SHORT, *ATTRACTORS_ON])
+    s = load_scenario("suizhou_baseline", SHORT)
     again, _ = _observed(scenario_tasks([s], 1, 1, 0.1)[0])
     np.testing.assert_array_equal(again.cell_offences_true, concentration_runs["on"][0][0].cell_offences_true)
 
@@ -124,33 +125,35 @@ def test_percent_changes_and_ratios_get_intervals_that_cannot_cross_their_floor(
     assert share["model_mean"] == pytest.approx(21.0)
 
 
-# ------------------------------------------- issue 15: the evidence-based offending overrides
-@pytest.mark.parametrize("name", ["CAMERAS_BY_TYPE", "CONCENTRATION", "NEAR_REPEAT", "PATROL_EVIDENCE"])
-def test_each_evidence_override_set_validates_and_changes_its_parameters(name):
-    from sim.experiments import evidence
+# ------------------------------------------- issue 15: the model before it, one override set away
+def test_every_before_override_names_a_parameter_it_changes():
+    # BEFORE_ISSUE_15 restores the pre-issue-15 model (checked against its stored reference runs when
+    # it was written); a typo or a key the defaults already hold would silently measure the wrong model.
+    for name in ("suizhou_baseline", "daqing_2021", "jincheng_2016_2020"):
+        base = load_scenario(name).model_dump()
+        before = load_scenario(name, list(BEFORE_ISSUE_15)).model_dump()
+        changed = 0
+        for item in BEFORE_ISSUE_15:
+            key, _ = item.split("=", 1)
+            node_b, node_c = base, before
+            for part in key.split("."):
+                node_b, node_c = node_b.get(part, 1.0), node_c[part]
+            changed += node_b != node_c
+        # Only the camera and near-repeat mappings' entries that were already 1.0 may be unchanged.
+        assert changed >= len(BEFORE_ISSUE_15) - 8, name
 
-    overrides = list(getattr(evidence, name))
-    base = load_scenario("suizhou_baseline")
-    changed = load_scenario("suizhou_baseline", overrides)
-    assert changed != base
-    # Every key names a parameter the override really changes (no typo silently ignored).
-    for item in overrides:
-        key, _ = item.split("=", 1)
-        node_b, node_c = base.model_dump(), changed.model_dump()
-        for part in key.split("."):
-            node_b, node_c = node_b.get(part, 1.0) if isinstance(node_b, dict) else node_b, node_c[part]
-        assert node_c != node_b or node_b == 1.0, item
 
-
-def test_the_evidence_overrides_leave_the_defaults_as_they_were():
+def test_the_defaults_are_the_evidence_based_values():
     from sim.mechanisms.calls import CallParams
     from sim.mechanisms.clearance import ClearanceParams
-    from sim.mechanisms.crime import CRIME_TYPES, CrimeParams
+    from sim.mechanisms.crime import CrimeParams
 
     p = CrimeParams()
-    assert p.camera_deterrence_by_type == dict.fromkeys(CRIME_TYPES, 1.0)
-    assert p.near_repeat_by_type == dict.fromkeys(CRIME_TYPES, 1.0)
-    assert (p.crowding_cap, p.place_choice, p.repeat_victim_share) == (3.0, False, 0.0)
-    assert (p.patrol_guard, p.presence_risk) == (1.2, 0.15)
-    assert CallParams().camera_detect_by_type == dict.fromkeys(CRIME_TYPES, 1.0)
-    assert ClearanceParams().footage_usable_share == 1.0
+    assert p.camera_deterrence_by_type["vehicle_crime"] > p.camera_deterrence_by_type["theft"] > 0
+    assert p.camera_deterrence_by_type["fraud"] == p.camera_deterrence_by_type["assault"] == 0
+    assert p.near_repeat_by_type["burglary"] > p.near_repeat_by_type["assault"] > p.near_repeat_by_type["fraud"] == 0
+    assert (p.crowding_cap, p.place_choice, p.repeat_victim_share) == (10.0, False, 0.28)
+    assert (p.patrol_guard, p.presence_risk) == (0.15, 0.015)
+    assert CallParams().camera_detect_by_type["fraud"] == 0
+    assert CallParams().disorder_reduction_per_post_officer == 0.15
+    assert ClearanceParams().footage_usable_share == 0.65

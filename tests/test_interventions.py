@@ -173,11 +173,10 @@ def test_crackdown_extra_officers_on_duty_add_guardianship(simulate):
 
 def test_smart_compounds_with_the_evidence_guard_cut_burglary_there_by_about_a_third():
     # Addington & Rennison (2015): gated households' burglary odds ~0.67 of non-gated. Paired runs,
-    # true burglaries in the compound cells in the intervention year, evidence guard vs no compounds.
-    from sim.experiments.evidence import BURGLARY, COMPOUNDS_EVIDENCE, _offence_tap
+    # true burglaries in the compound cells in the intervention year, the default guard vs no compounds.
+    from sim.experiments.evidence import BURGLARY, _offence_tap
 
-    on = ["interventions.smart_compounds.enabled=true", "interventions.smart_compounds.count=400",
-          *COMPOUNDS_EVIDENCE]
+    on = ["interventions.smart_compounds.enabled=true", "interventions.smart_compounds.count=400"]
     burglaries = {"base": 0, "compounds": 0}
     for seed in (1, 2, 3):
         cells = None

@@ -67,12 +67,12 @@ class ResidentParams(Params):
         "put released prisoners' rates an order of magnitude higher).",
     )
     offender_hangout_share: float = Field(
-        0.0, ge=0, le=1, description="Share of motivated offenders without a daytime place who still "
+        0.8, ge=0, le=1, description="Share of motivated offenders without a daytime place who still "
         "spend the day away from home, at a place drawn like a commuter's destination, so mostly at "
         "the city's attractors (markets, stations, nightlife streets) (assumed; offenders' activity "
         "spaces centre on such nodes: Brantingham & Brantingham 1995; Bernasco & Block 2009). "
-        "0 (the default, until the recalibration of issue 15) keeps every non-commuting offender at "
-        "home; 0.8 goes with ``city.attractor_sites_per_100k`` 10."
+        "0 (before issue 15) keeps every non-commuting offender at home; 0.8 goes with "
+        "``city.attractor_sites_per_100k`` 10."
     )
     weekday_away: list[float] = Field(
         default=[0, 0, 0, 0, 0, 0, 0.05, 0.35, 0.8, 0.9, 0.9, 0.85, 0.7, 0.85, 0.9, 0.9, 0.85,

@@ -56,13 +56,13 @@ class MediationParams(Params):
         0.97, ge=0, le=1, description="Chance an agreement is honoured (Jincheng ≥ 99 %)."
     )
     informal_settle_prob: float = Field(
-        0.0, ge=0, le=1, description="Chance a dispute referred to a village/community committee is "
+        0.77, ge=0, le=1, description="Chance a dispute referred to a village/community committee is "
         "settled informally by the committee (a talk, no formal case opened) before any formal session; "
-        "it is counted in ``disputes_settled_informally``, not as a mediated case. Default 0: every "
-        "referred dispute becomes a formal case (the model before issue 15). Evidence-based value "
-        "(MEDIATION_COUNTING): 0.77 — assumed, set so that Jincheng's formal cases come near its ~5 000 "
-        "a year (001_b31210ca73dc4a0f.txt: >15 000 person-visits of screening, ~5 000 disputes "
-        "mediated); Chinese people's-mediation statistics count only cases with a file (卷宗).",
+        "it is counted in ``disputes_settled_informally``, not as a mediated case. 0 (before issue 15): "
+        "every referred dispute becomes a formal case. Default 0.77 — assumed, set so that Jincheng's "
+        "formal cases come near its ~5 000 a year (001_b31210ca73dc4a0f.txt: >15 000 person-visits of "
+        "screening, ~5 000 disputes mediated); Chinese people's-mediation statistics count only cases with a "
+        "file (卷宗).",
     )
     informal_honour_prob: float = Field(
         0.95, ge=0, le=1, description="Chance an informal settlement holds (assumed, like an "

@@ -28,9 +28,8 @@ recorder keeps cell maps over all crime types only). The other scenarios run thr
 
 Run it with ``pingan evidence [--scale F] [--replicates R] [--jobs J] [--out DIR] [--set
 key=value ...]`` (or ``python -m sim.experiments.evidence``); it writes ``evidence.csv`` and
-``evidence.md``. ``--set city.attractor_sites_per_100k=10 --set
-residents.offender_hangout_share=0.8`` measures the model with the crime attractors on
-(:data:`ATTRACTORS_ON`).
+``evidence.md``. ``--before`` measures the model as it was before issue 15
+(:data:`BEFORE_ISSUE_15`).
 
 Verdict: ``inside`` when the model's 95 % interval overlaps the published range, ``outside``
 otherwise (``n/a`` when either is missing). A published *range* is used where the source
@@ -57,91 +56,42 @@ from sim.rng import stream
 from sim.scenario.loader import load_scenario
 from sim.scenario.schema import Scenario
 
-__all__ = ["ATTRACTORS_ON", "CAMERAS_BY_TYPE", "CONCENTRATION", "NEAR_REPEAT", "PATROL_EVIDENCE",
-           "COMPOUNDS_EVIDENCE", "HOT_SPOT_PATROL", "MEDIATION_COUNTING", "GOVERNANCE_BACKLOG",
-           "GOVERNANCE_BACKLOG_MATURE", "HOME_VISIT_PREVENTION", "PRESENCE_PREVENTS_DISORDER",
+__all__ = ["BEFORE_ISSUE_15", "HOT_SPOT_PATROL",
            "Published", "EvidenceRow", "OffenceLog", "PUBLISHED", "evidence_scenarios", "run_evidence",
            "top_share", "near_repeat_ratio", "evidence_table", "write_evidence", "main"]
 
 BURGLARY = CRIME_TYPES.index("burglary")
 
-#: Overrides that switch the crime attractors on (markets, stations, nightlife streets, car parks
-#: and offenders' daytime hangouts at them): off by default until issue 15's recalibration.
-ATTRACTORS_ON = ("city.attractor_sites_per_100k=10", "residents.offender_hangout_share=0.8")
-
-# Evidence-based offending (issue 15, items 1-4): override sets, off by default (the committed
-# calibration predates them). Each sets parameters whose defaults reproduce the model as it was;
-# combine them with ATTRACTORS_ON (``--set`` each item). The measured effects are in the README.
-#: Cameras by crime type (Welsh & Farrington 2009: ~-16 % overall, car parks ~-51 %, city
-#: centres small, violence ~0; remote fraud not deterred nor seen), and usable footage for
-#: ~65 % of covered cases (Ashby 2017).
-CAMERAS_BY_TYPE = (
-    "crime.camera_deterrence_by_type.vehicle_crime=4.0", "crime.camera_deterrence_by_type.burglary=1.5",
-    "crime.camera_deterrence_by_type.theft=1.5", "crime.camera_deterrence_by_type.robbery=0.3",
-    "crime.camera_deterrence_by_type.assault=0.0", "crime.camera_deterrence_by_type.fraud=0.0",
-    "calls.camera_detect_by_type.fraud=0.0", "calls.camera_detect_by_type.burglary=0.3",
-    "clearance.footage_usable_share=0.65",
+#: Overrides that restore the model as it was before issue 15 (and as the calibration before it
+#: was made): no crime attractors, cameras that deter every crime type alike, uniform near
+#: repeats, strong patrol deterrence (~60 % at hot spots), tight compounds, every referred dispute a
+#: formal case, visits and presence that prevent nothing. ``pingan evidence --before`` measures it.
+BEFORE_ISSUE_15 = (
+    "city.attractor_sites_per_100k=0", "residents.offender_hangout_share=0",
+    *(f"crime.camera_deterrence_by_type.{t}=1.0" for t in CRIME_TYPES),
+    *(f"calls.camera_detect_by_type.{t}=1.0" for t in CRIME_TYPES),
+    "clearance.footage_usable_share=1.0", "crime.crowding_cap=3.0",
+    *(f"crime.near_repeat_by_type.{t}=1.0" for t in CRIME_TYPES),
+    "crime.near_repeat_spread=0.3", "crime.repeat_victim_share=0",
+    "crime.patrol_guard=1.2", "crime.presence_risk=0.15", "crime.attempts_per_offender_year=6.0",
+    "calls.disorder_reduction_per_post_officer=0",
+    "interventions.smart_compounds.access_guard.burglary=1.5",
+    "interventions.smart_compounds.access_guard.theft=0.5",
+    "interventions.smart_compounds.access_guard.vehicle_crime=1.0",
+    "interventions.mediation.service.informal_settle_prob=0",
+    "interventions.mediation.service.counting=session",
+    "interventions.home_visits.visited_relative_risk=1.0",
+    "interventions.grid_workers.escalated_share=1.0",
+    "interventions.governance_centres.pipeline.field_work_median_h=0",
+    "interventions.governance_centres.pipeline.completion_deadline_h=null",
 )
-#: Crime concentration (Weisburd 2015): crowded attractors keep adding opportunity (use with
-#: ATTRACTORS_ON). Measured, it moves little (top 5 % of cells 28.6 -> 29.2 %): the cap barely binds.
-#: ``crime.place_choice=true`` is left out: offenders already hang out at the attractors, so choosing
-#: among the hangout's neighbours by opportunity spreads offences (top 5 % falls to ~24 %).
-CONCENTRATION = ("crime.crowding_cap=10",)
-#: Near repeats by crime type and distance (Johnson et al. 2007; Bowers & Johnson 2004; Youstin et
-#: al. 2011): burglary strongest, vehicle crime close, theft and robbery weaker, assault little,
-#: fraud none; neighbouring 0.5 km cells get a small share (only their edges are within ~200 m);
-#: elevated risk for about two weeks (the default half-life, 7 days); weights average ~0.9 over the
-#: type mix, so the overall level of offending barely moves. 28 % of offences return to the
-#: cell's last victim, so ~20 % are repeats within the year (repeat victimisation, Farrell & Pease
-#: 1993; the 20 % is an assumed, conservative reading of their survey figures).
-NEAR_REPEAT = (
-    "crime.near_repeat_by_type.burglary=2.0", "crime.near_repeat_by_type.vehicle_crime=1.5",
-    "crime.near_repeat_by_type.theft=0.7", "crime.near_repeat_by_type.robbery=0.5",
-    "crime.near_repeat_by_type.assault=0.2", "crime.near_repeat_by_type.fraud=0.0",
-    "crime.near_repeat_spread=0.15", "crime.repeat_victim_share=0.28",
-)
-#: Patrol strength: doubling patrol presence cuts offences at hot spots by ~6-13 % (Sherman &
-#: Weisburd 1995; Braga et al. 2019), not ~60 % as with the defaults (patrol_guard 1.2,
-#: presence_risk 0.15).
-PATROL_EVIDENCE = ("crime.patrol_guard=0.15", "crime.presence_risk=0.015")
 
-# Issue 15, hot-spot patrol and smart compounds: evidence-based overrides (defaults unchanged: the
-# committed calibration predates them).
-#: Smart compounds whose access control keeps burglary in their cells at ~0.67 of the same cells
-#: without them (Addington & Rennison 2015; the default 1.5 keeps it at ~0.12): measured 0.67
-#: [0.51, 0.83] (8 replicates, scale 0.1, 200 compounds at full scale). Robbery has no access guard
-#: (not significantly changed by gating).
-COMPOUNDS_EVIDENCE = ("interventions.smart_compounds.access_guard.burglary=0.2",)
 #: Hot-spot patrol as in Minneapolis (Sherman & Weisburd 1995): 110 hot spots at full scale, 15-minute
 #: stops in random order (Koper 1995), by extra rota units that about double patrol presence there
 #: (40 units at full scale; at scale 0.1, 4 units raise presence at the 11 spots from ~1.3 to ~2.6).
 HOT_SPOT_PATROL = ("interventions.hot_spot_patrol.enabled=true", "interventions.hot_spot_patrol.hot_spots=110",
                    "interventions.hot_spot_patrol.units=40", "interventions.hot_spot_patrol.share_of_patrol_units=0",
                    "interventions.hot_spot_patrol.dwell_minutes=15")
-
-# --- issue 15, items 6-7 (disputes, governance, home visits, presence): evidence-based overrides.
-# Each default reproduces the committed model; these switch the mechanism on at the value its
-# parameter's description justifies (measured at scale 0.1 in the s15-disputes report).
-#: Mediation: committees settle most referred disputes informally (no formal case), and the
-#: reported success rate counts formal cases per dispute (Jincheng: ~5 000 cases, >= 98 %).
-MEDIATION_COUNTING = ("interventions.mediation.service.informal_settle_prob=0.77",
-                      "interventions.mediation.service.counting=dispute")
-#: Governance, Daqing 2021 (a new city platform): a fifth of grid workers' logged items reach it
-#: as tickets (18 400 accepted), departments take days in the field, and only on-time (7-day)
-#: disposal/completion counts (81 % completed).
-GOVERNANCE_BACKLOG = ("interventions.grid_workers.escalated_share=0.2",
-                      "interventions.governance_centres.pipeline.field_work_median_h=72",
-                      "interventions.governance_centres.pipeline.completion_deadline_h=168")
-#: Governance, Jincheng 2016-2020 (centres at every level, mature): every logged item is reported
-#: (100 000+ a year), field work is quicker, the same 7-day limit (97.8 % disposed).
-GOVERNANCE_BACKLOG_MATURE = ("interventions.governance_centres.pipeline.field_work_median_h=24",
-                             "interventions.governance_centres.pipeline.completion_deadline_h=168")
-#: Home visits: visited households have 0.7 times the disputes and public-order incidents for 90 days.
-HOME_VISIT_PREVENTION = ("interventions.home_visits.visited_relative_risk=0.7",
-                         "interventions.home_visits.prevention_days=90")
-#: Visible presence: each officer on post cuts public-order incidents within 1 km by exp(-0.15).
-PRESENCE_PREVENTS_DISORDER = ("calls.disorder_reduction_per_post_officer=0.15",)
-# --- end of issue 15 items 6-7 block.
 ROBBERY = CRIME_TYPES.index("robbery")
 _PREVENTABLE = np.array([CRIME_TYPES.index(t) for t in PREVENTABLE])
 
@@ -225,6 +175,11 @@ PUBLISHED: dict[str, Published] = {
         math.nan, 1.1, 3.0,
         "Johnson et al. (2007) for burglary; other property crime assumed similar",
         "model: as above, all preventable cases"),
+    "repeat_victims": Published(
+        math.nan, 20.0, 40.0,
+        "Farrell & Pease 1993 (British Crime Survey: 4 % of respondents suffered 44 % of its crime); the "
+        "share of incidents that are repeats within a year is an assumed, conservative reading",
+        "model: repeat_victimisations / offences_true, base, 2022"),
     "compound_burglary_ratio": Published(
         0.67, 0.5, 0.85,
         "Addington L.A. & Rennison C.M. (2015, online 2013) Keeping the barbarians outside the gate? "
@@ -513,6 +468,9 @@ def _measures(res: dict[str, list[RunResult]], logs: dict[str, list[dict]], seed
             vals.append(near_repeat_ratio(lg["cell"][m], lg["hour"][m], seed=seed + r))
         rows.append(EvidenceRow(key, "near repeats", f"Knox ratio, {label}, same cell, <= 14 days (base)", "ratio",
                                 np.array(vals), P[key]))
+    repeats = _metric(base, "repeat_victimisations", last) / _metric(base, "offences_true", last)
+    rows.append(EvidenceRow("repeat_victims", "near repeats", "offences against a resident already victimised "
+                            "that year (base)", "%", repeats * 100.0, P["repeat_victims"]))
 
     # 5. Smart compounds: burglary (true) in compound cells and offences next door, vs base.
     burg, rob, ring = [], [], []

@@ -52,12 +52,12 @@ class HomeVisitParams(InterventionParams):
     )
     honour_prob: float = Field(0.9, ge=0, le=1, description="Chance that settlement holds (assumed).")
     visited_relative_risk: float = Field(
-        1.0, ge=0, le=1, description="Rate of new disputes and public-order incidents in a visited household, "
-        "relative to before the visit, for ``prevention_days`` after it [×]. Default 1: visits only find "
-        "disputes, they prevent nothing (the model before issue 15). Evidence-based value "
-        "(HOME_VISIT_PREVENTION): 0.7 — assumed. Door-to-door police contact lowered perceived disorder "
-        "and fear in the Houston/Newark fear-reduction experiments (Pate, Wycoff, Skogan & Sherman 1986), "
-        "with weak effects on recorded crime; second-responder home visits after domestic violence did not "
+        0.7, ge=0, le=1, description="Rate of new disputes and public-order incidents in a visited household, "
+        "relative to before the visit, for ``prevention_days`` after it [×]. 1 (before issue 15): visits "
+        "only find disputes, they prevent nothing. Default 0.7 — assumed. Door-to-door police contact "
+        "lowered perceived disorder and fear in the Houston/Newark fear-reduction experiments (Pate, "
+        "Wycoff, Skogan & Sherman 1986), with weak effects on recorded crime; second-responder home visits "
+        "after domestic violence did not "
         "lower repeat violence (Davis, Weisburd & Taylor 2008, Campbell review). Neither gives a size; "
         "Daqing reports effective incidents −10 % (002_5234f462d53c6514.txt).",
     )

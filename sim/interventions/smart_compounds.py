@@ -36,11 +36,11 @@ class SmartCompoundParams(InterventionParams):
         "site score (recent recorded incidents)."
     )
     access_guard: dict[str, float] = Field(
-        default={"burglary": 1.5, "theft": 0.5, "vehicle_crime": 1.0},
-        description="Blocking hazard added by face-recognition entry and fences, by crime type (assumed). "
-        "The default burglary guard 1.5 keeps burglary in compound cells at ~0.12 of the same cells without "
-        "compounds; 0.2 gives ~0.67, the odds ratio of gated vs non-gated households (Addington & Rennison "
-        "2015, NCVS): sim.experiments.evidence.COMPOUNDS_EVIDENCE. No robbery guard: gating did not "
+        default={"burglary": 0.2, "theft": 0.5, "vehicle_crime": 1.0},
+        description="Blocking hazard added by face-recognition entry and fences, by crime type. The "
+        "burglary guard 0.2 keeps burglary in compound cells at ~0.67 of the same cells without compounds, "
+        "the odds ratio of gated vs non-gated households (Addington & Rennison 2015, NCVS); 1.5 before "
+        "issue 15 kept it at ~0.12. Theft and vehicle guards assumed. No robbery guard: gating did not "
         "significantly change robbery there.",
         json_schema_extra={"open_keys": True},  # any crime type may be added (checked below)
     )

@@ -54,11 +54,11 @@ class CallParams(Params):
         "fully covered cell (assumed)."
     )
     camera_detect_by_type: dict[str, NonNegative] = Field(
-        default={t: 1.0 for t in CRIME_TYPES},
-        description="Multiplier of ``camera_detect_prob`` by crime type (1.0 for every type, the default). "
+        default={"burglary": 0.3, "theft": 1.0, "robbery": 1.0, "vehicle_crime": 1.0, "fraud": 0.0,
+                 "assault": 1.0},
+        description="Multiplier of ``camera_detect_prob`` by crime type (1.0 for every type before issue 15). "
         "Cameras see street offences, not what happens indoors or remotely: evidence-based values give "
-        "fraud 0 (telecom fraud is remote) and burglary less (indoors; entry may be seen) (assumed; "
-        ":data:`sim.experiments.evidence.CAMERAS_BY_TYPE`).",
+        "fraud 0 (telecom fraud is remote) and burglary less (indoors; entry may be seen) (assumed).",
     )
     non_crime_per_1000_year: dict[str, NonNegative] = Field(
         default={"public_order": 9.0, "assistance": 16.0, "traffic": 11.0, "dispute": 2.0,
@@ -77,11 +77,11 @@ class CallParams(Params):
         "trouble, quarrels between strangers).",
     )
     disorder_reduction_per_post_officer: float = Field(
-        0.0, ge=0, description="Prevention of public-order incidents by officers on fixed posts (street "
+        0.15, ge=0, description="Prevention of public-order incidents by officers on fixed posts (street "
         "police stations, rapid-response points, campaign officers) [per officer within "
         "``disorder_reach_km``]: the rate of ``disorder_kinds`` calls in a cell is multiplied by "
-        "exp(−this × officers on post within reach). Default 0: presence does not prevent them (the model "
-        "before issue 15). Evidence-based value (PRESENCE_PREVENTS_DISORDER): 0.15 — assumed; visible "
+        "exp(−this × officers on post within reach). 0 before issue 15 (presence prevented none). "
+        "Default 0.15 — assumed; visible "
         "police presence reduces disorder at hot spots (Braga, Turchan, Papachristos & Hureau 2019, "
         "Campbell review: hot-spot policing lowers crime and disorder calls, small effect; Braga, Welsh & "
         "Schnell 2015, disorder policing d≈0.2), and Suizhou's calls fell 23 % after its stations and "
@@ -89,8 +89,8 @@ class CallParams(Params):
     )
     disorder_reduction_per_patrol_unit: float = Field(
         0.0, ge=0, description="As ``disorder_reduction_per_post_officer``, per patrol unit-equivalent of "
-        "patrol presence in the cell this hour [per unit]. Default 0 (assumed; PRESENCE_PREVENTS_DISORDER "
-        "leaves it 0: patrol's effect on calls is the hot-spot patrol mechanism's).",
+        "patrol presence in the cell this hour [per unit]. Default 0 (assumed: patrol's effect on calls is "
+        "the hot-spot patrol mechanism's).",
     )
     disorder_reach_km: float = Field(
         1.0, ge=0, description="Distance within which an officer on post prevents public-order incidents "

@@ -92,12 +92,11 @@ class CityParams(Params):
     # concentration: ~50 % of crime at ~5 % of street segments). Their pull is heavy-tailed: a
     # few sites (the railway station, the central market) draw most visitors.
     attractor_sites_per_100k: float = Field(
-        0.0, ge=0, description="Attractor sites (markets, transport hubs, nightlife streets, car "
-        "parks) per 100 000 residents, placed in built-up cells; 0 (the default) switches attractors "
-        "off. 10 is the order of magnitude of a Chinese prefecture's markets and stations (assumed): "
-        "with 10 and ``residents.offender_hangout_share`` 0.8 the top 5 % of cells hold ~29 % of "
-        "recorded offences instead of ~21 % (evidence harness, Suizhou, scale 0.1). Off by default "
-        "until the model is recalibrated with it (issue 15): the committed calibration predates it."
+        10.0, ge=0, description="Attractor sites (markets, transport hubs, nightlife streets, car "
+        "parks) per 100 000 residents, placed in built-up cells; 0 switches attractors off (the model "
+        "before issue 15). 10 is the order of magnitude of a Chinese prefecture's markets and stations "
+        "(assumed): with ``residents.offender_hangout_share`` 0.8 the top 5 % of cells hold ~29 % of "
+        "recorded offences instead of ~21 % (evidence harness, Suizhou, scale 0.1)."
     )
     attractor_pareto_shape: float = Field(
         1.2, gt=0, description="Tail index of the sites' pull (Pareto): smaller is more unequal "
