@@ -110,20 +110,21 @@ def test_an_old_config_without_a_method_reads_back_as_the_simulator(tmp_path):
 
 @pytest.fixture(scope="module")
 def tiny(tmp_path_factory):
-    """Jincheng's and Xing'an's targets, two priors, a 16-point design at scale 0.05."""
+    """Suizhou's and Xing'an's targets, two priors, a 12-point design at scale 0.05."""
     work = tmp_path_factory.mktemp("emu")
-    pd.read_csv(ROOT / "calibration/targets.csv").query("city in ['jincheng', 'xingan']").to_csv(
+    pd.read_csv(ROOT / "calibration/targets.csv").query("city in ['suizhou', 'xingan']").to_csv(
         work / "targets.csv", index=False)
     raw = yaml.safe_load((ROOT / "calibration/priors.yaml").read_text(encoding="utf-8"))
     (work / "priors.yaml").write_text(yaml.safe_dump([e for e in raw if e["key"] in KEYS], allow_unicode=True),
                                       encoding="utf-8")
     cfg = CalibrationConfig(targets=str(work / "targets.csv"), priors=str(work / "priors.yaml"), method="emulator",
-                            design=16, particles=200, scale=0.05, trajectories=1, draws=3, attribution_replicates=0,
+                            design=12, particles=200, scale=0.05, trajectories=1, draws=2, attribution_replicates=0,
                             min_effect=0.0, max_generations=8, cv_folds=4, any_scale=True)
     cal = Calibration(cfg, work / "out", jobs=2, progress=False)
     summary = cal.run(plots=False)
     loo = cal.leave_one_out()
     cal.close()
+    summary["leave_one_out"] = json.loads((work / "out" / "summary.json").read_text())["leave_one_out"]
     return cfg, work / "out", summary, loo
 
 
@@ -131,16 +132,16 @@ def test_an_emulator_calibration_writes_its_validation_and_stop_reason(tiny):
     cfg, out, summary, _ = tiny
     cv = pd.read_csv(out / "emulator.csv")
     assert {"target_id", "points", "r2", "coverage_90", "rmse_tolerances", "noise_sd"} <= set(cv.columns)
-    assert len(cv) == 8  # every compared target has an emulator
+    assert len(cv) == 4  # every compared target has an emulator
     diag = pd.read_csv(out / "diagnostics.csv")
     assert {"generation", "epsilon", "acceptance", "ess", "max_mean_shift"} <= set(diag.columns)
-    assert summary["method"] == "emulator" and summary["design"] == 16
+    assert summary["method"] == "emulator" and summary["design"] == 12
     assert summary["stopped"] in {"converged", "max_generations", "acceptance", "budget"}
     assert len(diag) == summary["generations"] <= cfg.max_generations
-    assert summary["simulations"]["design"] == 16 * 2 and summary["simulations"]["abc"] == 0
+    assert summary["simulations"]["design"] == 12 * 2 and summary["simulations"]["abc"] == 0
     pred = pd.read_csv(out / "predictive.csv")
     assert list(pred.columns[:6]) == ["target_id", "reported", "sim_median", "sim_lo", "sim_hi", "hit"]
-    assert len(pred) == 8 and pred["sim_median"].notna().any()
+    assert len(pred) == 4 and pred["sim_median"].notna().any()
     assert len(pd.read_csv(out / "posterior.csv")) == cfg.particles
     assert (out / "tension.csv").is_file()
 
@@ -159,23 +160,23 @@ def test_an_emulator_calibration_reruns_identically_from_the_store(tiny):
 
 
 def test_leave_one_out_writes_a_holdout_folder_per_city(tiny):
-    cfg, out, _, loo = tiny
-    assert set(loo["city"]) == {"jincheng", "xingan"}
+    cfg, out, summary, loo = tiny
+    assert set(loo["city"]) == {"suizhou", "xingan"}
     assert list(loo.columns) == ["city", "target", "reported", "sim_lo", "sim_median", "sim_hi", "hit"]
     assert (out / "leave_one_out.csv").is_file()
-    for city in ("jincheng", "xingan"):
+    for city in ("suizhou", "xingan"):
         folder = out / f"holdout-{city}"
         for name in ("predictive.csv", "diagnostics.csv", "posterior.csv", "summary.json", "emulator.csv"):
             assert (folder / name).is_file(), (city, name)
         pred = pd.read_csv(folder / "predictive.csv")
         assert set(pred["city"]) == {city}  # only the held-out city's targets, from real simulations
-        summary = json.loads((folder / "summary.json").read_text())
-        assert summary["held_out_targets"] == len(pred)
-        assert summary["simulations"]["design"] == 0  # the design is reused
-        assert summary["simulations"]["predictive"] == cfg.draws  # one scenario per city
+        held = json.loads((folder / "summary.json").read_text())
+        assert held["held_out"] == city and held["held_out_targets"] == len(pred)
+        assert held["simulations"]["design"] == 0  # the design is reused
+        assert held["simulations"]["predictive"] == cfg.draws  # one scenario per city
         cv = pd.read_csv(folder / "emulator.csv")
-        assert not cv["target_id"].str.startswith({"jincheng": "jc_", "xingan": "xa_"}[city]).any()
-    assert "leave_one_out" in json.loads((out / "summary.json").read_text())
+        assert not cv["target_id"].str.startswith({"suizhou": "sz_", "xingan": "xa_"}[city]).any()
+    assert set(summary["leave_one_out"]) == {"suizhou", "xingan"}
 
 
 @pytest.mark.parametrize("args, words", [
