@@ -17,6 +17,10 @@ handed to a ``simulate`` callback (the calibration runs it on
 generation and batch, so a restarted calibration proposes exactly the same particles, finds
 their simulations already in the store, and goes on from the first one it lacks.
 
+Sampling stops when the budget is spent, when a generation's acceptance rate falls below
+``min_acceptance``, after ``max_generations``, or — if asked (``eps_rtol``, ``mean_shift_tol``) —
+when ε and the posterior means have stopped moving between two generations.
+
 Parameters live in the unit cube: each prior is uniform there (``Prior.from_unit`` maps a
 log-uniform prior too), so the prior density is constant on the support and a proposal that
 leaves the cube is redrawn without simulating it.

@@ -8,10 +8,14 @@
    target's tolerance. Each target's strongest parameter is estimated, then the next highest
    scores, as long as they reach ``min_effect`` (at most ``max_params``); the rest keep their
    documented defaults.
-2. **Inference** (:func:`sim.calibration.abc.abc_smc`): one simulation per particle and
-   scenario, every batch run by :func:`sim.experiments.runner.run_tasks` (local processes or a
-   Dask cluster) into the calibration's results store, so a restarted calibration reuses every
-   finished simulation.
+2. **Inference** (:func:`sim.calibration.abc.abc_smc`). Method ``"simulator"``: one simulation
+   per particle and scenario, every batch run by :func:`sim.experiments.runner.run_tasks` (local
+   processes or a Dask cluster) into the calibration's results store, so a restarted calibration
+   reuses every finished simulation. Method ``"emulator"`` (default): a Latin-hypercube design
+   simulated once per point in every compared scenario (into the same store), a Gaussian-process
+   emulator per target (:mod:`sim.calibration.emulator`), and ABC-SMC on synthetic simulations
+   drawn from the emulators until ε and the posterior means stop moving; leave-one-city-out
+   (:meth:`Calibration.leave_one_out`) reuses the design.
 3. **Posterior-predictive check**: fresh simulations of parameter sets drawn from the
    posterior, one per draw and scenario, held-out city included; per target the median and
    the 90 % interval against the reported value.
