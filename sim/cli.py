@@ -437,7 +437,7 @@ def _calibrate(args) -> int:
                             method=args.method, design=args.design or 400, budget=args.budget,
                             particles=args.particles, scale=args.scale, seed=args.seed,
                             trajectories=args.trajectories, max_params=args.max_params, draws=args.draws,
-                            attribution_replicates=args.attribution_replicates)
+                            attribution_replicates=args.attribution_replicates, leave_one_out=args.leave_one_out)
     try:
         cal = Calibration(cfg, out, jobs=args.jobs, backend=args.backend, scheduler=args.scheduler,
                           progress=not args.quiet)
@@ -445,8 +445,6 @@ def _calibrate(args) -> int:
         return _fail(e)
     try:
         summary = cal.run(plots=not args.no_plots)
-        if args.leave_one_out:
-            loo = cal.leave_one_out()
     except KeyboardInterrupt:
         log.warning(f"interrupted; finished simulations are kept in {out / 'store.sqlite'} and the same "
                     "command resumes from them")
@@ -456,9 +454,8 @@ def _calibrate(args) -> int:
     print(f"{summary['hits']} of {summary['targets_compared']} targets hit"
           + (f"; held out {args.hold_out}: {summary['held_out_hits']} of {summary['held_out_targets']}"
              if args.hold_out else ""))
-    if args.leave_one_out:
-        for city, g in loo.groupby("city"):
-            print(f"held out {city}: {int(g['hit'].astype(bool).sum())} of {len(g)} targets hit")
+    for city, n in summary.get("leave_one_out", {}).items():
+        print(f"held out {city}: {n['hits']} of {n['targets']} targets hit")
     log.info("wrote posterior.csv, predictive.csv, tension.csv"
              + (", attribution.csv" if args.attribution_replicates >= 2 else "")
              + ("" if args.no_plots else " and plots") + f" in {out}")

@@ -119,13 +119,11 @@ def tiny(tmp_path_factory):
                                       encoding="utf-8")
     cfg = CalibrationConfig(targets=str(work / "targets.csv"), priors=str(work / "priors.yaml"), method="emulator",
                             design=12, particles=200, scale=0.05, trajectories=1, draws=2, attribution_replicates=0,
-                            min_effect=0.0, max_generations=8, cv_folds=4, any_scale=True)
+                            min_effect=0.0, max_generations=8, cv_folds=4, any_scale=True, leave_one_out=True)
     cal = Calibration(cfg, work / "out", jobs=2, progress=False)
     summary = cal.run(plots=False)
-    loo = cal.leave_one_out()
     cal.close()
-    summary["leave_one_out"] = json.loads((work / "out" / "summary.json").read_text())["leave_one_out"]
-    return cfg, work / "out", summary, loo
+    return cfg, work / "out", summary, cal.leave_one_out_table
 
 
 def test_an_emulator_calibration_writes_its_validation_and_stop_reason(tiny):
@@ -149,14 +147,16 @@ def test_an_emulator_calibration_writes_its_validation_and_stop_reason(tiny):
 def test_an_emulator_calibration_reruns_identically_from_the_store(tiny):
     cfg, out, _, _ = tiny
     before = (out / "posterior.csv").read_bytes()
+    held = (out / "holdout-xingan" / "posterior.csv").read_bytes()
     with ResultsStore(out / "store.sqlite") as store:
         n = store.count()
     cal = Calibration(cfg, out, jobs=1, progress=False)
     cal.run(plots=False)
     cal.close()
     with ResultsStore(out / "store.sqlite") as store:
-        assert store.count() == n  # nothing simulated again
+        assert store.count() == n  # nothing simulated again, leave-one-out included
     assert (out / "posterior.csv").read_bytes() == before
+    assert (out / "holdout-xingan" / "posterior.csv").read_bytes() == held
 
 
 def test_leave_one_out_writes_a_holdout_folder_per_city(tiny):
@@ -177,6 +177,17 @@ def test_leave_one_out_writes_a_holdout_folder_per_city(tiny):
         cv = pd.read_csv(folder / "emulator.csv")
         assert not cv["target_id"].str.startswith({"suizhou": "sz_", "xingan": "xa_"}[city]).any()
     assert set(summary["leave_one_out"]) == {"suizhou", "xingan"}
+    assert summary["simulations"]["leave_one_out"] == 2 * cfg.draws
+
+
+def test_leave_one_out_needs_two_cities_and_is_refused_before_any_file_is_written(tmp_path):
+    targets = tmp_path / "targets.csv"
+    pd.read_csv(ROOT / "calibration/targets.csv").query("city == 'jincheng'").to_csv(targets, index=False)
+    with pytest.raises(ValueError, match="two cities"):
+        Calibration(CalibrationConfig(targets=str(targets), leave_one_out=True), tmp_path / "o", progress=False)
+    with pytest.raises(ValueError, match="method 'emulator'"):
+        Calibration(CalibrationConfig(method="simulator", leave_one_out=True), tmp_path / "o", progress=False)
+    assert not (tmp_path / "o").exists()
 
 
 @pytest.mark.parametrize("args, words", [

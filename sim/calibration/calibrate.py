@@ -109,6 +109,9 @@ class CalibrationConfig:
     #: ... no posterior mean moves this many prior widths (the simulator method has no such stop).
     mean_shift_tol: float = 0.02
     cv_folds: int = 5  # emulator cross-validation
+    #: emulator: after the calibration, calibrate without each city in turn and predict it
+    #: (:meth:`Calibration.leave_one_out`).
+    leave_one_out: bool = False
     #: Compare every target whatever the scale (demonstrations and tests only: below a target's
     #: min_scale its statistic is not shown to agree with full scale).
     any_scale: bool = False
@@ -281,6 +284,8 @@ class Calibration:
             raise ValueError(f"no target of {config.targets} can be compared at scale {config.scale:g}"
                              + (f" without {config.hold_out}" if config.hold_out else "")
                              + f" (smallest min_scale: {self.targets['min_scale'].min():g})")
+        if config.leave_one_out:
+            self.check_leave_one_out()
         self.params: list[Prior] = []
         self.stats: dict[int, np.ndarray] = {}  # ABC simulation index -> target statistics
         self.design_u: np.ndarray | None = None  # emulator method: the design (unit cube) ...
@@ -680,6 +685,8 @@ class Calibration:
         self.tension()
         if self.config.attribution_replicates >= 2:
             timed("attribution", self.attribute)
+        if self.config.leave_one_out:
+            timed("leave_one_out", self.leave_one_out)
         if plots:
             from sim.calibration.plots import plot_all
 
@@ -705,6 +712,10 @@ class Calibration:
         }
         if self.config.method == "emulator":
             summary.update(self._emulator_summary())
+        if self.config.leave_one_out:
+            t = self.leave_one_out_table
+            summary["leave_one_out"] = {c: {"hits": int(g["hit"].astype(bool).sum()), "targets": int(len(g))}
+                                        for c, g in t.groupby("city")}
         (self.out / "summary.json").write_text(json.dumps(summary, indent=2, default=float) + "\n")
         self.log(f"calibration done in {summary['wall_seconds']:.0f} s: {summary['hits']} of "
                  f"{summary['targets_compared']} targets hit; {summary['simulations']['total']} simulations")
@@ -731,6 +742,14 @@ class Calibration:
 
     # -- leave one city out --------------------------------------------------------------------
 
+    def check_leave_one_out(self) -> None:
+        """Raise ValueError, naming the reason, if this calibration cannot leave each city out in turn."""
+        if self.config.method != "emulator" or self.config.hold_out is not None:
+            raise ValueError("leave-one-out needs method 'emulator' and no hold-out city")
+        cities = sorted(set(self.targets.loc[self.compared, "city"]))
+        if len(cities) < 2:
+            raise ValueError(f"leave-one-out needs targets of two cities or more at this scale, got {cities}")
+
     def leave_one_out(self) -> pd.DataFrame:
         """For each city: emulator ABC without its targets, then real simulations of its scenarios.
 
@@ -743,15 +762,15 @@ class Calibration:
         """
         from dataclasses import replace
 
-        if self.config.method != "emulator" or self.config.hold_out is not None:
-            raise ValueError("leave-one-out needs method 'emulator' and no hold-out city")
+        self.check_leave_one_out()
         if self.emulators is None:
             self.fit_emulators()
         tables = []
         for city in sorted(set(self.targets.loc[self.compared, "city"])):
             started = time.time()
             self.log(f"leave-one-out: {city}")
-            child = Calibration(replace(self.config, hold_out=city), self.out / f"holdout-{city}", jobs=self.jobs,
+            child = Calibration(replace(self.config, hold_out=city, leave_one_out=False), self.out / f"holdout-{city}",
+                                jobs=self.jobs,
                                 backend=self.backend, scheduler=self.scheduler, progress=self.progress,
                                 log=self.log, store=self.store)
             child.params = self.params
@@ -779,17 +798,11 @@ class Calibration:
                      f"targets hit")
             tables.append(pred.assign(city=city)[["city", "target_id", "reported", "sim_lo", "sim_median",
                                                   "sim_hi", "hit"]].rename(columns={"target_id": "target"}))
-            self.sims["predictive"] += child.sims["predictive"]
+            self.sims["leave_one_out"] = self.sims.get("leave_one_out", 0) + child.sims["predictive"]
             child.close()
         table = pd.concat(tables, ignore_index=True)
         table.to_csv(self.out / "leave_one_out.csv", index=False, float_format="%.6g")
         self.leave_one_out_table = table
-        path = self.out / "summary.json"
-        if path.exists():
-            summary = json.loads(path.read_text())
-            summary["leave_one_out"] = {c: {"hits": int(g["hit"].astype(bool).sum()), "targets": int(len(g))}
-                                        for c, g in table.groupby("city")}
-            path.write_text(json.dumps(summary, indent=2, default=float) + "\n")
         return table
 
     def _write_config(self) -> None:
