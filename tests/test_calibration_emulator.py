@@ -46,6 +46,13 @@ def test_the_emulator_recovers_a_smooth_noisy_function_and_its_noise():
     assert em.length_scales()[0, 2] > 5 * em.length_scales()[0, 0]  # the inert input is found inert
 
 
+def test_targets_that_are_one_statistic_share_an_emulator():
+    u = np.random.default_rng(1).random((30, 2))
+    y = np.column_stack([u[:, 0], u[:, 1], u[:, 0]])
+    em = Emulators().fit(u, y)
+    assert em.groups == [0, 1, 0] and em.models[2] is em.models[0]
+
+
 def test_a_target_with_too_few_design_points_gets_no_emulator():
     u = np.random.default_rng(1).random((20, 2))
     y = np.full((20, 1), np.nan)

@@ -488,10 +488,12 @@ class Calibration:
         def simulate(u: np.ndarray, first: int) -> np.ndarray:
             # One synthetic simulation per particle: mean + sd × z, z drawn from a stream named by the
             # particle's global index, so a rerun draws the same simulation whatever the batching.
+            # Targets that are one statistic share their z; other targets' noises are drawn
+            # independently (the emulators do not model the correlation between statistics).
             mean, sd = emulators.predict(u)
             z = np.array([stream(cfg.seed, f"calibration.emulator.{first + i}").standard_normal(mean.shape[1])
                           for i in range(len(u))])
-            return self.distance(mean + sd * z)
+            return self.distance(mean + sd * z[:, emulators.groups])
 
         budget = max(cfg.n_particles, cfg.n_budget)
         self.log(f"ABC-SMC on emulators: {len(self.params)} parameters, {cfg.n_particles} particles, budget "

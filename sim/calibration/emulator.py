@@ -63,6 +63,7 @@ class Emulators:
         self.restarts = int(restarts)
         self.models: list = []
         self.points: list[int] = []
+        self.groups: list[int] = []
 
     def _fit_one(self, u: np.ndarray, y: np.ndarray, kernel=None, restarts: int | None = None):
         from sklearn.exceptions import ConvergenceWarning
@@ -78,14 +79,24 @@ class Emulators:
         return gp
 
     def fit(self, u: np.ndarray, y: np.ndarray) -> Emulators:
-        """Fit one emulator per column of ``y`` (design points × targets) on the rows where it is finite."""
+        """Fit one emulator per column of ``y`` (design points × targets) on the rows where it is finite.
+
+        Identical columns (two targets that are the same statistic, e.g. one count held to two
+        reported changes) share one emulator; :attr:`groups` maps each column to the first of
+        its kind, so that a synthetic simulation can give them the same noise draw too.
+        """
         u, y = np.asarray(u, dtype=float), np.asarray(y, dtype=float)
         self.n_params = u.shape[1]
-        self.models, self.points = [], []
+        self.models, self.points, self.groups = [], [], []
         for j in range(y.shape[1]):
             ok = np.isfinite(y[:, j])
             self.points.append(int(ok.sum()))
-            self.models.append(self._fit_one(u[ok], y[ok, j]) if ok.sum() >= MIN_POINTS else None)
+            same = next((i for i in range(j) if np.array_equal(y[:, i], y[:, j], equal_nan=True)), j)
+            self.groups.append(same)
+            if same != j:
+                self.models.append(self.models[same])
+            else:
+                self.models.append(self._fit_one(u[ok], y[ok, j]) if ok.sum() >= MIN_POINTS else None)
         return self
 
     def predict(self, u: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
