@@ -120,7 +120,7 @@ def main() -> None:
     from sim.calibration.calibrate import Calibration, CalibrationConfig
 
     cfg = CalibrationConfig(budget=args.budget, particles=args.particles, scale=args.scale, trajectories=1,
-                            max_params=6, draws=8, attribution_replicates=2)
+                            max_params=6, draws=8, attribution_replicates=2, method="simulator")
     with tempfile.TemporaryDirectory() as tmp:
         started = time.perf_counter()
         cal = Calibration(cfg, Path(tmp), jobs=args.jobs, progress=False)

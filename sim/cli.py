@@ -5,7 +5,8 @@
     pingan sweep SPEC [--jobs J] [--backend loky|dask] [--scheduler ADDRESS] [--store FILE]
     pingan sensitivity SPEC [same options as sweep]
     pingan results STORE [--to FILE] [--sweep NAME]
-    pingan calibrate [--targets FILE] [--priors FILE] [--hold-out CITY] [--budget N] [--jobs J] [--out DIR]
+    pingan calibrate [--targets FILE] [--priors FILE] [--method emulator|simulator] [--design N]
+                     [--hold-out CITY | --leave-one-out] [--budget N] [--jobs J] [--out DIR]
     pingan evidence [--scale F] [--replicates R] [--jobs J] [--out DIR] [--before] [--set KEY=VALUE ...]
     pingan validate SCENARIO [SCENARIO ...]
     pingan scenarios
@@ -190,11 +191,23 @@ def build_parser() -> argparse.ArgumentParser:
                      help="targets table (CSV; default calibration/targets.csv here, else the packaged copy)")
     cal.add_argument("--priors", type=Path, default=None,
                      help="priors (YAML; default calibration/priors.yaml here, else the packaged copy)")
+    cal.add_argument("--method", choices=["emulator", "simulator"], default="emulator",
+                     help="emulator (default): ABC-SMC on Gaussian-process emulators fitted to a design of real "
+                          "simulations, posterior predictive on real simulations; simulator: ABC-SMC on the "
+                          "model itself (one simulation per particle and scenario)")
+    cal.add_argument("--design", type=_positive, default=None,
+                     help="emulator: design points, each simulated once in every compared scenario (default 400)")
     cal.add_argument("--hold-out", default=None, metavar="CITY",
                      help="calibrate without this city's targets, then predict them")
-    cal.add_argument("--budget", type=_positive, default=2000,
-                     help="simulations (single-scenario runs) for ABC-SMC (default 2000)")
-    cal.add_argument("--particles", type=_positive, default=100, help="particles per generation (default 100)")
+    cal.add_argument("--leave-one-out", action="store_true",
+                     help="emulator: after the calibration, for each city calibrate without its targets (same "
+                          "design, no new design runs) and predict them with real simulations: holdout-CITY/ "
+                          "folders and leave_one_out.csv")
+    cal.add_argument("--budget", type=_positive, default=None,
+                     help="simulator: simulations (single-scenario runs) for ABC-SMC (default 2000); emulator: "
+                          "synthetic simulations drawn from the emulators (default 300 × particles)")
+    cal.add_argument("--particles", type=_positive, default=None,
+                     help="particles per generation (default 1000 with the emulator, 100 with the simulator)")
     cal.add_argument("--scale", type=_scale, default=0.1, help="fraction of the full city (default 0.1)")
     cal.add_argument("--seed", type=_seed, default=1)
     cal.add_argument("--trajectories", type=_positive, default=2, help="Morris screening trajectories (default 2)")
@@ -244,6 +257,17 @@ def _check_options(parser: argparse.ArgumentParser, args: argparse.Namespace) ->
         parser.error(f"--report {report}: is a folder; expected an .html file")
     if getattr(args, "attribution_replicates", 0) < 0:
         parser.error("--attribution-replicates: expected 0 (skip) or more")
+    if getattr(args, "leave_one_out", False):
+        if args.method != "emulator":
+            parser.error("--leave-one-out needs --method emulator (the simulator method would cost five calibrations)")
+        if args.hold_out:
+            parser.error("--leave-one-out holds out every city in turn; leave out --hold-out")
+    if getattr(args, "method", None) == "simulator" and args.design is not None:
+        parser.error("--design is for --method emulator")
+    if getattr(args, "particles", None) is not None and args.particles < 2:
+        parser.error("--particles: expected at least 2")
+    if getattr(args, "design", None) is not None and args.design < 2:
+        parser.error("--design: expected at least 2")
 
 
 class _StderrHandler(logging.Handler):
@@ -412,9 +436,10 @@ def _calibrate(args) -> int:
     priors = args.priors or default_input("priors.yaml")
     log.debug(f"targets {targets}, priors {priors}")
     cfg = CalibrationConfig(targets=str(targets), priors=str(priors), hold_out=args.hold_out,
-                            budget=args.budget, particles=args.particles, scale=args.scale, seed=args.seed,
+                            method=args.method, design=args.design or 400, budget=args.budget,
+                            particles=args.particles, scale=args.scale, seed=args.seed,
                             trajectories=args.trajectories, max_params=args.max_params, draws=args.draws,
-                            attribution_replicates=args.attribution_replicates)
+                            attribution_replicates=args.attribution_replicates, leave_one_out=args.leave_one_out)
     try:
         cal = Calibration(cfg, out, jobs=args.jobs, backend=args.backend, scheduler=args.scheduler,
                           progress=not args.quiet)
@@ -431,6 +456,8 @@ def _calibrate(args) -> int:
     print(f"{summary['hits']} of {summary['targets_compared']} targets hit"
           + (f"; held out {args.hold_out}: {summary['held_out_hits']} of {summary['held_out_targets']}"
              if args.hold_out else ""))
+    for city, n in summary.get("leave_one_out", {}).items():
+        print(f"held out {city}: {n['hits']} of {n['targets']} targets hit")
     log.info("wrote posterior.csv, predictive.csv, tension.csv"
              + (", attribution.csv" if args.attribution_replicates >= 2 else "")
              + ("" if args.no_plots else " and plots") + f" in {out}")

@@ -33,7 +33,7 @@ def small(tmp_path_factory):
                                       encoding="utf-8")
     cfg = CalibrationConfig(targets=str(work / "targets.csv"), priors=str(work / "priors.yaml"), budget=12,
                             particles=6, scale=SCALE, trajectories=1, draws=3, attribution_replicates=2,
-                            min_effect=0.0, max_generations=2, any_scale=True)
+                            min_effect=0.0, max_generations=2, any_scale=True, method="simulator")
     cal = Calibration(cfg, work / "out", jobs=2, progress=False)
     summary = cal.run(plots=True)
     cal.close()

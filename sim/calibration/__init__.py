@@ -3,8 +3,8 @@
 ``load_targets`` reads ``calibration/targets.csv`` (one row per reported outcome the model can
 produce, with its source file and the figure as printed there); ``load_priors`` reads
 ``calibration/priors.yaml`` (the behavioural parameters to estimate, with ranges and
-justifications). The inference itself (ABC-SMC, posterior, predictive checks, tension report)
-builds on these.
+justifications). The inference itself (ABC-SMC on the model or on Gaussian-process emulators of
+it, posterior, predictive checks, tension report, leave-one-city-out) builds on these.
 """
 
 from sim.calibration.targets import (

@@ -17,6 +17,10 @@ handed to a ``simulate`` callback (the calibration runs it on
 generation and batch, so a restarted calibration proposes exactly the same particles, finds
 their simulations already in the store, and goes on from the first one it lacks.
 
+Sampling stops when the budget is spent, when a generation's acceptance rate falls below
+``min_acceptance``, after ``max_generations``, or — if asked (``eps_rtol``, ``mean_shift_tol``) —
+when ε and the posterior means have stopped moving between two generations.
+
 Parameters live in the unit cube: each prior is uniform there (``Prior.from_unit`` maps a
 log-uniform prior too), so the prior density is constant on the support and a proposal that
 leaves the cube is redrawn without simulating it.
@@ -127,9 +131,16 @@ def _propose(rng: np.random.Generator, pop: Population, cov: np.ndarray, n: int)
     return out[:n]
 
 
+def _converged(prev: Population, pop: Population, eps_rtol: float, mean_shift_tol: float) -> bool:
+    """ε fell by less than ``eps_rtol`` of itself and no posterior mean moved ``mean_shift_tol`` or more."""
+    shift = np.max(np.abs(pop.weights @ pop.u - prev.weights @ prev.u))
+    return bool(prev.epsilon - pop.epsilon <= eps_rtol * prev.epsilon and shift < mean_shift_tol)
+
+
 def abc_smc(simulate: Simulate, n_params: int, n_particles: int, budget: int, seed: int, *,
             quantile: float = 0.5, max_generations: int = 12, min_acceptance: float = 0.02,
-            batch: int | None = None, on_generation: Callable[[Population], None] | None = None) -> ABCResult:
+            batch: int | None = None, on_generation: Callable[[Population], None] | None = None,
+            eps_rtol: float | None = None, mean_shift_tol: float | None = None) -> ABCResult:
     """Sample an ABC posterior.
 
     Args:
@@ -144,11 +155,18 @@ def abc_smc(simulate: Simulate, n_params: int, n_particles: int, budget: int, se
         batch: Particles simulated per batch in later generations; default: what the previous
             acceptance rate says will complete the generation (one batch when it holds).
         on_generation: Called with each completed population (for checkpoints and progress).
+        eps_rtol, mean_shift_tol: Convergence stop (off unless both are given): stop with
+            ``stopped="converged"`` once, between two consecutive generations after the prior
+            sample, ε fell by less than ``eps_rtol`` (relative) and no parameter's posterior mean
+            moved by ``mean_shift_tol`` prior widths (the unit cube) or more.
 
     Returns:
         Every completed generation. A generation the budget cut short is dropped (its
-        particles count in ``simulated``): the posterior is the last complete one.
+        particles count in ``simulated``): the posterior is the last complete one. ``stopped``
+        is ``"max_generations"``, ``"budget"``, ``"acceptance"`` or ``"converged"``.
     """
+    if (eps_rtol is None) != (mean_shift_tol is None):
+        raise ValueError("eps_rtol and mean_shift_tol: give both (the convergence stop) or neither")
     if n_particles < 2 or budget < n_particles:
         raise ValueError(f"need n_particles >= 2 and budget >= n_particles, got {n_particles} and {budget}")
     all_u: list[np.ndarray] = []
@@ -208,6 +226,9 @@ def abc_smc(simulate: Simulate, n_params: int, n_particles: int, budget: int, se
             on_generation(pops[-1])
         if pops[-1].acceptance < min_acceptance:
             stopped = "acceptance"
+            break
+        if eps_rtol is not None and t >= 2 and _converged(pops[-2], pops[-1], eps_rtol, mean_shift_tol):
+            stopped = "converged"
             break
         if sum(len(x) for x in all_u) >= budget:
             stopped = "budget"

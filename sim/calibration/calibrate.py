@@ -8,10 +8,14 @@
    target's tolerance. Each target's strongest parameter is estimated, then the next highest
    scores, as long as they reach ``min_effect`` (at most ``max_params``); the rest keep their
    documented defaults.
-2. **Inference** (:func:`sim.calibration.abc.abc_smc`): one simulation per particle and
-   scenario, every batch run by :func:`sim.experiments.runner.run_tasks` (local processes or a
-   Dask cluster) into the calibration's results store, so a restarted calibration reuses every
-   finished simulation.
+2. **Inference** (:func:`sim.calibration.abc.abc_smc`). Method ``"simulator"``: one simulation
+   per particle and scenario, every batch run by :func:`sim.experiments.runner.run_tasks` (local
+   processes or a Dask cluster) into the calibration's results store, so a restarted calibration
+   reuses every finished simulation. Method ``"emulator"`` (default): a Latin-hypercube design
+   simulated once per point in every compared scenario (into the same store), a Gaussian-process
+   emulator per target (:mod:`sim.calibration.emulator`), and ABC-SMC on synthetic simulations
+   drawn from the emulators until ε and the posterior means stop moving; leave-one-city-out
+   (:meth:`Calibration.leave_one_out`) reuses the design.
 3. **Posterior-predictive check**: fresh simulations of parameter sets drawn from the
    posterior, one per draw and scenario, held-out city included; per target the median and
    the 90 % interval against the reported value.
@@ -41,8 +45,10 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from scipy.stats import qmc
 
 from sim.calibration.abc import ABCResult, Population, abc_smc
+from sim.calibration.emulator import Emulators
 from sim.calibration.posterior import Posterior, with_parameters
 from sim.calibration.targets import (
     SCENARIO_MIN_SCALE,
@@ -52,19 +58,23 @@ from sim.calibration.targets import (
 )
 from sim.experiments.runner import Task, replicate_seed, run_tasks
 from sim.experiments.store import ResultsStore, model_version, run_id
+from sim.rng import stream
 from sim.scenario.loader import ScenarioError, load_scenario
 from sim.scenario.schema import Scenario
 
 __all__ = ["Calibration", "CalibrationConfig", "cut_scenario", "target_statistics", "discrepancies", "hits",
-           "target_spread", "DIRECTION_SPREAD", "CAP"]
+           "target_spread", "DIRECTION_SPREAD", "CAP", "METHODS"]
 
 #: Spread of a target reported as a direction only (tolerance 0), by kind: 5 points of change.
 DIRECTION_SPREAD = {"yoy_change": 5.0, "rate": 0.01, "level": 1.0}
 #: Largest discrepancy a single target contributes, in tolerances.
 CAP = 10.0
+#: Inference methods (``CalibrationConfig.method``).
+METHODS = ("emulator", "simulator")
 
 # Seed offsets (replicate numbers under the calibration's seed) of each stage's simulations, so
 # stages never share a seed and each stage's seeds do not depend on the others' sizes.
+# The emulator method's design uses the ABC offset (it replaces the ABC simulations).
 _SCREEN, _ABC, _PREDICT, _ATTRIBUTE = 2**30, 0, 2**29, 2**29 + 2**28
 
 
@@ -75,8 +85,14 @@ class CalibrationConfig:
     targets: str = "calibration/targets.csv"
     priors: str = "calibration/priors.yaml"
     hold_out: str | None = None
-    budget: int = 2000  # simulations (runs of one scenario) for the ABC-SMC stage
-    particles: int = 100
+    #: "emulator": ABC-SMC on Gaussian-process emulators fitted to a design of real simulations;
+    #: "simulator": ABC-SMC on the model itself (one real simulation per particle and scenario).
+    method: str = "emulator"
+    design: int = 400  # emulator: design points, each simulated once in every compared scenario
+    #: simulator: simulations (runs of one scenario) for ABC-SMC, default 2000; emulator:
+    #: synthetic particles drawn from the emulators, default 300 × particles.
+    budget: int | None = None
+    particles: int | None = None  # per generation; default 100 (simulator), 1000 (emulator)
     scale: float = 0.1
     seed: int = 1
     trajectories: int = 2  # Morris trajectories
@@ -85,16 +101,54 @@ class CalibrationConfig:
     draws: int = 40  # posterior-predictive draws
     attribution_replicates: int = 4
     quantile: float = 0.5
-    max_generations: int = 12
+    max_generations: int | None = None  # default 12 (simulator), 30 (emulator)
+    #: emulator: stop when ε falls by less than this share between two generations and ... (under
+    #: the median schedule ε keeps falling a few % a generation even at the noise floor: 2 % rarely
+    #: fires before the acceptance stop)
+    eps_rtol: float = 0.05
+    #: ... no posterior mean moves this many prior widths (the simulator method has no such stop).
+    mean_shift_tol: float = 0.02
+    cv_folds: int = 5  # emulator cross-validation
+    #: emulator: after the calibration, calibrate without each city in turn and predict it
+    #: (:meth:`Calibration.leave_one_out`).
+    leave_one_out: bool = False
     #: Compare every target whatever the scale (demonstrations and tests only: below a target's
     #: min_scale its statistic is not shown to agree with full scale).
     any_scale: bool = False
+
+    def __post_init__(self):
+        if self.method not in METHODS:
+            raise ValueError(f"method: expected one of {', '.join(METHODS)}, got {self.method!r}")
+        for name, least in (("design", 2), ("budget", 1), ("particles", 2), ("max_generations", 1),
+                            ("cv_folds", 2)):
+            v = getattr(self, name)
+            if v is not None and v < least:
+                raise ValueError(f"{name}: expected at least {least}, got {v}")
+        if self.eps_rtol < 0 or self.mean_shift_tol <= 0:
+            raise ValueError(f"eps_rtol and mean_shift_tol: expected >= 0 and > 0, got {self.eps_rtol} and "
+                             f"{self.mean_shift_tol}")
+
+    @property
+    def n_particles(self) -> int:
+        """Particles per generation (the method's default unless set)."""
+        return self.particles or (1000 if self.method == "emulator" else 100)
+
+    @property
+    def n_generations(self) -> int:
+        """Most generations (the method's default unless set)."""
+        return self.max_generations or (30 if self.method == "emulator" else 12)
+
+    @property
+    def n_budget(self) -> int:
+        """Simulations (simulator) or synthetic particles (emulator) for ABC-SMC."""
+        return self.budget or (300 * self.n_particles if self.method == "emulator" else 2000)
 
     @classmethod
     def read(cls, folder: str | Path) -> CalibrationConfig:
         """The configuration a finished calibration wrote to ``folder/config.json`` (its other
         entries, such as the scales and the model version, are left out)."""
         written = json.loads((Path(folder) / "config.json").read_text())
+        written.setdefault("method", "simulator")  # written before the emulator method existed
         return cls(**{k: v for k, v in written.items() if k in {f.name for f in fields(cls)}})
 
 
@@ -194,10 +248,13 @@ class Calibration:
         jobs, backend, scheduler: As for :func:`sim.experiments.runner.run_tasks`.
         progress: Progress bars and one line per stage and generation.
         log: Where the lines go (``print`` by default).
+        store: A results store to share (leave-one-out runs use their parent's); by default
+            ``out/store.sqlite``, opened here and closed by :meth:`close`.
     """
 
     def __init__(self, config: CalibrationConfig, out: str | Path, jobs: int = -1, backend: str = "loky",
-                 scheduler: str | None = None, progress: bool = True, log: Callable[[str], None] = print):
+                 scheduler: str | None = None, progress: bool = True, log: Callable[[str], None] = print,
+                 store: ResultsStore | None = None):
         self.config = config
         self.out = Path(out)
         self.jobs, self.backend, self.scheduler, self.progress = jobs, backend, scheduler, progress
@@ -227,14 +284,22 @@ class Calibration:
             raise ValueError(f"no target of {config.targets} can be compared at scale {config.scale:g}"
                              + (f" without {config.hold_out}" if config.hold_out else "")
                              + f" (smallest min_scale: {self.targets['min_scale'].min():g})")
+        if config.leave_one_out:
+            self.check_leave_one_out()
         self.params: list[Prior] = []
         self.stats: dict[int, np.ndarray] = {}  # ABC simulation index -> target statistics
+        self.design_u: np.ndarray | None = None  # emulator method: the design (unit cube) ...
+        self.design_stats: np.ndarray | None = None  # ... and its simulations' target statistics
+        self.emulators: Emulators | None = None
+        self.emulator_cv: pd.DataFrame | None = None
         self.out.mkdir(parents=True, exist_ok=True)
-        self.store = ResultsStore(self.out / "store.sqlite")
-        self.sims = {"screening": 0, "abc": 0, "predictive": 0, "attribution": 0}
+        self._owns_store = store is None
+        self.store = ResultsStore(self.out / "store.sqlite") if store is None else store
+        self.sims = {"screening": 0, "design": 0, "abc": 0, "predictive": 0, "attribution": 0}
 
     def close(self) -> None:
-        self.store.close()
+        if self._owns_store:
+            self.store.close()
 
     # -- simulations ---------------------------------------------------------------------------
 
@@ -329,11 +394,17 @@ class Calibration:
     # -- 2. inference --------------------------------------------------------------------------
 
     def infer(self) -> ABCResult:
-        """ABC-SMC over :attr:`params`; writes ``populations.csv``, ``diagnostics.csv``, ``posterior.csv``."""
+        """ABC-SMC over :attr:`params`; writes ``populations.csv``, ``diagnostics.csv``, ``posterior.csv``.
+
+        With the emulator method, first simulates the design and fits the emulators if that is not
+        done yet (:meth:`simulate_design`, :meth:`fit_emulators`), then samples on the emulators.
+        """
+        if self.config.method == "emulator":
+            return self._infer_emulator()
         cfg = self.config
         scenarios = self._scenarios_used()
         per = len(scenarios)
-        budget = max(cfg.particles, cfg.budget // per)
+        budget = max(cfg.n_particles, cfg.n_budget // per)
         started = time.time()
 
         def simulate(u: np.ndarray, first: int) -> np.ndarray:
@@ -343,18 +414,96 @@ class Calibration:
                 self.stats[first + i] = s
             return self.distance(stats)
 
+        self.log(f"ABC-SMC: {len(self.params)} parameters, {cfg.n_particles} particles, budget {budget} particles "
+                 f"× {per} scenarios")
+        result = abc_smc(simulate, len(self.params), cfg.n_particles, budget, cfg.seed, quantile=cfg.quantile,
+                         max_generations=cfg.n_generations, on_generation=self._reporter(started))
+        self.result = result
+        self._write_diagnostics(result)
+        return result
+
+    def _reporter(self, started: float) -> Callable[[Population], None]:
         def report(pop: Population) -> None:
             self.log(f"generation {pop.generation}: epsilon {pop.epsilon:.3g}, acceptance {pop.acceptance:.2f}, "
                      f"ESS {pop.ess:.0f}, median distance {np.median(pop.distances):.3g}, "
                      f"{time.time() - started:.0f} s")
             self._write_population(pop)
 
-        self.log(f"ABC-SMC: {len(self.params)} parameters, {cfg.particles} particles, budget {budget} particles "
-                 f"× {per} scenarios")
-        result = abc_smc(simulate, len(self.params), cfg.particles, budget, cfg.seed, quantile=cfg.quantile,
-                         max_generations=cfg.max_generations, on_generation=report)
+        return report
+
+    # -- 2'. inference on emulators -------------------------------------------------------------
+
+    def _scenarios_compared(self) -> list[str]:
+        return sorted(set(self.targets.loc[self.compared, "scenario"]))
+
+    def simulate_design(self) -> np.ndarray:
+        """Simulate a Latin-hypercube design over :attr:`params` once in every compared scenario.
+
+        The held-out city's scenarios are simulated too, so that leave-one-out reuses the same
+        design. Deterministic in the seed; every run goes into the store (a rerun finds them).
+        Sets :attr:`design_u` (points × parameters, unit cube) and :attr:`design_stats`.
+        """
+        cfg = self.config
+        lhs = qmc.LatinHypercube(d=len(self.params), seed=stream(cfg.seed, "calibration.design"))
+        u = lhs.random(cfg.design)
+        scenarios = self._scenarios_compared()
+        self.log(f"design: {cfg.design} points × {len(scenarios)} scenarios, one seed per point")
+        seeds = [replicate_seed(cfg.seed, _ABC + i) for i in range(cfg.design)]
+        self.design_u = u
+        self.design_stats = self.simulate(self._values(self.params, u), seeds, scenarios, "design")
+        return self.design_stats
+
+    def fit_emulators(self) -> pd.DataFrame:
+        """Fit a Gaussian-process emulator per target in use on the design; cross-validate; ``emulator.csv``.
+
+        Targets not in use (not compared, or the held-out city's) get no emulator: they never
+        enter the fit.
+        """
+        cfg = self.config
+        if self.design_stats is None:
+            self.simulate_design()
+        y = np.where(self.used, self.design_stats, math.nan)
+        t0 = time.time()
+        self.emulators = Emulators(seed=cfg.seed).fit(self.design_u, y)
+        fitted = time.time() - t0
+        cv = self.emulators.cross_validate(self.design_u, y, _spread(self.targets), folds=cfg.cv_folds)
+        ls = self.emulators.length_scales()
+        cv.insert(0, "target_id", self.targets["target_id"].to_numpy())
+        for k, p in enumerate(self.params):
+            cv[f"length_scale:{p.key}"] = ls[:, k]
+        cv = cv[self.used].reset_index(drop=True)
+        cv.to_csv(self.out / "emulator.csv", index=False, float_format="%.6g")
+        self.emulator_cv = cv
+        self.emulator_seconds = {"fit": round(fitted, 1), "cross_validation": round(time.time() - t0 - fitted, 1)}
+        self.log(f"emulators: {int(self.used.sum())} targets fitted in {fitted:.0f} s; cross-validated R² median "
+                 f"{cv['r2'].median():.2f}, 90 % coverage median {cv['coverage_90'].median():.2f}")
+        return cv
+
+    def _infer_emulator(self) -> ABCResult:
+        cfg = self.config
+        if self.emulators is None:
+            self.fit_emulators()
+        emulators = self.emulators
+
+        def simulate(u: np.ndarray, first: int) -> np.ndarray:
+            # One synthetic simulation per particle: mean + sd × z, z drawn from a stream named by the
+            # particle's global index, so a rerun draws the same simulation whatever the batching.
+            # Targets that are one statistic share their z; other targets' noises are drawn
+            # independently (the emulators do not model the correlation between statistics).
+            mean, sd = emulators.predict(u)
+            z = np.array([stream(cfg.seed, f"calibration.emulator.{first + i}").standard_normal(mean.shape[1])
+                          for i in range(len(u))])
+            return self.distance(mean + sd * z[:, emulators.groups])
+
+        budget = max(cfg.n_particles, cfg.n_budget)
+        self.log(f"ABC-SMC on emulators: {len(self.params)} parameters, {cfg.n_particles} particles, budget "
+                 f"{budget} synthetic simulations")
+        result = abc_smc(simulate, len(self.params), cfg.n_particles, budget, cfg.seed, quantile=cfg.quantile,
+                         max_generations=cfg.n_generations, on_generation=self._reporter(time.time()),
+                         eps_rtol=cfg.eps_rtol, mean_shift_tol=cfg.mean_shift_tol)
         self.result = result
         self._write_diagnostics(result)
+        self.log(f"ABC-SMC stopped: {result.stopped} after {len(result.populations)} generations")
         return result
 
     def posterior(self) -> Posterior:
@@ -400,16 +549,24 @@ class Calibration:
         seeds = [replicate_seed(self.config.seed, offset + r) for r in range(n)]
         return [post.draw(self.config.seed + offset, r) for r in range(n)], seeds
 
-    def predict(self) -> pd.DataFrame:
-        """Posterior-predictive check of every target (held-out city included): ``predictive.csv``."""
+    def predict(self, scenarios: list[str] | None = None) -> pd.DataFrame:
+        """Posterior-predictive check of every target (held-out city included): ``predictive.csv``.
+
+        Args:
+            scenarios: Simulate only these (their targets' rows only are written); default every
+                compared scenario.
+        """
         cfg = self.config
         points, seeds = self._draws(cfg.draws, _PREDICT)
-        scenarios = sorted(set(self.targets.loc[self.compared, "scenario"]))
+        only = scenarios
+        scenarios = sorted(set(self.targets.loc[self.compared, "scenario"])) if only is None else sorted(only)
         self.log(f"posterior predictive: {cfg.draws} draws × {len(scenarios)} scenarios")
         stats = self.simulate(points, seeds, scenarios, "predictive")
         self.predictive_stats = stats
         t = self.targets
-        lo, med, hi = (np.nanquantile(stats, q, axis=0) for q in (0.05, 0.5, 0.95))
+        with warnings.catch_warnings():  # targets of scenarios not simulated are NaN throughout
+            warnings.simplefilter("ignore", RuntimeWarning)
+            lo, med, hi = (np.nanquantile(stats, q, axis=0) for q in (0.05, 0.5, 0.95))
         df = pd.DataFrame({
             "target_id": t["target_id"], "reported": t["value"], "sim_median": med, "sim_lo": lo, "sim_hi": hi,
             "hit": pd.array(hits(lo, hi, t), dtype="boolean"), "city": t["city"], "metric": t["metric"],
@@ -418,6 +575,8 @@ class Calibration:
             "median_discrepancy": discrepancies(med, t), "held_out": self.held_out, "compared": self.compared,
         })
         df.loc[~df["compared"], "hit"] = pd.NA
+        if only is not None:
+            df = df[t["scenario"].isin(scenarios).to_numpy()].reset_index(drop=True)
         df.to_csv(self.out / "predictive.csv", index=False, float_format="%.6g")
         self.predictive = df
         return df
@@ -429,11 +588,15 @@ class Calibration:
         from scipy.stats import spearmanr
 
         t = self.targets
-        idx = np.array(sorted(self.stats))
-        stats = np.array([self.stats[i] for i in idx])
-        u = self.result.all_u[idx]
+        if self.design_stats is not None:  # the emulator method's design is a prior sample of real simulations
+            stats, u = self.design_stats, self.design_u
+            gen0 = np.ones(len(u), dtype=bool)
+        else:
+            idx = np.array(sorted(self.stats))
+            stats = np.array([self.stats[i] for i in idx])
+            u = self.result.all_u[idx]
+            gen0 = idx < self.config.n_particles  # the prior sample
         e = discrepancies(stats, t, cap=None)
-        gen0 = idx < self.config.particles  # the prior sample
         post = self.result.posterior
         rows = []
         for j in range(len(t)):
@@ -516,11 +679,16 @@ class Calibration:
 
         self._write_config()
         timed("screening", self.screen)
+        if self.config.method == "emulator":
+            timed("design", self.simulate_design)
+            timed("emulator", self.fit_emulators)
         timed("abc", self.infer)
         timed("predictive", self.predict)
         self.tension()
         if self.config.attribution_replicates >= 2:
             timed("attribution", self.attribute)
+        if self.config.leave_one_out:
+            timed("leave_one_out", self.leave_one_out)
         if plots:
             from sim.calibration.plots import plot_all
 
@@ -542,11 +710,102 @@ class Calibration:
             "held_out_hits": int(compared.loc[compared["held_out"], "hit"].astype(bool).sum()),
             "held_out_targets": int(compared["held_out"].sum()),
             "scales": self.scales, "model_version": model_version(),
+            "method": self.config.method,
         }
+        if self.config.method == "emulator":
+            summary.update(self._emulator_summary())
+        if self.config.leave_one_out:
+            t = self.leave_one_out_table
+            summary["leave_one_out"] = {c: {"hits": int(g["hit"].astype(bool).sum()), "targets": int(len(g))}
+                                        for c, g in t.groupby("city")}
         (self.out / "summary.json").write_text(json.dumps(summary, indent=2, default=float) + "\n")
         self.log(f"calibration done in {summary['wall_seconds']:.0f} s: {summary['hits']} of "
                  f"{summary['targets_compared']} targets hit; {summary['simulations']['total']} simulations")
         return summary
+
+    def _emulator_summary(self) -> dict:
+        cv = self.emulator_cv
+        last = self.result.populations[-2:]
+        shift = (float(np.max(np.abs(last[1].weights @ last[1].u - last[0].weights @ last[0].u)))
+                 if len(last) == 2 else None)
+        return {
+            "design": self.config.design, "particles": self.config.n_particles,
+            "synthetic_simulations": self.result.simulated,
+            "epsilon_schedule": [p.epsilon for p in self.result.populations[1:]],
+            "ess": round(self.result.posterior.ess, 1),
+            "last_mean_shift": shift,  # prior widths, between the last two generations
+            "emulator_seconds": self.emulator_seconds,
+            "emulator_cv": {"targets": int(len(cv)), "r2_median": float(cv["r2"].median()),
+                            "r2_min": float(cv["r2"].min()),
+                            "coverage_90_median": float(cv["coverage_90"].median()),
+                            "coverage_90_min": float(cv["coverage_90"].min()),
+                            "rmse_tolerances_median": float(cv["rmse_tolerances"].median())},
+        }
+
+    # -- leave one city out --------------------------------------------------------------------
+
+    def check_leave_one_out(self) -> None:
+        """Raise ValueError, naming the reason, if this calibration cannot leave each city out in turn."""
+        if self.config.method != "emulator" or self.config.hold_out is not None:
+            raise ValueError("leave-one-out needs method 'emulator' and no hold-out city")
+        cities = sorted(set(self.targets.loc[self.compared, "city"]))
+        if len(cities) < 2:
+            raise ValueError(f"leave-one-out needs targets of two cities or more at this scale, got {cities}")
+
+    def leave_one_out(self) -> pd.DataFrame:
+        """For each city: emulator ABC without its targets, then real simulations of its scenarios.
+
+        Call after :meth:`run` (emulator method, nothing held out). Reuses the design, its store
+        and the screening's parameters; each target has its own emulator, so leaving a city out
+        drops its emulators and refits nothing else (a refit on the same design would give the
+        same fit). Writes ``holdout-<city>/`` (``predictive.csv`` of the city's targets,
+        ``diagnostics.csv``, ``populations.csv``, ``posterior.csv``, ``emulator.csv``,
+        ``summary.json``) and ``leave_one_out.csv``.
+        """
+        from dataclasses import replace
+
+        self.check_leave_one_out()
+        if self.emulators is None:
+            self.fit_emulators()
+        tables = []
+        for city in sorted(set(self.targets.loc[self.compared, "city"])):
+            started = time.time()
+            self.log(f"leave-one-out: {city}")
+            child = Calibration(replace(self.config, hold_out=city, leave_one_out=False), self.out / f"holdout-{city}",
+                                jobs=self.jobs,
+                                backend=self.backend, scheduler=self.scheduler, progress=self.progress,
+                                log=self.log, store=self.store)
+            child.params = self.params
+            child.design_u, child.design_stats = self.design_u, self.design_stats
+            child.emulators = self.emulators  # the city's targets are excluded by child.used in the distance
+            cv = self.emulator_cv
+            child.emulator_cv = cv[cv["target_id"].isin(set(child.targets.loc[child.used, "target_id"]))]
+            child.emulator_cv.to_csv(child.out / "emulator.csv", index=False, float_format="%.6g")
+            child.emulator_seconds = {"fit": 0.0, "cross_validation": 0.0}
+            child._write_config()
+            child.infer()
+            held = child.targets.loc[child.held_out & child.compared, "scenario"]
+            pred = child.predict(sorted(set(held)))
+            pred = pred[pred["held_out"] & pred["compared"]]
+            summary = {
+                "held_out": city, "wall_seconds": round(time.time() - started, 1),
+                "simulations": dict(child.sims, total=sum(child.sims.values())),
+                "generations": len(child.result.populations), "stopped": child.result.stopped,
+                "parameters": [p.key for p in child.params],
+                "held_out_hits": int(pred["hit"].astype(bool).sum()), "held_out_targets": int(len(pred)),
+                **child._emulator_summary(),
+            }
+            (child.out / "summary.json").write_text(json.dumps(summary, indent=2, default=float) + "\n")
+            self.log(f"leave-one-out {city}: {summary['held_out_hits']} of {summary['held_out_targets']} held-out "
+                     f"targets hit")
+            tables.append(pred.assign(city=city)[["city", "target_id", "reported", "sim_lo", "sim_median",
+                                                  "sim_hi", "hit"]].rename(columns={"target_id": "target"}))
+            self.sims["leave_one_out"] = self.sims.get("leave_one_out", 0) + child.sims["predictive"]
+            child.close()
+        table = pd.concat(tables, ignore_index=True)
+        table.to_csv(self.out / "leave_one_out.csv", index=False, float_format="%.6g")
+        self.leave_one_out_table = table
+        return table
 
     def _write_config(self) -> None:
         cfg = dict(self.config.__dict__, scales=self.scales, model_version=model_version())

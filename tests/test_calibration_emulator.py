@@ -1,0 +1,211 @@
+"""Emulator-based calibration: the emulators, the convergence stop and a tiny calibration end to end."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+from scipy.stats import qmc
+
+from sim.calibration.abc import abc_smc
+from sim.calibration.calibrate import Calibration, CalibrationConfig
+from sim.calibration.emulator import Emulators
+from sim.cli import main
+from sim.experiments.store import ResultsStore
+
+ROOT = Path(__file__).resolve().parents[1]
+KEYS = ["interventions.mediation.service.honour_prob", "interventions.governance_centres.pipeline.resolve_prob[0]"]
+NOISE = 0.1
+
+
+def _smooth(u):
+    return np.sin(3 * u[:, 0]) + u[:, 1] ** 2  # the third input has no effect
+
+
+def test_the_emulator_recovers_a_smooth_noisy_function_and_its_noise():
+    rng = np.random.default_rng(4)
+    u = qmc.LatinHypercube(d=3, seed=4).random(120)
+    y = _smooth(u) + rng.normal(0, NOISE, len(u))
+    ys = np.column_stack([y, np.where(np.arange(len(u)) % 3 == 0, np.nan, y)])  # NaN rows are skipped
+    em = Emulators(seed=1).fit(u, ys)
+    assert em.points == [120, 80]
+    cv = em.cross_validate(u, ys, spread=np.array([NOISE, NOISE]))
+    assert (cv["r2"] > 0.9).all(), cv
+    assert cv["coverage_90"].between(0.8, 0.97).all(), cv
+    assert em.noise_sd()[0] == pytest.approx(NOISE, rel=0.3)
+    # New simulations fall in the 90 % predictive interval about 90 % of the time.
+    ut = rng.random((2000, 3))
+    mean, sd = em.predict(ut)
+    yt = _smooth(ut) + rng.normal(0, NOISE, len(ut))
+    assert np.mean(np.abs(yt - mean[:, 0]) <= 1.645 * sd[:, 0]) == pytest.approx(0.9, abs=0.06)
+    assert np.sqrt(np.mean((mean[:, 0] - _smooth(ut)) ** 2)) < NOISE  # the mean is closer than one run's noise
+    assert em.length_scales()[0, 2] > 5 * em.length_scales()[0, 0]  # the inert input is found inert
+
+
+def test_targets_that_are_one_statistic_share_an_emulator():
+    u = np.random.default_rng(1).random((30, 2))
+    y = np.column_stack([u[:, 0], u[:, 1], u[:, 0]])
+    em = Emulators().fit(u, y)
+    assert em.groups == [0, 1, 0] and em.models[2] is em.models[0]
+
+
+def test_a_target_with_too_few_design_points_gets_no_emulator():
+    u = np.random.default_rng(1).random((20, 2))
+    y = np.full((20, 1), np.nan)
+    y[:5, 0] = 1.0
+    em = Emulators().fit(u, y)
+    assert em.models == [None]
+    assert np.isnan(em.predict(u[:3])[0]).all()
+
+
+TRUE = np.array([0.4, 0.65])
+SD, REPEATS = 0.1, 10
+
+
+def gaussian_toy(u, first):
+    """Each parameter observed REPEATS times with N(0, SD²) noise, all at TRUE: under the flat prior the
+    posterior is near N(TRUE, SD² / REPEATS), and the noise puts a floor under the distance."""
+    rng = np.random.default_rng(first)
+    y = np.repeat(u, REPEATS, axis=1) + rng.normal(0, SD, (len(u), 2 * REPEATS))
+    return np.sqrt(np.mean((y - np.repeat(TRUE, REPEATS)) ** 2, axis=1))
+
+
+def test_abc_smc_stops_converged_near_the_known_posterior():
+    # Under the median schedule ε keeps falling by a few % a generation even at the noise floor
+    # (each generation keeps the lower half of the distances), hence a 10 % criterion here.
+    res = abc_smc(gaussian_toy, 2, 300, 300 * 300, seed=2, max_generations=30, eps_rtol=0.1, mean_shift_tol=0.02)
+    assert res.stopped == "converged"
+    post = res.posterior
+    mean = post.weights @ post.u
+    assert np.all(np.abs(mean - TRUE) < 0.03), mean
+    last, before = res.populations[-1], res.populations[-2]
+    assert before.epsilon - last.epsilon <= 0.1 * before.epsilon
+    assert np.max(np.abs(last.weights @ last.u - before.weights @ before.u)) < 0.02
+    # Without the stop it goes on until the acceptance rate collapses.
+    assert abc_smc(gaussian_toy, 2, 300, 300 * 300, seed=2, max_generations=30).stopped == "acceptance"
+
+
+def test_abc_smc_without_the_convergence_stop_behaves_as_before():
+    a = abc_smc(gaussian_toy, 2, 60, 900, seed=5)
+    b = abc_smc(gaussian_toy, 2, 60, 900, seed=5, eps_rtol=None, mean_shift_tol=None)
+    assert a.stopped == b.stopped != "converged"
+    assert len(a.populations) == len(b.populations)
+    assert np.array_equal(a.posterior.u, b.posterior.u)
+    # The stop only cuts the same sequence of generations short.
+    c = abc_smc(gaussian_toy, 2, 60, 900, seed=5, eps_rtol=0.5, mean_shift_tol=0.5)
+    assert c.stopped == "converged" and len(c.populations) < len(a.populations)
+    assert np.array_equal(c.posterior.u, a.populations[len(c.populations) - 1].u)
+    with pytest.raises(ValueError, match="eps_rtol and mean_shift_tol"):
+        abc_smc(gaussian_toy, 2, 60, 900, seed=5, eps_rtol=0.1)
+
+
+def test_a_bad_method_is_refused_at_construction():
+    with pytest.raises(ValueError, match="method"):
+        CalibrationConfig(method="bayes")
+    with pytest.raises(ValueError, match="design"):
+        CalibrationConfig(design=1)
+
+
+def test_an_old_config_without_a_method_reads_back_as_the_simulator(tmp_path):
+    (tmp_path / "config.json").write_text(json.dumps({"budget": 2000, "particles": 100}))
+    assert CalibrationConfig.read(tmp_path).method == "simulator"
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory):
+    """Suizhou's and Xing'an's targets, two priors, a 12-point design at scale 0.05."""
+    work = tmp_path_factory.mktemp("emu")
+    pd.read_csv(ROOT / "calibration/targets.csv").query("city in ['suizhou', 'xingan']").to_csv(
+        work / "targets.csv", index=False)
+    raw = yaml.safe_load((ROOT / "calibration/priors.yaml").read_text(encoding="utf-8"))
+    (work / "priors.yaml").write_text(yaml.safe_dump([e for e in raw if e["key"] in KEYS], allow_unicode=True),
+                                      encoding="utf-8")
+    cfg = CalibrationConfig(targets=str(work / "targets.csv"), priors=str(work / "priors.yaml"), method="emulator",
+                            design=12, particles=200, scale=0.05, trajectories=1, draws=2, attribution_replicates=0,
+                            min_effect=0.0, max_generations=8, cv_folds=4, any_scale=True, leave_one_out=True)
+    cal = Calibration(cfg, work / "out", jobs=2, progress=False)
+    summary = cal.run(plots=False)
+    cal.close()
+    return cfg, work / "out", summary, cal.leave_one_out_table
+
+
+def test_an_emulator_calibration_writes_its_validation_and_stop_reason(tiny):
+    cfg, out, summary, _ = tiny
+    cv = pd.read_csv(out / "emulator.csv")
+    assert {"target_id", "points", "r2", "coverage_90", "rmse_tolerances", "noise_sd"} <= set(cv.columns)
+    assert len(cv) == 4  # every compared target has an emulator
+    diag = pd.read_csv(out / "diagnostics.csv")
+    assert {"generation", "epsilon", "acceptance", "ess", "max_mean_shift"} <= set(diag.columns)
+    assert summary["method"] == "emulator" and summary["design"] == 12
+    assert summary["stopped"] in {"converged", "max_generations", "acceptance", "budget"}
+    assert len(diag) == summary["generations"] <= cfg.max_generations
+    assert summary["simulations"]["design"] == 12 * 2 and summary["simulations"]["abc"] == 0
+    pred = pd.read_csv(out / "predictive.csv")
+    assert list(pred.columns[:6]) == ["target_id", "reported", "sim_median", "sim_lo", "sim_hi", "hit"]
+    assert len(pred) == 4 and pred["sim_median"].notna().any()
+    assert len(pd.read_csv(out / "posterior.csv")) == cfg.particles
+    assert (out / "tension.csv").is_file()
+
+
+def test_an_emulator_calibration_reruns_identically_from_the_store(tiny):
+    cfg, out, _, _ = tiny
+    before = (out / "posterior.csv").read_bytes()
+    held = (out / "holdout-xingan" / "posterior.csv").read_bytes()
+    with ResultsStore(out / "store.sqlite") as store:
+        n = store.count()
+    cal = Calibration(cfg, out, jobs=1, progress=False)
+    cal.run(plots=False)
+    cal.close()
+    with ResultsStore(out / "store.sqlite") as store:
+        assert store.count() == n  # nothing simulated again, leave-one-out included
+    assert (out / "posterior.csv").read_bytes() == before
+    assert (out / "holdout-xingan" / "posterior.csv").read_bytes() == held
+
+
+def test_leave_one_out_writes_a_holdout_folder_per_city(tiny):
+    cfg, out, summary, loo = tiny
+    assert set(loo["city"]) == {"suizhou", "xingan"}
+    assert list(loo.columns) == ["city", "target", "reported", "sim_lo", "sim_median", "sim_hi", "hit"]
+    assert (out / "leave_one_out.csv").is_file()
+    for city in ("suizhou", "xingan"):
+        folder = out / f"holdout-{city}"
+        for name in ("predictive.csv", "diagnostics.csv", "posterior.csv", "summary.json", "emulator.csv"):
+            assert (folder / name).is_file(), (city, name)
+        pred = pd.read_csv(folder / "predictive.csv")
+        assert set(pred["city"]) == {city}  # only the held-out city's targets, from real simulations
+        held = json.loads((folder / "summary.json").read_text())
+        assert held["held_out"] == city and held["held_out_targets"] == len(pred)
+        assert held["simulations"]["design"] == 0  # the design is reused
+        assert held["simulations"]["predictive"] == cfg.draws  # one scenario per city
+        cv = pd.read_csv(folder / "emulator.csv")
+        assert not cv["target_id"].str.startswith({"suizhou": "sz_", "xingan": "xa_"}[city]).any()
+    assert set(summary["leave_one_out"]) == {"suizhou", "xingan"}
+    assert summary["simulations"]["leave_one_out"] == 2 * cfg.draws
+
+
+def test_leave_one_out_needs_two_cities_and_is_refused_before_any_file_is_written(tmp_path):
+    targets = tmp_path / "targets.csv"
+    pd.read_csv(ROOT / "calibration/targets.csv").query("city == 'jincheng'").to_csv(targets, index=False)
+    with pytest.raises(ValueError, match="two cities"):
+        Calibration(CalibrationConfig(targets=str(targets), leave_one_out=True), tmp_path / "o", progress=False)
+    with pytest.raises(ValueError, match="method 'emulator'"):
+        Calibration(CalibrationConfig(method="simulator", leave_one_out=True), tmp_path / "o", progress=False)
+    assert not (tmp_path / "o").exists()
+
+
+@pytest.mark.parametrize("args, words", [
+    (["--leave-one-out", "--method", "simulator"], "--leave-one-out needs --method emulator"),
+    (["--leave-one-out", "--hold-out", "daqing"], "leave out --hold-out"),
+    (["--method", "simulator", "--design", "50"], "--design is for --method emulator"),
+    (["--method", "bayes"], "--method"),
+])
+def test_bad_calibrate_options_are_refused(args, words, capsys, tmp_path):
+    with pytest.raises(SystemExit) as e:
+        main(["calibrate", *args, "--out", str(tmp_path / "o")])
+    assert e.value.code == 2
+    assert words in capsys.readouterr().err
+    assert not (tmp_path / "o").exists()
