@@ -44,9 +44,11 @@ def test_cameras_detect_no_fraud_when_its_detection_weight_is_zero(city_and_resi
     off = Offences(np.arange(n), np.arange(n), np.zeros(n, dtype=np.int64), types, z, z, z, np.zeros(n, dtype=np.int64))
     cameras = np.ones(city.n_cells)
     fraud = CRIME_TYPES.index("fraud")
-    _, seen = Calls(CallParams(camera_detect_prob=1.0), city, residents, 1).report(off, 5, cameras)
-    _, seen_w = Calls(CallParams(camera_detect_prob=1.0, camera_detect_by_type={"fraud": 0.0}), city, residents,
-                      1).report(off, 5, cameras)
+    every = dict.fromkeys(CRIME_TYPES, 1.0)  # cameras see every type alike ...
+    _, seen = Calls(CallParams(camera_detect_prob=1.0, camera_detect_by_type=every), city, residents,
+                    1).report(off, 5, cameras)
+    _, seen_w = Calls(CallParams(camera_detect_prob=1.0, camera_detect_by_type={**every, "fraud": 0.0}), city,
+                      residents, 1).report(off, 5, cameras)  # ... but fraud
     assert (types[seen] == fraud).sum() > 100
     assert (types[seen_w] == fraud).sum() == 0
     # The other types are detected exactly as before (the same draws).
@@ -111,6 +113,6 @@ def test_without_an_elasticity_posts_prevent_nothing(city_and_residents):
     city, _ = city_and_residents
     posted = Levers.at_rest(city.n_cells, 1, 1.0)
     posted.posts[:] = 3.0
-    base = _public_order_calls(city_and_residents, None)
-    same = _public_order_calls(city_and_residents, posted)
+    base = _public_order_calls(city_and_residents, None, disorder_reduction_per_post_officer=0.0)
+    same = _public_order_calls(city_and_residents, posted, disorder_reduction_per_post_officer=0.0)
     assert all((base[k] == same[k]).all() for k in NON_CRIME_KINDS)

@@ -238,7 +238,7 @@ def test_attractors_are_deterministic_for_a_seed_and_change_with_it():
 
 def test_switching_attractors_off_leaves_the_layout_unchanged():
     on = build_city(_params("suizhou", attractor_sites_per_100k=10), 0.1)
-    off = build_city(_params("suizhou"), 0.1)  # off by default until issue 15's recalibration
+    off = build_city(_params("suizhou", attractor_sites_per_100k=0), 0.1)  # 0 switches them off
     assert off.attractor.sum() == 0
     for name in ("ix", "iy", "land_use", "residents", "households", "town", "community"):
         np.testing.assert_array_equal(getattr(on, name), getattr(off, name))

@@ -101,10 +101,12 @@ def test_attractors_concentrate_offences_far_beyond_the_residents(concentration_
     residents_share = top_share(build_city(s.city, 0.1).residents)
     on = [top_share(r.cell_offences_true.sum(axis=0)) for r, _ in concentration_runs["on"]]
     off = [top_share(r.cell_offences_true.sum(axis=0)) for r, _ in concentration_runs["off"]]
-    # Without attractors offences follow residents; with them the top 5 % of cells hold far more.
-    assert max(off) < residents_share + 5
-    assert min(on) > residents_share + 5
-    assert min(on) > max(off)
+    # With attractors (the default) the top 5 % of cells hold far more offences than without them
+    # (measured ~38-39 % vs ~29-30 %, residents ~20 %). Without attractors offences no longer follow the
+    # residents (they did, ~19-20 %, before issue 15): the evidence-sized patrol deterrence no longer
+    # evens out the busiest cells (with patrol_guard 1.2, presence_risk 0.15 they are back at ~19 %).
+    assert min(on) > residents_share + 15
+    assert min(on) > max(off) + 5
 
 
 def test_concentration_is_identical_for_the_same_seed(concentration_runs):
@@ -129,18 +131,24 @@ def test_percent_changes_and_ratios_get_intervals_that_cannot_cross_their_floor(
 def test_every_before_override_names_a_parameter_it_changes():
     # BEFORE_ISSUE_15 restores the pre-issue-15 model (checked against its stored reference runs when
     # it was written); a typo or a key the defaults already hold would silently measure the wrong model.
+    # Every key is a parameter of each scenario (a missing one is a KeyError here), and every item
+    # changes at least one of them (the governance and counting items only the cities whose scenario
+    # files set them), except entries of mappings restated whole that issue 15 left as they were.
+    restated = {*(f"calls.camera_detect_by_type.{t}=1.0" for t in ("theft", "robbery", "vehicle_crime", "assault")),
+                "interventions.smart_compounds.access_guard.theft=0.5",
+                "interventions.smart_compounds.access_guard.vehicle_crime=1.0"}
+    changes_something = set()
     for name in ("suizhou_baseline", "daqing_2021", "jincheng_2016_2020"):
         base = load_scenario(name).model_dump()
         before = load_scenario(name, list(BEFORE_ISSUE_15)).model_dump()
-        changed = 0
         for item in BEFORE_ISSUE_15:
             key, _ = item.split("=", 1)
             node_b, node_c = base, before
             for part in key.split("."):
-                node_b, node_c = node_b.get(part, 1.0), node_c[part]
-            changed += node_b != node_c
-        # Only the camera and near-repeat mappings' entries that were already 1.0 may be unchanged.
-        assert changed >= len(BEFORE_ISSUE_15) - 8, name
+                node_b, node_c = node_b[part], node_c[part]
+            if node_b != node_c:
+                changes_something.add(item)
+    assert set(BEFORE_ISSUE_15) - changes_something == restated
 
 
 def test_the_defaults_are_the_evidence_based_values():

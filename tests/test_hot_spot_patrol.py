@@ -31,17 +31,23 @@ def test_rota_units_stop_at_the_hot_spots_for_the_dwell_time():
 
 def test_hot_spot_patrol_cuts_recorded_offences_at_the_hot_spots():
     # Paired runs (common random numbers): treated hot spots vs the same cells without the rota.
+    # At the defaults (issue 15: patrol deterrence sized to the hot-spot trials) the cut is the trials'
+    # size, -6 % to -13 % (Sherman & Weisburd 1995): measured 0.89-0.94 per seed, 0.92 over four seeds;
+    # without patrol deterrence (patrol_guard and presence_risk 0) exactly 1. Before issue 15 the
+    # guard cut far more and the bound was 0.9.
     base = treated = 0.0
-    for seed in (1, 2, 3):
+    for seed in (1, 2, 3, 4):
         b, h = _model(seed=seed), _model(*ON, seed=seed)
         b.run()
         h.run()
         cells = h.interventions[0].cells
         assert (b.recorder.cell_incidents[0] == h.recorder.cell_incidents[0]).all()  # same first year
-        base += b.recorder.cell_incidents[1][cells].sum()
-        treated += h.recorder.cell_incidents[1][cells].sum()
+        pair = b.recorder.cell_incidents[1][cells].sum(), h.recorder.cell_incidents[1][cells].sum()
+        assert pair[1] < pair[0], seed
+        base += pair[0]
+        treated += pair[1]
         assert h.year_rows()[1]["hot_spot_survival_h"] > 0
-    assert treated < 0.9 * base
+    assert 0.8 < treated / base < 0.95
 
 
 def test_station_units_moved_to_the_rota_leave_every_county_a_unit_on_patrol():
