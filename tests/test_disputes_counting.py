@@ -51,15 +51,18 @@ def _mediating(city_and_residents, *, governance: GovernanceParams | None = None
     return counts
 
 
-def test_by_default_every_referred_dispute_is_a_formal_case_and_sessions_are_counted(city_and_residents):
-    c = _mediating(city_and_residents)
+def test_without_informal_settling_every_referred_dispute_is_a_formal_case_and_sessions_are_counted(
+        city_and_residents):
+    # informal_settle_prob=0 is the model before issue 15 (the default is now 0.77); counting by session is
+    # still the default.
+    c = _mediating(city_and_residents, informal_settle_prob=0.0)
     assert c.get("disputes_settled_informally", 0) == 0
     assert c["mediation_cases_formal"] == c["disputes_found"]  # nothing settled on the spot
     assert c["disputes_mediated"] > c["mediation_cases_formal"]  # failed sessions climb: more sessions
 
 
 def test_informal_settling_takes_about_its_share_out_of_formal_cases(city_and_residents):
-    base = _mediating(city_and_residents)
+    base = _mediating(city_and_residents, informal_settle_prob=0.0)
     c = _mediating(city_and_residents, informal_settle_prob=0.7)
     informal = c["disputes_settled_informally"]
     assert informal + c["mediation_cases_formal"] == c["disputes_found"]

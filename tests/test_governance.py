@@ -232,7 +232,12 @@ def test_ticket_metrics_describe_the_years_tickets(all_four):
     assert row["tickets_received"] == len(tickets)
     assert row["tickets_escalated"] == sum(t.escalations > 0 for t in tickets) > 0
     assert 0 < row["tickets_completed_rate"] <= row["tickets_disposed_rate"] <= 1
-    assert row["ticket_latency_median_h"] > (VILLAGE_INTAKE + DISPOSE + CLOSE) / 60
+    latency_h = np.array([(t.archived_at - t.created) / 60.0 for t in tickets if t.state != "open"])
+    assert row["ticket_latency_median_h"] == pytest.approx(np.median(latency_h))
+    # No ticket is quicker than the staff time of a village disposal. Before issue 15 mediation sessions put
+    # the median above that; by default now most tickets take just that (no field work, and most disputes
+    # settled informally at the committee without a session). Sessions' length: see slow_mediation below.
+    assert latency_h.min() == pytest.approx((VILLAGE_INTAKE + DISPOSE + CLOSE) / 60)
 
 
 @pytest.fixture(scope="module")
@@ -283,9 +288,10 @@ def test_a_dispute_whose_ticket_was_archived_unresolved_is_no_longer_being_handl
 
 @pytest.fixture(scope="module")
 def slow_mediation(simulate):
-    """Governance centres disposing of disputes by mediation sessions of 60 h (median)."""
+    """Governance centres disposing of disputes by mediation sessions of 60 h (median), none settled informally."""
     slow = "interventions.mediation.service.session_median_h=[60, 60, 60]"
-    return simulate(GRID_WORKERS, GOVERNANCE, MEDIATION, slow, days=90).model
+    formal = "interventions.mediation.service.informal_settle_prob=0"
+    return simulate(GRID_WORKERS, GOVERNANCE, MEDIATION, slow, formal, days=90).model
 
 
 def _tickets_that_settled_their_dispute(model) -> list[Ticket]:

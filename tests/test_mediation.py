@@ -30,17 +30,26 @@ PLENTY = [1000.0, 1000.0, 1000.0]  # mediators: nobody waits
 
 
 class Sessions:
-    """A mediation service over a dispute book, and every session result it reported."""
+    """A mediation service over a dispute book, and every session result it reported.
+
+    Formal sessions only: informal settling is off (``informal_settle_prob=0``) unless a test
+    sets it, so every referred dispute reaches a session whatever the default.
+    """
 
     def __init__(self, city, book, **params):
         self.env = simpy.Environment()
         self.book = book
         self.results: list[tuple[int, int, bool, bool, float]] = []  # row, level, success, honoured, minute
-        self.service = MediationService(self.env, city, MediationParams(**{"mediators": PLENTY, **params}),
-                                        scale=0.2, seed=7, book=book, on_result=self._record)
+        self.informal: list[tuple[int, bool, float]] = []  # row, honoured, minute
+        params = MediationParams(**{"mediators": PLENTY, "informal_settle_prob": 0.0, **params})
+        self.service = MediationService(self.env, city, params, scale=0.2, seed=7, book=book,
+                                        on_result=self._record, on_informal=self._record_informal)
 
     def _record(self, row, level, success, honoured):
         self.results.append((row, level, success, honoured, self.env.now))
+
+    def _record_informal(self, row, honoured):
+        self.informal.append((row, honoured, self.env.now))
 
     def mediate(self, rows, level: int = 0) -> Sessions:
         for r in rows:
@@ -130,6 +139,19 @@ def test_agreements_are_honoured_at_about_honour_prob_and_broken_ones_re_enter(b
     assert sorted(book.household[again]) == sorted(book.household[broken])
 
 
+def test_informal_settling_ends_a_referral_at_once_without_a_session(book, city):
+    rows = np.arange(400)
+    s = Sessions(city, book, informal_settle_prob=0.7, informal_honour_prob=0.5, success_by_stage=[0.0, 0.0, 0.0])
+    s.mediate(rows)
+    informal = np.array([r[0] for r in s.informal])
+    assert 0.6 < len(informal) / len(rows) < 0.8
+    assert all(r[2] == 0 for r in s.informal)  # at the referral, nobody's time taken
+    assert (book.outcome[informal] == Outcome.SETTLED).all() and (book.resolver[informal] == Resolver.MEDIATION).all()
+    assert np.mean([r[1] for r in s.informal]) == pytest.approx(0.5, abs=4 * np.sqrt(0.25 / len(informal)))
+    # The rest had a formal session (which failed).
+    assert sorted(r[0] for r in s.results) == list(np.setdiff1d(rows, informal))
+
+
 def test_the_ladder_climbs_village_town_county_until_a_level_settles(book, city):
     rows = np.arange(30)
     # Villages never settle, towns always do.
@@ -179,17 +201,25 @@ def test_mediation_rates_are_shares_of_sessions(all_four):
     assert row["disputes_mediated"] > 100
     assert 0.5 < row["mediation_success_rate"] <= 1
     assert 0.5 < row["agreements_honoured_rate"] <= 1
+    # Mediation settles a dispute in a successful session or, by default (issue 15), informally at the
+    # committee before any session; each settlement is one or the other.
     settled = (all_four.disputes.book.resolver[: all_four.disputes.book.n] == Resolver.MEDIATION).sum()
-    assert row["mediation_success_rate"] * row["disputes_mediated"] == pytest.approx(settled)
+    assert row["disputes_settled_informally"] > 0
+    sessions_ok = row["mediation_success_rate"] * row["disputes_mediated"]
+    assert sessions_ok + row["disputes_settled_informally"] == pytest.approx(settled)
 
 
 @pytest.fixture(scope="module")
 def mediator_pairs(simulate):
-    """(one, eight) mediators per committee with 300-hour sessions, grid workers finding disputes; per seed."""
+    """(one, eight) mediators per committee with 300-hour sessions, grid workers finding disputes; per seed.
+
+    No informal settling, so every found dispute needs a mediator's session.
+    """
     slow = "interventions.mediation.service.session_median_h=[300, 300, 300]"
     staff = "interventions.mediation.service.mediators=[{0}, {0}, {0}]"
-    return [tuple(simulate(GRID_WORKERS, MEDIATION, slow, staff.format(n), seed=s, days=182).model for n in (1, 8))
-            for s in SEEDS]
+    formal = "interventions.mediation.service.informal_settle_prob=0"
+    return [tuple(simulate(GRID_WORKERS, MEDIATION, slow, formal, staff.format(n), seed=s, days=182).model
+                  for n in (1, 8)) for s in SEEDS]
 
 
 def test_more_mediators_settle_more_disputes_before_they_reach_a_call(mediator_pairs):
