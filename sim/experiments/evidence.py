@@ -611,7 +611,8 @@ def evidence_table(df: pd.DataFrame) -> str:
         d = 2 if r.unit == "ratio" else 1
         model = f"{num(r.model_mean, d)} [{num(r.model_lo, d)}, {num(r.model_hi, d)}] {r.unit}"
         pub = "" if math.isnan(r.published_lo) else (
-            f"{num(r.published, d) or '> 1'} ({num(r.published_lo, d)} to {num(r.published_hi, d)})")
+            f"{num(r.published, d) or ('> 1' if r.unit == 'ratio' else '')} "
+            f"({num(r.published_lo, d)} to {num(r.published_hi, d)})").strip()
         src = r.source.split(":")[0] if r.source else ""
         lines.append(f"| {r.mechanism} | {r.measure} | {model} | {pub} | {r.verdict} | {src} |")
     return "\n".join(lines) + "\n"

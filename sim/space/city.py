@@ -95,8 +95,9 @@ class CityParams(Params):
         10.0, ge=0, description="Attractor sites (markets, transport hubs, nightlife streets, car "
         "parks) per 100 000 residents, placed in built-up cells; 0 switches attractors off (the model "
         "before issue 15). 10 is the order of magnitude of a Chinese prefecture's markets and stations "
-        "(assumed): with ``residents.offender_hangout_share`` 0.8 the top 5 % of cells hold ~29 % of "
-        "recorded offences instead of ~21 % (evidence harness, Suizhou, scale 0.1)."
+        "(assumed): with ``residents.offender_hangout_share`` 0.8 and the other defaults the top 5 % of "
+        "cells hold ~38 % of recorded offences, ~29 % without attractors (evidence harness, Suizhou, "
+        "scale 0.1; Weisburd 2015: ~50 %)."
     )
     attractor_pareto_shape: float = Field(
         1.2, gt=0, description="Tail index of the sites' pull (Pareto): smaller is more unequal "
