@@ -75,6 +75,15 @@ class Population:
     def acceptance(self) -> float:
         return len(self.u) / self.proposed if self.proposed else math.nan
 
+    @property
+    def mean(self) -> np.ndarray:
+        """Weighted posterior mean of each parameter, in the unit cube."""
+        return self.weights @ self.u
+
+    def mean_shift(self, prev: Population) -> float:
+        """Largest move of a parameter's posterior mean since ``prev``, in prior widths."""
+        return float(np.max(np.abs(self.mean - prev.mean)))
+
 
 @dataclass
 class ABCResult:
@@ -133,8 +142,7 @@ def _propose(rng: np.random.Generator, pop: Population, cov: np.ndarray, n: int)
 
 def _converged(prev: Population, pop: Population, eps_rtol: float, mean_shift_tol: float) -> bool:
     """ε fell by less than ``eps_rtol`` of itself and no posterior mean moved ``mean_shift_tol`` or more."""
-    shift = np.max(np.abs(pop.weights @ pop.u - prev.weights @ prev.u))
-    return bool(prev.epsilon - pop.epsilon <= eps_rtol * prev.epsilon and shift < mean_shift_tol)
+    return bool(prev.epsilon - pop.epsilon <= eps_rtol * prev.epsilon and pop.mean_shift(prev) < mean_shift_tol)
 
 
 def abc_smc(simulate: Simulate, n_params: int, n_particles: int, budget: int, seed: int, *,

@@ -525,20 +525,20 @@ class Calibration:
 
     def _write_diagnostics(self, result: ABCResult) -> None:
         rows = []
-        prev_mean = None
+        prev = None
         for pop in result.populations:
-            mean = pop.weights @ pop.u
+            mean = pop.mean
             sd = np.sqrt(pop.weights @ (pop.u - mean) ** 2)
             row = {"generation": pop.generation, "epsilon": pop.epsilon, "accepted": len(pop.u),
                    "proposed": pop.proposed, "acceptance": pop.acceptance, "ess": pop.ess,
                    "median_distance": float(np.median(pop.distances)),
                    # Convergence: how far the posterior mean moved since the last generation, in prior widths.
-                   "max_mean_shift": float(np.max(np.abs(mean - prev_mean))) if prev_mean is not None else math.nan}
+                   "max_mean_shift": pop.mean_shift(prev) if prev is not None else math.nan}
             for p, m, s in zip(self.params, mean, sd, strict=True):
                 row[f"mean_u:{p.key}"] = m
                 row[f"sd_u:{p.key}"] = s
             rows.append(row)
-            prev_mean = mean
+            prev = pop
         pd.DataFrame(rows).to_csv(self.out / "diagnostics.csv", index=False, float_format="%.6g")
         self.posterior().save(self.out / "posterior.csv")
 
@@ -726,8 +726,7 @@ class Calibration:
     def _emulator_summary(self) -> dict:
         cv = self.emulator_cv
         last = self.result.populations[-2:]
-        shift = (float(np.max(np.abs(last[1].weights @ last[1].u - last[0].weights @ last[0].u)))
-                 if len(last) == 2 else None)
+        shift = last[1].mean_shift(last[0]) if len(last) == 2 else None
         return {
             "design": self.config.design, "particles": self.config.n_particles,
             "synthetic_simulations": self.result.simulated,
