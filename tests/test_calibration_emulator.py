@@ -9,13 +9,13 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
+from calibration_helpers import rerun_simulates_nothing
 from scipy.stats import qmc
 
 from sim.calibration.abc import abc_smc
 from sim.calibration.calibrate import Calibration, CalibrationConfig
 from sim.calibration.emulator import Emulators
 from sim.cli import main
-from sim.experiments.store import ResultsStore
 
 ROOT = Path(__file__).resolve().parents[1]
 KEYS = ["interventions.mediation.service.honour_prob", "interventions.governance_centres.pipeline.resolve_prob[0]"]
@@ -155,13 +155,7 @@ def test_an_emulator_calibration_reruns_identically_from_the_store(tiny):
     cfg, out, _, _ = tiny
     before = (out / "posterior.csv").read_bytes()
     held = (out / "holdout-xingan" / "posterior.csv").read_bytes()
-    with ResultsStore(out / "store.sqlite") as store:
-        n = store.count()
-    cal = Calibration(cfg, out, jobs=1, progress=False)
-    cal.run(plots=False)
-    cal.close()
-    with ResultsStore(out / "store.sqlite") as store:
-        assert store.count() == n  # nothing simulated again, leave-one-out included
+    rerun_simulates_nothing(cfg, out)
     assert (out / "posterior.csv").read_bytes() == before
     assert (out / "holdout-xingan" / "posterior.csv").read_bytes() == held
 

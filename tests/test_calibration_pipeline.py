@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
+from calibration_helpers import rerun_simulates_nothing
 
 from sim.calibration import CalibrationFileError
 from sim.calibration.calibrate import Calibration, CalibrationConfig
@@ -80,13 +81,7 @@ def test_a_rerun_resumes_from_the_store_and_reproduces_the_results(small):
     cfg, work, _ = small
     out = work / "out"
     before = pd.read_csv(out / "predictive.csv")
-    with ResultsStore(out / "store.sqlite") as store:
-        n = store.count()
-    cal = Calibration(cfg, out, jobs=1, progress=False)
-    cal.run(plots=False)
-    cal.close()
-    with ResultsStore(out / "store.sqlite") as store:
-        assert store.count() == n  # nothing simulated again
+    rerun_simulates_nothing(cfg, out)
     pd.testing.assert_frame_equal(pd.read_csv(out / "predictive.csv"), before)
 
 
