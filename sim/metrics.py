@@ -256,6 +256,11 @@ METRICS.declare(
     _core("disputes_resolved_by_police", "disputes", "Disputes settled by police: at the scene (随警调解), "
           "on home visits or by village auxiliary police."),
     _core("disputes_settled_on_spot", "disputes", "Found minor disputes settled there and then."),
+    _core("disputes_resolved", "disputes", "Disputes settled in the year by anyone: on the spot, informally, "
+          "in formal mediation, by police or by a governance centre (化解).", kind="reported"),
+    _core("disputes_resolved_rate", "share", "Disputes resolved in the year over disputes found in the year, "
+          "the administrative 化解成功率 (a flow ratio, as reports count it; issue 15). Field studies' "
+          "settlement rate of mediated cases is mediation_success_rate.", kind="reported"),
     _core("disputes_to_call", "disputes", "Disputes that escalated to a call for service."),
     _core("disputes_violent", "disputes", "Disputes that escalated to violence (an assault)."),
     _core("tickets_received", "tickets", "Governance tickets (网格事项) reported in the year.", kind="reported"),

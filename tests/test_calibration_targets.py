@@ -91,7 +91,7 @@ def test_every_target_quotes_its_source_sentence(targets):
     ("daqing", "serious_violent", "yoy_change", -7.9, ""),
     ("daqing", "disputes_resolved_by_police", "level", 8215, ""),
     ("daqing", "disputes_found", "level", 34991, ""),
-    ("daqing", "mediation_success_rate", "rate", 0.901, ""),
+    ("daqing", "disputes_resolved_rate", "rate", 0.901, ""),
     ("daqing", "tickets_received", "level", 18400, ""),
     ("daqing", "tickets_completed_rate", "rate", 0.81, ""),
     ("daqing", "sense_of_safety_pct", "rate", 95, "lower"),
@@ -211,7 +211,7 @@ def test_a_rate_in_the_wrong_unit_is_refused(tmp_path):
     rows = rows_of(TARGETS)
     row = next(r for r in rows if r["target_id"] == "dq_dispute_success_rate")
     row["value"] = "90.1"
-    with pytest.raises(CalibrationFileError, match="mediation_success_rate is a fraction: expected 0–1"):
+    with pytest.raises(CalibrationFileError, match="disputes_resolved_rate is a fraction: expected 0–1"):
         load_targets(write_rows(tmp_path / "t.csv", rows))
 
 

@@ -35,10 +35,11 @@ def _system(city_and_residents, seed: int = 3) -> DisputeSystem:
 
 def _mediating(city_and_residents, *, governance: GovernanceParams | None = None, ticket_share: float = 1.0,
                days: int = 60, **mediation) -> dict[str, float]:
+    """Sixty days of grid-worker finds referred to mediation; every party willing unless ``decline_prob`` says."""
     s = _system(city_and_residents)
     if governance is not None:
         s.open_governance_centres(governance)
-    s.open_mediation(MediationParams(**{"mediators": PLENTY, **mediation}))
+    s.open_mediation(MediationParams(**{"mediators": PLENTY, "decline_prob": 0.0, **mediation}))
     s.add_discovery_source(DiscoverySource("grid_worker", np.full(s.city.n_cells, 0.3), on_spot_prob=0.0,
                                            resolver=Resolver.ON_THE_SPOT, ticket_share=ticket_share,
                                            logged_metric="grid_items_logged"))
@@ -48,6 +49,10 @@ def _mediating(city_and_residents, *, governance: GovernanceParams | None = None
     s.env.run(until=(days + 60) * 1440)
     counts = {k: v[0] for k, v in s.recorder.counts.items()}
     counts["tickets"] = 0 if s.governance is None else len(s.governance.tickets)
+    resolved = s.year_metrics(0)
+    counts["disputes_resolved"], counts["disputes_resolved_rate"] = (
+        resolved["disputes_resolved"], resolved["disputes_resolved_rate"])
+    counts["settled_in_book"] = int((s.book.outcome[: s.book.n] == 1).sum())
     return counts
 
 
@@ -128,3 +133,24 @@ def test_a_time_limit_counts_late_tickets_as_not_completed(city_and_residents):
     assert m["tickets_completed_rate"] == on_time
     assert 0.6 < m["tickets_completed_rate"] < all_completed - 0.05
     assert m["tickets_completed_rate"] < m["tickets_disposed_rate"] < 1.0
+
+
+def test_parties_who_decline_leave_their_dispute_unresolved_and_lower_the_resolved_share(city_and_residents):
+    # Daqing's 化解成功率 (90.1 %) is resolved over screened: with every party willing nearly every
+    # found dispute is settled, informally or in a formal case.
+    willing = _mediating(city_and_residents)
+    some = _mediating(city_and_residents, decline_prob=0.3)
+    # The same disputes arise; declined ones live on (calls, violence, broken agreements), so finds differ a little.
+    assert abs(some["disputes_found"] / willing["disputes_found"] - 1) < 0.03
+    declined = some["disputes_found"] - some["disputes_settled_informally"] - some["mediation_cases_formal"]
+    assert 0.25 < declined / some["disputes_found"] < 0.35
+    assert willing["disputes_found"] - willing["disputes_settled_informally"] == willing["mediation_cases_formal"]
+    # A declined dispute is never a formal case: the formal cases' own success rate does not fall.
+    rate = {k: c["mediation_cases_formal_settled"] / c["mediation_cases_formal"] for k, c in
+            (("willing", willing), ("some", some))}
+    assert abs(rate["some"] - rate["willing"]) < 0.03
+    assert willing["disputes_resolved_rate"] > 0.95
+    assert some["disputes_resolved_rate"] < willing["disputes_resolved_rate"] - 0.2
+    for c in (willing, some):  # a flow: settled in the year over found in the year
+        assert c["disputes_resolved"] == c["settled_in_book"]
+        assert c["disputes_resolved_rate"] == c["disputes_resolved"] / c["disputes_found"]

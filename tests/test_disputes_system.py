@@ -79,8 +79,9 @@ def test_tickets_are_ignored_where_there_are_no_centres(city_and_residents):
 
 def test_without_centres_found_disputes_climb_the_mediation_ladder(city_and_residents):
     s = _system(city_and_residents)
-    # No informal settling (the default settles most referrals before any session): every referral is a case.
-    s.open_mediation(MediationParams(mediators=[1000.0, 1000.0, 1000.0], informal_settle_prob=0.0))
+    # No informal settling (the default settles most referrals before any session) and no parties who decline:
+    # every referral is a case.
+    s.open_mediation(MediationParams(mediators=[1000.0, 1000.0, 1000.0], informal_settle_prob=0.0, decline_prob=0.0))
     s.add_discovery_source(DiscoverySource("grid_worker", np.full(s.city.n_cells, 0.5), on_spot_prob=0.0,
                                            resolver=Resolver.ON_THE_SPOT))
     _days(s, 5)

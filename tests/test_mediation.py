@@ -32,8 +32,9 @@ PLENTY = [1000.0, 1000.0, 1000.0]  # mediators: nobody waits
 class Sessions:
     """A mediation service over a dispute book, and every session result it reported.
 
-    Formal sessions only: informal settling is off (``informal_settle_prob=0``) unless a test
-    sets it, so every referred dispute reaches a session whatever the default.
+    Formal sessions only: informal settling and declining are off (``informal_settle_prob=0``,
+    ``decline_prob=0``) unless a test sets them, so every referred dispute reaches a session
+    whatever the defaults.
     """
 
     def __init__(self, city, book, **params):
@@ -41,7 +42,7 @@ class Sessions:
         self.book = book
         self.results: list[tuple[int, int, bool, bool, float]] = []  # row, level, success, honoured, minute
         self.informal: list[tuple[int, bool, float]] = []  # row, honoured, minute
-        params = MediationParams(**{"mediators": PLENTY, "informal_settle_prob": 0.0, **params})
+        params = MediationParams(**{"mediators": PLENTY, "informal_settle_prob": 0.0, "decline_prob": 0.0, **params})
         self.service = MediationService(self.env, city, params, scale=0.2, seed=7, book=book,
                                         on_result=self._record, on_informal=self._record_informal)
 
@@ -127,7 +128,7 @@ def test_there_is_nothing_to_mediate_for_an_ended_dispute_or_above_the_county(bo
 
 def test_agreements_are_honoured_at_about_honour_prob_and_broken_ones_re_enter(book, city):
     rows = np.arange(book.n)
-    s = Sessions(city, book, honour_prob=0.8).mediate(rows)
+    s = Sessions(city, book, honour_prob=0.8, success_by_stage=[1.0, 1.0, 1.0]).mediate(rows)
     settled = [r for r in s.results if r[2]]
     honoured = np.array([r[3] for r in settled])
     assert len(settled) > 3000
@@ -150,6 +151,20 @@ def test_informal_settling_ends_a_referral_at_once_without_a_session(book, city)
     assert np.mean([r[1] for r in s.informal]) == pytest.approx(0.5, abs=4 * np.sqrt(0.25 / len(informal)))
     # The rest had a formal session (which failed).
     assert sorted(r[0] for r in s.results) == list(np.setdiff1d(rows, informal))
+
+
+def test_parties_who_decline_have_no_session_at_any_level_and_stay_open(book, city):
+    rows = np.arange(400)
+    s = Sessions(city, book, decline_prob=0.3, informal_settle_prob=0.5, success_by_stage=[1.0, 1.0, 1.0]).ladder(rows)
+    talked = {r[0] for r in s.results} | {r[0] for r in s.informal}
+    declined = np.setdiff1d(rows, sorted(talked))
+    assert 0.24 < len(declined) / len(rows) < 0.36
+    # Declined before any talk: neither informal settling nor a session, at any level; not being handled.
+    assert (book.outcome[declined] == Outcome.ACTIVE).all() and not book.handling[declined].any()
+    assert (book.outcome[sorted(talked)] == Outcome.SETTLED).all()
+    # The same parties decline at every level and in every service with the same seed.
+    again = Sessions(city, book, decline_prob=0.3).mediate(declined, level=2)
+    assert again.results == [] and again.informal == []
 
 
 def test_the_ladder_climbs_village_town_county_until_a_level_settles(book, city):

@@ -20,13 +20,13 @@ from collections.abc import Callable
 
 import numpy as np
 
-from sim.disputes.book import DisputeBook, DisputeParams, Resolver, Stage
+from sim.disputes.book import DisputeBook, DisputeParams, Outcome, Resolver, Stage
 from sim.disputes.discovery import DiscoverySource
 from sim.disputes.governance import GovernanceParams, GovernancePipeline, Ticket
 from sim.disputes.mediation import MediationAtScene, MediationParams, MediationService
 from sim.mechanisms.calls import Call
 from sim.mechanisms.crime import ASSAULT
-from sim.metrics import METRICS, Metric, MetricsRecorder
+from sim.metrics import HOURS_PER_YEAR, METRICS, Metric, MetricsRecorder
 from sim.rng import event_uniform, event_uniforms
 
 __all__ = ["DisputeSystem", "DISPUTE_CALL_ID_BASE"]
@@ -301,4 +301,20 @@ class DisputeSystem:
             "tickets_completed_rate": completed / n if n else nan,
             "tickets_escalated": float(sum(t.escalations > 0 for t in tickets)),
             "ticket_latency_median_h": float(np.median(latency)) if latency else nan,
+            **self._resolved(year),
         }
+
+    def _resolved(self, year: int) -> dict[str, float]:
+        """Disputes settled in counted year ``year`` by anyone, and their share of the year's finds.
+
+        The share is a flow ratio, as administrative statistics count it (化解成功率: disputes
+        resolved in the year over disputes screened in the year), so it may exceed 1 in principle.
+        """
+        book = self.book
+        settled = book.outcome[: book.n] == Outcome.SETTLED
+        hours = book.end_day[: book.n][settled].astype(np.int64) * 24 - self.warmup_hours
+        resolved = float(((hours >= 0) & (hours // HOURS_PER_YEAR == year)).sum())
+        found = self.recorder.counts.get("disputes_found")
+        n_found = 0.0 if found is None else float(found[year])
+        return {"disputes_resolved": resolved,
+                "disputes_resolved_rate": resolved / n_found if n_found else float("nan")}

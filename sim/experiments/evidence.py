@@ -65,7 +65,8 @@ BURGLARY = CRIME_TYPES.index("burglary")
 #: Overrides that restore the model as it was before issue 15 (and as the calibration before it
 #: was made): no crime attractors, cameras that deter every crime type alike, uniform near
 #: repeats, strong patrol deterrence (~60 % at hot spots), tight compounds, every referred dispute a
-#: formal case, visits and presence that prevent nothing. ``pingan evidence --before`` measures it.
+#: formal case, every party willing to mediate, sessions settling at administrative rates, visits and
+#: presence that prevent nothing. ``pingan evidence --before`` measures it.
 BEFORE_ISSUE_15 = (
     "city.attractor_sites_per_100k=0", "residents.offender_hangout_share=0",
     *(f"crime.camera_deterrence_by_type.{t}=1.0" for t in CRIME_TYPES),
@@ -80,6 +81,8 @@ BEFORE_ISSUE_15 = (
     "interventions.smart_compounds.access_guard.vehicle_crime=1.0",
     "interventions.mediation.service.informal_settle_prob=0",
     "interventions.mediation.service.counting=session",
+    "interventions.mediation.service.decline_prob=0",
+    "interventions.mediation.service.success_by_stage=[0.95,0.85,0.65]",
     "interventions.home_visits.visited_relative_risk=1.0",
     "interventions.grid_workers.escalated_share=1.0",
     "interventions.governance_centres.pipeline.field_work_median_h=0",
