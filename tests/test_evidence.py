@@ -165,3 +165,8 @@ def test_the_defaults_are_the_evidence_based_values():
     assert CallParams().camera_detect_by_type["fraud"] == 0
     assert CallParams().disorder_reduction_per_post_officer == 0.15
     assert ClearanceParams().footage_usable_share == 0.65
+    from sim.disputes import MediationParams
+
+    m = MediationParams()
+    # Sessions settle at field-study rates; the administrative figures come from counting and declines.
+    assert m.success_by_stage == [0.85, 0.75, 0.55] and m.decline_prob == 0.25 and m.informal_settle_prob == 0.77

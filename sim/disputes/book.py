@@ -9,8 +9,8 @@ handling (on-the-spot settlement, governance tickets, mediation, police at the s
 intercept it. Every dispute ends exactly once: settled, lapsed, or escalated to violence.
 
 Disputes are rows of a growable structure of arrays. Each has a stable ``uid`` (the day it
-arose and its rank that day, or its parent's uid for a broken agreement that re-enters), so
-its random draws are the same in every scenario.
+arose and its rank that day; for a broken agreement that re-enters, a uid derived from its
+parent's and its count of re-entries), so its random draws are the same in every scenario.
 """
 
 from __future__ import annotations
