@@ -618,7 +618,7 @@ class Calibration:
                 rhos = [spearmanr(u[m, k], stats[m, j]).statistic for k in range(u.shape[1])]
                 k = int(np.nanargmax(np.abs(rhos)))
                 driver, rho = self.params[k].key, float(rhos[k])
-                mean_u = float(post.weights @ post.u[:, k])
+                mean_u = float(post.mean[k])
                 need = -np.sign(pred["median_discrepancy"]) * np.sign(rho)
                 row["driver_should_be"] = "" if hit or need == 0 else ("higher" if need > 0 else "lower")
                 row["driver_posterior_mean_u"] = mean_u
