@@ -109,8 +109,7 @@ def weighted_quantile(x: np.ndarray, w: np.ndarray, q: float) -> float:
 
 def _kernel_cov(pop: Population) -> np.ndarray:
     u, w = pop.u, pop.weights
-    mean = w @ u
-    d = u - mean
+    d = u - pop.mean
     cov = 2.0 * (d.T * w) @ d / max(1e-12, 1.0 - np.sum(w**2))
     # A floor keeps the kernel proper when a parameter has collapsed onto one value.
     return cov + np.eye(u.shape[1]) * 1e-6
