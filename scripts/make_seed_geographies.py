@@ -21,8 +21,9 @@ import json
 import zipfile
 from pathlib import Path
 
-import numpy as np
 import yaml
+
+from sim.space.gis import local_equal_area_crs
 
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "sim" / "space" / "geographies"
@@ -51,10 +52,9 @@ def main() -> None:
         for city, spec in census["cities"].items():
             whole = outline(spec["code"])
             c = whole.centroid
-            crs = f"+proj=laea +lat_0={c.y:.2f} +lon_0={c.x:.2f} +datum=WGS84 +units=m +no_defs"
+            crs = local_equal_area_crs(c.x, c.y)
             fwd = Transformer.from_crs("EPSG:4326", crs, always_xy=True).transform
-            geoms = [shapely.transform(outline(d["code"]), lambda xy: np.column_stack(fwd(xy[:, 0], xy[:, 1])))
-                     for d in spec["districts"]]
+            geoms = [shapely.transform(outline(d["code"]), fwd, interleaved=False) for d in spec["districts"]]
             simple = shapely.coverage_simplify(geoms, SIMPLIFY_M)
             districts = []
             for d, g, s in zip(spec["districts"], geoms, simple, strict=True):

@@ -54,6 +54,9 @@ class CityParams(Params):
         None, description="Real districts to lay the city out in: a built-in geography (the seed cities' "
         "real outlines: suizhou, daqing, jincheng, xingan) or a city file from `pingan city build`. With "
         "one, population, area_km2 and counties are the geography's (sim.space.geography).")
+    incidents: str | None = Field(
+        None, description="Incident records (CSV: time, type, location; sim.space.incidents) placing the "
+        "attractor pull: each cell's pull is its share of the records times attractor_weight. Needs a geography.")
     seed: int = Field(2022, ge=0, description="Seed of the city's layout and population.")
     population: int = Field(ge=1, le=MAX_POPULATION,
                             description="Residents at full scale (2020 census, seed-facts).")
@@ -129,7 +132,7 @@ class CityParams(Params):
         if isinstance(data, dict) and data.get("geography") is not None:
             from sim.space.geography import geography_fields
 
-            data = {**data, **geography_fields(data["geography"])}
+            data = {**data, **geography_fields(data["geography"], data.get("incidents"))}
         return data
 
     @field_validator("attractor_siting")

@@ -70,7 +70,7 @@ class District:
     population_source: str = ""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # compared and hashed by identity: files are read once (load_geography)
 class Geography:
     """A real city's districts and sites in a metric CRS (metres).
 
@@ -137,8 +137,9 @@ def resolve_geography(name: str) -> Path:
     path = Path(name).expanduser()
     if path.suffix.lower() in (".json", ".gpkg") and path.is_file():
         return path.resolve()
-    raise GeographyError(f"city.geography: {name!r} is neither a built-in geography ({', '.join(builtin_geographies())})"
-                         f" nor an existing .json or .gpkg city file (see `pingan city build`)")
+    known = ", ".join(builtin_geographies())
+    raise GeographyError(f"city.geography: {name!r} is neither a built-in geography ({known}) nor an existing "
+                         ".json or .gpkg city file (see `pingan city build`)")
 
 
 def load_geography(name: str) -> Geography:
@@ -187,15 +188,22 @@ def _read_json(path: Path) -> Geography:
                      districts=districts, source=str(data.get("outline_source", "")), path=str(path))
 
 
-def geography_fields(name: object) -> dict:
+def geography_fields(name: object, incidents: object = None) -> dict:
     """The ``CityParams`` fields a geography sets: ``population``, ``area_km2`` and ``counties``.
 
+    Incident records given beside it are read and checked here, before any work.
+
     Raises:
-        GeographyError: ``name`` is not a geography (the message names ``city.geography``).
+        GeographyError: ``name`` is not a geography (the message names ``city.geography``), or the
+            records are not valid (the message names the file, the field and the lines).
     """
     if not isinstance(name, str):
         raise GeographyError(f"city.geography: expected a built-in name or a file path, got {name!r}")
     geo = load_geography(name)
+    if incidents is not None:
+        from sim.space.incidents import read_incidents
+
+        read_incidents(incidents, geo)
     return {"population": geo.population, "area_km2": round(geo.area_km2, 3), "counties": geo.counties()}
 
 
@@ -250,6 +258,8 @@ class MapLayers:
         district: District of each lattice square (nx, ny), -1 outside the city.
         sampled: Squares inside the simulated sample (nx, ny): at scale 1 the whole city; at a smaller
             scale the jurisdictions of the towns and streets that were laid out.
+        town: The simulated town or street whose jurisdiction each square is in (nx, ny), -1 outside
+            the sample.
         names: District names, in county order.
         outlines: Each district's outline rings, (n, 2) arrays [km].
         label_xy: Where each district's name goes [km].
@@ -261,6 +271,7 @@ class MapLayers:
     cell_size_km: float
     district: np.ndarray = field(repr=False)
     sampled: np.ndarray = field(repr=False)
+    town: np.ndarray = field(repr=False)
     names: list[str]
     outlines: list[list[np.ndarray]] = field(repr=False)
     label_xy: np.ndarray

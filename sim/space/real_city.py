@@ -19,9 +19,11 @@ meaning, and distances inside a town are real ones. The jurisdictions that were 
 "outside the simulated sample" (:attr:`MapLayers.sampled` is False there) and maps draw them so.
 
 Attractor sites (markets, hubs, nightlife, car parks) come from the geography's attractor layer
-where it has one (each site in the inhabited built-up cell nearest to it), else they are placed as in
-the synthetic city; a town's police station sits at the geography's station nearest to the town's
-most populous cell when the geography has stations there, else in that cell.
+where it has one (each site in its cell, or the nearest cell of its town; sites outside the simulated
+sample are left out), else they are placed as in the synthetic city; with incident records
+(``city.incidents``) each cell's pull is instead its share of the records, so that simulated crime
+concentrates where recorded crime does. A town's police station sits at the geography's station
+nearest to the town's most populous cell when the geography has stations there, else in that cell.
 """
 
 from __future__ import annotations
@@ -44,7 +46,7 @@ from sim.space.city import (
 )
 from sim.space.geography import Geography, MapLayers, district_raster, lattice_frame, load_geography
 
-__all__ = ["build_real_city", "KMEANS_ITERATIONS", "KMEANS_POINTS"]
+__all__ = ["build_real_city", "point_cells", "KMEANS_ITERATIONS", "KMEANS_POINTS"]
 
 #: Lloyd iterations placing a district's town seats (enough for the centres to settle: assumed).
 KMEANS_ITERATIONS = 12
@@ -98,7 +100,6 @@ def build_real_city(params: CityParams, scale: float = 1.0) -> City:
     towns: list[tuple[int, bool]] = []
     communities: list[int] = []
     jurisdiction = np.full((n_side, n_side), -1, dtype=np.int32)  # town of each square, for the map
-    sampled = np.zeros((n_side, n_side), dtype=bool)
     density_w = _population_weights(geo, origin, p.cell_size_km, n_side)
     sample_rng = stream(p.seed, "city.sample")
 
@@ -124,14 +125,18 @@ def build_real_city(params: CityParams, scale: float = 1.0) -> City:
         town_urban = apportion(int(county_urban[c] - seat_pop), np.ones(n_towns))
         rural = apportion(int(county_rural[c]), np.ones(n_towns))
         if seat_pop > 0:
-            seat_cells = _lay_out_seat(p, lat, (sx, sy), seat_pop, c, towns, communities, add_cell, rng)
-            sampled[seat_cells[:, 0], seat_cells[:, 1]] = True
+            first_cell = len(cells)
+            _lay_out_seat(p, lat, (sx, sy), seat_pop, c, towns, communities, add_cell, rng)
+            if scale >= 1.0:  # the seat's hinterland is its nearest street's (in the sample at full scale only)
+                hinterland = np.flatnonzero(nearest == 0)
+                seat = np.array([cl[:2] for cl in cells[first_cell:]])
+                d = np.abs(gx[hinterland, None] - seat[None, :, 0]) + np.abs(gy[hinterland, None] - seat[None, :, 1])
+                jurisdiction[gx[hinterland], gy[hinterland]] = [cells[first_cell + i][4] for i in np.argmin(d, axis=1)]
         for j, t_idx in enumerate(drawn.tolist()):
             town_id = len(towns)
             towns.append((c, False))
             own = nearest == t_idx + 1
             jurisdiction[gx[own], gy[own]] = town_id
-            sampled[gx[own], gy[own]] = True
             tx, ty = int(seats[t_idx, 0]), int(seats[t_idx, 1])
             n = max(1, int(math.ceil(town_urban[j] / (p.urban_density_per_km2 * 0.5 * cell_area))))
             pos = lat.grow(tx, ty, n, rng)
@@ -152,7 +157,14 @@ def build_real_city(params: CityParams, scale: float = 1.0) -> City:
         lat.owner[lat.owner == _BLOCKED] = -1
         free = lat.owner < 0
 
-    return _assemble(p, scale, geo, origin, n_side, territory, sampled, cells, towns, communities, pop)
+    city = _assemble(p, scale, geo, origin, n_side, territory, jurisdiction, cells, towns, communities, pop)
+    if p.incidents is not None:
+        from sim.space.incidents import aggregate, attraction_from_records, read_incidents
+
+        pull = attraction_from_records(city, aggregate(read_incidents(p.incidents, geo), city), p.attractor_weight)
+        city.attraction = city.attraction - city.attractor + pull
+        city.attractor = pull
+    return city
 
 
 def _urban_split(county_pop: np.ndarray, mains: np.ndarray, urban_total: float, main_share: float) -> np.ndarray:
@@ -200,9 +212,9 @@ def _town_seats(mine: np.ndarray, seat: tuple[int, int], n: int, rng: np.random.
 
 
 def _lay_out_seat(p: CityParams, lat: _Lattice, seat: tuple[int, int], seat_pop: int, county: int,
-                  towns: list, communities: list, add_cell, rng: np.random.Generator) -> np.ndarray:
+                  towns: list, communities: list, add_cell, rng: np.random.Generator) -> None:
     """The district's urban seat: a dense core, commercial main roads, industry on the edge, residential
-    compounds elsewhere, split into streets and communities (the synthetic city's rules). Returns its squares."""
+    compounds elsewhere, split into streets and communities (the synthetic city's rules)."""
     cx, cy = seat
     n = max(1, int(math.ceil(seat_pop / (p.urban_density_per_km2 * p.cell_size_km**2))))
     pos = lat.grow(cx, cy, n, rng)
@@ -239,7 +251,6 @@ def _lay_out_seat(p: CityParams, lat: _Lattice, seat: tuple[int, int], seat_pop:
         communities.extend([town_id] * (int(comm_of.max()) + 1))
         for m, cm in zip(members, comm_of, strict=True):
             add_cell(pos[m, 0], pos[m, 1], lu[m], county, town_id, first + int(cm), res[m], p.household_size_urban)
-    return pos
 
 
 def _population_weights(geo: Geography, origin, cell_size_km: float, n_side: int) -> np.ndarray | None:
@@ -270,19 +281,53 @@ def _village_squares(lat: _Lattice, gx: np.ndarray, gy: np.ndarray, weights: np.
     return [(int(gx[i]), int(gy[i])) for i in take]
 
 
-def _site_cells(points_m: np.ndarray, origin, cell_size_km: float, ix: np.ndarray, iy: np.ndarray,
-                pool: np.ndarray) -> np.ndarray:
-    """The cell of ``pool`` nearest to each point (lattice distance); an int array."""
-    if len(points_m) == 0 or len(pool) == 0:
-        return np.zeros(0, dtype=np.int64)
-    px = (points_m[:, 0] - origin[0]) / (cell_size_km * 1000.0) - 0.5
-    py = (points_m[:, 1] - origin[1]) / (cell_size_km * 1000.0) - 0.5
-    d = np.abs(px[:, None] - ix[pool][None, :]) + np.abs(py[:, None] - iy[pool][None, :])
-    return pool[np.argmin(d, axis=1)]
+def point_cells(city: City, xy_m: np.ndarray) -> np.ndarray:
+    """The cell each point (the geography's CRS, metres) belongs to: the cell of its lattice square, else
+    the nearest cell of the simulated town whose jurisdiction the square is in, else -1 (outside the
+    simulated sample or the city)."""
+    layers = city.map_layers
+    xy_km = layers.to_km(xy_m)
+    ix = np.floor(xy_km[:, 0] / city.cell_size_km).astype(np.int64)
+    iy = np.floor(xy_km[:, 1] / city.cell_size_km).astype(np.int64)
+    n = layers.town.shape[0]
+    on = (ix >= 0) & (ix < n) & (iy >= 0) & (iy < n)
+    town = np.full(len(ix), -1, dtype=np.int64)
+    cell = np.full(len(ix), -1, dtype=np.int64)
+    town[on] = layers.town[ix[on], iy[on]]
+    cell[on] = city.lattice[ix[on], iy[on]]
+    for t in np.unique(town[(cell < 0) & (town >= 0)]).tolist():
+        sel = np.flatnonzero((cell < 0) & (town == t))
+        mine = np.flatnonzero(city.town == t)
+        d = (np.abs(city.x_km[mine][None, :] - xy_km[sel, 0][:, None])
+             + np.abs(city.y_km[mine][None, :] - xy_km[sel, 1][:, None]))
+        cell[sel] = mine[np.argmin(d, axis=1)]
+    return cell
+
+
+def _place_sites(city: City, geo: Geography) -> None:
+    """Attractor pull and police stations from the geography's point layers (sites outside the simulated
+    sample are left out, so a sampled city keeps its share of them)."""
+    p = city.params
+    if len(geo.attractors) and p.attractor_weight > 0:
+        where = point_cells(city, geo.attractors)
+        weight = geo.attractor_weight if len(geo.attractor_weight) == len(where) else np.ones(len(where))
+        pull = np.zeros(city.n_cells)
+        np.add.at(pull, where[where >= 0], weight[where >= 0])
+        if pull.sum() > 0:
+            own = city.attraction - city.attractor
+            pull *= p.attractor_weight * own.sum() / pull.sum()
+            city.attraction, city.attractor = own + pull, pull
+    if len(geo.stations):
+        at = point_cells(city, geo.stations)
+        for t in np.unique(city.town[at[at >= 0]]).tolist():  # a town with a real station: the one nearest its centre
+            mine = at[(at >= 0) & (city.town[at] == t)]
+            main = city.station_cell[t]
+            d = np.abs(city.ix[mine] - city.ix[main]) + np.abs(city.iy[mine] - city.iy[main])
+            city.station_cell[t] = mine[int(np.argmin(d))]
 
 
 def _assemble(p: CityParams, scale: float, geo: Geography, origin, n_side: int, territory: np.ndarray,
-              sampled: np.ndarray, cells: list[tuple], towns: list, communities: list, pop: int) -> City:
+              jurisdiction: np.ndarray, cells: list[tuple], towns: list, communities: list, pop: int) -> City:
     arr = np.array([c[:7] for c in cells], dtype=np.int64).reshape(-1, 7)
     hh = np.array([c[7] for c in cells], dtype=np.float64)
     order = np.argsort(arr[:, 5], kind="stable")  # by community, so residents are grouped by community
@@ -293,16 +338,7 @@ def _assemble(p: CityParams, scale: float, geo: Geography, origin, n_side: int, 
     town = arr[:, 4].astype(np.int32)
     households = np.where(residents > 0, np.ceil(residents / hh), 0).astype(np.int64)
     attraction = residents * np.array([_ATTRACTION[LandUse(v)] for v in range(6)])[land_use]
-    if len(geo.attractors):
-        built = np.flatnonzero((land_use <= LandUse.TOWN) & (attraction > 0))
-        where = _site_cells(geo.attractors, origin, p.cell_size_km, ix, iy, built)
-        # Only sites inside the simulated sample's cells count (a sampled city keeps its share).
-        attractor = np.zeros(len(ix))
-        if len(where) and p.attractor_weight > 0:
-            np.add.at(attractor, where, geo.attractor_weight if len(geo.attractor_weight) == len(where) else 1.0)
-            attractor *= p.attractor_weight * attraction.sum() / attractor.sum()
-    else:
-        attractor = _attractors(p, land_use, attraction, pop)
+    attractor = np.zeros(len(ix)) if len(geo.attractors) else _attractors(p, land_use, attraction, pop)
     lattice = np.full((n_side, n_side), -1, dtype=np.int32)
     lattice[ix, iy] = np.arange(len(ix), dtype=np.int32)
     station_cell = np.zeros(len(towns), dtype=np.int32)
@@ -311,22 +347,17 @@ def _assemble(p: CityParams, scale: float, geo: Geography, origin, n_side: int, 
         if len(members) == 0:
             continue
         station_cell[t] = members[np.argmax(residents[members])]
-        if len(geo.stations):
-            near = _site_cells(geo.stations, origin, p.cell_size_km, ix, iy, members)
-            d = np.abs(ix[near] - ix[station_cell[t]]) + np.abs(iy[near] - iy[station_cell[t]])
-            station_cell[t] = near[int(np.argmin(d))]
     km = p.cell_size_km
     to_km = lambda xy: (np.asarray(xy, dtype=np.float64).reshape(-1, 2) - np.asarray(origin)) / 1000.0  # noqa: E731
+    jurisdiction[ix, iy] = town  # a seat's streets hold their own squares
     layers = MapLayers(
-        cell_size_km=km, district=territory, sampled=sampled | (scale >= 1.0) & (territory >= 0),
+        cell_size_km=km, district=territory, sampled=jurisdiction >= 0, town=jurisdiction,
         names=[d.name for d in geo.districts],
         outlines=[[to_km(ring) for poly in d.polygons for ring in poly] for d in geo.districts],
         label_xy=to_km([d.seat for d in geo.districts]),
         sites={"stations": to_km(geo.stations), "cameras": to_km(geo.cameras), "attractors": to_km(geo.attractors)},
         origin_m=(float(origin[0]), float(origin[1])), crs=geo.crs, source=geo.source)
-    # Squares left outside every jurisdiction (a district too small for a town) follow their cells.
-    layers.sampled[ix, iy] = True
-    return City(
+    city = City(
         params=p, scale=scale, cell_size_km=km, ix=ix, iy=iy, land_use=land_use,
         county=arr[:, 3].astype(np.int32), town=town, community=arr[:, 5].astype(np.int32),
         residents=residents, households=households, attraction=(attraction + attractor).astype(np.float64),
@@ -335,3 +366,5 @@ def _assemble(p: CityParams, scale: float, geo: Geography, origin, n_side: int, 
         town_is_street=np.array([t[1] for t in towns], dtype=bool),
         community_town=np.array(communities, dtype=np.int32), station_cell=station_cell,
         neighbours=_neighbours(ix, iy, lattice), lattice=lattice, map_layers=layers)
+    _place_sites(city, geo)
+    return city
