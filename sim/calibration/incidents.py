@@ -177,8 +177,8 @@ def records_from_runs(results: list[RunResult], city, first_year: int = 2021, se
 
     Each run's counted years follow one another from ``first_year``. Within a district, the month and
     type of each recorded offence come from the run's monthly counts and its cell from the run's
-    per-cell counts, paired at random (the run keeps no list of single offences); the point is a
-    uniform draw inside the cell, in the city's CRS (``x``, ``y`` metres).
+    per-cell counts, paired at random (the run keeps no list of single offences); the point is the
+    cell's centre, in the city's CRS (``x``, ``y`` metres).
     """
     rng = stream(seed, "incidents.records")
     layers = city.map_layers
@@ -198,8 +198,8 @@ def records_from_runs(results: list[RunResult], city, first_year: int = 2021, se
                     raise ValueError(f"run {r.replicate}: district {d} has {len(events)} monthly and {len(where)} "
                                      "cell records (the run's cells are not this city's)")
                 where = rng.permutation(where)
-                x = layers.origin_m[0] + (city.ix[where] + rng.random(len(where))) * city.cell_size_km * 1000
-                yy = layers.origin_m[1] + (city.iy[where] + rng.random(len(where))) * city.cell_size_km * 1000
+                x = layers.origin_m[0] + (city.ix[where] + 0.5) * city.cell_size_km * 1000
+                yy = layers.origin_m[1] + (city.iy[where] + 0.5) * city.cell_size_km * 1000
                 for (m, t), xi, yi in zip(events.tolist(), x.tolist(), yy.tolist(), strict=True):
                     rows.append((f"{year + y:04d}-{m + 1:02d}-15", CRIME_TYPES[t], round(xi, 1), round(yi, 1)))
         year += n_years

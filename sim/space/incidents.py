@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 
 from sim.mechanisms.crime import CRIME_TYPES
-from sim.space.geography import Geography, GeographyError, district_raster, lattice_frame
+from sim.space.geography import Geography, GeographyError
 
 __all__ = ["IncidentRecords", "IncidentCounts", "read_incidents", "aggregate", "attraction_from_records",
            "OTHER", "MAX_RECORDS"]
@@ -157,7 +157,7 @@ def _read_incidents(path: str, _mtime: int, geography: Geography) -> IncidentRec
         if has_lonlat and not has_xy and point.any():
             u[point], v[point] = _project(geography, u[point], v[point])
         xy[point] = np.column_stack([u[point], v[point]])
-        # The district a point lies in (a fine lattice: 100 m squares), which must agree with a district column.
+        # A point decides the district (over a district column).
         inside = _district_of_points(geography, xy[point])
         from_point = np.full(n, -1, dtype=np.int64)
         from_point[point] = inside
@@ -186,20 +186,20 @@ def _project(geo: Geography, lon: np.ndarray, lat: np.ndarray) -> tuple[np.ndarr
     return np.asarray(x), np.asarray(y)
 
 
-#: Side of the squares that decide which district a record's point lies in [km].
-POINT_LOOKUP_KM = 0.1
-
-
 def _district_of_points(geo: Geography, xy: np.ndarray) -> np.ndarray:
-    if len(xy) == 0:
-        return np.zeros(0, dtype=np.int64)
-    origin, n_side = lattice_frame(geo, POINT_LOOKUP_KM)
-    raster = district_raster(geo, origin, POINT_LOOKUP_KM, n_side)
-    i = np.floor((xy[:, 0] - origin[0]) / (POINT_LOOKUP_KM * 1000)).astype(np.int64)
-    j = np.floor((xy[:, 1] - origin[1]) / (POINT_LOOKUP_KM * 1000)).astype(np.int64)
-    ok = (i >= 0) & (i < n_side) & (j >= 0) & (j < n_side)
+    """Index of the district each point lies in (even-odd rule over its rings), -1 outside every one."""
+    from matplotlib.path import Path as RingPath
+
     out = np.full(len(xy), -1, dtype=np.int64)
-    out[ok] = raster[i[ok], j[ok]]
+    for k, d in enumerate(geo.districts):
+        todo = np.flatnonzero(out < 0)
+        if len(todo) == 0:
+            break
+        inside = np.zeros(len(todo), dtype=bool)
+        for poly in d.polygons:
+            for ring in poly:
+                inside ^= RingPath(ring).contains_points(xy[todo])
+        out[todo[inside]] = k
     return out
 
 
