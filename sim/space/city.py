@@ -237,6 +237,42 @@ def apportion(total: int, weights: np.ndarray) -> np.ndarray:
     return out
 
 
+def seat_cluster(pos: np.ndarray, cx: int, cy: int, seat_pop: int,
+                 residents_per_street: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Land use, residents, distance from the centre and street (街道) of a seat cluster's cells.
+
+    Land use by share of the cluster, so that small-scale cities keep the mix: the nearest 15 % are
+    the urban core, 15 % commercial (first those on the main roads through the centre), the farthest
+    10 % industrial, the rest residential compounds. Residents fall off with distance from the centre
+    (industry at a fifth of the density). Streets are sectors of the cluster by angle, one per
+    ``residents_per_street``.
+
+    Args:
+        pos: The cluster's lattice positions, (n, 2).
+        cx, cy: Its centre.
+        seat_pop: Its residents.
+        residents_per_street: Residents of one street.
+    """
+    n = len(pos)
+    r = np.hypot(pos[:, 0] - cx, pos[:, 1] - cy)
+    r_max = max(r.max(), 1.0)
+    lu = np.full(n, LandUse.RESIDENTIAL)
+    by_r = np.argsort(r, kind="stable")
+    n_core, n_com, n_ind = round(0.15 * n), round(0.15 * n), round(0.10 * n)
+    lu[by_r[:n_core]] = LandUse.URBAN_CORE
+    on_road = (pos[:, 0] == cx) | (pos[:, 1] == cy)
+    rest = by_r[n_core:]
+    lu[rest[np.argsort(~on_road[rest], kind="stable")[:n_com]]] = LandUse.COMMERCIAL
+    if n_ind:
+        lu[by_r[-n_ind:]] = LandUse.INDUSTRIAL
+    density = np.exp(-r / (0.6 * r_max)) * np.where(lu == LandUse.INDUSTRIAL, 0.2, 1.0)
+    res = apportion(seat_pop, density)
+    angle = np.arctan2(pos[:, 1] - cy, pos[:, 0] - cx)
+    n_streets = max(1, round(seat_pop / residents_per_street))
+    street_of = np.minimum((np.argsort(np.argsort(angle)) * n_streets) // n, n_streets - 1)
+    return lu, res, r, street_of
+
+
 class _Lattice:
     """Occupancy of lattice positions while the city is laid out."""
 
@@ -338,24 +374,8 @@ def build_city(params: CityParams, scale: float = 1.0) -> City:
         if seat_pop > 0:
             n = max(1, int(ceil(seat_pop / (p.urban_density_per_km2 * cell_area))))
             pos = lat.grow(cx, cy, n, rng)
-            r = np.hypot(pos[:, 0] - cx, pos[:, 1] - cy)
-            r_max = max(r.max(), 1.0)
-            # Land use by share of the cluster, so that small-scale cities keep the mix.
-            lu = np.full(n, LandUse.RESIDENTIAL)
-            by_r = np.argsort(r, kind="stable")
-            n_core, n_com, n_ind = round(0.15 * n), round(0.15 * n), round(0.10 * n)
-            lu[by_r[:n_core]] = LandUse.URBAN_CORE
-            on_road = (pos[:, 0] == cx) | (pos[:, 1] == cy)
-            rest_ = by_r[n_core:]
-            lu[rest_[np.argsort(~on_road[rest_], kind="stable")[:n_com]]] = LandUse.COMMERCIAL
-            if n_ind:
-                lu[by_r[-n_ind:]] = LandUse.INDUSTRIAL
-            density = np.exp(-r / (0.6 * r_max)) * np.where(lu == LandUse.INDUSTRIAL, 0.2, 1.0)
-            res = apportion(seat_pop, density)
-            angle = np.arctan2(pos[:, 1] - cy, pos[:, 0] - cx)
-            n_streets = max(1, round(seat_pop / p.residents_per_street))
-            street_of = np.minimum((np.argsort(np.argsort(angle)) * n_streets) // n, n_streets - 1)
-            for s in range(n_streets):
+            lu, res, r, street_of = seat_cluster(pos, cx, cy, seat_pop, p.residents_per_street)
+            for s in range(int(street_of.max()) + 1):
                 town_id = len(towns)
                 towns.append((c, True))
                 members = np.flatnonzero(street_of == s)

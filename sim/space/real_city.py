@@ -43,6 +43,7 @@ from sim.space.city import (
     _Lattice,
     _neighbours,
     apportion,
+    seat_cluster,
 )
 from sim.space.geography import Geography, MapLayers, district_raster, lattice_frame, load_geography
 
@@ -218,24 +219,8 @@ def _lay_out_seat(p: CityParams, lat: _Lattice, seat: tuple[int, int], seat_pop:
     cx, cy = seat
     n = max(1, int(math.ceil(seat_pop / (p.urban_density_per_km2 * p.cell_size_km**2))))
     pos = lat.grow(cx, cy, n, rng)
-    n = len(pos)
-    r = np.hypot(pos[:, 0] - cx, pos[:, 1] - cy)
-    r_max = max(r.max(), 1.0)
-    lu = np.full(n, LandUse.RESIDENTIAL)
-    by_r = np.argsort(r, kind="stable")
-    n_core, n_com, n_ind = round(0.15 * n), round(0.15 * n), round(0.10 * n)
-    lu[by_r[:n_core]] = LandUse.URBAN_CORE
-    on_road = (pos[:, 0] == cx) | (pos[:, 1] == cy)
-    rest = by_r[n_core:]
-    lu[rest[np.argsort(~on_road[rest], kind="stable")[:n_com]]] = LandUse.COMMERCIAL
-    if n_ind:
-        lu[by_r[-n_ind:]] = LandUse.INDUSTRIAL
-    density = np.exp(-r / (0.6 * r_max)) * np.where(lu == LandUse.INDUSTRIAL, 0.2, 1.0)
-    res = apportion(seat_pop, density)
-    angle = np.arctan2(pos[:, 1] - cy, pos[:, 0] - cx)
-    n_streets = max(1, round(seat_pop / p.residents_per_street))
-    street_of = np.minimum((np.argsort(np.argsort(angle)) * n_streets) // n, n_streets - 1)
-    for s in range(n_streets):
+    lu, res, r, street_of = seat_cluster(pos, cx, cy, seat_pop, p.residents_per_street)
+    for s in range(int(street_of.max()) + 1):
         members = np.flatnonzero(street_of == s)
         if len(members) == 0:
             continue
