@@ -31,7 +31,7 @@ setup(
         "sim.space": ["geographies/*.json", "records/*.csv", "records/*.md"],
         "sim._data.scenarios": ["*.yaml"],
         "sim._data.scenarios.sweeps": ["*.yaml"],
-        "sim._data.calibration": ["targets.csv", "priors.yaml"],
+        "sim._data.calibration": ["targets.csv", "priors.yaml", "incident_priors.yaml"],
     },
     include_package_data=False,
 )

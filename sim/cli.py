@@ -709,6 +709,14 @@ def _city_parser(sub, common: argparse.ArgumentParser) -> None:
                      help="a scenario whose city has a geography (default suizhou_baseline_real)")
     inc.add_argument("--scale", type=_scale, default=1.0, help="scale of the city the cells belong to (default 1)")
     inc.add_argument("--out", type=Path, default=None, help="output folder (default results/incidents-NAME)")
+    inc.add_argument("--calibrate", action="store_true",
+                     help="estimate the crime parameters from the records (emulator ABC; writes posterior.csv)")
+    inc.add_argument("--priors", type=Path, default=None,
+                     help="priors to estimate (default calibration/incident_priors.yaml here, else the packaged copy)")
+    inc.add_argument("--design", type=_positive, default=40, help="design points, each simulated once (default 40)")
+    inc.add_argument("--calibration-scale", type=_scale, default=0.1, help="scale of the simulations (default 0.1)")
+    inc.add_argument("--jobs", "-j", type=_jobs, default=-1, help="worker processes (-1: one per core)")
+    inc.add_argument("--seed", type=_seed, default=1)
 
 
 def _city(args) -> int:
@@ -770,6 +778,19 @@ def _city_incidents(args) -> int:
         if counts.outside_sample:
             log.info(f"{counts.outside_sample} point records fall outside the simulated sample (scale {args.scale})")
     log.info(f"wrote {out}/monthly.csv" + (", cells.csv, concentration.csv" if counts.cells is not None else ""))
+    if args.calibrate:
+        from sim.calibration.incidents import calibrate_to_incidents
+        from sim.calibration.targets import load_priors
+
+        priors = load_priors(args.priors or default_input("incident_priors.yaml"), args.scenario)
+        sim_city = build_city(scen.city, args.calibration_scale)
+        sim_counts = aggregate(read_incidents(args.records, load_geography(scen.city.geography)), sim_city)
+        fit = calibrate_to_incidents(scen, sim_counts, priors, design=args.design, scale=args.calibration_scale,
+                                     records_scale=1.0, seed=args.seed, jobs=args.jobs, progress=not args.quiet)
+        fit.summary.to_csv(out / "posterior.csv", index=False, float_format="%.6g")
+        fit.emulator_cv.to_csv(out / "emulator.csv", index=False, float_format="%.6g")
+        print(fit.summary.to_string(index=False))
+        log.info(f"wrote {out}/posterior.csv and emulator.csv")
     return 0
 
 

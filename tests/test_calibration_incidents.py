@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from sim import load_scenario
@@ -15,6 +16,7 @@ from sim.calibration.incidents import (
 )
 from sim.calibration.posterior import with_parameters
 from sim.calibration.targets import Prior
+from sim.cli import main
 from sim.experiments.runner import run_tasks, scenario_tasks
 from sim.space.city import build_city
 from sim.space.geography import load_geography
@@ -60,3 +62,19 @@ def test_calibrating_on_model_made_records_recovers_the_crime_parameters(tmp_pat
     for row in fit.summary.itertuples():
         assert row.posterior_lo <= TRUTH[row.key] <= row.posterior_hi, row
         assert row.width_ratio < 0.5, row
+
+
+@pytest.mark.slow
+def test_pingan_city_incidents_calibrate_writes_the_posterior(tmp_path, base):
+    scen = tmp_path / "small.yaml"
+    scen.write_text("extends: suizhou_baseline_real\nrun: {years: 1, warmup_days: 2}\n")
+    small = load_scenario(scen)
+    results = run_tasks(scenario_tasks([small], 1, base_seed=7, scale=0.05), jobs=1, progress=False)
+    records = tmp_path / "records.csv"
+    records_from_runs(results, build_city(small.city, 0.05)).to_csv(records, index=False)
+    out = tmp_path / "out"
+    assert main(["city", "incidents", str(records), "--scenario", str(scen), "--scale", "0.05", "--calibrate",
+                 "--design", "10", "--calibration-scale", "0.05", "--jobs", "2", "--out", str(out), "-q"]) == 0
+    post = pd.read_csv(out / "posterior.csv")
+    assert list(post["key"]) == ["crime.attempts_per_offender_year", "city.attractor_weight"]
+    assert (post["posterior_lo"] <= post["posterior_hi"]).all() and (out / "emulator.csv").is_file()
