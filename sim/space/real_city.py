@@ -141,14 +141,17 @@ def build_real_city(params: CityParams, scale: float = 1.0) -> City:
             tx, ty = int(seats[t_idx, 0]), int(seats[t_idx, 1])
             n = max(1, int(math.ceil(town_urban[j] / (p.urban_density_per_km2 * 0.5 * cell_area))))
             pos = lat.grow(tx, ty, n, rng)
-            res = apportion(int(town_urban[j]), np.ones(len(pos)))
+            # Villages next (the seat's squares taken first): a jurisdiction with no free square left
+            # keeps its villagers in the town seat.
+            lat.owner[pos[:, 0], pos[:, 1]] = _BLOCKED
+            spots = _village_squares(lat, gx[own], gy[own], density_w, p.villages_per_town, rng)
+            vil_pop = apportion(int(rural[j]), rng.lognormal(0, 0.4, len(spots)))
+            seat_res = int(town_urban[j]) + (int(rural[j]) if not spots else 0)
+            res = apportion(seat_res, np.ones(len(pos)))
             comm = len(communities)
             communities.append(town_id)
             for m in range(len(pos)):
                 add_cell(pos[m, 0], pos[m, 1], LandUse.TOWN, c, town_id, comm, res[m], p.household_size_urban)
-            n_vil = p.villages_per_town
-            vil_pop = apportion(int(rural[j]), rng.lognormal(0, 0.4, n_vil))
-            spots = _village_squares(lat, gx[own], gy[own], density_w, n_vil, rng)
             for v, (x, y) in enumerate(spots):
                 if vil_pop[v] == 0:
                     continue
