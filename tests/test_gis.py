@@ -136,3 +136,12 @@ def test_building_without_the_geo_extra_names_it(monkeypatch, tmp_path):
     monkeypatch.setattr(builtins, "__import__", no_geopandas)
     with pytest.raises(GeographyError, match=r"needs the \[geo\] extra.*pip install -e \"\.\[geo\]\""):
         build_city_file(CityInputs("x.gpkg"), tmp_path / "o.gpkg")
+
+
+def test_pingan_city_build_refuses_bad_input_with_exit_status_2_and_one_line(tmp_path, capsys):
+    path = _districts(tmp_path, pops=(300_000, -5))
+    assert main(["city", "build", path, "-o", str(tmp_path / "c.gpkg"), "--population-field", "pop"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("pingan: ") and "districts.gpkg: feature 1 (name='East'): field 'pop'" in err
+    assert main(["city", "build", path, "-o", str(tmp_path / "c.txt")]) == 2  # not a GeoPackage
+    assert not (tmp_path / "c.gpkg").exists()
