@@ -11,6 +11,8 @@
     pingan validate SCENARIO [SCENARIO ...]
     pingan scenarios
     pingan serve [--host H] [--port P] [--jobs J] [--store FILE]   # the package explorer (extra [app])
+    pingan city build DISTRICTS -o CITY.gpkg [--raster F] [--attractors F] ...   # (extra [geo])
+    pingan city incidents RECORDS.csv [--scenario S] [--scale F] [--out DIR]
     pingan --version
 
 ``python -m sim`` is the same command. Every subcommand takes ``-q/--quiet`` (warnings and
@@ -233,6 +235,7 @@ def build_parser() -> argparse.ArgumentParser:
     srv.add_argument("--store", type=Path, default=None, help="also commit every run to this results store")
     srv.add_argument("--scenario", default=None, help="scenario selected when a page opens")
     srv.add_argument("--show", action="store_true", help="open a browser tab")
+    _city_parser(sub, common)
     return parser
 
 
@@ -338,6 +341,8 @@ def main(argv: list[str] | None = None) -> int:
             return _serve(args)
         if args.command == "evidence":
             return _evidence(args)
+        if args.command == "city":
+            return _city(args)
         return _run(args)
     except (ScenarioError, CalibrationFileError, StoreError) as e:
         return _fail(e)
@@ -673,6 +678,120 @@ def _plots(results: list[RunResult], scenarios, out: Path) -> None:
     for s in scenarios:
         incident_map(by_name[s.name], s.run.year_labels, out / f"map_{s.name}.png")
     time_series(by_name, scenarios[0].run.first_year, out / "timeseries.png")
+
+
+# ---- pingan city: real cities from GIS files, and incident records (sim.space.gis, sim.space.incidents)
+
+
+def _city_parser(sub, common: argparse.ArgumentParser) -> None:
+    city = sub.add_parser("city", parents=[common], help="build a real city from GIS files; read incident records")
+    verbs = city.add_subparsers(dest="city_command", required=True)
+    b = verbs.add_parser("build", parents=[common], help="districts (+ raster, points) -> a city file (GeoPackage) "
+                         "for city.geography (needs: pip install -e '.[geo]')")
+    b.add_argument("districts", help="district or county polygons (GeoJSON, GeoPackage, shapefile; any CRS)")
+    b.add_argument("-o", "--out", dest="city_file", type=Path, required=True, metavar="CITY.gpkg")
+    b.add_argument("--name-field", default="name")
+    b.add_argument("--code-field", default=None)
+    b.add_argument("--population-field", default="population")
+    b.add_argument("--main-urban", action="append", default=None, metavar="NAME",
+                   help="a district holding the main urban area (repeatable; default: the most populous)")
+    for opt, what in (("raster", "population raster (GeoTIFF) spreading residents inside districts"),
+                      ("attractors", "points: markets, transport hubs, nightlife, car parks"),
+                      ("stations", "points: existing police stations"), ("cameras", "points: camera sites"),
+                      ("seats", "points: the centre of each district's urban area")):
+        b.add_argument(f"--{opt}", default=None, metavar="FILE", help=what)
+    b.add_argument("--attractor-weight-field", default=None, help="the attractors' relative pull (default 1 each)")
+    b.add_argument("--crs", default=None, help="metric CRS (default: equal-area projection centred on the city)")
+    inc = verbs.add_parser("incidents", parents=[common],
+                           help="check incident records and count them by month, district, type and cell")
+    inc.add_argument("records", type=Path, help="CSV: time, type, and lon/lat, x/y or district")
+    inc.add_argument("--scenario", default="suizhou_baseline_real",
+                     help="a scenario whose city has a geography (default suizhou_baseline_real)")
+    inc.add_argument("--scale", type=_scale, default=1.0, help="scale of the city the cells belong to (default 1)")
+    inc.add_argument("--out", type=Path, default=None, help="output folder (default results/incidents-NAME)")
+    inc.add_argument("--calibrate", action="store_true",
+                     help="estimate the crime parameters from the records (emulator ABC; writes posterior.csv)")
+    inc.add_argument("--priors", type=Path, default=None,
+                     help="priors to estimate (default calibration/incident_priors.yaml here, else the packaged copy)")
+    inc.add_argument("--design", type=_positive, default=40, help="design points, each simulated once (default 40)")
+    inc.add_argument("--calibration-scale", type=_scale, default=0.1, help="scale of the simulations (default 0.1)")
+    inc.add_argument("--jobs", "-j", type=_jobs, default=-1, help="worker processes (-1: one per core)")
+    inc.add_argument("--seed", type=_seed, default=1)
+
+
+def _city(args) -> int:
+    """``pingan city build`` and ``pingan city incidents``."""
+    from sim.space.geography import GeographyError
+
+    try:
+        return _city_build(args) if args.city_command == "build" else _city_incidents(args)
+    except GeographyError as e:
+        return _fail(e)
+
+
+def _city_build(args) -> int:
+    from sim.space.gis import CityInputs, build_city_file
+
+    if args.city_file.suffix.lower() != ".gpkg" or args.city_file.is_dir():
+        return _fail(f"-o {args.city_file}: expected a .gpkg file")
+    inputs = CityInputs(districts=args.districts, name_field=args.name_field, code_field=args.code_field,
+                        population_field=args.population_field, main_urban=args.main_urban, raster=args.raster,
+                        attractors=args.attractors, attractor_weight_field=args.attractor_weight_field,
+                        stations=args.stations, cameras=args.cameras, seats=args.seats, crs=args.crs)
+    geo = build_city_file(inputs, args.city_file)
+    for d in geo.districts:
+        print(f"{d.name:24s} {d.population:>10,} residents {d.area_km2:>10,.1f} km²")
+    print(f"{len(geo.districts)} districts, {len(geo.attractors)} attractors, {len(geo.stations)} stations, "
+          f"{len(geo.cameras)} cameras -> {args.city_file} (use it as city.geography)")
+    return 0
+
+
+def _city_incidents(args) -> int:
+    from sim.experiments.evidence import top_share
+    from sim.space.city import build_city
+    from sim.space.geography import load_geography
+    from sim.space.incidents import aggregate, read_incidents
+
+    scen = load_scenario(args.scenario)
+    if scen.city.geography is None:
+        return _fail(f"--scenario {args.scenario}: its city has no geography (set city.geography)")
+    city = build_city(scen.city, args.scale)
+    counts = aggregate(read_incidents(args.records, load_geography(scen.city.geography)), city)
+    out = args.out or Path("results") / f"incidents-{args.records.stem}"
+    _make_folder(out)
+    counts.monthly.to_csv(out / "monthly.csv", index=False)
+    print(counts.monthly.pivot_table(index="district", columns="type", values="count", aggfunc="sum",
+                                     fill_value=0).to_string())
+    if counts.cells is not None:
+        from sim.mechanisms.crime import CRIME_TYPES
+
+        cells = pd.DataFrame(counts.cells, columns=list(CRIME_TYPES))
+        cells.insert(0, "district", [city.county_names[c] for c in city.county])
+        cells.insert(0, "y_km", city.y_km)
+        cells.insert(0, "x_km", city.x_km)
+        cells.to_csv(out / "cells.csv", index_label="cell")
+        total = counts.cells.sum(axis=1)
+        shares = {f"top_{round(q * 100)}pct_cells": top_share(total, q) for q in (0.01, 0.05, 0.1, 0.2)}
+        pd.DataFrame([shares]).to_csv(out / "concentration.csv", index=False)
+        print("share of point records in the top cells: "
+              + ", ".join(f"{k.split('_')[1]} {v:.1f} %" for k, v in shares.items()))
+        if counts.outside_sample:
+            log.info(f"{counts.outside_sample} point records fall outside the simulated sample (scale {args.scale})")
+    log.info(f"wrote {out}/monthly.csv" + (", cells.csv, concentration.csv" if counts.cells is not None else ""))
+    if args.calibrate:
+        from sim.calibration.incidents import calibrate_to_incidents
+        from sim.calibration.targets import load_priors
+
+        priors = load_priors(args.priors or default_input("incident_priors.yaml"), args.scenario)
+        sim_city = build_city(scen.city, args.calibration_scale)
+        sim_counts = aggregate(read_incidents(args.records, load_geography(scen.city.geography)), sim_city)
+        fit = calibrate_to_incidents(scen, sim_counts, priors, design=args.design, scale=args.calibration_scale,
+                                     records_scale=1.0, seed=args.seed, jobs=args.jobs, progress=not args.quiet)
+        fit.summary.to_csv(out / "posterior.csv", index=False, float_format="%.6g")
+        fit.emulator_cv.to_csv(out / "emulator.csv", index=False, float_format="%.6g")
+        print(fit.summary.to_string(index=False))
+        log.info(f"wrote {out}/posterior.csv and emulator.csv")
+    return 0
 
 
 if __name__ == "__main__":

@@ -95,7 +95,7 @@ class PinganModel(mesa.Model):
         self.warmup_hours = s.run.warmup_days * 24
         self.total_hours = self.warmup_hours + len(self.years) * HOURS_PER_YEAR
         self.hour = 0
-        self.recorder = MetricsRecorder(len(self.years), n)
+        self.recorder = MetricsRecorder(len(self.years), n, cell_county=self.city.county)
         # What interventions act through: the levers, the dispute system and the patrol fleet.
         self.levers = Levers.at_rest(n, len(CRIME_TYPES),
                                      s.policing.camera_density_for_63pct * self.city.cell_size_km ** 2)

