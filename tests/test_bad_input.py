@@ -342,7 +342,7 @@ POSTERIORS = {  # posterior file -> what the one-line error says
     "nan_weight": ("weight,crime.displacement_prob\nnan,0.3\n", "column 'weight', row 2: expected a finite number, "
                    "got nan"),
     "negative_weight": ("weight,crime.displacement_prob\n-1,0.3\n1,0.2\n",
-                        "column 'weight', row 2: expected a weight ≥ 0, got -1"),
+                        "column 'weight', row 2: expected a non-negative weight, got -1"),
     "zero_weights": ("weight,crime.displacement_prob\n0,0.3\n0,0.2\n", "column 'weight': every weight is 0"),
 }
 
@@ -478,3 +478,23 @@ def test_results_never_write_to_a_file_that_is_not_a_results_store(workdir, caps
     line = _refused(workdir, capsys, ["results", str(other)])
     assert line.startswith(f"pingan: {other}: a SQLite database without the results store's tables (it has none)")
     assert empty.read_bytes() == b"" and other.read_bytes() == before
+
+
+def test_the_explorers_open_results_never_writes_to_a_file_that_is_not_a_results_store(workdir):
+    import sqlite3
+
+    from sim.app.session import ResultsFileError, open_results
+
+    empty = workdir / "empty.sqlite"
+    empty.write_bytes(b"")
+    other = workdir / "other.sqlite"
+    con = sqlite3.connect(other)
+    con.execute("CREATE TABLE t (x)")
+    con.execute("DROP TABLE t")
+    con.close()
+    before = other.read_bytes()
+    for path in (empty, other):
+        with pytest.raises(ResultsFileError, match="not a readable results store"):
+            open_results(path)
+    assert empty.read_bytes() == b"" and other.read_bytes() == before
+    assert sorted(p.name for p in workdir.iterdir()) == ["empty.sqlite", "other.sqlite"]

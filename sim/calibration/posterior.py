@@ -187,7 +187,8 @@ def load_posterior(path: str | Path) -> Posterior:
     w = df["weight"].to_numpy(dtype=float)
     if (w < 0).any():
         row = int(np.flatnonzero(w < 0)[0]) + 2
-        raise CalibrationFileError(f"{path}: column 'weight', row {row}: expected a weight ≥ 0, got {w[row - 2]:g}")
+        raise CalibrationFileError(f"{path}: column 'weight', row {row}: expected a non-negative weight, "
+                                   f"got {w[row - 2]:g}")
     if w.sum() <= 0:
         raise CalibrationFileError(f"{path}: column 'weight': every weight is 0; expected a positive sum")
     return Posterior(tuple(keys), df[keys].to_numpy(dtype=float), w / w.sum(), str(path))
