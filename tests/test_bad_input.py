@@ -239,6 +239,20 @@ def test_an_extreme_value_the_schema_allowed_is_refused_naming_its_bound(workdir
     assert len(line.splitlines()) == 1 and line.startswith(f"pingan: {workdir / case}.yaml: ") and expected in line
 
 
+@pytest.mark.parametrize("key, bound", [
+    ("policing.units_per_100k_residents", "less than or equal to 1000"),  # a billion units crashed
+    ("policing.existing_cameras_per_1000", "less than or equal to 1000"),
+    ("crime.attempts_per_offender_year", "less than or equal to 8760"),
+    ("calls.non_crime_per_1000_year.public_order", "less than or equal to 10000"),  # ran for hours
+    ("interventions.grid_workers.workers_per_grid", "less than or equal to 20"),
+    ("interventions.grid_workers.visits_per_worker_day", "less than or equal to 100"),  # asked for 3.4 GiB
+    ("interventions.grid_workers.other_items_per_1000_visits", "less than or equal to 1000"),
+])
+def test_a_rate_that_makes_agents_or_events_is_bounded(workdir, capsys, key, bound):
+    line = _refused(workdir, capsys, ["run", "suizhou_baseline", "--set", f"{key}=1.0e+9", "-q"])
+    assert line.startswith(f"pingan: --set {key}: key '{key}': expected {bound}")
+
+
 def test_towns_and_villages_beyond_any_county_are_refused_naming_both_keys(workdir, capsys):
     err = _probe(workdir, capsys, "towns", "city: {towns_per_county: 10000, villages_per_town: 1000}\n")
     assert "key 'city.towns_per_county': expected less than or equal to 1000" in err
