@@ -20,6 +20,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from sim.csv_output import write_csv
+
 OUT = Path(__file__).resolve().parents[1] / "sim" / "space" / "records" / "nypd_hate_crimes_2019_2023.csv"
 #: The NYPD's offence descriptions that are one of the model's crime types; the rest keep their own label.
 TYPES = {"FELONY ASSAULT": "assault", "ASSAULT 3 & RELATED OFFENSES": "assault", "ROBBERY": "robbery",
@@ -38,7 +40,7 @@ def main() -> None:
     out = pd.DataFrame({"time": time.dt.strftime("%Y-%m-%d"),
                         "type": offence.map(TYPES).fillna(offence.str.lower()),
                         "district": raw["County"].str.strip().str.title(), "offence": offence})
-    out.sort_values(["time", "district"], kind="stable").to_csv(OUT, index=False)
+    write_csv(out.sort_values(["time", "district"], kind="stable"), OUT, index=False)
     print(f"{OUT}: {len(out)} records, {out['time'].min()} to {out['time'].max()}")
 
 

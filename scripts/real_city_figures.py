@@ -29,6 +29,7 @@ from matplotlib.colors import LogNorm
 from matplotlib.figure import Figure
 
 from sim import load_scenario
+from sim.csv_output import write_csv
 from sim.experiments.runner import run_one
 from sim.space.city import City, build_city
 
@@ -111,7 +112,7 @@ def real_vs_synthetic() -> None:
     table = summarise(metrics_frame(results))
     table = table[table["metric"].isin(HEADLINE + ("sense_of_safety_pct",))]
     cols = ["scenario", "metric", "mean_from", "mean_to", "change_pct", "change_pct_lo", "change_pct_hi", "flag"]
-    table[cols].to_csv(OUT / "real_vs_synthetic.csv", index=False, float_format="%.4g")
+    write_csv(table[cols], OUT / "real_vs_synthetic.csv", index=False, float_format="%.4g")
     print(table[cols].to_string())
 
 
@@ -133,7 +134,7 @@ def recovery_table() -> None:
     table = fit.summary.copy()
     table.insert(1, "truth", [TRUTH[k] for k in table["key"]])
     table["inside_90"] = (table["posterior_lo"] <= table["truth"]) & (table["truth"] <= table["posterior_hi"])
-    table.to_csv(OUT / "incident_recovery.csv", index=False, float_format="%.4g")
+    write_csv(table, OUT / "incident_recovery.csv", index=False, float_format="%.4g")
     print(table.to_string())
 
 

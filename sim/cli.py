@@ -30,7 +30,9 @@ stopped.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
+import os
 import sys
 from importlib import metadata
 from pathlib import Path
@@ -38,6 +40,9 @@ from pathlib import Path
 import pandas as pd
 
 from sim.calibration.targets import CalibrationFileError, default_input
+from sim.csv_output import write_csv
+from sim.experiments.folder_lock import FolderBusy, FolderLock
+from sim.experiments.resources import ResourceError, check_resources
 from sim.experiments.runner import BACKENDS, RunResult, run_batch, write_metrics
 from sim.experiments.store import StoreError
 from sim.experiments.summary import HEADLINE, compare, summarise
@@ -79,6 +84,15 @@ def _positive(text: str) -> int:
     v = _whole(text)
     if v < 1:
         raise argparse.ArgumentTypeError(f"expected a whole number ≥ 1, got {text}")
+    return v
+
+
+def _replicates(text: str) -> int:
+    from sim.experiments.sweep import MAX_REPLICATES
+
+    v = _positive(text)
+    if v > MAX_REPLICATES:
+        raise argparse.ArgumentTypeError(f"expected at most {MAX_REPLICATES:,} replicates (as in a sweep), got {text}")
     return v
 
 
@@ -132,7 +146,7 @@ def _parallel_options(p: argparse.ArgumentParser) -> None:
 
 
 def _run_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--replicates", "-r", type=_positive, default=4, help="replicates (default 4)")
+    p.add_argument("--replicates", "-r", type=_replicates, default=4, help="replicates (default 4, at most 10 000)")
     p.add_argument("--seed", type=_seed, default=1, help="base seed (default 1)")
     p.add_argument("--scale", type=_scale, default=1.0, help="fraction of the full city, 0 < F ≤ 1")
     _parallel_options(p)
@@ -302,6 +316,35 @@ def _make_folder(folder: Path) -> None:
         raise ScenarioError(f"{folder}: cannot create the output folder ({e.strerror}: {e.filename})") from None
 
 
+def _lock_folder(folder: Path, held: contextlib.ExitStack, announce: bool = True) -> FolderLock:
+    """Hold the output folder's lock until the command ends, or refuse (FolderBusy) if another pingan
+    command holds it. Locking writes nothing; ``announce`` names this process in the folder at once
+    (else call ``announce()`` once the inputs are accepted, so that a refused command leaves the
+    folder as it found it)."""
+    try:
+        return held.enter_context(FolderLock(folder).acquire(announce=announce))
+    except OSError as e:
+        raise ScenarioError(f"{folder}: cannot lock the output folder ({e.strerror})") from None
+
+
+def _open_store(path: Path, readonly: bool = False):
+    """Open a results store, saying what is wrong with it but usable (lost log, runs without rows)."""
+    from sim.experiments.store import ResultsStore
+
+    store = ResultsStore(path, readonly=readonly)
+    for note in store.notes:
+        log.warning(f"warning: {path}: {note}")
+    return store
+
+
+def _check_resources(scenarios, scale: float, args: argparse.Namespace, runs: int, kept_runs: int = 0) -> None:
+    """Refuse, before any file is written, a batch whose cities do not fit their area or whose runs
+    need more memory than this machine has (not checked when the runs go to a Dask cluster)."""
+    jobs = args.jobs if args.jobs != -1 else os.cpu_count() or 1
+    check_resources(scenarios, scale, workers=min(jobs, runs), kept_runs=kept_runs,
+                    memory=getattr(args, "backend", "loky") == "loky")
+
+
 def _fail(message: object) -> int:
     """Report a problem with the input on one line (no traceback) and return the exit status."""
     print(f"pingan: {message}", file=sys.stderr)
@@ -324,6 +367,12 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     _check_options(parser, args)
     _configure_logging(args)
+    with contextlib.ExitStack() as held:  # output folders locked by the command, released when it ends
+        args.held = held
+        return _dispatch(args)
+
+
+def _dispatch(args: argparse.Namespace) -> int:
     try:
         if args.command == "validate":
             return _validate(args)
@@ -344,7 +393,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "city":
             return _city(args)
         return _run(args)
-    except (ScenarioError, CalibrationFileError, StoreError) as e:
+    except (ScenarioError, CalibrationFileError, StoreError, FolderBusy, ResourceError) as e:
         return _fail(e)
 
 
@@ -356,14 +405,21 @@ def _run(args: argparse.Namespace) -> int:
     labels = [s.name for s in scenarios]
     if len(set(labels)) != len(labels):
         return _fail(f"scenarios must have different names, got {labels}")
+    from sim.experiments.sweep import MAX_RUNS
+
+    runs = len(scenarios) * args.replicates
+    if runs > MAX_RUNS:
+        return _fail(f"--replicates {args.replicates}: {runs:,} runs ({len(scenarios)} scenarios × {args.replicates} "
+                     f"replicates); expected at most {MAX_RUNS:,} (as in a sweep)")
+    _check_resources(scenarios, args.scale, args, runs, kept_runs=runs)  # every run is kept for the maps
     if args.scale < MIN_RATE_SCALE:
         log.warning(f"note: at --scale below {MIN_RATE_SCALE} a county's few patrol units make rates per "
                     f"100 000 drift from full scale (tested agreement from {MIN_RATE_SCALE} up)")
     out = args.out or Path("results") / "_vs_".join(labels)  # names are plain words: inside results/
-    from sim.experiments.store import ResultsStore
-
     _make_folder(out)
-    store = ResultsStore(out / "store.sqlite")
+    lock = _lock_folder(out, args.held, announce=False)
+    store = _open_store(out / "store.sqlite")
+    lock.announce()
     log.debug(f"scenarios {[str(n) for n in names]}; results store {out / 'store.sqlite'}")
     try:
         results = run_batch(scenarios, args.replicates, args.seed, args.scale, args.jobs, store,
@@ -376,16 +432,16 @@ def _run(args: argparse.Namespace) -> int:
     df = write_metrics(results, out / "metrics.csv")
     if vary is not None:
         draws = pd.DataFrame([{"replicate": r, **vary.draw(r)} for r in range(args.replicates)])
-        draws.to_csv(out / "parameters.csv", index=False, float_format="%.10g")
+        write_csv(draws, out / "parameters.csv", float_format="%.10g")
         log.info(f"parameters drawn from {args.posterior} per replicate: {out / 'parameters.csv'}")
     summary = summarise(df)
-    summary.to_csv(out / "summary.csv", index=False, float_format="%.10g")
+    write_csv(summary, out / "summary.csv", float_format="%.10g")
     _print_summary(summary)
     if args.command == "run":
         _print_reported(summary, args)
     if args.command == "compare":
         diff = compare(df, labels[0])
-        diff.to_csv(out / "compare.csv", index=False, float_format="%.10g")
+        write_csv(diff, out / "compare.csv", float_format="%.10g")
         _print_compare(diff)
         _packages(df, results, labels[0], out, plots=not args.no_plots)
         if args.report is not None:
@@ -451,6 +507,11 @@ def _calibrate(args) -> int:
     except (CalibrationFileError, ValueError) as e:
         return _fail(e)
     try:
+        _lock_folder(out, args.held)  # the folder exists now; nothing is written into it yet
+    except BaseException:
+        cal.close()
+        raise
+    try:
         summary = cal.run(plots=not args.no_plots)
     except KeyboardInterrupt:
         log.warning(f"interrupted; finished simulations are kept in {out / 'store.sqlite'} and the same "
@@ -473,11 +534,11 @@ def _packages(df, results, base: str, out: Path, plots: bool) -> None:
     from sim.experiments.packages import area_breakdown, package_table, pareto_plot, ring_effects
 
     table = package_table(df, base)
-    table.to_csv(out / "packages.csv", index=False, float_format="%.10g")
+    write_csv(table, out / "packages.csv", float_format="%.10g")
     for level in ("county", "town"):
-        area_breakdown(results, base, level).to_csv(out / f"areas_{level}.csv", index=False, float_format="%.10g")
+        write_csv(area_breakdown(results, base, level), out / f"areas_{level}.csv", float_format="%.10g")
     rings = ring_effects(results, base)
-    rings.to_csv(out / "rings.csv", index=False, float_format="%.10g")
+    write_csv(rings, out / "rings.csv", float_format="%.10g")
     if len(table):
         print(f"\npackages against {base}, {int(table['year'].iloc[0])} (ranked by preventable cases prevented)")
         for _, r in table.iterrows():
@@ -497,7 +558,6 @@ def _packages(df, results, base: str, out: Path, plots: bool) -> None:
 
 def _sweep(args) -> int:
     from sim.experiments.runner import Recompute, run_tasks
-    from sim.experiments.store import ResultsStore
     from sim.experiments.sweep import SweepError, load_sweep, sweep_tasks
 
     try:
@@ -507,10 +567,16 @@ def _sweep(args) -> int:
         return _fail(e)
     if args.command == "sensitivity" and spec.design.kind not in ("sobol", "morris"):
         return _fail(f"{args.spec}: key 'design.kind': sensitivity needs sobol or morris, got {spec.design.kind!r}")
+    from sim.scenario.schema import Scenario
+
+    payloads = {t.scenario_json for t in tasks}
+    _check_resources((Scenario.model_validate_json(p) for p in payloads), spec.scale, args, len(tasks))
     out = args.out or Path("results") / spec.name  # names are plain words: inside results/
     store_path = args.store or out / "store.sqlite"
     _make_folder(out)
-    store = ResultsStore(store_path)
+    lock = _lock_folder(out, args.held, announce=False)
+    store = _open_store(store_path)
+    lock.announce()
     try:
         already = 0 if args.fresh else len(store.finished_ids() & {t.run_id for t in tasks})
         log.info(f"{spec.name}: {len(tasks)} runs ({already} already in {store_path})")
@@ -540,7 +606,7 @@ def _sweep(args) -> int:
             indices = analyse(spec, frame)
         except SweepError as e:
             return _fail(e)
-        indices.to_csv(out / "sensitivity.csv", index=False, float_format="%.10g")
+        write_csv(indices, out / "sensitivity.csv", float_format="%.10g")
         plot(indices, out / "sensitivity.png")
         print(indices.to_string(index=False, float_format=lambda x: f"{x:.3f}"))
         log.info(f"wrote {out / 'sensitivity.csv'} and {out / 'sensitivity.png'}")
@@ -563,20 +629,18 @@ def _point_summary(spec, frame: pd.DataFrame, out: Path) -> None:
         row["replicates"] = len(g)
         rows.append(row)
     table = pd.DataFrame(rows)
-    table.to_csv(out / "points.csv", index=False, float_format="%.10g")
+    write_csv(table, out / "points.csv", float_format="%.10g")
     show = ["scenario", "point_id", *factors, "preventable_cases", "calls_for_service", "replicates"]
     print(table[[c for c in show if c in table]].to_string(index=False, float_format=lambda x: f"{x:.4g}"))
     log.info(f"wrote {out / 'points.csv'}")
 
 
 def _results(args) -> int:
-    from sim.experiments.store import ResultsStore
-
     if not args.store.is_file():
         return _fail(f"{args.store}: no such results store")
     if args.to is not None and args.to.suffix not in (".csv", ".parquet"):
         return _fail(f"--to {args.to}: expected a .csv or .parquet file")
-    store = ResultsStore(args.store)
+    store = _open_store(args.store, readonly=True)  # never writes to the file: it may not be ours
     try:
         if args.to is not None:
             n = store.export(args.to, sweep=args.sweep)
@@ -591,13 +655,13 @@ def _results(args) -> int:
 
 def _serve(args) -> int:
     """``pingan serve``: the package explorer (sim.app), until Ctrl-C."""
-    from sim.app.serve import AppUnavailable, serve
+    from sim.app.serve import AppUnavailable, CannotListen, serve
 
     if args.scenario is not None and args.scenario not in builtin_scenarios():
         return _fail(f"--scenario {args.scenario!r}: expected a built-in scenario ({', '.join(builtin_scenarios())})")
     try:
         serve(args.host, args.port, jobs=args.jobs, store=args.store, scenario=args.scenario, show=args.show)
-    except AppUnavailable as e:
+    except (AppUnavailable, CannotListen) as e:
         return _fail(e)
     except KeyboardInterrupt:
         pass
@@ -620,6 +684,7 @@ def _evidence(args) -> int:
         return _fail("--replicates: expected at least 2 (an interval needs two replicates)")
     evidence_scenarios(args.overrides)  # every scenario validated before any run
     _make_folder(args.out)
+    _lock_folder(args.out, args.held)
     df = run_evidence(args.scale, args.replicates, args.jobs, args.seed, args.overrides, progress=not args.quiet)
     write_evidence(df, args.out)
     print(evidence_table(df))
@@ -759,7 +824,7 @@ def _city_incidents(args) -> int:
     counts = aggregate(read_incidents(args.records, load_geography(scen.city.geography)), city)
     out = args.out or Path("results") / f"incidents-{args.records.stem}"
     _make_folder(out)
-    counts.monthly.to_csv(out / "monthly.csv", index=False)
+    write_csv(counts.monthly, out / "monthly.csv", index=False)
     print(counts.monthly.pivot_table(index="district", columns="type", values="count", aggfunc="sum",
                                      fill_value=0).to_string())
     if counts.cells is not None:
@@ -769,10 +834,10 @@ def _city_incidents(args) -> int:
         cells.insert(0, "district", [city.county_names[c] for c in city.county])
         cells.insert(0, "y_km", city.y_km)
         cells.insert(0, "x_km", city.x_km)
-        cells.to_csv(out / "cells.csv", index_label="cell")
+        write_csv(cells, out / "cells.csv", index=True, index_label="cell")
         total = counts.cells.sum(axis=1)
         shares = {f"top_{round(q * 100)}pct_cells": top_share(total, q) for q in (0.01, 0.05, 0.1, 0.2)}
-        pd.DataFrame([shares]).to_csv(out / "concentration.csv", index=False)
+        write_csv(pd.DataFrame([shares]), out / "concentration.csv", index=False)
         print("share of point records in the top cells: "
               + ", ".join(f"{k.split('_')[1]} {v:.1f} %" for k, v in shares.items()))
         if counts.outside_sample:
@@ -787,8 +852,8 @@ def _city_incidents(args) -> int:
         sim_counts = aggregate(read_incidents(args.records, load_geography(scen.city.geography)), sim_city)
         fit = calibrate_to_incidents(scen, sim_counts, priors, design=args.design, scale=args.calibration_scale,
                                      records_scale=1.0, seed=args.seed, jobs=args.jobs, progress=not args.quiet)
-        fit.summary.to_csv(out / "posterior.csv", index=False, float_format="%.6g")
-        fit.emulator_cv.to_csv(out / "emulator.csv", index=False, float_format="%.6g")
+        write_csv(fit.summary, out / "posterior.csv", index=False, float_format="%.6g")
+        write_csv(fit.emulator_cv, out / "emulator.csv", index=False, float_format="%.6g")
         print(fit.summary.to_string(index=False))
         log.info(f"wrote {out}/posterior.csv and emulator.csv")
     return 0

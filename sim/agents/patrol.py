@@ -66,8 +66,9 @@ class PolicingParams(Params):
 
 
     units_per_100k_residents: float = Field(
-        4.0, ge=0, description="Patrol units on duty at any hour per 100 000 residents, shared "
-        "among police stations by jurisdiction population (assumed)."
+        4.0, ge=0, le=1_000, description="Patrol units on duty at any hour per 100 000 residents, shared "
+        "among police stations by jurisdiction population (assumed; at most 1 000, one unit for every 100 "
+        "residents: every unit is an agent moved each hour)."
     )
     hotspot_share: float = Field(
         0.4, ge=0, le=1, description="Share of patrol moves directed at hot spots (assumed)."
@@ -77,8 +78,8 @@ class PolicingParams(Params):
         14.0, gt=0, description="Half-life of recorded incidents in the hot-spot map [days]."
     )
     existing_cameras_per_1000: float = Field(
-        8.0, ge=0, description="Cameras already installed per 1 000 residents, placed at hot "
-        "spots and on main roads (assumed; 雪亮工程 networks)."
+        8.0, ge=0, le=1_000, description="Cameras already installed per 1 000 residents, placed at hot "
+        "spots and on main roads (assumed; 雪亮工程 networks; at most one per resident)."
     )
     camera_density_for_63pct: float = Field(
         40.0, gt=0, description="Cameras per km² that cover 63 % of a cell (coverage = "

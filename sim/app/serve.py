@@ -8,11 +8,12 @@ page needs no network beyond the machine it runs on.
 
 from __future__ import annotations
 
+import errno
 import socket
 import sys
 from pathlib import Path
 
-__all__ = ["AppUnavailable", "require_panel", "free_port", "serve", "DEFAULT_HOST", "DEFAULT_PORT"]
+__all__ = ["AppUnavailable", "CannotListen", "require_panel", "free_port", "serve", "DEFAULT_HOST", "DEFAULT_PORT"]
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 5006
@@ -21,6 +22,29 @@ LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1"})
 
 class AppUnavailable(RuntimeError):
     """The ``app`` extra (Panel) is not installed."""
+
+
+class CannotListen(RuntimeError):
+    """The server cannot listen at the address and port asked for (a bad --host, a port in use)."""
+
+
+def _check_listen(host: str, port: int) -> None:
+    """Bind the address as the server will (SO_REUSEADDR, as Tornado does), or raise :class:`CannotListen`."""
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except (socket.gaierror, UnicodeError, ValueError) as e:
+        raise CannotListen(f"--host {host}: not an address of this machine ({getattr(e, 'strerror', None) or e}); "
+                           "expected e.g. 127.0.0.1 (this machine only) or 0.0.0.0 (every interface)") from None
+    family, kind, proto, _, address = infos[0]
+    with socket.socket(family, kind, proto) as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind(address)
+        except OSError as e:
+            if e.errno == errno.EADDRINUSE:
+                raise CannotListen(f"--port {port}: already in use on {host} (another pingan serve?); give "
+                                   "another --port, or --port 0 for a free one") from None
+            raise CannotListen(f"--host {host} --port {port}: cannot listen there ({e.strerror})") from None
 
 
 def require_panel():
@@ -63,6 +87,7 @@ def serve(host: str = DEFAULT_HOST, port: int = DEFAULT_PORT, jobs: int = 1, sto
     # JS and CSS from the installed packages, served by this server, whatever BOKEH_RESOURCES says:
     # never a CDN (government networks are often offline).
     settings.resources.set_value("server")
+    _check_listen(host, port)
     if port == 0:
         port = free_port(host)
     origins = sorted({f"{host}:{port}", f"localhost:{port}", f"127.0.0.1:{port}"})
@@ -76,5 +101,8 @@ def serve(host: str = DEFAULT_HOST, port: int = DEFAULT_PORT, jobs: int = 1, sto
         print(f"pingan: warning: listening on {host}: anyone who can reach it can run simulations here and open "
               "any results folder this account can read", file=sys.stderr)
     print(f"pingan explorer at {url} (Ctrl-C stops it)", flush=True)
-    return pn.serve({"/": page}, address=host, port=port, websocket_origin=origins, show=show, threaded=threaded,
-                    title="Pingan package explorer", verbose=False)
+    try:
+        return pn.serve({"/": page}, address=host, port=port, websocket_origin=origins, show=show,
+                        threaded=threaded, title="Pingan package explorer", verbose=False)
+    except OSError as e:  # taken between the check and now
+        raise CannotListen(f"--host {host} --port {port}: cannot listen there ({e.strerror or e})") from None

@@ -56,6 +56,7 @@ from sim.calibration.targets import (
     load_priors,
     load_targets,
 )
+from sim.csv_output import write_csv
 from sim.experiments.runner import Task, replicate_seed, run_tasks
 from sim.experiments.store import ResultsStore, model_version, run_id
 from sim.rng import stream
@@ -386,7 +387,7 @@ class Calibration:
         chosen = pd.Series((above or ranked[:2])[:cfg.max_params])
         table["selected"] = table["key"].isin(set(chosen))
         table = pd.concat([table, effects], axis=1).sort_values("score", ascending=False, kind="stable")
-        table.to_csv(self.out / "screening.csv", index=False, float_format="%.6g")
+        write_csv(table, self.out / "screening.csv", float_format="%.6g")
         self.params = [p for p in self.candidates if p.key in set(chosen)]
         self.log("screening: estimating " + ", ".join(p.key for p in self.params))
         return table
@@ -472,7 +473,7 @@ class Calibration:
         for k, p in enumerate(self.params):
             cv[f"length_scale:{p.key}"] = ls[:, k]
         cv = cv[self.used].reset_index(drop=True)
-        cv.to_csv(self.out / "emulator.csv", index=False, float_format="%.6g")
+        write_csv(cv, self.out / "emulator.csv", float_format="%.6g")
         self.emulator_cv = cv
         self.emulator_seconds = {"fit": round(fitted, 1), "cross_validation": round(time.time() - t0 - fitted, 1)}
         self.log(f"emulators: {int(self.used.sum())} targets fitted in {fitted:.0f} s; cross-validated R² median "
@@ -521,7 +522,7 @@ class Calibration:
         old = pd.read_csv(path) if path.exists() and pop.generation > 0 else None
         if old is not None:
             df = pd.concat([old[old["generation"] < pop.generation], df], ignore_index=True)
-        df.to_csv(path, index=False, float_format="%.8g")
+        write_csv(df, path, float_format="%.8g")
 
     def _write_diagnostics(self, result: ABCResult) -> None:
         rows = []
@@ -539,7 +540,7 @@ class Calibration:
                 row[f"sd_u:{p.key}"] = s
             rows.append(row)
             prev = pop
-        pd.DataFrame(rows).to_csv(self.out / "diagnostics.csv", index=False, float_format="%.6g")
+        write_csv(pd.DataFrame(rows), self.out / "diagnostics.csv", float_format="%.6g")
         self.posterior().save(self.out / "posterior.csv")
 
     # -- 3. posterior-predictive check ---------------------------------------------------------
@@ -577,7 +578,7 @@ class Calibration:
         df.loc[~df["compared"], "hit"] = pd.NA
         if only is not None:
             df = df[t["scenario"].isin(scenarios).to_numpy()].reset_index(drop=True)
-        df.to_csv(self.out / "predictive.csv", index=False, float_format="%.6g")
+        write_csv(df, self.out / "predictive.csv", float_format="%.6g")
         self.predictive = df
         return df
 
@@ -627,7 +628,7 @@ class Calibration:
             row["driver_spearman"] = rho
             rows.append(row)
         df = pd.DataFrame(rows)
-        df.to_csv(self.out / "tension.csv", index=False, float_format="%.6g")
+        write_csv(df, self.out / "tension.csv", float_format="%.6g")
         self.tension_table = df
         return df
 
@@ -661,7 +662,7 @@ class Calibration:
                                  "contribution_pts": float(np.nanmean(diff)) if vi else math.nan,
                                  "contribution_sd": float(np.nanstd(diff, ddof=1)) if vi else math.nan})
         df = pd.DataFrame(rows)
-        df.to_csv(self.out / "attribution.csv", index=False, float_format="%.6g")
+        write_csv(df, self.out / "attribution.csv", float_format="%.6g")
         self.attribution = df
         return df
 
@@ -779,7 +780,7 @@ class Calibration:
             child.emulators = self.emulators  # the city's targets are excluded by child.used in the distance
             cv = self.emulator_cv
             child.emulator_cv = cv[cv["target_id"].isin(set(child.targets.loc[child.used, "target_id"]))]
-            child.emulator_cv.to_csv(child.out / "emulator.csv", index=False, float_format="%.6g")
+            write_csv(child.emulator_cv, child.out / "emulator.csv", float_format="%.6g")
             child.emulator_seconds = {"fit": 0.0, "cross_validation": 0.0}
             child._write_config()
             child.infer()
@@ -802,7 +803,7 @@ class Calibration:
             self.sims["leave_one_out"] = self.sims.get("leave_one_out", 0) + child.sims["predictive"]
             child.close()
         table = pd.concat(tables, ignore_index=True)
-        table.to_csv(self.out / "leave_one_out.csv", index=False, float_format="%.6g")
+        write_csv(table, self.out / "leave_one_out.csv", float_format="%.6g")
         self.leave_one_out_table = table
         return table
 

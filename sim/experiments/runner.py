@@ -17,6 +17,8 @@ from __future__ import annotations
 import contextlib
 import functools
 import os
+import threading
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,13 +29,14 @@ from joblib import Parallel, delayed
 from tqdm.auto import tqdm
 
 from sim.agents.residents import build_residents
+from sim.csv_output import write_csv
 from sim.metrics import CORE_METRICS
 from sim.model import PinganModel
 from sim.scenario.schema import Scenario
 from sim.space.city import build_city
 
 __all__ = ["Task", "Recompute", "RunResult", "replicate_seed", "run_one", "run_tasks", "run_batch", "scenario_tasks",
-           "write_metrics", "metrics_frame", "ID_COLUMNS", "BACKENDS"]
+           "write_metrics", "metrics_frame", "exit_with_parent", "local_workers", "ID_COLUMNS", "BACKENDS"]
 
 BACKENDS = ("loky", "dask")
 
@@ -169,11 +172,52 @@ def scenario_tasks(scenarios: Iterable[Scenario], replicates: int, base_seed: in
     return tasks
 
 
+#: How often a worker process checks that the process that started it is alive [s].
+PARENT_CHECK_SECONDS = 0.5
+#: Exit status of a worker that stops because its parent died (128 + SIGKILL, as if killed with it).
+PARENT_GONE_STATUS = 137
+
+
+def exit_with_parent(parent: int) -> None:
+    """Make this worker process exit when ``parent`` (the process that started it) dies.
+
+    A loky worker blocks on its task queue, whose pipe it holds both ends of, so it does not
+    notice when the process that started the batch is killed (SIGKILL runs no clean-up): it
+    would finish its run and then wait forever, with its city in memory. A daemon thread
+    checks every :data:`PARENT_CHECK_SECONDS` that the worker still has that parent (a process
+    whose parent dies is adopted by another) and ends the worker at once when it does not.
+    Linux's parent-death signal would fire when the *thread* that started the worker ends,
+    which loky's executor threads do; the check works on every POSIX system.
+
+    Used as the loky executor's initializer, so it runs in every worker, busy or idle.
+    """
+    if os.getppid() != parent:  # gone before this worker started
+        os._exit(PARENT_GONE_STATUS)
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(PARENT_CHECK_SECONDS)
+        os._exit(PARENT_GONE_STATUS)  # no clean-up: the results of a dead batch go nowhere
+
+    threading.Thread(target=watch, name="pingan-exit-with-parent", daemon=True).start()
+
+
+@contextlib.contextmanager
+def local_workers():
+    """joblib's loky backend, configured so that its worker processes end with this process
+    however it ends, SIGKILL included (see :func:`exit_with_parent`)."""
+    from joblib import parallel_config
+
+    with parallel_config(backend="loky", initializer=exit_with_parent, initargs=(os.getpid(),)):
+        yield
+
+
 @contextlib.contextmanager
 def _backend(backend: str, scheduler: str | None, jobs: int):
     """Yields the n_jobs to hand joblib, inside the chosen backend's configuration."""
     if backend == "loky":
-        yield os.cpu_count() or 1 if jobs == -1 else max(1, jobs)
+        with local_workers():
+            yield os.cpu_count() or 1 if jobs == -1 else max(1, jobs)
         return
     if backend != "dask":
         raise ValueError(f"backend must be one of {BACKENDS}, got {backend!r}")
@@ -265,7 +309,7 @@ class Recompute:
 
 def _write_atomic(df: pd.DataFrame, path: Path) -> None:
     tmp = path.with_suffix(path.suffix + ".tmp")
-    df.to_csv(tmp, index=False, float_format="%.10g")
+    write_csv(df, tmp, float_format="%.10g")
     os.replace(tmp, path)
 
 

@@ -20,7 +20,7 @@ from sim.mechanisms.calls import CallParams
 from sim.mechanisms.clearance import ClearanceParams
 from sim.mechanisms.crime import CrimeParams
 from sim.mechanisms.safety import SafetyParams
-from sim.params import Params
+from sim.params import Params, excerpt
 from sim.space.city import CityParams
 
 __all__ = ["RunParams", "Interventions", "Scenario", "check_plain_name", "MAX_WARMUP_DAYS", "MAX_NAME_LENGTH"]
@@ -46,7 +46,7 @@ def check_plain_name(value: str) -> str:
     if not _PLAIN_NAME.match(value) or ".." in value or len(value) > MAX_NAME_LENGTH:
         raise ValueError(f"expected a plain name of at most {MAX_NAME_LENGTH} letters, digits, '_', '-' or '.' "
                          f"(not starting with '.' or '-', no '..'), not a path: it names the output folder "
-                         f"results/NAME; got {value!r}")
+                         f"results/NAME; got {excerpt(value)}")
     return value
 
 
