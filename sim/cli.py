@@ -11,6 +11,7 @@
     pingan validate SCENARIO [SCENARIO ...]
     pingan scenarios
     pingan serve [--host H] [--port P] [--jobs J] [--store FILE]   # the package explorer (extra [app])
+    pingan optimise SCENARIO --budget YUAN_PER_YEAR|actual [--cost] [--report FILE.html] ...   # extra [optimise]
     pingan --version
 
 ``python -m sim`` is the same command. Every subcommand takes ``-q/--quiet`` (warnings and
@@ -224,6 +225,9 @@ def build_parser() -> argparse.ArgumentParser:
     res.add_argument("store", type=Path)
     res.add_argument("--to", type=Path, default=None, help="FILE.csv or FILE.parquet")
     res.add_argument("--sweep", default=None, help="only this sweep")
+    from sim.optimise.cli import add_parser as add_optimise
+
+    add_optimise(sub, common, _parallel_options, scale=_scale, seed=_seed, positive=_positive)
     srv = sub.add_parser("serve", parents=[common],
                          help="the package explorer in the browser (needs: pip install -e '.[app]')")
     srv.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1: this machine only)")
@@ -338,9 +342,19 @@ def main(argv: list[str] | None = None) -> int:
             return _serve(args)
         if args.command == "evidence":
             return _evidence(args)
+        if args.command == "optimise":
+            from sim.optimise.cli import run as optimise
+
+            return optimise(args)
         return _run(args)
     except (ScenarioError, CalibrationFileError, StoreError) as e:
         return _fail(e)
+    except ValueError as e:  # the optimiser's bad input (OptimiseError) and nothing else reaches here as such
+        from sim.optimise.menu import OptimiseError
+
+        if isinstance(e, OptimiseError):
+            return _fail(e)
+        raise
 
 
 def _run(args: argparse.Namespace) -> int:

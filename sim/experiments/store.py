@@ -107,8 +107,9 @@ def _plain(value: Any) -> Any:
 
 
 #: Parts of the package (paths under sim/, or their first folder) that do not change what a run
-#: computes: editing them keeps stored results. The store itself is one: it only keeps them.
-_NOT_MODEL = frozenset({"app", "calibration", "cli.py", "__main__.py", "_data", "experiments/store.py"})
+#: computes: editing them keeps stored results. The store itself is one: it only keeps them; the
+#: optimiser only writes scenarios, whose content is part of the run id.
+_NOT_MODEL = frozenset({"app", "calibration", "cli.py", "__main__.py", "_data", "experiments/store.py", "optimise"})
 
 
 @functools.lru_cache(maxsize=1)

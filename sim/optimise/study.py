@@ -36,7 +36,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from sim.experiments.runner import Recompute, Task, replicate_seed, run_tasks
+from sim.experiments.runner import Recompute, RunResult, Task, replicate_seed, run_tasks
 from sim.experiments.store import ResultsStore, run_id
 from sim.interventions import REGISTRY
 from sim.optimise.costs import package_cost
@@ -158,7 +158,8 @@ class Study:
         self.cheapest = self._cheapest_cost()
         if settings.budget < self.cheapest:
             raise OptimiseError(f"--budget {settings.budget:,.0f} yuan per year is below the cheapest package the "
-                                f"levers allow ({self.cheapest:,.0f} yuan per year: every lever at its lowest)")
+                                f"levers allow that buys anything ({self.cheapest:,.0f} yuan per year at full "
+                                "scale); `pingan optimise SCENARIO --cost` prints what the scenario's own costs")
         self._demand: Demand | None = None
 
     # ---- set-up -----------------------------------------------------------------------------
@@ -205,19 +206,36 @@ class Study:
         return out
 
     def _cheapest_cost(self) -> float:
-        """The cost of every lever at its lowest (choices: the first, or off): a budget below it buys nothing."""
-        lowest = Scenario.model_validate(apply_levers(self._base_data(), self._lowest()))
-        low = package_cost(lowest, self.settings.spec.amortisation_years).annual_yuan
-        # A switch or a word may cost less at another choice: take the cheapest single change.
+        """The cheapest package that buys something: every lever at its lowest but one at its next value.
+
+        A budget below it can buy nothing the levers offer (the lowest package, often "nothing", is
+        what the baseline already is).
+        """
+        years = self.settings.spec.amortisation_years
+        lowest = self._lowest()
+        floor = package_cost(Scenario.model_validate(apply_levers(self._base_data(), lowest)), years).annual_yuan
+        costs = []
         for key, lever in self.levers.items():
-            for choice in lever.choices or []:
-                trial = Scenario.model_validate(apply_levers(self._base_data(), {**self._lowest(), key: choice}))
-                low = min(low, package_cost(trial, self.settings.spec.amortisation_years).annual_yuan)
-        return low
+            if lever.range is not None:
+                low, high = lever.range
+                step = lever.step or (1.0 if lever_kind(key) == "int" else (high - low) / 100)
+                options = [min(high, low + step)] if high > low else []
+            else:
+                options = [c for c in lever.choices if c != lowest[key]]
+            for value in options:
+                data = apply_levers(self._base_data(), {**lowest, key: value})
+                costs.append(package_cost(Scenario.model_validate(data), years).annual_yuan)
+        above = [c for c in costs if c > floor]
+        return min(above) if above else floor
 
     # ---- the folder -------------------------------------------------------------------------
 
-    def _open(self):
+    def open(self) -> None:
+        """Create or reopen the study's folder, its Optuna journal and its results store (see the module docstring).
+
+        Raises:
+            OptimiseError: If the folder holds a study with other settings.
+        """
         self.out.mkdir(parents=True, exist_ok=True)
         key = self.settings.key(self.scenario.model_dump_json())
         path = self.out / "settings.json"
@@ -267,9 +285,22 @@ class Study:
         return out
 
     def _run(self, tasks: list[Task], jobs: int, backend: str, scheduler: str | None, progress: bool,
-             label: str) -> None:
-        run_tasks(tasks, jobs, backend, scheduler, self.store, sweep=f"optimise:{label}", progress=progress,
-                  keep=False)
+             label: str) -> dict[str, RunResult]:
+        """Run what the store does not hold; the runs made here, by run id (for the sites they placed)."""
+        stored = len(self.store.finished_ids() & {t.run_id for t in tasks})
+        log.info(f"{label}: {len(tasks) - stored} simulations to run, {stored} already in the store")
+        results = run_tasks(tasks, jobs, backend, scheduler, self.store, sweep=f"optimise:{label}",
+                            progress=progress)
+        return {t.run_id: r for t, r in zip(tasks, results, strict=True) if r is not None}
+
+    @staticmethod
+    def _note_sites(pkg: Package, first: RunResult | None) -> None:
+        """Sites the scenario's own rules placed, from the package's first run (draw 0, replicate 0) if run here."""
+        if first is None or not first.sites:
+            return
+        for key, cells in first.sites.items():
+            if key not in pkg.sites and len(cells) and REGISTRY[key].siting is not None:
+                pkg.sites[key] = [int(c) for c in cells]
 
     def demand(self, jobs: int = 1, backend: str = "loky", scheduler: str | None = None,
                progress: bool = False) -> Demand:
@@ -278,7 +309,9 @@ class Study:
             return self._demand
         path = self.out / "demand.npz"
         if not path.is_file():
+            # The runs' maps are needed, not only their rows, so they are recomputed (and stored) here.
             tasks = self._tasks(self.baseline_scenario())
+            log.info(f"baseline demand: {len(tasks)} simulations to run, 0 already in the store")
             results = run_tasks(tasks, jobs, backend, scheduler, Recompute(self.store), sweep="optimise:baseline",
                                 progress=progress)
             calls = np.mean([res.cell_calls[-1] for res in results], axis=0)
@@ -362,7 +395,7 @@ class Study:
             progress: Progress bars.
             after_package: Called after each package is scored and stored (e.g. to stop a test run).
         """
-        self._open()
+        self.open()
         try:
             return self._search(jobs, backend, scheduler, progress, after_package)
         finally:
@@ -377,8 +410,9 @@ class Study:
         self._run(base_tasks, jobs, backend, scheduler, progress, "baseline")
         base = self._metrics(base_tasks)
         actual_tasks = self._tasks(self.seed_package)
-        self._run(actual_tasks, jobs, backend, scheduler, progress, "actual")
+        ran = self._run(actual_tasks, jobs, backend, scheduler, progress, "actual")
         actual = Package(-1, self.actual_levers())
+        self._note_sites(actual, ran.get(actual_tasks[0].run_id))
         actual.cost = package_cost(self.seed_package, spec.amortisation_years).annual_yuan
         actual.feasible = actual.cost <= self.settings.budget
         actual.scores = self._score(actual_tasks, base)
@@ -407,12 +441,12 @@ class Study:
         built = [(trial, *self.build(trial.params, trial.number)) for trial in batch]
         tasks = {trial.number: self._tasks(scen) for trial, scen, pkg in built if pkg.feasible}
         todo = list({t.run_id: t for ts in tasks.values() for t in ts}.values())
-        if todo:
-            self._run(todo, jobs, backend, scheduler, progress,
-                      f"generation {batch[0].number // self.settings.spec.population}")
+        ran = self._run(todo, jobs, backend, scheduler, progress,
+                        f"generation {batch[0].number // self.settings.spec.population}") if todo else {}
         for trial, _scen, pkg in built:
             if pkg.feasible:
                 pkg.scores = self._score(tasks[trial.number], base)
+                self._note_sites(pkg, ran.get(tasks[trial.number][0].run_id))
                 values = self._values(pkg)
             else:  # not simulated; constrained domination ranks it by how far over budget it is
                 values = [pkg.cost if o == "cost" else 0.0 for o in self.objectives]
@@ -437,6 +471,14 @@ class Study:
             else:
                 out[key] = getattr(params, field) if params.enabled else 0
         return out
+
+    def read(self) -> StudyResult:
+        """What the folder's study has scored so far, without running anything."""
+        self.open()
+        try:
+            return self.result()
+        finally:
+            self.store.close()
 
     def result(self, actual: Package | None = None) -> StudyResult:
         """Every package the folder's study has scored, and the scenario's own package."""
