@@ -58,7 +58,7 @@ def main() -> None:
 
     with ResultsStore(out / "store.sqlite") as store:
         simulations = store.count()
-    scored = len(result._distinct())
+    scored = len(result.scored())
     trials = len(result.packages)
     per_sim = wall * args.jobs / max(simulations, 1)
     print(f"study: suizhou_2022, budget {budget:,.0f} yuan per year (its 2022 package), scale {args.scale:g}, "

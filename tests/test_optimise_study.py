@@ -74,7 +74,7 @@ def test_every_front_package_is_within_budget_and_none_dominates_another(uninter
 @pytest.mark.slow
 def test_on_a_menu_small_enough_to_enumerate_the_optimiser_finds_the_true_front(uninterrupted):
     result, _ = uninterrupted
-    scored = {(p.levers["video.cameras"], p.levers["crackdown.enabled"]): p for p in result._distinct()}
+    scored = {(p.levers["video.cameras"], p.levers["crackdown.enabled"]): p for p in result.scored()}
     within = {(c, k) for c in (0, 20000, 60000) for k in (False, True) if c * 550 + 7_680_000 * k <= BUDGET}
     assert set(scored) == within  # every package within budget was scored...
     values = np.array([[p.scores["preventable_cases"].mean, p.cost] for p in scored.values()])

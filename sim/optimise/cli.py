@@ -102,8 +102,8 @@ def run(args: argparse.Namespace) -> int:
     study = load_study(scenario, budget, args.out or Path("results") / "optimise" / scenario.name,
                        objectives=objectives, posterior_draws=args.draws, replicates=args.replicates,
                        packages=args.packages, population=args.population, score=args.score,
-                       seed=args.seed, scale=args.scale, posterior=posterior, warmup_days=args.warmup_days)
-    study.source = str(args.scenario)
+                       seed=args.seed, scale=args.scale, posterior=posterior, warmup_days=args.warmup_days,
+                       source=str(args.scenario))
     try:
         result = study.run(args.jobs, args.backend, args.scheduler, progress=not args.quiet)
     except KeyboardInterrupt:

@@ -33,7 +33,7 @@ def front_figure(result: StudyResult) -> Figure:
     o = result.primary()
     fig = Figure(figsize=(7.5, 4.8))
     ax = fig.add_subplot()
-    pkgs = result._distinct()
+    pkgs = result.scored()
     ax.scatter([p.cost / 1e6 for p in pkgs], [p.scores[o].mean for p in pkgs], s=12, c="#bbbbbb",
                label="packages scored")
     front = result.front()
@@ -100,7 +100,7 @@ def study_report(result: StudyResult, path: str | Path) -> Path:
             f"+ set-up over {s.spec.amortisation_years:g} years)", "objectives": ", ".join(study.objectives),
             "search optimises": s.spec.score, "posterior": s.posterior or "default parameters",
             "draws × replicates": f"{s.spec.posterior_draws} × {s.spec.replicates}", "scale": s.scale,
-            "seed": s.seed, "packages scored": len(result._distinct())}
+            "seed": s.seed, "packages scored": len(result.scored())}
     parts = [f"<h1>{html.escape(title)}</h1>",
              '<table class="meta">' + "".join(f"<tr><th>{html.escape(str(k))}</th><td>{html.escape(str(v))}</td></tr>"
                                               for k, v in meta.items()) + "</table>",

@@ -106,6 +106,8 @@ class Package:
         cost: Annual cost at full scale [yuan per year].
         scores: Objective -> score (simulated objectives only).
         feasible: Within budget.
+        content: A hash of the package's scenario (sites included): packages with the same content are
+            the same package, whatever lever values led to them (e.g. a siting rule for zero sites).
     """
 
     number: int
@@ -115,6 +117,7 @@ class Package:
     cost: float = math.nan
     scores: dict[str, Score] = field(default_factory=dict)
     feasible: bool = True
+    content: str = ""
 
 
 def _import_optuna():
@@ -351,7 +354,9 @@ class Study:
             pkg.siting[key] = f"{rule} ({answer.method}, gap {answer.gap:.1%})"
             if REGISTRY[key].siting.dispatch_base:
                 placed = np.concatenate([placed, answer.sites])
-        return Scenario.model_validate(data), pkg
+        package = Scenario.model_validate(data)
+        pkg.content = _content(package)
+        return package, pkg
 
     def _score(self, tasks: list[Task], base: dict[str, np.ndarray]) -> dict[str, Score]:
         metrics = self._metrics(tasks)
@@ -411,7 +416,7 @@ class Study:
         base = self._metrics(base_tasks)
         actual_tasks = self._tasks(self.seed_package)
         ran = self._run(actual_tasks, jobs, backend, scheduler, progress, "actual")
-        actual = Package(-1, self.actual_levers())
+        actual = Package(-1, self.actual_levers(), content=_content(self.seed_package))
         self._note_sites(actual, ran.get(actual_tasks[0].run_id))
         actual.cost = package_cost(self.seed_package, spec.amortisation_years).annual_yuan
         actual.feasible = actual.cost <= self.settings.budget
@@ -489,18 +494,22 @@ class Study:
         return StudyResult(self, packages, actual)
 
 
+def _content(scenario: Scenario) -> str:
+    return hashlib.sha256(scenario.model_dump_json().encode()).hexdigest()[:16]
+
+
 def _package_json(pkg: Package) -> str:
     scores = {o: {**{k: v for k, v in asdict(s).items() if k != "by_draw"}, "by_draw": s.by_draw.tolist()}
               for o, s in pkg.scores.items()}
     return json.dumps({"number": pkg.number, "levers": pkg.levers, "sites": pkg.sites, "siting": pkg.siting,
-                       "cost": pkg.cost, "feasible": pkg.feasible, "scores": scores})
+                       "cost": pkg.cost, "feasible": pkg.feasible, "scores": scores, "content": pkg.content})
 
 
 def _package_from_json(text: str) -> Package:
     d = json.loads(text)
     scores = {o: Score(s["mean"], s["lo"], s["hi"], s["pessimistic"], np.array(s["by_draw"]))
               for o, s in d["scores"].items()}
-    return Package(d["number"], d["levers"], d["sites"], d["siting"], d["cost"], scores, d["feasible"])
+    return Package(d["number"], d["levers"], d["sites"], d["siting"], d["cost"], scores, d["feasible"], d["content"])
 
 
 def optimise(scenario: str | Path | Scenario, budget: float, out: str | Path | None = None, *,
@@ -529,11 +538,14 @@ def optimise(scenario: str | Path | Scenario, budget: float, out: str | Path | N
 
 
 def load_study(scenario: str | Path | Scenario, budget: float, out: str | Path | None = None, *,
-               overrides: list[str] | None = None, **settings: Any) -> Study:
-    """A :class:`Study`, checked (levers, budget) but not run; see :func:`optimise` for the arguments."""
+               overrides: list[str] | None = None, source: str | None = None, **settings: Any) -> Study:
+    """A :class:`Study`, checked (levers, budget) but not run; see :func:`optimise` for the arguments.
+
+    ``source`` names the scenario in messages (default: its file, or ``<scenario>``).
+    """
     from sim.scenario import load_scenario
 
-    source = "<scenario>" if isinstance(scenario, Scenario) else str(scenario)
+    source = source or ("<scenario>" if isinstance(scenario, Scenario) else str(scenario))
     scen = scenario if isinstance(scenario, Scenario) else load_scenario(scenario, overrides)
     study_keys = {"seed", "scale", "posterior", "warmup_days"}
     spec_data = (scen.optimise or OptimiseSpec()).model_dump(exclude_none=True)

@@ -12,7 +12,6 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -77,16 +76,17 @@ class StudyResult:
     def objectives(self) -> list[str]:
         return self.study.objectives
 
-    def _distinct(self) -> list[Package]:
+    def scored(self) -> list[Package]:
+        """Scored packages within budget, each content once (the first trial that asked for it)."""
         seen: dict[str, Package] = {}
         for p in self.packages:
             if p.feasible and p.scores:
-                seen.setdefault(json.dumps(p.levers, sort_keys=True, default=str), p)
+                seen.setdefault(p.content, p)
         return list(seen.values())
 
     def front(self) -> list[Package]:
         """The non-dominated packages within budget, cheapest first."""
-        pkgs = self._distinct()
+        pkgs = self.scored()
         if not pkgs:
             return []
         kind = self.study.settings.spec.score
@@ -109,7 +109,7 @@ class StudyResult:
     def table(self, packages: list[Package] | None = None) -> pd.DataFrame:
         """One row per package: number, contents, cost, and each simulated objective with its interval."""
         rows = []
-        for p in packages if packages is not None else self._distinct():
+        for p in packages if packages is not None else self.scored():
             row = {"package": p.number, "contents": package_words(p.levers, p.siting),
                    "cost_yuan_per_year": p.cost, "within_budget": p.feasible}
             for o, s in p.scores.items():
@@ -155,7 +155,7 @@ class StudyResult:
         """The command line's summary."""
         s = self.study.settings
         lines = [f"budget {s.budget:,.0f} yuan per year (running + set-up over {s.spec.amortisation_years:g} years, "
-                 f"full scale); {len(self._distinct())} packages within budget scored over "
+                 f"full scale); {len(self.scored())} packages within budget scored over "
                  f"{s.spec.posterior_draws} posterior draws × {s.spec.replicates} replicates at scale {s.scale:g}",
                  "", "Pareto front (mean [95 % interval]; pessimistic = "
                  f"{s.spec.quantile:g} quantile over draws):"]
