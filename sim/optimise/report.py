@@ -81,7 +81,7 @@ def sites_figure(result: StudyResult) -> Figure | None:
         ax.set_aspect("equal")
         ax.set_xticks([])
         ax.set_yticks([])
-        if i == 0:
+        if p.sites:
             ax.legend(fontsize=6, loc="lower left")
     fig.tight_layout()
     return fig
