@@ -13,6 +13,7 @@
     pingan serve [--host H] [--port P] [--jobs J] [--store FILE]   # the package explorer (extra [app])
     pingan city build DISTRICTS -o CITY.gpkg [--raster F] [--attractors F] ...   # (extra [geo])
     pingan city incidents RECORDS.csv [--scenario S] [--scale F] [--out DIR]
+    pingan optimise SCENARIO --budget YUAN_PER_YEAR|actual [--cost] [--report FILE.html] ...   # extra [optimise]
     pingan --version
 
 ``python -m sim`` is the same command. Every subcommand takes ``-q/--quiet`` (warnings and
@@ -46,6 +47,7 @@ from sim.experiments.resources import ResourceError, check_resources
 from sim.experiments.runner import BACKENDS, RunResult, run_batch, write_metrics
 from sim.experiments.store import StoreError
 from sim.experiments.summary import HEADLINE, compare, summarise
+from sim.optimise.menu import OptimiseError
 from sim.scenario import ScenarioError, builtin_scenarios, load_scenario
 
 __all__ = ["main", "build_parser"]
@@ -240,6 +242,9 @@ def build_parser() -> argparse.ArgumentParser:
     res.add_argument("store", type=Path)
     res.add_argument("--to", type=Path, default=None, help="FILE.csv or FILE.parquet")
     res.add_argument("--sweep", default=None, help="only this sweep")
+    from sim.optimise.cli import add_parser as add_optimise
+
+    add_optimise(sub, common, _parallel_options, scale=_scale, seed=_seed, positive=_positive)
     srv = sub.add_parser("serve", parents=[common],
                          help="the package explorer in the browser (needs: pip install -e '.[app]')")
     srv.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1: this machine only)")
@@ -392,8 +397,12 @@ def _dispatch(args: argparse.Namespace) -> int:
             return _evidence(args)
         if args.command == "city":
             return _city(args)
+        if args.command == "optimise":
+            from sim.optimise.cli import run as optimise
+
+            return optimise(args)
         return _run(args)
-    except (ScenarioError, CalibrationFileError, StoreError, FolderBusy, ResourceError) as e:
+    except (ScenarioError, CalibrationFileError, StoreError, FolderBusy, ResourceError, OptimiseError) as e:
         return _fail(e)
 
 

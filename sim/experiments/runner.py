@@ -61,6 +61,7 @@ class RunResult:
     county_names: list[str] | None = None
     sites: dict[str, np.ndarray] | None = None  # intervention key -> cells of its sites (stations, cameras...)
     monthly: np.ndarray | None = None  # counted months × counties × crime types, recorded offences
+    cell_calls: np.ndarray | None = None  # counted years × cells, calls for service attended (where they came from)
 
     def frame(self) -> pd.DataFrame:
         df = pd.DataFrame(self.rows)
@@ -133,11 +134,13 @@ def run_one(scenario: Scenario, replicate: int, seed: int, scale: float = 1.0,
     xy = np.column_stack([city.x_km, city.y_km])
     sites = {iv.key: np.asarray(iv.treated_cells(model), dtype=np.int64) for iv in model.interventions}
     treated = list(sites.values())
+    calls = np.array([np.bincount([c.cell for c in model.recorder.attended_in_year(y)], minlength=city.n_cells)
+                      for y in range(len(model.years))], dtype=np.int64).reshape(len(model.years), city.n_cells)
     treated = np.unique(np.concatenate(treated)).astype(np.int64) if treated else np.zeros(0, dtype=np.int64)
     return RunResult(scenario.name, replicate, seed, model.year_rows(),
                      model.recorder.cell_incidents.copy(), model.recorder.daily.copy(), xy,
                      model.recorder.cell_offences_true.copy(), treated, city.county.copy(), city.town.copy(),
-                     list(city.county_names), sites, model.recorder.monthly.copy())
+                     list(city.county_names), sites, model.recorder.monthly.copy(), calls)
 
 
 def _task(payload: str, replicate: int, seed: int, scale: float, progress: bool, index: int):

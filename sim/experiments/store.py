@@ -108,9 +108,10 @@ def _plain(value: Any) -> Any:
 
 #: Parts of the package (paths under sim/, or their first folder) that do not change what a run
 #: computes: editing them keeps stored results. The store itself is one: it only keeps them; so are
-#: the pre-run memory check, the output-folder lock and the CSV writer.
+#: the pre-run memory check, the output-folder lock and the CSV writer; the optimiser only writes
+#: scenarios, whose content is part of the run id.
 _NOT_MODEL = frozenset({"app", "calibration", "cli.py", "__main__.py", "_data", "experiments/store.py",
-                        "experiments/resources.py", "experiments/folder_lock.py", "csv_output.py"})
+                        "experiments/resources.py", "experiments/folder_lock.py", "csv_output.py", "optimise"})
 
 
 @functools.lru_cache(maxsize=1)

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, ClassVar
 import numpy as np
 from pydantic import Field
 
+from sim.interventions.siting import SitingProfile
 from sim.metrics import METRICS, Metric
 from sim.params import Params
 
@@ -123,6 +124,8 @@ class Intervention:
     Params: ClassVar[type[InterventionParams]] = InterventionParams
     #: The metrics only this intervention records or reports (declared in sim.metrics.METRICS).
     declares: ClassVar[tuple[Metric, ...]] = ()
+    #: How a location model sites it, for point facilities that take ``placement: given``; None otherwise.
+    siting: ClassVar[SitingProfile | None] = None
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)

@@ -20,6 +20,7 @@ from sim.mechanisms.calls import CallParams
 from sim.mechanisms.clearance import ClearanceParams
 from sim.mechanisms.crime import CrimeParams
 from sim.mechanisms.safety import SafetyParams
+from sim.optimise.spec import OptimiseSpec
 from sim.params import Params, excerpt
 from sim.space.city import CityParams
 
@@ -107,6 +108,8 @@ class Scenario(Params):
     disputes: DisputeParams = Field(default_factory=DisputeParams)
     safety: SafetyParams = Field(default_factory=SafetyParams)
     interventions: Interventions = Field(default_factory=Interventions)  # type: ignore[valid-type]
+    # Read by `pingan optimise` only; left out of the scenario's content (and so of run ids).
+    optimise: OptimiseSpec | None = Field(None, exclude=True, description="The optimiser's levers and settings.")
 
     @field_validator("name")
     @classmethod
