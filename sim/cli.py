@@ -1,6 +1,6 @@
 """The ``pingan`` command line: run, compare, sweep and validate scenarios.
 
-    pingan run [SCENARIO] [--replicates R] [--seed S] [--scale F] [--jobs J] [--out DIR] [--posterior FILE]
+    pingan run [SCENARIO] [--replicates R] [--seed S] [--scale F] [--jobs J] [--out DIR] [--posterior FILE|main]
     pingan compare BASE ALT [ALT ...] [same options] [--report FILE.html]
     pingan sweep SPEC [--jobs J] [--backend loky|dask] [--scheduler ADDRESS] [--store FILE]
     pingan sensitivity SPEC [same options as sweep]
@@ -87,6 +87,17 @@ def _seed(text: str) -> int:
     return v
 
 
+def _posterior(text: str) -> Path:
+    """A posterior file, or ``main``: the committed calibration's posterior, shipped with pingan."""
+    from sim._data import SHIPPED_POSTERIOR, posterior_file
+
+    path = posterior_file(text)
+    if not path.is_file():
+        raise argparse.ArgumentTypeError(f"expected a posterior.csv file, or 'main' for the committed calibration's "
+                                         f"({SHIPPED_POSTERIOR}, shipped with pingan); no such file: {text}")
+    return path
+
+
 def _port(text: str) -> int:
     v = _whole(text)
     if not 0 <= v <= 65535:
@@ -137,8 +148,9 @@ def _run_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out", type=Path, default=None, help="output folder (default results/NAME)")
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                    help="override a scenario key, e.g. interventions.video.cameras=1000")
-    p.add_argument("--posterior", type=Path, default=None, metavar="FILE",
-                   help="calibrated posterior (posterior.csv): each replicate draws its own parameter set")
+    p.add_argument("--posterior", type=_posterior, default=None, metavar="FILE",
+                   help="calibrated posterior (a posterior.csv, or 'main': the committed calibration's, shipped with "
+                        "pingan): each replicate draws its own parameter set")
     p.add_argument("--no-plots", action="store_true", help="skip the PNG plots")
 
 
@@ -225,7 +237,7 @@ def build_parser() -> argparse.ArgumentParser:
     res.add_argument("--to", type=Path, default=None, help="FILE.csv or FILE.parquet")
     res.add_argument("--sweep", default=None, help="only this sweep")
     srv = sub.add_parser("serve", parents=[common],
-                         help="the package explorer in the browser (needs: pip install -e '.[app]')")
+                         help="the package explorer in the browser (needs the app extra: pingan[app])")
     srv.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1: this machine only)")
     srv.add_argument("--port", type=_port, default=5006, help="TCP port (default 5006; 0 picks a free one)")
     srv.add_argument("--jobs", "-j", type=_positive, default=1,

@@ -1,9 +1,9 @@
 """Start the explorer's web server (``pingan serve``), offline and on localhost by default.
 
 Panel is imported here, lazily: without the ``app`` extra, :func:`require_panel` raises an
-:class:`AppUnavailable` whose message says what to install. Panel serves its JavaScript and
-CSS from the installed package (resource mode ``server``, which this module pins), so the
-page needs no network beyond the machine it runs on.
+:class:`AppUnavailable` whose message says what to install (for a source checkout or a wheel).
+Panel serves its JavaScript and CSS from the installed package (resource mode ``server``, which
+this module pins), so the page needs no network beyond the machine it runs on.
 """
 
 from __future__ import annotations
@@ -11,6 +11,8 @@ from __future__ import annotations
 import socket
 import sys
 from pathlib import Path
+
+from sim._data import install_hint
 
 __all__ = ["AppUnavailable", "require_panel", "free_port", "serve", "DEFAULT_HOST", "DEFAULT_PORT"]
 
@@ -28,7 +30,7 @@ def require_panel():
     try:
         import panel
     except ImportError as e:
-        raise AppUnavailable(f"pingan serve needs the app extra (Panel): pip install -e '.[app]' ({e})") from None
+        raise AppUnavailable(f"pingan serve needs the app extra (Panel): {install_hint('app')} ({e})") from None
     return panel
 
 

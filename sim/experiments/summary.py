@@ -313,8 +313,9 @@ def format_reported(summary: pd.DataFrame, targets: pd.DataFrame, scale: float, 
     if not rows:
         return ""
     params = ("Parameters: drawn from the calibrated posterior, one set per replicate." if posterior else
-              "Parameters: the documented defaults. Add --posterior calibration/results/main/posterior.csv to draw\n"
-              "calibrated sets per replicate, so that parameter uncertainty enters the intervals.")
+              "Parameters: the documented defaults. Add --posterior main to draw calibrated sets per replicate from\n"
+              "the committed calibration's posterior (it ships with pingan), so that parameter uncertainty enters\n"
+              "the intervals; --posterior FILE takes another posterior.csv.")
     return ("\nWhat the seed cities reported (calibration/targets.csv) against this run:\n" + "\n".join(rows)
             + "\n" + params + "\nWhere the model cannot reach a reported figure within plausible parameters, "
             "README.md, \"Tensions\", says why.")
