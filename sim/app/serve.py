@@ -4,6 +4,12 @@ Panel is imported here, lazily: without the ``app`` extra, :func:`require_panel`
 :class:`AppUnavailable` whose message says what to install (for a source checkout or a wheel).
 Panel serves its JavaScript and CSS from the installed package (resource mode ``server``, which
 this module pins), so the page needs no network beyond the machine it runs on.
+
+The page talks to the server over a websocket. Browsers always send an ``Origin`` header, and
+Bokeh refuses origins other than the server's own; but Tornado lets a connection *without* the
+header through (it takes it for a non-browser client), so from another machine, when the server
+listens beyond localhost, a script could drive a page. :func:`require_origin` refuses such
+connections: every websocket must name an allowed origin.
 """
 
 from __future__ import annotations
@@ -14,7 +20,8 @@ from pathlib import Path
 
 from sim._data import install_hint
 
-__all__ = ["AppUnavailable", "require_panel", "free_port", "serve", "DEFAULT_HOST", "DEFAULT_PORT"]
+__all__ = ["AppUnavailable", "require_panel", "require_origin", "free_port", "serve", "DEFAULT_HOST",
+           "DEFAULT_PORT"]
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 5006
@@ -32,6 +39,32 @@ def require_panel():
     except ImportError as e:
         raise AppUnavailable(f"pingan serve needs the app extra (Panel): {install_hint('app')} ({e})") from None
     return panel
+
+
+def require_origin() -> None:
+    """Make the server refuse websocket connections that carry no ``Origin`` header, or one not allowed.
+
+    Replaces Panel's websocket handler (in Bokeh's per-application routes, which every server
+    started afterwards in this process uses) by one that checks the header before the handshake.
+    """
+    from bokeh.server.urls import per_app_patterns
+    from panel.io.server import WSHandler
+    from tornado.web import HTTPError
+
+    if any(getattr(handler, "requires_origin", False) for _, handler, *_ in per_app_patterns):
+        return
+
+    class OriginRequired(WSHandler):
+        requires_origin = True
+
+        async def prepare(self):
+            origin = self.request.headers.get("Origin")
+            if origin is None or not self.check_origin(origin):
+                raise HTTPError(403, reason="a websocket needs an allowed Origin header")
+            await super().prepare()
+
+    per_app_patterns[:] = [(route, OriginRequired if handler is WSHandler else handler, *rest)
+                           for route, handler, *rest in per_app_patterns]
 
 
 def free_port(host: str = DEFAULT_HOST) -> int:
@@ -65,6 +98,7 @@ def serve(host: str = DEFAULT_HOST, port: int = DEFAULT_PORT, jobs: int = 1, sto
     # JS and CSS from the installed packages, served by this server, whatever BOKEH_RESOURCES says:
     # never a CDN (government networks are often offline).
     settings.resources.set_value("server")
+    require_origin()
     if port == 0:
         port = free_port(host)
     origins = sorted({f"{host}:{port}", f"localhost:{port}", f"127.0.0.1:{port}"})
