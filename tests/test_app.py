@@ -271,6 +271,44 @@ def test_the_explorer_runs_at_the_tested_minimum_scale_by_default_and_warns_belo
     assert "scale below 0.1" in page.scale_note.object and not page.run_button.disabled
 
 
+_KERNELS_AFTER_WARM_UP = """
+import sys
+from numba.core.registry import CPUDispatcher
+from sim.app.serve import warm_up_kernels
+
+
+def kernels():  # every compiled kernel of sim and the argument types it has code for
+    found = {}
+    for name, module in list(sys.modules.items()):
+        for value in vars(module).values() if name.startswith("sim.") and module else ():
+            if isinstance(value, CPUDispatcher):
+                found[value.py_func.__qualname__] = set(map(str, value.signatures))
+    return found
+
+
+warm_up_kernels().join()
+before = kernels()
+from sim.app.session import baseline_scenario, package_scenario
+from sim.experiments.runner import run_one
+from sim.scenario import load_scenario
+
+scenario = load_scenario("daqing_2021", ["run.warmup_days=2"])  # another city, other interventions
+run_one(package_scenario(scenario, {}, "p"), 0, 1, 0.02)
+run_one(baseline_scenario(scenario), 0, 1, 0.02)
+after = kernels()
+print(sorted(k for k in after if after[k] - before.get(k, set())))
+"""
+
+
+def test_the_servers_warm_up_compiles_every_kernel_a_package_run_needs():
+    """So the planner's first Run does not wait for numba (the warm-up runs when pingan serve starts)."""
+    _panel_or_skip()
+    r = subprocess.run([sys.executable, "-c", _KERNELS_AFTER_WARM_UP], capture_output=True, text=True, timeout=600,
+                       check=False)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip() == "[]", f"kernels a run compiled after the warm-up: {r.stdout}"
+
+
 def test_editing_the_app_keeps_stored_results(tmp_path):
     """The explorer computes nothing: editing it must not change the model version in run ids."""
     import importlib.util

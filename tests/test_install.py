@@ -9,6 +9,7 @@ wheel's ``sim`` importable (about 20 s on 2 cores: building the wheel is most of
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import zipfile
@@ -65,6 +66,23 @@ def test_posterior_main_is_the_committed_calibrations_wherever_pingan_runs(tmp_p
     assert posterior_file("main") == shipped and posterior_file(SHIPPED_POSTERIOR) == shipped
     (tmp_path / "mine.csv").write_text("weight\n1\n")
     assert posterior_file("mine.csv") == Path("mine.csv")
+
+
+def test_kernels_are_cached_in_a_temporary_folder_where_neither_the_package_nor_home_is_writable(tmp_path):
+    """A read-only install and an account without a writable home: ``import sim`` used to fail."""
+    site, tmp, blocked = tmp_path / "site", tmp_path / "tmp", tmp_path / "blocked"
+    shutil.copytree(REPO / "sim", site / "sim", ignore=shutil.ignore_patterns("__pycache__"))
+    for folder in [site / "sim", *(p for p in (site / "sim").rglob("*") if p.is_dir())]:
+        (folder / "__pycache__").write_text("")  # a file where numba would make its folder: not writable
+    blocked.write_text("")
+    tmp.mkdir()
+    env = {**os.environ, "PYTHONPATH": str(site), "PYTHONDONTWRITEBYTECODE": "1", "TMPDIR": str(tmp),
+           "XDG_CACHE_HOME": str(blocked / "cache")}  # numba's user cache folder: under a file, not writable
+    env.pop("NUMBA_CACHE_DIR", None)
+    r = subprocess.run([sys.executable, "-c", "import sim.rng as r; print(r._mix(5))"], cwd=tmp_path, env=env,
+                       capture_output=True, text=True, timeout=300, check=False)
+    assert r.returncode == 0, r.stderr
+    assert list(tmp.glob("pingan-numba-cache-*/*/rng.splitmix64*.nbi"))  # compiled once, kept for the next run
 
 
 def test_the_package_is_typed():
