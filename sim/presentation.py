@@ -103,11 +103,11 @@ class Sample:
         who = f" ({figure(self.residents)} residents)" if self.residents else ""
         if self.whole:
             return f"Counts and costs are for the whole simulated city{who}."
+        rates = (f"rates, shares and times need no scaling (they agree with the whole city from scale "
+                 f"{MIN_RATE_SCALE:g} up).")
         if self.scale is not None:
-            return (f"Counts and costs are for the simulated {self.short} of the city{who}, not the whole city; "
-                    "rates, shares and times compare with the whole city.")
-        return (f"Counts and costs are for the simulated sample{who}, not necessarily the whole city; "
-                "rates, shares and times compare with the whole city.")
+            return f"Counts and costs are for the simulated {self.short} of the city{who}, not the whole city; {rates}"
+        return f"Counts and costs are for the simulated sample{who}, not necessarily the whole city; {rates}"
 
 
 def scale_warning(scale: float) -> str:

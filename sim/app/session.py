@@ -39,7 +39,8 @@ from sim.scenario.schema import Scenario
 
 __all__ = ["METRICS", "METRIC_LABELS", "SIZE_HINTS", "EditableField", "editable_fields", "package_scenario",
            "baseline_scenario", "headline_table", "PackageRun", "Session", "SavedPackage", "OpenedResults",
-           "open_results", "ResultsFileError", "BASELINES", "MAX_REPLICATES", "SettingsError", "run_settings"]
+           "open_results", "ResultsFileError", "BASELINES", "MAX_REPLICATES", "SettingsError", "run_settings",
+           "headline_view"]
 
 #: Headline metrics shown against the baseline, in this order.
 METRICS: tuple[str, ...] = (*[m for m in HEADLINE if m != "cost_yuan"], "sense_of_safety_pct", "cost_yuan")
