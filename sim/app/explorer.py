@@ -191,6 +191,7 @@ class Explorer:
         self.open_pareto = pn.pane.Matplotlib(None, dpi=96, tight=True, format="png", sizing_mode="scale_width",
                                               max_width=800, visible=False)
         self._opened = None
+        self._updating = False
 
         self.scenario.param.watch(lambda e: self._load(e.new), "value")
         self.run_button.on_click(lambda e: self.start())
@@ -424,15 +425,16 @@ class Explorer:
 
     def _show_opened(self) -> None:
         opened = self._opened
-        if opened is None or self.open_base.value in (None, _ASK):
+        if opened is None or self._updating or self.open_base.value in (None, _ASK):
             return
         df, base = opened.metrics, self.open_base.value
         others = [s for s in opened.scenarios if s != base]
-        if list(self.open_package.options) != others:
-            self.open_package.param.update(options=others, value=others[0], disabled=False)
-            return  # the watcher calls back with the new package
-        if self.open_package.value not in others:
-            return
+        if list(self.open_package.options) != others or self.open_package.value not in others:
+            self._updating = True  # the package list follows the baseline; draw once, below
+            try:
+                self.open_package.param.update(options=others, value=others[0], disabled=False)
+            finally:
+                self._updating = False
         _, rows = headline_view(df, base, self.open_package.value, opened.sample)
         self.open_headline.object = _frame(rows, "no common replicates and years to compare")
         try:
