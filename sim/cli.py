@@ -1,6 +1,6 @@
 """The ``pingan`` command line: run, compare, sweep and validate scenarios.
 
-    pingan run [SCENARIO] [--replicates R] [--seed S] [--scale F] [--jobs J] [--out DIR] [--posterior FILE]
+    pingan run [SCENARIO] [--replicates R] [--seed S] [--scale F] [--jobs J] [--out DIR] [--posterior FILE|main]
     pingan compare BASE ALT [ALT ...] [same options] [--report FILE.html]
     pingan sweep SPEC [--jobs J] [--backend loky|dask] [--scheduler ADDRESS] [--store FILE]
     pingan sensitivity SPEC [same options as sweep]
@@ -48,6 +48,7 @@ from sim.experiments.runner import BACKENDS, RunResult, run_batch, write_metrics
 from sim.experiments.store import StoreError
 from sim.experiments.summary import HEADLINE, compare, summarise
 from sim.optimise.menu import OptimiseError
+from sim.presentation import MIN_RATE_SCALE, Sample, scale_warning
 from sim.scenario import ScenarioError, builtin_scenarios, load_scenario
 
 __all__ = ["main", "build_parser"]
@@ -55,7 +56,6 @@ __all__ = ["main", "build_parser"]
 log = logging.getLogger("pingan")
 
 DEFAULT_SCENARIO = "suizhou_2022"
-MIN_RATE_SCALE = 0.1
 #: Largest base seed: seeds are stored as SQLite integers (signed 64-bit).
 MAX_SEED = 2**63 - 1
 #: Problems with the input: exit status 2 (as argparse's own errors).
@@ -103,6 +103,17 @@ def _seed(text: str) -> int:
     if not 0 <= v <= MAX_SEED:
         raise argparse.ArgumentTypeError(f"expected a seed from 0 to 2**63 - 1, got {text}")
     return v
+
+
+def _posterior(text: str) -> Path:
+    """A posterior file, or ``main``: the committed calibration's posterior, shipped with pingan."""
+    from sim._data import SHIPPED_POSTERIOR, posterior_file
+
+    path = posterior_file(text)
+    if not path.is_file():
+        raise argparse.ArgumentTypeError(f"expected a posterior.csv file, or 'main' for the committed calibration's "
+                                         f"({SHIPPED_POSTERIOR}, shipped with pingan); no such file: {text}")
+    return path
 
 
 def _port(text: str) -> int:
@@ -155,8 +166,9 @@ def _run_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out", type=Path, default=None, help="output folder (default results/NAME)")
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                    help="override a scenario key, e.g. interventions.video.cameras=1000")
-    p.add_argument("--posterior", type=Path, default=None, metavar="FILE",
-                   help="calibrated posterior (posterior.csv): each replicate draws its own parameter set")
+    p.add_argument("--posterior", type=_posterior, default=None, metavar="FILE",
+                   help="calibrated posterior (a posterior.csv, or 'main': the committed calibration's, shipped with "
+                        "pingan): each replicate draws its own parameter set")
     p.add_argument("--no-plots", action="store_true", help="skip the PNG plots")
 
 
@@ -246,7 +258,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_optimise(sub, common, _parallel_options, scale=_scale, seed=_seed, positive=_positive)
     srv = sub.add_parser("serve", parents=[common],
-                         help="the package explorer in the browser (needs: pip install -e '.[app]')")
+                         help="the package explorer in the browser (needs the app extra: pingan[app])")
     srv.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1: this machine only)")
     srv.add_argument("--port", type=_port, default=5006, help="TCP port (default 5006; 0 picks a free one)")
     srv.add_argument("--jobs", "-j", type=_positive, default=1,
@@ -422,8 +434,7 @@ def _run(args: argparse.Namespace) -> int:
                      f"replicates); expected at most {MAX_RUNS:,} (as in a sweep)")
     _check_resources(scenarios, args.scale, args, runs, kept_runs=runs)  # every run is kept for the maps
     if args.scale < MIN_RATE_SCALE:
-        log.warning(f"note: at --scale below {MIN_RATE_SCALE} a county's few patrol units make rates per "
-                    f"100 000 drift from full scale (tested agreement from {MIN_RATE_SCALE} up)")
+        log.warning(f"note: {scale_warning(args.scale)}")
     out = args.out or Path("results") / "_vs_".join(labels)  # names are plain words: inside results/
     _make_folder(out)
     lock = _lock_folder(out, args.held, announce=False)
@@ -445,25 +456,30 @@ def _run(args: argparse.Namespace) -> int:
         log.info(f"parameters drawn from {args.posterior} per replicate: {out / 'parameters.csv'}")
     summary = summarise(df)
     write_csv(summary, out / "summary.csv", float_format="%.10g")
-    _print_summary(summary)
+    sample = Sample.of(df[df["scenario"] == labels[0]], args.scale)  # what the counts and costs describe
+    _print_summary(summary, sample)
     if args.command == "run":
         _print_reported(summary, args)
     if args.command == "compare":
         diff = compare(df, labels[0])
         write_csv(diff, out / "compare.csv", float_format="%.10g")
-        _print_compare(diff)
-        _packages(df, results, labels[0], out, plots=not args.no_plots)
+        _print_compare(diff, sample)
+        from sim.presentation import intervention_starts, package_contents
+
+        contents = {s.name: package_contents(s, scenarios[0] if s is not scenarios[0] else None) for s in scenarios}
+        _packages(df, results, labels[0], out, plots=not args.no_plots, sample=sample, contents=contents)
         if args.report is not None:
             from sim.report import comparison_report
 
             comparison_report(args.report, df, results, labels[0], first_year=scenarios[0].run.first_year,
-                              start_year=scenarios[1].run.start_year_of_interventions, diff=diff,
+                              starts=intervention_starts(scenarios[1:], scenarios[0]), diff=diff,
                               meta={"baseline": labels[0], "alternatives": ", ".join(labels[1:]),
                                     "replicates": args.replicates, "seed": args.seed, "scale": args.scale,
-                                    "years": ", ".join(map(str, scenarios[0].run.year_labels))})
+                                    "years": ", ".join(map(str, scenarios[0].run.year_labels))},
+                              scale=args.scale, contents=contents)
             log.info(f"wrote the report {args.report}")
     if not args.no_plots:
-        _plots(results, scenarios, out)
+        _plots(results, scenarios, out, sample)
     log.info(f"wrote {out / 'metrics.csv'}, {out / 'summary.csv'}"
              + (", compare.csv, packages.csv, areas_county.csv, areas_town.csv, rings.csv"
                 if args.command == "compare" else "")
@@ -539,10 +555,12 @@ def _calibrate(args) -> int:
     return 0
 
 
-def _packages(df, results, base: str, out: Path, plots: bool) -> None:
+def _packages(df, results, base: str, out: Path, plots: bool, sample: Sample | None = None,
+              contents: dict[str, str] | None = None) -> None:
     from sim.experiments.packages import area_breakdown, package_table, pareto_plot, ring_effects
+    from sim.presentation import interval, package_rows, text_table
 
-    table = package_table(df, base)
+    table = package_table(df, base, contents=contents)
     write_csv(table, out / "packages.csv", float_format="%.10g")
     for level in ("county", "town"):
         write_csv(area_breakdown(results, base, level), out / f"areas_{level}.csv", float_format="%.10g")
@@ -550,19 +568,15 @@ def _packages(df, results, base: str, out: Path, plots: bool) -> None:
     write_csv(rings, out / "rings.csv", float_format="%.10g")
     if len(table):
         print(f"\npackages against {base}, {int(table['year'].iloc[0])} (ranked by preventable cases prevented)")
-        for _, r in table.iterrows():
-            print(f"  {int(r['rank'])}. {r.package:28s} prevented {r.prevented:8.1f} [{r.prevented_lo:.1f}, "
-                  f"{r.prevented_hi:.1f}]  extra cost {r.extra_cost_yuan / 1e6:8.2f} M yuan  "
-                  + (f"cost/prevented {r.cost_per_prevented_yuan:10.0f} yuan" if pd.notna(r.cost_per_prevented_yuan)
-                     else f"cost/prevented {r.cost_per_prevented_note}")
-                  + ("  (Pareto)" if r.pareto else ""))
+        print(text_table(package_rows(table, sample, contents)))
         if plots:
-            pareto_plot(table, out / "pareto.png")
+            pareto_plot(table, out / "pareto.png", sample=sample)
     if len(rings):
-        print("\ntrue offences around treated cells (difference from baseline) [95 % interval]")
-        for _, r in rings.iterrows():
-            print(f"  {r.package:28s} ring {r.ring:8s} {r.difference:+8.1f} [{r.difference_lo:+.1f}, "
-                  f"{r.difference_hi:+.1f}]  {r.reading}")
+        print(f"\ntrue offences around treated cells, difference from baseline [per year, "
+              f"{sample.short if sample else 'sample'}, 95 % interval]")
+        print(text_table([{"package": r.package, "ring": r.ring, "difference": interval(
+            r.difference, r.difference_lo, r.difference_hi, signed=True), "reading": r.reading}
+            for _, r in rings.iterrows()]))
 
 
 def _sweep(args) -> int:
@@ -731,27 +745,29 @@ def _print_reported(summary: pd.DataFrame, args: argparse.Namespace) -> None:
         print(text)
 
 
-def _print_summary(summary: pd.DataFrame) -> None:
+def _print_summary(summary: pd.DataFrame, sample: Sample | None = None) -> None:
     from sim.experiments.summary import format_summary
 
-    print(format_summary(summary))
+    print(format_summary(summary, sample=sample))
 
 
-def _print_compare(diff: pd.DataFrame) -> None:
+def _print_compare(diff: pd.DataFrame, sample: Sample | None = None) -> None:
     from sim.experiments.summary import format_compare
 
-    print(format_compare(diff))
+    print(format_compare(diff, sample=sample))
 
 
-def _plots(results: list[RunResult], scenarios, out: Path) -> None:
+def _plots(results: list[RunResult], scenarios, out: Path, sample: Sample | None = None) -> None:
     from sim.plots import incident_map, time_series
+    from sim.presentation import intervention_starts
 
     by_name: dict[str, list[RunResult]] = {}
     for r in results:
         by_name.setdefault(r.scenario, []).append(r)
     for s in scenarios:
         incident_map(by_name[s.name], s.run.year_labels, out / f"map_{s.name}.png")
-    time_series(by_name, scenarios[0].run.first_year, out / "timeseries.png")
+    starts = intervention_starts(scenarios[1:], scenarios[0]) if len(scenarios) > 1 else None
+    time_series(by_name, scenarios[0].run.first_year, out / "timeseries.png", start=starts, sample=sample)
 
 
 # ---- pingan city: real cities from GIS files, and incident records (sim.space.gis, sim.space.incidents)
@@ -761,7 +777,7 @@ def _city_parser(sub, common: argparse.ArgumentParser) -> None:
     city = sub.add_parser("city", parents=[common], help="build a real city from GIS files; read incident records")
     verbs = city.add_subparsers(dest="city_command", required=True)
     b = verbs.add_parser("build", parents=[common], help="districts (+ raster, points) -> a city file (GeoPackage) "
-                         "for city.geography (needs: pip install -e '.[geo]')")
+                         "for city.geography (needs the geo extra: pingan[geo])")
     b.add_argument("districts", help="district or county polygons (GeoJSON, GeoPackage, shapefile; any CRS)")
     b.add_argument("-o", "--out", dest="city_file", type=Path, required=True, metavar="CITY.gpkg")
     b.add_argument("--name-field", default="name")

@@ -24,11 +24,13 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from matplotlib import colors
+from matplotlib import colors, patheffects
 from matplotlib.axes import Axes
 from matplotlib.collections import LineCollection
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch
+
+from sim.presentation import Sample, figure
 
 __all__ = ["CellMap", "SITE_STYLES", "DAILY_SERIES", "difference_map", "timeseries", "pareto", "incident_map",
            "time_series", "difference_map_of", "county_boundaries", "raster", "mean_cells", "save"]
@@ -45,7 +47,16 @@ DAILY_SERIES = ("preventable cases, recorded [per day]", "calls for service [per
                 "effective incidents, recorded [per day]")
 DPI = 110
 #: Map background: lattice squares with no simulated cell (outside the city, or left out of a scaled sample).
-NO_CELL = "#e0e0e0"
+#: Blank, so that a sparse sample does not turn the map grey; the simulated cells are outlined in CELL_EDGE.
+NO_CELL = "white"
+CELL_EDGE = "0.72"
+#: Each side of a difference map's colour scale ends at this percentile of its cells' magnitudes.
+COLOUR_PERCENTILE = 95.0
+#: Each side of a difference map's scale reaches at least this share of the other side: the scale
+#: is not spent on changes that did not happen, yet a small rise is not coloured like a large fall.
+MIN_SIDE_SHARE = 0.25
+#: County labels keep this many cell sides away from any site marker.
+LABEL_CLEARANCE_CELLS = 1.5
 
 
 @dataclass(frozen=True)
@@ -137,14 +148,31 @@ def county_boundaries(cells: CellMap) -> np.ndarray:
     return out * cells.cell_size_km
 
 
-def _county_labels(ax: Axes, cells: CellMap) -> None:
+def _county_labels(ax: Axes, cells: CellMap, sites: Mapping[str, np.ndarray] | None = None) -> None:
+    """Each county's name near its middle, on a cell at least a cell and a half from any site.
+
+    Labels sit under the site markers (lower zorder) with a white halo, so neither hides the other.
+    """
     if not len(cells.county_names):
         return
+    where = [np.asarray(w, dtype=np.int64) for w in (sites or {}).values() if len(w)]
+    taken = np.concatenate(where) if where else np.zeros(0, dtype=np.int64)
+    sx, sy = cells.x_km[taken], cells.y_km[taken]
+    halo = [patheffects.withStroke(linewidth=2.5, foreground="white")]
     for k, name in enumerate(cells.county_names):
-        m = cells.county == k
-        if m.any():
-            ax.annotate(name, (float(np.median(cells.x_km[m])), float(np.median(cells.y_km[m]))), fontsize=7,
-                        ha="center", va="center", color="black", alpha=0.7)
+        m = np.flatnonzero(cells.county == k)
+        if not len(m):
+            continue
+        cx, cy = float(np.median(cells.x_km[m])), float(np.median(cells.y_km[m]))
+        order = m[np.argsort(np.hypot(cells.x_km[m] - cx, cells.y_km[m] - cy), kind="stable")]
+        x, y = cells.x_km[order[0]], cells.y_km[order[0]]
+        if len(taken):
+            gap = np.min(np.hypot(cells.x_km[order, None] - sx[None, :], cells.y_km[order, None] - sy[None, :]), axis=1)
+            free = np.flatnonzero(gap >= LABEL_CLEARANCE_CELLS * cells.cell_size_km)
+            if len(free):
+                x, y = cells.x_km[order[free[0]]], cells.y_km[order[free[0]]]
+        ax.annotate(name, (float(x), float(y)), fontsize=7, ha="center", va="center", color="black", zorder=3.5,
+                    path_effects=halo)
 
 
 def _sites(ax: Axes, cells: CellMap, sites: Mapping[str, np.ndarray] | None) -> None:
@@ -158,19 +186,53 @@ def _sites(ax: Axes, cells: CellMap, sites: Mapping[str, np.ndarray] | None) -> 
                    label=f"{label} ({len(where)})", zorder=4, **edge)
 
 
-def _map_frame(ax: Axes, cells: CellMap) -> None:
+def _cell_outlines(cells: CellMap) -> np.ndarray:
+    """The edges of the simulated cells (n × 2 × 2, km), each once: where a sample is sparse, its cells stay visible."""
+    i, j, i0, j0 = _lattice(cells)
+    edges = set()
+    for a, b in zip(i.tolist(), j.tolist(), strict=True):
+        edges.update({((a, b), (a + 1, b)), ((a, b + 1), (a + 1, b + 1)), ((a, b), (a, b + 1)),
+                      ((a + 1, b), (a + 1, b + 1))})
+    segs = np.array(sorted(edges), dtype=float).reshape(-1, 2, 2)
+    segs[..., 0] += i0
+    segs[..., 1] += j0
+    return segs * cells.cell_size_km
+
+
+def _map_frame(ax: Axes, cells: CellMap, sites: Mapping[str, np.ndarray] | None = None) -> None:
+    ax.add_collection(LineCollection(_cell_outlines(cells), colors=CELL_EDGE, linewidths=0.3, zorder=2.5,
+                                     gid="cell outlines"))
     segs = county_boundaries(cells)
     if len(segs):
-        ax.add_collection(LineCollection(segs, colors="black", linewidths=0.8, zorder=3))
-    _county_labels(ax, cells)
+        ax.add_collection(LineCollection(segs, colors="black", linewidths=0.8, zorder=3, gid="county boundaries"))
+    _county_labels(ax, cells, sites)
     ax.set_xlabel("east [km]")
     ax.set_ylabel("north [km]")
     ax.set_aspect("equal")
 
 
+def _colour_limits(diff: np.ndarray) -> tuple[float, float, str]:
+    """Each side of a diverging scale from its own cells (robust: a few extreme cells do not wash the rest out),
+    and at least :data:`MIN_SIDE_SHARE` of the other side.
+
+    Returns:
+        ``(low, high, extend)``: the most negative and most positive colours (``low < 0 < high``)
+        and the colour bar's ``extend`` for cells beyond them.
+    """
+    d = diff[np.isfinite(diff)]
+    neg, pos = -d[d < 0], d[d > 0]
+    low = float(np.percentile(neg, COLOUR_PERCENTILE)) if len(neg) else 0.0
+    high = float(np.percentile(pos, COLOUR_PERCENTILE)) if len(pos) else 0.0
+    top = max(low, high, 1e-9)
+    low, high = max(low, MIN_SIDE_SHARE * top), max(high, MIN_SIDE_SHARE * top)
+    below, above = bool(len(neg) and neg.max() > low), bool(len(pos) and pos.max() > high)
+    extend = "both" if below and above else "min" if below else "max" if above else "neither"
+    return -low, high, extend
+
+
 def difference_map(city, base_counts: np.ndarray, alt_counts: np.ndarray,
                    sites: Mapping[str, np.ndarray] | None = None, ax: Axes | None = None, *,
-                   what: str = "recorded offences", title: str | None = None) -> Figure:
+                   what: str = "recorded offences", title: str | None = None, sample: Sample | None = None) -> Figure:
     """Alternative minus baseline per cell on a diverging scale, with county boundaries and sites.
 
     Args:
@@ -182,9 +244,12 @@ def difference_map(city, base_counts: np.ndarray, alt_counts: np.ndarray,
         ax: Axes to draw on (a new figure when None).
         what: What is counted, for the colour bar.
         title: Figure title (default: names the city when known).
+        sample: The simulated sample the counts describe (:class:`sim.presentation.Sample`), for the colour bar.
 
     Returns:
-        The figure. Squares of the lattice with no simulated cell are grey (:data:`NO_CELL`).
+        The figure. Each side of the diverging scale runs to its own 95th percentile of cells
+        (cells beyond take the end colour); simulated cells are outlined and squares of the lattice
+        with no simulated cell are left blank (:data:`NO_CELL`); the legend sits under the map.
 
     Raises:
         ValueError: ``base_counts`` or ``alt_counts`` do not have one value per cell.
@@ -196,36 +261,69 @@ def difference_map(city, base_counts: np.ndarray, alt_counts: np.ndarray,
                          f"{base.shape} and {alt.shape}")
     fig, ax = _axes(ax, (7.5, 6.5))
     diff = alt - base
-    lim = max(float(np.nanmax(np.abs(diff))) if len(diff) else 0.0, 1e-9)
-    norm = colors.TwoSlopeNorm(vcenter=0.0, vmin=-lim, vmax=lim)
+    low, high, extend = _colour_limits(diff)
+    norm = colors.TwoSlopeNorm(vcenter=0.0, vmin=low, vmax=high)
     grid, extent = raster(cells, diff)
     sc = ax.imshow(grid, origin="lower", extent=extent, cmap="RdBu_r", norm=norm, interpolation="nearest",
                    zorder=2)
     ax.set_facecolor(NO_CELL)
-    _map_frame(ax, cells)
+    _map_frame(ax, cells, sites)
     _sites(ax, cells, sites)
-    fig.colorbar(sc, ax=ax, shrink=0.8, label=f"{what}: alternative − baseline [per cell and year]")
+    # The colour bar spans the map's own height (an inset of the map's axes, not a share of the figure).
+    unit = f"per cell and year, {sample.short}" if sample is not None else "per cell and year"
+    bar = fig.colorbar(sc, cax=ax.inset_axes([1.03, 0.0, 0.04, 1.0]), extend=extend,
+                       label=f"{what}: alternative − baseline [{unit}]")
+    # Each half of the bar has its own range: ticks at its ends and middles, whatever their lengths.
+    ticks = [low, low / 2, 0.0, high / 2, high]
+    bar.set_ticks(ticks, labels=[figure(t, signed=True) for t in ticks])
     handles, _ = ax.get_legend_handles_labels()
-    if np.isnan(grid).any():  # say what grey is: at small scale most squares are not simulated
+    if np.isnan(grid).any():  # say what the blank squares are: at small scale most squares are not simulated
         handles.append(Patch(facecolor=NO_CELL, edgecolor="0.6", linewidth=0.4, label="no simulated cell"))
     if handles:
-        ax.legend(handles=handles, fontsize=7, loc="upper left", framealpha=0.8)
+        ax.legend(handles=handles, fontsize=7, loc="upper left", bbox_to_anchor=(0.0, -0.09), ncol=2,
+                  frameon=False)
     where = f"{cells.city_name}: " if cells.city_name else ""
     ax.set_title(title or f"{where}{what}, alternative − baseline (blue: fewer, red: more)", fontsize=10)
     return fig
 
 
+def _marks(start) -> list[tuple[np.datetime64, str]]:
+    if start is None:
+        return []
+    if isinstance(start, (int, np.integer, dt.date)):
+        start = [(start, "interventions start")]
+    out = []
+    for when, label in start:
+        day = np.datetime64(f"{int(when)}-01-01") if isinstance(when, (int, np.integer)) else np.datetime64(when)
+        out.append((day, label))
+    return out
+
+
+def _shared_days(smoothed: list[np.ndarray]) -> int:
+    """How many leading points every series has the same, replicate by replicate (0 if they differ in shape)."""
+    first = smoothed[0]
+    if len(smoothed) < 2 or any(v.shape != first.shape for v in smoothed[1:]):
+        return 0
+    same = np.all([np.all(v == first, axis=0) for v in smoothed[1:]], axis=0)
+    return int(np.argmin(same)) if not same.all() else len(same)
+
+
 def timeseries(series: Mapping[str, np.ndarray], first_year: int, *, ylabel: str,
-               start: dt.date | int | None = None, window: int = 7, ax: Axes | None = None,
-               title: str | None = None) -> Figure:
+               start: int | dt.date | Sequence[tuple[int | dt.date, str]] | None = None, window: int = 7,
+               ax: Axes | None = None, title: str | None = None) -> Figure:
     """Daily series of several scenarios against calendar dates, smoothed, with the replicate range.
+
+    While every scenario has the same values (the year before a package starts, under common
+    random numbers) they are drawn once, as one grey line, instead of on top of each other.
 
     Args:
         series: Scenario name → values, ``replicates × days`` (or ``days``), day 0 = 1 January of
             ``first_year``; the model's years have 365 days.
         first_year: Calendar year of day 0.
         ylabel: Axis label with units.
-        start: When the interventions start: a date, or a calendar year (1 January); marked.
+        start: What to mark: a year (1 January) or a date, labelled "interventions start", or
+            ``(year or date, label)`` pairs (:func:`sim.presentation.intervention_starts`); the
+            first is dashed, the others dotted.
         window: Days in the centred moving mean.
         ax: Axes to draw on (a new figure when None).
         title: Figure title.
@@ -235,22 +333,37 @@ def timeseries(series: Mapping[str, np.ndarray], first_year: int, *, ylabel: str
     """
     fig, ax = _axes(ax, (10, 4))
     kernel = np.ones(window) / window
-    t0 = np.datetime64(f"{first_year}-01-01")
+    smoothed = {}
     for name, values in series.items():
         v = np.atleast_2d(np.asarray(values, dtype=float))
         if v.shape[1] < window:
             raise ValueError(f"timeseries: series {name!r} has {v.shape[1]} days, fewer than the window {window}")
-        smooth = np.array([np.convolve(row, kernel, mode="valid") for row in v])
-        days = np.arange(smooth.shape[1]) + window // 2
-        # 365-day model years: day d of year y is the d-th day of that calendar year.
-        dates = np.array([np.datetime64(f"{first_year + d // 365}-01-01") + np.timedelta64(d % 365, "D")
-                          for d in days.tolist()]) if len(days) else t0 + days.astype("timedelta64[D]")
-        line, = ax.plot(dates, smooth.mean(axis=0), label=name, lw=1.2)
-        if len(smooth) > 1:
-            ax.fill_between(dates, smooth.min(axis=0), smooth.max(axis=0), alpha=0.2, color=line.get_color(), lw=0)
-    if start is not None:
-        when = np.datetime64(f"{start}-01-01") if isinstance(start, int) else np.datetime64(start)
-        ax.axvline(when, color="black", ls="--", lw=1, label=f"interventions start ({str(when)[:10]})")
+        smoothed[name] = np.array([np.convolve(row, kernel, mode="valid") for row in v])
+    if not smoothed:
+        return fig
+    n = max(v.shape[1] for v in smoothed.values())
+    days = np.arange(n) + window // 2
+    # 365-day model years: day d of year y is the d-th day of that calendar year.
+    dates = np.array([np.datetime64(f"{first_year + d // 365}-01-01") + np.timedelta64(d % 365, "D")
+                      for d in days.tolist()])
+    shared = _shared_days(list(smoothed.values()))
+
+    def draw(values: np.ndarray, cut: slice, label: str | None, **style):
+        x = dates[: values.shape[1]][cut]
+        line, = ax.plot(x, values.mean(axis=0)[cut], label=label, lw=1.2, **style)
+        if len(values) > 1:
+            ax.fill_between(x, values.min(axis=0)[cut], values.max(axis=0)[cut], alpha=0.2, color=line.get_color(),
+                            lw=0)
+
+    if shared:
+        draw(next(iter(smoothed.values())), slice(0, shared), "all scenarios alike (common random numbers)",
+             color="0.4")
+    for name, v in smoothed.items():
+        if shared < v.shape[1]:
+            draw(v, slice(max(shared - 1, 0), None), name)
+    for k, (when, label) in enumerate(_marks(start)):
+        ax.axvline(when, color="black" if k == 0 else "0.35", ls="--" if k == 0 else ":", lw=1,
+                   label=f"{label} ({str(when)[:10]})")
     ax.set_ylabel(ylabel)
     ax.set_xlabel("date")
     ax.legend(fontsize=8)
@@ -259,7 +372,7 @@ def timeseries(series: Mapping[str, np.ndarray], first_year: int, *, ylabel: str
 
 
 def pareto(table: pd.DataFrame, ax: Axes | None = None, *, metric: str = "preventable_cases",
-           title: str | None = None) -> Figure:
+           title: str | None = None, sample: Sample | None = None) -> Figure:
     """Extra cost against cases prevented (mean, 95 % intervals), the Pareto frontier joined.
 
     Args:
@@ -269,9 +382,10 @@ def pareto(table: pd.DataFrame, ax: Axes | None = None, *, metric: str = "preven
         ax: Axes to draw on (a new figure when None).
         metric: The outcome counted as prevented, for the axis label.
         title: Figure title.
+        sample: The simulated sample the counts and costs describe, for the axis labels.
 
     Returns:
-        The figure.
+        The figure; the legend sits under the axes, clear of the packages' error bars.
     """
     fig, ax = _axes(ax, (8, 6))
     t = table
@@ -290,12 +404,13 @@ def pareto(table: pd.DataFrame, ax: Axes | None = None, *, metric: str = "preven
                         xytext=(5, 5), fontsize=8)
         f = t[t["pareto"].astype(bool)].sort_values("extra_cost_yuan")
         ax.plot(f["extra_cost_yuan"] / 1e6, f["prevented"], "--", color="tab:red", label="Pareto frontier")
-        ax.legend(fontsize=8)
+        ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.11), ncol=2, frameon=False)
     else:
         ax.text(0.5, 0.5, "no packages yet", ha="center", va="center", transform=ax.transAxes)
     ax.axhline(0, color="grey", lw=0.5)
-    ax.set_xlabel("extra cost against the baseline [million yuan per year]")
-    ax.set_ylabel(f"{metric.replace('_', ' ')} prevented against the baseline [per year]")
+    tag = f", {sample.short}" if sample is not None else ""
+    ax.set_xlabel(f"extra cost against the baseline [million yuan per year{tag}]")
+    ax.set_ylabel(f"{metric.replace('_', ' ')} prevented [per year{tag}]")
     default = "Packages: cost against effect (mean, 95 % interval over replicates)"
     ax.set_title(default if title is None else title, fontsize=10)
     return fig
@@ -327,15 +442,20 @@ def incident_map(results: Sequence, year_labels: Sequence[int], path: str | Path
 
 
 def time_series(results_by_scenario: Mapping[str, Sequence], first_year: int, path: str | Path | None = None,
-                start: dt.date | int | None = None, window: int = 7, figsize: tuple[float, float] = (11, 7)) -> Figure:
-    """Daily recorded preventable cases and calls for service (``window``-day mean), replicate range."""
+                start: int | dt.date | Sequence[tuple[int | dt.date, str]] | None = None, window: int = 7,
+                figsize: tuple[float, float] = (11, 7), sample: Sample | None = None) -> Figure:
+    """Daily recorded preventable cases and calls for service (``window``-day mean), replicate range.
+
+    ``start`` is marked as in :func:`timeseries`; ``sample`` names the simulated sample in the title.
+    """
     fig = Figure(figsize=figsize, layout="constrained")
     axes = fig.subplots(2, 1, sharex=True)
     for ax, j in zip(axes, (0, 1), strict=True):
         timeseries({name: np.stack([r.daily[:, j] for r in rs]) for name, rs in results_by_scenario.items()},
                    first_year, ylabel=DAILY_SERIES[j], start=start, window=window, ax=ax, title="")
     axes[0].set_xlabel("")
-    fig.suptitle(f"{window}-day mean; band = range over replicates")
+    of = f" ({sample.short})" if sample is not None else ""
+    fig.suptitle(f"{window}-day mean{of}; band = range over replicates")
     return save(fig, path)
 
 
@@ -345,7 +465,7 @@ def mean_cells(results: Sequence, year: int = -1, true: bool = False) -> np.ndar
 
 
 def difference_map_of(base: Sequence, alt: Sequence, path: str | Path | None = None, year: int = -1,
-                      city_name: str = "", title: str | None = None) -> Figure:
+                      city_name: str = "", title: str | None = None, sample: Sample | None = None) -> Figure:
     """:func:`difference_map` of two scenarios' runs: recorded offences in a counted year, mean over replicates.
 
     Sites are those of the alternative's first replicate (where siting follows simulated crime
@@ -359,5 +479,5 @@ def difference_map_of(base: Sequence, alt: Sequence, path: str | Path | None = N
         title = (f"{alt[0].scenario} − {base[0].scenario}: recorded offences per cell "
                  f"(mean over {len(alt)} replicates)")
     fig = difference_map(CellMap.of(alt[0], city_name), mean_cells(base, year), mean_cells(alt, year), sites,
-                         title=title)
+                         title=title, sample=sample)
     return save(fig, path)

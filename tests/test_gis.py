@@ -134,7 +134,7 @@ def test_building_without_the_geo_extra_names_it(monkeypatch, tmp_path):
         return real_import(name, *args, **kwargs)
 
     monkeypatch.setattr(builtins, "__import__", no_geopandas)
-    with pytest.raises(GeographyError, match=r"needs the \[geo\] extra.*pip install -e \"\.\[geo\]\""):
+    with pytest.raises(GeographyError, match=r"needs the \[geo\] extra.*pip install -e '\.\[geo\]'"):
         build_city_file(CityInputs("x.gpkg"), tmp_path / "o.gpkg")
 
 

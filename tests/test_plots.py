@@ -8,6 +8,7 @@ import sys
 import numpy as np
 import pandas as pd
 import pytest
+from matplotlib import colors
 from matplotlib.figure import Figure
 
 from sim.plots import CellMap, county_boundaries, difference_map, difference_map_of, pareto, timeseries
@@ -44,10 +45,51 @@ def test_difference_map_returns_a_figure_with_sites_boundaries_and_labels(cells)
     assert isinstance(fig, Figure)
     ax = fig.axes[0]
     assert ax.get_xlabel() == "east [km]" and "Testcity" in ax.get_title()
-    # the empty square is grey, and the legend says what grey means
+    # the empty square is blank, and the legend says what it means
     assert [t.get_text() for t in ax.get_legend().get_texts()] == ["street police station (1)", "no simulated cell"]
     assert {t.get_text() for t in ax.texts} == {"West", "East"}
-    assert len(ax.collections[0].get_segments()) == 2  # the county boundary
+    assert len(_collection(ax, "county boundaries").get_segments()) == 2
+
+
+def _collection(ax, gid: str):
+    (found,) = [c for c in ax.collections if c.get_gid() == gid]
+    return found
+
+
+def test_a_sparse_sample_leaves_unsimulated_squares_blank_and_outlines_each_simulated_cell():
+    # Four scattered cells in a 6 × 4 lattice, as at small scale: most squares are not simulated.
+    i, j = np.array([0, 1, 4, 5]), np.array([0, 3, 0, 3])
+    cells = CellMap(i + 0.5, j + 0.5, np.array([0, 0, 1, 1]), 1.0)
+    ax = difference_map(cells, np.zeros(4), np.array([0.0, -1.0, 0.0, 2.0])).axes[0]
+    assert colors.to_rgb(ax.get_facecolor()) == (1.0, 1.0, 1.0)  # not a grey map
+    assert len(_collection(ax, "cell outlines").get_segments()) == 4 * 4  # no shared edges here
+
+
+def test_difference_map_colours_each_side_by_its_own_cells_and_its_bar_spans_the_map(cells):
+    diff = np.array([-1.0, -1.0, -2.0, -1.0, -2.0, -40.0, 0.5])  # one extreme cell, and a small rise
+    fig = difference_map(cells, np.zeros(7), diff)
+    ax = fig.axes[0]
+    norm = ax.images[0].norm
+    assert norm.vmin == pytest.approx(-np.percentile([1, 1, 2, 1, 2, 40], 95))  # the extreme does not wash out the rest
+    assert norm.vmax == pytest.approx(0.25 * -norm.vmin)  # a small rise is not coloured like a large fall
+    fig.draw_without_rendering()
+    bar = [*ax.child_axes, *(a for a in fig.axes if a is not ax)][0]  # the colour bar's axes
+    map_box, bar_box = ax.get_window_extent(), bar.get_window_extent()
+    # no taller than the map (its end triangle included), and nearly as tall
+    assert map_box.y0 - 1.5 <= bar_box.y0 - 0.05 * bar_box.height and bar_box.y1 <= map_box.y1 + 1.5
+    assert bar_box.height >= 0.85 * map_box.height
+
+
+def test_county_labels_keep_clear_of_the_sites_and_under_their_markers():
+    # A 5 × 5 county whose middle cell holds a station: the label moves off it.
+    i, j = np.meshgrid(np.arange(5), np.arange(5))
+    cells = CellMap(i.ravel() + 0.5, j.ravel() + 0.5, np.zeros(25, dtype=int), 1.0, ["Middle"])
+    middle = 12
+    ax = difference_map(cells, np.zeros(25), np.zeros(25), sites={"street_police_stations": np.array([middle])}).axes[0]
+    (label,) = ax.texts
+    x, y = label.xy
+    assert np.hypot(x - 2.5, y - 2.5) >= 1.5
+    assert label.get_zorder() < max(c.get_zorder() for c in ax.collections if c.get_label().startswith("street"))
 
 
 def test_difference_map_draws_on_given_axes_and_rejects_counts_of_the_wrong_length(cells):
@@ -89,6 +131,31 @@ def test_timeseries_puts_dates_on_the_time_axis_and_marks_the_start():
     assert x[0] == np.datetime64("2021-01-04") and x[-1] == np.datetime64("2022-12-28")  # centred 7-day mean
     assert x[365] == np.datetime64("2022-01-04")  # 365-day model years start on 1 January
     assert ax.get_ylabel() == "calls for service [per day]"
+
+
+def test_timeseries_draws_the_days_all_scenarios_share_once_and_marks_each_start():
+    rng = np.random.default_rng(0)
+    same = rng.poisson(5, (2, 365))  # common random numbers: identical until the package starts
+    series = {"base": np.hstack([same, rng.poisson(5, (2, 365))]), "a": np.hstack([same, rng.poisson(4, (2, 365))]),
+              "b": np.hstack([same, rng.poisson(3, (2, 365))])}
+    ax = timeseries(series, 2021, ylabel="cases [per day]",
+                    start=[(2022, "package starts"), (2021, "mediation starts")]).axes[0]
+    labels = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert labels == ["all scenarios alike (common random numbers)", "base", "a", "b",
+                      "package starts (2022-01-01)", "mediation starts (2021-01-01)"]
+    shared, *own = ax.lines[:4]
+    # shared up to where the 7-day mean first reaches into 2022, each scenario from there on
+    assert np.datetime64("2021-12-28") == shared.get_xdata()[-1] == own[0].get_xdata()[0]
+    assert all(line.get_xdata()[0] == own[0].get_xdata()[0] for line in own)  # each scenario only where they part
+
+
+def test_pareto_keeps_its_legend_under_the_axes_clear_of_the_packages():
+    t = pd.DataFrame({"package": ["a"], "extra_cost_yuan": [1e6], "extra_cost_lo": [0.5e6], "extra_cost_hi": [1.5e6],
+                      "prevented": [10.0], "prevented_lo": [-50.0], "prevented_hi": [70.0], "pareto": [True]})
+    fig = pareto(t)
+    fig.draw_without_rendering()
+    ax = fig.axes[0]
+    assert ax.get_legend().get_window_extent().y1 <= ax.get_window_extent().y0
 
 
 def test_pareto_returns_a_figure_with_the_frontier():

@@ -28,6 +28,7 @@ import pandas as pd
 from joblib import Parallel, delayed
 from tqdm.auto import tqdm
 
+from sim._data import install_hint
 from sim.agents.residents import build_residents
 from sim.csv_output import write_csv
 from sim.metrics import CORE_METRICS
@@ -227,7 +228,7 @@ def _backend(backend: str, scheduler: str | None, jobs: int):
     try:
         from dask.distributed import Client
     except ImportError as e:  # pragma: no cover - depends on the install
-        raise RuntimeError("the dask backend needs: pip install -e '.[dask]'") from e
+        raise RuntimeError(f"the dask backend needs the dask extra: {install_hint('dask')}") from e
     if not scheduler:
         raise ValueError("--backend dask needs --scheduler ADDRESS (e.g. tcp://host:8786)")
     from joblib import parallel_config

@@ -36,6 +36,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from sim._data import install_hint
 from sim.experiments.runner import Recompute, RunResult, Task, replicate_seed, run_tasks
 from sim.experiments.store import ResultsStore, run_id
 from sim.interventions import REGISTRY
@@ -56,11 +57,10 @@ from sim.scenario.schema import Scenario
 if TYPE_CHECKING:
     from sim.optimise.summary import StudyResult
 
-__all__ = ["StudySettings", "Study", "Package", "optimise", "load_study", "NEEDS_OPTUNA"]
+__all__ = ["StudySettings", "Study", "Package", "optimise", "load_study"]
 
 log = logging.getLogger("pingan")
 
-NEEDS_OPTUNA = "the optimiser needs Optuna: pip install -e '.[optimise]'"
 #: Trials asked per package wanted before a study gives up finding packages within budget.
 MAX_TRIALS_PER_PACKAGE = 20
 
@@ -124,7 +124,7 @@ def _import_optuna():
     try:
         import optuna
     except ImportError as e:  # pragma: no cover - depends on the install
-        raise OptimiseError(NEEDS_OPTUNA) from e
+        raise OptimiseError(f"the optimiser needs Optuna, the optimise extra: {install_hint('optimise')}") from e
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     return optuna
 

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from sim.csv_output import write_csv
 from sim.optimise.evaluate import HIGHER_IS_BETTER, SIMULATED
 
 if TYPE_CHECKING:
@@ -144,12 +145,11 @@ class StudyResult:
     def write(self, out: str | Path) -> None:
         """``packages.csv``, ``front.csv`` and ``robustness.csv`` in ``out``."""
         out = Path(out)
-        self.table().to_csv(out / "packages.csv", index=False, float_format="%.10g")
-        front = self.table(self.front())
-        front.to_csv(out / "front.csv", index=False, float_format="%.10g")
-        self.robustness().to_csv(out / "robustness.csv", index=False, float_format="%.10g")
+        write_csv(self.table(), out / "packages.csv", float_format="%.10g")
+        write_csv(self.table(self.front()), out / "front.csv", float_format="%.10g")
+        write_csv(self.robustness(), out / "robustness.csv", float_format="%.10g")
         if self.actual is not None:
-            self.table([self.actual]).to_csv(out / "actual.csv", index=False, float_format="%.10g")
+            write_csv(self.table([self.actual]), out / "actual.csv", float_format="%.10g")
 
     def text(self) -> str:
         """The command line's summary."""

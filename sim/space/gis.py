@@ -22,6 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
+from sim._data import install_hint
 from sim.space.geography import District, Geography, GeographyError
 
 __all__ = ["CityInputs", "build_city_file", "read_city_file", "local_equal_area_crs", "require_geo",
@@ -44,7 +45,7 @@ def require_geo():
         import shapely  # noqa: F401
     except ImportError as e:
         raise GeographyError(f"building a city from GIS files needs the [geo] extra (GeoPandas, pyogrio, shapely, "
-                             f"pyproj, rasterio): pip install -e \".[geo]\" (missing: {e.name})") from None
+                             f"pyproj, rasterio): {install_hint('geo')} (missing: {e.name})") from None
     return geopandas
 
 
@@ -159,7 +160,7 @@ def _raster_points(path: str, crs, districts_union) -> np.ndarray:
         from rasterio.enums import Resampling
     except ImportError:
         raise GeographyError("a population raster needs rasterio, part of the [geo] extra: "
-                             "pip install -e \".[geo]\"") from None
+                             f"{install_hint('geo')}") from None
     import pyproj
     import shapely
 
