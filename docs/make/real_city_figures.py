@@ -16,7 +16,7 @@ Writes, under ``docs/figures/``:
 
 Usage (about 10 minutes on 2 cores)::
 
-    python scripts/real_city_figures.py [--skip-recovery] [--skip-comparison]
+    python docs/make/real_city_figures.py [--skip-recovery] [--skip-comparison]
 """
 
 from __future__ import annotations
@@ -33,7 +33,8 @@ from sim.csv_output import write_csv
 from sim.experiments.runner import run_one
 from sim.space.city import City, build_city
 
-OUT = Path(__file__).resolve().parents[1] / "docs" / "figures"
+#: The committed figures this script regenerates (docs/figures).
+OUT = Path(__file__).resolve().parents[1] / "figures"
 #: Map colours: land inside the city but outside the simulated sample, and inside the sample.
 OUTSIDE_SAMPLE, IN_SAMPLE = "#e4e0d8", "#f7f5f0"
 
@@ -120,7 +121,7 @@ def recovery_table() -> None:
     import sys
     import tempfile
 
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "tests"))
     from test_calibration_incidents import PRIORS, SCALE, TRUTH, _records
 
     from sim.calibration.incidents import calibrate_to_incidents
