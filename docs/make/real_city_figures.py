@@ -2,6 +2,9 @@
 
 Writes, under ``docs/figures/``:
 
+* ``census_sources.csv`` — each seed city district's 2020-census population, what the figure is
+  (``status``) and where it comes from, as the shipped geographies carry them
+  (``sim/space/geographies/census_2020.yaml``);
 * ``real_cities.png`` — the four seed cities laid out on their real district maps (scale 1): district
   outlines and names, every simulated cell coloured by residents;
 * ``suizhou_real_offences.png`` — one run of ``suizhou_2022_real`` at scale 0.1: recorded offences
@@ -72,6 +75,23 @@ def draw(ax, city: City, values: np.ndarray, label: str, sites: dict | None = No
     ax.set_xlabel("km")
     ax.set_title(label, fontsize=9)
     ax.figure.colorbar(im, ax=ax, shrink=0.6)
+
+
+def census_sources() -> None:
+    """The populations the shipped geographies carry, with their status and source (one row per district)."""
+    import json
+
+    import pandas as pd
+
+    from sim.space.geography import GEOGRAPHY_FOLDER, builtin_geographies
+
+    rows = []
+    for name in builtin_geographies():
+        data = json.loads((GEOGRAPHY_FOLDER / f"{name}.json").read_text(encoding="utf-8"))
+        rows += [{"city": name, "code": d["code"], "district": d["name"], "name_zh": d["name_zh"],
+                  "population": d["population"], "status": d["population_status"],
+                  "verified": d["population_verified"], "source": d["population_source"]} for d in data["districts"]]
+    write_csv(pd.DataFrame(rows), OUT / "census_sources.csv", index=False)
 
 
 def cities_figure() -> None:
@@ -145,6 +165,7 @@ def main() -> None:
     ap.add_argument("--skip-comparison", action="store_true")
     args = ap.parse_args()
     OUT.mkdir(parents=True, exist_ok=True)
+    census_sources()
     cities_figure()
     offences_figure()
     if not args.skip_comparison:
