@@ -71,7 +71,7 @@ MIN_SIDE_SHARE = 0.25
 LABEL_CLEARANCE_CELLS = 1.5
 #: Real maps: land of the simulated sample, land outside it (pale, so that it reads as "not simulated"
 #: rather than as missing data, and does not dominate the picture), and the district outlines.
-SAMPLE_LAND, OUTSIDE_SAMPLE_LAND, DISTRICT_EDGE = "white", "#e9e6df", "#222222"
+SAMPLE_LAND, OUTSIDE_SAMPLE_LAND, SAMPLE_EDGE, DISTRICT_EDGE = "white", "#f0eee9", "0.55", "#222222"
 #: Real maps: a simulated cell is drawn at least this wide [points], so that a whole city's 0.5 km cells
 #: stay visible at page size (at full size they are drawn to scale).
 MIN_CELL_POINTS = 3.5
@@ -192,14 +192,20 @@ def county_boundaries(cells: CellMap) -> np.ndarray:
     gi, gj = np.meshgrid(np.arange(nx), np.arange(ny))
     _, nearest = cKDTree(np.column_stack([i, j])).query(np.column_stack([gi.ravel(), gj.ravel()]))
     owner = np.asarray(cells.county)[nearest].reshape(ny, nx)
+    out = _grid_edges(owner)
+    out[..., 0] += i0
+    out[..., 1] += j0
+    return out * cells.cell_size_km
+
+
+def _grid_edges(owner: np.ndarray) -> np.ndarray:
+    """The edges between neighbouring squares of a (rows = y, columns = x) grid whose values differ,
+    as segments (n × 2 × 2) in squares from the grid's corner."""
     vj, vi = np.nonzero(owner[:, 1:] != owner[:, :-1])  # vertical edges between columns vi and vi + 1
     hj, hi = np.nonzero(owner[1:, :] != owner[:-1, :])  # horizontal edges between rows hj and hj + 1
     segs = [np.stack([np.column_stack([vi + 1, vj]), np.column_stack([vi + 1, vj + 1])], axis=1),
             np.stack([np.column_stack([hi, hj + 1]), np.column_stack([hi + 1, hj + 1])], axis=1)]
-    out = np.concatenate(segs).astype(float)
-    out[..., 0] += i0
-    out[..., 1] += j0
-    return out * cells.cell_size_km
+    return np.concatenate(segs).astype(float)
 
 
 def _county_labels(ax: Axes, cells: CellMap, sites: Mapping[str, np.ndarray] | None = None) -> None:
@@ -335,6 +341,9 @@ def _real_frame(ax: Axes, cells: CellMap) -> list:
     ax.imshow(land, origin="lower", extent=(0, n * size, 0, n * size), interpolation="nearest", zorder=1,
               cmap=colors.ListedColormap([OUTSIDE_SAMPLE_LAND, SAMPLE_LAND]), vmin=0, vmax=1, gid="land")
     ax.set_facecolor("white")
+    # The sample's edge, so that its land reads as areas and the pale land around it recedes.
+    ax.add_collection(LineCollection(_grid_edges(layers.sampled.T.astype(np.int8)) * size, colors=SAMPLE_EDGE,
+                                     linewidths=0.5, zorder=1.5, gid="sample outline"))
     rings = [r for district in layers.outlines for r in district]
     ax.add_collection(LineCollection(rings, colors=DISTRICT_EDGE, linewidths=0.8, zorder=3, gid="district outlines"))
     # Names keep clear of the simulated cells and the sites (a district's seat, its densest cells and most
@@ -353,7 +362,7 @@ def _real_frame(ax: Axes, cells: CellMap) -> list:
     share = layers.sampled_share()
     if share >= 1.0:  # the whole city is simulated: nothing to tell apart
         return []
-    return [Patch(facecolor=SAMPLE_LAND, edgecolor="0.6", linewidth=0.4,
+    return [Patch(facecolor=SAMPLE_LAND, edgecolor=SAMPLE_EDGE, linewidth=0.5,
                   label=f"simulated sample: towns and streets laid out ({share:.0%} of the land)"),
             Patch(facecolor=OUTSIDE_SAMPLE_LAND, edgecolor="0.6", linewidth=0.4,
                   label="outside the simulated sample (not simulated)")]

