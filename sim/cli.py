@@ -469,6 +469,7 @@ def _run(args: argparse.Namespace) -> int:
         contents = {s.name: package_contents(s, scenarios[0] if s is not scenarios[0] else None) for s in scenarios}
         _packages(df, results, labels[0], out, plots=not args.no_plots, sample=sample, contents=contents)
         if args.report is not None:
+            from sim.plots import real_map
             from sim.report import comparison_report
 
             comparison_report(args.report, df, results, labels[0], first_year=scenarios[0].run.first_year,
@@ -476,10 +477,11 @@ def _run(args: argparse.Namespace) -> int:
                               meta={"baseline": labels[0], "alternatives": ", ".join(labels[1:]),
                                     "replicates": args.replicates, "seed": args.seed, "scale": args.scale,
                                     "years": ", ".join(map(str, scenarios[0].run.year_labels))},
-                              scale=args.scale, contents=contents)
+                              scale=args.scale, contents=contents,
+                              maps={s.name: real_map(s, args.scale) for s in scenarios})
             log.info(f"wrote the report {args.report}")
     if not args.no_plots:
-        _plots(results, scenarios, out, sample)
+        _plots(results, scenarios, out, args.scale, sample)
     log.info(f"wrote {out / 'metrics.csv'}, {out / 'summary.csv'}"
              + (", compare.csv, packages.csv, areas_county.csv, areas_town.csv, rings.csv"
                 if args.command == "compare" else "")
@@ -757,15 +759,15 @@ def _print_compare(diff: pd.DataFrame, sample: Sample | None = None) -> None:
     print(format_compare(diff, sample=sample))
 
 
-def _plots(results: list[RunResult], scenarios, out: Path, sample: Sample | None = None) -> None:
-    from sim.plots import incident_map, time_series
+def _plots(results: list[RunResult], scenarios, out: Path, scale: float, sample: Sample | None = None) -> None:
+    from sim.plots import incident_map, real_map, time_series
     from sim.presentation import intervention_starts
 
     by_name: dict[str, list[RunResult]] = {}
     for r in results:
         by_name.setdefault(r.scenario, []).append(r)
-    for s in scenarios:
-        incident_map(by_name[s.name], s.run.year_labels, out / f"map_{s.name}.png")
+    for s in scenarios:  # a city on a real map is drawn on it
+        incident_map(by_name[s.name], s.run.year_labels, out / f"map_{s.name}.png", layers=real_map(s, scale))
     starts = intervention_starts(scenarios[1:], scenarios[0]) if len(scenarios) > 1 else None
     time_series(by_name, scenarios[0].run.first_year, out / "timeseries.png", start=starts, sample=sample)
 

@@ -8,16 +8,25 @@ safe to call from a web server's threads.
 General functions take plain arrays and frames:
 
 * :func:`difference_map` — alternative minus baseline per cell, county boundaries, sites;
+* :func:`cell_map` — any per-cell quantity (residents, offences...) on the city's map;
 * :func:`timeseries` — daily series (replicates × days) with dates and the intervention start;
 * :func:`pareto` — extra cost against cases prevented, with intervals and the Pareto frontier.
 
 :func:`incident_map`, :func:`time_series` and :func:`difference_map_of` build them from
 :class:`sim.experiments.runner.RunResult` lists and save a PNG when given a path.
+
+Maps come in two kinds. A synthetic city's map shows the simulated cells and the county borders
+between their territories. A city laid out on a real map (``city.geography``) is drawn on that
+map (:class:`sim.space.geography.MapLayers`, from :func:`real_map`): the whole city with its district
+outlines and names, the land of the simulated sample (the towns and streets laid out) in white and
+the land outside it pale, with a legend entry for each, and the simulated cells on top.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
+import functools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,11 +38,14 @@ from matplotlib.axes import Axes
 from matplotlib.collections import LineCollection
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch
+from matplotlib.transforms import offset_copy
 
 from sim.presentation import Sample, figure
+from sim.space.geography import MapLayers
 
 __all__ = ["CellMap", "SITE_STYLES", "DAILY_SERIES", "difference_map", "timeseries", "pareto", "incident_map",
-           "time_series", "difference_map_of", "county_boundaries", "raster", "mean_cells", "save"]
+           "time_series", "difference_map_of", "county_boundaries", "raster", "mean_cells", "save", "real_map",
+           "district_label_points", "map_caption", "cell_map"]
 
 #: How each intervention's sites are drawn on maps: (label, marker, colour, size in points²).
 SITE_STYLES: dict[str, tuple[str, str, str, float]] = {
@@ -57,6 +69,16 @@ COLOUR_PERCENTILE = 95.0
 MIN_SIDE_SHARE = 0.25
 #: County labels keep this many cell sides away from any site marker.
 LABEL_CLEARANCE_CELLS = 1.5
+#: Real maps: land of the simulated sample, land outside it (pale, so that it reads as "not simulated"
+#: rather than as missing data, and does not dominate the picture), and the district outlines.
+SAMPLE_LAND, OUTSIDE_SAMPLE_LAND, SAMPLE_EDGE, DISTRICT_EDGE = "white", "#f0eee9", "0.55", "#222222"
+#: Real maps: a simulated cell is drawn at least this wide [points], so that a whole city's 0.5 km cells
+#: stay visible at page size (at full size they are drawn to scale).
+MIN_CELL_POINTS = 3.5
+#: A map's legend starts this far below the axes [points]: under the tick labels and the axis label.
+LEGEND_DROP_POINTS = 30.0
+#: Real maps: margin around the city's land [share of its larger side].
+MAP_MARGIN = 0.03
 
 
 @dataclass(frozen=True)
@@ -69,6 +91,8 @@ class CellMap:
         cell_size_km: Side of a cell [km].
         county_names: Names of the counties, by index.
         city_name: The city's name, for titles.
+        layers: The real map the city is laid out on (:class:`sim.space.geography.MapLayers`), or None
+            for a synthetic city.
     """
 
     x_km: np.ndarray
@@ -77,21 +101,51 @@ class CellMap:
     cell_size_km: float
     county_names: Sequence[str] = ()
     city_name: str = ""
+    layers: MapLayers | None = None
 
     @classmethod
-    def of(cls, city, city_name: str = "") -> CellMap:
-        """From a :class:`sim.space.city.City`, a :class:`RunResult` or a CellMap."""
+    def of(cls, city, city_name: str = "", layers: MapLayers | None = None) -> CellMap:
+        """From a :class:`sim.space.city.City`, a :class:`RunResult` or a CellMap.
+
+        A City brings its own real map (``city.map_layers``); a run does not keep one, so ``layers``
+        (:func:`real_map` of its scenario) draws it on its real map.
+        """
         if isinstance(city, CellMap):
-            return city
+            return city if layers is None else dataclasses.replace(city, layers=layers)
         if hasattr(city, "cell_xy"):  # a RunResult
             xy = np.asarray(city.cell_xy, dtype=float)
             gaps = np.diff(np.unique(np.round(xy[:, 0], 6)))
             size = float(gaps.min()) if len(gaps) else 1.0
             county = city.cell_county if city.cell_county is not None else np.zeros(len(xy), dtype=np.int64)
-            return cls(xy[:, 0], xy[:, 1], np.asarray(county), size, city.county_names or (), city_name)
+            if layers is not None:
+                size = float(layers.cell_size_km)
+            return cls(xy[:, 0], xy[:, 1], np.asarray(county), size, city.county_names or (), city_name, layers)
         name = city_name or getattr(getattr(city, "params", None), "preset", None) or ""
         return cls(np.asarray(city.x_km), np.asarray(city.y_km), np.asarray(city.county), float(city.cell_size_km),
-                   list(getattr(city, "county_names", ())), str(name))
+                   list(getattr(city, "county_names", ())), str(name), layers or getattr(city, "map_layers", None))
+
+
+def real_map(scenario, scale: float) -> MapLayers | None:
+    """The real map a scenario's city is laid out on at ``scale``, or None for a synthetic city.
+
+    Runs keep their cells, not their map: this lays the city out again (the city depends on its own
+    seed and the scale only, so it is the runs' city) and keeps its map. Cached: a few per process.
+
+    Args:
+        scenario: A :class:`sim.scenario.Scenario` or its :class:`sim.space.city.CityParams`.
+        scale: The runs' scale.
+    """
+    params = getattr(scenario, "city", scenario)
+    if getattr(params, "geography", None) is None:
+        return None
+    return _real_map(params.model_dump_json(), float(scale))
+
+
+@functools.lru_cache(maxsize=4)
+def _real_map(city_json: str, scale: float) -> MapLayers:
+    from sim.space.city import CityParams, build_city
+
+    return build_city(CityParams.model_validate_json(city_json), scale).map_layers
 
 
 def save(fig: Figure, path: str | Path | None) -> Figure:
@@ -138,14 +192,20 @@ def county_boundaries(cells: CellMap) -> np.ndarray:
     gi, gj = np.meshgrid(np.arange(nx), np.arange(ny))
     _, nearest = cKDTree(np.column_stack([i, j])).query(np.column_stack([gi.ravel(), gj.ravel()]))
     owner = np.asarray(cells.county)[nearest].reshape(ny, nx)
+    out = _grid_edges(owner)
+    out[..., 0] += i0
+    out[..., 1] += j0
+    return out * cells.cell_size_km
+
+
+def _grid_edges(owner: np.ndarray) -> np.ndarray:
+    """The edges between neighbouring squares of a (rows = y, columns = x) grid whose values differ,
+    as segments (n × 2 × 2) in squares from the grid's corner."""
     vj, vi = np.nonzero(owner[:, 1:] != owner[:, :-1])  # vertical edges between columns vi and vi + 1
     hj, hi = np.nonzero(owner[1:, :] != owner[:-1, :])  # horizontal edges between rows hj and hj + 1
     segs = [np.stack([np.column_stack([vi + 1, vj]), np.column_stack([vi + 1, vj + 1])], axis=1),
             np.stack([np.column_stack([hi, hj + 1]), np.column_stack([hi + 1, hj + 1])], axis=1)]
-    out = np.concatenate(segs).astype(float)
-    out[..., 0] += i0
-    out[..., 1] += j0
-    return out * cells.cell_size_km
+    return np.concatenate(segs).astype(float)
 
 
 def _county_labels(ax: Axes, cells: CellMap, sites: Mapping[str, np.ndarray] | None = None) -> None:
@@ -211,6 +271,188 @@ def _map_frame(ax: Axes, cells: CellMap, sites: Mapping[str, np.ndarray] | None 
     ax.set_aspect("equal")
 
 
+# -- real maps ---------------------------------------------------------------------------------
+
+
+def _land_extent(layers: MapLayers) -> tuple[float, float, float, float]:
+    """(xmin, xmax, ymin, ymax) of the city's land [km], with a margin."""
+    ij = np.argwhere(layers.district >= 0)
+    size = layers.cell_size_km
+    x0, y0 = ij.min(axis=0) * size
+    x1, y1 = (ij.max(axis=0) + 1) * size
+    pad = MAP_MARGIN * max(x1 - x0, y1 - y0)
+    return float(x0 - pad), float(x1 + pad), float(y0 - pad), float(y1 + pad)
+
+
+def district_label_points(layers: MapLayers, avoid_xy: np.ndarray | None = None) -> np.ndarray:
+    """Where each district's name goes [km]: deep inside the district and clear of ``avoid_xy``.
+
+    The square that is farthest from both the district's border and the nearest point to avoid
+    (the simulated cells, whose sites lie on them), so that a name sits well inside its district
+    without covering what the map shows. A district without a square of its own keeps its label
+    point (:attr:`MapLayers.label_xy`).
+
+    Args:
+        layers: The real map.
+        avoid_xy: Points the names keep clear of, (n, 2) km.
+    """
+    from scipy.ndimage import distance_transform_edt
+    from scipy.spatial import cKDTree
+
+    size = layers.cell_size_km
+    avoid = np.asarray(avoid_xy if avoid_xy is not None else np.zeros((0, 2)), dtype=float).reshape(-1, 2)
+    tree = cKDTree(avoid) if len(avoid) else None
+    out = np.asarray(layers.label_xy, dtype=float).reshape(-1, 2).copy()
+    for k in range(len(layers.names)):
+        mine = layers.district == k
+        if not mine.any():
+            continue
+        # Distance to the nearest square outside the district [km], padded so the lattice edge counts as outside.
+        inner = distance_transform_edt(np.pad(mine, 1))[1:-1, 1:-1] * size
+        ij = np.argwhere(mine)
+        xy = (ij + 0.5) * size
+        depth = inner[ij[:, 0], ij[:, 1]]
+        clear = tree.query(xy)[0] if tree is not None else np.full(len(xy), np.inf)
+        out[k] = xy[int(np.argmax(np.minimum(depth, clear)))]
+    return out
+
+
+def _cell_points(ax: Axes, layers: MapLayers) -> float:
+    """The marker side [points] of a simulated cell: its true size on the axes, at least :data:`MIN_CELL_POINTS`."""
+    x0, x1 = ax.get_xlim()
+    width_pt = ax.get_position().width * ax.figure.get_figwidth() * 72.0
+    return max(MIN_CELL_POINTS, layers.cell_size_km * width_pt / max(x1 - x0, 1e-9))
+
+
+def _real_cells(ax: Axes, cells: CellMap, values: np.ndarray, **style):
+    """The simulated cells as squares coloured by ``values``, the largest magnitudes on top."""
+    order = np.argsort(np.abs(np.nan_to_num(values)), kind="stable")
+    side = _cell_points(ax, cells.layers)
+    return ax.scatter(cells.x_km[order], cells.y_km[order], c=values[order], s=side**2, marker="s",
+                      edgecolors="0.35", linewidths=0.3, zorder=2, gid="simulated cells", **style)
+
+
+def _real_frame(ax: Axes, cells: CellMap) -> list:
+    """A real city's map under its cells: the sample's land, outlines, names; returns the legend patches."""
+    layers = cells.layers
+    n = layers.district.shape[0]
+    size = layers.cell_size_km
+    land = np.where(layers.district.T >= 0, np.where(layers.sampled.T, 1.0, 0.0), np.nan)
+    ax.imshow(land, origin="lower", extent=(0, n * size, 0, n * size), interpolation="nearest", zorder=1,
+              cmap=colors.ListedColormap([OUTSIDE_SAMPLE_LAND, SAMPLE_LAND]), vmin=0, vmax=1, gid="land")
+    ax.set_facecolor("white")
+    # The sample's edge, so that its land reads as areas and the pale land around it recedes.
+    ax.add_collection(LineCollection(_grid_edges(layers.sampled.T.astype(np.int8)) * size, colors=SAMPLE_EDGE,
+                                     linewidths=0.5, zorder=1.5, gid="sample outline"))
+    rings = [r for district in layers.outlines for r in district]
+    ax.add_collection(LineCollection(rings, colors=DISTRICT_EDGE, linewidths=0.8, zorder=3, gid="district outlines"))
+    # Names keep clear of the simulated cells and the sites (a district's seat, its densest cells and most
+    # sites, lies at its middle, where a name would otherwise go).
+    halo = [patheffects.withStroke(linewidth=2.5, foreground="white")]
+    for name, (x, y) in zip(layers.names, district_label_points(
+            layers, np.column_stack([cells.x_km, cells.y_km])), strict=True):
+        ax.annotate(name, (float(x), float(y)), fontsize=7.5, ha="center", va="center", color="black", zorder=3.5,
+                    path_effects=halo, gid="district name")
+    x0, x1, y0, y1 = _land_extent(layers)
+    ax.set_xlim(x0, x1)
+    ax.set_ylim(y0, y1)
+    ax.set_xlabel("east [km]")
+    ax.set_ylabel("north [km]")
+    ax.set_aspect("equal")
+    share = layers.sampled_share()
+    if share >= 1.0:  # the whole city is simulated: nothing to tell apart
+        return []
+    return [Patch(facecolor=SAMPLE_LAND, edgecolor=SAMPLE_EDGE, linewidth=0.5,
+                  label=f"simulated sample: towns and streets laid out ({share:.0%} of the land)"),
+            Patch(facecolor=OUTSIDE_SAMPLE_LAND, edgecolor="0.6", linewidth=0.4,
+                  label="outside the simulated sample (not simulated)")]
+
+
+def map_caption(layers: MapLayers | None, city_name: str = "") -> str:
+    """A sentence saying what a map shows: the real districts and the sample, or a synthetic city's counties."""
+    where = f" of {city_name}" if city_name else ""
+    if layers is None:
+        return (f"A synthetic city{where} (a preset shaped like the seed city): black lines are county borders "
+                "between the simulated cells' territories; blank squares hold no simulated cell.")
+    share = layers.sampled_share()
+    sample = ("the whole city is simulated" if share >= 1.0 else
+              f"the simulated sample, the towns and streets laid out, covers {share:.0%} of its land (white); "
+              "the pale land outside it is not simulated")
+    source = f" District outlines: {layers.source.split(':')[0]}." if layers.source else ""
+    return (f"The real district map{where}: {', '.join(layers.names)} (outlines and names); {sample}; each "
+            f"square is a simulated {layers.cell_size_km:g} km cell, drawn at least {MIN_CELL_POINTS:g} points "
+            f"wide.{source}")
+
+
+def _draw_cells(ax: Axes, cells: CellMap, values: np.ndarray, *, cmap: str, norm: colors.Normalize,
+                sites: Mapping[str, np.ndarray] | None = None):
+    """Per-cell ``values`` on the city's map, and the sites on top.
+
+    Returns:
+        ``(mappable, legend patches)``: the colour mapping for a colour bar, and what the map's
+        ground means (a real map's sample and the land outside it; a synthetic city's blank squares).
+    """
+    if cells.layers is not None:  # the real map, then the cells on it
+        patches = _real_frame(ax, cells)
+        mappable = _real_cells(ax, cells, values, cmap=cmap, norm=norm)
+    else:
+        grid, extent = raster(cells, values)
+        mappable = ax.imshow(grid, origin="lower", extent=extent, cmap=cmap, norm=norm, interpolation="nearest",
+                             zorder=2)
+        ax.set_facecolor(NO_CELL)
+        _map_frame(ax, cells, sites)
+        # The blank squares: at small scale most squares are not simulated.
+        patches = ([Patch(facecolor=NO_CELL, edgecolor="0.6", linewidth=0.4, label="no simulated cell")]
+                   if np.isnan(grid).any() else [])
+    _sites(ax, cells, sites)
+    return mappable, patches
+
+
+def _legend_under(ax: Axes, patches: list) -> None:
+    """The sites' and the ground's legend entries under the map, below its axis label whatever the map's height."""
+    handles = ax.get_legend_handles_labels()[0] + patches
+    if handles:
+        below = offset_copy(ax.transAxes, fig=ax.figure, y=-LEGEND_DROP_POINTS, units="points")
+        ax.legend(handles=handles, fontsize=7, loc="upper left", bbox_to_anchor=(0.0, 0.0), bbox_transform=below,
+                  borderaxespad=0.0, ncol=2, frameon=False)
+
+
+def cell_map(city, values: np.ndarray, ax: Axes | None = None, *, what: str, log: bool = False,
+             cmap: str = "viridis", sites: Mapping[str, np.ndarray] | None = None, title: str | None = None,
+             layers: MapLayers | None = None) -> Figure:
+    """Any per-cell quantity (residents, offences, calls...) on the city's map, with its colour bar.
+
+    Args:
+        city: A :class:`sim.space.city.City`, a :class:`RunResult` or a :class:`CellMap`.
+        values: One value per cell.
+        ax: Axes to draw on (a new figure when None).
+        what: What the values are, with units, for the colour bar.
+        log: A logarithmic colour scale (cells at zero or below are not coloured).
+        cmap: Matplotlib colour map.
+        sites: Intervention key → cell indices of its sites, drawn with :data:`SITE_STYLES`.
+        title: Axes title.
+        layers: The real map to draw the cells on (:func:`real_map`); a City brings its own.
+
+    Raises:
+        ValueError: ``values`` does not have one value per cell.
+    """
+    cells = CellMap.of(city, layers=layers)
+    v = np.asarray(values, dtype=float)
+    if v.shape != (len(cells.x_km),):
+        raise ValueError(f"cell_map: expected one value per cell ({len(cells.x_km)}), got {v.shape}")
+    fig, ax = _axes(ax, (7.5, 6.5))
+    shown = v[np.isfinite(v) & (v > 0)] if log else v[np.isfinite(v)]
+    low, high = (float(shown.min()), float(shown.max())) if len(shown) else (1.0, 10.0)
+    norm = colors.LogNorm(low, max(high, low * 10)) if log else colors.Normalize(low, high)
+    mappable, patches = _draw_cells(ax, cells, np.where(v > 0, v, np.nan) if log else v, cmap=cmap, norm=norm,
+                                    sites=sites)
+    fig.colorbar(mappable, cax=ax.inset_axes([1.03, 0.0, 0.04, 1.0]), label=what)
+    _legend_under(ax, patches)
+    if title is not None:
+        ax.set_title(title, fontsize=10)
+    return fig
+
+
 def _colour_limits(diff: np.ndarray) -> tuple[float, float, str]:
     """Each side of a diverging scale from its own cells (robust: a few extreme cells do not wash the rest out),
     and at least :data:`MIN_SIDE_SHARE` of the other side.
@@ -232,8 +474,10 @@ def _colour_limits(diff: np.ndarray) -> tuple[float, float, str]:
 
 def difference_map(city, base_counts: np.ndarray, alt_counts: np.ndarray,
                    sites: Mapping[str, np.ndarray] | None = None, ax: Axes | None = None, *,
-                   what: str = "recorded offences", title: str | None = None, sample: Sample | None = None) -> Figure:
-    """Alternative minus baseline per cell on a diverging scale, with county boundaries and sites.
+                   what: str = "recorded offences", title: str | None = None, sample: Sample | None = None,
+                   layers: MapLayers | None = None) -> Figure:
+    """Alternative minus baseline per cell on a diverging scale, with county boundaries (or the real
+    district map) and sites.
 
     Args:
         city: A :class:`sim.space.city.City`, a :class:`RunResult` or a :class:`CellMap`.
@@ -245,16 +489,19 @@ def difference_map(city, base_counts: np.ndarray, alt_counts: np.ndarray,
         what: What is counted, for the colour bar.
         title: Figure title (default: names the city when known).
         sample: The simulated sample the counts describe (:class:`sim.presentation.Sample`), for the colour bar.
+        layers: The real map to draw the cells on (:func:`real_map`); a City brings its own.
 
     Returns:
         The figure. Each side of the diverging scale runs to its own 95th percentile of cells
-        (cells beyond take the end colour); simulated cells are outlined and squares of the lattice
-        with no simulated cell are left blank (:data:`NO_CELL`); the legend sits under the map.
+        (cells beyond take the end colour); the legend sits under the map. A synthetic city's
+        simulated cells are outlined and squares with no simulated cell left blank (:data:`NO_CELL`);
+        a real map shows the whole city, district outlines and names, the sample's land white and
+        the land outside it pale (each with its legend entry), and the cells as squares on it.
 
     Raises:
         ValueError: ``base_counts`` or ``alt_counts`` do not have one value per cell.
     """
-    cells = CellMap.of(city)
+    cells = CellMap.of(city, layers=layers)
     base, alt = np.asarray(base_counts, dtype=float), np.asarray(alt_counts, dtype=float)
     if base.shape != (len(cells.x_km),) or alt.shape != base.shape:
         raise ValueError(f"difference_map: expected one count per cell ({len(cells.x_km)}), got "
@@ -263,12 +510,7 @@ def difference_map(city, base_counts: np.ndarray, alt_counts: np.ndarray,
     diff = alt - base
     low, high, extend = _colour_limits(diff)
     norm = colors.TwoSlopeNorm(vcenter=0.0, vmin=low, vmax=high)
-    grid, extent = raster(cells, diff)
-    sc = ax.imshow(grid, origin="lower", extent=extent, cmap="RdBu_r", norm=norm, interpolation="nearest",
-                   zorder=2)
-    ax.set_facecolor(NO_CELL)
-    _map_frame(ax, cells, sites)
-    _sites(ax, cells, sites)
+    sc, patches = _draw_cells(ax, cells, diff, cmap="RdBu_r", norm=norm, sites=sites)
     # The colour bar spans the map's own height (an inset of the map's axes, not a share of the figure).
     unit = f"per cell and year, {sample.short}" if sample is not None else "per cell and year"
     bar = fig.colorbar(sc, cax=ax.inset_axes([1.03, 0.0, 0.04, 1.0]), extend=extend,
@@ -276,12 +518,7 @@ def difference_map(city, base_counts: np.ndarray, alt_counts: np.ndarray,
     # Each half of the bar has its own range: ticks at its ends and middles, whatever their lengths.
     ticks = [low, low / 2, 0.0, high / 2, high]
     bar.set_ticks(ticks, labels=[figure(t, signed=True) for t in ticks])
-    handles, _ = ax.get_legend_handles_labels()
-    if np.isnan(grid).any():  # say what the blank squares are: at small scale most squares are not simulated
-        handles.append(Patch(facecolor=NO_CELL, edgecolor="0.6", linewidth=0.4, label="no simulated cell"))
-    if handles:
-        ax.legend(handles=handles, fontsize=7, loc="upper left", bbox_to_anchor=(0.0, -0.09), ncol=2,
-                  frameon=False)
+    _legend_under(ax, patches)
     where = f"{cells.city_name}: " if cells.city_name else ""
     ax.set_title(title or f"{where}{what}, alternative − baseline (blue: fewer, red: more)", fontsize=10)
     return fig
@@ -420,22 +657,24 @@ def pareto(table: pd.DataFrame, ax: Axes | None = None, *, metric: str = "preven
 
 
 def incident_map(results: Sequence, year_labels: Sequence[int], path: str | Path | None = None,
-                 city_name: str = "") -> Figure:
-    """Recorded offences per cell in each counted year, mean over replicates, one panel a year."""
-    cells = CellMap.of(results[0], city_name)
+                 city_name: str = "", layers: MapLayers | None = None) -> Figure:
+    """Recorded offences per cell in each counted year, mean over replicates, one panel a year.
+
+    With ``layers`` (:func:`real_map` of the runs' scenario) each panel is the real district map.
+    """
+    cells = CellMap.of(results[0], city_name, layers)
     maps = np.mean([r.cell_incidents for r in results], axis=0)
     n = len(year_labels)
-    fig = Figure(figsize=(5.5 * n + 1, 5), layout="constrained")
+    fig = Figure(figsize=(5.5 * n + 1, 5.8 if cells.layers is not None else 5), layout="constrained")
     axes = np.atleast_1d(fig.subplots(1, n))
     vmax = max(float(maps.max()), 1.0)
-    sc = None
+    norm = colors.LogNorm(vmin=0.1, vmax=vmax)
+    sc, patches = None, []
     for i, (ax, label) in enumerate(zip(axes, year_labels, strict=True)):
-        grid, extent = raster(cells, np.maximum(maps[i], 0.1))
-        sc = ax.imshow(grid, origin="lower", extent=extent, cmap="inferno_r", interpolation="nearest",
-                       norm=colors.LogNorm(vmin=0.1, vmax=vmax), zorder=2)
-        ax.set_facecolor(NO_CELL)
-        _map_frame(ax, cells)
+        sc, patches = _draw_cells(ax, cells, np.maximum(maps[i], 0.1), cmap="inferno_r", norm=norm)
         ax.set_title(str(label))
+    if patches and cells.layers is not None:  # what the white and the pale land are, once under the panels
+        fig.legend(handles=patches, loc="outside lower center", ncol=2, fontsize=7, frameon=False)
     fig.suptitle(f"{results[0].scenario}: recorded offences per cell and year (mean over {len(results)} replicates)")
     fig.colorbar(sc, ax=list(axes), shrink=0.8, label="recorded offences [per cell and year]")
     return save(fig, path)
@@ -465,19 +704,21 @@ def mean_cells(results: Sequence, year: int = -1, true: bool = False) -> np.ndar
 
 
 def difference_map_of(base: Sequence, alt: Sequence, path: str | Path | None = None, year: int = -1,
-                      city_name: str = "", title: str | None = None, sample: Sample | None = None) -> Figure:
+                      city_name: str = "", title: str | None = None, sample: Sample | None = None,
+                      layers: MapLayers | None = None) -> Figure:
     """:func:`difference_map` of two scenarios' runs: recorded offences in a counted year, mean over replicates.
 
     Sites are those of the alternative's first replicate (where siting follows simulated crime
     they can differ a little between replicates); a run without per-intervention sites shows
     its treated cells. Given the same replicates of both, the map is the mean paired difference.
+    ``layers`` (:func:`real_map` of the alternative's scenario) draws it on the city's real map.
     """
     sites = getattr(alt[0], "sites", None)
     if sites is None and getattr(alt[0], "treated_cells", None) is not None:
         sites = {"treated cells": alt[0].treated_cells}
     if title is None:
-        title = (f"{alt[0].scenario} − {base[0].scenario}: recorded offences per cell "
+        title = (f"{alt[0].scenario} − {base[0].scenario}:\nrecorded offences per cell "
                  f"(mean over {len(alt)} replicates)")
-    fig = difference_map(CellMap.of(alt[0], city_name), mean_cells(base, year), mean_cells(alt, year), sites,
+    fig = difference_map(CellMap.of(alt[0], city_name, layers), mean_cells(base, year), mean_cells(alt, year), sites,
                          title=title, sample=sample)
     return save(fig, path)

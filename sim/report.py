@@ -8,7 +8,8 @@ Contents: what was run, what each package contains (in words) and which sample t
 costs describe; the headline metrics of each alternative against the baseline (difference and
 relative change with 95 % intervals, and the notes of :data:`sim.experiments.summary.FLAGS`);
 the packages with their cost per prevented case and Pareto flag; the county breakdown; a
-difference map, the time series and the Pareto plot. The tables are those of
+difference map (on the city's real district map, with the districts named and the land outside the
+simulated sample shown as such, where the city has one), the time series and the Pareto plot. The tables are those of
 :mod:`sim.presentation`, as the terminal and the explorer show them.
 """
 
@@ -25,6 +26,7 @@ from matplotlib.figure import Figure
 
 from sim.experiments.summary import FLAGS, HEADLINE
 from sim.presentation import Sample, figure, headline_rows, interval, package_rows
+from sim.space.geography import MapLayers
 
 __all__ = ["report_html", "write_report", "comparison_report", "figure_html", "area_rows"]
 
@@ -141,7 +143,8 @@ def comparison_report(path: str | Path, df: pd.DataFrame, results: Sequence, bas
                       first_year: int, starts: Sequence[tuple[int, str]] | int | None = None,
                       meta: Mapping[str, object] | None = None, diff: pd.DataFrame | None = None,
                       packages: pd.DataFrame | None = None, areas: pd.DataFrame | None = None,
-                      scale: float | None = None, contents: Mapping[str, str] | None = None) -> Path:
+                      scale: float | None = None, contents: Mapping[str, str] | None = None,
+                      maps: Mapping[str, MapLayers | None] | None = None) -> Path:
     """Compute what is missing from runs of a comparison and write the report.
 
     Args:
@@ -156,10 +159,12 @@ def comparison_report(path: str | Path, df: pd.DataFrame, results: Sequence, bas
         diff, packages, areas: Tables already computed (computed here when None).
         scale: The runs' scale: counts and costs are labelled with the sample they describe.
         contents: What each scenario contains, in words.
+        maps: Scenario name → the real map its city is laid out on (:func:`sim.plots.real_map`;
+            None or missing: a synthetic city). Difference maps are drawn on the alternative's.
     """
     from sim.experiments.packages import area_breakdown, package_table
     from sim.experiments.summary import compare
-    from sim.plots import difference_map_of, pareto, time_series
+    from sim.plots import difference_map_of, map_caption, pareto, time_series
 
     diff = compare(df, base) if diff is None else diff
     packages = package_table(df, base) if packages is None else packages
@@ -171,10 +176,11 @@ def comparison_report(path: str | Path, df: pd.DataFrame, results: Sequence, bas
     figures: list[tuple[Figure, str]] = []
     for name, runs in by.items():
         if name != base:
-            figures.append((difference_map_of(by[base], runs),
+            layers = (maps or {}).get(name)
+            figures.append((difference_map_of(by[base], runs, layers=layers),
                             f"{name} minus {base}: recorded offences per cell in the last counted year "
-                            f"({sample.short}), mean over replicates; black lines are county boundaries, markers the "
-                            "sites of the package."))
+                            f"({sample.short}), mean over replicates; markers are the sites of the package. "
+                            + map_caption(layers)))
     figures.append((time_series(by, first_year, start=starts),
                     f"Daily series ({sample.short}), 7-day mean; the band is the range over replicates; dashed: the "
                     "package starts."))

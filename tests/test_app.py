@@ -638,6 +638,23 @@ def test_explorer_in_a_browser_runs_packages_offline(browser, server, compared, 
     _wait_text(page, ".pingan-open-status", r"Cannot open")
     _wait_text(page, ".pingan-open-headline", r"^(?![\s\S]*preventable cases)", timeout=5.0)  # its table is gone
 
+    # A city on its real map: the Map tab draws the districts and names them (in the caption and the image's
+    # alt text; the names drawn on the map itself are checked in tests/test_plots.py).
+    _tab(page, "Against baseline").click()
+    page.locator(".pingan-scenario select").select_option("suizhou_2022_real")
+    name = page.locator(".pingan-package-name input")
+    for _ in range(150):  # the scenario is loaded when its package name is proposed
+        if name.input_value() == "suizhou_2022_real_p1":
+            break
+        page.wait_for_timeout(200)
+    assert name.input_value() == "suizhou_2022_real_p1"
+    _run_and_wait(page, "suizhou_2022_real_p1")
+    _tab(page, "Map").click()
+    caption = _wait_text(page, ".pingan-map-caption", r"real district map of Suizhou")
+    assert "Zengdu, Sui County, Guangshui" in caption and "not simulated" in caption
+    alt = page.locator(".pingan-map img").first.get_attribute("alt")
+    assert "suizhou_2022_real_p1" in alt and "Zengdu, Sui County, Guangshui" in alt
+
     assert not errors, f"console errors: {errors}"
     outside = [u for u in requests if not _is_local(u)]
     assert not outside, f"requests left this machine: {outside}"

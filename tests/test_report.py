@@ -78,3 +78,16 @@ def test_report_html_escapes_names():
 
     doc = report_html("<b>x</b>", meta={"baseline": "<script>"}, diff=pd.DataFrame(), packages=pd.DataFrame())
     assert "<script>" not in doc and "&lt;script&gt;" in doc
+
+
+@pytest.mark.slow
+def test_a_real_map_comparison_draws_its_maps_on_the_district_map(tmp_path):
+    path = tmp_path / "report.html"
+    code = main(["compare", "suizhou_baseline_real", "suizhou_2022_real", "-r", "2", "--scale", "0.05", "--jobs", "2",
+                 "-q", "--set", "run.warmup_days=7", "--out", str(tmp_path), "--report", str(path)])
+    assert code == 0
+    captions = re.findall(r"<figcaption>([^<]*)</figcaption>", path.read_text(encoding="utf-8"))
+    (difference,) = [c for c in captions if c.startswith("suizhou_2022_real minus suizhou_baseline_real")]
+    assert "The real district map: Zengdu, Sui County, Guangshui (outlines and names)" in difference
+    assert "the pale land outside it is not simulated" in difference
+    assert (tmp_path / "map_suizhou_2022_real.png").stat().st_size > 10_000  # pingan compare's own maps too

@@ -417,7 +417,9 @@ def test_model_version_follows_the_built_in_real_maps(tmp_path):
     shutil.copytree(REPO / "sim", package, ignore=shutil.ignore_patterns("__pycache__"))
     before = _version_of_copy(package)
     geo = package / "space" / "geographies" / "suizhou.json"
-    geo.write_text(geo.read_text().replace('"population":737252', '"population":737253'))
+    data = json.loads(geo.read_text(encoding="utf-8"))
+    data["districts"][0]["population"] += 1  # one more resident in one district
+    geo.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
     assert _version_of_copy(package) != before
 
 

@@ -44,7 +44,7 @@ from sim.app.session import (
 from sim.experiments.packages import package_table
 from sim.experiments.summary import FLAGS
 from sim.interventions import REGISTRY
-from sim.plots import difference_map_of, pareto, time_series
+from sim.plots import difference_map_of, map_caption, pareto, time_series
 from sim.presentation import MIN_RATE_SCALE, figure, package_rows, scale_warning
 from sim.scenario import ScenarioError, builtin_scenarios, load_scenario
 
@@ -131,7 +131,7 @@ class Explorer:
         self.problem: str | None = None
 
         names = list(builtin_scenarios())
-        self.scenario = pn.widgets.Select(label="City scenario", options=names,
+        self.scenario = pn.widgets.Select(label="City scenario", options=names, css_classes=["pingan-scenario"],
                                           value=scenario if scenario in names else names[0])
         self.baseline = pn.widgets.Select(label="Compare against", options={v: k for k, v in BASELINES.items()},
                                           value="none")
@@ -146,7 +146,7 @@ class Explorer:
                                            "counts and costs are the sample's.")
         self.seed = pn.widgets.IntInput(label="Seed", value=1, css_classes=["pingan-seed"])
         self.scale_note = pn.pane.Markdown("", css_classes=["pingan-scale-note"])
-        self.package_name = pn.widgets.TextInput(label="Package name", value="")
+        self.package_name = pn.widgets.TextInput(label="Package name", value="", css_classes=["pingan-package-name"])
         self.run_button = pn.widgets.Button(label="Run package", color="primary", css_classes=["pingan-run"])
         self.progress = pn.indicators.Progress(value=0, max=100, visible=False,
                                                sizing_mode="stretch_width")
@@ -164,7 +164,9 @@ class Explorer:
         self.map_hint = pn.pane.Markdown(_NO_RUN.format(what="the map of the package minus its baseline"),
                                          css_classes=["pingan-map-hint"])
         self.map_pane = pn.pane.Matplotlib(None, dpi=96, tight=True, format="png", sizing_mode="scale_width",
-                                           max_width=800, visible=False)
+                                           max_width=800, visible=False, css_classes=["pingan-map"])
+        # What the map shows in words: the real districts by name and the sample, or a synthetic city.
+        self.map_caption = pn.pane.Markdown("", css_classes=["pingan-map-caption"], visible=False)
         self.series_hint = pn.pane.Markdown(_NO_RUN.format(what="the daily series of the package and its baseline"),
                                             css_classes=["pingan-series-hint"])
         self.series_pane = pn.pane.Matplotlib(None, dpi=96, tight=True, format="png", sizing_mode="scale_width",
@@ -364,10 +366,14 @@ class Explorer:
         if common:
             # The same replicates of both: the map's difference of means is the mean paired difference.
             base_runs, alt_runs = [base[k] for k in common], [alt[k] for k in common]
-            self.map_pane.object = difference_map_of(
-                base_runs, alt_runs, sample=sample,
+            fig = difference_map_of(
+                base_runs, alt_runs, sample=sample, layers=saved.layers,
                 title=f"{saved.name} − {saved.base}, {year}: recorded offences per cell\n"
                       f"(mean of {len(common)} paired replicates; sites of replicate {common[0]})")
+            caption = map_caption(saved.layers, saved.city_name.capitalize())
+            # One update, so the figure is drawn once; the image's alt text says what the caption says.
+            self.map_pane.param.update(object=fig, alt_text=f"Map of {saved.name} minus {saved.base}. {caption}")
+            self.map_caption.param.update(object=caption, visible=True)
             self.series_pane.object = time_series({saved.base: base_runs, saved.name: alt_runs}, saved.first_year,
                                                   start=saved.starts, figsize=(9, 5.8), sample=sample)
             self.map_pane.visible = self.series_pane.visible = True
@@ -464,7 +470,7 @@ class Explorer:
         results = pn.Tabs(
             ("Against baseline", pn.Column(self.headline_title, self.headline, self.headline_notes,
                                            pn.pane.Markdown(f"Headline metrics: {labels}."))),
-            ("Map", pn.Column(self.map_hint, self.map_pane)),
+            ("Map", pn.Column(self.map_hint, self.map_pane, self.map_caption)),
             ("Time series", pn.Column(self.series_hint, self.series_pane)),
             ("Packages", pn.Column(self.packages_title, self.packages, self.pareto_pane)),
             ("Open results", pn.Column(pn.Row(self.open_path, self.open_button), self.open_status,

