@@ -125,18 +125,14 @@ class StudyPanel:
         self.front_plot.object = front_figure(t)
         self.front_plot.visible = True
         packages: dict[str, pd.Series] = {}
-        actual = t.actual_row()
-        best = t.best_within(float(actual["cost_yuan_per_year"])) if actual is not None else None
-        if actual is not None:
-            rows = front_rows(t.actual, t.objectives, sample)
-            instead = "no front package costs no more than it."
-            if best is not None:
-                rows += front_rows(best.to_frame().T, t.objectives, sample)
-                instead = (f"what the same money could have bought instead is package {int(best['package'])}, the "
-                           "best front package at no more than its cost (second row).")
-            self.actual_title.object = f"#### The city's actual package against the front\nFirst row; {instead}"
-            self.actual.object = _frame(rows, "")
-            packages[package_label(actual)] = actual
+        actual, instead, best = t.against_actual()
+        if actual:
+            what = ("no front package costs no more than it." if best is None else
+                    f"what the same money could have bought instead is package {int(best['package'])}, the best front "
+                    "package at no more than its cost (second row).")
+            self.actual_title.object = f"#### The city's actual package against the front\nFirst row; {what}"
+            self.actual.object = _frame(actual + instead, "")
+            packages[package_label(t.actual_row())] = t.actual_row()
         for _, row in t.front.iterrows():
             packages[package_label(row)] = row
         self._packages = packages

@@ -68,15 +68,12 @@ def study_report(result: StudyResult | StudyTables, path: str | Path) -> Path:
              figure_html(front_figure(t), "Annual cost against the first objective; red: the front with 95 % "
                          "intervals (triangles: pessimistic quantile over posterior draws); grey: every package "
                          "scored; star: the city's actual package; dashed: the budget.")]
-    actual = t.actual_row()
-    if actual is not None:
-        parts += ["<h2>The city's actual package against the front</h2>",
-                  html_table(front_rows(t.actual, t.objectives, sample))]
-        best = t.best_within(float(actual["cost_yuan_per_year"]))
-        if best is not None:
-            parts += [f"<p>What the same money could have bought instead: the best front package at no more than "
-                      f"its cost (package {int(best['package'])}):</p>",
-                      html_table(front_rows(best.to_frame().T, t.objectives, sample))]
+    actual, instead, best = t.against_actual()
+    if actual:
+        parts += ["<h2>The city's actual package against the front</h2>", html_table(actual)]
+    if best is not None:
+        parts += [f"<p>What the same money could have bought instead: the best front package at no more than its cost "
+                  f"(package {int(best['package'])}):</p>", html_table(instead)]
     sites = sites_figure(t)
     if sites is not None:
         parts += ["<h2>Where the sites are</h2>",

@@ -185,6 +185,19 @@ class StudyTables:
                                                                  ascending=[False, True], kind="stable")
         return order.drop(columns="_key").iloc[0]
 
+    def against_actual(self) -> tuple[list[dict[str, str]], list[dict[str, str]], pd.Series | None]:
+        """What the same money could have bought instead: the rows (:func:`sim.presentation.front_rows`) of the
+        city's actual package and of the best front package at no more than its cost, and that package's row
+        (empty rows and None where the study has no actual package or no front package costs no more)."""
+        from sim.presentation import front_rows
+
+        actual = self.actual_row()
+        if actual is None:
+            return [], [], None
+        best = self.best_within(float(actual["cost_yuan_per_year"]))
+        rows = front_rows(best.to_frame().T, self.objectives, self.sample) if best is not None else []
+        return front_rows(self.actual, self.objectives, self.sample), rows, best
+
     def sites(self, row: pd.Series, n_cells: int | None = None) -> dict[str, np.ndarray]:
         """A package's sites (facility -> cells of the simulated city) from its row's ``sites:*`` columns.
 
@@ -246,18 +259,14 @@ class StudyTables:
                  f"set-up over {spec.amortisation_years:g} years); {len(self.packages)} packages within budget scored "
                  f"over {self._runs()} at scale {self.scale:g}",
                  self.caption(), "", "Pareto front:", text_records(front_rows(self.front, self.objectives, sample))]
-        actual = self.actual_row()
-        if actual is not None:
-            lines += ["", "the city's actual package:",
-                      text_records(front_rows(self.actual, self.objectives, sample))]
-            best = self.best_within(float(actual["cost_yuan_per_year"]))
-            if best is not None:
-                lines += [f"what the same money could have bought instead: the best front package at no more than "
-                          f"its cost (package {int(best['package'])}):",
-                          text_records(front_rows(best.to_frame().T, self.objectives, sample))]
-                for key, cells in self.sites(best).items():
-                    lines.append(f"    sites of {facility_name(key)} (cells of the simulated city): "
-                                 f"{' '.join(map(str, cells))}")
+        actual, instead, best = self.against_actual()
+        if actual:
+            lines += ["", "the city's actual package:", text_records(actual)]
+        if best is not None:
+            lines += [f"what the same money could have bought instead: the best front package at no more than its "
+                      f"cost (package {int(best['package'])}):", text_records(instead)]
+            lines += [f"    sites of {facility_name(key)} (cells of the simulated city): {' '.join(map(str, cells))}"
+                      for key, cells in self.sites(best).items()]
         if len(self.robustness):
             lines += ["", f"robustness across posterior draws ({objective_label(self.primary(), sample)}): beaten in = "
                       "share of draws in which another front package costing no more does better; regret = the mean "
