@@ -10,7 +10,10 @@ General functions take plain arrays and frames:
 * :func:`difference_map` — alternative minus baseline per cell, county boundaries, sites;
 * :func:`cell_map` — any per-cell quantity (residents, offences...) on the city's map;
 * :func:`timeseries` — daily series (replicates × days) with dates and the intervention start;
-* :func:`pareto` — extra cost against cases prevented, with intervals and the Pareto frontier.
+* :func:`pareto` — extra cost against cases prevented, with intervals and the Pareto frontier;
+* :func:`optimiser_front` — an optimiser study's packages by annual cost against an objective: the
+  front with intervals and pessimistic quantiles, the city's actual package and the budget;
+* :func:`site_map` and :func:`site_maps` — where a package's sites are, on the city's cells.
 
 :func:`incident_map`, :func:`time_series` and :func:`difference_map_of` build them from
 :class:`sim.experiments.runner.RunResult` lists and save a PNG when given a path.
@@ -40,12 +43,12 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 from matplotlib.transforms import offset_copy
 
-from sim.presentation import Sample, figure
+from sim.presentation import Sample, figure, objective_label
 from sim.space.geography import MapLayers
 
 __all__ = ["CellMap", "SITE_STYLES", "DAILY_SERIES", "difference_map", "timeseries", "pareto", "incident_map",
            "time_series", "difference_map_of", "county_boundaries", "raster", "mean_cells", "save", "real_map",
-           "district_label_points", "map_caption", "cell_map"]
+           "district_label_points", "map_caption", "cell_map", "optimiser_front", "site_map", "site_maps"]
 
 #: How each intervention's sites are drawn on maps: (label, marker, colour, size in points²).
 SITE_STYLES: dict[str, tuple[str, str, str, float]] = {
@@ -53,6 +56,7 @@ SITE_STYLES: dict[str, tuple[str, str, str, float]] = {
     "rapid_response_points": ("rapid-response point", "D", "tab:green", 30.0),
     "video": ("cells with cameras", "x", "tab:purple", 10.0),
     "smart_compounds": ("smart compound", "s", "tab:orange", 20.0),
+    "hot_spot_patrol": ("hot-spot patrol spot", "o", "tab:red", 20.0),
 }
 #: Columns of ``RunResult.daily``, with their labels (see ``MetricsRecorder.DAILY``).
 DAILY_SERIES = ("preventable cases, recorded [per day]", "calls for service [per day]",
@@ -722,3 +726,115 @@ def difference_map_of(base: Sequence, alt: Sequence, path: str | Path | None = N
     fig = difference_map(CellMap.of(alt[0], city_name, layers), mean_cells(base, year), mean_cells(alt, year), sites,
                          title=title, sample=sample)
     return save(fig, path)
+
+
+# -- an optimiser study ----------------------------------------------------------------------
+
+
+def _errors(table: pd.DataFrame, column: str) -> np.ndarray:
+    """Lengths of a column's error bars below and above its mean (none where the interval is missing)."""
+    mean, lo, hi = (table[c].to_numpy(float) for c in (column, f"{column}_lo", f"{column}_hi"))
+    return np.clip(np.nan_to_num(np.vstack([mean - lo, hi - mean])), 0, None)
+
+
+def optimiser_front(packages: pd.DataFrame, front: pd.DataFrame, objective: str, ax: Axes | None = None, *,
+                    actual: pd.DataFrame | None = None, budget: float | None = None, quantile: float | None = None,
+                    sample: Sample | None = None, title: str | None = None) -> Figure:
+    """An optimiser study's packages: annual cost on the whole city against ``objective``'s effect.
+
+    Args:
+        packages: Every scored package (:meth:`sim.optimise.summary.StudyResult.table`,
+            ``packages.csv``): ``cost_yuan_per_year`` and the objective's mean; drawn in grey.
+        front: The Pareto front, same columns with ``_lo``/``_hi``/``_pessimistic``: its means
+            with 95 % intervals, joined, each labelled with its package number, and its
+            pessimistic quantiles over posterior draws.
+        objective: The objective on the vertical axis.
+        ax: Axes to draw on (a new figure when None).
+        actual: The city's actual package (one row), drawn as a star with its interval.
+        budget: The study's budget [yuan per year], a dashed line.
+        quantile: The pessimistic quantile, for the legend.
+        sample: The simulated sample the counts describe, for the axis label.
+        title: Figure title.
+
+    Returns:
+        The figure; the legend sits under the axes.
+    """
+    from sim.optimise.evaluate import HIGHER_IS_BETTER
+
+    fig, ax = _axes(ax, (8, 5.5))
+    if len(packages):
+        ax.scatter(packages["cost_yuan_per_year"] / 1e6, packages[objective], s=12, c="0.72", label="packages scored")
+    if len(front):
+        f = front.sort_values("cost_yuan_per_year", kind="stable")
+        x = f["cost_yuan_per_year"].to_numpy(float) / 1e6
+        ax.errorbar(x, f[objective], yerr=_errors(f, objective), fmt="o-", color="tab:red", capsize=3,
+                    label="front (mean, 95 % interval)")
+        which = f"{quantile:g} quantile" if quantile is not None else "quantile"
+        ax.scatter(x, f[f"{objective}_pessimistic"], marker="v", c="darkred", s=18, zorder=3,
+                   label=f"front, pessimistic ({which} over posterior draws)")
+        for xi, yi, number in zip(x, f[objective], f["package"], strict=True):
+            ax.annotate(str(int(number)), (xi, yi), textcoords="offset points", xytext=(4, 4), fontsize=7)
+    if actual is not None and len(actual):
+        ax.errorbar(actual["cost_yuan_per_year"] / 1e6, actual[objective], yerr=_errors(actual, objective), fmt="*",
+                    ms=14, color="tab:blue", capsize=3, label="the city's actual package")
+    if budget is not None:
+        ax.axvline(budget / 1e6, ls="--", c="0.35", lw=1, label="budget")
+    if not len(packages) and not len(front):
+        ax.text(0.5, 0.5, "no package scored within budget", ha="center", va="center", transform=ax.transAxes)
+    ax.axhline(0, color="grey", lw=0.5)
+    better = "more is better" if HIGHER_IS_BETTER.get(objective, True) else "less is better"
+    ax.set_xlabel(objective_label("cost"))
+    ax.set_ylabel(f"{objective_label(objective, sample)}\n({better})")
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.13), ncol=2, frameon=False)
+    ax.set_title("Packages by annual cost: the front against the baseline" if title is None else title, fontsize=10)
+    return fig
+
+
+def site_map(city, sites: Mapping[str, np.ndarray], ax: Axes | None = None, *, residents: np.ndarray | None = None,
+             title: str | None = None, legend: bool = True) -> Figure:
+    """Where a package's sites are: the city's cells (shaded by residents), county boundaries and each facility's sites.
+
+    Args:
+        city: A :class:`sim.space.city.City`, a :class:`RunResult` or a :class:`CellMap`.
+        sites: Intervention key → cell indices of its sites; drawn with :data:`SITE_STYLES`.
+        ax: Axes to draw on (a new figure when None).
+        residents: Residents per cell, for the shading (default: the city's, when it has them).
+        title: Axes title.
+        legend: Draw the legend (under the map).
+    """
+    cells = CellMap.of(city)
+    fig, ax = _axes(ax, (6.5, 6.2))
+    if residents is None:
+        residents = getattr(city, "residents", None)
+    if residents is not None:
+        grid, extent = raster(cells, np.log1p(np.asarray(residents, dtype=float)))
+        # Light greys: the shading places the sites among people without competing with their markers.
+        ax.imshow(grid, origin="lower", extent=extent, cmap="Greys", vmin=0, vmax=2.5 * max(np.nanmax(grid), 1.0),
+                  interpolation="nearest", zorder=2)
+    ax.set_facecolor(NO_CELL)
+    _map_frame(ax, cells, sites)
+    _sites(ax, cells, sites)
+    if not any(len(w) for w in sites.values()):
+        ax.text(0.5, 0.5, "no sites placed", ha="center", va="center", transform=ax.transAxes, fontsize=9)
+    if legend and ax.get_legend_handles_labels()[0]:
+        ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(0.0, -0.09), ncol=2, frameon=False)
+    if title is not None:
+        ax.set_title(title, fontsize=9)
+    return fig
+
+
+def site_maps(city, panels: Sequence[tuple[str, Mapping[str, np.ndarray]]], *, columns: int = 3,
+              residents: np.ndarray | None = None) -> Figure:
+    """:func:`site_map` of several packages side by side: ``panels`` are ``(title, sites)`` pairs."""
+    cols = max(1, min(columns, len(panels)))
+    rows = max(1, int(np.ceil(len(panels) / cols)))
+    fig = Figure(figsize=(4.2 * cols, 4.6 * rows), layout="constrained")
+    axes = np.atleast_1d(fig.subplots(rows, cols)).ravel()
+    for ax, (title, sites) in zip(axes, panels, strict=False):
+        site_map(city, sites, ax, residents=residents, title=title)
+        ax.set_xlabel("")
+        ax.set_ylabel("")
+    for ax in axes[len(panels):]:
+        ax.set_visible(False)
+    return fig

@@ -1,10 +1,11 @@
 """How results are shown to a planner: one presentation layer for the terminal, the report and the explorer.
 
-``pingan run`` and ``pingan compare`` print tables, ``pingan compare --report`` writes them into
-an HTML file and ``pingan serve`` shows them in the browser. All three build their tables here,
-as rows of display strings (:func:`headline_rows`, :func:`year_on_year_rows`,
-:func:`package_rows`), so a figure, its interval, its flags (:data:`sim.experiments.summary.FLAGS`)
-and the sample it describes read the same wherever a planner meets them:
+``pingan run``, ``pingan compare`` and ``pingan optimise`` print tables, their ``--report`` writes
+them into an HTML file and ``pingan serve`` shows them in the browser. All build their tables
+here, as rows of display strings (:func:`headline_rows`, :func:`year_on_year_rows`,
+:func:`package_rows`; an optimiser study's :func:`front_rows` and :func:`robustness_rows`), so a
+figure, its interval, its flags (:data:`sim.experiments.summary.FLAGS`) and the sample it
+describes read the same wherever a planner meets them:
 
 * **No scientific notation, no false precision.** A mean with an interval is rounded to the
   first significant digit of the interval's half-width, or the second where the first is 1 or 2
@@ -19,7 +20,9 @@ and the sample it describes read the same wherever a planner meets them:
   sample's, not the city's. They are labelled (``[per year, 5 % sample]``) rather than scaled up:
   scaled-up figures would look like city totals but carry the small sample's biases (sites are
   rounded to whole stations, and below scale 0.1 rates per 100 000 drift from full scale), which
-  no widened interval would show. Rates, shares and times need no label.
+  no widened interval would show. Rates, shares and times need no label. The optimiser's costs are
+  each package put in place on the whole city, whatever the scale, and say so (``[million yuan
+  per year, whole city]``).
 
 The module also says what a package contains in words (:func:`package_contents`) and when its
 interventions start against a baseline (:func:`intervention_starts`), for tables and time series.
@@ -38,8 +41,9 @@ import pandas as pd
 from sim.experiments.summary import HEADLINE, is_rare, metric_label
 
 __all__ = ["Sample", "SIZE_HINTS", "is_size_field", "figure", "interval", "percent", "scales_with_sample",
-           "display_label", "headline_rows", "year_on_year_rows", "package_rows", "text_table",
-           "package_contents", "intervention_starts", "MIN_RATE_SCALE", "scale_warning", "COST_UNIT"]
+           "display_label", "headline_rows", "year_on_year_rows", "package_rows", "text_table", "text_records",
+           "package_contents", "intervention_starts", "MIN_RATE_SCALE", "scale_warning", "COST_UNIT",
+           "at_precision", "objective_label", "front_rows", "robustness_rows", "WHOLE_CITY_COST"]
 
 #: Below this scale a county's few patrol units make rates per 100 000 drift from full scale
 #: (tested agreement from 0.1 up; README, "Command line").
@@ -98,16 +102,22 @@ class Sample:
             return f"sample of {figure(self.residents)} residents"
         return "simulated sample"
 
-    def caption(self) -> str:
-        """One sentence saying what the counts and costs describe."""
+    def caption(self, costs: bool = True) -> str:
+        """One sentence saying what the counts and costs describe.
+
+        Args:
+            costs: Whether the costs are the sample's too; False where they are the whole city's
+                (the optimiser's), and the sentence speaks of counts only.
+        """
         who = f" ({figure(self.residents)} residents)" if self.residents else ""
+        what = "Counts and costs are" if costs else "Counts are"
         if self.whole:
-            return f"Counts and costs are for the whole simulated city{who}."
+            return f"{what} for the whole simulated city{who}."
         rates = (f"rates, shares and times need no scaling (they agree with the whole city from scale "
                  f"{MIN_RATE_SCALE:g} up).")
         if self.scale is not None:
-            return f"Counts and costs are for the simulated {self.short} of the city{who}, not the whole city; {rates}"
-        return f"Counts and costs are for the simulated sample{who}, not necessarily the whole city; {rates}"
+            return f"{what} for the simulated {self.short} of the city{who}, not the whole city; {rates}"
+        return f"{what} for the simulated sample{who}, not necessarily the whole city; {rates}"
 
 
 def scale_warning(scale: float) -> str:
@@ -193,12 +203,26 @@ def interval(mean: float, lo: float, hi: float, *, signed: bool = False, unit: s
     if mean is None or not math.isfinite(float(mean)):
         return "—"
     lo, hi = float(lo), float(hi)
-    if not (math.isfinite(lo) and math.isfinite(hi)) or hi - lo <= ZERO_WIDTH * max(abs(mean), abs(lo), abs(hi), 1.0):
+    if _no_width(mean, lo, hi):
         if math.isfinite(lo) and math.isinf(hi):  # open-ended: some bootstrap resamples prevent no cases
             return f"{figure(mean, signed)}{unit} [{figure(lo, signed)}, ∞]"
         return f"{figure(mean, signed)}{unit}"
     d = _decimals_for(lo, hi)
     return f"{_plain(mean, d, signed)}{unit} [{_plain(lo, d, signed)}, {_plain(hi, d, signed)}]"
+
+
+def _no_width(x: float, lo: float, hi: float) -> bool:
+    """An interval that is missing, open or zero-wide (see :data:`ZERO_WIDTH`): it sets no precision."""
+    return not (math.isfinite(lo) and math.isfinite(hi)) or hi - lo <= ZERO_WIDTH * max(abs(x), abs(lo), abs(hi), 1.0)
+
+
+def at_precision(x: float | None, lo: float, hi: float, *, signed: bool = False) -> str:
+    """A figure that goes with the interval ``[lo, hi]`` (a quantile, a worst case), rounded as :func:`interval`
+    rounds the interval's mean; :func:`figure` where the interval sets no precision."""
+    if x is None or not math.isfinite(float(x)):
+        return "—"
+    x, lo, hi = float(x), float(lo), float(hi)
+    return figure(x, signed) if _no_width(x, lo, hi) else _plain(x, _decimals_for(lo, hi), signed)
 
 
 def percent(mean: float, lo: float, hi: float, flag: object = "") -> str:
@@ -303,6 +327,88 @@ def package_rows(table: pd.DataFrame, sample: Sample | None = None,
     return rows
 
 
+# ---- an optimiser study -------------------------------------------------------------------------
+
+#: What an optimiser study's costs describe: each package put in place on the whole city
+#: (:mod:`sim.optimise.costs`), whatever scale was simulated.
+WHOLE_CITY_COST = "million yuan per year, whole city"
+
+
+def _objective_unit(objective: str, sample: Sample | None) -> str:
+    if objective == "cost":
+        return WHOLE_CITY_COST
+    label = display_label(objective, sample)
+    return label[label.rfind("[") + 1:-1] if label.endswith("]") else ""
+
+
+def objective_label(objective: str, sample: Sample | None = None) -> str:
+    """An optimiser objective's effect with its units (:data:`sim.optimise.evaluate.EFFECT_NAMES`).
+
+    ``preventable cases prevented [per year, 10 % sample]``, ``change of the 90th-percentile response
+    time [min]``, ``annual cost [million yuan per year, whole city]``: counts carry the sample they
+    were simulated on, costs are the whole city's.
+    """
+    from sim.optimise.evaluate import EFFECT_NAMES
+
+    unit = _objective_unit(objective, sample)
+    name = EFFECT_NAMES.get(objective, _words(objective))
+    return f"{name} [{unit}]" if unit else name
+
+
+def front_rows(table: pd.DataFrame, objectives: Sequence[str], sample: Sample | None = None) -> list[dict[str, str]]:
+    """Packages of an optimiser study, one row each (:meth:`sim.optimise.summary.StudyResult.table`, ``front.csv``).
+
+    Columns: ``package`` (``actual`` for the city's own), ``contains`` (in words), its annual cost on
+    the whole city, and for each simulated objective of ``objectives`` the mean effect over
+    posterior draws × replicates with its 95 % interval and the pessimistic quantile over draws,
+    both at the interval's precision; counts are labelled with ``sample``.
+    """
+    rows = []
+    for _, r in table.iterrows():
+        number = int(r["package"])
+        row = {"package": "actual" if number < 0 else str(number), "contains": str(r.get("contents", "")),
+               objective_label("cost"): figure(float(r["cost_yuan_per_year"]) / COST_UNIT)}
+        for o in objectives:
+            if o == "cost" or o not in table.columns:
+                continue
+            label = objective_label(o, sample)
+            mean, lo, hi = (float(r[c]) for c in (o, f"{o}_lo", f"{o}_hi"))
+            row[f"{label}, mean [95 % interval]"] = interval(mean, lo, hi, signed=True)
+            row[f"{label}, pessimistic"] = at_precision(r[f"{o}_pessimistic"], lo, hi, signed=True)
+        rows.append(row)
+    return rows
+
+
+def robustness_rows(table: pd.DataFrame, front: pd.DataFrame | None = None,
+                    sample: Sample | None = None) -> list[dict[str, str]]:
+    """An optimiser study's robustness table (:meth:`sim.optimise.summary.StudyResult.robustness`, ``robustness.csv``).
+
+    Each front package's mean, pessimistic quantile and worst posterior draw of the objective, the
+    share of draws in which another front package costing no more does better, and the mean
+    shortfall (regret), all but the share in the units the ``mean`` column names. Figures take the
+    precision of the package's 95 % interval in ``front`` (its rows by package number) where given.
+    """
+    bounds: dict[int, tuple[float, float]] = {}
+    rows = []
+    for _, r in table.iterrows():
+        o, number = str(r["objective"]), int(r["package"])
+        if front is not None and not bounds and f"{o}_lo" in front.columns:
+            bounds = {int(p): (float(lo), float(hi)) for p, lo, hi in
+                      zip(front["package"], front[f"{o}_lo"], front[f"{o}_hi"], strict=True)}
+        lo, hi = bounds.get(number, (math.nan, math.nan))
+        rows.append({
+            "package": str(number),
+            objective_label("cost"): figure(float(r["cost_yuan_per_year"]) / COST_UNIT),
+            f"mean [{_objective_unit(o, sample)}]": at_precision(r["mean"], lo, hi, signed=True),
+            "pessimistic": at_precision(r["pessimistic"], lo, hi, signed=True),
+            "worst draw": at_precision(r["worst_draw"], lo, hi, signed=True),
+            "beaten in [share of draws]": f"{figure(100 * float(r['beaten_share_of_draws']))} %",
+            "mean regret": at_precision(r["mean_regret"], lo, hi),
+            "draws": str(int(r["draws"])),
+        })
+    return rows
+
+
 def _numeric(text: str) -> bool:
     return text == "" or text[0] in "+-0123456789—∞"
 
@@ -329,6 +435,21 @@ def text_table(rows: Sequence[Mapping[str, str]], indent: int = 2) -> str:
         out.append(line(r))
         if r.get("contains"):
             out.append(" " * (indent + 4) + f"contains: {r['contains']}")
+    return "\n".join(out)
+
+
+def text_records(rows: Sequence[Mapping[str, str]], indent: int = 2) -> str:
+    """Rows too wide for a terminal table, one block each: the first column as its heading, then
+    ``contains`` and every other column as ``name: value``, the values aligned."""
+    if not rows:
+        return " " * indent + "(nothing to show)"
+    out = []
+    for r in rows:
+        first, *rest = list(r)
+        rest = sorted(rest, key=lambda c: c != "contains")
+        width = max(len(c) for c in rest) if rest else 0
+        out.append(f"{' ' * indent}{first} {r[first]}")
+        out += [f"{' ' * (indent + 4)}{(c + ':').ljust(width + 1)} {r[c]}".rstrip() for c in rest]
     return "\n".join(out)
 
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 import base64
 import html
 import io
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
 import pandas as pd
@@ -28,9 +28,11 @@ from sim.experiments.summary import FLAGS, HEADLINE
 from sim.presentation import Sample, figure, headline_rows, interval, package_rows
 from sim.space.geography import MapLayers
 
-__all__ = ["report_html", "write_report", "comparison_report", "figure_html", "area_rows"]
+__all__ = ["report_html", "write_report", "comparison_report", "figure_html", "html_table", "meta_table",
+           "html_document", "area_rows", "CSS"]
 
-_CSS = """
+#: The reports' style sheet, inline in each file (no external resources).
+CSS = """
 body { font-family: system-ui, -apple-system, "Segoe UI", "Noto Sans", "Noto Sans CJK SC", sans-serif;
        margin: 2em auto; max-width: 1100px; color: #222; line-height: 1.45; padding: 0 1em; }
 h1 { font-size: 1.6em; margin-bottom: 0.2em; } h2 { font-size: 1.25em; margin-top: 2em;
@@ -53,7 +55,13 @@ def figure_html(fig: Figure, caption: str = "", dpi: int = 100) -> str:
     return f'<figure><img alt="{html.escape(caption)}" src="data:image/png;base64,{data}">{cap}</figure>'
 
 
-def _table(rows: Sequence[Mapping[str, object]], note_columns: Sequence[str] = ("note", "contains")) -> str:
+def html_table(rows: Sequence[Mapping[str, object]], note_columns: Sequence[str] = ("note", "contains")) -> str:
+    """Rows of display strings (:mod:`sim.presentation`) as an HTML table, every cell escaped.
+
+    Args:
+        rows: The rows; the first one's keys are the columns.
+        note_columns: Columns of words (left-aligned, as notes) rather than figures.
+    """
     if not rows:
         return '<p class="muted">(nothing to show)</p>'
     cols = list(rows[0])
@@ -64,6 +72,19 @@ def _table(rows: Sequence[Mapping[str, object]], note_columns: Sequence[str] = (
                         for c in cols)
         body.append(f"<tr>{cells}</tr>")
     return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
+
+
+def meta_table(items: Iterable[tuple[object, object]]) -> str:
+    """What was run, as a two-column HTML table (name, value), escaped."""
+    return ('<table class="meta">' + "".join(f"<tr><th>{html.escape(str(k))}</th><td>{html.escape(str(v))}</td></tr>"
+                                            for k, v in items) + "</table>")
+
+
+def html_document(title: str, body: str) -> str:
+    """A whole HTML file: ``title``, the inline style sheet :data:`CSS` and ``body`` (no external resources)."""
+    return (f'<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
+            f'<meta name="viewport" content="width=device-width, initial-scale=1">\n'
+            f"<title>{html.escape(title)}</title>\n<style>{CSS}</style>\n</head>\n<body>\n{body}\n</body>\n</html>\n")
 
 
 def area_rows(areas: pd.DataFrame, offences: str = "recorded", sample: Sample | None = None) -> list[dict]:
@@ -97,9 +118,7 @@ def report_html(title: str, *, meta: Mapping[str, object], diff: pd.DataFrame, p
             shown in the header and beside each package.
     """
     rows = [*meta.items(), *((f"{name} contains", text) for name, text in (contents or {}).items())]
-    parts = [f"<h1>{html.escape(title)}</h1>",
-             '<table class="meta">' + "".join(f"<tr><th>{html.escape(str(k))}</th><td>{html.escape(str(v))}</td></tr>"
-                                              for k, v in rows) + "</table>"]
+    parts = [f"<h1>{html.escape(title)}</h1>", meta_table(rows)]
     if sample is not None:
         parts.append(f"<p><b>{html.escape(sample.caption())}</b></p>")
     parts.append("<p class=muted>Every figure is a mean over replicates with a 95 % interval; scenarios share seeds "
@@ -111,24 +130,21 @@ def report_html(title: str, *, meta: Mapping[str, object], diff: pd.DataFrame, p
         parts.append(f"<h2>Headline metrics against {html.escape(str(diff['base'].iloc[0]))}, {last}</h2>")
         for scen in dict.fromkeys(diff["scenario"]):
             parts.append(f"<h3>{html.escape(str(scen))}</h3>")
-            parts.append(_table(headline_rows(diff, scen, last, metrics, sample)))
+            parts.append(html_table(headline_rows(diff, scen, last, metrics, sample)))
     parts.append("<h2>Packages: effect, cost and cost per prevented case</h2>")
-    parts.append(_table(package_rows(packages, sample, contents)))
+    parts.append(html_table(package_rows(packages, sample, contents)))
     parts.append("<p class=muted>Cost per prevented case: extra cost over prevented cases (ratio of means), "
                  "95 % interval by scipy's paired percentile bootstrap over replicates; not estimable when the "
                  "prevented-cases interval includes zero. Pareto: no other package prevents more for less.</p>")
     if areas is not None and not areas.empty:
         parts.append("<h2>By county: recorded offences, package minus baseline</h2>")
-        parts.append(_table(area_rows(areas, sample=sample)))
+        parts.append(html_table(area_rows(areas, sample=sample)))
     if figures:
         parts.append("<h2>Figures</h2>")
         parts.extend(figure_html(f, c) for f, c in figures)
     parts.append("<h2>Notes</h2><dl>" + "".join(f"<dt><b>{html.escape(k)}</b></dt><dd>{html.escape(v)}</dd>"
                                                 for k, v in FLAGS.items()) + "</dl>")
-    body = "\n".join(parts)
-    return (f'<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
-            f'<meta name="viewport" content="width=device-width, initial-scale=1">\n'
-            f"<title>{html.escape(title)}</title>\n<style>{_CSS}</style>\n</head>\n<body>\n{body}\n</body>\n</html>\n")
+    return html_document(title, "\n".join(parts))
 
 
 def write_report(path: str | Path, document: str) -> Path:

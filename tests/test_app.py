@@ -412,6 +412,140 @@ def test_explorer_shows_the_shared_map_series_and_pareto_plots(suizhou_run):
     assert len(frontier) == 1  # sim.plots.pareto of the session's one package
 
 
+# ------------------------------------------------------------------------------ optimiser study
+
+#: A study small enough to write in about a minute: Suizhou's 2022 package with its rapid-response
+#: points sited by MCLP or left out, and its cameras or none (4 packages asked, 2 replicates).
+STUDY_MENU = """\
+extends: suizhou_2022
+name: suizhou_study
+optimise:
+  levers:
+    rapid_response_points.count: {choices: [0, 28]}
+    rapid_response_points.siting: {choices: [mclp]}
+    video.cameras: {choices: [0, 54000]}
+  objectives: [preventable_cases, response_time_p90_min, cost]
+  posterior_draws: 1
+  replicates: 2
+  packages: 4
+  population: 4
+"""
+
+
+@pytest.fixture(scope="module")
+def optimiser_study(tmp_path_factory) -> Path:
+    """A study folder written by ``pingan optimise`` at the 2022 package's budget (default parameters, scale 0.05)."""
+    try:
+        import optuna  # noqa: F401
+    except ImportError:
+        _missing("Optuna (the optimise extra: pip install -e '.[optimise]')")
+    from sim import cli
+
+    folder = tmp_path_factory.mktemp("optimise")
+    menu = folder / "suizhou_study.yaml"
+    menu.write_text(STUDY_MENU)
+    out = folder / "study"
+    assert cli.main(["optimise", str(menu), "--budget", "actual", "--posterior", "none", "--scale", str(SCALE),
+                     "--warmup-days", "7", "--seed", "1", "--jobs", "1", "--out", str(out), "-q"]) == 0
+    return out
+
+
+def _legend(fig) -> list[str]:
+    return [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+
+
+@pytest.mark.slow
+def test_an_opened_study_shows_its_front_the_actual_package_and_robustness(optimiser_study):
+    _panel_or_skip()
+    from sim.app.study import StudyPanel
+
+    panel = StudyPanel()
+    tables = panel.open(str(optimiser_study))
+    assert tables is not None, panel.status.object
+    assert f"Opened the study **{optimiser_study}**" in panel.status.object
+    front = panel.front.object
+    assert list(front["package"]) == [str(int(p)) for p in tables.front["package"]]
+    assert "preventable cases prevented [per year, 5 % sample], mean [95 % interval]" in front.columns
+    assert "annual cost [million yuan per year, whole city]" in front.columns
+    # each package in words: what the levers chose, and what every package keeps from the scenario
+    assert all("kept as the scenario has them: crackdown (6 campaigns), 8 street police stations" in c
+               for c in front["contains"])
+    assert not front.map(lambda v: bool(re.search(r"\d[eE][+-]?\d", str(v)))).any().any()
+    # the actual package, and the best front package at no more than its cost
+    actual = panel.actual.object
+    assert actual["package"].iloc[0] == "actual"
+    assert actual["contains"].iloc[0].startswith("28 rapid-response points (the scenario's siting), 54 000 cameras")
+    best = tables.best_within(float(tables.actual_row()["cost_yuan_per_year"]))
+    assert list(actual["package"]) == ["actual", str(int(best["package"]))]
+    assert f"package {int(best['package'])}, the best front package" in panel.actual_title.object
+    assert len(panel.robustness.object) == len(tables.front) and "beaten in [share of draws]" in panel.robustness.object
+    # the front plot (sim.plots) and the map of the chosen package's sites, the best one first
+    assert "the city's actual package" in _legend(panel.front_plot.object)
+    assert panel.member.options[0].startswith("actual package (79.3 M yuan/yr)")
+    assert panel.member.value.startswith(f"package {int(best['package'])} (")
+    panel.member.value = panel.member.options[0]
+    assert panel.member_words.object.startswith("**actual package (79.3 M yuan/yr) contains:** 28 rapid-response")
+    legend = _legend(panel.member_map.object)
+    assert "rapid-response point (1)" in legend and "street police station (1)" in legend
+    assert any(label.startswith("cells with cameras") for label in legend)
+    mclp = [label for label, row in panel._packages.items() if "(mclp)" in row["contents"]]
+    assert mclp, "no front package sites its rapid-response points by MCLP"
+    panel.member.value = mclp[0]
+    assert "rapid-response point (1)" in _legend(panel.member_map.object)
+
+
+@pytest.mark.slow
+def test_the_study_panel_checks_every_value_the_page_sends_on_the_server(optimiser_study, tmp_path):
+    _panel_or_skip()
+    from sim.app.study import StudyPanel
+
+    panel = StudyPanel()
+    assert panel.open(str(optimiser_study)) is not None
+    panel.member.param.update(value="package 999 (1 M yuan/yr)")  # as a websocket message may set it
+    assert "Not a package of this study" in panel.member_words.object and not panel.member_map.visible
+    for value in (None, "  "):
+        panel.path.param.update(value=value)
+        assert panel.open() is None and "give the folder" in panel.status.object
+    assert panel.open(42) is None and "give the folder" in panel.status.object
+    # a folder that is not a study clears the one shown
+    assert panel.open(str(tmp_path)) is None and "no settings.json: not a study folder" in panel.status.object
+    assert panel.tables is None and panel.front.object.empty and not panel.front_plot.visible
+    # a study that has not finished (killed before it wrote its tables): the same command resumes it
+    unfinished = tmp_path / "unfinished"
+    unfinished.mkdir()
+    for name in ("settings.json", "study.journal"):
+        shutil.copy(optimiser_study / name, unfinished / name)
+    assert panel.open(str(unfinished)) is None
+    assert "front.csv: missing" in panel.status.object and "resumes the study" in panel.status.object
+    # a damaged table names its file and column; sites off the city are refused when mapped
+    import pandas as pd
+
+    damaged = tmp_path / "damaged"
+    shutil.copytree(optimiser_study, damaged)
+    table = pd.read_csv(optimiser_study / "front.csv")
+    table.assign(cost_yuan_per_year="lots").to_csv(damaged / "front.csv", index=False)
+    assert panel.open(str(damaged)) is None
+    assert "front.csv: column 'cost_yuan_per_year': expected numbers, got 'lots'" in panel.status.object
+    table.assign(**{"sites:video": "99999"}).to_csv(damaged / "front.csv", index=False)
+    assert panel.open(str(damaged)) is not None
+    panel.member.value = panel.member.options[-1]
+    assert "Cannot map" in panel.member_words.object and "expected cells 0 to" in panel.member_words.object
+
+
+@pytest.mark.slow
+def test_open_results_shows_a_study_folder_in_the_packages_tab(optimiser_study):
+    _panel_or_skip()
+    from sim.app.explorer import PACKAGES_TAB, Explorer
+
+    page = Explorer()
+    page.view()
+    page.open_path.value = str(optimiser_study / "store.sqlite")  # its store holds every package under one name
+    page.open()
+    assert "a study written by `pingan optimise`: its front is shown in the **Packages** tab" in page.open_status.object
+    assert page.tabs.active == PACKAGES_TAB and page.study.tables is not None
+    assert page.open_packages.object.empty  # not the store's runs as if they were packages
+
+
 # ---------------------------------------------------------------------------------------- browser
 
 
@@ -543,7 +677,10 @@ def _type(page, css: str, value: str) -> None:
 
 
 @pytest.mark.slow
-def test_explorer_in_a_browser_runs_packages_offline(browser, server, compared, quick_start_folder, tmp_path):
+def test_explorer_in_a_browser_runs_packages_offline(browser, server, compared, quick_start_folder, optimiser_study,
+                                                    tmp_path):
+    from playwright.sync_api import expect
+
     page = browser.new_page(viewport={"width": 1400, "height": 1000})
     requests, errors = [], []
     page.on("request", lambda r: requests.append(r.url))
@@ -611,6 +748,23 @@ def test_explorer_in_a_browser_runs_packages_offline(browser, server, compared, 
     packages = page.locator(".pingan-packages table").inner_text()
     assert "suizhou_2022_p1" in packages and "suizhou_2022_p2" in packages
     assert "8 street police stations" in packages and "cameras 20,000" in packages  # what each contains
+
+    # An optimiser study in the Packages tab: its front, each package in words, the actual package, robustness.
+    _type(page, ".pingan-study-path", str(optimiser_study))
+    page.locator(".pingan-study-open button").click()
+    front = _wait_table(page, ".pingan-study-front", r"kept as the scenario has them", timeout=60.0)
+    assert "preventable cases prevented [per year, 5 % sample]" in front and "whole city" in front
+    assert "rapid-response points (mclp)" in front and not re.search(r"\d[eE][+-]\d", front)
+    actual = _wait_table(page, ".pingan-study-actual", r"actual")
+    assert "28 rapid-response points (the scenario's siting), 54 000 cameras" in actual
+    _wait_table(page, ".pingan-study-robustness", r"beaten in \[share of draws\]")
+    page.locator(".pingan-study-member select").select_option(label="actual package (79.3 M yuan/yr)")
+    _wait_text(page, ".pingan-study-member-words", r"actual package \(79\.3 M yuan/yr\) contains: 28 rapid-response")
+    page.wait_for_timeout(500)
+    shot = tmp_path / "study.png"
+    page.screenshot(path=str(shot), full_page=True)
+    if os.environ.get("PINGAN_SCREENSHOT_DIR"):
+        shutil.copy(shot, Path(os.environ["PINGAN_SCREENSHOT_DIR"]) / "study.png")
     _tab(page, "Map").click()
     page.wait_for_timeout(500)
     shot = tmp_path / "explorer.png"
@@ -632,6 +786,12 @@ def test_explorer_in_a_browser_runs_packages_offline(browser, server, compared, 
     page.locator(".pingan-open button").click()
     _wait_text(page, ".pingan-open-status", r"one scenario, suizhou_2022, 2022 against 2021")
     _wait_table(page, ".pingan-open-headline", r"2021(.|\n)*change % \[95 % interval\]")
+    # A study folder given to Open results (here its store) opens in the Packages tab.
+    _type(page, ".pingan-open-path", str(optimiser_study / "store.sqlite"))
+    page.locator(".pingan-open button").click()
+    _wait_text(page, ".pingan-open-status", r"a study written by pingan optimise: its front is shown in the Packages")
+    expect(_tab(page, "Packages")).to_have_class(re.compile(r"\bbk-active\b"), timeout=10_000)
+    _tab(page, "Open results").click()
     # A failed open leaves nothing of the earlier one on screen.
     _type(page, ".pingan-open-path", str(tmp_path / "nowhere"))
     page.locator(".pingan-open button").click()

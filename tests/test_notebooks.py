@@ -11,8 +11,12 @@ import pytest
 from nbclient import NotebookClient
 
 NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
-NAMES = ["sweeps.ipynb", "calibration.ipynb"]
+NAMES = ["sweeps.ipynb", "calibration.ipynb", "optimise.ipynb"]
 MAX_BYTES = 1_500_000  # outputs stay modest: a reader's git clone, not a data store
+#: What a notebook's printed outputs must say, beyond showing figures (what the reader came for).
+SHOWS = {"optimise.ipynb": ("Pareto front", "the city's actual package")}
+#: The optimiser's notebook runs a miniature study live: minutes, not seconds.
+RUNS = [pytest.param(name, marks=pytest.mark.slow) if name == "optimise.ipynb" else name for name in NAMES]
 
 
 def silent_sections(nb) -> list[str]:
@@ -31,19 +35,24 @@ def silent_sections(nb) -> list[str]:
     return [title for title, cells in sections if cells and not any(c.get("outputs") for c in cells)]
 
 
-@pytest.mark.parametrize("name", NAMES)
+@pytest.mark.parametrize("name", RUNS)
 def test_notebook_runs_end_to_end(name, monkeypatch):
+    if name == "optimise.ipynb":
+        pytest.importorskip("optuna")  # the optimise extra (the test extra brings it)
     monkeypatch.setenv("PINGAN_NB_SCALE", "0.05")
     monkeypatch.setenv("PINGAN_NB_REPLICATES", "2")
     monkeypatch.setenv("PINGAN_NB_BUDGET", "24")  # the calibration notebook's live miniature
+    monkeypatch.setenv("PINGAN_NB_PACKAGES", "4")  # the optimiser notebook's live miniature study
     monkeypatch.setenv("MPLBACKEND", "Agg")
     nb = nbformat.read(NOTEBOOKS / name, as_version=4)
-    NotebookClient(nb, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(NOTEBOOKS)}}).execute()
+    NotebookClient(nb, timeout=1200, kernel_name="python3", resources={"metadata": {"path": str(NOTEBOOKS)}}).execute()
     errors = [o for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", []) if o.output_type == "error"]
     assert not errors
     outputs = [o for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", [])]
     assert any("image/png" in o.get("data", {}) for o in outputs)  # figures are returned and shown
     assert not silent_sections(nb), "sections that showed nothing"
+    text = "".join(o.get("text", "") for o in outputs)
+    assert all(words in text for words in SHOWS.get(name, ())), f"the outputs do not show {SHOWS[name]}"
 
 
 @pytest.mark.parametrize("name", NAMES)

@@ -154,3 +154,25 @@ def test_the_report_is_one_offline_html_file_with_the_front_the_actual_package_a
         assert heading in page
     assert "data:image/png;base64," in page and "http://" not in page and "https://" not in page
     assert "cameras" in page  # packages in words
+    # figures through sim.presentation: counts labelled with their sample, costs the whole city's, no 1e+07
+    assert "preventable cases prevented [per year, 5 % sample], mean [95 % interval]" in page
+    assert "annual cost [million yuan per year, whole city]" in page
+    assert "Counts are for the simulated 5 % sample of the city" in page
+    text = re.sub(r"<[^>]+>|data:image/png;base64,[A-Za-z0-9+/=]+", " ", page)
+    assert not re.search(r"\d[eE][+-]?\d", text)
+
+
+@pytest.mark.slow
+def test_the_study_folder_reads_back_as_the_tables_the_command_line_printed(uninterrupted, tmp_path):
+    from sim.optimise.summary import read_study
+    from sim.presentation import front_rows
+
+    result, out = uninterrupted
+    result.write(out)
+    read = read_study(out / "front.csv")  # a file of the folder names the folder
+    tables = result.tables()
+    assert read.text() == result.text()
+    assert front_rows(read.front, read.objectives, read.sample) == front_rows(tables.front, tables.objectives,
+                                                                              tables.sample)
+    assert "kept as the scenario has them" not in read.text()  # every intervention of the menu's city has a lever
+    assert read.actual_row()["contents"] == "nothing"  # suizhou_baseline buys nothing

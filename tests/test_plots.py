@@ -20,10 +20,14 @@ from sim.plots import (
     district_label_points,
     incident_map,
     map_caption,
+    optimiser_front,
     pareto,
     real_map,
+    site_map,
+    site_maps,
     timeseries,
 )
+from sim.presentation import Sample
 from sim.scenario import load_scenario
 from sim.space.city import build_city
 from sim.space.geography import MapLayers
@@ -318,3 +322,58 @@ def test_predictive_plot_labels_targets_by_city_and_metric():
                           "hit": True, "held_out": False, "compared": True, "bound": None}])
     fig = plot_predictive(pred, np.array([5.0]))
     assert [t.get_text() for t in fig.axes[0].get_yticklabels()] == [target_label(row)]
+
+
+def _study_table(packages, costs, means, half=10.0):
+    return pd.DataFrame({"package": packages, "cost_yuan_per_year": costs, "preventable_cases": means,
+                         "preventable_cases_lo": [m - half for m in means],
+                         "preventable_cases_hi": [m + half for m in means],
+                         "preventable_cases_pessimistic": [m - half / 2 for m in means]})
+
+
+def test_optimiser_front_draws_the_front_with_intervals_the_actual_package_and_the_budget():
+    packages = _study_table([0, 1, 2, 3], [20e6, 30e6, 45e6, 50e6], [40.0, 35.0, 60.0, 58.0])
+    front = packages.iloc[[2, 0]]  # cheapest first on the plot, whatever the table's order
+    actual = _study_table([-1], [79.3e6], [71.0])
+    fig = optimiser_front(packages, front, "preventable_cases", actual=actual, budget=80e6, quantile=0.1,
+                          sample=Sample(0.1))
+    ax = fig.axes[0]
+    assert sorted(t.get_text() for t in ax.get_legend().get_texts()) == [
+        "budget", "front (mean, 95 % interval)", "front, pessimistic (0.1 quantile over posterior draws)",
+        "packages scored", "the city's actual package"]
+    assert ax.get_legend().get_bbox_to_anchor().y0 < ax.get_window_extent().y0  # under the axes
+    assert ax.get_xlabel() == "annual cost [million yuan per year, whole city]"
+    assert ax.get_ylabel() == "preventable cases prevented [per year, 10 % sample]\n(more is better)"
+    lines = {(tuple(ln.get_xdata()), tuple(ln.get_ydata())) for ln in ax.lines}
+    assert ((20.0, 45.0), (40.0, 60.0)) in lines  # the front's means, joined
+    assert ((20.0, 45.0), (30.0, 50.0)) in lines and ((20.0, 45.0), (50.0, 70.0)) in lines  # its interval ends
+    assert ((79.3,), (71.0,)) in lines  # the actual package
+    assert ((80.0, 80.0), (0, 1)) in lines  # the budget
+    pessimistic = [c for c in ax.collections if c.get_label().startswith("front, pessimistic")][0]
+    assert np.allclose(pessimistic.get_offsets(), [[20.0, 35.0], [45.0, 55.0]])
+    assert [t.get_text() for t in ax.texts] == ["0", "2"]  # each front package named by its number
+
+
+def test_optimiser_front_says_when_no_package_was_scored():
+    empty = _study_table([], [], [])
+    ax = optimiser_front(empty, empty, "preventable_cases").axes[0]
+    assert "no package scored within budget" in [t.get_text() for t in ax.texts]
+
+
+def test_site_map_places_each_facilitys_sites_on_the_cells_with_county_boundaries(cells):
+    fig = site_map(cells, {"rapid_response_points": np.array([0, 5]), "video": np.array([2])},
+                   residents=np.arange(7) * 100.0, title="package 3")
+    ax = fig.axes[0]
+    labels = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert labels == ["rapid-response point (2)", "cells with cameras (1)"]
+    points = [c for c in ax.collections if c.get_label() == "rapid-response point (2)"][0]
+    assert np.allclose(points.get_offsets(), [[cells.x_km[0], cells.y_km[0]], [cells.x_km[5], cells.y_km[5]]])
+    assert any(c.get_gid() == "county boundaries" and len(c.get_segments()) for c in ax.collections)
+    assert ax.get_title() == "package 3"
+    nothing = site_map(cells, {}).axes[0]
+    assert "no sites placed" in [t.get_text() for t in nothing.texts]
+
+
+def test_site_maps_draw_one_panel_per_package(cells):
+    fig = site_maps(cells, [("actual", {"video": np.array([1])}), ("package 2", {"video": np.array([3])})])
+    assert [ax.get_title() for ax in fig.axes if ax.get_visible()] == ["actual", "package 2"]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -9,15 +11,20 @@ import pytest
 from sim.experiments.summary import compare, format_compare, summarise
 from sim.presentation import (
     Sample,
+    at_precision,
     display_label,
     figure,
+    front_rows,
     headline_rows,
     interval,
     intervention_starts,
+    objective_label,
     package_contents,
     package_rows,
     percent,
+    robustness_rows,
     scale_warning,
+    text_records,
     text_table,
     year_on_year_rows,
 )
@@ -121,3 +128,65 @@ def test_the_package_starts_in_its_intervention_year_and_earlier_starts_are_name
     assert intervention_starts([package], base) == [(2021, "package starts"), (2020, "mediation starts")]
     # what the baseline has the same is not a start of the package
     assert intervention_starts([package], package) == [(2021, "package starts")]
+
+
+# ---- an optimiser study ---------------------------------------------------------------------------
+
+#: Two packages of a study as ``front.csv`` has them (large effects, a zero-wide interval, the actual package).
+STUDY_FRONT = pd.DataFrame({
+    "package": [-1, 12], "contents": ["8 street police stations", "12 000 cameras (hot spots)"],
+    "cost_yuan_per_year": [79_300_000.0, 41_250_000.0],
+    "preventable_cases": [1_254_321.7, 63.8], "preventable_cases_lo": [1_200_000.4, -4.9],
+    "preventable_cases_hi": [1_308_643.0, 132.5], "preventable_cases_pessimistic": [1_190_012.3, 41.27],
+    "response_time_p90_min": [-2.2533333, -0.61], "response_time_p90_min_lo": [-2.2533333, -0.734],
+    "response_time_p90_min_hi": [-2.2533333, -0.489], "response_time_p90_min_pessimistic": [-2.2533333, -0.5512],
+})
+
+
+def test_an_optimiser_objective_says_what_it_counts_and_on_which_sample():
+    sample = Sample(0.1)
+    assert objective_label("preventable_cases", sample) == "preventable cases prevented [per year, 10 % sample]"
+    assert objective_label("calls_for_service", sample) == "calls for service avoided [per year, 10 % sample]"
+    assert objective_label("response_time_p90_min", sample) == "change of the 90th-percentile response time [min]"
+    # the optimiser costs each package on the whole city, whatever the scale simulated
+    assert objective_label("cost", sample) == "annual cost [million yuan per year, whole city]"
+
+
+def test_a_figure_beside_an_interval_takes_the_intervals_precision():
+    assert at_precision(41.27, -4.9, 132.5, signed=True) == "+41"
+    assert at_precision(-0.5512, -0.734, -0.489, signed=True) == "-0.55"
+    assert at_precision(3.14159, 1.0, 1.0) == "3.14"  # a zero-wide interval sets no precision
+    assert at_precision(float("nan"), 0.0, 1.0) == "—"
+
+
+def test_front_rows_show_contents_whole_city_costs_and_labelled_effects_without_scientific_notation():
+    rows = front_rows(STUDY_FRONT, ["preventable_cases", "response_time_p90_min", "cost"], Sample(0.05))
+    actual, package = rows
+    assert actual["package"] == "actual" and package["package"] == "12"
+    assert package["contains"] == "12 000 cameras (hot spots)"
+    assert package["annual cost [million yuan per year, whole city]"] == "41.2"
+    prevented = "preventable cases prevented [per year, 5 % sample]"
+    assert package[f"{prevented}, mean [95 % interval]"] == "+64 [-5, +132]"
+    assert package[f"{prevented}, pessimistic"] == "+41"
+    assert actual[f"{prevented}, mean [95 % interval]"] == "+1,254,322 [+1,200,000, +1,308,643]"
+    assert actual[f"{prevented}, pessimistic"] == "+1,190,012"
+    p90 = "change of the 90th-percentile response time [min]"
+    assert actual[f"{p90}, mean [95 % interval]"] == "-2.25"  # every run agrees: the figure alone
+    assert package[f"{p90}, mean [95 % interval]"] == "-0.61 [-0.73, -0.49]"
+    assert not any(re.search(r"\d[eE][+-]?\d", v) for r in rows for v in r.values())
+
+
+def test_robustness_rows_take_each_packages_precision_and_say_the_share_of_draws():
+    table = pd.DataFrame({"package": [12], "cost_yuan_per_year": [41_250_000.0], "objective": ["preventable_cases"],
+                          "mean": [63.8], "pessimistic": [41.27], "worst_draw": [12.61],
+                          "beaten_share_of_draws": [0.125], "mean_regret": [3.456], "draws": [8]})
+    (row,) = robustness_rows(table, STUDY_FRONT, Sample(0.1))
+    assert row == {"package": "12", "annual cost [million yuan per year, whole city]": "41.2",
+                   "mean [per year, 10 % sample]": "+64", "pessimistic": "+41", "worst draw": "+13",
+                   "beaten in [share of draws]": "12.5 %", "mean regret": "3", "draws": "8"}
+
+
+def test_rows_too_wide_for_a_terminal_print_as_one_block_each():
+    text = text_records([{"package": "12", "cost": "41.2", "contains": "12 000 cameras", "effect": "+64 [-5, +132]"}])
+    assert text.splitlines() == ["  package 12", "      contains: 12 000 cameras", "      cost:     41.2",
+                                 "      effect:   +64 [-5, +132]"]

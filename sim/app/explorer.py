@@ -12,7 +12,8 @@ against the baseline with 95 % intervals and their flags, the difference map, th
 and the cost–effect plot of every package saved in the session. Tables are the rows of
 :mod:`sim.presentation` and figures those of :mod:`sim.plots`, as ``pingan compare`` prints them
 and the HTML report shows them. The "Open results" tab reads a folder written by ``pingan
-run``/``compare``/``sweep`` or a results store.
+run``/``compare``/``sweep`` or a results store; a study folder written by ``pingan optimise``
+opens in the Packages tab (:class:`sim.app.study.StudyPanel`), which shows its front.
 """
 
 from __future__ import annotations
@@ -41,6 +42,8 @@ from sim.app.session import (
     package_scenario,
     run_settings,
 )
+from sim.app.session import rows_frame as _frame
+from sim.app.study import StudyPanel, study_folder_of
 from sim.experiments.packages import package_table
 from sim.experiments.summary import FLAGS
 from sim.interventions import REGISTRY
@@ -61,6 +64,8 @@ _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 _NO_RUN = ("**No run yet.** Set a package on the left and press **Run package**: {what} appears here. "
            "To look at earlier results, use **Open results**.")
 _ASK = "(choose the baseline)"
+#: The position of the Packages tab (where an opened optimiser study is shown).
+PACKAGES_TAB = 3
 
 
 def _title(key: str) -> str:
@@ -100,10 +105,6 @@ def _widget(f: EditableField, value: Any) -> pn.widgets.Widget:
     placeholder = "scenario default" if f.optional else ""
     return cls(label=_title(f.name), value=value, description=f.description + _bounds(f), placeholder=placeholder,
                css_classes=css, **kwargs)
-
-
-def _frame(rows: list[dict[str, str]], empty: str) -> pd.DataFrame:
-    return pd.DataFrame(rows) if rows else pd.DataFrame({"": [empty]})
 
 
 def _flag_notes(rows: list[dict[str, str]]) -> str:
@@ -172,7 +173,8 @@ class Explorer:
         self.series_pane = pn.pane.Matplotlib(None, dpi=96, tight=True, format="png", sizing_mode="scale_width",
                                               max_width=900, visible=False)
         self.packages_title = pn.pane.Markdown("### Packages saved in this session (same baseline)\n" + _NO_RUN.format(
-            what="each package's contents, prevented cases, cost and cost per prevented case"))
+            what="each package's contents, prevented cases, cost and cost per prevented case") +
+            " A study written by `pingan optimise` opens below, with its front.")
         self.pareto_pane = pn.pane.Matplotlib(None, dpi=96, tight=True, format="png", sizing_mode="scale_width",
                                               max_width=800, visible=False)
         self.packages = pn.pane.DataFrame(pd.DataFrame(), index=False, sizing_mode="stretch_width",
@@ -194,6 +196,8 @@ class Explorer:
                                               max_width=800, visible=False)
         self._opened = None
         self._updating = False
+        self.study = StudyPanel()
+        self.tabs: pn.Tabs | None = None
 
         self.scenario.param.watch(lambda e: self._load(e.new), "value")
         self.run_button.on_click(lambda e: self.start())
@@ -403,6 +407,15 @@ class Explorer:
         A failed open clears what an earlier one showed.
         """
         self._clear_opened()
+        study = study_folder_of(self.open_path.value.strip()) if isinstance(self.open_path.value, str) else None
+        if study is not None:  # its store holds every package's runs under one name: show the study instead
+            shown = self.study.open(str(study))
+            self.open_status.object = (f"**{study}** is a study written by `pingan optimise`: "
+                                       + ("its front is shown in the **Packages** tab." if shown is not None else
+                                          "it cannot be shown (see the **Packages** tab)."))
+            if self.tabs is not None:
+                self.tabs.active = PACKAGES_TAB
+            return
         try:
             opened = open_results(self.open_path.value.strip())
         except ResultsFileError as e:
@@ -472,10 +485,12 @@ class Explorer:
                                            pn.pane.Markdown(f"Headline metrics: {labels}."))),
             ("Map", pn.Column(self.map_hint, self.map_pane, self.map_caption)),
             ("Time series", pn.Column(self.series_hint, self.series_pane)),
-            ("Packages", pn.Column(self.packages_title, self.packages, self.pareto_pane)),
+            ("Packages", pn.Column(self.packages_title, self.packages, self.pareto_pane, pn.layout.Divider(),
+                                   self.study.view())),
             ("Open results", pn.Column(pn.Row(self.open_path, self.open_button), self.open_status,
                                        pn.Row(self.open_base, self.open_package), self.open_headline,
                                        self.open_packages, self.open_pareto)),
             dynamic=False, sizing_mode="stretch_width",
         )
+        self.tabs = results
         return pn.Row(controls, results, sizing_mode="stretch_both")

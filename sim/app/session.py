@@ -243,6 +243,11 @@ def headline_table(df: pd.DataFrame, base: str, package: str) -> pd.DataFrame:
                  "difference_hi", "relative_pct", "relative_pct_lo", "relative_pct_hi", "replicates"]]
 
 
+def rows_frame(rows: list[dict[str, str]], empty: str) -> pd.DataFrame:
+    """Rows of :mod:`sim.presentation` as the frame a table pane shows; one cell saying ``empty`` if there are none."""
+    return pd.DataFrame(rows) if rows else pd.DataFrame({"": [empty]})
+
+
 def headline_view(df: pd.DataFrame, base: str, package: str, sample: Sample | None = None) -> tuple[int | None, list]:
     """The headline table as :mod:`sim.presentation` shows it: ``(year, rows)`` of the last counted year."""
     from sim.presentation import headline_rows

@@ -5,7 +5,8 @@ scenario's ``optimise:`` block (:mod:`sim.optimise.spec`, :mod:`sim.optimise.men
 sites point facilities with location models (:mod:`sim.optimise.location`), scores every package
 over posterior draws × replicates under common random numbers (:mod:`sim.optimise.evaluate`),
 keeps the study resumable in its results folder (:mod:`sim.optimise.study`) and reports the front
-(:mod:`sim.optimise.summary`, :mod:`sim.optimise.report`).
+(:mod:`sim.optimise.summary`, :mod:`sim.optimise.report`); :func:`read_study` reads a finished
+study's folder back (as ``pingan serve`` opens it).
 
 Only the file format is imported eagerly (the scenario schema needs it); the rest loads on use.
 """
@@ -17,10 +18,11 @@ import importlib
 from sim.optimise.spec import OBJECTIVES, Lever, OptimiseSpec
 
 __all__ = ["OBJECTIVES", "Lever", "OptimiseSpec", "optimise", "load_study", "Study", "StudySettings",
-           "package_cost", "default_levers", "mclp", "p_median"]
+           "read_study", "StudyTables", "package_cost", "default_levers", "mclp", "p_median"]
 
 _LAZY = {"optimise": "sim.optimise.study", "load_study": "sim.optimise.study", "Study": "sim.optimise.study",
-         "StudySettings": "sim.optimise.study", "package_cost": "sim.optimise.costs",
+         "StudySettings": "sim.optimise.study", "read_study": "sim.optimise.summary",
+         "StudyTables": "sim.optimise.summary", "package_cost": "sim.optimise.costs",
          "default_levers": "sim.optimise.menu", "mclp": "sim.optimise.location", "p_median": "sim.optimise.location"}
 
 

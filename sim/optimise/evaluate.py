@@ -22,13 +22,18 @@ import numpy as np
 
 from sim.experiments.summary import mean_interval
 
-__all__ = ["SIMULATED", "HIGHER_IS_BETTER", "Score", "paired_effects", "score"]
+__all__ = ["SIMULATED", "HIGHER_IS_BETTER", "EFFECT_NAMES", "Score", "paired_effects", "score"]
 
 #: Objectives measured by simulation, and the metric each is read from.
 SIMULATED = ("preventable_cases", "calls_for_service", "response_time_median_min", "response_time_p90_min")
 #: Whether more is better for each objective (as scored here).
 HIGHER_IS_BETTER = {"preventable_cases": True, "calls_for_service": True, "response_time_median_min": False,
                     "response_time_p90_min": False, "cost": False}
+#: Each objective's effect in words, as tables and figures name it (:func:`sim.presentation.objective_label`
+#: adds the units and the sample).
+EFFECT_NAMES = {"preventable_cases": "preventable cases prevented", "calls_for_service": "calls for service avoided",
+                "response_time_median_min": "change of the median response time",
+                "response_time_p90_min": "change of the 90th-percentile response time", "cost": "annual cost"}
 
 
 @dataclass(frozen=True)
