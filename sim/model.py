@@ -28,7 +28,7 @@ import mesa
 import numpy as np
 from numba import njit
 
-from sim.agents.patrol import PatrolFleet
+from sim.agents.patrol import PatrolFleet, station_unit_count
 from sim.agents.residents import Residents, build_residents
 from sim.disputes import DisputeSystem
 from sim.events.dispatch import Dispatcher
@@ -106,8 +106,7 @@ class PinganModel(mesa.Model):
                                       self.run_seed, self.scale, s.calls.report_prob.get("assault", 0.6),
                                       self.year_index, self.warmup_hours)
         self.fleet = PatrolFleet(self.city, s.policing, self.run_seed)
-        total_units = round(s.policing.units_per_100k_residents * self.city.population / 1e5)
-        self.fleet.add_station_units(total_units)
+        self.fleet.add_station_units(station_unit_count(self.city, s.policing))
         self.offending = Offending(s.crime, self.city, self.residents, self.run_seed)
         self.calls = Calls(s.calls, self.city, self.residents, self.run_seed, levers=self.levers)
         self.dispatcher = Dispatcher(self.env, self.fleet, self.city, s.dispatch, self.run_seed,

@@ -137,7 +137,7 @@ def test_a_location_model_places_a_packages_sites_on_the_simulated_city(menu, un
     points = scenario.interventions.rapid_response_points
     assert points.placement == "given" and len(points.sites) == len(pkg.sites["rapid_response_points"]) == 3
     assert scenario.interventions.street_police_stations.placement == "given"
-    assert pkg.siting["rapid_response_points"].startswith("p_median (milp, gap 0.0%")
+    assert pkg.siting["rapid_response_points"].startswith("p_median (greedy+swap, gap ")
     assert not set(pkg.sites["rapid_response_points"]) & set(pkg.sites["street_police_stations"])
 
 

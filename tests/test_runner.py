@@ -216,3 +216,22 @@ def test_workers_and_helpers_die_with_a_sweep_killed_by_sigkill(tmp_path):
         if sweep.poll() is None:
             sweep.kill()
             sweep.wait()
+
+
+def test_a_run_records_every_attended_call_and_each_units_share_of_time_on_calls():
+    from sim.experiments.runner import run_one
+
+    scenario = load_scenario("suizhou_2022", ["run.warmup_days=7"])
+    res = run_one(scenario, 0, replicate_seed(1, 0), scale=0.03)
+    calls = res.calls
+    rows = pd.DataFrame(res.rows)
+    assert len(calls) and set(calls["year"]) == {0, 1}
+    assert (calls["priority"] >= 1).all() and (calls["response_min"] > 0).all()
+    for year in (0, 1):
+        mine = calls[calls["year"] == year]
+        assert len(mine) == res.cell_calls[year].sum()
+        assert float(pd.Series(mine["response_min"]).median()) == pytest.approx(
+            rows["response_time_median_min"][year])
+    busy = res.unit_busy_share
+    answered = pd.Series(calls["unit"]).unique()
+    assert ((busy >= 0) & (busy <= 1)).all() and (busy[answered] > 0).all()

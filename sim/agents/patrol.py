@@ -19,7 +19,8 @@ from pydantic import Field
 from sim.params import Params
 from sim.rng import event_keys, keyed_uniforms_hours, stream_key
 
-__all__ = ["PolicingParams", "PatrolFleet", "patrol_guardianship", "units_present", "hotspot_pick", "uniform_pick"]
+__all__ = ["PolicingParams", "PatrolFleet", "station_unit_count", "patrol_guardianship", "units_present",
+           "hotspot_pick", "uniform_pick"]
 
 # Draws for every unit are hashed this many hours ahead in one array operation.
 _DRAW_HOURS = 128
@@ -85,6 +86,11 @@ class PolicingParams(Params):
         40.0, gt=0, description="Cameras per km² that cover 63 % of a cell (coverage = "
         "1 − exp(−density / this)) (assumed)."
     )
+
+
+def station_unit_count(city, params: PolicingParams) -> int:
+    """Baseline patrol units on duty at the police stations: ``units_per_100k_residents`` of the city's residents."""
+    return round(params.units_per_100k_residents * city.population / 1e5)
 
 
 class PatrolFleet:

@@ -36,10 +36,17 @@ from sim.model import PinganModel
 from sim.scenario.schema import Scenario
 from sim.space.city import build_city
 
-__all__ = ["Task", "Recompute", "RunResult", "replicate_seed", "run_one", "run_tasks", "run_batch", "scenario_tasks",
-           "write_metrics", "metrics_frame", "exit_with_parent", "local_workers", "ID_COLUMNS", "BACKENDS"]
+__all__ = ["Task", "Recompute", "RunResult", "CALL_RECORD", "replicate_seed", "run_one", "run_tasks", "run_batch",
+           "scenario_tasks", "write_metrics", "metrics_frame", "exit_with_parent", "local_workers", "ID_COLUMNS",
+           "BACKENDS"]
 
 BACKENDS = ("loky", "dask")
+
+#: One attended call of a run (:attr:`RunResult.calls`): its counted year, cell, dispatch priority
+#: (1 urgent, 2 normal, 3 non-urgent), whether it was a public-order call, the unit that answered it,
+#: and minutes from the call to the unit's arrival.
+CALL_RECORD = np.dtype([("year", np.int16), ("cell", np.int32), ("priority", np.int8), ("public_order", np.bool_),
+                        ("unit", np.int32), ("response_min", np.float64)])
 
 ID_COLUMNS = ("scenario", "replicate", "seed", "year")
 
@@ -63,6 +70,8 @@ class RunResult:
     sites: dict[str, np.ndarray] | None = None  # intervention key -> cells of its sites (stations, cameras...)
     monthly: np.ndarray | None = None  # counted months × counties × crime types, recorded offences
     cell_calls: np.ndarray | None = None  # counted years × cells, calls for service attended (where they came from)
+    calls: np.ndarray | None = None  # attended calls of the counted years (CALL_RECORD)
+    unit_busy_share: np.ndarray | None = None  # per patrol unit: share of the run it spent on calls
 
     def frame(self) -> pd.DataFrame:
         df = pd.DataFrame(self.rows)
@@ -135,13 +144,22 @@ def run_one(scenario: Scenario, replicate: int, seed: int, scale: float = 1.0,
     xy = np.column_stack([city.x_km, city.y_km])
     sites = {iv.key: np.asarray(iv.treated_cells(model), dtype=np.int64) for iv in model.interventions}
     treated = list(sites.values())
-    calls = np.array([np.bincount([c.cell for c in model.recorder.attended_in_year(y)], minlength=city.n_cells)
-                      for y in range(len(model.years))], dtype=np.int64).reshape(len(model.years), city.n_cells)
+    records = _call_records(model)
+    calls = np.zeros((len(model.years), city.n_cells), dtype=np.int64)
+    np.add.at(calls, (records["year"], records["cell"]), 1)
     treated = np.unique(np.concatenate(treated)).astype(np.int64) if treated else np.zeros(0, dtype=np.int64)
+    busy = np.array(model.dispatcher.busy_minutes) / max(model.env.now, 1.0)
     return RunResult(scenario.name, replicate, seed, model.year_rows(),
                      model.recorder.cell_incidents.copy(), model.recorder.daily.copy(), xy,
                      model.recorder.cell_offences_true.copy(), treated, city.county.copy(), city.town.copy(),
-                     list(city.county_names), sites, model.recorder.monthly.copy(), calls)
+                     list(city.county_names), sites, model.recorder.monthly.copy(), calls, records, busy)
+
+
+def _call_records(model: PinganModel) -> np.ndarray:
+    """Every attended call of the counted years as a :data:`CALL_RECORD` array."""
+    rows = [(y, c.cell, c.priority, c.kind == "public_order", c.unit, c.arrived_at - c.time)
+            for y in range(len(model.years)) for c in model.recorder.attended_in_year(y)]
+    return np.array(rows, dtype=CALL_RECORD)
 
 
 def _task(payload: str, replicate: int, seed: int, scale: float, progress: bool, index: int):

@@ -75,7 +75,9 @@ class RapidResponsePoints(Intervention):
 
     #: Dispatch bases answering calls within their response target (10 minutes: 8 minutes' drive
     #: after 2 minutes' turnout).
-    siting: ClassVar[SitingProfile] = SitingProfile("count", "calls", 8.0, dispatch_base=True)
+    siting: ClassVar[SitingProfile] = SitingProfile("count", "calls", 8.0, dispatch_base=True,
+                                                  patrol_units_field="units_per_point",
+                                                  beat_radius_field="beat_radius_km")
 
     def activate(self, model) -> None:
         p = self.params

@@ -41,6 +41,8 @@ class SitingProfile:
         dispatch_base: Sites are bases of patrol units, so the existing police stations already
             serve demand near them (a location model keeps them fixed).
         units_per_site: Units of ``count_field`` that make one site (e.g. cameras per cluster).
+        patrol_units_field: For a dispatch base, the parameter giving the patrol units based at each site.
+        beat_radius_field: For a dispatch base, the parameter giving the radius its units patrol [km].
     """
 
     count_field: str
@@ -48,6 +50,8 @@ class SitingProfile:
     coverage_min: float
     dispatch_base: bool = False
     units_per_site: float = 1.0
+    patrol_units_field: str | None = None
+    beat_radius_field: str | None = None
 
 
 def sites_field():

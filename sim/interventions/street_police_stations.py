@@ -62,7 +62,9 @@ class StreetPoliceStations(Intervention):
     Params = StreetPoliceStationParams
     #: Dispatch bases serving calls within a 10-minute response (8 minutes' drive after 2 minutes'
     #: turnout; assumed, as the rapid-response points' target).
-    siting: ClassVar[SitingProfile] = SitingProfile("count", "calls", 8.0, dispatch_base=True)
+    siting: ClassVar[SitingProfile] = SitingProfile("count", "calls", 8.0, dispatch_base=True,
+                                                  patrol_units_field="patrol_units",
+                                                  beat_radius_field="beat_radius_km")
 
     def activate(self, model) -> None:
         p = self.params

@@ -2,7 +2,9 @@
 
 ``pingan optimise SCENARIO --budget YUAN_PER_YEAR`` (or :func:`optimise`) searches the levers of a
 scenario's ``optimise:`` block (:mod:`sim.optimise.spec`, :mod:`sim.optimise.menu`) with NSGA-II,
-sites point facilities with location models (:mod:`sim.optimise.location`), scores every package
+sites point facilities with location models (:mod:`sim.optimise.location`; dispatch bases on the
+expected response of the nearest free patrol unit, :mod:`sim.optimise.response`, checked by
+simulation in :mod:`sim.optimise.siting_check`), scores every package
 over posterior draws × replicates under common random numbers (:mod:`sim.optimise.evaluate`),
 keeps the study resumable in its results folder (:mod:`sim.optimise.study`) and reports the front
 (:mod:`sim.optimise.summary`, :mod:`sim.optimise.report`); :func:`read_study` reads a finished

@@ -6,11 +6,13 @@ over ``amortisation_years`` (straight-line, no discounting):
 full-scale city, all its counties), so a budget means the same at scale 0.1 as at scale 1.
 
 Each intervention's cost is its own :meth:`sim.interventions.base.Intervention.cost`, after it is
-put in place on the full-scale city (a model built once per city and intervention; an
-intervention's placement rule is set back to its default first, since explicit sites belong to
-the simulated scale and the count is what is paid for). Costs of different interventions add up;
-interactions (e.g. home visits taking patrol units that a hot-spot rota also wants) are not
-costed. ``pingan optimise SCENARIO --cost`` prints a scenario's package cost.
+put in place on the full-scale city, on a model kept for that kind of intervention. The models of
+one city share its full-scale residents, built once (as a run's replicates share them): the
+population is most of a model's cost, so costing a new kind takes a fraction of a second once it
+exists, and a new size of a kind only its placement. An intervention's placement rule is set back to its
+default first, since explicit sites belong to the simulated scale and the count is what is paid for.
+Costs of different interventions add up; interactions (e.g. home visits taking patrol units that a
+hot-spot rota also wants) are not costed. ``pingan optimise SCENARIO --cost`` prints a scenario's package cost.
 """
 
 from __future__ import annotations
@@ -46,15 +48,30 @@ class PackageCost:
         return self.running_yuan_per_year + self.setup_yuan / self.amortisation_years
 
 
-@functools.lru_cache(maxsize=8)
-def _full_scale_model(scenario_json: str, key: str):
-    # One model per intervention kind: putting several interventions in place on one model would
-    # let one change what the next finds (e.g. patrol units already on a rota).
+@functools.lru_cache(maxsize=2)
+def _full_scale_population(city_json: str, residents_json: str):
+    """The full-scale city and its residents (built once per city: every costing model shares them)."""
+    from sim.agents.residents import ResidentParams, build_residents
+    from sim.space.city import CityParams, build_city
+
+    city = build_city(CityParams.model_validate_json(city_json), 1.0)
+    return city, build_residents(city, ResidentParams.model_validate_json(residents_json))
+
+
+@functools.lru_cache(maxsize=16)
+def _costing_model(setting_json: str, key: str):
+    """A full-scale model to put interventions of kind ``key`` in place on, built on the shared population.
+
+    One model per intervention kind: putting several kinds in place on one model would let one change
+    what the next finds (e.g. patrol units already on a rota).
+    """
     from sim.model import PinganModel
     from sim.scenario.schema import Scenario
 
     del key  # part of the cache key only
-    return PinganModel(Scenario.model_validate_json(scenario_json), seed=0, scale=1.0)
+    setting = Scenario.model_validate_json(setting_json)
+    city, residents = _full_scale_population(setting.city.model_dump_json(), setting.residents.model_dump_json())
+    return PinganModel(setting, seed=0, scale=1.0, city=city, residents=residents)
 
 
 @functools.lru_cache(maxsize=4096)
@@ -65,7 +82,7 @@ def _cost(setting_json: str, key: str, params_json: str) -> Cost:
         default = cls.Params.model_fields["placement"].default
         params = params.model_copy(update={"placement": default, "sites": None})
     iv = cls(params)
-    iv.activate(_full_scale_model(setting_json, key))
+    iv.activate(_costing_model(setting_json, key))
     return iv.cost()
 
 

@@ -16,9 +16,11 @@ bound is the programme's LP relaxation when that fits, otherwise the bound that 
 guarantees for these problems, whose benefit is monotone and submodular (Nemhauser, Wolsey &
 Fisher 1978: greedy reaches at least 1 − 1/e of the best benefit).
 
-Distances are driving minutes along the street lattice as the dispatcher computes them (lattice
-km × detour factor / speed at the destination), without turnout; facilities that are dispatch
-bases only serve their own county, as the dispatcher sends a county's units to its own calls.
+Distances are driving minutes along the street lattice (lattice km × detour factor / speed at the
+destination), without turnout. These models site camera clusters and hot-spot patrol spots.
+Dispatch bases are sited on :mod:`sim.optimise.response` instead, which scores sites the way the
+dispatcher answers calls (patrolling, sometimes busy units); its objectives are these two with
+units that are not always at their sites nor always free.
 """
 
 from __future__ import annotations

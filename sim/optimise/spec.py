@@ -3,7 +3,8 @@
 A lever is ``<intervention>.<parameter>`` with a ``range`` (numbers, with an optional ``step``) or
 ``choices``, or ``<intervention>.siting`` with choices among ``scenario`` (the intervention's own
 placement rule as the scenario sets it), its other placement rules, ``mclp`` (maximal covering)
-and ``p_median`` (see :mod:`sim.optimise.location`)::
+and ``p_median`` (see :mod:`sim.optimise.location`; for dispatch bases, on the expected response of
+the nearest free patrol unit: :mod:`sim.optimise.response`)::
 
     optimise:
       levers:

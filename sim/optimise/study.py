@@ -50,7 +50,7 @@ from sim.optimise.menu import (
     default_levers,
     lever_kind,
 )
-from sim.optimise.sites import Demand, city_at, site_count, site_facility, siting_order
+from sim.optimise.sites import DEMAND_FIELDS, Demand, baseline_demand, city_at, site_count, site_facility, siting_order
 from sim.optimise.spec import OptimiseSpec
 from sim.scenario.schema import Scenario
 
@@ -311,19 +311,17 @@ class Study:
         if self._demand is not None:
             return self._demand
         path = self.out / "demand.npz"
-        if not path.is_file():
+        if not path.is_file() or not _holds_demand(path):
             # The runs' maps are needed, not only their rows, so they are recomputed (and stored) here.
             tasks = self._tasks(self.baseline_scenario())
             log.info(f"baseline demand: {len(tasks)} simulations to run, 0 already in the store")
             results = run_tasks(tasks, jobs, backend, scheduler, Recompute(self.store), sweep="optimise:baseline",
                                 progress=progress)
-            calls = np.mean([res.cell_calls[-1] for res in results], axis=0)
-            incidents = np.mean([res.cell_incidents[-1] for res in results], axis=0)
             tmp = self.out / "demand.tmp.npz"
-            np.savez(tmp, calls=calls, incidents=incidents)
+            np.savez(tmp, **asdict(baseline_demand(results)))
             os.replace(tmp, path)
         with np.load(path) as f:
-            self._demand = Demand(f["calls"], f["incidents"])
+            self._demand = Demand(**{k: f[k] for k in DEMAND_FIELDS})
         return self._demand
 
     def build(self, levers: dict[str, Any], number: int) -> tuple[Scenario, Package]:
@@ -335,7 +333,7 @@ class Study:
         pkg.cost = package_cost(scenario, self.settings.spec.amortisation_years).annual_yuan
         pkg.feasible = pkg.cost <= self.settings.budget
         sited = [k.partition(".")[0] for k, v in levers.items() if k.endswith(".siting") and v != SCENARIO_RULE]
-        placed = np.zeros(0, dtype=np.int64)
+        placed: dict[str, np.ndarray] = {}
         city = city_at(scenario, self.settings.scale)
         for key in siting_order(sited):
             rule = levers[f"{key}.siting"]
@@ -353,7 +351,7 @@ class Study:
             pkg.sites[key] = [int(c) for c in answer.sites]
             pkg.siting[key] = f"{rule} ({answer.method}, gap {answer.gap:.1%})"
             if REGISTRY[key].siting.dispatch_base:
-                placed = np.concatenate([placed, answer.sites])
+                placed[key] = answer.sites
         package = Scenario.model_validate(data)
         pkg.content = _content(package)
         return package, pkg
@@ -492,6 +490,13 @@ class Study:
         packages = [_package_from_json(t.user_attrs["package"]) for t in self.study.get_trials(deepcopy=False)
                     if "package" in t.user_attrs]
         return StudyResult(self, packages, actual)
+
+
+def _holds_demand(path: Path) -> bool:
+    """Whether ``demand.npz`` holds every field of :class:`Demand` (a study folder from before some were added
+    does not, and its demand is computed again)."""
+    with np.load(path) as f:
+        return set(f.files) == set(DEMAND_FIELDS)
 
 
 def _content(scenario: Scenario) -> str:
