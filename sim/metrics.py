@@ -289,17 +289,17 @@ CORE_METRICS: tuple[str, ...] = METRICS.core()
 
 
 class MetricsRecorder:
-    """Counts by counted year, per-cell maps and a daily series.
+    """Counts by counted year and a daily series (where incidents happened is the mechanisms'
+    :class:`sim.mechanisms.incidents.IncidentMap`).
 
     Args:
         n_years: Counted years.
-        n_cells: Cells of the city (for the incident map).
         registry: The declared metrics; recording any other name raises :class:`UnknownMetricError`.
     """
 
     DAILY = tuple(_DAILY_COLUMN)
 
-    def __init__(self, n_years: int, n_cells: int, registry: MetricRegistry = METRICS):
+    def __init__(self, n_years: int, registry: MetricRegistry = METRICS):
         self.n_years = n_years
         self.registry = registry
         self._declared: set[str] = set()  # names checked against the registry
@@ -308,8 +308,6 @@ class MetricsRecorder:
         self.counts: dict[str, list[float]] = {}
         self.by_type_recorded = np.zeros((n_years, len(CRIME_TYPES)))
         self.by_type_true = np.zeros((n_years, len(CRIME_TYPES)))
-        self.cell_incidents = np.zeros((n_years, n_cells))  # police-recorded offences
-        self.cell_offences_true = np.zeros((n_years, n_cells))
         self.daily = np.zeros((n_years * 365, len(self.DAILY)))
         self._attended: list[list[Call]] = [[] for _ in range(n_years)]
 
@@ -346,22 +344,18 @@ class MetricsRecorder:
         if 0 <= d < len(self.daily):
             self.daily[d, _DAILY_COLUMN[name]] += value
 
-    def offences(self, year: int, hour: int, crime_type: np.ndarray, cells: np.ndarray,
-                 recorded: np.ndarray) -> None:
-        """Record true and police-recorded offences of one hour."""
+    def offences(self, year: int, hour: int, crime_type: np.ndarray, recorded: np.ndarray) -> None:
+        """Record true and police-recorded offences of one hour, by crime type."""
         if not 0 <= year < self.n_years:
             return
-        # A handful of offences an hour: one by one beats four np.add.at calls (counts of whole
+        # A handful of offences an hour: one by one beats np.add.at calls (counts of whole
         # offences are exact in any order).
-        by_type_true, cell_true = self.by_type_true[year], self.cell_offences_true[year]
-        by_type_recorded, cell_recorded = self.by_type_recorded[year], self.cell_incidents[year]
+        by_type_true, by_type_recorded = self.by_type_true[year], self.by_type_recorded[year]
         prev = n_recorded = 0
-        for t, c, r in zip(crime_type.tolist(), cells.tolist(), recorded.tolist(), strict=True):
+        for t, r in zip(crime_type.tolist(), recorded.tolist(), strict=True):
             by_type_true[t] += 1
-            cell_true[c] += 1
             if r:
                 by_type_recorded[t] += 1
-                cell_recorded[c] += 1
                 n_recorded += 1
                 prev += _IS_PREV[t]
         self.day("preventable_cases", hour, float(prev))

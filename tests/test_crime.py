@@ -90,7 +90,7 @@ def test_cameras_lower_offences_and_raise_clearance_in_covered_cells(video_pairs
         per_arm = []
         for i, run in enumerate((off, on)):
             x = (run.true_offences[covered].sum(), run.cleared[covered].sum(),
-                 run.model.recorder.cell_incidents[0][covered].sum())
+                 run.model.incidents.recorded[0][covered].sum())
             totals[i] += x
             per_arm.append(x)
         fewer += per_arm[1][0] < per_arm[0][0]

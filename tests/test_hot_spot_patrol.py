@@ -41,8 +41,8 @@ def test_hot_spot_patrol_cuts_recorded_offences_at_the_hot_spots():
         b.run()
         h.run()
         cells = h.interventions[0].cells
-        assert (b.recorder.cell_incidents[0] == h.recorder.cell_incidents[0]).all()  # same first year
-        pair = b.recorder.cell_incidents[1][cells].sum(), h.recorder.cell_incidents[1][cells].sum()
+        assert (b.incidents.recorded[0] == h.incidents.recorded[0]).all()  # same first year
+        pair = b.incidents.recorded[1][cells].sum(), h.incidents.recorded[1][cells].sum()
         assert pair[1] < pair[0], seed
         base += pair[0]
         treated += pair[1]

@@ -47,7 +47,7 @@ def test_disabled_interventions_reproduce_the_baseline_exactly(baseline, two_yea
     assert disabled.interventions == []
     for a, b in zip(baseline.year_rows(), disabled.year_rows(), strict=True):
         assert differing_keys(a, b) == []
-    np.testing.assert_array_equal(baseline.recorder.cell_incidents, disabled.recorder.cell_incidents)
+    np.testing.assert_array_equal(baseline.incidents.recorded, disabled.incidents.recorded)
     np.testing.assert_array_equal(baseline.levers.camera_count, disabled.levers.camera_count)
     assert baseline.datacollector.get_model_vars_dataframe().equals(
         disabled.datacollector.get_model_vars_dataframe())
@@ -56,7 +56,7 @@ def test_disabled_interventions_reproduce_the_baseline_exactly(baseline, two_yea
 def test_interventions_change_nothing_before_they_start(baseline, package, differing_keys):
     first_base, first_pkg = baseline.year_rows()[0], package.year_rows()[0]
     assert differing_keys(first_base, first_pkg, sorted(first_base)) == []
-    np.testing.assert_array_equal(baseline.recorder.cell_incidents[0], package.recorder.cell_incidents[0])
+    np.testing.assert_array_equal(baseline.incidents.recorded[0], package.incidents.recorded[0])
     calls = [[(c.call_id, c.time, c.dispatched_at, c.arrived_at, c.unit) for c in m.recorder.attended_in_year(0)]
              for m in (baseline, package)]
     assert calls[0] == calls[1]
@@ -201,7 +201,7 @@ def _home_visits_on(relative_risk: float):
 
     model = PinganModel(load_scenario("daqing_baseline"), seed=3, scale=0.05)
     visits = HomeVisits(HomeVisitParams(enabled=True, visited_relative_risk=relative_risk))
-    visits.activate(model)
+    visits.activate(model.context)
     return model
 
 
@@ -225,3 +225,35 @@ def test_home_visits_lower_disputes_and_disorder_in_the_visited_beats():
     expected = (book._expected.sum(axis=1) * factor).sum() / book._expected.sum()
     assert kept < every
     assert abs(kept / every - expected) < 0.02
+
+
+# ------------------------------------------------ the context interventions act through
+def test_an_intervention_counts_through_its_context_in_the_current_counted_year():
+    model = PinganModel(load_scenario("suizhou_baseline", ["run.warmup_days=1"]), seed=1, scale=0.05)
+    ctx = model.context
+    ctx.hour = 3  # warm-up: nothing is counted
+    ctx.count("volunteer_hours", 5.0)
+    ctx.hour = model.warmup_hours + 8760  # the second counted year
+    ctx.count("volunteer_hours", 2.0)
+    assert ctx.year == 1
+    assert ctx.total("volunteer_hours", 0) == 0.0 and ctx.total("volunteer_hours", 1) == 2.0
+    assert ctx.total("home_visits", 1) is None  # never counted
+    with pytest.raises(KeyError, match="volunteer_hour'"):
+        ctx.count("volunteer_hour")  # undeclared: an error, not a silent zero
+
+
+def test_the_fleet_api_lists_station_units_and_adds_retires_and_pins_units():
+    model = PinganModel(load_scenario("suizhou_baseline"), seed=1, scale=0.05)
+    fleet = model.context.fleet
+    stations = fleet.station_units()
+    assert len(stations) == fleet.n > 0
+    beat = fleet.add_beat(np.array([0, 1]))
+    added = fleet.add_units(np.array([0, 1]), np.array([beat, beat]), kind="rota")
+    fleet.pin(added[:1])
+    fleet.retire(stations[:1])
+    assert fleet.station_units().tolist() == stations[1:].tolist()  # other kinds are not station units
+    fleet.pin(stations[1:2])
+    assert fleet.station_units(include_pinned=False).tolist() == stations[2:].tolist()
+    fleet.place(int(added[0]), 7)
+    assert fleet.cell[added[0]] == 7 and fleet.beat_cells(beat).tolist() == [0, 1]
+    assert fleet.travel_min(0, 1) > 0

@@ -12,7 +12,7 @@ POPULATION = 200_000
 
 
 def test_an_unknown_metric_name_is_an_error_not_a_silent_zero():
-    rec = MetricsRecorder(n_years=2, n_cells=3)
+    rec = MetricsRecorder(n_years=2)
     with pytest.raises(UnknownMetricError, match="calls_for_servise"):
         rec.add("calls_for_servise", 0)
     with pytest.raises(UnknownMetricError, match="calls_for_servise"):
@@ -23,7 +23,7 @@ def test_an_unknown_metric_name_is_an_error_not_a_silent_zero():
 
 
 def test_declared_metrics_tallies_and_family_members_can_be_recorded():
-    rec = MetricsRecorder(n_years=1, n_cells=3)
+    rec = MetricsRecorder(n_years=1)
     rec.add("calls_for_service", 0, 2.0)
     rec.add("mediation_successes", 0)  # a tally: read by a column's derivation
     rec.add("disputes_found_by_grid_worker", 0, 5.0)  # a family member (declared by the dispute system)
@@ -40,7 +40,7 @@ def _row(rec: MetricsRecorder, **reports: float) -> dict:
 
 
 def test_the_yearly_row_is_derived_from_the_declarations_in_their_order():
-    rec = MetricsRecorder(n_years=1, n_cells=3)
+    rec = MetricsRecorder(n_years=1)
     rec.add("calls_for_service", 0, 40.0)
     rec.add("disputes_mediated", 0, 4.0)
     rec.add("mediation_successes", 0, 3.0)
@@ -56,7 +56,7 @@ def test_the_yearly_row_is_derived_from_the_declarations_in_their_order():
 
 
 def test_plug_ins_may_report_only_declared_reported_metrics():
-    rec = MetricsRecorder(n_years=1, n_cells=3)
+    rec = MetricsRecorder(n_years=1)
     with pytest.raises(UnknownMetricError, match="made_up_metric"):
         _row(rec, made_up_metric=1.0)
     with pytest.raises(ValueError, match="not 'reported'"):

@@ -54,11 +54,14 @@ class DisputeSystem:
         assault_report_prob: Chance dispute violence is reported (as any assault).
         year_index: Counted year of an absolute hour (−1 during warm-up).
         warmup_hours: Hours of warm-up before the first counted year.
+        record_offences: Counts offences (dispute violence):
+            ``record_offences(hour, year, crime_type, cells, recorded)`` — the model's, which also
+            maps them; default: the recorder's counts by crime type only.
     """
 
     def __init__(self, params: DisputeParams, city, residents, env, recorder: MetricsRecorder, seed: int,
                  scale: float, assault_report_prob: float, year_index: Callable[[float], int],
-                 warmup_hours: int):
+                 warmup_hours: int, record_offences: Callable[..., None] | None = None):
         self.book = DisputeBook(params, city, residents, seed)
         self.p = params
         self.city = city
@@ -69,6 +72,9 @@ class DisputeSystem:
         self.assault_report_prob = assault_report_prob
         self.year_index = year_index
         self.warmup_hours = warmup_hours
+        self.record_offences = record_offences or (
+            lambda hour, year, crime_type, cells, recorded: recorder.offences(year, hour - warmup_hours, crime_type,
+                                                                              recorded))
         # What interventions register (nothing, in a baseline run).
         self.discovery_sources: list[DiscoverySource] = []
         self.household_factor: np.ndarray | None = None  # chance a new dispute of a household arises at all
@@ -153,7 +159,7 @@ class DisputeSystem:
         serious = u_sev < p.violence_serious_share
         reported = homicide | (event_uniforms(seed, "disputes.reported", uid) < self.assault_report_prob)
         cells = book.cell[rows]
-        rec.offences(year, hour - self.warmup_hours, np.full(len(rows), ASSAULT), cells, reported)
+        self.record_offences(hour, year, np.full(len(rows), ASSAULT), cells, reported)
         rec.add("disputes_violent", year, len(rows))
         rec.add("homicides", year, float(homicide.sum()))
         rec.add("serious_assaults", year, float((serious & reported).sum()))

@@ -27,7 +27,7 @@ recorder keeps cell maps over all crime types only). The other scenarios run thr
 :func:`sim.experiments.runner.run_tasks` unchanged.
 
 Run it with ``pingan evidence [--scale F] [--replicates R] [--jobs J] [--out DIR] [--set
-key=value ...]`` (or ``python -m sim.experiments.evidence``); it writes ``evidence.csv`` and
+key=value ...]`` (or ``python -m sim evidence``); it writes ``evidence.csv`` and
 ``evidence.md``. ``--before`` measures the model as it was before issue 15
 (:data:`BEFORE_ISSUE_15`).
 
@@ -40,7 +40,6 @@ from __future__ import annotations
 
 import contextlib
 import math
-import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -58,7 +57,7 @@ from sim.scenario.schema import Scenario
 
 __all__ = ["BEFORE_ISSUE_15", "HOT_SPOT_PATROL",
            "Published", "EvidenceRow", "OffenceLog", "PUBLISHED", "evidence_scenarios", "run_evidence",
-           "top_share", "near_repeat_ratio", "evidence_table", "write_evidence", "main"]
+           "top_share", "near_repeat_ratio", "evidence_table", "write_evidence"]
 
 BURGLARY = CRIME_TYPES.index("burglary")
 
@@ -297,21 +296,27 @@ class OffenceLog:
 @contextlib.contextmanager
 def _offence_tap() -> Iterator[OffenceLog]:
     """Log every offence the recorder counts while the block runs (in this process)."""
+    from sim.mechanisms.incidents import IncidentMap
     from sim.metrics import MetricsRecorder
 
     log = OffenceLog()
-    original = MetricsRecorder.offences
+    original, original_cells = MetricsRecorder.offences, IncidentMap.count
+    hour_and_types: list = []
 
-    def offences(self, year, hour, crime_type, cells, recorded):
+    def offences(self, year, hour, crime_type, recorded):
+        hour_and_types[:] = [hour, crime_type]
+        return original(self, year, hour, crime_type, recorded)
+
+    def cells(self, year, cells, recorded):  # called right after the recorder, for the same offences
         if 0 <= year < self.n_years:
-            log.add(year, hour, crime_type, cells, recorded)
-        return original(self, year, hour, crime_type, cells, recorded)
+            log.add(year, hour_and_types[0], hour_and_types[1], cells, recorded)
+        return original_cells(self, year, cells, recorded)
 
-    MetricsRecorder.offences = offences
+    MetricsRecorder.offences, IncidentMap.count = offences, cells
     try:
         yield log
     finally:
-        MetricsRecorder.offences = original
+        MetricsRecorder.offences, IncidentMap.count = original, original_cells
 
 
 def _observed(task: Task) -> tuple[RunResult, dict[str, np.ndarray]]:
@@ -635,14 +640,3 @@ def write_evidence(df: pd.DataFrame, out: Path) -> None:
     out.mkdir(parents=True, exist_ok=True)
     df.to_csv(out / "evidence.csv", index=False, float_format="%.6g")
     (out / "evidence.md").write_text(evidence_table(df), encoding="utf-8")
-
-
-def main(argv: list[str] | None = None) -> int:
-    """``python -m sim.experiments.evidence``: the same as ``pingan evidence``."""
-    from sim.cli import main as pingan
-
-    return pingan(["evidence", *(sys.argv[1:] if argv is None else argv)])
-
-
-if __name__ == "__main__":
-    sys.exit(main())

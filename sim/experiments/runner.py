@@ -127,12 +127,12 @@ def run_one(scenario: Scenario, replicate: int, seed: int, scale: float = 1.0,
     else:
         model.run()
     xy = np.column_stack([city.x_km, city.y_km])
-    sites = {iv.key: np.asarray(iv.treated_cells(model), dtype=np.int64) for iv in model.interventions}
+    sites = {iv.key: np.asarray(iv.treated_cells(), dtype=np.int64) for iv in model.interventions}
     treated = list(sites.values())
     treated = np.unique(np.concatenate(treated)).astype(np.int64) if treated else np.zeros(0, dtype=np.int64)
     return RunResult(scenario.name, replicate, seed, model.year_rows(),
-                     model.recorder.cell_incidents.copy(), model.recorder.daily.copy(), xy,
-                     model.recorder.cell_offences_true.copy(), treated, city.county.copy(), city.town.copy(),
+                     model.incidents.recorded.copy(), model.recorder.daily.copy(), xy,
+                     model.incidents.true.copy(), treated, city.county.copy(), city.town.copy(),
                      list(city.county_names), sites)
 
 

@@ -80,9 +80,9 @@ class AuxiliaryPolice(Intervention):
                "Village auxiliary police officers in place (0 before they start).", kind="reported"),
     )
 
-    def activate(self, model) -> None:
+    def activate(self, ctx) -> None:
         p = self.params
-        city = model.city
+        city = ctx.city
         counties = select_counties(city, p.counties, self.key)
         villages = (city.land_use == LandUse.VILLAGE) & np.isin(city.county, counties) & (city.residents > 0)
         self.officers = np.where(villages, p.per_village, 0.0)  # officers per cell
@@ -91,18 +91,18 @@ class AuxiliaryPolice(Intervention):
         per_household = np.divide(self.officers * p.visits_per_officer_day, city.households,
                                   out=np.zeros(city.n_cells), where=city.households > 0)
         hazard = np.minimum(per_household * p.targeting_factor, 1.0) * p.find_prob_per_visit
-        model.disputes.add_discovery_source(DiscoverySource("auxiliary_police", hazard, p.on_spot_prob,
+        ctx.disputes.add_discovery_source(DiscoverySource("auxiliary_police", hazard, p.on_spot_prob,
                                                        Resolver.POLICE, p.honour_prob))
         self._roster = DutyRoster(self.officers, p.guard_per_officer, p.hours)
 
-    def on_hour(self, model, hour: int, day_of_year: int) -> None:
-        self._roster.update(model, hour)
+    def on_hour(self, ctx, hour: int, day_of_year: int) -> None:
+        self._roster.update(ctx.levers, hour)
 
     def cost(self) -> Cost:
         p = self.params
         n = getattr(self, "n_officers", 0.0)
         return Cost(n * p.setup_cost_yuan_per_officer, n * p.cost_yuan_per_officer_year, n * len(p.hours) / 24)
 
-    def metrics(self, model, year: int) -> dict[str, float]:
+    def metrics(self, ctx, year: int) -> dict[str, float]:
         started = self.first_year_index is not None and year >= self.first_year_index
         return {"auxiliary_officers": self.n_officers if started else 0.0}

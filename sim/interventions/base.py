@@ -6,11 +6,14 @@ under ``interventions:`` in a scenario file. Defining the class registers it; th
 schema, the model and the cost accounting pick it up from :data:`REGISTRY`. Nothing
 outside the module branches on its name.
 
-Interventions act only through declared levers: the model's :class:`sim.levers.Levers`
-(``model.levers``: posts, guardians, cameras, alarms, walk-in desks, campaign deterrence and
-clearance odds), the dispute system (``model.disputes``: discovery sources, governance
-centres, mediation, mediation at the scene, managed households) and the patrol fleet.
-The metrics an intervention reports are declared in its ``declares`` (see :mod:`sim.metrics`).
+An intervention never sees the model: its hooks receive a narrow context
+(:class:`sim.interventions.context.InterventionContext`) through which it moves the levers
+(:class:`sim.levers.Levers`: posts, guardians, cameras and live monitoring, alarms, walk-in
+desks, campaign deterrence, clearance odds, offenders' propensity), registers with the dispute
+system (discovery sources, governance centres, mediation, mediation at the scene, managed
+households, tickets), uses a small patrol-fleet API and counts what it does in declared
+metrics. The metrics an intervention reports are declared in its ``declares`` (see
+:mod:`sim.metrics`).
 """
 
 from __future__ import annotations
@@ -25,7 +28,8 @@ from sim.metrics import METRICS, Metric
 from sim.params import Params
 
 if TYPE_CHECKING:
-    from sim.model import PinganModel
+    from sim.interventions.context import InterventionContext
+    from sim.levers import Levers
 
 __all__ = ["InterventionParams", "Intervention", "Cost", "REGISTRY", "scaled_count", "check_counties",
            "select_counties", "check_hours", "DutyRoster"]
@@ -96,13 +100,13 @@ class DutyRoster:
         self.hours = frozenset(hours)
         self.on = False
 
-    def update(self, model: PinganModel, hour: int) -> bool:
+    def update(self, levers: Levers, hour: int) -> bool:
         """Put people on or off duty for ``hour``; returns whether they are on duty."""
         on = hour % 24 in self.hours
         if on != self.on:
             sign = 1.0 if on else -1.0
-            model.levers.extra_guardians += sign * self.guard_per_person * self.people
-            model.levers.visible_guardians += sign * self.people
+            levers.extra_guardians += sign * self.guard_per_person * self.people
+            levers.visible_guardians += sign * self.people
             self.on = on
         return on
 
@@ -135,10 +139,10 @@ class Intervention:
         self.active = False
         self.first_year_index: int | None = None  # counted year it started in
 
-    def activate(self, model: PinganModel) -> None:
+    def activate(self, ctx: InterventionContext) -> None:
         """Put the intervention in place at the start of its first year."""
 
-    def on_hour(self, model: PinganModel, hour: int, day_of_year: int) -> None:
+    def on_hour(self, ctx: InterventionContext, hour: int, day_of_year: int) -> None:
         """Act each hour while active (optional)."""
 
     def cost(self) -> Cost:
@@ -149,10 +153,10 @@ class Intervention:
         """
         return Cost()
 
-    def treated_cells(self, model: PinganModel) -> np.ndarray:
+    def treated_cells(self) -> np.ndarray:
         """Cells where the intervention was placed (for displacement rings); default ``self.cells``."""
         return np.asarray(getattr(self, "cells", []), dtype=np.int64)
 
-    def metrics(self, model: PinganModel, year: int) -> dict[str, float]:
+    def metrics(self, ctx: InterventionContext, year: int) -> dict[str, float]:
         """This intervention's reported metrics for a counted year (each declared in ``declares``)."""
         return {}

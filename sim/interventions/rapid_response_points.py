@@ -58,19 +58,19 @@ class RapidResponsePoints(Intervention):
                "points or without such calls).", kind="reported"),
     )
 
-    def activate(self, model) -> None:
+    def activate(self, ctx) -> None:
         p = self.params
-        city = model.city
+        city = ctx.city
         if p.counties is None:
             counties = [i for i, c in enumerate(city.params.counties) if not c.main_urban_area]
         else:
             counties = select_counties(city, p.counties, self.key)
         pool = np.flatnonzero(np.isin(city.county, counties) & (city.residents > 0))
-        n = scaled_count(p.count, model.scale)
-        self.cells = pick_spaced_sites(city, pool, model.site_score(pool), n, p.min_spacing_km)
+        n = scaled_count(p.count, ctx.scale)
+        self.cells = pick_spaced_sites(city, pool, ctx.incidents.site_score(pool), n, p.min_spacing_km)
         self.catchment = np.zeros(city.n_cells, dtype=bool)
         for c in self.cells:
-            beat = base_units_at(model, c, p.officers_on_post, p.beat_radius_km, p.units_per_point, self.key)
+            beat = base_units_at(ctx, c, p.officers_on_post, p.beat_radius_km, p.units_per_point, self.key)
             self.catchment[beat] = True
 
     def cost(self) -> Cost:
@@ -79,10 +79,10 @@ class RapidResponsePoints(Intervention):
         return Cost(n * p.setup_cost_yuan, n * p.running_cost_yuan_per_year,
                     n * (p.officers_on_post + 2 * p.units_per_point))
 
-    def metrics(self, model, year: int) -> dict[str, float]:
+    def metrics(self, ctx, year: int) -> dict[str, float]:
         if self.first_year_index is None or year < self.first_year_index:
             return {"rrp_urgent_within_target_share": float("nan")}
-        calls = model.recorder.attended_in_year(year)
+        calls = ctx.attended_calls(year)
         near = [c for c in calls if self.catchment[c.cell] and c.priority == 1]
         if not near:
             return {"rrp_urgent_within_target_share": float("nan")}

@@ -84,16 +84,19 @@ class SmartCompounds(Intervention):
                "Offences committed in the ring of adjacent cells, recorded or not.", kind="reported"),
     )
 
-    def activate(self, model) -> None:
+    def activate(self, ctx) -> None:
         p = self.params
-        city = model.city
+        city = ctx.city
         pool = np.flatnonzero((city.land_use == LandUse.RESIDENTIAL) & (city.residents > 0))
-        score = city.residents[pool].astype(float) if p.placement == "most_residents" else model.site_score(pool)
-        n = min(scaled_count(p.count, model.scale), len(pool))
+        if p.placement == "most_residents":
+            score = city.residents[pool].astype(float)
+        else:
+            score = ctx.incidents.site_score(pool)
+        n = min(scaled_count(p.count, ctx.scale), len(pool))
         self.cells = np.sort(pool[np.argsort(-score, kind="stable")[:n]])
         nb = city.neighbours[self.cells].ravel()
         self.ring = np.setdiff1d(nb[nb >= 0], self.cells)
-        levers = model.levers
+        levers = ctx.levers
         for t, g in p.access_guard.items():
             levers.type_guardians[CRIME_TYPES.index(t), self.cells] += g
         levers.alarms[self.cells] = 1 - (1 - levers.alarms[self.cells]) * (1 - p.alarm_detect_prob)
@@ -106,15 +109,15 @@ class SmartCompounds(Intervention):
         p = self.params
         return Cost(n * p.setup_cost_yuan_per_compound, n * p.running_cost_yuan_per_compound_year, 0.0)
 
-    def metrics(self, model, year: int) -> dict[str, float]:
+    def metrics(self, ctx, year: int) -> dict[str, float]:
         # Reported for every counted year, the years before the compounds too (same cells).
-        incidents = model.recorder.cell_incidents[year]
+        incidents = ctx.incidents.recorded[year]
         cells = getattr(self, "cells", None)
         if cells is None:
             nan = float("nan")
             return {k: nan for k in ("smart_compound_offences", "smart_compound_ring_offences",
                                      "smart_compound_offences_true", "smart_compound_ring_offences_true")}
-        true = model.recorder.cell_offences_true[year]
+        true = ctx.incidents.true[year]
         return {"smart_compound_offences": float(incidents[cells].sum()),
                 "smart_compound_ring_offences": float(incidents[self.ring].sum()),
                 "smart_compound_offences_true": float(true[cells].sum()),

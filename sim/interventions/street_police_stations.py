@@ -49,17 +49,17 @@ class StreetPoliceStations(Intervention):
     key = "street_police_stations"
     Params = StreetPoliceStationParams
 
-    def activate(self, model) -> None:
+    def activate(self, ctx) -> None:
         p = self.params
-        city = model.city
-        n = scaled_count(p.count, model.scale)
+        city = ctx.city
+        n = scaled_count(p.count, ctx.scale)
         pool = np.flatnonzero(city.main_urban if p.placement == "main_urban_hot_spots" else
                               city.land_use <= 4)
-        self.cells = pick_spaced_sites(city, pool, model.site_score(pool), n, p.min_spacing_km)
+        self.cells = pick_spaced_sites(city, pool, ctx.incidents.site_score(pool), n, p.min_spacing_km)
         for c in self.cells:
-            base_units_at(model, c, p.officers_on_post, p.beat_radius_km, p.patrol_units, self.key)
+            base_units_at(ctx, c, p.officers_on_post, p.beat_radius_km, p.patrol_units, self.key)
             near = within(city, c, p.walk_in_radius_km)
-            desks = model.levers.walk_in_share
+            desks = ctx.levers.walk_in_share
             desks[near] = 1 - (1 - desks[near]) * (1 - p.walk_in_share)
 
     def cost(self) -> Cost:

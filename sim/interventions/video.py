@@ -53,14 +53,14 @@ class Video(Intervention):
     key = "video"
     Params = VideoParams
 
-    def activate(self, model) -> None:
+    def activate(self, ctx) -> None:
         p = self.params
-        self.n = round(p.cameras * model.scale)
-        counts = apportion(self.n, camera_weights(model, p.placement))
+        self.n = round(p.cameras * ctx.scale)
+        counts = apportion(self.n, camera_weights(ctx.city, p.placement, ctx.incidents.site_score))
         self.cells = np.flatnonzero(counts)
-        model.levers.add_cameras(counts)
+        ctx.levers.add_cameras(counts)
         if p.monitoring == "active":
-            model.calls.monitor_live(self.cells, p.live_call_delay_min)
+            ctx.levers.watch_live(self.cells, p.live_call_delay_min)
 
     def cost(self) -> Cost:
         n = getattr(self, "n", 0)

@@ -71,9 +71,9 @@ class VolunteerPatrols(Intervention):
                "Communities with volunteer patrols (0 before they start).", kind="reported"),
     )
 
-    def activate(self, model) -> None:
+    def activate(self, ctx) -> None:
         p = self.params
-        city = model.city
+        city = ctx.city
         n_comm = len(city.community_town)
         comm_pop = np.bincount(city.community, weights=city.residents, minlength=n_comm)
         counties = select_counties(city, p.counties, self.key)
@@ -87,9 +87,9 @@ class VolunteerPatrols(Intervention):
         self.n_volunteers = float(self.on_duty.sum())
         self._roster = DutyRoster(self.on_duty, p.guard_per_volunteer, p.hours)
 
-    def on_hour(self, model, hour: int, day_of_year: int) -> None:
-        if self._roster.update(model, hour):
-            model.recorder.add("volunteer_hours", model.year_index(hour), self.n_volunteers)
+    def on_hour(self, ctx, hour: int, day_of_year: int) -> None:
+        if self._roster.update(ctx.levers, hour):
+            ctx.count("volunteer_hours", self.n_volunteers)
 
     def cost(self) -> Cost:
         p = self.params
@@ -98,6 +98,6 @@ class VolunteerPatrols(Intervention):
         return Cost(n * p.setup_cost_yuan_per_volunteer,
                     n * len(p.hours) * 365.0 * p.points_yuan_per_volunteer_hour, 0.0)
 
-    def metrics(self, model, year: int) -> dict[str, float]:
+    def metrics(self, ctx, year: int) -> dict[str, float]:
         started = self.first_year_index is not None and year >= self.first_year_index
         return {"volunteer_communities": float(len(self.communities)) if started else 0.0}

@@ -1,7 +1,8 @@
 """Calls for service (接警): reported offences and non-crime calls.
 
 An offence is reported with a probability and after a delay that depend on its type;
-an unreported offence in a camera-covered cell may still be picked up by video monitoring.
+an unreported offence in a camera-covered cell may still be picked up by video monitoring,
+and called in at once where the cameras are watched live (``Levers.watched_live``).
 Non-crime calls — public-order trouble, requests for help, traffic, disputes and invalid
 calls — arrive in proportion to the people present in each cell. Public-order calls
 count as effective incidents (有效警情) together with recorded crimes.
@@ -127,7 +128,7 @@ class Calls:
         residents: The residents (presence by hour).
         seed: The run's seed.
         levers: The model's levers (posts, patrol presence, disorder factor), for the prevention
-            of public-order incidents; None: none.
+            of public-order incidents, and the cameras watched live; None: none of either.
     """
 
     def __init__(self, params: CallParams, city, residents, seed: int, levers=None):
@@ -155,22 +156,6 @@ class Calls:
         self._expected_rows = [row.tolist() for row in self._expected]
         self._next_id = 0
         self._cell_county = city.county.tolist()  # the city's cells never change county
-        #: Cells whose cameras are watched live (active monitoring), and the operators' minutes from
-        #: seeing an offence to calling it in; None: cameras only record (passive).
-        self._live: np.ndarray | None = None
-        self._live_delay_min = 0.0
-
-    def monitor_live(self, cells: np.ndarray, delay_min: float) -> None:
-        """Watch the cameras of ``cells`` live: offences they detect become calls ``delay_min`` later.
-
-        Passive recording (the default) finds an unreported offence only afterwards, so it is cleared,
-        if at all, from footage (``ClearanceParams.video_only_delay_h``). A monitoring centre that
-        watches live calls it in like a witness, and a unit is dispatched (active monitoring).
-        """
-        if self._live is None:
-            self._live = np.zeros(len(self._cell_county), dtype=bool)
-        self._live[cells] = True
-        self._live_delay_min = delay_min
 
     def report(self, off: Offences, hour: int, cameras: np.ndarray, alarms: np.ndarray | None = None):
         """Decide which offences are reported or detected by video.
@@ -195,13 +180,14 @@ class Calls:
         if alarms is not None:
             seen = np.maximum(seen, alarms[off.cell])
         detected = ~reported & (u_rec < seen)
-        if self._live is not None:  # seen live: the operators call it in
-            live = detected & self._live[off.cell]
+        watched = None if self.levers is None else self.levers.watched_live
+        if watched is not None:  # seen live: the operators call it in
+            live = detected & watched[off.cell]
             if live.any():
                 detected &= ~live
                 reported = reported | live
                 recorded = recorded | live
-                delay = np.where(live, self._live_delay_min, delay)
+                delay = np.where(live, self.levers.live_call_delay_min, delay)
         # Per-call values as Python scalars, converted once per hour rather than element by
         # element (the same float operations, elementwise, as a per-call expression).
         idx = np.flatnonzero(reported)

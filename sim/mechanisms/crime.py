@@ -491,9 +491,11 @@ class Offending:
         city: The city.
         residents: The residents.
         seed: The run's seed.
+        propensity: Each offender's offending propensity, read in place every hour (the
+            ``offender_propensity`` lever); default: all 1, owned here.
     """
 
-    def __init__(self, params: CrimeParams, city, residents, seed: int):
+    def __init__(self, params: CrimeParams, city, residents, seed: int, propensity: np.ndarray | None = None):
         p = params
         self.p = p
         self.city = city
@@ -564,7 +566,8 @@ class Offending:
         draw_keys = np.stack([event_keys(seed, name, np.arange(len(self.offenders))) for name in _DRAWS])
         # The kernel's inputs that are fixed objects (changed in place only), as plain tuples.
         self._offender_arrays = OffenderArrays(
-            free_at=np.zeros(len(self.offenders), dtype=np.int64), propensity=np.ones(len(self.offenders)),
+            free_at=np.zeros(len(self.offenders), dtype=np.int64),
+            propensity=np.ones(len(self.offenders)) if propensity is None else propensity,
             best_rate=best_rate, home=home, hangout=hangout, draw_keys=draw_keys)
         self._offenders_tuple = tuple(self._offender_arrays)
         self._places = tuple(Places(
@@ -606,7 +609,7 @@ class Offending:
 
     @property
     def propensity(self) -> np.ndarray:
-        """Offending propensity per offender (special-population management lowers it, in place)."""
+        """Offending propensity per offender (the ``offender_propensity`` lever: changed in place)."""
         return self._offender_arrays.propensity
 
     @property

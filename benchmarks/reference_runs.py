@@ -1,0 +1,123 @@
+"""Reference runs: hashes of a fixed set of runs, to show that a change leaves results identical.
+
+A restructuring or a speed-up must not change what the model computes. This script runs a
+fixed set of scenarios at scale 0.1 and prints one hash per run of everything a run leaves
+behind (its yearly rows, the recorded and true offences per cell, the daily series, the
+treated cells and the sites), then a hash of them all:
+
+- the four seed cities' packages (``suizhou_2022``, ``daqing_2021``, ``jincheng_2016_2020``,
+  ``xingan_2016_2020``), two seeds each, default parameters;
+- the same four with each of the committed posterior's two heaviest particles
+  (``calibration/results/main/posterior.csv``);
+- ``suizhou_2022`` with every intervention switched on (video watched live, a share of the
+  station units on the hot-spot rota), two seeds, with the default mechanisms and with the
+  mechanisms as they were before the evidence-based defaults
+  (:data:`sim.experiments.evidence.PRE_EVIDENCE_MECHANISMS`).
+
+Usage::
+
+    python benchmarks/reference_runs.py --save /tmp/reference.json [--jobs 2]   # on the old code
+    python benchmarks/reference_runs.py --check /tmp/reference.json [--jobs 2]  # on the new code
+
+``--check`` prints each run that differs and exits with status 1 if any does.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+CITIES = ("suizhou_2022", "daqing_2021", "jincheng_2016_2020", "xingan_2016_2020")
+SEEDS = (1, 2)
+SCALE = 0.1
+POSTERIOR = Path(__file__).resolve().parents[1] / "calibration" / "results" / "main" / "posterior.csv"
+#: Everything on, with the options the seed scenarios leave off.
+EVERYTHING = ("interventions.video.monitoring=active", "interventions.hot_spot_patrol.share_of_patrol_units=0.1")
+
+
+def _pre_evidence() -> tuple[str, ...]:
+    # The overrides that restore the mechanisms before the evidence-based defaults (named
+    # BEFORE_ISSUE_15 in older code).
+    from sim.experiments import evidence
+
+    return tuple(getattr(evidence, "PRE_EVIDENCE_MECHANISMS", None) or evidence.BEFORE_ISSUE_15)
+
+
+def tasks():
+    """The reference runs, as runner tasks (one replicate each, its own seed)."""
+    from sim.calibration.posterior import with_parameters
+    from sim.experiments.runner import Task
+    from sim.experiments.store import run_id
+    from sim.interventions import REGISTRY
+    from sim.scenario import load_scenario
+
+    runs = []  # (label, scenario, seed)
+    for name in CITIES:
+        for seed in SEEDS:
+            runs.append((f"{name} seed {seed}", load_scenario(name), seed))
+    post = pd.read_csv(POSTERIOR).sort_values("weight", ascending=False, kind="stable").head(2)
+    for _, particle in post.iterrows():
+        values = {k: float(v) for k, v in particle.items() if k not in ("particle", "weight")}
+        for name in CITIES:
+            runs.append((f"{name} particle {int(particle['particle'])}",
+                         with_parameters(load_scenario(name), values), 1))
+    every = [f"interventions.{k}.enabled=true" for k in sorted(REGISTRY)] + list(EVERYTHING)
+    for label, extra in (("every intervention", ()), ("every intervention, pre-evidence", _pre_evidence())):
+        for seed in SEEDS:
+            runs.append((f"{label} seed {seed}", load_scenario("suizhou_2022", [*extra, *every]), seed))
+    out = []
+    for i, (label, scen, seed) in enumerate(runs):
+        payload = scen.model_dump_json()
+        out.append((label, Task(scen.name, payload, 0, {}, i, seed, SCALE, run_id(payload, {}, seed, SCALE))))
+    return out
+
+
+def _digest(result) -> str:
+    h = hashlib.sha256()
+    h.update(json.dumps(result.rows, allow_nan=True).encode())
+    for a in (result.cell_incidents, result.cell_offences_true, result.daily, result.treated_cells):
+        h.update(np.ascontiguousarray(a).tobytes())
+    for key in sorted(result.sites or {}):
+        h.update(key.encode())
+        h.update(np.ascontiguousarray(result.sites[key]).tobytes())
+    return h.hexdigest()[:16]
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--save", type=Path, default=None, help="write the hashes to this JSON file")
+    ap.add_argument("--check", type=Path, default=None, help="compare with the hashes in this JSON file")
+    ap.add_argument("--jobs", type=int, default=2)
+    args = ap.parse_args()
+    from sim.experiments.runner import run_tasks
+
+    labelled = tasks()
+    started = time.perf_counter()
+    results = run_tasks([t for _, t in labelled], jobs=args.jobs, progress=False)
+    wall = time.perf_counter() - started
+    hashes = {label: _digest(r) for (label, _), r in zip(labelled, results, strict=True)}
+    whole = hashlib.sha256(json.dumps(hashes, sort_keys=True).encode()).hexdigest()[:16]
+    for label, h in hashes.items():
+        print(f"{h}  {label}")
+    print(f"{whole}  all {len(hashes)} runs ({wall:.0f} s on {args.jobs} workers)")
+    if args.save is not None:
+        args.save.write_text(json.dumps(hashes, indent=1))
+    if args.check is not None:
+        ref = json.loads(args.check.read_text())
+        bad = [k for k in ref if hashes.get(k) != ref[k]] + [k for k in hashes if k not in ref]
+        for k in bad:
+            print(f"DIFFERS: {k}: {ref.get(k)} -> {hashes.get(k)}")
+        print(f"{len(hashes) - len(bad)} of {len(hashes)} runs identical to {args.check}")
+        return 1 if bad else 0
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
