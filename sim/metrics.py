@@ -23,7 +23,7 @@ from typing import Literal
 import numpy as np
 
 from sim.mechanisms.calls import Call
-from sim.mechanisms.crime import CRIME_TYPES, PREVENTABLE
+from sim.mechanisms.crime_types import CRIME_TYPES, PREVENTABLE
 
 __all__ = ["Metric", "MetricRegistry", "METRICS", "YearView", "UnknownMetricError", "MetricsRecorder",
            "CORE_METRICS", "HOURS_PER_YEAR"]

@@ -39,8 +39,9 @@ from sim.interventions.siting import camera_weights
 from sim.levers import Levers
 from sim.mechanisms.calls import Call, Calls
 from sim.mechanisms.clearance import clearance_probability
-from sim.mechanisms.crime import ASSAULT, CRIME_TYPES, Offending
+from sim.mechanisms.crime_types import ASSAULT, CRIME_TYPES
 from sim.mechanisms.incidents import IncidentMap
+from sim.mechanisms.offending import Offending
 from sim.mechanisms.safety import survey
 from sim.metrics import HOURS_PER_YEAR, MetricsRecorder
 from sim.rng import event_uniform, event_uniforms

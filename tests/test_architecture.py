@@ -97,7 +97,7 @@ def test_the_cycle_finder_finds_a_cycle():
 # metric declarations, parameters, random streams, the city and the crime-type list: nothing that runs
 # a model.
 _INTERVENTION_IMPORTS = ("sim.interventions", "sim.levers", "sim.disputes", "sim.metrics", "sim.params", "sim.rng",
-                         "sim.space.city", "sim.mechanisms.crime")
+                         "sim.space.city", "sim.mechanisms.crime_types")
 
 
 def _intervention_modules() -> list[Path]:

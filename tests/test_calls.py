@@ -35,7 +35,8 @@ def test_non_crime_calls_are_the_streams_poisson_draws_of_each_hours_expected_co
 
 
 def test_cameras_detect_no_fraud_when_its_detection_weight_is_zero(city_and_residents):
-    from sim.mechanisms.crime import CRIME_TYPES, Offences
+    from sim.mechanisms.crime_types import CRIME_TYPES
+    from sim.mechanisms.offending import Offences
 
     city, residents = city_and_residents
     n = 4000
@@ -56,7 +57,8 @@ def test_cameras_detect_no_fraud_when_its_detection_weight_is_zero(city_and_resi
 
 
 def test_offences_seen_on_live_monitored_cameras_become_calls(city_and_residents):
-    from sim.mechanisms.crime import CRIME_TYPES, Offences
+    from sim.mechanisms.crime_types import CRIME_TYPES
+    from sim.mechanisms.offending import Offences
 
     city, residents = city_and_residents
     n = 4000

@@ -154,7 +154,7 @@ def test_every_before_override_names_a_parameter_it_changes():
 def test_the_defaults_are_the_evidence_based_values():
     from sim.mechanisms.calls import CallParams
     from sim.mechanisms.clearance import ClearanceParams
-    from sim.mechanisms.crime import CrimeParams
+    from sim.mechanisms.offending import CrimeParams
 
     p = CrimeParams()
     assert p.camera_deterrence_by_type["vehicle_crime"] > p.camera_deterrence_by_type["theft"] > 0

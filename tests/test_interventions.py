@@ -13,7 +13,7 @@ import pytest
 
 from sim import PinganModel, ScenarioError, load_scenario
 from sim.interventions import REGISTRY
-from sim.mechanisms.crime import CRIME_TYPES, THEFT
+from sim.mechanisms.crime_types import CRIME_TYPES, THEFT
 from sim.space.city import LandUse
 
 ALL_OFF = [f"interventions.{key}.enabled=false" for key in sorted(REGISTRY)]

@@ -21,9 +21,8 @@ import simpy
 from pydantic import Field
 
 from sim.events.engine import Staff
-from sim.mechanisms.crime import log_logistic_one
 from sim.params import Params
-from sim.rng import event_uniform
+from sim.rng import event_uniform, log_logistic_one
 
 __all__ = ["LEVELS", "STAGES", "GovernanceParams", "Ticket", "Staff", "GovernancePipeline"]
 

@@ -22,9 +22,8 @@ from pydantic import Field
 
 from sim.disputes.book import DisputeBook, Resolver
 from sim.events.engine import Staff
-from sim.mechanisms.crime import log_logistic_one
 from sim.params import Params
-from sim.rng import event_uniform
+from sim.rng import event_uniform, log_logistic_one
 
 __all__ = ["MEDIATION_LEVELS", "MediationParams", "MediationService", "MediationAtScene"]
 

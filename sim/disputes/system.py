@@ -25,7 +25,7 @@ from sim.disputes.discovery import DiscoverySource
 from sim.disputes.governance import GovernanceParams, GovernancePipeline, Ticket
 from sim.disputes.mediation import MediationAtScene, MediationParams, MediationService
 from sim.mechanisms.calls import Call
-from sim.mechanisms.crime import ASSAULT
+from sim.mechanisms.crime_types import ASSAULT
 from sim.metrics import HOURS_PER_YEAR, METRICS, Metric, MetricsRecorder
 from sim.rng import event_uniform, event_uniforms
 

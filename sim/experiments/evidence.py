@@ -50,7 +50,7 @@ from joblib import Parallel, delayed
 
 from sim.experiments.runner import RunResult, Task, run_one, run_tasks, scenario_tasks
 from sim.experiments.summary import mean_interval, relative_change
-from sim.mechanisms.crime import CRIME_TYPES, PREVENTABLE
+from sim.mechanisms.crime_types import CRIME_TYPES, PREVENTABLE
 from sim.rng import stream
 from sim.scenario.loader import load_scenario
 from sim.scenario.schema import Scenario
@@ -68,7 +68,7 @@ BURGLARY = CRIME_TYPES.index("burglary")
 #: presence that prevent nothing. ``pingan evidence --before`` measures it.
 BEFORE_ISSUE_15 = (
     "city.attractor_sites_per_100k=0", "residents.offender_hangout_share=0",
-    *(f"crime.camera_deterrence_by_type.{t}=1.0" for t in CRIME_TYPES),
+    "crime.camera_deterrence_model=perceived_risk", *(f"crime.camera_deterrence_by_type.{t}=1.0" for t in CRIME_TYPES),
     *(f"calls.camera_detect_by_type.{t}=1.0" for t in CRIME_TYPES),
     "clearance.footage_usable_share=1.0", "crime.crowding_cap=3.0",
     *(f"crime.near_repeat_by_type.{t}=1.0" for t in CRIME_TYPES),

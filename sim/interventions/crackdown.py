@@ -12,7 +12,7 @@ import numpy as np
 from pydantic import Field, field_validator
 
 from sim.interventions.base import Cost, Intervention, InterventionParams
-from sim.mechanisms.crime import CRIME_TYPES
+from sim.mechanisms.crime_types import CRIME_TYPES
 from sim.params import Params
 
 __all__ = ["Campaign", "CrackdownParams", "Crackdown"]

@@ -21,7 +21,7 @@ import numpy as np
 from pydantic import Field, field_validator
 
 from sim.interventions.base import Cost, Intervention, InterventionParams, scaled_count
-from sim.mechanisms.crime import CRIME_TYPES
+from sim.mechanisms.crime_types import CRIME_TYPES
 from sim.metrics import Metric
 from sim.params import MAX_SITES, MAX_UNITS_PER_SITE
 from sim.space.city import LandUse

@@ -15,9 +15,10 @@ from dataclasses import dataclass
 import numpy as np
 from pydantic import Field
 
-from sim.mechanisms.crime import ASSAULT, CRIME_TYPES, ROBBERY, Offences, log_logistic
+from sim.mechanisms.crime_types import ASSAULT, CRIME_TYPES, ROBBERY
+from sim.mechanisms.offending import Offences
 from sim.params import NonNegative, Params, Positive, Probability
-from sim.rng import event_uniforms, stream
+from sim.rng import event_uniforms, log_logistic, stream
 
 __all__ = ["NON_CRIME_KINDS", "CallParams", "Call", "Calls"]
 
