@@ -15,6 +15,9 @@ Researchers can drive it step by step::
     for _ in range(24 * 7):
         model.step()
     model.datacollector.get_model_vars_dataframe()
+
+and watch its single events — offences, calls, dispatches, mediation sessions, tickets — through
+observers (:meth:`PinganModel.observe`, :class:`sim.observers.Observer`).
 """
 
 from __future__ import annotations
@@ -44,6 +47,7 @@ from sim.mechanisms.incidents import IncidentMap
 from sim.mechanisms.offending import Offending
 from sim.mechanisms.safety import survey
 from sim.metrics import HOURS_PER_YEAR, MetricsRecorder
+from sim.observers import Observer
 from sim.rng import event_uniform, event_uniforms
 from sim.scenario.schema import Scenario
 from sim.space.city import City, apportion, build_city
@@ -99,6 +103,7 @@ class PinganModel(mesa.Model):
         self.total_hours = self.warmup_hours + len(self.years) * HOURS_PER_YEAR
         self.hour = 0
         self.recorder = MetricsRecorder(len(self.years))
+        self.observers: list[Observer] = []  # see observe(); shared with the dispute system
         self.incidents = IncidentMap(len(self.years), self.city.attraction, s.policing.heat_half_life_days)
         # What interventions act through: the levers, the dispute system and the patrol fleet.
         self.levers = Levers.at_rest(n, len(CRIME_TYPES),
@@ -108,7 +113,8 @@ class PinganModel(mesa.Model):
         self.env = Environment()
         self.disputes = DisputeSystem(s.disputes, self.city, self.residents, self.env, self.recorder,
                                       self.run_seed, self.scale, s.calls.report_prob.get("assault", 0.6),
-                                      self.year_index, self.warmup_hours, record_offences=self._record_offences)
+                                      self.year_index, self.warmup_hours, record_offences=self._record_offences,
+                                      observers=self.observers)
         self.fleet = PatrolFleet(self.city, s.policing, self.run_seed)
         total_units = round(s.policing.units_per_100k_residents * self.city.population / 1e5)
         self.fleet.add_station_units(total_units)
@@ -139,6 +145,11 @@ class PinganModel(mesa.Model):
             "calls_queued": lambda m: m.dispatcher.queued(),
             "offenders_held": lambda m: int((m.offending.free_at > m.hour).sum()),
         })
+
+    def observe(self, observer: Observer) -> Observer:
+        """Call ``observer``'s hooks as this run's events happen, from now on; returns it."""
+        self.observers.append(observer)
+        return observer
 
     def _intervention_context(self) -> InterventionContext:
         """What interventions see of this run: its levers, dispute registration and fleet, no more."""
@@ -173,7 +184,7 @@ class PinganModel(mesa.Model):
             calls += self.disputes.day(h, year)
         self.dispatcher.submit(calls)
         self.env.advance((h + 1) * 60.0)  # dispatch, tickets and mediation run to the end of the hour
-        self._count_received()
+        self._count_received(h)
         if year >= 0:
             _add_guardian_hours(self._guardian_hours, units, self.levers.posts, self.levers.visible_guardians)
             if hour_in_year == HOURS_PER_YEAR - 1:
@@ -247,6 +258,8 @@ class PinganModel(mesa.Model):
         """Count offences of the hour starting at ``hour`` (street offences and dispute violence)."""
         self.recorder.offences(year, hour - self.warmup_hours, crime_type, recorded)
         self.incidents.count(year, cells, recorded)
+        for o in self.observers:
+            o.offences(hour, year, crime_type, cells, recorded)
 
     def _non_crime_calls(self, h: int, how: int, year: int) -> list[Call]:
         """Non-crime calls; some non-urgent requests (priority 3) are served at walk-in desks instead."""
@@ -291,8 +304,10 @@ class PinganModel(mesa.Model):
         self._hourly_costs = [(c.running_yuan_per_year / HOURS_PER_YEAR, c.staff_on_duty)
                               for c in (iv.cost() for iv in active)]
 
-    def _count_received(self) -> None:
+    def _count_received(self, h: int) -> None:
         rec = self.recorder
+        for o in self.observers:
+            o.calls(h, self.dispatcher.received)
         for c in self.dispatcher.received:
             y = self.year_index(c.time / 60.0)
             rec.add("calls_for_service", y)
@@ -308,6 +323,8 @@ class PinganModel(mesa.Model):
     def _on_scene(self, call: Call) -> None:
         year = self.year_index(call.time / 60.0)
         self.recorder.attended(call, year)
+        for o in self.observers:
+            o.dispatch(call)
         if call.dispute_row >= 0:
             self.disputes.police_attend(call, year)
         if call.kind == "crime" and call.recorded:

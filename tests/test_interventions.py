@@ -178,16 +178,17 @@ def test_smart_compounds_with_the_evidence_guard_cut_burglary_there_by_about_a_t
     # which 400 compounds fill), so six seeds at scale 0.1 (~55 in the base arm; at 0.05 three seeds gave
     # ~11). Measured with the defaults of issue 15: 0.58 (the compounds' cameras now deter burglary by a
     # weight of 1.5; with 1, as before, 0.64); without the burglary guard (cameras and alarms only) 0.75.
-    from sim.experiments.evidence import BURGLARY, _offence_tap
+    from sim.experiments.evidence import BURGLARY, OffenceLog
 
     on = ["interventions.smart_compounds.enabled=true", "interventions.smart_compounds.count=400"]
     burglaries = {"base": 0, "compounds": 0}
     for seed in range(1, 7):
         cells = None
         for role, overrides in (("compounds", on), ("base", [])):
-            model = PinganModel(load_scenario("suizhou_baseline", overrides), seed=seed, scale=0.1)
-            with _offence_tap() as log:
-                model.run()
+            scenario = load_scenario("suizhou_baseline", overrides)
+            model = PinganModel(scenario, seed=seed, scale=0.1)
+            log = model.observe(OffenceLog(scenario.run.warmup_days * 24))
+            model.run()
             cells = _intervention(model, "smart_compounds").cells if cells is None else cells
             lg = log.arrays()
             m = (lg["year"] == 1) & np.isin(lg["cell"], cells) & (lg["crime_type"] == BURGLARY)

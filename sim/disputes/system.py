@@ -27,6 +27,7 @@ from sim.disputes.mediation import MediationAtScene, MediationParams, MediationS
 from sim.mechanisms.calls import Call
 from sim.mechanisms.crime_types import ASSAULT
 from sim.metrics import HOURS_PER_YEAR, METRICS, Metric, MetricsRecorder
+from sim.observers import Observer
 from sim.rng import event_uniform, event_uniforms
 
 __all__ = ["DisputeSystem", "DISPUTE_CALL_ID_BASE"]
@@ -56,12 +57,15 @@ class DisputeSystem:
         warmup_hours: Hours of warm-up before the first counted year.
         record_offences: Counts offences (dispute violence):
             ``record_offences(hour, year, crime_type, cells, recorded)`` — the model's, which also
-            maps them; default: the recorder's counts by crime type only.
+            maps them and tells observers; default: the recorder's counts by crime type only.
+        observers: The run's observers (:class:`sim.observers.Observer`), told of each mediation
+            session and archived ticket; the model's list, so ones added later are told too.
     """
 
     def __init__(self, params: DisputeParams, city, residents, env, recorder: MetricsRecorder, seed: int,
                  scale: float, assault_report_prob: float, year_index: Callable[[float], int],
-                 warmup_hours: int, record_offences: Callable[..., None] | None = None):
+                 warmup_hours: int, record_offences: Callable[..., None] | None = None,
+                 observers: list[Observer] | None = None):
         self.book = DisputeBook(params, city, residents, seed)
         self.p = params
         self.city = city
@@ -72,6 +76,7 @@ class DisputeSystem:
         self.assault_report_prob = assault_report_prob
         self.year_index = year_index
         self.warmup_hours = warmup_hours
+        self.observers = [] if observers is None else observers
         self.record_offences = record_offences or (
             lambda hour, year, crime_type, cells, recorded: recorder.offences(year, hour - warmup_hours, crime_type,
                                                                               recorded))
@@ -258,6 +263,8 @@ class DisputeSystem:
         """A ticket left the pipeline: a dispute it did not settle is no longer being handled."""
         if t.dispute_row >= 0 and self.book.is_active(t.dispute_row):
             self.book.handling[t.dispute_row] = False
+        for o in self.observers:
+            o.ticket(t)
 
     def _mediated(self, row: int, level: int, success: bool, honoured: bool) -> None:
         """Count a mediation session (called by the mediation service).
@@ -279,6 +286,8 @@ class DisputeSystem:
         if success:
             rec.add("mediation_successes", year)
             rec.add("agreements_honoured", year, float(honoured))
+        for o in self.observers:
+            o.mediation_session(self.env.now, row, level, success, honoured)
 
     def _settled_informally(self, row: int, honoured: bool) -> None:
         """Count a dispute a committee settled informally, without a formal case."""

@@ -20,10 +20,10 @@ Scenarios (all built from the built-in files with ``--set``-style overrides,
 - ``daqing``: ``daqing_2021`` (the seed's package, year on year; its people's mediation runs
   both years).
 
-``base`` and ``compounds`` run with an offence log (hour, cell, crime type, recorded) taken
-from :meth:`sim.metrics.MetricsRecorder.offences` while :func:`run_one` runs them: near
+``base`` and ``compounds`` run with an offence log (hour, cell, crime type, recorded), an
+observer of their offences (:class:`OffenceLog`, a :class:`sim.observers.Observer`): near
 repeats and burglary by cell need single offences, which no result of a run holds (the
-recorder keeps cell maps over all crime types only). The other scenarios run through
+incident map keeps cell maps over all crime types only). The other scenarios run through
 :func:`sim.experiments.runner.run_tasks` unchanged.
 
 Run it with ``pingan evidence [--scale F] [--replicates R] [--jobs J] [--out DIR] [--set
@@ -38,10 +38,8 @@ gives one; where it gives a point, the range says how it was widened and why.
 
 from __future__ import annotations
 
-import contextlib
 import math
-from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -51,6 +49,7 @@ from joblib import Parallel, delayed
 from sim.experiments.runner import RunResult, Task, run_one, run_tasks, scenario_tasks
 from sim.experiments.summary import mean_interval, relative_change
 from sim.mechanisms.crime_types import CRIME_TYPES, PREVENTABLE
+from sim.observers import Observer
 from sim.rng import stream
 from sim.scenario.loader import load_scenario
 from sim.scenario.schema import Scenario
@@ -266,15 +265,26 @@ class EvidenceRow:
 
 
 # --------------------------------------------------------------------------- offence log
-@dataclass
-class OffenceLog:
-    """Every counted offence of one run: year index, hour since the counted start, cell, type, recorded."""
+class OffenceLog(Observer):
+    """Every counted offence of one run: year index, hour since the counted start, cell, type, recorded.
 
-    year: list[np.ndarray] = field(default_factory=list)
-    hour: list[np.ndarray] = field(default_factory=list)
-    cell: list[np.ndarray] = field(default_factory=list)
-    crime_type: list[np.ndarray] = field(default_factory=list)
-    recorded: list[np.ndarray] = field(default_factory=list)
+    An observer of the run's offences (:meth:`sim.model.PinganModel.observe`).
+
+    Args:
+        warmup_hours: The run's warm-up (hours are logged from the first counted hour).
+    """
+
+    def __init__(self, warmup_hours: int = 0):
+        self.warmup_hours = warmup_hours
+        self.year: list[np.ndarray] = []
+        self.hour: list[np.ndarray] = []
+        self.cell: list[np.ndarray] = []
+        self.crime_type: list[np.ndarray] = []
+        self.recorded: list[np.ndarray] = []
+
+    def offences(self, hour: int, year: int, crime_type, cells, recorded) -> None:
+        if year >= 0:
+            self.add(year, hour - self.warmup_hours, crime_type, cells, recorded)
 
     def add(self, year: int, hour: int, crime_type, cells, recorded) -> None:
         n = len(cells)
@@ -293,36 +303,11 @@ class OffenceLog:
                 "recorded": cat(self.recorded, bool)}
 
 
-@contextlib.contextmanager
-def _offence_tap() -> Iterator[OffenceLog]:
-    """Log every offence the recorder counts while the block runs (in this process)."""
-    from sim.mechanisms.incidents import IncidentMap
-    from sim.metrics import MetricsRecorder
-
-    log = OffenceLog()
-    original, original_cells = MetricsRecorder.offences, IncidentMap.count
-    hour_and_types: list = []
-
-    def offences(self, year, hour, crime_type, recorded):
-        hour_and_types[:] = [hour, crime_type]
-        return original(self, year, hour, crime_type, recorded)
-
-    def cells(self, year, cells, recorded):  # called right after the recorder, for the same offences
-        if 0 <= year < self.n_years:
-            log.add(year, hour_and_types[0], hour_and_types[1], cells, recorded)
-        return original_cells(self, year, cells, recorded)
-
-    MetricsRecorder.offences, IncidentMap.count = offences, cells
-    try:
-        yield log
-    finally:
-        MetricsRecorder.offences, IncidentMap.count = original, original_cells
-
-
 def _observed(task: Task) -> tuple[RunResult, dict[str, np.ndarray]]:
     # One run through run_one, with its offences logged.
-    with _offence_tap() as log:
-        result = run_one(Scenario.model_validate_json(task.scenario_json), task.replicate, task.seed, task.scale)
+    scenario = Scenario.model_validate_json(task.scenario_json)
+    log = OffenceLog(warmup_hours=scenario.run.warmup_days * 24)
+    result = run_one(scenario, task.replicate, task.seed, task.scale, observers=[log])
     return result, log.arrays()
 
 

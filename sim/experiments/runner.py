@@ -29,6 +29,7 @@ from tqdm.auto import tqdm
 from sim.agents.residents import build_residents
 from sim.metrics import CORE_METRICS
 from sim.model import PinganModel
+from sim.observers import Observer
 from sim.scenario.schema import Scenario
 from sim.space.city import build_city
 
@@ -107,7 +108,7 @@ def _city_and_residents(city_json: str, residents_json: str, scale: float):
 
 
 def run_one(scenario: Scenario, replicate: int, seed: int, scale: float = 1.0,
-            progress: bool = False) -> RunResult:
+            progress: bool = False, observers: Iterable[Observer] = ()) -> RunResult:
     """Run one replicate of a scenario.
 
     Args:
@@ -116,10 +117,13 @@ def run_one(scenario: Scenario, replicate: int, seed: int, scale: float = 1.0,
         seed: The run's seed.
         scale: Fraction of the full city.
         progress: Show a progress bar over simulated days.
+        observers: Watch the run's events (:class:`sim.observers.Observer`); they change no result.
     """
     city, residents = _city_and_residents(scenario.city.model_dump_json(),
                                           scenario.residents.model_dump_json(), float(scale))
     model = PinganModel(scenario, seed=seed, scale=scale, city=city, residents=residents)
+    for observer in observers:
+        model.observe(observer)
     if progress:
         with tqdm(total=model.total_hours // 24, desc=f"{scenario.name} r{replicate}",
                   unit="day", leave=False) as bar:
