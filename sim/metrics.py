@@ -26,7 +26,7 @@ from sim.mechanisms.calls import Call
 from sim.mechanisms.crime_types import CRIME_TYPES, PREVENTABLE
 
 __all__ = ["Metric", "MetricRegistry", "METRICS", "YearView", "UnknownMetricError", "MetricsRecorder",
-           "CORE_METRICS", "HOURS_PER_YEAR"]
+           "CORE_METRICS", "HOURS_PER_YEAR", "RATE_UNITS"]
 
 HOURS_PER_YEAR = 8760
 
@@ -91,6 +91,8 @@ class YearView:
 
 #: How a metric's yearly value comes about (see :class:`Metric`).
 Kind = Literal["column", "tally", "reported", "family"]
+#: Units of rates, and the largest value of each: a share is a fraction, a percentage goes to 100.
+RATE_UNITS = {"share": 1.0, "%": 100.0}
 
 
 @dataclass(frozen=True)
@@ -110,6 +112,8 @@ class Metric:
         yearly: For a column, how its yearly value is derived from a :class:`YearView`
             (``None``: the year's recorded total).
         core: In every row and in :data:`CORE_METRICS` (the fixed columns of ``metrics.csv``).
+        headline: One of the headline metrics printed in terminal tables and reports, in the
+            order declared (:meth:`MetricRegistry.headline`).
     """
 
     name: str
@@ -118,6 +122,17 @@ class Metric:
     kind: Kind = "column"
     yearly: Callable[[YearView], float] | None = None
     core: bool = False
+    headline: bool = False
+
+    @property
+    def is_rate(self) -> bool:
+        """Whether the metric is a rate (a share or a percentage: averaged over years, never summed)."""
+        return self.unit in RATE_UNITS
+
+    @property
+    def rate_top(self) -> float | None:
+        """The largest value of a rate (1 for a share, 100 for a percentage); None if not a rate."""
+        return RATE_UNITS.get(self.unit)
 
     def value(self, view: YearView) -> float:
         """The metric's value for one year (a column's; not for reported metrics or families)."""
@@ -168,6 +183,18 @@ class MetricRegistry:
         """Names of the core columns, in order."""
         return tuple(m.name for m in self._metrics.values() if m.core)
 
+    def headline(self) -> tuple[str, ...]:
+        """Names of the headline metrics, in order."""
+        return tuple(m.name for m in self._metrics.values() if m.headline)
+
+    def is_column(self, name: str) -> bool:
+        """Whether ``name`` is a column of a year's row in some run: a core column, a member of a
+        family, or a metric a plug-in reports (a tally, read only by other metrics, is not)."""
+        m = self._metrics.get(name)
+        if m is not None:
+            return m.kind in ("column", "reported") and (m.core or m.kind == "reported")
+        return any(name.startswith(f.name) and len(name) > len(f.name) for f in self._families)
+
     def families(self) -> list[Metric]:
         return list(self._families)
 
@@ -181,8 +208,8 @@ def _median(x: np.ndarray) -> float:
 
 
 def _core(name: str, unit: str, description: str, yearly: Callable[[YearView], float] | None = None,
-          kind: Kind = "column") -> Metric:
-    return Metric(name, unit, description, kind=kind, yearly=yearly, core=True)
+          kind: Kind = "column", headline: bool = False) -> Metric:
+    return Metric(name, unit, description, kind=kind, yearly=yearly, core=True, headline=headline)
 
 
 def _tally(name: str, unit: str, description: str) -> Metric:
@@ -199,22 +226,24 @@ METRICS = MetricRegistry()
 METRICS.declare(
     _core("population", "residents", "Residents of the simulated city (at its scale).", lambda v: v.population),
     _core("preventable_cases", "cases", "Police-recorded preventable cases (可防性案件): burglary, theft, "
-          "robbery, fraud and vehicle crime.", lambda v: v.preventable),
-    _core("calls_for_service", "calls", "Calls for service received (接警量), crime and non-crime."),
+          "robbery, fraud and vehicle crime.", lambda v: v.preventable, headline=True),
+    _core("calls_for_service", "calls", "Calls for service received (接警量), crime and non-crime.", headline=True),
     _core("effective_incidents", "incidents", "Effective incidents (有效警情): police-recorded offences "
-          "and public-order incidents.", lambda v: v.recorded_offences + v.total("public_order_incidents")),
+          "and public-order incidents.", lambda v: v.recorded_offences + v.total("public_order_incidents"),
+          headline=True),
     _core("serious_violent", "cases", "Serious violent crime (八类严重暴力): recorded robberies and "
-          "serious assaults.", lambda v: float(v.recorded_by_type[_ROBBERY]) + v.total("serious_assaults")),
-    _core("homicides", "deaths", "Homicides (命案), street and dispute violence."),
+          "serious assaults.", lambda v: float(v.recorded_by_type[_ROBBERY]) + v.total("serious_assaults"),
+          headline=True),
+    _core("homicides", "deaths", "Homicides (命案), street and dispute violence.", headline=True),
     _core("repeat_victimisations", "offences", "Offences (recorded or not) against a resident already "
           "victimised earlier in the same year (repeat victimisation; Farrell & Pease 1993)."),
     _core("clearance_rate", "share", "Cases cleared per police-recorded offence.",
-          lambda v: _ratio(v.total("cases_cleared"), v.recorded_offences)),
+          lambda v: _ratio(v.total("cases_cleared"), v.recorded_offences), headline=True),
     _core("response_time_median_min", "minutes", "Median minutes from an attended call to arrival.",
-          lambda v: _median(v.response_min)),
+          lambda v: _median(v.response_min), headline=True),
     _core("response_time_p90_min", "minutes", "90th percentile of minutes from an attended call to arrival.",
-          lambda v: float(np.percentile(v.response_min, 90)) if len(v.response_min) else _NAN),
-    _core("cost_yuan", "yuan", "Interventions' set-up cost in their first year plus running costs."),
+          lambda v: float(np.percentile(v.response_min, 90)) if len(v.response_min) else _NAN, headline=True),
+    _core("cost_yuan", "yuan", "Interventions' set-up cost in their first year plus running costs.", headline=True),
     _core("staff_hours", "hours", "Hours worked by the interventions' staff on duty."),
     *(_core(f"recorded_{t}", "cases", f"Police-recorded {t.replace('_', ' ')} offences.", _recorded_type(i))
       for i, t in enumerate(CRIME_TYPES)),

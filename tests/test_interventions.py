@@ -258,3 +258,14 @@ def test_the_fleet_api_lists_station_units_and_adds_retires_and_pins_units():
     fleet.place(int(added[0]), 7)
     assert fleet.cell[added[0]] == 7 and fleet.beat_cells(beat).tolist() == [0, 1]
     assert fleet.travel_min(0, 1) > 0
+
+
+def test_each_intervention_declares_the_map_marker_its_sites_are_drawn_with():
+    from sim.interventions import map_markers
+    from sim.plots import SITE_STYLES
+
+    markers = map_markers()
+    for key, style in SITE_STYLES.items():  # the styles the maps use today, one by one
+        m = markers[key]
+        assert (m.label, m.marker, m.colour, m.size) == style
+    assert set(markers) <= set(REGISTRY) and "hot_spot_patrol" in markers

@@ -79,3 +79,29 @@ def test_a_metric_cannot_be_declared_twice_differently():
 def test_every_metric_has_a_unit_and_a_description():
     for m in METRICS:
         assert m.unit and m.description, m.name
+
+
+def test_the_headline_metrics_are_declared_once_in_the_registry_in_their_order():
+    from sim.experiments.summary import HEADLINE
+
+    assert HEADLINE == METRICS.headline() == (
+        "preventable_cases", "calls_for_service", "effective_incidents", "serious_violent", "homicides",
+        "clearance_rate", "response_time_median_min", "response_time_p90_min", "cost_yuan")
+
+
+def test_a_metric_is_a_rate_by_its_unit_not_its_name():
+    assert METRICS["clearance_rate"].is_rate and METRICS["clearance_rate"].rate_top == 1.0
+    assert METRICS["sense_of_safety_pct"].rate_top == 100.0
+    assert METRICS["mediation_success_rate_formal"].is_rate  # a share, whatever its name ends with
+    assert not METRICS["preventable_cases_per_100k"].is_rate and METRICS["cost_yuan"].rate_top is None
+
+
+def test_the_registry_says_which_names_are_columns_of_a_row():
+    import sim.interventions  # noqa: F401 - interventions declare their metrics when imported
+
+    assert METRICS.is_column("preventable_cases")  # core
+    assert METRICS.is_column("disputes_found_by_home_visit")  # a family's member
+    assert METRICS.is_column("linked_towns")  # reported by an intervention
+    assert not METRICS.is_column("mediation_successes")  # a tally: read by other metrics only
+    assert not METRICS.is_column("disputes_found_by_")  # the family's prefix itself
+    assert not METRICS.is_column("preventable_case")

@@ -48,16 +48,14 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from sim.metrics import CORE_METRICS
+from sim.metrics import CORE_METRICS, METRICS
 
 __all__ = ["mean_interval", "relative_change", "summarise", "compare", "HEADLINE", "METRIC_LABELS", "FLAGS",
            "RARE_COUNT", "FEW_REPLICATES", "is_rare", "flag_notes", "metric_label", "is_count", "format_summary",
            "format_compare", "format_reported"]
 
-#: Metrics printed in the terminal tables and shown in reports.
-HEADLINE = ("preventable_cases", "calls_for_service", "effective_incidents", "serious_violent",
-            "homicides", "clearance_rate", "response_time_median_min", "response_time_p90_min",
-            "cost_yuan")
+#: Metrics printed in the terminal tables and shown in reports (declared ``headline`` in sim.metrics).
+HEADLINE: tuple[str, ...] = METRICS.headline()
 
 #: Plain names with units for tables and plot axes (metrics not listed fall back to their id).
 METRIC_LABELS: dict[str, str] = {

@@ -31,7 +31,7 @@ if TYPE_CHECKING:
     from sim.interventions.context import InterventionContext
     from sim.levers import Levers
 
-__all__ = ["InterventionParams", "Intervention", "Cost", "REGISTRY", "scaled_count", "check_counties",
+__all__ = ["InterventionParams", "Intervention", "Cost", "MapMarker", "REGISTRY", "scaled_count", "check_counties",
            "select_counties", "check_hours", "DutyRoster"]
 
 REGISTRY: dict[str, type[Intervention]] = {}
@@ -57,6 +57,23 @@ class Cost:
     setup_yuan: float = 0.0
     running_yuan_per_year: float = 0.0
     staff_on_duty: float = 0.0  # people on duty at any hour, for staff hours
+
+
+@dataclass(frozen=True)
+class MapMarker:
+    """How an intervention's sites are drawn on maps (matplotlib's marker and colour names).
+
+    Attributes:
+        label: What a site is, for the legend (e.g. "street police station").
+        marker: Marker symbol (``"^"``, ``"D"``, ``"s"``, ``"x"``, …).
+        colour: Colour name (``"tab:blue"``, …).
+        size: Marker area [points²].
+    """
+
+    label: str
+    marker: str
+    colour: str
+    size: float = 20.0
 
 
 def check_counties(counties: list[str] | None, city_params, key: str) -> None:
@@ -127,6 +144,8 @@ class Intervention:
     Params: ClassVar[type[InterventionParams]] = InterventionParams
     #: The metrics only this intervention records or reports (declared in sim.metrics.METRICS).
     declares: ClassVar[tuple[Metric, ...]] = ()
+    #: How its sites (``treated_cells``) are drawn on maps; None: not drawn as sites of their own.
+    map_marker: ClassVar[MapMarker | None] = None
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)

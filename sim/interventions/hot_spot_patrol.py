@@ -26,7 +26,7 @@ import math
 import numpy as np
 from pydantic import Field
 
-from sim.interventions.base import Cost, Intervention, InterventionParams, scaled_count
+from sim.interventions.base import Cost, Intervention, InterventionParams, MapMarker, scaled_count
 from sim.metrics import Metric
 from sim.params import MAX_SITES, MAX_UNITS_PER_SITE
 from sim.rng import event_uniform
@@ -72,6 +72,7 @@ class HotSpotPatrolParams(InterventionParams):
 class HotSpotPatrol(Intervention):
     key = "hot_spot_patrol"
     Params = HotSpotPatrolParams
+    map_marker = MapMarker("hot spot on the patrol rota", "o", "tab:red", 20.0)
     declares = (
         Metric("hot_spot_cells", "cells", "Hot spots on the patrol rota (0 before it starts).", kind="reported"),
         Metric("hot_spot_stops", "stops", "Rota stops at hot spots completed in the year.", kind="reported"),

@@ -15,6 +15,7 @@ from sim.interventions.base import (
     Cost,
     Intervention,
     InterventionParams,
+    MapMarker,
     check_counties,
     scaled_count,
     select_counties,
@@ -52,6 +53,7 @@ class RapidResponsePointParams(InterventionParams):
 class RapidResponsePoints(Intervention):
     key = "rapid_response_points"
     Params = RapidResponsePointParams
+    map_marker = MapMarker("rapid-response point", "D", "tab:green", 30.0)
     declares = (
         Metric("rrp_urgent_within_target_share", "share",
                "Urgent calls in the points' catchment answered within the response target (NaN before the "

@@ -20,7 +20,7 @@ from typing import Literal
 import numpy as np
 from pydantic import Field, field_validator
 
-from sim.interventions.base import Cost, Intervention, InterventionParams, scaled_count
+from sim.interventions.base import Cost, Intervention, InterventionParams, MapMarker, scaled_count
 from sim.mechanisms.crime_types import CRIME_TYPES
 from sim.metrics import Metric
 from sim.params import MAX_SITES, MAX_UNITS_PER_SITE
@@ -73,6 +73,7 @@ class SmartCompoundParams(InterventionParams):
 class SmartCompounds(Intervention):
     key = "smart_compounds"
     Params = SmartCompoundParams
+    map_marker = MapMarker("smart compound", "s", "tab:orange", 20.0)
     declares = (
         Metric("smart_compound_offences", "offences",
                "Police-recorded offences in the compounds' cells.", kind="reported"),

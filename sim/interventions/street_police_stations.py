@@ -15,7 +15,7 @@ from typing import Literal
 import numpy as np
 from pydantic import Field
 
-from sim.interventions.base import Cost, Intervention, InterventionParams, scaled_count
+from sim.interventions.base import Cost, Intervention, InterventionParams, MapMarker, scaled_count
 from sim.interventions.siting import base_units_at, pick_spaced_sites, within
 from sim.params import MAX_SITES, MAX_UNITS_PER_SITE
 
@@ -48,6 +48,7 @@ class StreetPoliceStationParams(InterventionParams):
 class StreetPoliceStations(Intervention):
     key = "street_police_stations"
     Params = StreetPoliceStationParams
+    map_marker = MapMarker("street police station", "^", "tab:blue", 40.0)
 
     def activate(self, ctx) -> None:
         p = self.params

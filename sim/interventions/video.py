@@ -12,7 +12,7 @@ from typing import Literal
 import numpy as np
 from pydantic import Field
 
-from sim.interventions.base import Cost, Intervention, InterventionParams
+from sim.interventions.base import Cost, Intervention, InterventionParams, MapMarker
 from sim.interventions.siting import camera_weights
 from sim.params import MAX_CAMERAS
 from sim.space.city import apportion
@@ -52,6 +52,7 @@ class VideoParams(InterventionParams):
 class Video(Intervention):
     key = "video"
     Params = VideoParams
+    map_marker = MapMarker("cells with cameras", "x", "tab:purple", 10.0)
 
     def activate(self, ctx) -> None:
         p = self.params
