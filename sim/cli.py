@@ -161,7 +161,7 @@ def build_parser() -> argparse.ArgumentParser:
     cmp_.add_argument("--report", type=Path, default=None, metavar="FILE.html",
                       help="also write a self-contained HTML report (tables and figures, works offline)")
     ev = sub.add_parser("evidence", parents=[common],
-                        help="each mechanism's effect with an interval next to the published figure (issue 15)")
+                        help="each mechanism's effect with an interval next to the published figure")
     ev.add_argument("--replicates", "-r", type=_positive, default=8, help="replicates (default 8; at least 2)")
     ev.add_argument("--seed", type=_seed, default=1, help="base seed (default 1)")
     ev.add_argument("--scale", type=_scale, default=0.1, help="fraction of the full city (default 0.1)")
@@ -170,7 +170,8 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                     help="override a key in every scenario, e.g. crime.patrol_guard=0.3")
     ev.add_argument("--before", action="store_true",
-                    help="measure the model as it was before issue 15 (sim.experiments.evidence.BEFORE_ISSUE_15)")
+                    help="measure the pre-evidence model: the mechanisms before they were sized to the "
+                         "published evidence (sim.experiments.evidence.PRE_EVIDENCE_MECHANISMS)")
     val = sub.add_parser("validate", parents=[common], help="check scenario files without running them")
     val.add_argument("scenarios", nargs="+")
     val.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
@@ -602,7 +603,7 @@ def _serve(args) -> int:
 def _evidence(args) -> int:
     """``pingan evidence``: the evidence harness (sim.experiments.evidence) into ``--out``."""
     from sim.experiments.evidence import (
-        BEFORE_ISSUE_15,
+        PRE_EVIDENCE_MECHANISMS,
         evidence_scenarios,
         evidence_table,
         run_evidence,
@@ -610,7 +611,7 @@ def _evidence(args) -> int:
     )
 
     if args.before:
-        args.overrides = [*BEFORE_ISSUE_15, *args.overrides]
+        args.overrides = [*PRE_EVIDENCE_MECHANISMS, *args.overrides]
     if args.replicates < 2:
         return _fail("--replicates: expected at least 2 (an interval needs two replicates)")
     evidence_scenarios(args.overrides)  # every scenario validated before any run

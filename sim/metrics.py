@@ -265,7 +265,7 @@ METRICS.declare(
           lambda v: v.preventable / v.population * 1e5),
     _core("calls_for_service_per_100k", "calls per 100 000 residents", "Calls for service per 100 000 residents.",
           lambda v: v.total("calls_for_service") / v.population * 1e5),
-    # social governance (issue 3)
+    # social governance: disputes, mediation, governance tickets, safety, volunteers, grid workers
     _core("disputes_new", "disputes", "New disputes (矛盾纠纷), broken agreements flaring up again included."),
     _core("disputes_found", "disputes", "Disputes found, by rounds, visits, screening or a call."),
     _core("disputes_mediated", "sessions", "Mediation sessions held (调解); formal cases instead with the "
@@ -276,7 +276,7 @@ METRICS.declare(
           lambda v: _ratio(v.total("agreements_honoured"), v.total("mediation_successes"))),
     _core("mediation_cases_formal", "disputes", "Disputes with a formal mediation case (at least one "
           "session at any level), counted once, in the year of the first session; informal settlements "
-          "are not cases (issue 15)."),
+          "are not cases."),
     _core("mediation_success_rate_formal", "share", "Formal mediation cases settled by mediation, per "
           "dispute (a case that fails at village and settles at town level is one success).",
           lambda v: _ratio(v.total("mediation_cases_formal_settled"), v.total("mediation_cases_formal"))),
@@ -288,7 +288,7 @@ METRICS.declare(
     _core("disputes_resolved", "disputes", "Disputes settled in the year by anyone: on the spot, informally, "
           "in formal mediation, by police or by a governance centre (化解).", kind="reported"),
     _core("disputes_resolved_rate", "share", "Disputes resolved in the year over disputes found in the year, "
-          "the administrative 化解成功率 (a flow ratio, as reports count it; issue 15). Field studies' "
+          "the administrative 化解成功率 (a flow ratio, as reports count it). Field studies' "
           "settlement rate of mediated cases is mediation_success_rate.", kind="reported"),
     _core("disputes_to_call", "disputes", "Disputes that escalated to a call for service."),
     _core("disputes_violent", "disputes", "Disputes that escalated to violence (an assault)."),

@@ -176,7 +176,7 @@ def test_smart_compounds_with_the_evidence_guard_cut_burglary_there_by_about_a_t
     # true burglaries in the compound cells in the intervention year, the default guard vs no compounds.
     # Burglary is rare (~35 a year in the city at scale 0.1, ~9 of them in its 16 residential cells,
     # which 400 compounds fill), so six seeds at scale 0.1 (~55 in the base arm; at 0.05 three seeds gave
-    # ~11). Measured with the defaults of issue 15: 0.58 (the compounds' cameras now deter burglary by a
+    # ~11). Measured with the evidence-based defaults: 0.58 (the compounds' cameras now deter burglary by a
     # weight of 1.5; with 1, as before, 0.64); without the burglary guard (cameras and alarms only) 0.75.
     from sim.experiments.evidence import BURGLARY, OffenceLog
 
@@ -196,7 +196,7 @@ def test_smart_compounds_with_the_evidence_guard_cut_burglary_there_by_about_a_t
     assert 0.4 < burglaries["compounds"] / burglaries["base"] < 0.95
 
 
-# ------------------------------------------------ home visits preventing incidents (issue 15)
+# ------------------------------------------------ home visits preventing incidents
 def _home_visits_on(relative_risk: float):
     from sim.interventions.home_visits import HomeVisitParams, HomeVisits
 

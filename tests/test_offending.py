@@ -185,9 +185,9 @@ def patrol_pairs(simulate):
 
 
 def test_more_patrol_units_mean_fewer_offences(patrol_pairs):
-    # At the defaults (issue 15: patrol deterrence sized to the hot-spot trials, ~11 % per doubling of
+    # At the defaults (patrol deterrence sized to the hot-spot trials, ~11 % per doubling of
     # presence at hot spots) tripling the fleet cuts offences by about a fifth (0.75-0.84 over six
-    # seeds); without patrol deterrence (patrol_guard and presence_risk 0) by ~1 %. Before issue 15 the
+    # seeds); without patrol deterrence (patrol_guard and presence_risk 0) by ~1 %. In the pre-evidence model the
     # bound was 0.8 per seed, for a guard that cut ~60 %.
     pooled = np.zeros(2)
     for few, many in patrol_pairs:
@@ -317,7 +317,7 @@ def test_remembered_police_presence_deters(city_and_residents, fresh_residents, 
     city, _ = city_and_residents
     n = city.n_cells
     # Posts are remembered as presence, but a post's own blocking is switched off here. The risk of
-    # remembered presence is set (0.15, the value before issue 15; the default 0.015 is sized to the
+    # remembered presence is set (0.15, the pre-evidence value; the default 0.015 is sized to the
     # hot-spot trials, with a weak patrol guard, and would need far more presence to show in two weeks).
     _, calm = _offend(city, fresh_residents, guardian_state(n), 24 * 14, post_guard=0.0, presence_risk=0.15)
     _, watched = _offend(city, fresh_residents, guardian_state(n, posts=np.full(n, 0.1)), 24 * 14, post_guard=0.0,
@@ -478,7 +478,7 @@ def test_the_constants_record_names_every_parameter_it_carries(city_and_resident
     assert not u.camera_by_type and u.camera_risk == uniform.camera_deterrence * uniform.camera_awareness
 
 
-# ------------------------------------------------- issue 15: evidence-based offending
+# ------------------------------------------------- evidence-based offending
 def _by_type(off, covered):
     return np.bincount(off["crime_type"][covered[off["cell"]]], minlength=len(CRIME_TYPES)).astype(float)
 

@@ -430,7 +430,7 @@ def test_analysis_refuses_incomplete_or_mismatched_results():
         analyse(spec(design={"kind": "lhs", "samples": 4}, factors=UNIT3), frame)
 
 
-# ---- hostile or broken sweep files (issue 16) ---------------------------------------------------
+# ---- hostile or broken sweep files ---------------------------------------------------------
 
 
 def test_a_design_of_ten_billion_runs_is_refused_before_any_point_is_generated(tmp_path, monkeypatch):

@@ -1,6 +1,6 @@
 """The evidence harness: each mechanism's effect in the model next to the published figure.
 
-Issue 15 asks that every mechanism behave like the field evidence. This module runs a small,
+Every mechanism should behave like the field evidence. This module runs a small,
 fixed set of scenarios with common random numbers (replicate *r* has the same seed in every
 scenario, :func:`sim.experiments.runner.replicate_seed`), measures one number per mechanism
 and replicate, and reports each as a mean with a 95 % interval over replicates (percent changes
@@ -28,8 +28,8 @@ incident map keeps cell maps over all crime types only). The other scenarios run
 
 Run it with ``pingan evidence [--scale F] [--replicates R] [--jobs J] [--out DIR] [--set
 key=value ...]`` (or ``python -m sim evidence``); it writes ``evidence.csv`` and
-``evidence.md``. ``--before`` measures the model as it was before issue 15
-(:data:`BEFORE_ISSUE_15`).
+``evidence.md``. ``--before`` measures the pre-evidence model: the mechanisms as they were
+before they were sized to the published evidence (:data:`PRE_EVIDENCE_MECHANISMS`).
 
 Verdict: ``inside`` when the model's 95 % interval overlaps the published range, ``outside``
 otherwise (``n/a`` when either is missing). A published *range* is used where the source
@@ -54,18 +54,19 @@ from sim.rng import stream
 from sim.scenario.loader import load_scenario
 from sim.scenario.schema import Scenario
 
-__all__ = ["BEFORE_ISSUE_15", "HOT_SPOT_PATROL",
+__all__ = ["PRE_EVIDENCE_MECHANISMS", "HOT_SPOT_PATROL",
            "Published", "EvidenceRow", "OffenceLog", "PUBLISHED", "evidence_scenarios", "run_evidence",
            "top_share", "near_repeat_ratio", "evidence_table", "write_evidence"]
 
 BURGLARY = CRIME_TYPES.index("burglary")
 
-#: Overrides that restore the model as it was before issue 15 (and as the calibration before it
-#: was made): no crime attractors, cameras that deter every crime type alike, uniform near
-#: repeats, strong patrol deterrence (~60 % at hot spots), tight compounds, every referred dispute a
-#: formal case, every party willing to mediate, sessions settling at administrative rates, visits and
-#: presence that prevent nothing. ``pingan evidence --before`` measures it.
-BEFORE_ISSUE_15 = (
+#: Overrides that restore the pre-evidence model, the mechanisms as they were before they were sized
+#: to the published evidence (and as the calibration before them was made): no crime attractors,
+#: cameras as one perceived risk for every crime type, uniform near repeats, strong patrol deterrence
+#: (~60 % at hot spots), tight compounds, every referred dispute a formal case, every party willing
+#: to mediate, sessions settling at administrative rates, visits and presence that prevent nothing.
+#: ``pingan evidence --before`` measures it.
+PRE_EVIDENCE_MECHANISMS = (
     "city.attractor_sites_per_100k=0", "residents.offender_hangout_share=0",
     "crime.camera_deterrence_model=perceived_risk", *(f"crime.camera_deterrence_by_type.{t}=1.0" for t in CRIME_TYPES),
     *(f"calls.camera_detect_by_type.{t}=1.0" for t in CRIME_TYPES),
@@ -190,7 +191,7 @@ PUBLISHED: dict[str, Published] = {
         "model: burglaries (true) in compound cells, intervention year, compounds run / base run"),
     "compound_ring_ratio": Published(
         1.0, 0.9, 1.2,
-        "assumed: displacement to adjacent open blocks possible (issue 15; Addington & Rennison "
+        "assumed: displacement to adjacent open blocks possible (Addington & Rennison "
         "discuss it); not a measured figure",
         "model: offences (true) in cells adjacent to compounds, compounds run / base run"),
     "mediation_success": Published(

@@ -7,7 +7,7 @@ results — the scenario's content, the design point, the replicate's seed and t
 :meth:`ResultsStore.finished_ids` what is done and runs the rest: a run is either wholly in
 the store or not at all, so none is lost, none is half-written and none is stored twice.
 
-Why SQLite in WAL mode (measured for issue 4, killing writer processes at random moments):
+Why SQLite in WAL mode (measured when the store was built, killing writer processes at random moments):
 
 * SQLite WAL with one transaction per run survived every ``SIGKILL`` — the file always
   opened cleanly with every committed run intact — and let several writer processes append

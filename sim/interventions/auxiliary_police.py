@@ -11,16 +11,14 @@ credited to the police (``disputes_resolved_by_police``).
 from __future__ import annotations
 
 import numpy as np
-from pydantic import Field, field_validator
+from pydantic import Field
 
 from sim.disputes import DiscoverySource, Resolver
 from sim.interventions.base import (
     Cost,
     DutyRoster,
+    DutyRosterParams,
     Intervention,
-    InterventionParams,
-    check_counties,
-    check_hours,
     select_counties,
 )
 from sim.metrics import Metric
@@ -29,7 +27,9 @@ from sim.space.city import LandUse
 __all__ = ["AuxiliaryPoliceParams", "AuxiliaryPolice"]
 
 
-class AuxiliaryPoliceParams(InterventionParams):
+class AuxiliaryPoliceParams(DutyRosterParams):
+    key = "auxiliary_police"
+
     per_village: float = Field(1.0, ge=0, description="Auxiliary officers per village (Daqing, Dorbod: one).")
     counties: list[str] | None = Field(
         None, description="Counties whose villages get them; default all (Daqing: Dorbod county)."
@@ -62,14 +62,6 @@ class AuxiliaryPoliceParams(InterventionParams):
     cost_yuan_per_officer_year: float = Field(
         45_000.0, ge=0, description="Pay and allowances per officer per year [yuan] (assumed)."
     )
-
-    @field_validator("hours")
-    @classmethod
-    def _hours_of_day(cls, v):
-        return check_hours(v, "auxiliary_police")
-
-    def check(self, city) -> None:
-        check_counties(self.counties, city, "auxiliary_police")
 
 
 class AuxiliaryPolice(Intervention):
@@ -104,5 +96,5 @@ class AuxiliaryPolice(Intervention):
         return Cost(n * p.setup_cost_yuan_per_officer, n * p.cost_yuan_per_officer_year, n * len(p.hours) / 24)
 
     def metrics(self, ctx, year: int) -> dict[str, float]:
-        started = self.first_year_index is not None and year >= self.first_year_index
+        started = self.started(year)
         return {"auxiliary_officers": self.n_officers if started else 0.0}

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar
 
 import numpy as np
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from sim.metrics import METRICS, Metric
 from sim.params import Params
@@ -32,7 +32,7 @@ if TYPE_CHECKING:
     from sim.levers import Levers
 
 __all__ = ["InterventionParams", "Intervention", "Cost", "MapMarker", "REGISTRY", "scaled_count", "check_counties",
-           "select_counties", "check_hours", "DutyRoster"]
+           "select_counties", "check_hours", "DutyRoster", "DutyRosterParams"]
 
 REGISTRY: dict[str, type[Intervention]] = {}
 
@@ -99,6 +99,24 @@ def check_hours(hours: list[int], key: str) -> list[int]:
     return hours
 
 
+class DutyRosterParams(InterventionParams):
+    """Keys of people on duty in some hours of the day in some counties (volunteers, auxiliary police).
+
+    A subclass sets ``key`` (its intervention's, for messages) and declares ``hours`` (hours of the
+    day on duty) and ``counties`` (None: all) with its own defaults; their checks are here.
+    """
+
+    key: ClassVar[str] = ""
+
+    @field_validator("hours", check_fields=False)
+    @classmethod
+    def _hours_of_day(cls, v):
+        return check_hours(v, cls.key)
+
+    def check(self, city) -> None:
+        check_counties(self.counties, city, self.key)
+
+
 class DutyRoster:
     """People on guard in some cells during some hours of the day (volunteers, auxiliary police).
 
@@ -157,6 +175,10 @@ class Intervention:
         self.params = params
         self.active = False
         self.first_year_index: int | None = None  # counted year it started in
+
+    def started(self, year: int) -> bool:
+        """Whether it was in place in counted year ``year`` (it starts at a year's first hour)."""
+        return self.first_year_index is not None and year >= self.first_year_index
 
     def activate(self, ctx: InterventionContext) -> None:
         """Put the intervention in place at the start of its first year."""

@@ -43,8 +43,8 @@ class GridWorkerParams(InterventionParams):
         1.0, ge=0, le=1, description="Share of the items a grid worker logs (hazards, special-population "
         "problems, found disputes not settled on the spot) escalated to the governance platform as "
         "tickets; the rest are handled in the grid (disputes go to the village mediation committee) and "
-        "only counted in ``grid_items_logged``. Default 1: every item is a ticket (the model before issue "
-        "15). Evidence-based value (GOVERNANCE_BACKLOG): 0.2 — fit to Daqing's 18 400 grid items "
+        "only counted in ``grid_items_logged``. Default 1: every item is a ticket (the pre-evidence "
+        "model). Evidence-based value (set in the Daqing scenario): 0.2 — fit to Daqing's 18 400 grid items "
         "accepted by the platform (002_5234f462d53c6514.txt, 受理网格事项) against the ~80 000 the "
         "model's workers log; assumed, the seeds do not say what share of logged items is escalated.",
     )

@@ -53,7 +53,7 @@ class HomeVisitParams(InterventionParams):
     honour_prob: float = Field(0.9, ge=0, le=1, description="Chance that settlement holds (assumed).")
     visited_relative_risk: float = Field(
         0.7, ge=0, le=1, description="Rate of new disputes and public-order incidents in a visited household, "
-        "relative to before the visit, for ``prevention_days`` after it [×]. 1 (before issue 15): visits "
+        "relative to before the visit, for ``prevention_days`` after it [×]. 1 (the pre-evidence model): visits "
         "only find disputes, they prevent nothing. Default 0.7 — assumed. Door-to-door police contact "
         "lowered perceived disorder and fear in the Houston/Newark fear-reduction experiments (Pate, "
         "Wycoff, Skogan & Sherman 1986), with weak effects on recorded crime; second-responder home visits "
@@ -167,6 +167,6 @@ class HomeVisits(Intervention):
 
     def metrics(self, ctx, year: int) -> dict[str, float]:
         visits = ctx.total("home_visits", year)
-        started = self.first_year_index is not None and year >= self.first_year_index
+        started = self.started(year)
         return {"home_visits": visits if visits is not None else 0.0,
                 "patrol_units_moved_to_visits": float(self.units_moved) if started else 0.0}

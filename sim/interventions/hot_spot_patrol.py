@@ -224,7 +224,7 @@ class HotSpotPatrol(Intervention):
         cells = getattr(self, "cells", None)
         if cells is None:
             return {"hot_spot_cells": 0.0, "hot_spot_stops": 0.0, "hot_spot_offences": nan, "hot_spot_survival_h": nan}
-        started = self.first_year_index is not None and year >= self.first_year_index
+        started = self.started(year)
         times = self._survival.get(year, [])
         return {"hot_spot_cells": float(len(cells)) if started else 0.0,
                 "hot_spot_stops": float(self._stops_by_year.get(year, 0)),

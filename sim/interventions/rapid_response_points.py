@@ -82,7 +82,7 @@ class RapidResponsePoints(Intervention):
                     n * (p.officers_on_post + 2 * p.units_per_point))
 
     def metrics(self, ctx, year: int) -> dict[str, float]:
-        if self.first_year_index is None or year < self.first_year_index:
+        if not self.started(year):
             return {"rrp_urgent_within_target_share": float("nan")}
         calls = ctx.attended_calls(year)
         near = [c for c in calls if self.catchment[c.cell] and c.priority == 1]

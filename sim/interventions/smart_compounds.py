@@ -39,8 +39,8 @@ class SmartCompoundParams(InterventionParams):
         default={"burglary": 0.2, "theft": 0.5, "vehicle_crime": 1.0},
         description="Blocking hazard added by face-recognition entry and fences, by crime type. The "
         "burglary guard 0.2 keeps burglary in compound cells at ~0.67 of the same cells without compounds, "
-        "the odds ratio of gated vs non-gated households (Addington & Rennison 2015, NCVS); 1.5 before "
-        "issue 15 kept it at ~0.12. Theft and vehicle guards assumed. No robbery guard: gating did not "
+        "the odds ratio of gated vs non-gated households (Addington & Rennison 2015, NCVS); 1.5 in the "
+        "pre-evidence model kept it at ~0.12. Theft and vehicle guards assumed. No robbery guard: gating did not "
         "significantly change robbery there.",
         json_schema_extra={"open_keys": True},  # any crime type may be added (checked below)
     )

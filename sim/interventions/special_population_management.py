@@ -74,6 +74,6 @@ class SpecialPopulationManagement(Intervention):
         return Cost(0.0, n * p.cost_yuan_per_person_year + workers * p.cost_yuan_per_worker_year, workers * 8 / 24)
 
     def metrics(self, ctx, year: int) -> dict[str, float]:
-        started = self.first_year_index is not None and year >= self.first_year_index
+        started = self.started(year)
         return {"special_population_managed": float(len(self.managed)) if started else 0.0,
                 "special_population_managed_offenders": float(self.managed_offenders) if started else 0.0}

@@ -92,5 +92,5 @@ class TwoStationLinkage(Intervention):
                     n * p.staff_per_town * 8 / 24)
 
     def metrics(self, ctx, year: int) -> dict[str, float]:
-        started = self.first_year_index is not None and year >= self.first_year_index
+        started = self.started(year)
         return {"linked_towns": float(len(self.towns)) if started else 0.0}

@@ -12,15 +12,13 @@ Each volunteer hour earns points worth a fixed sum.
 from __future__ import annotations
 
 import numpy as np
-from pydantic import Field, field_validator
+from pydantic import Field
 
 from sim.interventions.base import (
     Cost,
     DutyRoster,
+    DutyRosterParams,
     Intervention,
-    InterventionParams,
-    check_counties,
-    check_hours,
     select_counties,
 )
 from sim.metrics import Metric
@@ -28,7 +26,9 @@ from sim.metrics import Metric
 __all__ = ["VolunteerPatrolParams", "VolunteerPatrols"]
 
 
-class VolunteerPatrolParams(InterventionParams):
+class VolunteerPatrolParams(DutyRosterParams):
+    key = "volunteer_patrols"
+
     volunteers_per_community: float = Field(
         2.0, ge=0, description="Volunteers on duty in each covered community during duty hours, one "
         "pair walking the community [people] (assumed)."
@@ -53,14 +53,6 @@ class VolunteerPatrolParams(InterventionParams):
         150.0, ge=0, description="Armbands, vests, torches and training per volunteer on duty, shared by the "
         "rota [yuan] (assumed)."
     )
-
-    @field_validator("hours")
-    @classmethod
-    def _hours_of_day(cls, v):
-        return check_hours(v, "volunteer_patrols")
-
-    def check(self, city) -> None:
-        check_counties(self.counties, city, "volunteer_patrols")
 
 
 class VolunteerPatrols(Intervention):
@@ -99,5 +91,5 @@ class VolunteerPatrols(Intervention):
                     n * len(p.hours) * 365.0 * p.points_yuan_per_volunteer_hour, 0.0)
 
     def metrics(self, ctx, year: int) -> dict[str, float]:
-        started = self.first_year_index is not None and year >= self.first_year_index
+        started = self.started(year)
         return {"volunteer_communities": float(len(self.communities)) if started else 0.0}

@@ -58,8 +58,8 @@ class CallParams(Params):
     camera_detect_by_type: dict[str, NonNegative] = Field(
         default={"burglary": 0.3, "theft": 1.0, "robbery": 1.0, "vehicle_crime": 1.0, "fraud": 0.0,
                  "assault": 1.0},
-        description="Multiplier of ``camera_detect_prob`` by crime type (1.0 for every type before issue 15). "
-        "Cameras see street offences, not what happens indoors or remotely: evidence-based values give "
+        description="Multiplier of ``camera_detect_prob`` by crime type (1.0 for every type in the pre-evidence "
+        "model). Cameras see street offences, not what happens indoors or remotely: evidence-based values give "
         "fraud 0 (telecom fraud is remote) and burglary less (indoors; entry may be seen) (assumed).",
     )
     non_crime_per_1000_year: dict[str, NonNegative] = Field(
@@ -82,7 +82,7 @@ class CallParams(Params):
         0.15, ge=0, description="Prevention of public-order incidents by officers on fixed posts (street "
         "police stations, rapid-response points, campaign officers) [per officer within "
         "``disorder_reach_km``]: the rate of ``disorder_kinds`` calls in a cell is multiplied by "
-        "exp(−this × officers on post within reach). 0 before issue 15 (presence prevented none). "
+        "exp(−this × officers on post within reach). 0 in the pre-evidence model (presence prevented none). "
         "Default 0.15 — assumed; visible "
         "police presence reduces disorder at hot spots (Braga, Turchan, Papachristos & Hureau 2019, "
         "Campbell review: hot-spot policing lowers crime and disorder calls, small effect; Braga, Welsh & "

@@ -57,7 +57,7 @@ class CrimeParams(Params):
 
     attempts_per_offender_year: float = Field(
         2.4, ge=0, description="Mean offence attempts per free motivated offender per year at "
-        "average opportunity and no perceived risk (assumed; calibrated). 6 before issue 15, whose "
+        "average opportunity and no perceived risk (assumed; calibrated). 6 in the pre-evidence model, whose "
         "weaker, evidence-sized patrol deterrence lets more attempts through: 2.4 keeps a baseline "
         "year's offences within 2 % of before (Suizhou and Daqing, scale 0.1)."
     )
@@ -97,8 +97,8 @@ class CrimeParams(Params):
     patrol_guard: float = Field(
         0.15, ge=0, description="Blocking hazard per patrol unit in the cell. With ``presence_risk`` "
         "0.015, doubling patrol presence at hot spots cuts offences there by ~11 % (``pingan evidence``), "
-        "inside the 6–13 % of hot-spot trials (Sherman & Weisburd 1995; Braga et al. 2019). 1.2 before "
-        "issue 15 (a 60 % cut)."
+        "inside the 6–13 % of hot-spot trials (Sherman & Weisburd 1995; Braga et al. 2019). 1.2 in the "
+        "pre-evidence model (a 60 % cut)."
     )
     patrol_spill: float = Field(
         0.25, ge=0, le=1, description="Share of a unit's guardianship felt in adjacent cells."
@@ -119,7 +119,7 @@ class CrimeParams(Params):
     )
     near_repeat_spread: float = Field(
         0.15, ge=0, le=1, description="Share of the near-repeat boost given to adjacent cells (0.5 km "
-        "cells: only their edges are within the ~200 m of Johnson et al. 2007; 0.3 before issue 15)."
+        "cells: only their edges are within the ~200 m of Johnson et al. 2007; 0.3 in the pre-evidence model)."
     )
     near_repeat_half_life_days: float = Field(
         7.0, gt=0, description="Half-life of near-repeat risk [days] (Johnson 2008: 1–2 weeks)."
@@ -136,7 +136,7 @@ class CrimeParams(Params):
     presence_risk: float = Field(
         0.015, ge=0, description="Perceived risk per unit of remembered police presence "
         "(unit-hours, decayed) (Sherman & Weisburd 1995 residual deterrence; sized with "
-        "``patrol_guard`` to the hot-spot trials; 0.15 before issue 15)."
+        "``patrol_guard`` to the hot-spot trials; 0.15 in the pre-evidence model)."
     )
     presence_memory_half_life_h: float = Field(
         48.0, gt=0, description="Half-life of remembered police presence [hours] (assumed)."
@@ -172,7 +172,7 @@ class CrimeParams(Params):
         10.0, gt=0, description="Crowding (people present per resident) beyond which theft, robbery and "
         "assault opportunity stops growing (assumed). A higher cap lets crowded attractors (markets, "
         "stations, nightlife streets) concentrate street crime (Brantingham & Brantingham 1995 crime "
-        "generators; Weisburd 2015: ~50 % of crime at ~5 % of places). 3 before issue 15."
+        "generators; Weisburd 2015: ~50 % of crime at ~5 % of places). 3 in the pre-evidence model."
     )
     place_choice: bool = Field(
         False, description="Whether an offender who is out (the hour's hangout share) chooses where to "
@@ -189,16 +189,16 @@ class CrimeParams(Params):
         default={"burglary": 2.0, "theft": 0.7, "robbery": 0.5, "vehicle_crime": 1.5, "fraud": 0.0,
                  "assault": 0.2},
         description="Near-repeat boost an offence of each type leaves, a multiplier of ``near_repeat_boost`` "
-        "(1.0 for every type before issue 15). Evidence, the defaults: strongest for burglary (Johnson et al. 2007; "
-        "Bowers & Johnson 2004) and vehicle crime, weaker for theft and robbery, little for assault "
-        "(Youstin et al. 2011), none for remote fraud (weights average ~0.9 over the type mix). "
+        "(1.0 for every type in the pre-evidence model). Evidence, the defaults: strongest for burglary "
+        "(Johnson et al. 2007; Bowers & Johnson 2004) and vehicle crime, weaker for theft and robbery, little "
+        "for assault (Youstin et al. 2011), none for remote fraud (weights average ~0.9 over the type mix). "
         "The distance decay is ``near_repeat_spread`` (neighbouring 0.5 km cells: only their edges are "
         "within ~200 m), the window ``near_repeat_half_life_days`` (~14 days)."
     )
     repeat_victim_share: float = Field(
         0.28, ge=0, le=1, description="Chance an offence targets the resident last victimised in the cell "
         "(the same target again: Bowers & Johnson 2004's boost account) rather than a resident drawn at "
-        "random; 0 (before issue 15) draws every victim at random. Evidence: repeat victims suffer a large "
+        "random; 0 (the pre-evidence model) draws every victim at random. Evidence: repeat victims suffer a large "
         "share of crime (Farrell & Pease 1993: 4 % of respondents had 44 % of the BCS's crime); 0.28 "
         "makes ~20 % of offences repeats within the year (an assumed, conservative reading), measured by "
         "``repeat_victimisations``."
