@@ -36,9 +36,10 @@ from pathlib import Path
 import pandas as pd
 
 from sim.calibration.targets import CalibrationFileError, default_input
-from sim.experiments.runner import BACKENDS, RunResult, run_batch, write_metrics
+from sim.experiments.pipeline import posterior_draws, run_scenarios
+from sim.experiments.runner import BACKENDS
 from sim.experiments.store import StoreError
-from sim.experiments.summary import HEADLINE, compare, summarise
+from sim.experiments.summary import HEADLINE
 from sim.scenario import ScenarioError, builtin_scenarios, load_scenario
 
 __all__ = ["main", "build_parser"]
@@ -348,7 +349,7 @@ def _run(args: argparse.Namespace) -> int:
     """``pingan run`` and ``pingan compare``: every scenario is validated before any run."""
     names = [args.scenario] if args.command == "run" else [args.base, *args.alternatives]
     scenarios = [load_scenario(n, args.overrides) for n in names]
-    vary = _posterior_draws(args, scenarios)
+    vary = posterior_draws(args.posterior, scenarios, args.seed)
     labels = [s.name for s in scenarios]
     if len(set(labels)) != len(labels):
         return _fail(f"scenarios must have different names, got {labels}")
@@ -356,77 +357,25 @@ def _run(args: argparse.Namespace) -> int:
         log.warning(f"note: at --scale below {MIN_RATE_SCALE} a county's few patrol units make rates per "
                     f"100 000 drift from full scale (tested agreement from {MIN_RATE_SCALE} up)")
     out = args.out or Path("results") / "_vs_".join(labels)  # names are plain words: inside results/
-    from sim.experiments.store import ResultsStore
-
     _make_folder(out)
-    store = ResultsStore(out / "store.sqlite")
-    log.debug(f"scenarios {[str(n) for n in names]}; results store {out / 'store.sqlite'}")
     try:
-        results = run_batch(scenarios, args.replicates, args.seed, args.scale, args.jobs, store,
-                            progress=not args.quiet, backend=args.backend, scheduler=args.scheduler, vary=vary)
+        done = run_scenarios(scenarios, args.replicates, args.seed, args.scale, out, args.jobs, args.backend,
+                             args.scheduler, vary, baseline=labels[0] if args.command == "compare" else None,
+                             report=getattr(args, "report", None), plots=not args.no_plots, progress=not args.quiet)
     except KeyboardInterrupt:
         log.warning(f"interrupted; finished runs are kept in {out / 'store.sqlite'}")
         return 130
-    finally:
-        store.close()
-    df = write_metrics(results, out / "metrics.csv")
-    if vary is not None:
-        draws = pd.DataFrame([{"replicate": r, **vary.draw(r)} for r in range(args.replicates)])
-        draws.to_csv(out / "parameters.csv", index=False, float_format="%.10g")
-        log.info(f"parameters drawn from {args.posterior} per replicate: {out / 'parameters.csv'}")
-    summary = summarise(df)
-    summary.to_csv(out / "summary.csv", index=False, float_format="%.10g")
-    _print_summary(summary)
+    _print_summary(done.summary)
     if args.command == "run":
-        _print_reported(summary, args)
+        _print_reported(done.summary, args)
     if args.command == "compare":
-        diff = compare(df, labels[0])
-        diff.to_csv(out / "compare.csv", index=False, float_format="%.10g")
-        _print_compare(diff)
-        _packages(df, results, labels[0], out, plots=not args.no_plots)
-        if args.report is not None:
-            from sim.report import comparison_report
-
-            comparison_report(args.report, df, results, labels[0], first_year=scenarios[0].run.first_year,
-                              start_year=scenarios[1].run.start_year_of_interventions, diff=diff,
-                              meta={"baseline": labels[0], "alternatives": ", ".join(labels[1:]),
-                                    "replicates": args.replicates, "seed": args.seed, "scale": args.scale,
-                                    "years": ", ".join(map(str, scenarios[0].run.year_labels))})
-            log.info(f"wrote the report {args.report}")
-    if not args.no_plots:
-        _plots(results, scenarios, out)
+        _print_compare(done.compare)
+        _print_packages(done.packages, done.rings, labels[0])
     log.info(f"wrote {out / 'metrics.csv'}, {out / 'summary.csv'}"
              + (", compare.csv, packages.csv, areas_county.csv, areas_town.csv, rings.csv"
                 if args.command == "compare" else "")
              + ("" if args.no_plots else f" and plots in {out}"))
     return 0
-
-
-class _PosteriorDraws:
-    """Replicate r of every scenario runs with the r-th parameter set drawn from a posterior file."""
-
-    def __init__(self, posterior, seed: int):
-        self.posterior, self.seed = posterior, seed
-
-    def draw(self, replicate: int) -> dict:
-        return self.posterior.draw(self.seed, replicate)
-
-    def __call__(self, scenario, replicate: int):
-        from sim.calibration.posterior import with_parameters
-
-        values = self.draw(replicate)
-        return with_parameters(scenario, values), values
-
-
-def _posterior_draws(args, scenarios) -> _PosteriorDraws | None:
-    if args.posterior is None:
-        return None
-    from sim.calibration.posterior import load_posterior
-
-    post = load_posterior(args.posterior)
-    for s in scenarios:
-        post.check(s)
-    return _PosteriorDraws(post, args.seed)
 
 
 def _calibrate(args) -> int:
@@ -465,15 +414,7 @@ def _calibrate(args) -> int:
     return 0
 
 
-def _packages(df, results, base: str, out: Path, plots: bool) -> None:
-    from sim.experiments.packages import area_breakdown, package_table, pareto_plot, ring_effects
-
-    table = package_table(df, base)
-    table.to_csv(out / "packages.csv", index=False, float_format="%.10g")
-    for level in ("county", "town"):
-        area_breakdown(results, base, level).to_csv(out / f"areas_{level}.csv", index=False, float_format="%.10g")
-    rings = ring_effects(results, base)
-    rings.to_csv(out / "rings.csv", index=False, float_format="%.10g")
+def _print_packages(table: pd.DataFrame, rings: pd.DataFrame, base: str) -> None:
     if len(table):
         print(f"\npackages against {base}, {int(table['year'].iloc[0])} (ranked by preventable cases prevented)")
         for _, r in table.iterrows():
@@ -482,8 +423,6 @@ def _packages(df, results, base: str, out: Path, plots: bool) -> None:
                   + (f"cost/prevented {r.cost_per_prevented_yuan:10.0f} yuan" if pd.notna(r.cost_per_prevented_yuan)
                      else f"cost/prevented {r.cost_per_prevented_note}")
                   + ("  (Pareto)" if r.pareto else ""))
-        if plots:
-            pareto_plot(table, out / "pareto.png")
     if len(rings):
         print("\ntrue offences around treated cells (difference from baseline) [95 % interval]")
         for _, r in rings.iterrows():
@@ -663,17 +602,6 @@ def _print_compare(diff: pd.DataFrame) -> None:
     from sim.experiments.summary import format_compare
 
     print(format_compare(diff))
-
-
-def _plots(results: list[RunResult], scenarios, out: Path) -> None:
-    from sim.plots import incident_map, time_series
-
-    by_name: dict[str, list[RunResult]] = {}
-    for r in results:
-        by_name.setdefault(r.scenario, []).append(r)
-    for s in scenarios:
-        incident_map(by_name[s.name], s.run.year_labels, out / f"map_{s.name}.png")
-    time_series(by_name, scenarios[0].run.first_year, out / "timeseries.png")
 
 
 if __name__ == "__main__":
