@@ -319,7 +319,7 @@ CORE_METRICS: tuple[str, ...] = METRICS.core()
 
 class MetricsRecorder:
     """Counts by counted year and a daily series (where incidents happened is the mechanisms'
-    :class:`sim.mechanisms.incidents.IncidentMap`).
+    :class:`sim.mechanisms.incident_map.IncidentMap`).
 
     Args:
         n_years: Counted years.

@@ -43,7 +43,7 @@ from sim.levers import Levers
 from sim.mechanisms.calls import Call, Calls
 from sim.mechanisms.clearance import clearance_probability
 from sim.mechanisms.crime_types import ASSAULT, CRIME_TYPES
-from sim.mechanisms.incidents import IncidentMap
+from sim.mechanisms.incident_map import IncidentMap
 from sim.mechanisms.offending import Offending
 from sim.mechanisms.safety import survey
 from sim.metrics import HOURS_PER_YEAR, MetricsRecorder

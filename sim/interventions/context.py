@@ -38,7 +38,7 @@ if TYPE_CHECKING:
     )
     from sim.levers import Levers
     from sim.mechanisms.calls import Call
-    from sim.mechanisms.incidents import IncidentMap
+    from sim.mechanisms.incident_map import IncidentMap
     from sim.metrics import MetricsRecorder
     from sim.space.city import City
 

@@ -31,7 +31,7 @@ def camera_weights(city: City, placement: str,
         placement: ``"villages"`` (village residents), ``"hot_spots"`` (``site_score``),
             ``"main_roads"`` (footfall of urban core, commercial and town cells) or anything
             else (residents).
-        site_score: How much cells need presence (:meth:`sim.mechanisms.incidents.IncidentMap.site_score`),
+        site_score: How much cells need presence (:meth:`sim.mechanisms.incident_map.IncidentMap.site_score`),
             for ``"hot_spots"``.
     """
     if placement == "villages":

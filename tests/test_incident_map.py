@@ -1,11 +1,11 @@
-"""The incident map (sim.mechanisms.incidents): one owner, a recent view and a yearly view."""
+"""The incident map (sim.mechanisms.incident_map): one owner, a recent view and a yearly view."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from sim.mechanisms.incidents import IncidentMap
+from sim.mechanisms.incident_map import IncidentMap
 
 
 def _map() -> IncidentMap:
