@@ -78,8 +78,9 @@ class Fleet:
 
     Units are indices into the fleet's arrays (:class:`sim.agents.patrol.PatrolFleet`); beats are
     sets of cells a unit patrols. Reading the arrays is free; changing the fleet goes through the
-    methods, except a pinned unit's place (:meth:`place`) and its visits (:attr:`visiting`), which
-    the intervention that pinned it keeps up to date.
+    methods, except where a pinned unit is (:attr:`cell`) and its visits (:attr:`visiting`), which
+    the intervention that pinned it keeps up to date. The arrays are replaced when units are added:
+    read them again after :meth:`add_units`.
 
     Args:
         fleet: The run's patrol fleet.
@@ -113,7 +114,8 @@ class Fleet:
 
     @property
     def cell(self) -> np.ndarray:
-        """Cell each unit is in now."""
+        """Cell each unit is in now; the intervention that pinned a unit writes its cell (where a dispatcher
+        finds it)."""
         return self._fleet.cell
 
     @property
@@ -162,12 +164,8 @@ class Fleet:
         self._fleet.retire(units)
 
     def pin(self, units: np.ndarray) -> None:
-        """Place ``units`` from now on (they stay on dispatch): :meth:`place` and :attr:`visiting` each hour."""
+        """Place ``units`` from now on (they stay on dispatch): :attr:`cell` and :attr:`visiting` each hour."""
         self._fleet.pin(units)
-
-    def place(self, unit: int, cell: int) -> None:
-        """Put a pinned unit in ``cell`` (where a dispatcher finds it)."""
-        self._fleet.cell[unit] = cell
 
 
 class InterventionContext:

@@ -145,7 +145,8 @@ class HotSpotPatrol(Intervention):
     # ------------------------------------------------------------------ each hour
     def on_hour(self, ctx, hour: int, day_of_year: int) -> None:
         fleet = ctx.fleet
-        busy, retired, visiting = fleet.busy, fleet.retired, fleet.visiting  # the same arrays all hour
+        # The fleet's arrays, read once: no unit is added during the hour.
+        busy, retired, visiting, cell, uid = fleet.busy, fleet.retired, fleet.visiting, fleet.cell, fleet.uid
         visiting[self.cells] = 0.0
         self._note_offences(ctx, hour)
         start, end = hour * 60.0, hour * 60.0 + 60.0
@@ -154,7 +155,7 @@ class HotSpotPatrol(Intervention):
                 self._interrupted[j] = True  # on a call: the rota resumes from the scene
                 continue
             if self._interrupted[j]:
-                self._next_stop(ctx, j, u, start)
+                self._next_stop(ctx, j, int(cell[u]), int(uid[u]), start)
                 self._interrupted[j] = False
             while True:
                 spot = int(self.cells[self._spot[j]])
@@ -162,15 +163,14 @@ class HotSpotPatrol(Intervention):
                 if self._leave[j] > end:
                     break
                 self._depart(ctx, j, spot)
-                fleet.place(u, spot)
-                self._next_stop(ctx, j, u, self._leave[j])
-            fleet.place(u, int(self.cells[self._spot[j]]))  # where a dispatcher finds it this hour
+                cell[u] = spot
+                self._next_stop(ctx, j, spot, int(uid[u]), self._leave[j])
+            cell[u] = int(self.cells[self._spot[j]])  # where a dispatcher finds it this hour
 
-    def _next_stop(self, ctx, j: int, unit: int, now: float) -> None:
-        """Draw unit ``j``'s next hot spot (uniformly, not the one it is at) and when it gets there."""
+    def _next_stop(self, ctx, j: int, here: int, unit_uid: int, now: float) -> None:
+        """Draw rota unit ``j``'s next hot spot (uniformly, not the one it is at, ``here``) and when it gets there."""
         n = len(self.cells)
-        here = int(ctx.fleet.cell[unit])
-        u = event_uniform(ctx.seed, "hot_spot_patrol.next", int(ctx.fleet.uid[unit]), int(self._stops[j]))
+        u = event_uniform(ctx.seed, "hot_spot_patrol.next", unit_uid, int(self._stops[j]))
         self._stops[j] += 1
         current = self._spot[j]
         if n > 1 and current >= 0 and self.cells[current] == here:
