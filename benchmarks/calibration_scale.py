@@ -33,6 +33,7 @@ import pandas as pd  # noqa: E402
 
 from sim.calibration.state import cut_scenario, target_statistics  # noqa: E402
 from sim.calibration.targets import load_targets  # noqa: E402
+from sim.csv_output import write_csv  # noqa: E402
 from sim.experiments.runner import run_one  # noqa: E402
 from sim.scenario.loader import load_scenario  # noqa: E402
 
@@ -89,9 +90,9 @@ def main() -> None:
     else:
         st, rows_df, timings = run_all(names, targets, scales, args.seeds)
         if args.out:
-            st.to_csv(args.out, index=False, float_format="%.10g")
+            write_csv(st, args.out, float_format="%.10g")
         if args.rows:
-            rows_df.to_csv(args.rows, index=False, float_format="%.10g")
+            write_csv(rows_df, args.rows, float_format="%.10g")
     report(st, rows_df, timings, names, scales, args.seeds)
 
 

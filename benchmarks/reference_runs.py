@@ -12,7 +12,13 @@ treated cells and the sites), then a hash of them all:
 - ``suizhou_2022`` with every intervention switched on (video watched live, a share of the
   station units on the hot-spot rota), two seeds, with the default mechanisms and with the
   mechanisms as they were before the evidence-based defaults
-  (:data:`sim.experiments.evidence.PRE_EVIDENCE_MECHANISMS`).
+  (:data:`sim.experiments.evidence.PRE_EVIDENCE_MECHANISMS`);
+- ``suizhou_2022`` with every point facility at sites given as positions (``placement: given``,
+  what the optimiser writes), one seed;
+- ``suizhou_2022_real`` (the city on its real map), one seed, at scale 0.05.
+
+A run's hash also covers, where the code records them, the monthly counts by county, the calls
+per cell, the attended calls and each patrol unit's busy share.
 
 Usage::
 
@@ -37,6 +43,11 @@ import pandas as pd
 CITIES = ("suizhou_2022", "daqing_2021", "jincheng_2016_2020", "xingan_2016_2020")
 SEEDS = (1, 2)
 SCALE = 0.1
+#: Scale of the real-city reference run (a real map's city is larger to build).
+REAL_SCALE = 0.05
+#: The point facilities that take ``placement: given`` and the parameter counting their sites.
+GIVEN = {"street_police_stations": "count", "rapid_response_points": "count", "video": "cameras",
+         "hot_spot_patrol": "hot_spots"}
 POSTERIOR = Path(__file__).resolve().parents[1] / "calibration" / "results" / "main" / "posterior.csv"
 #: Everything on, with the options the seed scenarios leave off.
 EVERYTHING = ("interventions.video.monitoring=active", "interventions.hot_spot_patrol.share_of_patrol_units=0.1")
@@ -73,11 +84,30 @@ def tasks():
     for label, extra in (("every intervention", ()), ("every intervention, pre-evidence", _pre_evidence())):
         for seed in SEEDS:
             runs.append((f"{label} seed {seed}", load_scenario("suizhou_2022", [*extra, *every]), seed))
+    runs.append(("point facilities at given sites seed 1", _at_given_sites(load_scenario("suizhou_2022")), 1))
+    runs.append(("suizhou_2022_real seed 1", load_scenario("suizhou_2022_real"), 1, REAL_SCALE))
     out = []
-    for i, (label, scen, seed) in enumerate(runs):
+    for i, (label, scen, seed, *scale) in enumerate(runs):
         payload = scen.model_dump_json()
-        out.append((label, Task(scen.name, payload, 0, {}, i, seed, SCALE, run_id(payload, {}, seed, SCALE))))
+        sc = scale[0] if scale else SCALE
+        out.append((label, Task(scen.name, payload, 0, {}, i, seed, sc, run_id(payload, {}, seed, sc))))
     return out
+
+
+def _at_given_sites(scen):
+    """``scen`` with every point facility on, at four sites spread over the inhabited cells (as positions)."""
+    from sim.scenario import load_scenario
+    from sim.space.city import build_city
+
+    city = build_city(scen.city, SCALE)
+    inhabited = np.flatnonzero(city.residents > 0)
+    picks = inhabited[np.linspace(0, len(inhabited) - 1, 4).astype(int)]
+    sites = [[round(float(city.x_km[c]), 3), round(float(city.y_km[c]), 3)] for c in picks]
+    sets = []
+    for key in GIVEN:
+        sets += [f"interventions.{key}.enabled=true", f"interventions.{key}.placement=given",
+                 f"interventions.{key}.sites={sites}"]
+    return load_scenario(scen.name, sets)
 
 
 def _digest(result) -> str:
@@ -88,6 +118,11 @@ def _digest(result) -> str:
     for key in sorted(result.sites or {}):
         h.update(key.encode())
         h.update(np.ascontiguousarray(result.sites[key]).tobytes())
+    for name in ("monthly", "cell_calls", "calls", "unit_busy_share"):  # where the code records them
+        a = getattr(result, name, None)
+        if a is not None:
+            h.update(name.encode())
+            h.update(np.ascontiguousarray(a).tobytes())
     return h.hexdigest()[:16]
 
 

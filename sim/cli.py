@@ -1,6 +1,6 @@
 """The ``pingan`` command line: run, compare, sweep and validate scenarios.
 
-    pingan run [SCENARIO] [--replicates R] [--seed S] [--scale F] [--jobs J] [--out DIR] [--posterior FILE]
+    pingan run [SCENARIO] [--replicates R] [--seed S] [--scale F] [--jobs J] [--out DIR] [--posterior FILE|main]
     pingan compare BASE ALT [ALT ...] [same options] [--report FILE.html]
     pingan sweep SPEC [--jobs J] [--backend loky|dask] [--scheduler ADDRESS] [--store FILE]
     pingan sensitivity SPEC [same options as sweep]
@@ -11,6 +11,9 @@
     pingan validate SCENARIO [SCENARIO ...]
     pingan scenarios
     pingan serve [--host H] [--port P] [--jobs J] [--store FILE]   # the package explorer (extra [app])
+    pingan city build DISTRICTS -o CITY.gpkg [--raster F] [--attractors F] ...   # (extra [geo])
+    pingan city incidents RECORDS.csv [--scenario S] [--scale F] [--out DIR]
+    pingan optimise SCENARIO --budget YUAN_PER_YEAR|actual [--cost] [--report FILE.html] ...   # extra [optimise]
     pingan --version
 
 ``python -m sim`` is the same command. Every subcommand takes ``-q/--quiet`` (warnings and
@@ -28,7 +31,9 @@ stopped.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
+import os
 import sys
 from importlib import metadata
 from pathlib import Path
@@ -36,10 +41,15 @@ from pathlib import Path
 import pandas as pd
 
 from sim.calibration.targets import CalibrationFileError, default_input
+from sim.csv_output import write_csv
+from sim.experiments.folder_lock import FolderBusy, FolderLock
 from sim.experiments.pipeline import posterior_draws, run_scenarios
+from sim.experiments.resources import ResourceError, check_resources
 from sim.experiments.runner import BACKENDS
 from sim.experiments.store import StoreError
 from sim.experiments.summary import HEADLINE
+from sim.optimise.menu import OptimiseError
+from sim.presentation import MIN_RATE_SCALE, Sample, scale_warning
 from sim.scenario import ScenarioError, builtin_scenarios, load_scenario
 
 __all__ = ["main", "build_parser"]
@@ -47,7 +57,6 @@ __all__ = ["main", "build_parser"]
 log = logging.getLogger("pingan")
 
 DEFAULT_SCENARIO = "suizhou_2022"
-MIN_RATE_SCALE = 0.1
 #: Largest base seed: seeds are stored as SQLite integers (signed 64-bit).
 MAX_SEED = 2**63 - 1
 #: Problems with the input: exit status 2 (as argparse's own errors).
@@ -81,11 +90,31 @@ def _positive(text: str) -> int:
     return v
 
 
+def _replicates(text: str) -> int:
+    from sim.experiments.sweep import MAX_REPLICATES
+
+    v = _positive(text)
+    if v > MAX_REPLICATES:
+        raise argparse.ArgumentTypeError(f"expected at most {MAX_REPLICATES:,} replicates (as in a sweep), got {text}")
+    return v
+
+
 def _seed(text: str) -> int:
     v = _whole(text)
     if not 0 <= v <= MAX_SEED:
         raise argparse.ArgumentTypeError(f"expected a seed from 0 to 2**63 - 1, got {text}")
     return v
+
+
+def _posterior(text: str) -> Path:
+    """A posterior file, or ``main``: the committed calibration's posterior, shipped with pingan."""
+    from sim._data import SHIPPED_POSTERIOR, posterior_file
+
+    path = posterior_file(text)
+    if not path.is_file():
+        raise argparse.ArgumentTypeError(f"expected a posterior.csv file, or 'main' for the committed calibration's "
+                                         f"({SHIPPED_POSTERIOR}, shipped with pingan); no such file: {text}")
+    return path
 
 
 def _port(text: str) -> int:
@@ -131,15 +160,16 @@ def _parallel_options(p: argparse.ArgumentParser) -> None:
 
 
 def _run_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--replicates", "-r", type=_positive, default=4, help="replicates (default 4)")
+    p.add_argument("--replicates", "-r", type=_replicates, default=4, help="replicates (default 4, at most 10 000)")
     p.add_argument("--seed", type=_seed, default=1, help="base seed (default 1)")
     p.add_argument("--scale", type=_scale, default=1.0, help="fraction of the full city, 0 < F ≤ 1")
     _parallel_options(p)
     p.add_argument("--out", type=Path, default=None, help="output folder (default results/NAME)")
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                    help="override a scenario key, e.g. interventions.video.cameras=1000")
-    p.add_argument("--posterior", type=Path, default=None, metavar="FILE",
-                   help="calibrated posterior (posterior.csv): each replicate draws its own parameter set")
+    p.add_argument("--posterior", type=_posterior, default=None, metavar="FILE",
+                   help="calibrated posterior (a posterior.csv, or 'main': the committed calibration's, shipped with "
+                        "pingan): each replicate draws its own parameter set")
     p.add_argument("--no-plots", action="store_true", help="skip the PNG plots")
 
 
@@ -226,8 +256,11 @@ def build_parser() -> argparse.ArgumentParser:
     res.add_argument("store", type=Path)
     res.add_argument("--to", type=Path, default=None, help="FILE.csv or FILE.parquet")
     res.add_argument("--sweep", default=None, help="only this sweep")
+    from sim.optimise.cli import add_parser as add_optimise
+
+    add_optimise(sub, common, _parallel_options, scale=_scale, seed=_seed, positive=_positive)
     srv = sub.add_parser("serve", parents=[common],
-                         help="the package explorer in the browser (needs: pip install -e '.[app]')")
+                         help="the package explorer in the browser (needs the app extra: pingan[app])")
     srv.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1: this machine only)")
     srv.add_argument("--port", type=_port, default=5006, help="TCP port (default 5006; 0 picks a free one)")
     srv.add_argument("--jobs", "-j", type=_positive, default=1,
@@ -235,6 +268,7 @@ def build_parser() -> argparse.ArgumentParser:
     srv.add_argument("--store", type=Path, default=None, help="also commit every run to this results store")
     srv.add_argument("--scenario", default=None, help="scenario selected when a page opens")
     srv.add_argument("--show", action="store_true", help="open a browser tab")
+    _city_parser(sub, common)
     return parser
 
 
@@ -301,6 +335,35 @@ def _make_folder(folder: Path) -> None:
         raise ScenarioError(f"{folder}: cannot create the output folder ({e.strerror}: {e.filename})") from None
 
 
+def _lock_folder(folder: Path, held: contextlib.ExitStack, announce: bool = True) -> FolderLock:
+    """Hold the output folder's lock until the command ends, or refuse (FolderBusy) if another pingan
+    command holds it. Locking writes nothing; ``announce`` names this process in the folder at once
+    (else call ``announce()`` once the inputs are accepted, so that a refused command leaves the
+    folder as it found it)."""
+    try:
+        return held.enter_context(FolderLock(folder).acquire(announce=announce))
+    except OSError as e:
+        raise ScenarioError(f"{folder}: cannot lock the output folder ({e.strerror})") from None
+
+
+def _open_store(path: Path, readonly: bool = False):
+    """Open a results store, saying what is wrong with it but usable (lost log, runs without rows)."""
+    from sim.experiments.store import ResultsStore
+
+    store = ResultsStore(path, readonly=readonly)
+    for note in store.notes:
+        log.warning(f"warning: {path}: {note}")
+    return store
+
+
+def _check_resources(scenarios, scale: float, args: argparse.Namespace, runs: int, kept_runs: int = 0) -> None:
+    """Refuse, before any file is written, a batch whose cities do not fit their area or whose runs
+    need more memory than this machine has (not checked when the runs go to a Dask cluster)."""
+    jobs = args.jobs if args.jobs != -1 else os.cpu_count() or 1
+    check_resources(scenarios, scale, workers=min(jobs, runs), kept_runs=kept_runs,
+                    memory=getattr(args, "backend", "loky") == "loky")
+
+
 def _fail(message: object) -> int:
     """Report a problem with the input on one line (no traceback) and return the exit status."""
     print(f"pingan: {message}", file=sys.stderr)
@@ -323,6 +386,12 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     _check_options(parser, args)
     _configure_logging(args)
+    with contextlib.ExitStack() as held:  # output folders locked by the command, released when it ends
+        args.held = held
+        return _dispatch(args)
+
+
+def _dispatch(args: argparse.Namespace) -> int:
     try:
         if args.command == "validate":
             return _validate(args)
@@ -340,8 +409,14 @@ def main(argv: list[str] | None = None) -> int:
             return _serve(args)
         if args.command == "evidence":
             return _evidence(args)
+        if args.command == "city":
+            return _city(args)
+        if args.command == "optimise":
+            from sim.optimise.cli import run as optimise
+
+            return optimise(args)
         return _run(args)
-    except (ScenarioError, CalibrationFileError, StoreError) as e:
+    except (ScenarioError, CalibrationFileError, StoreError, FolderBusy, ResourceError, OptimiseError) as e:
         return _fail(e)
 
 
@@ -353,24 +428,34 @@ def _run(args: argparse.Namespace) -> int:
     labels = [s.name for s in scenarios]
     if len(set(labels)) != len(labels):
         return _fail(f"scenarios must have different names, got {labels}")
+    from sim.experiments.sweep import MAX_RUNS
+
+    runs = len(scenarios) * args.replicates
+    if runs > MAX_RUNS:
+        return _fail(f"--replicates {args.replicates}: {runs:,} runs ({len(scenarios)} scenarios × {args.replicates} "
+                     f"replicates); expected at most {MAX_RUNS:,} (as in a sweep)")
+    _check_resources(scenarios, args.scale, args, runs, kept_runs=runs)  # every run is kept for the maps
     if args.scale < MIN_RATE_SCALE:
-        log.warning(f"note: at --scale below {MIN_RATE_SCALE} a county's few patrol units make rates per "
-                    f"100 000 drift from full scale (tested agreement from {MIN_RATE_SCALE} up)")
+        log.warning(f"note: {scale_warning(args.scale)}")
     out = args.out or Path("results") / "_vs_".join(labels)  # names are plain words: inside results/
     _make_folder(out)
+    lock = _lock_folder(out, args.held, announce=False)
+    store = _open_store(out / "store.sqlite")
+    lock.announce()
     try:
         done = run_scenarios(scenarios, args.replicates, args.seed, args.scale, out, args.jobs, args.backend,
                              args.scheduler, vary, baseline=labels[0] if args.command == "compare" else None,
-                             report=getattr(args, "report", None), plots=not args.no_plots, progress=not args.quiet)
+                             report=getattr(args, "report", None), plots=not args.no_plots, progress=not args.quiet,
+                             store=store)
     except KeyboardInterrupt:
         log.warning(f"interrupted; finished runs are kept in {out / 'store.sqlite'}")
         return 130
-    _print_summary(done.summary)
+    _print_summary(done.summary, done.sample)
     if args.command == "run":
         _print_reported(done.summary, args)
     if args.command == "compare":
-        _print_compare(done.compare)
-        _print_packages(done.packages, done.rings, labels[0])
+        _print_compare(done.compare, done.sample)
+        _print_packages(done.packages, done.rings, labels[0], done.sample, done.contents)
     log.info(f"wrote {out / 'metrics.csv'}, {out / 'summary.csv'}"
              + (", compare.csv, packages.csv, areas_county.csv, areas_town.csv, rings.csv"
                 if args.command == "compare" else "")
@@ -396,6 +481,11 @@ def _calibrate(args) -> int:
     except (CalibrationFileError, ValueError) as e:
         return _fail(e)
     try:
+        _lock_folder(out, args.held)  # the folder exists now; nothing is written into it yet
+    except BaseException:
+        cal.close()
+        raise
+    try:
         summary = cal.run(plots=not args.no_plots)
     except KeyboardInterrupt:
         log.warning(f"interrupted; finished simulations are kept in {out / 'store.sqlite'} and the same "
@@ -414,25 +504,23 @@ def _calibrate(args) -> int:
     return 0
 
 
-def _print_packages(table: pd.DataFrame, rings: pd.DataFrame, base: str) -> None:
+def _print_packages(table: pd.DataFrame, rings: pd.DataFrame, base: str, sample: Sample | None = None,
+                    contents: dict[str, str] | None = None) -> None:
+    from sim.presentation import interval, package_rows, text_table
+
     if len(table):
         print(f"\npackages against {base}, {int(table['year'].iloc[0])} (ranked by preventable cases prevented)")
-        for _, r in table.iterrows():
-            print(f"  {int(r['rank'])}. {r.package:28s} prevented {r.prevented:8.1f} [{r.prevented_lo:.1f}, "
-                  f"{r.prevented_hi:.1f}]  extra cost {r.extra_cost_yuan / 1e6:8.2f} M yuan  "
-                  + (f"cost/prevented {r.cost_per_prevented_yuan:10.0f} yuan" if pd.notna(r.cost_per_prevented_yuan)
-                     else f"cost/prevented {r.cost_per_prevented_note}")
-                  + ("  (Pareto)" if r.pareto else ""))
+        print(text_table(package_rows(table, sample, contents)))
     if len(rings):
-        print("\ntrue offences around treated cells (difference from baseline) [95 % interval]")
-        for _, r in rings.iterrows():
-            print(f"  {r.package:28s} ring {r.ring:8s} {r.difference:+8.1f} [{r.difference_lo:+.1f}, "
-                  f"{r.difference_hi:+.1f}]  {r.reading}")
+        print(f"\ntrue offences around treated cells, difference from baseline [per year, "
+              f"{sample.short if sample else 'sample'}, 95 % interval]")
+        print(text_table([{"package": r.package, "ring": r.ring, "difference": interval(
+            r.difference, r.difference_lo, r.difference_hi, signed=True), "reading": r.reading}
+            for _, r in rings.iterrows()]))
 
 
 def _sweep(args) -> int:
     from sim.experiments.runner import Recompute, run_tasks
-    from sim.experiments.store import ResultsStore
     from sim.experiments.sweep import SweepError, load_sweep, sweep_tasks
 
     try:
@@ -442,10 +530,16 @@ def _sweep(args) -> int:
         return _fail(e)
     if args.command == "sensitivity" and spec.design.kind not in ("sobol", "morris"):
         return _fail(f"{args.spec}: key 'design.kind': sensitivity needs sobol or morris, got {spec.design.kind!r}")
+    from sim.scenario.schema import Scenario
+
+    payloads = {t.scenario_json for t in tasks}
+    _check_resources((Scenario.model_validate_json(p) for p in payloads), spec.scale, args, len(tasks))
     out = args.out or Path("results") / spec.name  # names are plain words: inside results/
     store_path = args.store or out / "store.sqlite"
     _make_folder(out)
-    store = ResultsStore(store_path)
+    lock = _lock_folder(out, args.held, announce=False)
+    store = _open_store(store_path)
+    lock.announce()
     try:
         already = 0 if args.fresh else len(store.finished_ids() & {t.run_id for t in tasks})
         log.info(f"{spec.name}: {len(tasks)} runs ({already} already in {store_path})")
@@ -475,7 +569,7 @@ def _sweep(args) -> int:
             indices = analyse(spec, frame)
         except SweepError as e:
             return _fail(e)
-        indices.to_csv(out / "sensitivity.csv", index=False, float_format="%.10g")
+        write_csv(indices, out / "sensitivity.csv", float_format="%.10g")
         plot(indices, out / "sensitivity.png")
         print(indices.to_string(index=False, float_format=lambda x: f"{x:.3f}"))
         log.info(f"wrote {out / 'sensitivity.csv'} and {out / 'sensitivity.png'}")
@@ -498,20 +592,18 @@ def _point_summary(spec, frame: pd.DataFrame, out: Path) -> None:
         row["replicates"] = len(g)
         rows.append(row)
     table = pd.DataFrame(rows)
-    table.to_csv(out / "points.csv", index=False, float_format="%.10g")
+    write_csv(table, out / "points.csv", float_format="%.10g")
     show = ["scenario", "point_id", *factors, "preventable_cases", "calls_for_service", "replicates"]
     print(table[[c for c in show if c in table]].to_string(index=False, float_format=lambda x: f"{x:.4g}"))
     log.info(f"wrote {out / 'points.csv'}")
 
 
 def _results(args) -> int:
-    from sim.experiments.store import ResultsStore
-
     if not args.store.is_file():
         return _fail(f"{args.store}: no such results store")
     if args.to is not None and args.to.suffix not in (".csv", ".parquet"):
         return _fail(f"--to {args.to}: expected a .csv or .parquet file")
-    store = ResultsStore(args.store)
+    store = _open_store(args.store, readonly=True)  # never writes to the file: it may not be ours
     try:
         if args.to is not None:
             n = store.export(args.to, sweep=args.sweep)
@@ -526,13 +618,13 @@ def _results(args) -> int:
 
 def _serve(args) -> int:
     """``pingan serve``: the package explorer (sim.app), until Ctrl-C."""
-    from sim.app.serve import AppUnavailable, serve
+    from sim.app.serve import AppUnavailable, CannotListen, serve
 
     if args.scenario is not None and args.scenario not in builtin_scenarios():
         return _fail(f"--scenario {args.scenario!r}: expected a built-in scenario ({', '.join(builtin_scenarios())})")
     try:
         serve(args.host, args.port, jobs=args.jobs, store=args.store, scenario=args.scenario, show=args.show)
-    except AppUnavailable as e:
+    except (AppUnavailable, CannotListen) as e:
         return _fail(e)
     except KeyboardInterrupt:
         pass
@@ -555,6 +647,7 @@ def _evidence(args) -> int:
         return _fail("--replicates: expected at least 2 (an interval needs two replicates)")
     evidence_scenarios(args.overrides)  # every scenario validated before any run
     _make_folder(args.out)
+    _lock_folder(args.out, args.held)
     df = run_evidence(args.scale, args.replicates, args.jobs, args.seed, args.overrides, progress=not args.quiet)
     write_evidence(df, args.out)
     print(evidence_table(df))
@@ -592,16 +685,130 @@ def _print_reported(summary: pd.DataFrame, args: argparse.Namespace) -> None:
         print(text)
 
 
-def _print_summary(summary: pd.DataFrame) -> None:
+def _print_summary(summary: pd.DataFrame, sample: Sample | None = None) -> None:
     from sim.experiments.summary import format_summary
 
-    print(format_summary(summary))
+    print(format_summary(summary, sample=sample))
 
 
-def _print_compare(diff: pd.DataFrame) -> None:
+def _print_compare(diff: pd.DataFrame, sample: Sample | None = None) -> None:
     from sim.experiments.summary import format_compare
 
-    print(format_compare(diff))
+    print(format_compare(diff, sample=sample))
+
+
+# ---- pingan city: real cities from GIS files, and incident records (sim.space.gis, sim.space.incidents)
+
+
+def _city_parser(sub, common: argparse.ArgumentParser) -> None:
+    city = sub.add_parser("city", parents=[common], help="build a real city from GIS files; read incident records")
+    verbs = city.add_subparsers(dest="city_command", required=True)
+    b = verbs.add_parser("build", parents=[common], help="districts (+ raster, points) -> a city file (GeoPackage) "
+                         "for city.geography (needs the geo extra: pingan[geo])")
+    b.add_argument("districts", help="district or county polygons (GeoJSON, GeoPackage, shapefile; any CRS)")
+    b.add_argument("-o", "--out", dest="city_file", type=Path, required=True, metavar="CITY.gpkg")
+    b.add_argument("--name-field", default="name")
+    b.add_argument("--code-field", default=None)
+    b.add_argument("--population-field", default="population")
+    b.add_argument("--main-urban", action="append", default=None, metavar="NAME",
+                   help="a district holding the main urban area (repeatable; default: the most populous)")
+    for opt, what in (("raster", "population raster (GeoTIFF) spreading residents inside districts"),
+                      ("attractors", "points: markets, transport hubs, nightlife, car parks"),
+                      ("stations", "points: existing police stations"), ("cameras", "points: camera sites"),
+                      ("seats", "points: the centre of each district's urban area")):
+        b.add_argument(f"--{opt}", default=None, metavar="FILE", help=what)
+    b.add_argument("--attractor-weight-field", default=None, help="the attractors' relative pull (default 1 each)")
+    b.add_argument("--crs", default=None, help="metric CRS (default: equal-area projection centred on the city)")
+    inc = verbs.add_parser("incidents", parents=[common],
+                           help="check incident records and count them by month, district, type and cell")
+    inc.add_argument("records", type=Path, help="CSV: time, type, and lon/lat, x/y or district")
+    inc.add_argument("--scenario", default="suizhou_baseline_real",
+                     help="a scenario whose city has a geography (default suizhou_baseline_real)")
+    inc.add_argument("--scale", type=_scale, default=1.0, help="scale of the city the cells belong to (default 1)")
+    inc.add_argument("--out", type=Path, default=None, help="output folder (default results/incidents-NAME)")
+    inc.add_argument("--calibrate", action="store_true",
+                     help="estimate the crime parameters from the records (emulator ABC; writes posterior.csv)")
+    inc.add_argument("--priors", type=Path, default=None,
+                     help="priors to estimate (default calibration/incident_priors.yaml here, else the packaged copy)")
+    inc.add_argument("--design", type=_positive, default=40, help="design points, each simulated once (default 40)")
+    inc.add_argument("--calibration-scale", type=_scale, default=0.1, help="scale of the simulations (default 0.1)")
+    inc.add_argument("--jobs", "-j", type=_jobs, default=-1, help="worker processes (-1: one per core)")
+    inc.add_argument("--seed", type=_seed, default=1)
+
+
+def _city(args) -> int:
+    """``pingan city build`` and ``pingan city incidents``."""
+    from sim.space.geography import GeographyError
+
+    try:
+        return _city_build(args) if args.city_command == "build" else _city_incidents(args)
+    except GeographyError as e:
+        return _fail(e)
+
+
+def _city_build(args) -> int:
+    from sim.space.gis import CityInputs, build_city_file
+
+    if args.city_file.suffix.lower() != ".gpkg" or args.city_file.is_dir():
+        return _fail(f"-o {args.city_file}: expected a .gpkg file")
+    inputs = CityInputs(districts=args.districts, name_field=args.name_field, code_field=args.code_field,
+                        population_field=args.population_field, main_urban=args.main_urban, raster=args.raster,
+                        attractors=args.attractors, attractor_weight_field=args.attractor_weight_field,
+                        stations=args.stations, cameras=args.cameras, seats=args.seats, crs=args.crs)
+    geo = build_city_file(inputs, args.city_file)
+    for d in geo.districts:
+        print(f"{d.name:24s} {d.population:>10,} residents {d.area_km2:>10,.1f} km²")
+    print(f"{len(geo.districts)} districts, {len(geo.attractors)} attractors, {len(geo.stations)} stations, "
+          f"{len(geo.cameras)} cameras -> {args.city_file} (use it as city.geography)")
+    return 0
+
+
+def _city_incidents(args) -> int:
+    from sim.experiments.evidence import top_share
+    from sim.space.city import build_city
+    from sim.space.geography import load_geography
+    from sim.space.incidents import aggregate, read_incidents
+
+    scen = load_scenario(args.scenario)
+    if scen.city.geography is None:
+        return _fail(f"--scenario {args.scenario}: its city has no geography (set city.geography)")
+    city = build_city(scen.city, args.scale)
+    counts = aggregate(read_incidents(args.records, load_geography(scen.city.geography)), city)
+    out = args.out or Path("results") / f"incidents-{args.records.stem}"
+    _make_folder(out)
+    write_csv(counts.monthly, out / "monthly.csv", index=False)
+    print(counts.monthly.pivot_table(index="district", columns="type", values="count", aggfunc="sum",
+                                     fill_value=0).to_string())
+    if counts.cells is not None:
+        from sim.mechanisms.crime_types import CRIME_TYPES
+
+        cells = pd.DataFrame(counts.cells, columns=list(CRIME_TYPES))
+        cells.insert(0, "district", [city.county_names[c] for c in city.county])
+        cells.insert(0, "y_km", city.y_km)
+        cells.insert(0, "x_km", city.x_km)
+        write_csv(cells, out / "cells.csv", index=True, index_label="cell")
+        total = counts.cells.sum(axis=1)
+        shares = {f"top_{round(q * 100)}pct_cells": top_share(total, q) for q in (0.01, 0.05, 0.1, 0.2)}
+        write_csv(pd.DataFrame([shares]), out / "concentration.csv", index=False)
+        print("share of point records in the top cells: "
+              + ", ".join(f"{k.split('_')[1]} {v:.1f} %" for k, v in shares.items()))
+        if counts.outside_sample:
+            log.info(f"{counts.outside_sample} point records fall outside the simulated sample (scale {args.scale})")
+    log.info(f"wrote {out}/monthly.csv" + (", cells.csv, concentration.csv" if counts.cells is not None else ""))
+    if args.calibrate:
+        from sim.calibration.incidents import calibrate_to_incidents
+        from sim.calibration.targets import load_priors
+
+        priors = load_priors(args.priors or default_input("incident_priors.yaml"), args.scenario)
+        sim_city = build_city(scen.city, args.calibration_scale)
+        sim_counts = aggregate(read_incidents(args.records, load_geography(scen.city.geography)), sim_city)
+        fit = calibrate_to_incidents(scen, sim_counts, priors, design=args.design, scale=args.calibration_scale,
+                                     records_scale=1.0, seed=args.seed, jobs=args.jobs, progress=not args.quiet)
+        write_csv(fit.summary, out / "posterior.csv", index=False, float_format="%.6g")
+        write_csv(fit.emulator_cv, out / "emulator.csv", index=False, float_format="%.6g")
+        print(fit.summary.to_string(index=False))
+        log.info(f"wrote {out}/posterior.csv and emulator.csv")
+    return 0
 
 
 if __name__ == "__main__":

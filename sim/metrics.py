@@ -35,6 +35,8 @@ _IS_PREV = [t in PREVENTABLE for t in CRIME_TYPES]  # by crime type
 _ROBBERY = CRIME_TYPES.index("robbery")
 _DAILY_COLUMN = {"preventable_cases": 0, "calls_for_service": 1, "effective_incidents": 2}  # MetricsRecorder.DAILY
 _NAN = float("nan")
+#: Calendar month (0-11) of each day of a counted year (365 days, no leap day).
+_MONTH_OF_DAY = np.repeat(np.arange(12), [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31]).tolist()
 
 
 class UnknownMetricError(KeyError):
@@ -324,11 +326,13 @@ class MetricsRecorder:
     Args:
         n_years: Counted years.
         registry: The declared metrics; recording any other name raises :class:`UnknownMetricError`.
+        cell_county: County of each cell: with it, :attr:`monthly` counts police-recorded offences by
+            calendar month, county and crime type (what incident records are compared with).
     """
 
     DAILY = tuple(_DAILY_COLUMN)
 
-    def __init__(self, n_years: int, registry: MetricRegistry = METRICS):
+    def __init__(self, n_years: int, registry: MetricRegistry = METRICS, cell_county: np.ndarray | None = None):
         self.n_years = n_years
         self.registry = registry
         self._declared: set[str] = set()  # names checked against the registry
@@ -338,6 +342,9 @@ class MetricsRecorder:
         self.by_type_recorded = np.zeros((n_years, len(CRIME_TYPES)))
         self.by_type_true = np.zeros((n_years, len(CRIME_TYPES)))
         self.daily = np.zeros((n_years * 365, len(self.DAILY)))
+        self._cell_county = None if cell_county is None else np.asarray(cell_county).tolist()
+        n_counties = 0 if cell_county is None or len(cell_county) == 0 else int(np.max(cell_county)) + 1
+        self.monthly = np.zeros((n_years * 12, n_counties, len(CRIME_TYPES)))  # months x counties x types
         self._attended: list[list[Call]] = [[] for _ in range(n_years)]
 
     def add(self, name: str, year: int, value: float = 1.0) -> None:
@@ -373,20 +380,26 @@ class MetricsRecorder:
         if 0 <= d < len(self.daily):
             self.daily[d, _DAILY_COLUMN[name]] += value
 
-    def offences(self, year: int, hour: int, crime_type: np.ndarray, recorded: np.ndarray) -> None:
-        """Record true and police-recorded offences of one hour, by crime type."""
+    def offences(self, year: int, hour: int, crime_type: np.ndarray, cells: np.ndarray,
+                 recorded: np.ndarray) -> None:
+        """Record true and police-recorded offences of one hour, by crime type (and the recorded ones by
+        month and county, with ``cell_county``)."""
         if not 0 <= year < self.n_years:
             return
         # A handful of offences an hour: one by one beats np.add.at calls (counts of whole
         # offences are exact in any order).
         by_type_true, by_type_recorded = self.by_type_true[year], self.by_type_recorded[year]
         prev = n_recorded = 0
-        for t, r in zip(crime_type.tolist(), recorded.tolist(), strict=True):
+        county = self._cell_county
+        month = self.monthly[year * 12 + _MONTH_OF_DAY[min((hour - year * HOURS_PER_YEAR) // 24, 364)]]
+        for t, c, r in zip(crime_type.tolist(), cells.tolist(), recorded.tolist(), strict=True):
             by_type_true[t] += 1
             if r:
                 by_type_recorded[t] += 1
                 n_recorded += 1
                 prev += _IS_PREV[t]
+                if county is not None:
+                    month[county[c], t] += 1
         self.day("preventable_cases", hour, float(prev))
         self.day("effective_incidents", hour, float(n_recorded))
 

@@ -31,7 +31,7 @@ import mesa
 import numpy as np
 from numba import njit
 
-from sim.agents.patrol import PatrolFleet
+from sim.agents.patrol import PatrolFleet, station_unit_count
 from sim.agents.residents import Residents, build_residents
 from sim.disputes import DisputeSystem
 from sim.events.dispatch import Dispatcher
@@ -102,7 +102,7 @@ class PinganModel(mesa.Model):
         self.warmup_hours = s.run.warmup_days * 24
         self.total_hours = self.warmup_hours + len(self.years) * HOURS_PER_YEAR
         self.hour = 0
-        self.recorder = MetricsRecorder(len(self.years))
+        self.recorder = MetricsRecorder(len(self.years), cell_county=self.city.county)
         self.observers: list[Observer] = []  # see observe(); shared with the dispute system
         self.incidents = IncidentMap(len(self.years), self.city.attraction, s.policing.heat_half_life_days)
         # What interventions act through: the levers, the dispute system and the patrol fleet.
@@ -116,8 +116,7 @@ class PinganModel(mesa.Model):
                                       self.year_index, self.warmup_hours, record_offences=self._record_offences,
                                       observers=self.observers)
         self.fleet = PatrolFleet(self.city, s.policing, self.run_seed)
-        total_units = round(s.policing.units_per_100k_residents * self.city.population / 1e5)
-        self.fleet.add_station_units(total_units)
+        self.fleet.add_station_units(station_unit_count(self.city, s.policing))
         self.offending = Offending(s.crime, self.city, self.residents, self.run_seed,
                                    propensity=self.levers.offender_propensity)
         self.calls = Calls(s.calls, self.city, self.residents, self.run_seed, levers=self.levers)
@@ -256,7 +255,7 @@ class PinganModel(mesa.Model):
     def _record_offences(self, hour: int, year: int, crime_type: np.ndarray, cells: np.ndarray,
                          recorded: np.ndarray) -> None:
         """Count offences of the hour starting at ``hour`` (street offences and dispute violence)."""
-        self.recorder.offences(year, hour - self.warmup_hours, crime_type, recorded)
+        self.recorder.offences(year, hour - self.warmup_hours, crime_type, cells, recorded)
         self.incidents.count(year, cells, recorded)
         for o in self.observers:
             o.offences(hour, year, crime_type, cells, recorded)

@@ -17,12 +17,14 @@ The bounds are far above any real city, so they never constrain a plausible scen
 
 from __future__ import annotations
 
-from typing import Annotated
+import functools
+import reprlib
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 __all__ = ["Params", "Probability", "NonNegative", "Positive", "MAX_POPULATION", "MAX_SITES", "MAX_CAMERAS",
-           "MAX_UNITS_PER_SITE", "MAX_AREA_KM2"]
+           "MAX_UNITS_PER_SITE", "MAX_AREA_KM2", "excerpt", "EXCERPT_CHARS"]
 
 #: A chance or a share, in [0, 1]; as a mapping's value type it bounds every entry.
 Probability = Annotated[float, Field(ge=0, le=1)]
@@ -48,6 +50,37 @@ MAX_CAMERAS = 10_000_000
 MAX_UNITS_PER_SITE = 100
 
 
+#: Longest excerpt of an input quoted in an error message [characters]: enough to recognise a
+#: value, never a whole file (a value built from YAML aliases can be gigabytes when printed).
+EXCERPT_CHARS = 60
+
+_EXCERPT = reprlib.Repr()
+_EXCERPT.maxlevel = 3  # nesting shown; deeper levels print as "..."
+_EXCERPT.maxlist = _EXCERPT.maxtuple = _EXCERPT.maxdict = _EXCERPT.maxset = 6  # elements shown per level
+_EXCERPT.maxstring = _EXCERPT.maxother = _EXCERPT.maxlong = EXCERPT_CHARS
+
+
+def excerpt(value: Any, width: int = EXCERPT_CHARS) -> str:
+    """A short ``repr`` of an input for an error message: at most ``width`` characters.
+
+    Built with :mod:`reprlib`, which looks at a few elements of a few levels only, so the cost
+    does not grow with the value (a list of a billion references prints as fast as a short one).
+    """
+    text = _EXCERPT.repr(value)
+    return text if len(text) <= width else text[: width - 3] + "..."
+
+
+@functools.cache
+def _mapping_default(cls: type[BaseModel], name: str) -> dict | None:
+    """The default of a mapping-valued field (read-only), or None if its default is not a non-empty mapping.
+
+    Cached: a default that is a model (a whole parameter section) would otherwise be built and
+    validated again each time a scenario is validated, which took most of the validation's time.
+    """
+    default = cls.model_fields[name].get_default(call_default_factory=True)
+    return default if isinstance(default, dict) and default else None
+
+
 class Params(BaseModel):
     """Parameters: no unknown keys, no silent type coercion, defaults validated too."""
 
@@ -63,21 +96,21 @@ class Params(BaseModel):
             given = out.get(name)
             if not isinstance(given, dict):
                 continue
-            default = field.get_default(call_default_factory=True)
-            if not isinstance(default, dict) or not default:
+            default = _mapping_default(cls, name)
+            if default is None:
                 continue
             open_keys = bool((field.json_schema_extra or {}).get("open_keys")) if isinstance(
                 field.json_schema_extra, dict) else False
             unknown = sorted(set(given) - set(default))
             if unknown and not open_keys:
-                raise ValueError(f"{name}: unknown entr{'y' if len(unknown) == 1 else 'ies'} {unknown}; "
+                raise ValueError(f"{name}: unknown entr{'y' if len(unknown) == 1 else 'ies'} {excerpt(unknown)}; "
                                  f"expected some of {sorted(default)}")
             merged = dict(default)
             for k, v in given.items():
                 if isinstance(v, dict) and isinstance(merged.get(k), dict):
                     inner_unknown = sorted(set(v) - set(merged[k]))
                     if inner_unknown and not open_keys:
-                        raise ValueError(f"{name}.{k}: unknown entries {inner_unknown}; expected some of "
+                        raise ValueError(f"{name}.{k}: unknown entries {excerpt(inner_unknown)}; expected some of "
                                          f"{sorted(merged[k])}")
                     merged[k] = {**merged[k], **v}
                 else:

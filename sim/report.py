@@ -4,10 +4,13 @@
 the style sheet is inline and the figures are base64-encoded PNG images, so it opens without a
 network (government networks often have none) and nothing is fetched from a CDN.
 
-Contents: what was run; the headline metrics of each alternative against the baseline
-(difference and relative change with 95 % intervals, and the notes of
-:data:`sim.experiments.summary.FLAGS`); the packages with their cost per prevented case and
-Pareto flag; the county breakdown; a difference map, the time series and the Pareto plot.
+Contents: what was run, what each package contains (in words) and which sample the counts and
+costs describe; the headline metrics of each alternative against the baseline (difference and
+relative change with 95 % intervals, and the notes of :data:`sim.experiments.summary.FLAGS`);
+the packages with their cost per prevented case and Pareto flag; the county breakdown; a
+difference map (on the city's real district map, with the districts named and the land outside the
+simulated sample shown as such, where the city has one), the time series and the Pareto plot. The tables are those of
+:mod:`sim.presentation`, as the terminal and the explorer show them.
 """
 
 from __future__ import annotations
@@ -15,18 +18,21 @@ from __future__ import annotations
 import base64
 import html
 import io
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from sim.experiments.summary import FLAGS, HEADLINE, is_rare, metric_label
+from sim.experiments.summary import FLAGS, HEADLINE
+from sim.presentation import Sample, figure, headline_rows, interval, package_rows
+from sim.space.geography import MapLayers
 
-__all__ = ["report_html", "write_report", "comparison_report", "figure_html"]
+__all__ = ["report_html", "write_report", "comparison_report", "figure_html", "html_table", "meta_table",
+           "html_document", "area_rows", "CSS"]
 
-_CSS = """
+#: The reports' style sheet, inline in each file (no external resources).
+CSS = """
 body { font-family: system-ui, -apple-system, "Segoe UI", "Noto Sans", "Noto Sans CJK SC", sans-serif;
        margin: 2em auto; max-width: 1100px; color: #222; line-height: 1.45; padding: 0 1em; }
 h1 { font-size: 1.6em; margin-bottom: 0.2em; } h2 { font-size: 1.25em; margin-top: 2em;
@@ -49,26 +55,13 @@ def figure_html(fig: Figure, caption: str = "", dpi: int = 100) -> str:
     return f'<figure><img alt="{html.escape(caption)}" src="data:image/png;base64,{data}">{cap}</figure>'
 
 
-def _n(x: float, digits: int = 4) -> str:
-    if x is None or not np.isfinite(x):
-        return "—" if x is None or np.isnan(x) else ("∞" if x > 0 else "−∞")
-    if abs(x) >= 1e5:
-        return f"{x:,.0f}"
-    return f"{x:.{digits}g}"
+def html_table(rows: Sequence[Mapping[str, object]], note_columns: Sequence[str] = ("note", "contains")) -> str:
+    """Rows of display strings (:mod:`sim.presentation`) as an HTML table, every cell escaped.
 
-
-def _ci(m: float, lo: float, hi: float, unit: str = "", signed: bool = False) -> str:
-    if not np.isfinite(m):
-        return "—"
-    def fmt(v: float) -> str:
-        return ("+" if v > 0 and signed else "") + _n(v)
-
-    if np.isfinite(lo) or np.isfinite(hi):
-        return f"{fmt(m)}{unit} [{fmt(lo)}, {fmt(hi)}]"
-    return f"{fmt(m)}{unit}"
-
-
-def _table(rows: list[dict], note_columns: Sequence[str] = ("note",)) -> str:
+    Args:
+        rows: The rows; the first one's keys are the columns.
+        note_columns: Columns of words (left-aligned, as notes) rather than figures.
+    """
     if not rows:
         return '<p class="muted">(nothing to show)</p>'
     cols = list(rows[0])
@@ -81,66 +74,34 @@ def _table(rows: list[dict], note_columns: Sequence[str] = ("note",)) -> str:
     return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
 
 
-def headline_rows(diff: pd.DataFrame, scenario: str, year: int, metrics: Sequence[str] = HEADLINE) -> list[dict]:
-    """Rows of the headline table of one alternative in one year (from :func:`sim.experiments.compare`)."""
-    g = diff[(diff["scenario"] == scenario) & (diff["year"] == year)].set_index("metric")
-    rows = []
-    for m in metrics:
-        if m not in g.index:
-            continue
-        r = g.loc[m]
-        flag = r.get("flag", "")
-        rows.append({
-            "metric": metric_label(m),
-            "baseline": _n(r.base_mean),
-            "alternative": _n(r.get("alt_mean", r.base_mean + r.difference)),
-            "difference [95 % interval]": _ci(r.difference, r.difference_lo, r.difference_hi, signed=True),
-            "relative change [95 % interval]": (
-                "not estimable: read the difference" if not np.isfinite(r.relative_pct)
-                else f"{r.relative_pct:+.0f} % (rare: read the difference)" if is_rare(flag)
-                else _ci(r.relative_pct, r.relative_pct_lo, r.relative_pct_hi, " %", True)),
-            "note": flag if isinstance(flag, str) else "",
-        })
-    return rows
+def meta_table(items: Iterable[tuple[object, object]]) -> str:
+    """What was run, as a two-column HTML table (name, value), escaped."""
+    return ('<table class="meta">' + "".join(f"<tr><th>{html.escape(str(k))}</th><td>{html.escape(str(v))}</td></tr>"
+                                            for k, v in items) + "</table>")
 
 
-def package_rows(table: pd.DataFrame) -> list[dict]:
-    """Rows of the package table (from :func:`sim.experiments.packages.package_table`)."""
-    rows = []
-    for _, r in table.iterrows():
-        cpp = r.cost_per_prevented_yuan
-        note = r.get("cost_per_prevented_note", "")
-        note = note if isinstance(note, str) else ""
-        flag = r.get("flag", "")
-        rows.append({
-            "rank": int(r["rank"]),
-            "package": r.package,
-            "prevented [95 % interval]": _ci(r.prevented, r.prevented_lo, r.prevented_hi),
-            "prevented %": _ci(r.prevented_pct, r.get("prevented_pct_lo", np.nan), r.get("prevented_pct_hi", np.nan),
-                               " %"),
-            "package cost [yuan/year]": _n(r.get("cost_yuan", np.nan)),
-            "extra cost [yuan/year]": _ci(r.extra_cost_yuan, r.extra_cost_lo, r.extra_cost_hi, signed=True),
-            "cost per prevented case [yuan]": (_ci(cpp, r.cost_per_prevented_lo, r.cost_per_prevented_hi)
-                                               if np.isfinite(cpp) else "not estimable"),
-            "Pareto": "yes" if bool(r.pareto) else "",
-            "note": "; ".join(x for x in (note, flag if isinstance(flag, str) else "") if x),
-        })
-    return rows
+def html_document(title: str, body: str) -> str:
+    """A whole HTML file: ``title``, the inline style sheet :data:`CSS` and ``body`` (no external resources)."""
+    return (f'<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
+            f'<meta name="viewport" content="width=device-width, initial-scale=1">\n'
+            f"<title>{html.escape(title)}</title>\n<style>{CSS}</style>\n</head>\n<body>\n{body}\n</body>\n</html>\n")
 
 
-def area_rows(areas: pd.DataFrame, offences: str = "recorded") -> list[dict]:
+def area_rows(areas: pd.DataFrame, offences: str = "recorded", sample: Sample | None = None) -> list[dict]:
     """Rows of the county (or town) table (from :func:`sim.experiments.packages.area_breakdown`)."""
     if areas.empty:
         return []
     a = areas[areas["offences"] == offences]
-    return [{"package": r.package, "area": r.area, f"baseline {offences} offences": _n(r.base_mean),
-             "difference [95 % interval]": _ci(r.difference, r.difference_lo, r.difference_hi, signed=True)}
+    tag = f" [per year, {sample.short}]" if sample is not None else ""
+    return [{"package": r.package, "area": r.area, f"baseline {offences} offences{tag}": figure(r.base_mean),
+             "difference [95 % interval]": interval(r.difference, r.difference_lo, r.difference_hi, signed=True)}
             for _, r in a.iterrows()]
 
 
 def report_html(title: str, *, meta: Mapping[str, object], diff: pd.DataFrame, packages: pd.DataFrame,
                 areas: pd.DataFrame | None = None, figures: Sequence[tuple[Figure, str]] = (),
-                metrics: Sequence[str] = HEADLINE) -> str:
+                metrics: Sequence[str] = HEADLINE, sample: Sample | None = None,
+                contents: Mapping[str, str] | None = None) -> str:
     """The report as one HTML document (no external resources).
 
     Args:
@@ -151,37 +112,39 @@ def report_html(title: str, *, meta: Mapping[str, object], diff: pd.DataFrame, p
         areas: :func:`sim.experiments.packages.area_breakdown` output (county level), optional.
         figures: ``(figure, caption)`` pairs, embedded as PNG.
         metrics: Metrics of the headline tables.
+        sample: What the counts and costs describe (:class:`sim.presentation.Sample`); labels every
+            count and cost.
+        contents: What each scenario contains, in words (:func:`sim.presentation.package_contents`),
+            shown in the header and beside each package.
     """
-    parts = [f"<h1>{html.escape(title)}</h1>",
-             '<table class="meta">' + "".join(f"<tr><th>{html.escape(str(k))}</th><td>{html.escape(str(v))}</td></tr>"
-                                              for k, v in meta.items()) + "</table>",
-             "<p class=muted>Every figure is a mean over replicates with a 95 % interval; scenarios share seeds "
-             "replicate by replicate (common random numbers), so differences are paired. Relative changes are "
-             "computed on the log-ratio scale (geometric mean of the paired ratios), so an interval never goes "
-             "below −100 %.</p>"]
+    rows = [*meta.items(), *((f"{name} contains", text) for name, text in (contents or {}).items())]
+    parts = [f"<h1>{html.escape(title)}</h1>", meta_table(rows)]
+    if sample is not None:
+        parts.append(f"<p><b>{html.escape(sample.caption())}</b></p>")
+    parts.append("<p class=muted>Every figure is a mean over replicates with a 95 % interval; scenarios share seeds "
+                 "replicate by replicate (common random numbers), so differences are paired. Relative changes are "
+                 "computed on the log-ratio scale (geometric mean of the paired ratios), so an interval never goes "
+                 "below −100 %.</p>")
     if not diff.empty:
         last = int(diff["year"].max())
         parts.append(f"<h2>Headline metrics against {html.escape(str(diff['base'].iloc[0]))}, {last}</h2>")
         for scen in dict.fromkeys(diff["scenario"]):
             parts.append(f"<h3>{html.escape(str(scen))}</h3>")
-            parts.append(_table(headline_rows(diff, scen, last, metrics)))
+            parts.append(html_table(headline_rows(diff, scen, last, metrics, sample)))
     parts.append("<h2>Packages: effect, cost and cost per prevented case</h2>")
-    parts.append(_table(package_rows(packages)))
+    parts.append(html_table(package_rows(packages, sample, contents)))
     parts.append("<p class=muted>Cost per prevented case: extra cost over prevented cases (ratio of means), "
                  "95 % interval by scipy's paired percentile bootstrap over replicates; not estimable when the "
                  "prevented-cases interval includes zero. Pareto: no other package prevents more for less.</p>")
     if areas is not None and not areas.empty:
         parts.append("<h2>By county: recorded offences, package minus baseline</h2>")
-        parts.append(_table(area_rows(areas)))
+        parts.append(html_table(area_rows(areas, sample=sample)))
     if figures:
         parts.append("<h2>Figures</h2>")
         parts.extend(figure_html(f, c) for f, c in figures)
     parts.append("<h2>Notes</h2><dl>" + "".join(f"<dt><b>{html.escape(k)}</b></dt><dd>{html.escape(v)}</dd>"
                                                 for k, v in FLAGS.items()) + "</dl>")
-    body = "\n".join(parts)
-    return (f'<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
-            f'<meta name="viewport" content="width=device-width, initial-scale=1">\n'
-            f"<title>{html.escape(title)}</title>\n<style>{_CSS}</style>\n</head>\n<body>\n{body}\n</body>\n</html>\n")
+    return html_document(title, "\n".join(parts))
 
 
 def write_report(path: str | Path, document: str) -> Path:
@@ -193,9 +156,11 @@ def write_report(path: str | Path, document: str) -> Path:
 
 
 def comparison_report(path: str | Path, df: pd.DataFrame, results: Sequence, base: str, *,
-                      first_year: int, start_year: int | None = None, meta: Mapping[str, object] | None = None,
-                      diff: pd.DataFrame | None = None, packages: pd.DataFrame | None = None,
-                      areas: pd.DataFrame | None = None) -> Path:
+                      first_year: int, starts: Sequence[tuple[int, str]] | int | None = None,
+                      meta: Mapping[str, object] | None = None, diff: pd.DataFrame | None = None,
+                      packages: pd.DataFrame | None = None, areas: pd.DataFrame | None = None,
+                      scale: float | None = None, contents: Mapping[str, str] | None = None,
+                      maps: Mapping[str, MapLayers | None] | None = None) -> Path:
     """Compute what is missing from runs of a comparison and write the report.
 
     Args:
@@ -204,31 +169,41 @@ def comparison_report(path: str | Path, df: pd.DataFrame, results: Sequence, bas
         results: The runs (:class:`sim.experiments.runner.RunResult`), baseline and alternatives.
         base: The baseline scenario's name.
         first_year: Calendar year of the first counted day.
-        start_year: Year the interventions start (marked on the time series).
+        starts: When the packages start (:func:`sim.presentation.intervention_starts`, or a year):
+            marked on the time series.
         meta: What was run, shown at the top.
         diff, packages, areas: Tables already computed (computed here when None).
+        scale: The runs' scale: counts and costs are labelled with the sample they describe.
+        contents: What each scenario contains, in words.
+        maps: Scenario name → the real map its city is laid out on (:func:`sim.plots.real_map`;
+            None or missing: a synthetic city). Difference maps are drawn on the alternative's.
     """
     from sim.experiments.packages import area_breakdown, package_table
     from sim.experiments.summary import compare
-    from sim.plots import difference_map_of, pareto, time_series
+    from sim.plots import difference_map_of, map_caption, pareto, time_series
 
     diff = compare(df, base) if diff is None else diff
     packages = package_table(df, base) if packages is None else packages
     areas = area_breakdown(list(results), base, "county") if areas is None else areas
+    sample = Sample.of(df[df["scenario"] == base], scale)
     by: dict[str, list] = {}
     for r in results:
         by.setdefault(r.scenario, []).append(r)
     figures: list[tuple[Figure, str]] = []
     for name, runs in by.items():
         if name != base:
-            figures.append((difference_map_of(by[base], runs),
-                            f"{name} minus {base}: recorded offences per cell in the last counted year, mean over "
-                            "replicates; black lines are county boundaries, markers the sites of the package."))
-    figures.append((time_series(by, first_year, start=start_year),
-                    "Daily series, 7-day mean; the band is the range over replicates; dashed: interventions start."))
+            layers = (maps or {}).get(name)
+            figures.append((difference_map_of(by[base], runs, layers=layers),
+                            f"{name} minus {base}: recorded offences per cell in the last counted year "
+                            f"({sample.short}), mean over replicates; markers are the sites of the package. "
+                            + map_caption(layers)))
+    figures.append((time_series(by, first_year, start=starts),
+                    f"Daily series ({sample.short}), 7-day mean; the band is the range over replicates; dashed: the "
+                    "package starts."))
     if len(packages):
-        figures.append((pareto(packages), "Extra cost against cases prevented; dashed red: the Pareto frontier."))
+        figures.append((pareto(packages, sample=sample),
+                        "Extra cost against cases prevented; dashed red: the Pareto frontier."))
     title = f"Pingan comparison: {', '.join(n for n in by if n != base)} against {base}"
     doc = report_html(title, meta=meta or {"baseline": base}, diff=diff, packages=packages, areas=areas,
-                      figures=figures)
+                      figures=figures, sample=sample, contents=contents)
     return write_report(path, doc)

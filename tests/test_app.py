@@ -122,7 +122,8 @@ def test_package_run_gives_paired_headline_changes_with_intervals(suizhou_run):
     # the year before the package is identical in both (common random numbers, switched on in 2022)
     first = saved.metrics[saved.metrics["year"] == 2021].set_index(["scenario", "replicate"])["preventable_cases"]
     assert (first.loc[saved.base].to_numpy() == first.loc[saved.name].to_numpy()).all()
-    assert saved.first_year == 2021 and saved.start_year == 2022
+    assert saved.first_year == 2021 and saved.starts == [(2022, "package starts")]
+    assert "8 street police stations" in saved.contents and saved.sample.short == "5 % sample"
     # sites of each intervention, as many as the package builds at this scale (at least one each)
     sites = job.results[-1].sites
     assert len(sites["street_police_stations"]) == 1 and len(sites["rapid_response_points"]) == 1
@@ -146,7 +147,30 @@ def test_session_groups_packages_by_baseline(suizhou_run):
     assert Session._group(more) != Session._group(job)  # other replicates: not the same baseline
 
 
-def test_open_results_reads_a_folder_a_store_and_refuses_junk(suizhou_run, tmp_path):
+@pytest.fixture(scope="module")
+def compared(tmp_path_factory) -> Path:
+    """``pingan compare suizhou_baseline suizhou_2022`` at the explorer's test scale, 2 replicates, seed 1."""
+    from sim import cli
+
+    out = tmp_path_factory.mktemp("cli") / "compare"
+    assert cli.main(["compare", "suizhou_baseline", "suizhou_2022", "--scale", str(SCALE), "-r", "2", "--seed", "1",
+                     "--jobs", "1", "--out", str(out), "--no-plots", "-q"]) == 0
+    return out
+
+
+@pytest.fixture(scope="module")
+def quick_start_folder(compared, tmp_path_factory) -> Path:
+    """A folder as ``pingan run`` writes it: one scenario, its two years (here cut from the comparison's runs)."""
+    import pandas as pd
+
+    out = tmp_path_factory.mktemp("run") / "suizhou_2022"
+    out.mkdir()
+    df = pd.read_csv(compared / "metrics.csv")
+    df[df["scenario"] == "suizhou_2022"].to_csv(out / "metrics.csv", index=False)
+    return out
+
+
+def test_open_results_reads_a_folder_a_store_and_refuses_junk(suizhou_run, compared, tmp_path):
     job, store = suizhou_run
     folder = tmp_path / "compare"
     folder.mkdir()
@@ -160,11 +184,7 @@ def test_open_results_reads_a_folder_a_store_and_refuses_junk(suizhou_run, tmp_p
     b = headline_table(from_store.metrics, job.base.name, "sz_package").set_index("metric")["difference"]
     assert np.allclose(a.to_numpy(), b.loc[a.index].to_numpy(), equal_nan=True)  # the store keeps what ran
     # the explorer gives the numbers `pingan compare` gives for the same scenarios, seed and scale
-    from sim import cli
-
-    assert cli.main(["compare", "suizhou_baseline", "suizhou_2022", "--scale", str(SCALE), "-r", "2", "--seed", "1",
-                     "--jobs", "1", "--out", str(tmp_path / "cli"), "--no-plots", "-q"]) == 0
-    c = headline_table(open_results(tmp_path / "cli").metrics, "suizhou_baseline", "suizhou_2022")
+    c = headline_table(open_results(compared).metrics, "suizhou_baseline", "suizhou_2022")
     assert np.allclose(a.to_numpy(), c.set_index("metric")["difference"].loc[a.index].to_numpy(), equal_nan=True)
     with pytest.raises(ResultsFileError, match="no such file"):
         open_results(tmp_path / "nowhere")
@@ -174,6 +194,119 @@ def test_open_results_reads_a_folder_a_store_and_refuses_junk(suizhou_run, tmp_p
     junk.write_bytes(b"this is not a database" * 100)
     with pytest.raises(ResultsFileError, match="junk.sqlite: not a readable results store"):
         open_results(junk)
+
+
+def test_opened_results_compare_against_the_baseline_they_name_never_the_first_in_the_alphabet(suizhou_run, compared,
+                                                                                            tmp_path):
+    # pingan compare's store: suizhou_2022 comes first in the alphabet, but compare.csv names the baseline
+    opened = open_results(compared / "store.sqlite")
+    assert sorted(opened.scenarios)[0] == "suizhou_2022"
+    assert opened.baseline == "suizhou_baseline" and "compare.csv" in opened.baseline_from
+    assert opened.scale == SCALE and opened.sample.short == "5 % sample"
+    assert open_results(compared).baseline == "suizhou_baseline"  # its metrics.csv: the baseline first
+    # the explorer's own store names its baseline (every intervention off)
+    job, store = suizhou_run
+    assert open_results(store).baseline == job.base.name
+    # a store that does not say: the planner chooses, nothing is guessed
+    alone = tmp_path / "alone"
+    alone.mkdir()
+    shutil.copy(compared / "store.sqlite", alone / "store.sqlite")
+    assert open_results(alone).baseline is None
+
+
+def test_opening_a_single_scenario_shows_its_year_on_year_change_as_pingan_run_prints_it(quick_start_folder):
+    opened = open_results(quick_start_folder)
+    assert opened.scenarios == ["suizhou_2022"]
+    rows = opened.year_on_year("suizhou_2022")
+    (row,) = [r for r in rows if r["metric"].startswith("preventable cases, recorded [per year, sample of ")]
+    assert set(row) == {"metric", "2021", "2022", "change [95 % interval]", "change % [95 % interval]", "note"}
+    assert row["change % [95 % interval]"].endswith("]")
+
+
+def test_the_session_marks_when_the_package_starts_not_the_earliest_intervention(suizhou_run):
+    job, _ = suizhou_run
+    daqing = load_scenario("daqing_2021")  # its package starts in 2021; people's mediation runs from 2020
+    run = PackageRun(baseline_scenario(daqing), package_scenario(daqing, {}, "dq"), 2, 1, SCALE)
+    run.results = [dataclasses.replace(r, scenario=run.base.name if r.scenario == job.base.name else "dq")
+                   for r in job.results]
+    saved = Session().save(run)
+    assert saved.starts == [(2021, "package starts"), (2020, "mediation starts")]
+    assert "46 smart compounds" in saved.contents
+
+
+def test_the_explorer_checks_every_value_on_the_server_as_the_cli_does():
+    from sim.app.session import MAX_REPLICATES, SettingsError, run_settings
+
+    assert run_settings(2, 1, 0.05) == (2, 1, 0.05)
+    for replicates, seed, scale, expected in (
+            (10**6, 1, 0.05, f"replicates: expected a whole number from 2 (an interval needs two) to {MAX_REPLICATES}"),
+            (1, 1, 0.05, "replicates: expected a whole number from 2"),
+            (2, 2**80, 0.05, "seed: expected a seed from 0 to 2**63 - 1, got 1208925819614629174706176"),
+            (2, -1, 0.05, "seed: expected a seed from 0 to 2**63 - 1, got -1"),
+            (2, 1, 0.0, "scale: expected a fraction of the city, 0 < F ≤ 1"),
+            (2, 1, float("nan"), "scale: expected a fraction of the city"),
+            (2, None, 0.05, "seed: expected a number")):
+        with pytest.raises(SettingsError, match=re.escape(expected)):
+            run_settings(replicates, seed, scale)
+    _panel_or_skip()
+    from sim.app.explorer import Explorer
+
+    page = Explorer()
+    for widget, bad in ((page.replicates, 10**6), (page.seed, 2**80), (page.seed, -1)):
+        good = widget.value
+        widget.value = bad  # as a websocket message may set it, whatever the browser's widget allows
+        assert page.run_button.disabled and "Invalid run settings" in page.status.object
+        assert page.start() is None and page.job is None  # nothing ran
+        widget.value = good
+    assert not page.run_button.disabled
+
+
+def test_the_explorer_runs_at_the_tested_minimum_scale_by_default_and_warns_below_it():
+    _panel_or_skip()
+    from sim.app.explorer import DEFAULT_SCALE, Explorer
+
+    page = Explorer()
+    assert DEFAULT_SCALE == 0.1 and page.scale.value == 0.1 and page.scale_note.object == ""
+    page.scale.value = 0.01
+    assert "scale below 0.1" in page.scale_note.object and not page.run_button.disabled
+
+
+_KERNELS_AFTER_WARM_UP = """
+import sys
+from numba.core.registry import CPUDispatcher
+from sim.app.serve import warm_up_kernels
+
+
+def kernels():  # every compiled kernel of sim and the argument types it has code for
+    found = {}
+    for name, module in list(sys.modules.items()):
+        for value in vars(module).values() if name.startswith("sim.") and module else ():
+            if isinstance(value, CPUDispatcher):
+                found[value.py_func.__qualname__] = set(map(str, value.signatures))
+    return found
+
+
+warm_up_kernels().join()
+before = kernels()
+from sim.app.session import baseline_scenario, package_scenario
+from sim.experiments.runner import run_one
+from sim.scenario import load_scenario
+
+scenario = load_scenario("daqing_2021", ["run.warmup_days=2"])  # another city, other interventions
+run_one(package_scenario(scenario, {}, "p"), 0, 1, 0.02)
+run_one(baseline_scenario(scenario), 0, 1, 0.02)
+after = kernels()
+print(sorted(k for k in after if after[k] - before.get(k, set())))
+"""
+
+
+def test_the_servers_warm_up_compiles_every_kernel_a_package_run_needs():
+    """So the planner's first Run does not wait for numba (the warm-up runs when pingan serve starts)."""
+    _panel_or_skip()
+    r = subprocess.run([sys.executable, "-c", _KERNELS_AFTER_WARM_UP], capture_output=True, text=True, timeout=600,
+                       check=False)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip() == "[]", f"kernels a run compiled after the warm-up: {r.stdout}"
 
 
 def test_editing_the_app_keeps_stored_results(tmp_path):
@@ -203,7 +336,7 @@ def test_serve_without_panel_says_what_to_install(monkeypatch, capsys):
 
     monkeypatch.setitem(sys.modules, "panel", None)  # import panel -> ImportError
     assert cli.main(["serve", "--port", "0"]) == 2
-    assert "pip install -e '.[app]'" in capsys.readouterr().err
+    assert "pip install -e '.[app]'" in capsys.readouterr().err  # a checkout; a wheel's hint: test_install
 
 
 def test_serve_refuses_unknown_scenario_and_bad_port(capsys):
@@ -244,10 +377,15 @@ def test_explorer_widgets_follow_the_scenario_and_refuse_bad_input():
     page.package_name.value = "daqing_2021_no_interventions"
     assert page.start() is None and "baseline's name" in page.status.object
     page.package_name.value = "ok"
-    page.fields[("smart_compounds", "count")].value = -3
-    assert page.start() is None
+    page.fields[("smart_compounds", "count")].value = -3  # shown as soon as it is typed, Run stays off
     assert "Invalid package" in page.status.object and "interventions.smart_compounds.count" in page.status.object
+    assert page.run_button.disabled
+    assert page.start() is None
     assert page.job is None  # nothing ran
+    switch = page.fields[("street_police_stations", "enabled")]
+    assert switch.label == "Street police stations: off"  # daqing_2021 has none
+    switch.value = True
+    assert switch.label == "Street police stations: on"
 
 
 def test_explorer_shows_the_shared_map_series_and_pareto_plots(suizhou_run):
@@ -257,20 +395,155 @@ def test_explorer_shows_the_shared_map_series_and_pareto_plots(suizhou_run):
     job, _ = suizhou_run
     page = Explorer()
     page.show(page.session.save(job))
-    ax = page.map_pane.object.axes[0]  # sim.plots.difference_map: county borders, sites, grey outside the sample
+    ax = page.map_pane.object.axes[0]  # sim.plots.difference_map: county borders, sites, blank outside the sample
     labels = [t.get_text() for t in ax.get_legend().get_texts()]
     assert any(label.startswith("street police station") for label in labels)
     assert any(label.startswith("rapid-response point") for label in labels)
     assert "no simulated cell" in labels
-    assert len(ax.collections[0].get_segments()) > 0  # county borders
+    assert any(c.get_gid() == "county boundaries" and len(c.get_segments()) for c in ax.collections)
     assert "sz_package − suizhou_2022_no_interventions, 2022" in ax.get_title()
-    series = page.series_pane.object.axes  # sim.plots.time_series: dated, the start marked on each panel
+    series = page.series_pane.object.axes  # sim.plots.time_series: dated, the package's start marked on each panel
     for axis in series:
         assert [t.get_text() for t in axis.get_legend().get_texts()] == [
-            "suizhou_2022_no_interventions", "sz_package", "interventions start (2022-01-01)"]
+            "all scenarios alike (common random numbers)", "suizhou_2022_no_interventions", "sz_package",
+            "package starts (2022-01-01)"]
     assert series[0].lines[0].get_xdata()[0] == np.datetime64("2021-01-04")
     frontier = [ln for ln in page.pareto_pane.object.axes[0].lines if ln.get_label() == "Pareto frontier"]
     assert len(frontier) == 1  # sim.plots.pareto of the session's one package
+
+
+# ------------------------------------------------------------------------------ optimiser study
+
+#: A study small enough to write in about a minute: Suizhou's 2022 package with its rapid-response
+#: points sited by MCLP or left out, and its cameras or none (4 packages asked, 2 replicates).
+STUDY_MENU = """\
+extends: suizhou_2022
+name: suizhou_study
+optimise:
+  levers:
+    rapid_response_points.count: {choices: [0, 28]}
+    rapid_response_points.siting: {choices: [mclp]}
+    video.cameras: {choices: [0, 54000]}
+  objectives: [preventable_cases, response_time_p90_min, cost]
+  posterior_draws: 1
+  replicates: 2
+  packages: 4
+  population: 4
+"""
+
+
+@pytest.fixture(scope="module")
+def optimiser_study(tmp_path_factory) -> Path:
+    """A study folder written by ``pingan optimise`` at the 2022 package's budget (default parameters, scale 0.05)."""
+    try:
+        import optuna  # noqa: F401
+    except ImportError:
+        _missing("Optuna (the optimise extra: pip install -e '.[optimise]')")
+    from sim import cli
+
+    folder = tmp_path_factory.mktemp("optimise")
+    menu = folder / "suizhou_study.yaml"
+    menu.write_text(STUDY_MENU)
+    out = folder / "study"
+    assert cli.main(["optimise", str(menu), "--budget", "actual", "--posterior", "none", "--scale", str(SCALE),
+                     "--warmup-days", "7", "--seed", "1", "--jobs", "1", "--out", str(out), "-q"]) == 0
+    return out
+
+
+def _legend(fig) -> list[str]:
+    return [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+
+
+@pytest.mark.slow
+def test_an_opened_study_shows_its_front_the_actual_package_and_robustness(optimiser_study):
+    _panel_or_skip()
+    from sim.app.study import StudyPanel
+
+    panel = StudyPanel()
+    tables = panel.open(str(optimiser_study))
+    assert tables is not None, panel.status.object
+    assert f"Opened the study **{optimiser_study}**" in panel.status.object
+    front = panel.front.object
+    assert list(front["package"]) == [str(int(p)) for p in tables.front["package"]]
+    assert "preventable cases prevented [per year, 5 % sample], mean [95 % interval]" in front.columns
+    assert "annual cost [million yuan per year, whole city]" in front.columns
+    # each package in words: what the levers chose, and what every package keeps from the scenario
+    assert all("kept as the scenario has them: crackdown (6 campaigns), 8 street police stations" in c
+               for c in front["contains"])
+    assert not front.map(lambda v: bool(re.search(r"\d[eE][+-]?\d", str(v)))).any().any()
+    # the actual package, and the best front package at no more than its cost
+    actual = panel.actual.object
+    assert actual["package"].iloc[0] == "actual"
+    assert actual["contains"].iloc[0].startswith("28 rapid-response points (the scenario's siting), 54 000 cameras")
+    best = tables.best_within(float(tables.actual_row()["cost_yuan_per_year"]))
+    assert list(actual["package"]) == ["actual", str(int(best["package"]))]
+    assert f"package {int(best['package'])}, the best front package" in panel.actual_title.object
+    assert len(panel.robustness.object) == len(tables.front) and "beaten in [share of draws]" in panel.robustness.object
+    # the front plot (sim.plots) and the map of the chosen package's sites, the best one first
+    assert "the city's actual package" in _legend(panel.front_plot.object)
+    assert panel.member.options[0].startswith("actual package (79.3 M yuan/yr)")
+    assert panel.member.value.startswith(f"package {int(best['package'])} (")
+    panel.member.value = panel.member.options[0]
+    assert panel.member_words.object.startswith("**actual package (79.3 M yuan/yr) contains:** 28 rapid-response")
+    legend = _legend(panel.member_map.object)
+    assert "rapid-response point (1)" in legend and "street police station (1)" in legend
+    assert any(label.startswith("cells with cameras") for label in legend)
+    mclp = [label for label, row in panel._packages.items() if "(mclp)" in row["contents"]]
+    assert mclp, "no front package sites its rapid-response points by MCLP"
+    panel.member.value = mclp[0]
+    assert "rapid-response point (1)" in _legend(panel.member_map.object)
+
+
+@pytest.mark.slow
+def test_the_study_panel_checks_every_value_the_page_sends_on_the_server(optimiser_study, tmp_path):
+    _panel_or_skip()
+    from sim.app.study import StudyPanel
+
+    panel = StudyPanel()
+    assert panel.open(str(optimiser_study)) is not None
+    panel.member.param.update(value="package 999 (1 M yuan/yr)")  # as a websocket message may set it
+    assert "Not a package of this study" in panel.member_words.object and not panel.member_map.visible
+    for value in (None, "  "):
+        panel.path.param.update(value=value)
+        assert panel.open() is None and "give the folder" in panel.status.object
+    assert panel.open(42) is None and "give the folder" in panel.status.object
+    # a folder that is not a study clears the one shown
+    assert panel.open(str(tmp_path)) is None and "no settings.json: not a study folder" in panel.status.object
+    assert panel.tables is None and panel.front.object.empty and not panel.front_plot.visible
+    # a study that has not finished (killed before it wrote its tables): the same command resumes it
+    unfinished = tmp_path / "unfinished"
+    unfinished.mkdir()
+    for name in ("settings.json", "study.journal"):
+        shutil.copy(optimiser_study / name, unfinished / name)
+    assert panel.open(str(unfinished)) is None
+    assert "front.csv: missing" in panel.status.object and "resumes the study" in panel.status.object
+    # a damaged table names its file and column; sites off the city are refused when mapped
+    import pandas as pd
+
+    damaged = tmp_path / "damaged"
+    shutil.copytree(optimiser_study, damaged)
+    table = pd.read_csv(optimiser_study / "front.csv")
+    table.assign(cost_yuan_per_year="lots").to_csv(damaged / "front.csv", index=False)
+    assert panel.open(str(damaged)) is None
+    assert "front.csv: column 'cost_yuan_per_year': expected numbers, got 'lots'" in panel.status.object
+    table.assign(**{"sites:video": "99999"}).to_csv(damaged / "front.csv", index=False)
+    assert panel.open(str(damaged)) is not None
+    panel.member.value = panel.member.options[-1]
+    assert "Cannot map" in panel.member_words.object and "expected cells 0 to" in panel.member_words.object
+
+
+@pytest.mark.slow
+def test_open_results_shows_a_study_folder_in_the_packages_tab(optimiser_study):
+    _panel_or_skip()
+    from sim.app.explorer import PACKAGES_TAB, Explorer
+
+    page = Explorer()
+    page.view()
+    page.open_path.value = str(optimiser_study / "store.sqlite")  # its store holds every package under one name
+    page.open()
+    assert "a study written by `pingan optimise`: its front is shown in the **Packages** tab" in page.open_status.object
+    assert page.tabs.active == PACKAGES_TAB and page.study.tables is not None
+    assert page.open_packages.object.empty  # not the store's runs as if they were packages
 
 
 # ---------------------------------------------------------------------------------------- browser
@@ -345,7 +618,69 @@ def _run_and_wait(page, name: str) -> None:
     assert page.locator(".pingan-run button").is_enabled()
 
 
-def test_explorer_in_a_browser_runs_packages_offline(browser, server, tmp_path):
+def _handshake(url: str, origin: str | None) -> int:
+    """The HTTP status of a websocket handshake with the page's server, with or without an Origin header."""
+    parsed = urlparse(url)
+    lines = [f"GET {parsed.path.rstrip('/')}/ws HTTP/1.1", f"Host: {parsed.netloc}", "Upgrade: websocket",
+             "Connection: Upgrade", "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==", "Sec-WebSocket-Version: 13"]
+    if origin is not None:
+        lines.append(f"Origin: {origin}")
+    with socket.create_connection((parsed.hostname, parsed.port), timeout=10) as conn:
+        conn.sendall(("\r\n".join(lines) + "\r\n\r\n").encode())
+        return int(conn.recv(1024).split(b" ", 2)[1])
+
+
+def test_the_server_refuses_a_websocket_without_an_allowed_origin(server):
+    assert _handshake(server, None) == 403  # a script, not a browser: it could drive the page from anywhere
+    assert _handshake(server, "http://elsewhere.example:5006") == 403
+    assert _handshake(server, server.rstrip("/")) == 101  # the page's own origin is let in
+
+
+_TEXT = ("e => { const r = e.shadowRoot || e; return Array.from(r.children)"
+         ".filter(c => !['STYLE', 'LINK'].includes(c.tagName)).map(c => c.innerText || '').join('\\n'); }")
+
+
+def _text(page, css: str) -> str:
+    """The text a Panel pane shows (Bokeh draws it in a shadow root)."""
+    return page.locator(css).first.evaluate(_TEXT)
+
+
+def _wait_text(page, css: str, pattern: str, timeout: float = 30.0) -> str:
+    """Wait until the pane ``css`` shows text matching ``pattern``; return its text."""
+    deadline = time.monotonic() + timeout
+    while True:
+        text = _text(page, css)
+        if re.search(pattern, text):
+            return text
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{css} did not show {pattern!r}; it shows {text!r}")
+        page.wait_for_timeout(200)
+
+
+def _wait_table(page, css: str, pattern: str, timeout: float = 30.0) -> str:
+    """Wait until the table in the pane ``css`` shows text matching ``pattern``; return its text."""
+    deadline = time.monotonic() + timeout
+    while True:
+        tables = page.locator(f"{css} table")
+        text = tables.first.inner_text() if tables.count() else ""
+        if re.search(pattern, text):
+            return text
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{css} did not show {pattern!r} in a table; it shows {text!r}")
+        page.wait_for_timeout(200)
+
+
+def _type(page, css: str, value: str) -> None:
+    box = page.locator(f"{css} input")
+    box.fill(value)
+    box.press("Enter")
+
+
+@pytest.mark.slow
+def test_explorer_in_a_browser_runs_packages_offline(browser, server, compared, quick_start_folder, optimiser_study,
+                                                    tmp_path):
+    from playwright.sync_api import expect
+
     page = browser.new_page(viewport={"width": 1400, "height": 1000})
     requests, errors = [], []
     page.on("request", lambda r: requests.append(r.url))
@@ -356,18 +691,54 @@ def test_explorer_in_a_browser_runs_packages_offline(browser, server, tmp_path):
 
     page.goto(server)
     page.get_by_text("Pingan package explorer").wait_for(timeout=60_000)
+
+    # Before a run, Map and Time series say what to do instead of staying blank.
+    for tab in ("Map", "Time series"):
+        _tab(page, tab).click()
+        page.get_by_text("No run yet").first.wait_for(state="visible", timeout=5_000)
+    _tab(page, "Against baseline").click()
+
+    # The switch says whether the intervention is in the package, ticked or not.
     stations = page.locator(".pingan-street_police_stations-enabled input[type=checkbox]")
     assert stations.is_checked()  # suizhou_2022's package, as its file has it
+    _wait_text(page, ".pingan-street_police_stations-enabled", r"Street police stations: on")
+    stations.uncheck()
+    _wait_text(page, ".pingan-street_police_stations-enabled", r"Street police stations: off")
+    stations.check()
+    _wait_text(page, ".pingan-street_police_stations-enabled", r"Street police stations: on")
+
+    # The default scale is the tested minimum; below it the page warns, as the command line does.
+    assert page.locator(".pingan-scale input").input_value() == "0.1"
+    _type(page, ".pingan-scale", str(SCALE))
+    _wait_text(page, ".pingan-scale-note", r"scale below 0\.1")
+
+    # Out-of-range sizes stay as typed, the loader's message shows and Run stays off.
+    for css, value, message in ((".pingan-smart_compounds-count", "-3",
+                                 r"interventions\.smart_compounds\.count': expected greater than or equal to 0"),
+                                (".pingan-video-cameras", "99999999999",
+                                 r"interventions\.video\.cameras': expected less than or equal to")):
+        _type(page, css, value)
+        _wait_text(page, ".pingan-status", message)
+        assert page.locator(f"{css} input").input_value() == value
+        assert page.locator(".pingan-run button").is_disabled()
+        page.locator(".pingan-run button").click(force=True)
+        page.wait_for_timeout(500)
+        assert "Running" not in _text(page, ".pingan-status")
+        _type(page, css, "46" if "compounds" in css else "54000")
+    _wait_text(page, ".pingan-status", r"Ready")
 
     _run_and_wait(page, "suizhou_2022_p1")
     table = page.locator(".pingan-headline table")
     first = table.inner_text()
-    assert "preventable cases" in first and "cost [yuan per year]" in first
+    assert "preventable cases, recorded [per year, 5 % sample]" in first and "cost [million yuan per year" in first
+    assert "rare" in first and "note" in first  # the flags the command line and the report show
+    assert not re.search(r"\d[eE][+-]\d", first)
+    title = _text(page, ".pingan-headline-title")
+    assert "suizhou_2022_p1 contains: " in title and "8 street police stations" in title
+    assert "Counts and costs are for the simulated 5 % sample of the city" in title
 
     stations.uncheck()  # the planner takes the street police stations out of the package
-    cameras = page.locator(".pingan-video-cameras input")
-    cameras.fill("20000")
-    cameras.press("Enter")
+    _type(page, ".pingan-video-cameras", "20000")
     _run_and_wait(page, "suizhou_2022_p2")
     second = table.inner_text()
     assert second != first, "the headline table did not change with the package"
@@ -376,6 +747,24 @@ def test_explorer_in_a_browser_runs_packages_offline(browser, server, tmp_path):
     _tab(page, "Packages").click()
     packages = page.locator(".pingan-packages table").inner_text()
     assert "suizhou_2022_p1" in packages and "suizhou_2022_p2" in packages
+    assert "8 street police stations" in packages and "cameras 20,000" in packages  # what each contains
+
+    # An optimiser study in the Packages tab: its front, each package in words, the actual package, robustness.
+    _type(page, ".pingan-study-path", str(optimiser_study))
+    page.locator(".pingan-study-open button").click()
+    front = _wait_table(page, ".pingan-study-front", r"kept as the scenario has them", timeout=60.0)
+    assert "preventable cases prevented [per year, 5 % sample]" in front and "whole city" in front
+    assert "rapid-response points (mclp)" in front and not re.search(r"\d[eE][+-]\d", front)
+    actual = _wait_table(page, ".pingan-study-actual", r"actual")
+    assert "28 rapid-response points (the scenario's siting), 54 000 cameras" in actual
+    _wait_table(page, ".pingan-study-robustness", r"beaten in \[share of draws\]")
+    page.locator(".pingan-study-member select").select_option(label="actual package (79.3 M yuan/yr)")
+    _wait_text(page, ".pingan-study-member-words", r"actual package \(79\.3 M yuan/yr\) contains: 28 rapid-response")
+    page.wait_for_timeout(500)
+    shot = tmp_path / "study.png"
+    page.screenshot(path=str(shot), full_page=True)
+    if os.environ.get("PINGAN_SCREENSHOT_DIR"):
+        shutil.copy(shot, Path(os.environ["PINGAN_SCREENSHOT_DIR"]) / "study.png")
     _tab(page, "Map").click()
     page.wait_for_timeout(500)
     shot = tmp_path / "explorer.png"
@@ -383,6 +772,48 @@ def test_explorer_in_a_browser_runs_packages_offline(browser, server, tmp_path):
     if os.environ.get("PINGAN_SCREENSHOT_DIR"):
         shutil.copy(shot, Path(os.environ["PINGAN_SCREENSHOT_DIR"]) / "explorer.png")
     assert shot.stat().st_size > 10_000
+
+    # Open results: pingan compare's store is compared against the baseline it names.
+    _tab(page, "Open results").click()
+    _type(page, ".pingan-open-path", str(compared / "store.sqlite"))
+    page.locator(".pingan-open button").click()
+    _wait_text(page, ".pingan-open-status", r"against the baseline suizhou_baseline")
+    opened = _wait_table(page, ".pingan-open-packages", r"suizhou_2022")
+    assert "suizhou_baseline" not in opened  # the baseline is not shown as a package
+    _wait_table(page, ".pingan-open-headline", r"5 % sample")
+    # The quick start's folder (one scenario, two years): its year-on-year change.
+    _type(page, ".pingan-open-path", str(quick_start_folder))
+    page.locator(".pingan-open button").click()
+    _wait_text(page, ".pingan-open-status", r"one scenario, suizhou_2022, 2022 against 2021")
+    _wait_table(page, ".pingan-open-headline", r"2021(.|\n)*change % \[95 % interval\]")
+    # A study folder given to Open results (here its store) opens in the Packages tab.
+    _type(page, ".pingan-open-path", str(optimiser_study / "store.sqlite"))
+    page.locator(".pingan-open button").click()
+    _wait_text(page, ".pingan-open-status", r"a study written by pingan optimise: its front is shown in the Packages")
+    expect(_tab(page, "Packages")).to_have_class(re.compile(r"\bbk-active\b"), timeout=10_000)
+    _tab(page, "Open results").click()
+    # A failed open leaves nothing of the earlier one on screen.
+    _type(page, ".pingan-open-path", str(tmp_path / "nowhere"))
+    page.locator(".pingan-open button").click()
+    _wait_text(page, ".pingan-open-status", r"Cannot open")
+    _wait_text(page, ".pingan-open-headline", r"^(?![\s\S]*preventable cases)", timeout=5.0)  # its table is gone
+
+    # A city on its real map: the Map tab draws the districts and names them (in the caption and the image's
+    # alt text; the names drawn on the map itself are checked in tests/test_plots.py).
+    _tab(page, "Against baseline").click()
+    page.locator(".pingan-scenario select").select_option("suizhou_2022_real")
+    name = page.locator(".pingan-package-name input")
+    for _ in range(150):  # the scenario is loaded when its package name is proposed
+        if name.input_value() == "suizhou_2022_real_p1":
+            break
+        page.wait_for_timeout(200)
+    assert name.input_value() == "suizhou_2022_real_p1"
+    _run_and_wait(page, "suizhou_2022_real_p1")
+    _tab(page, "Map").click()
+    caption = _wait_text(page, ".pingan-map-caption", r"real district map of Suizhou")
+    assert "Zengdu, Sui County, Guangshui" in caption and "not simulated" in caption
+    alt = page.locator(".pingan-map img").first.get_attribute("alt")
+    assert "suizhou_2022_real_p1" in alt and "Zengdu, Sui County, Guangshui" in alt
 
     assert not errors, f"console errors: {errors}"
     outside = [u for u in requests if not _is_local(u)]

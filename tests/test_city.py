@@ -7,7 +7,7 @@ import pytest
 
 from sim import PinganModel, load_scenario
 from sim.scenario.schema import Scenario
-from sim.space.city import LandUse, apportion, build_city
+from sim.space.city import LandUse, apportion, build_city, city_size
 from sim.space.presets import PRESETS
 
 
@@ -256,3 +256,20 @@ def test_a_heavier_tail_puts_more_pull_on_the_largest_site():
 def test_attractor_siting_names_must_be_land_uses():
     with pytest.raises(ValueError, match="attractor_siting"):
         _params("suizhou", attractor_siting={"stadium": 1.0})
+
+
+@pytest.mark.parametrize("preset", ["suizhou", "daqing", "jincheng", "xingan"])
+@pytest.mark.parametrize("scale", [0.05, 0.3])
+def test_the_size_computed_before_building_is_the_size_built(preset, scale):
+    params = _params(preset)
+    size, city = city_size(params, scale), build_city(params, scale)
+    assert size.residents == city.population and size.lattice_side == city.lattice.shape[0]
+    assert size.cells >= city.n_cells >= 0.95 * size.cells  # an upper bound: a village may be left empty
+    assert size.households >= int(city.households.sum())
+    assert size.attractor_sites >= int((city.attractor > 0).sum())
+
+
+def test_a_city_whose_cells_do_not_fit_its_area_is_refused_before_it_is_laid_out():
+    params = _params("suizhou", towns_per_county=1000, villages_per_town=500)
+    with pytest.raises(ValueError, match="the city needs up to 1,503,292 cells but its area at scale 1 holds 38,809"):
+        build_city(params, 1.0)

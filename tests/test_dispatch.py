@@ -65,6 +65,26 @@ def test_the_nearest_free_unit_is_sent(city):
     assert desk.fleet.cell[1] == target
 
 
+def test_each_unit_counts_its_minutes_from_dispatch_until_free_again(city):
+    target, near, far = _county_cells(city, 0, 40)[[0, 3, 39]]
+    desk = Desk(city, [far, near])
+    call = desk.call(target, 10)
+    free_at = []
+
+    def watch():  # the minute the unit is free again
+        yield desk.env.timeout(call.time)
+        while not free_at:
+            yield desk.env.timeout(0.01)
+            if not desk.fleet.busy[1]:
+                free_at.append(desk.env.now)
+
+    desk.env.process(watch())
+    desk.run()
+    busy = desk.dispatcher.busy_minutes
+    assert busy[0] == 0.0 and call.arrived_at - call.dispatched_at < busy[1]
+    assert busy[1] == pytest.approx(free_at[0] - call.dispatched_at, abs=0.011)
+
+
 def test_travel_takes_longer_the_farther_the_unit(city):
     cells = _county_cells(city, 0, 40)
     d = Desk(city, [cells[0]]).dispatcher

@@ -150,10 +150,13 @@ def test_tables_give_a_rare_count_as_a_difference_in_counts_not_a_wide_percent_i
 
     diff = compare(_two_scenarios([9.0, 2.0, 12.0], [1.0, 1.0, 2.0]), "base")
     row = diff.iloc[0]
+    from sim.presentation import interval
+
     text = format_compare(diff, (row.metric,))
-    assert f"{row.difference:+12.4g}" in text and "rare" in text
-    # The percent interval of a few events (here its upper end) is not printed, only the point.
-    assert f"{row.relative_pct_hi:+.1f}" not in text and f"{row.relative_pct:+.0f} %" in text
+    line = next(x for x in text.splitlines() if x.strip().startswith("homicides"))
+    assert interval(row.difference, row.difference_lo, row.difference_hi, signed=True) in line and "rare" in line
+    # The percent interval of a few events is not printed, only the point.
+    assert line.count("[") == 2 and f"{row.relative_pct:+.0f} % (rare: read the difference)" in line
 
 
 def test_a_zero_level_leaves_the_relative_change_empty_and_says_to_read_counts():
@@ -182,7 +185,9 @@ def test_a_zero_cost_baseline_prints_its_change_as_an_absolute_figure():
     s = summarise(df)
     assert np.isnan(s.iloc[0].change_pct) and s.iloc[0].change == 5e6
     text = format_summary(s, ("cost_yuan",))
-    assert "+5e+06 (absolute" in text and "nan" not in text
+    line = next(x for x in text.splitlines() if x.strip().startswith("cost"))
+    assert "cost [million yuan per year]" in line and " +5 " in line and "not estimable: read the difference" in line
+    assert "nan" not in text and "e+0" not in text
 
 
 def test_a_year_before_the_interventions_is_flagged_identical_not_certain():

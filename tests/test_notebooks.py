@@ -1,4 +1,6 @@
-"""The notebooks run end to end (executed here, at a small scale) and are committed with their outputs."""
+"""The notebooks run end to end (executed here, at a small scale) and are committed with their outputs,
+and every section shows something: a section whose cells print nothing (a result folder looked for in
+the wrong place, an empty loop) is a failure, not an empty page."""
 
 from __future__ import annotations
 
@@ -9,22 +11,48 @@ import pytest
 from nbclient import NotebookClient
 
 NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
-NAMES = ["sweeps.ipynb", "calibration.ipynb"]
+NAMES = ["sweeps.ipynb", "calibration.ipynb", "optimise.ipynb"]
 MAX_BYTES = 1_500_000  # outputs stay modest: a reader's git clone, not a data store
+#: What a notebook's printed outputs must say, beyond showing figures (what the reader came for).
+SHOWS = {"optimise.ipynb": ("Pareto front", "the city's actual package")}
+#: The optimiser's notebook runs a miniature study live: minutes, not seconds.
+RUNS = [pytest.param(name, marks=pytest.mark.slow) if name == "optimise.ipynb" else name for name in NAMES]
 
 
-@pytest.mark.parametrize("name", NAMES)
+def silent_sections(nb) -> list[str]:
+    """Titles of the notebook's ``## `` sections whose code cells show no output at all.
+
+    Code before the first section (imports, settings) may stay silent.
+    """
+    sections: list[tuple[str, list]] = []
+    for cell in nb.cells:
+        if cell.cell_type == "markdown":
+            heading = next((line for line in cell.source.splitlines() if line.startswith("## ")), None)
+            if heading is not None:
+                sections.append((heading[3:].strip(), []))
+        elif cell.cell_type == "code" and sections:
+            sections[-1][1].append(cell)
+    return [title for title, cells in sections if cells and not any(c.get("outputs") for c in cells)]
+
+
+@pytest.mark.parametrize("name", RUNS)
 def test_notebook_runs_end_to_end(name, monkeypatch):
+    if name == "optimise.ipynb":
+        pytest.importorskip("optuna")  # the optimise extra (the test extra brings it)
     monkeypatch.setenv("PINGAN_NB_SCALE", "0.05")
     monkeypatch.setenv("PINGAN_NB_REPLICATES", "2")
     monkeypatch.setenv("PINGAN_NB_BUDGET", "24")  # the calibration notebook's live miniature
+    monkeypatch.setenv("PINGAN_NB_PACKAGES", "4")  # the optimiser notebook's live miniature study
     monkeypatch.setenv("MPLBACKEND", "Agg")
     nb = nbformat.read(NOTEBOOKS / name, as_version=4)
-    NotebookClient(nb, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(NOTEBOOKS)}}).execute()
+    NotebookClient(nb, timeout=1200, kernel_name="python3", resources={"metadata": {"path": str(NOTEBOOKS)}}).execute()
     errors = [o for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", []) if o.output_type == "error"]
     assert not errors
     outputs = [o for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", [])]
     assert any("image/png" in o.get("data", {}) for o in outputs)  # figures are returned and shown
+    assert not silent_sections(nb), "sections that showed nothing"
+    text = "".join(o.get("text", "") for o in outputs)
+    assert all(words in text for words in SHOWS.get(name, ())), f"the outputs do not show {SHOWS[name]}"
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -37,3 +65,20 @@ def test_committed_notebook_carries_its_outputs(name):
     assert any("image/png" in o.get("data", {}) for c in code for o in c.outputs)
     assert any("application/vnd.jupyter.widget-view+json" in o.get("data", {}) for c in code for o in c.outputs)
     assert path.stat().st_size < MAX_BYTES
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_every_section_of_the_committed_notebook_shows_its_results(name):
+    nb = nbformat.read(NOTEBOOKS / name, as_version=4)
+    assert not silent_sections(nb), "sections whose cells printed nothing"
+
+
+def test_a_section_that_prints_nothing_is_found():
+    nb = nbformat.v4.new_notebook(cells=[
+        nbformat.v4.new_code_cell("import os"),  # before the first section: may be silent
+        nbformat.v4.new_markdown_cell("## 1. Shown"), nbformat.v4.new_code_cell("1", outputs=[
+            nbformat.v4.new_output("execute_result", data={"text/plain": "1"}, execution_count=1)]),
+        nbformat.v4.new_markdown_cell("## 2. Out of sample\n\nHeld-out cities."),
+        nbformat.v4.new_code_cell("for f in []:\n    print(f)"),
+        nbformat.v4.new_markdown_cell("## 3. Words only")])
+    assert silent_sections(nb) == ["2. Out of sample"]

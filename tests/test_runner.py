@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import os
+import signal
+import sqlite3
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pandas as pd
@@ -163,3 +167,71 @@ def test_a_run_leaves_the_garbage_collector_as_it_found_it():
     model.run()
     assert model.finished
     assert gc.get_threshold() == before
+
+
+def _group(pgid: int) -> list[int]:
+    """Processes of a process group (Linux /proc)."""
+    out = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if os.getpgid(int(entry.name)) == pgid:
+                    out.append(int(entry.name))
+            except (ProcessLookupError, PermissionError):
+                pass
+    return out
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not Path("/proc/self").exists(), reason="lists processes through /proc")
+def test_workers_and_helpers_die_with_a_sweep_killed_by_sigkill(tmp_path):
+    spec = tmp_path / "orphans.yaml"
+    spec.write_text("name: orphans\nscenarios: [suizhou_baseline]\nreplicates: 6\nscale: 0.05\n"
+                    "overrides: [\"run.warmup_days=7\", \"run.years=1\"]\n", encoding="utf-8")
+    store = tmp_path / "out" / "store.sqlite"
+    sweep = subprocess.Popen([sys.executable, "-m", "sim", "sweep", str(spec), "--jobs", "2", "-q", "--out",
+                              str(tmp_path / "out")], cwd=tmp_path, start_new_session=True,
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        # Wait for the first finished run in the store: by then both workers are running tasks.
+        deadline = time.monotonic() + 300
+        while time.monotonic() < deadline and sweep.poll() is None:
+            if store.exists():
+                with sqlite3.connect(f"file:{store}?mode=ro", uri=True) as con:
+                    if con.execute("SELECT COUNT(*) FROM runs").fetchone()[0] >= 1:
+                        break
+            time.sleep(0.1)
+        assert sweep.poll() is None, "the sweep ended before it could be killed"
+        helpers = [p for p in _group(sweep.pid) if p != sweep.pid]
+        assert len(helpers) >= 2, helpers  # the two workers, and the resource trackers
+        os.kill(sweep.pid, signal.SIGKILL)
+        sweep.wait(timeout=60)
+        deadline = time.monotonic() + 60
+        while _group(sweep.pid) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert _group(sweep.pid) == [], "processes of the killed sweep are still running"
+    finally:
+        if _group(sweep.pid):  # never leave a process behind, whatever failed
+            os.killpg(sweep.pid, signal.SIGKILL)
+        if sweep.poll() is None:
+            sweep.kill()
+            sweep.wait()
+
+
+def test_a_run_records_every_attended_call_and_each_units_share_of_time_on_calls():
+    from sim.experiments.runner import run_one
+
+    scenario = load_scenario("suizhou_2022", ["run.warmup_days=7"])
+    res = run_one(scenario, 0, replicate_seed(1, 0), scale=0.03)
+    calls = res.calls
+    rows = pd.DataFrame(res.rows)
+    assert len(calls) and set(calls["year"]) == {0, 1}
+    assert (calls["priority"] >= 1).all() and (calls["response_min"] > 0).all()
+    for year in (0, 1):
+        mine = calls[calls["year"] == year]
+        assert len(mine) == res.cell_calls[year].sum()
+        assert float(pd.Series(mine["response_min"]).median()) == pytest.approx(
+            rows["response_time_median_min"][year])
+    busy = res.unit_busy_share
+    answered = pd.Series(calls["unit"]).unique()
+    assert ((busy >= 0) & (busy <= 1)).all() and (busy[answered] > 0).all()

@@ -11,6 +11,7 @@ import pytest
 import sim.model
 import sim.space.city
 from sim import Scenario, ScenarioError, load_scenario
+from sim.params import excerpt
 from sim.scenario import builtin_scenarios
 
 SCENARIO_DIR = Path(__file__).resolve().parents[1] / "scenarios"
@@ -348,7 +349,7 @@ def test_a_misspelled_mapping_entry_is_an_error_naming_it():
 def test_a_name_that_is_not_a_plain_word_is_refused(tmp_path, name, no_simulation):
     path = write(tmp_path, "s.yaml", f"extends: suizhou_2022\nname: {name!r}\n")
     msg = load_error(path)
-    assert msg.startswith(f"{path}: key 'name': expected a plain name") and repr(name) in msg
+    assert msg.startswith(f"{path}: key 'name': expected a plain name") and excerpt(name) in msg  # short: as given
     assert "\n" not in msg
 
 
@@ -450,3 +451,42 @@ def test_a_huge_file_is_refused_before_it_is_read(tmp_path, no_simulation):
     path = tmp_path / "s.yaml"
     path.write_text("# padding\n" * 200_000, encoding="utf-8")
     assert "expected a YAML text file of at most 1000000 bytes" in load_error(path)
+
+
+# ------------------------------------------------------------- YAML aliases (anchors &a, references *a)
+def test_a_few_aliases_are_data_like_any_other(tmp_path, no_simulation):
+    path = write(tmp_path, "s.yaml", """\
+        extends: suizhou_baseline
+        run: &short {warmup_days: 7, years: 1}
+        """)
+    assert load_scenario(path).run.warmup_days == 7
+
+
+def test_aliases_that_expand_beyond_the_budget_are_refused_where_they_are(tmp_path, no_simulation):
+    levels = "\n".join(f"x{i}: &x{i} [" + ", ".join([f"*x{i - 1}"] * 10) + "]" for i in range(1, 6))
+    path = write(tmp_path, "s.yaml", "x0: &x0 [1]\n" + levels + "\n")
+    msg = load_error(path)
+    assert msg == (f"{path}: line 5, column 25: aliases (*name) expand to more than 10,000 values; expected plain "
+                   "data with few aliases (write the values out)")
+
+
+def test_a_recursive_alias_is_refused(tmp_path, no_simulation):
+    path = write(tmp_path, "s.yaml", "extends: suizhou_baseline\ncrime: &a {displacement_prob: [*a]}\n")
+    assert load_error(path) == (f"{path}: line 2, column 32: alias *a refers to a value that contains it (a "
+                                "recursive structure); expected plain data")
+
+
+def test_an_alias_bomb_in_a_set_value_is_refused(no_simulation):
+    bomb = "[" + ", ".join(["&a [1, 1, 1, 1, 1, 1, 1, 1, 1, 1]"] + ["*a"] * 2000) + "]"
+    msg = load_error("suizhou_baseline", [f"crime.displacement_prob={bomb}"])
+    assert msg == "--set crime.displacement_prob: aliases (*name) expand to more than 10,000 values; expected " \
+                  "plain data with few aliases (write the values out)"
+
+
+def test_the_priors_file_is_read_with_the_same_alias_budget(tmp_path):
+    from sim.calibration.targets import CalibrationFileError, load_priors
+
+    levels = "\n".join(f"x{i}: &x{i} [" + ", ".join([f"*x{i - 1}"] * 10) + "]" for i in range(1, 6))
+    path = write(tmp_path, "priors.yaml", "- x0: &x0 [1]\n" + "\n".join("  " + line for line in levels.split("\n")))
+    with pytest.raises(CalibrationFileError, match="aliases \\(\\*name\\) expand to more than 10,000 values"):
+        load_priors(path)

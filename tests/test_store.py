@@ -410,3 +410,142 @@ def test_model_version_ignores_the_packaged_data_and_python_m_entry_point(tmp_pa
         with open(package / kept, "a") as f:
             f.write("\n# an edit that computes nothing differently\n")
         assert _version_of_copy(package) == before, kept
+
+
+def test_model_version_follows_the_built_in_real_maps(tmp_path):
+    package = tmp_path / "sim"
+    shutil.copytree(REPO / "sim", package, ignore=shutil.ignore_patterns("__pycache__"))
+    before = _version_of_copy(package)
+    geo = package / "space" / "geographies" / "suizhou.json"
+    data = json.loads(geo.read_text(encoding="utf-8"))
+    data["districts"][0]["population"] += 1  # one more resident in one district
+    geo.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+    assert _version_of_copy(package) != before
+
+
+# ---- opening results never writes to a file it did not create; problems are said --------------
+
+
+def _files_of(folder: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in sorted(folder.iterdir())}
+
+
+def test_an_empty_file_is_refused_not_taken_as_a_new_store(tmp_path):
+    path = tmp_path / "store.sqlite"
+    path.write_bytes(b"")
+    for readonly in (False, True):
+        with pytest.raises(StoreError, match="store.sqlite: an empty file, not a results store"):
+            ResultsStore(path, readonly=readonly)
+    assert _files_of(tmp_path) == {"store.sqlite": b""}
+
+
+def test_another_programs_empty_database_is_refused_and_left_unchanged(tmp_path):
+    path = tmp_path / "other.sqlite"
+    con = sqlite3.connect(path)
+    con.execute("CREATE TABLE t (x)")
+    con.execute("DROP TABLE t")  # a database with a header page and no tables
+    con.close()
+    before = _files_of(tmp_path)
+    for readonly in (False, True):
+        with pytest.raises(StoreError, match=r"without the results store's tables \(it has none\)"):
+            ResultsStore(path, readonly=readonly)
+    assert _files_of(tmp_path) == before
+
+
+def test_a_new_store_is_created_whole_and_nothing_else_is_left(tmp_path):
+    path = tmp_path / "store.sqlite"
+    with ResultsStore(path) as s:
+        assert s.count() == 0 and s.notes == []
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["store.sqlite"]
+    con = sqlite3.connect(path)
+    assert con.execute("PRAGMA journal_mode").fetchone() == ("wal",)
+    assert con.execute("PRAGMA user_version").fetchone() == (1,)
+    con.close()
+
+
+def test_reading_a_store_read_only_never_changes_its_files(tmp_path):
+    path = tmp_path / "store.sqlite"
+    writer = """
+        import os, signal, sys
+        s = ResultsStore(sys.argv[1])
+        for i in range(20):
+            s.put(make_record(i))
+        os.kill(os.getpid(), signal.SIGKILL)  # the log is left as a killed sweep leaves it
+    """
+    proc = _python(writer, str(path))
+    proc.communicate(timeout=60)
+    assert proc.returncode == -signal.SIGKILL
+    before = _files_of(tmp_path)
+    assert {"store.sqlite", "store.sqlite-wal"} <= set(before)
+    with ResultsStore(path, readonly=True) as s:
+        assert s.count() == 20 and s.notes == []
+        with pytest.raises(StoreError, match="opened read-only"):
+            s.put(make_record(99))
+    assert _files_of(tmp_path)["store.sqlite"] == before["store.sqlite"]
+    assert _files_of(tmp_path)["store.sqlite-wal"] == before["store.sqlite-wal"]
+
+
+def test_a_read_only_store_that_does_not_exist_is_not_created(tmp_path):
+    with pytest.raises(StoreError, match="no such results store"):
+        ResultsStore(tmp_path / "store.sqlite", readonly=True)
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("damage", ["missing", "truncated"])
+def test_a_lost_write_ahead_log_is_said_when_the_store_is_opened(tmp_path, damage):
+    path = tmp_path / "store.sqlite"
+    writer = """
+        import os, signal, sys
+        s = ResultsStore(sys.argv[1])
+        for i in range(20):
+            s.put(make_record(i))
+        os.kill(os.getpid(), signal.SIGKILL)
+    """
+    proc = _python(writer, str(path))
+    proc.communicate(timeout=60)
+    wal = Path(f"{path}-wal")
+    if damage == "missing":
+        wal.unlink()
+    else:
+        os.truncate(wal, wal.stat().st_size // 2)
+    with ResultsStore(path) as s:
+        assert s.notes == [f"its write-ahead log (store.sqlite-wal) is {damage}: runs committed after the last "
+                           "checkpoint are not in the store; a resumed sweep computes them again"]
+        kept = s.count()
+        assert kept < 20  # the runs lost with the log; a resume recomputes them
+        assert sum(s.put(make_record(i)) for i in range(20)) == 20 - kept
+        assert s.count() == 20
+
+
+def test_runs_and_rows_that_disagree_are_said_and_such_a_run_is_computed_again(tmp_path):
+    path = _full_store(tmp_path / "store.sqlite", runs=4)
+    gone, orphan = make_record(0).run_id, make_record(1).run_id
+    con = sqlite3.connect(path)
+    con.execute("DELETE FROM rows WHERE run_id = ?", (gone,))
+    con.execute("DELETE FROM runs WHERE run_id = ?", (orphan,))
+    con.commit()
+    con.close()
+    with ResultsStore(path, readonly=True) as s:
+        assert s.notes == ["1 run without any year row: left out of tables and exports, and computed again by a "
+                           "resumed sweep",
+                           "year rows of 1 run that the store does not list: left out of tables and exports"]
+    with ResultsStore(path) as s:
+        assert gone not in s.finished_ids() and s.put(make_record(0))
+        assert gone in s.finished_ids() and s.frame().run_id.nunique() == 3
+
+
+def test_pingan_results_says_what_is_wrong_with_a_store(tmp_path, capsys):
+    from sim.cli import main
+
+    path = _full_store(tmp_path / "store.sqlite", runs=3)
+    con = sqlite3.connect(path)
+    con.execute("DELETE FROM rows WHERE run_id = ?", (make_record(0).run_id,))
+    con.commit()
+    con.close()
+    before = path.read_bytes()
+    assert main(["results", str(path)]) == 0
+    out, err = capsys.readouterr()
+    assert out.strip() == f"{path}: 3 finished runs"
+    assert err.strip() == (f"pingan: warning: {path}: 1 run without any year row: left out of tables and exports, "
+                           "and computed again by a resumed sweep")
+    assert path.read_bytes() == before

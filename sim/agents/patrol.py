@@ -19,7 +19,8 @@ from pydantic import Field
 from sim.params import Params
 from sim.rng import event_keys, keyed_uniforms_hours, stream_key
 
-__all__ = ["PolicingParams", "PatrolFleet", "patrol_guardianship", "units_present", "hotspot_pick", "uniform_pick"]
+__all__ = ["PolicingParams", "PatrolFleet", "station_unit_count", "patrol_guardianship", "units_present",
+           "hotspot_pick", "uniform_pick"]
 
 # Draws for every unit are hashed this many hours ahead in one array operation.
 _DRAW_HOURS = 128
@@ -66,8 +67,9 @@ class PolicingParams(Params):
 
 
     units_per_100k_residents: float = Field(
-        4.0, ge=0, description="Patrol units on duty at any hour per 100 000 residents, shared "
-        "among police stations by jurisdiction population (assumed)."
+        4.0, ge=0, le=1_000, description="Patrol units on duty at any hour per 100 000 residents, shared "
+        "among police stations by jurisdiction population (assumed; at most 1 000, one unit for every 100 "
+        "residents: every unit is an agent moved each hour)."
     )
     hotspot_share: float = Field(
         0.4, ge=0, le=1, description="Share of patrol moves directed at hot spots (assumed)."
@@ -77,13 +79,18 @@ class PolicingParams(Params):
         14.0, gt=0, description="Half-life of recorded incidents in the hot-spot map [days]."
     )
     existing_cameras_per_1000: float = Field(
-        8.0, ge=0, description="Cameras already installed per 1 000 residents, placed at hot "
-        "spots and on main roads (assumed; 雪亮工程 networks)."
+        8.0, ge=0, le=1_000, description="Cameras already installed per 1 000 residents, placed at hot "
+        "spots and on main roads (assumed; 雪亮工程 networks; at most one per resident)."
     )
     camera_density_for_63pct: float = Field(
         40.0, gt=0, description="Cameras per km² that cover 63 % of a cell (coverage = "
         "1 − exp(−density / this)) (assumed)."
     )
+
+
+def station_unit_count(city, params: PolicingParams) -> int:
+    """Baseline patrol units on duty at the police stations: ``units_per_100k_residents`` of the city's residents."""
+    return round(params.units_per_100k_residents * city.population / 1e5)
 
 
 class PatrolFleet:

@@ -1,14 +1,19 @@
-"""The package explorer page (Panel): choose a city scenario, set a package, run it, compare.
+"""The explorer page (Panel): choose a city scenario, set a package, run it, compare.
 
 One :class:`Explorer` per browser session. The left column holds the controls: the city
 scenario, the baseline, replicates, scale and seed, and one block per intervention of the
-scenario schema (its switch, its sizes, and its other scalar parameters folded away). "Run
-package" starts a :class:`sim.app.session.PackageRun` on a background thread; a periodic
-callback on the page's event loop polls it, moves the progress bar and, when it ends, shows
-the headline changes against the baseline with 95 % intervals, the difference map, the time
-series and the cost–effect plot of every package saved in the session (drawn by
-:mod:`sim.plots`, like the HTML report's). The "Open results"
-tab reads a folder written by ``pingan run``/``compare``/``sweep`` or a results store.
+scenario schema (its switch, its sizes, and its other scalar parameters folded away). Every
+value is checked on the server as the page sends it, by the scenario loader and the command
+line's own checks (:func:`sim.app.session.run_settings`), whatever the browser allowed: a bad
+value shows the loader's message and Run stays off. "Run package" starts a
+:class:`sim.app.session.PackageRun` on a background thread; a periodic callback on the page's
+event loop polls it, moves the progress bar and, when it ends, shows the headline changes
+against the baseline with 95 % intervals and their flags, the difference map, the time series
+and the cost–effect plot of every package saved in the session. Tables are the rows of
+:mod:`sim.presentation` and figures those of :mod:`sim.plots`, as ``pingan compare`` prints them
+and the HTML report shows them. The "Open results" tab reads a folder written by ``pingan
+run``/``compare``/``sweep`` or a results store; a study folder written by ``pingan optimise``
+opens in the Packages tab (:class:`sim.app.study.StudyPanel`), which shows its front.
 """
 
 from __future__ import annotations
@@ -17,103 +22,95 @@ import re
 import time
 from typing import Any
 
-import numpy as np
 import pandas as pd
 import panel as pn
 
 from sim.app.session import (
     BASELINES,
+    MAX_REPLICATES,
     METRIC_LABELS,
     EditableField,
     PackageRun,
     ResultsFileError,
     SavedPackage,
     Session,
+    SettingsError,
     baseline_scenario,
     editable_fields,
-    headline_table,
+    headline_view,
     open_results,
     package_scenario,
+    run_settings,
 )
+from sim.app.session import rows_frame as _frame
+from sim.app.study import StudyPanel, study_folder_of
 from sim.experiments.packages import package_table
+from sim.experiments.summary import FLAGS
 from sim.interventions import REGISTRY
-from sim.plots import difference_map_of, pareto, time_series
+from sim.plots import difference_map_of, map_caption, pareto, time_series
+from sim.presentation import MIN_RATE_SCALE, figure, package_rows, scale_warning
 from sim.scenario import ScenarioError, builtin_scenarios, load_scenario
 
 __all__ = ["Explorer", "DEFAULT_SCENARIO", "DEFAULT_SCALE", "DEFAULT_REPLICATES", "POLL_MS"]
 
 DEFAULT_SCENARIO = "suizhou_2022"
-#: Quick runs by default: 4 runs of a 0.05-scale city take seconds (rates drift below 0.1; see README).
-DEFAULT_SCALE = 0.05
+#: The smallest scale at which rates per 100 000 agree with full scale (README): 4 runs take tens of seconds.
+DEFAULT_SCALE = MIN_RATE_SCALE
 DEFAULT_REPLICATES = 2
 #: How often the page asks the background run for progress [ms].
 POLL_MS = 300
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+_NO_RUN = ("**No run yet.** Set a package on the left and press **Run package**: {what} appears here. "
+           "To look at earlier results, use **Open results**.")
+_ASK = "(choose the baseline)"
+#: The position of the Packages tab (where an opened optimiser study is shown).
+PACKAGES_TAB = 3
 
 
 def _title(key: str) -> str:
     return key.replace("_", " ").capitalize()
 
 
+def switch_label(key: str, on: bool) -> str:
+    """The label of an intervention's switch: it says whether the intervention is in the package."""
+    return f"{_title(key)}: {'on' if on else 'off'}"
+
+
+def _bounds(f: EditableField) -> str:
+    if f.lower is None and f.upper is None:
+        return ""
+    lo = figure(f.lower) if f.lower is not None else "…"
+    hi = figure(f.upper) if f.upper is not None else "…"
+    return f" Allowed: {lo} to {hi}."
+
+
 def _widget(f: EditableField, value: Any) -> pn.widgets.Widget:
-    """A widget for one schema field, bounded by the schema and described by its docstring."""
-    label = _title(f.name) if f.name != "enabled" else f"{_title(f.key)}: switched on"
+    """A widget for one schema field, described by the schema.
+
+    Numbers carry no bounds in the browser, which would silently put an out-of-range value back:
+    every value reaches the server, where the scenario loader checks it and says what is wrong.
+    """
     css = [f"pingan-{f.key}-{f.name}"]  # a stable handle for tests and style sheets
     if f.kind == "bool":
+        label = switch_label(f.key, bool(value)) if f.name == "enabled" else _title(f.name)
         return pn.widgets.Checkbox(label=label, value=bool(value), margin=(8, 10, 2, 10), css_classes=css)
     if f.kind == "choice":
-        return pn.widgets.Select(label=label, options=list(f.choices), value=value, description=f.description,
-                                 css_classes=css)
+        return pn.widgets.Select(label=_title(f.name), options=list(f.choices), value=value,
+                                 description=f.description, css_classes=css)
     cls = pn.widgets.IntInput if f.kind == "int" else pn.widgets.FloatInput
-    kwargs: dict[str, Any] = {k: v for k, v in (("start", f.lower), ("end", f.upper)) if v is not None}
+    kwargs: dict[str, Any] = {}
     if f.kind == "float":
         kwargs["step"] = 0.05 if f.upper is not None and f.upper <= 1 else 1.0
     placeholder = "scenario default" if f.optional else ""
-    return cls(label=label, value=value, description=f.description, placeholder=placeholder, css_classes=css,
-               **kwargs)
+    return cls(label=_title(f.name), value=value, description=f.description + _bounds(f), placeholder=placeholder,
+               css_classes=css, **kwargs)
 
 
-def _interval(mean: float, lo: float, hi: float, digits: str = ".4g", unit: str = "") -> str:
-    if not np.isfinite(mean):
-        return "–"
-    if not (np.isfinite(lo) and np.isfinite(hi)):
-        return f"{mean:+{digits}}{unit}"
-    return f"{mean:+{digits}}{unit} [{lo:+{digits}}, {hi:+{digits}}]"
-
-
-def headline_display(table: pd.DataFrame) -> pd.DataFrame:
-    """The headline table as the page shows it: labels and formatted intervals."""
-    if table.empty:
-        return pd.DataFrame({"metric": ["no common replicates and years to compare"]})
-    year = int(table["year"].iloc[0])
-    return pd.DataFrame({
-        "metric": table["label"],
-        f"baseline {year}": table["base_mean"].map(lambda v: f"{v:.4g}"),
-        f"package {year}": table["package_mean"].map(lambda v: f"{v:.4g}"),
-        "change [95 % interval]": [_interval(r.difference, r.difference_lo, r.difference_hi)
-                                   for r in table.itertuples()],
-        "change % [95 % interval]": [_interval(r.relative_pct, r.relative_pct_lo, r.relative_pct_hi, ".1f", " %")
-                                     for r in table.itertuples()],
-        "replicates": table["replicates"].astype(int),
-    })
-
-
-def packages_display(table: pd.DataFrame) -> pd.DataFrame:
-    """:func:`package_table` as the page shows it."""
-    if table.empty:
-        return pd.DataFrame({"package": ["no packages yet"]})
-    return pd.DataFrame({
-        "rank": table["rank"],
-        "package": table["package"],
-        "preventable cases prevented [95 %]": [_interval(r.prevented, r.prevented_lo, r.prevented_hi, ".1f")
-                                               for r in table.itertuples()],
-        "extra cost, M yuan [95 %]": [_interval(r.extra_cost_yuan / 1e6, r.extra_cost_lo / 1e6,
-                                                r.extra_cost_hi / 1e6, ".2f") for r in table.itertuples()],
-        "yuan per prevented case": table["cost_per_prevented_yuan"].map(
-            lambda v: f"{v:,.0f}" if np.isfinite(v) else "not estimable"),
-        "Pareto": table["pareto"].map(lambda v: "yes" if v else ""),
-    })
+def _flag_notes(rows: list[dict[str, str]]) -> str:
+    """The meaning of each flag the rows carry (as the report's Notes)."""
+    used = {code for r in rows for code in r.get("note", "").split("; ") if code in FLAGS}
+    return "\n".join(f"- **{code}**: {FLAGS[code]}" for code in FLAGS if code in used)
 
 
 class Explorer:
@@ -132,20 +129,25 @@ class Explorer:
         self.job: PackageRun | None = None
         self._job_settings: dict[str, dict[str, Any]] = {}
         self._poll = None
+        self.problem: str | None = None
 
         names = list(builtin_scenarios())
-        self.scenario = pn.widgets.Select(label="City scenario", options=names,
+        self.scenario = pn.widgets.Select(label="City scenario", options=names, css_classes=["pingan-scenario"],
                                           value=scenario if scenario in names else names[0])
         self.baseline = pn.widgets.Select(label="Compare against", options={v: k for k, v in BASELINES.items()},
                                           value="none")
-        self.replicates = pn.widgets.IntInput(label="Replicates", value=DEFAULT_REPLICATES, start=2, end=200,
+        self.replicates = pn.widgets.IntInput(label="Replicates", value=DEFAULT_REPLICATES,
+                                              css_classes=["pingan-replicates"],
                                               description="Paired replicates: replicate r has the same seed "
-                                              "in the package and the baseline (common random numbers).")
-        self.scale = pn.widgets.FloatInput(label="Scale", value=DEFAULT_SCALE, start=0.01, end=1.0, step=0.05,
-                                           description="Fraction of the city simulated. 0.05 runs in seconds; "
-                                           "use ≥ 0.1 for rates per 100 000 that agree with full scale.")
-        self.seed = pn.widgets.IntInput(label="Seed", value=1, start=0)
-        self.package_name = pn.widgets.TextInput(label="Package name", value="")
+                                              f"in the package and the baseline (common random numbers); 2 to "
+                                              f"{MAX_REPLICATES}.")
+        self.scale = pn.widgets.FloatInput(label="Scale", value=DEFAULT_SCALE, step=0.05, css_classes=["pingan-scale"],
+                                           description=f"Fraction of the city simulated, 0 < scale ≤ 1. Use ≥ "
+                                           f"{MIN_RATE_SCALE:g} for rates per 100 000 that agree with full scale; "
+                                           "counts and costs are the sample's.")
+        self.seed = pn.widgets.IntInput(label="Seed", value=1, css_classes=["pingan-seed"])
+        self.scale_note = pn.pane.Markdown("", css_classes=["pingan-scale-note"])
+        self.package_name = pn.widgets.TextInput(label="Package name", value="", css_classes=["pingan-package-name"])
         self.run_button = pn.widgets.Button(label="Run package", color="primary", css_classes=["pingan-run"])
         self.progress = pn.indicators.Progress(value=0, max=100, visible=False,
                                                sizing_mode="stretch_width")
@@ -154,34 +156,56 @@ class Explorer:
         self.fields: dict[tuple[str, str], pn.widgets.Widget] = {}
         self.intervention_box = pn.Column(sizing_mode="stretch_width")
 
-        self.headline_title = pn.pane.Markdown("### Against the baseline\nNo run yet.")
+        self.headline_title = pn.pane.Markdown("### Against the baseline\n" + _NO_RUN.format(
+            what="each headline metric of the package against its baseline, with its 95 % interval,"),
+            css_classes=["pingan-headline-title"])
         self.headline = pn.pane.DataFrame(pd.DataFrame(), index=False, sizing_mode="stretch_width",
                                           css_classes=["pingan-headline"])
+        self.headline_notes = pn.pane.Markdown("")
+        self.map_hint = pn.pane.Markdown(_NO_RUN.format(what="the map of the package minus its baseline"),
+                                         css_classes=["pingan-map-hint"])
         self.map_pane = pn.pane.Matplotlib(None, dpi=96, tight=True, format="png", sizing_mode="scale_width",
-                                           max_width=800)
+                                           max_width=800, visible=False, css_classes=["pingan-map"])
+        # What the map shows in words: the real districts by name and the sample, or a synthetic city.
+        self.map_caption = pn.pane.Markdown("", css_classes=["pingan-map-caption"], visible=False)
+        self.series_hint = pn.pane.Markdown(_NO_RUN.format(what="the daily series of the package and its baseline"),
+                                            css_classes=["pingan-series-hint"])
         self.series_pane = pn.pane.Matplotlib(None, dpi=96, tight=True, format="png", sizing_mode="scale_width",
-                                              max_width=900)
+                                              max_width=900, visible=False)
+        self.packages_title = pn.pane.Markdown("### Packages saved in this session (same baseline)\n" + _NO_RUN.format(
+            what="each package's contents, prevented cases, cost and cost per prevented case") +
+            " A study written by `pingan optimise` opens below, with its front.")
         self.pareto_pane = pn.pane.Matplotlib(None, dpi=96, tight=True, format="png", sizing_mode="scale_width",
-                                              max_width=800)
+                                              max_width=800, visible=False)
         self.packages = pn.pane.DataFrame(pd.DataFrame(), index=False, sizing_mode="stretch_width",
                                           css_classes=["pingan-packages"])
 
-        self.open_path = pn.widgets.TextInput(label="Results folder or store", placeholder="results/suizhou_2022")
-        self.open_button = pn.widgets.Button(label="Open results")
-        self.open_base = pn.widgets.Select(label="Baseline", options=[], disabled=True)
-        self.open_package = pn.widgets.Select(label="Package", options=[], disabled=True)
+        self.open_path = pn.widgets.TextInput(label="Results folder or store", placeholder="results/suizhou_2022",
+                                              css_classes=["pingan-open-path"])
+        self.open_button = pn.widgets.Button(label="Open results", css_classes=["pingan-open"])
+        self.open_base = pn.widgets.Select(label="Baseline", options=[], disabled=True,
+                                           css_classes=["pingan-open-base"])
+        self.open_package = pn.widgets.Select(label="Package", options=[], disabled=True,
+                                              css_classes=["pingan-open-package"])
         self.open_status = pn.pane.Markdown("", css_classes=["pingan-open-status"])
-        self.open_headline = pn.pane.DataFrame(pd.DataFrame(), index=False, sizing_mode="stretch_width")
-        self.open_packages = pn.pane.DataFrame(pd.DataFrame(), index=False, sizing_mode="stretch_width")
+        self.open_headline = pn.pane.DataFrame(pd.DataFrame(), index=False, sizing_mode="stretch_width",
+                                               css_classes=["pingan-open-headline"])
+        self.open_packages = pn.pane.DataFrame(pd.DataFrame(), index=False, sizing_mode="stretch_width",
+                                               css_classes=["pingan-open-packages"])
         self.open_pareto = pn.pane.Matplotlib(None, dpi=96, tight=True, format="png", sizing_mode="scale_width",
-                                              max_width=800)
+                                              max_width=800, visible=False)
         self._opened = None
+        self._updating = False
+        self.study = StudyPanel()
+        self.tabs: pn.Tabs | None = None
 
         self.scenario.param.watch(lambda e: self._load(e.new), "value")
         self.run_button.on_click(lambda e: self.start())
         self.open_button.on_click(lambda e: self.open())
         self.open_base.param.watch(lambda e: self._show_opened(), "value")
         self.open_package.param.watch(lambda e: self._show_opened(), "value")
+        for w in (self.replicates, self.scale, self.seed, self.baseline):
+            w.param.watch(lambda e: self.check(), "value")
         self._load(self.scenario.value)
 
     # ------------------------------------------------------------------ controls
@@ -206,10 +230,14 @@ class Explorer:
             blocks.append(pn.Column(*main, sizing_mode="stretch_width", margin=(0, 0, 6, 0)))
         self.intervention_box.objects = blocks
         self.package_name.value = self._next_name()
+        self.check()
 
     def _make(self, f: EditableField, value: Any) -> pn.widgets.Widget:
         w = _widget(f, value)
         self.fields[(f.key, f.name)] = w
+        if f.name == "enabled":
+            w.param.watch(lambda e, key=f.key, w=w: setattr(w, "label", switch_label(key, bool(e.new))), "value")
+        w.param.watch(lambda e: self.check(), "value")
         return w
 
     def _next_name(self) -> str:
@@ -226,9 +254,46 @@ class Explorer:
             out.setdefault(key, {})[name] = w.value
         return out
 
+    def _validated(self):
+        """The package, its baseline and the run settings, checked on the server; raises with the message to show."""
+        if self.scenario.value not in builtin_scenarios():  # a value the browser was not offered
+            raise ScenarioError(f"explorer: scenario {self.scenario.value!r} is not a built-in scenario")
+        replicates, seed, scale = run_settings(self.replicates.value, self.seed.value, self.scale.value)
+        # The package's name is checked on its own (start); the scenario under a placeholder name.
+        package = package_scenario(self.loaded, self.settings(), "package")
+        base = baseline_scenario(self.loaded, self.baseline.value)
+        return package, base, replicates, seed, scale
+
+    def check(self) -> str | None:
+        """Validate every value now (on each change): show the loader's message and keep Run off while one is bad.
+
+        Returns:
+            The problem's message, or None when everything is valid.
+        """
+        what = "Invalid package"
+        try:
+            self._validated()
+        except (ScenarioError, SettingsError, ValueError) as e:
+            self.problem = str(e)
+            what = "Invalid run settings" if isinstance(e, SettingsError) else what
+        else:
+            self.problem = None
+        scale = self.scale.value
+        note = scale_warning(scale) if isinstance(scale, (int, float)) and 0 < scale <= 1 else ""
+        self.scale_note.object = f"**Note:** {note}." if note else ""
+        if self.problem is not None:
+            self.status.object = f"**{what}:**\n\n```\n{self.problem}\n```"
+        elif self.status.object.startswith("**Invalid"):
+            self.status.object = "Ready: press **Run package**."
+        self._run_button_state()
+        return self.problem
+
+    def _run_button_state(self) -> None:
+        self.run_button.disabled = self.problem is not None or (self.job is not None and self.job.running)
+
     # ------------------------------------------------------------------ running
     def start(self) -> PackageRun | None:
-        """Validate the package and start it with its baseline on a background thread."""
+        """Validate the package and the run settings on the server, then start both runs on a background thread."""
         if self.job is not None and self.job.running:
             self.status.object = "A run is going on; wait for it to finish."
             return None
@@ -237,24 +302,21 @@ class Explorer:
             self.status.object = (f"**Package name {name!r}:** use letters, digits, `_`, `-` or `.` "
                                   "(up to 64 characters, starting with a letter or digit).")
             return None
+        if self.check() is not None:
+            return None
         try:
-            package = package_scenario(self.loaded, self.settings(), name)
-            base = baseline_scenario(self.loaded, self.baseline.value)
-        except ScenarioError as e:
+            package, base, replicates, seed, scale = self._validated()
+            package = package.model_copy(update={"name": name})
+        except (ScenarioError, SettingsError, ValueError) as e:  # checked just above; kept for safety
             self.status.object = f"**Invalid package:**\n\n```\n{e}\n```"
             return None
         if base.name == name:
             self.status.object = f"**Package name {name!r}** is the baseline's name; choose another."
             return None
-        replicates, scale = self.replicates.value, self.scale.value
-        if not replicates or replicates < 2 or not scale or not 0 < scale <= 1:
-            self.status.object = "**Replicates** must be at least 2 (for intervals) and **scale** in (0, 1]."
-            return None
         self._job_settings = self.settings()
-        self.job = PackageRun(base, package, replicates, int(self.seed.value or 0), float(scale), self.jobs,
-                              self.store).start()
-        self.run_button.disabled = True
+        self.job = PackageRun(base, package, replicates, seed, scale, self.jobs, self.store).start()
         self.progress.value, self.progress.visible = 0, True
+        self._run_button_state()
         self.status.object = f"Running **{name}** against **{base.name}**: 0 of {self.job.total} runs finished …"
         self._poll = pn.state.add_periodic_callback(self._check, period=POLL_MS)
         return self.job
@@ -273,7 +335,7 @@ class Explorer:
         if self._poll is not None:
             self._poll.stop()
             self._poll = None
-        self.run_button.disabled = False
+        self._run_button_state()
         self.progress.visible = False
         if job.error is not None or job.results is None:
             self.status.object = f"**Run failed:** {job.error}"
@@ -291,61 +353,118 @@ class Explorer:
     # ------------------------------------------------------------------ results
     def show(self, saved: SavedPackage) -> None:
         """Show a saved package: headline table, map, time series and the session's cost–effect plot."""
-        table = headline_table(saved.metrics, saved.base, saved.name)
-        year = int(table["year"].iloc[0]) if len(table) else "?"
-        self.headline_title.object = (f"### {saved.name} against {saved.base}, {year}\nMean over "
-                                      f"{int(table['replicates'].iloc[0]) if len(table) else 0} paired replicates "
-                                      "and its 95 % interval, as `pingan compare` reports them.")
-        self.headline.object = headline_display(table)
+        sample = saved.sample
+        year, rows = headline_view(saved.metrics, saved.base, saved.name, sample)
+        n = saved.metrics.loc[saved.metrics["scenario"] == saved.name, "replicate"].nunique()
+        warning = scale_warning(saved.scale) if saved.scale is not None else ""
+        self.headline_title.object = (
+            f"### {saved.name} against {saved.base}, {year}\n"
+            f"**{saved.name} contains:** {saved.contents}\n\n"
+            f"Mean over {n} paired replicates with its 95 % interval, in the rows `pingan compare` prints and its "
+            f"report shows. **{sample.caption()}**" + (f"\n\n**Note:** {warning}." if warning else ""))
+        self.headline.object = _frame(rows, "no common replicates and years to compare")
+        self.headline_notes.object = _flag_notes(rows)
         base = {r.replicate: r for r in saved.results if r.scenario == saved.base}
         alt = {r.replicate: r for r in saved.results if r.scenario == saved.name}
         common = sorted(set(base) & set(alt))
         if common:
             # The same replicates of both: the map's difference of means is the mean paired difference.
             base_runs, alt_runs = [base[k] for k in common], [alt[k] for k in common]
-            self.map_pane.object = difference_map_of(
-                base_runs, alt_runs, title=f"{saved.name} − {saved.base}, {year}: recorded offences per cell\n"
-                                           f"(mean of {len(common)} paired replicates; sites of replicate {common[0]})")
+            fig = difference_map_of(
+                base_runs, alt_runs, sample=sample, layers=saved.layers,
+                title=f"{saved.name} − {saved.base}, {year}: recorded offences per cell\n"
+                      f"(mean of {len(common)} paired replicates; sites of replicate {common[0]})")
+            caption = map_caption(saved.layers, saved.city_name.capitalize())
+            # One update, so the figure is drawn once; the image's alt text says what the caption says.
+            self.map_pane.param.update(object=fig, alt_text=f"Map of {saved.name} minus {saved.base}. {caption}")
+            self.map_caption.param.update(object=caption, visible=True)
             self.series_pane.object = time_series({saved.base: base_runs, saved.name: alt_runs}, saved.first_year,
-                                                  start=saved.start_year, figsize=(9, 5.8))
+                                                  start=saved.starts, figsize=(9, 5.8), sample=sample)
+            self.map_pane.visible = self.series_pane.visible = True
+            self.map_hint.visible = self.series_hint.visible = False
         peers = self.session.cost_effect(saved.name)
-        self.pareto_pane.object = pareto(peers, title=f"Packages of this session against {saved.base}")
-        self.packages.object = packages_display(peers)
+        self.packages_title.object = (f"### Packages saved in this session against {saved.base}\n"
+                                      f"{sample.caption()}")
+        self.pareto_pane.object = pareto(peers, title=f"Packages of this session against {saved.base}", sample=sample)
+        self.pareto_pane.visible = True
+        contents = {p.name: p.contents for p in self.session.comparable(saved.name)}
+        self.packages.object = _frame(package_rows(peers, sample, contents), "no packages yet")
 
     # ------------------------------------------------------------------ opening results
+    def _clear_opened(self) -> None:
+        self._opened = None
+        self.open_base.param.update(options=[], value=None, disabled=True)
+        self.open_package.param.update(options=[], value=None, disabled=True)
+        self.open_headline.object = pd.DataFrame()
+        self.open_packages.object = pd.DataFrame()
+        self.open_pareto.object = None
+        self.open_pareto.visible = False
+
     def open(self) -> None:
-        """Read the folder or store in the path box and offer its scenarios."""
+        """Read the folder or store in the path box: compare against the baseline it names, or ask for one.
+
+        One scenario (``pingan run``'s output) shows its year-on-year change, as the command printed it.
+        A failed open clears what an earlier one showed.
+        """
+        self._clear_opened()
+        study = study_folder_of(self.open_path.value.strip()) if isinstance(self.open_path.value, str) else None
+        if study is not None:  # its store holds every package's runs under one name: show the study instead
+            shown = self.study.open(str(study))
+            self.open_status.object = (f"**{study}** is a study written by `pingan optimise`: "
+                                       + ("its front is shown in the **Packages** tab." if shown is not None else
+                                          "it cannot be shown (see the **Packages** tab)."))
+            if self.tabs is not None:
+                self.tabs.active = PACKAGES_TAB
+            return
         try:
-            self._opened = open_results(self.open_path.value.strip())
+            opened = open_results(self.open_path.value.strip())
         except ResultsFileError as e:
             self.open_status.object = f"**Cannot open:** {e}"
             return
-        names = self._opened.scenarios
+        self._opened = opened
+        names = opened.scenarios
+        where = f"Opened **{opened.source}**" + (f" ({opened.note})" if opened.note else "")
         if len(names) < 2:
-            self.open_status.object = f"{self._opened.source}: one scenario only ({names[0]}); nothing to compare."
+            y = opened.metrics["year"]
+            self.open_status.object = (f"{where}: one scenario, **{names[0]}**, {int(y.max())} against "
+                                       f"{int(y.min()) if y.nunique() > 1 else int(y.max())}, year on year as "
+                                       f"`pingan run` prints it. {opened.sample.caption()}")
+            self.open_headline.object = _frame(opened.year_on_year(names[0]), "a single counted year: nothing "
+                                               "to compare it with")
             return
-        self.open_base.param.update(options=names, value=names[0], disabled=False)
-        self.open_package.param.update(options=names[1:], value=names[1], disabled=False)
-        self.open_status.object = (f"Opened **{self._opened.source}**: {len(names)} scenarios"
-                                   + (f" ({self._opened.note})" if self._opened.note else "") + ".")
+        if opened.baseline is None:
+            self.open_base.param.update(options=[_ASK, *names], value=_ASK, disabled=False)
+            self.open_status.object = (f"{where}: {len(names)} scenarios. These results do not say which is the "
+                                       "baseline: **choose the baseline**.")
+            return
+        self.open_base.param.update(options=names, value=opened.baseline, disabled=False)
+        self.open_status.object = (f"{where}: {len(names)} scenarios, against the baseline **{opened.baseline}** "
+                                   f"({opened.baseline_from}). {opened.sample.caption()}")
         self._show_opened()
 
     def _show_opened(self) -> None:
-        if self._opened is None or not self.open_base.value or not self.open_package.value:
+        opened = self._opened
+        if opened is None or self._updating or self.open_base.value in (None, _ASK):
             return
-        df, base = self._opened.metrics, self.open_base.value
-        others = [s for s in self._opened.scenarios if s != base]
-        if self.open_package.options != others:
-            self.open_package.param.update(options=others, value=others[0])
-            return  # the watcher calls back with the new package
-        self.open_headline.object = headline_display(headline_table(df, base, self.open_package.value))
+        df, base = opened.metrics, self.open_base.value
+        others = [s for s in opened.scenarios if s != base]
+        if list(self.open_package.options) != others or self.open_package.value not in others:
+            self._updating = True  # the package list follows the baseline; draw once, below
+            try:
+                self.open_package.param.update(options=others, value=others[0], disabled=False)
+            finally:
+                self._updating = False
+        _, rows = headline_view(df, base, self.open_package.value, opened.sample)
+        self.open_headline.object = _frame(rows, "no common replicates and years to compare")
         try:
             table = package_table(df, base)
         except KeyError as e:
             self.open_packages.object = pd.DataFrame({"package": [f"no cost–effect table: missing column {e}"]})
             return
-        self.open_packages.object = packages_display(table)
-        self.open_pareto.object = pareto(table, title=f"{self._opened.source}: packages against {base}")
+        self.open_packages.object = _frame(package_rows(table, opened.sample, opened.contents or None), "no packages")
+        self.open_pareto.object = pareto(table, title=f"{opened.source}: packages against {base}",
+                                         sample=opened.sample)
+        self.open_pareto.visible = True
 
     # ------------------------------------------------------------------ layout
     def view(self) -> pn.viewable.Viewable:
@@ -353,7 +472,7 @@ class Explorer:
         controls = pn.Column(
             pn.pane.Markdown("## Pingan package explorer"),
             self.scenario, self.baseline,
-            pn.Row(self.replicates, self.scale, self.seed, sizing_mode="stretch_width"),
+            pn.Row(self.replicates, self.scale, self.seed, sizing_mode="stretch_width"), self.scale_note,
             self.package_name, self.run_button, self.progress, self.status,
             pn.pane.Markdown("### Interventions\nSwitches and sizes (at full scale) from the scenario file; "
                              "fold out *more* for each intervention's other parameters."),
@@ -362,15 +481,16 @@ class Explorer:
         )
         labels = ", ".join(METRIC_LABELS[m].split(" [")[0].split(" (")[0] for m in METRIC_LABELS)
         results = pn.Tabs(
-            ("Against baseline", pn.Column(self.headline_title, self.headline,
+            ("Against baseline", pn.Column(self.headline_title, self.headline, self.headline_notes,
                                            pn.pane.Markdown(f"Headline metrics: {labels}."))),
-            ("Map", self.map_pane),
-            ("Time series", self.series_pane),
-            ("Packages", pn.Column(pn.pane.Markdown("### Packages saved in this session (same baseline)"),
-                                   self.packages, self.pareto_pane)),
+            ("Map", pn.Column(self.map_hint, self.map_pane, self.map_caption)),
+            ("Time series", pn.Column(self.series_hint, self.series_pane)),
+            ("Packages", pn.Column(self.packages_title, self.packages, self.pareto_pane, pn.layout.Divider(),
+                                   self.study.view())),
             ("Open results", pn.Column(pn.Row(self.open_path, self.open_button), self.open_status,
                                        pn.Row(self.open_base, self.open_package), self.open_headline,
                                        self.open_packages, self.open_pareto)),
             dynamic=False, sizing_mode="stretch_width",
         )
+        self.tabs = results
         return pn.Row(controls, results, sizing_mode="stretch_both")

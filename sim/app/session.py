@@ -12,7 +12,11 @@ goes through the project's own APIs, so the explorer gives the same numbers as
   seed in both (common random numbers), on a background thread (:class:`PackageRun`);
 * the headline table is :func:`sim.experiments.summary.compare` and the cost–effect table
   :func:`sim.experiments.packages.package_table`, for the packages saved in the session
-  (:class:`Session`) or read from a results folder or store (:func:`open_results`).
+  (:class:`Session`) or read from a results folder or store (:func:`open_results`), shown with
+  the rows of :mod:`sim.presentation` (as the terminal and the report show them);
+* replicates, seed and scale are checked here with the command line's own argument checks
+  (:func:`run_settings`), whatever the browser sent, and a job is capped at
+  :data:`MAX_REPLICATES` replicates.
 """
 
 from __future__ import annotations
@@ -27,14 +31,18 @@ import pandas as pd
 
 from sim.experiments.packages import package_table
 from sim.experiments.runner import RunResult, metrics_frame, run_tasks, scenario_tasks
-from sim.experiments.summary import HEADLINE, compare
+from sim.experiments.summary import HEADLINE, compare, summarise
 from sim.interventions import REGISTRY
+from sim.plots import real_map
+from sim.presentation import SIZE_HINTS, Sample, intervention_starts, is_size_field, package_contents
 from sim.scenario.loader import ScenarioError, validate_scenario
 from sim.scenario.schema import Scenario
+from sim.space.geography import MapLayers
 
 __all__ = ["METRICS", "METRIC_LABELS", "SIZE_HINTS", "EditableField", "editable_fields", "package_scenario",
            "baseline_scenario", "headline_table", "PackageRun", "Session", "SavedPackage", "OpenedResults",
-           "open_results", "ResultsFileError", "BASELINES"]
+           "open_results", "ResultsFileError", "BASELINES", "MAX_REPLICATES", "SettingsError", "run_settings",
+           "headline_view"]
 
 #: Headline metrics shown against the baseline, in this order.
 METRICS: tuple[str, ...] = (*[m for m in HEADLINE if m != "cost_yuan"], "sense_of_safety_pct", "cost_yuan")
@@ -59,16 +67,49 @@ BASELINES: dict[str, str] = {
     "as_loaded": "the scenario as its file has it",
 }
 
-#: Words that mark an intervention field as a size (sites, cameras, people, a share of units):
-#: shown first, outside the "more parameters" list. Everything editable comes from the schema.
-SIZE_HINTS: tuple[str, ...] = ("count", "cameras", "units", "offices", "grids", "per_village", "per_community",
-                               "per_grid", "community_share", "coverage", "on_call", "staff_per")
+#: Most replicates of one job (each runs the package and its baseline: twice as many runs). A page
+#: is open to whoever can reach the server, so a job's size is bounded here, not in the browser.
+MAX_REPLICATES = 100
 
 Kind = Literal["bool", "int", "float", "choice"]
 
 
 class ResultsFileError(ValueError):
     """A results folder or store cannot be read; the message names the path and what to do."""
+
+
+class SettingsError(ValueError):
+    """A run setting (replicates, seed, scale) out of bounds; the message names it and what was expected."""
+
+
+def run_settings(replicates: Any, seed: Any, scale: Any) -> tuple[int, int, float]:
+    """Check a job's replicates, seed and scale as ``pingan run`` checks its options.
+
+    The seed and the scale go through the command line's own argument checks (0 ≤ seed ≤ 2⁶³ − 1,
+    0 < scale ≤ 1), so a value means the same on the page and in a terminal; replicates are at
+    least 2 (an interval needs two) and at most :data:`MAX_REPLICATES`.
+
+    Raises:
+        SettingsError: Naming the setting, what was expected and what was given.
+    """
+    import argparse
+
+    from sim.cli import _scale, _seed  # the command line's own checks: one meaning for both
+
+    out = []
+    for name, value, check in (("seed", seed, _seed), ("scale", scale, _scale)):
+        if value is None or isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise SettingsError(f"{name}: expected a number, got {value!r}")
+        if name == "seed" and not float(value).is_integer():
+            raise SettingsError(f"seed: expected a whole number, got {value!r}")
+        try:
+            out.append(check(str(int(value) if name == "seed" else float(value))))
+        except argparse.ArgumentTypeError as e:
+            raise SettingsError(f"{name}: {e}") from None
+    if isinstance(replicates, bool) or not isinstance(replicates, int) or not 2 <= replicates <= MAX_REPLICATES:
+        raise SettingsError(f"replicates: expected a whole number from 2 (an interval needs two) to {MAX_REPLICATES} "
+                            f"(a job's largest size here), got {replicates!r}")
+    return replicates, out[0], out[1]
 
 
 @dataclass(frozen=True)
@@ -137,9 +178,8 @@ def editable_fields(key: str) -> list[EditableField]:
         for m in info.metadata:
             lower = getattr(m, "ge", getattr(m, "gt", lower))
             upper = getattr(m, "le", getattr(m, "lt", upper))
-        size = kind in ("int", "float") and any(h in name for h in SIZE_HINTS) and "cost" not in name
         out.append(EditableField(key, name, kind, info.description or "", lower, upper, tuple(choices),
-                                 size or kind == "int", optional))
+                                 is_size_field(name, info.annotation) or kind == "int", optional))
     return sorted(out, key=lambda f: (f.name != "enabled", not f.size))  # stable: schema order within each
 
 
@@ -201,6 +241,23 @@ def headline_table(df: pd.DataFrame, base: str, package: str) -> pd.DataFrame:
     diff = diff.set_index("metric").loc[[m for m in METRICS if m in set(diff["metric"])]].reset_index()
     return diff[["metric", "label", "year", "base_mean", "package_mean", "difference", "difference_lo",
                  "difference_hi", "relative_pct", "relative_pct_lo", "relative_pct_hi", "replicates"]]
+
+
+def rows_frame(rows: list[dict[str, str]], empty: str) -> pd.DataFrame:
+    """Rows of :mod:`sim.presentation` as the frame a table pane shows; one cell saying ``empty`` if there are none."""
+    return pd.DataFrame(rows) if rows else pd.DataFrame({"": [empty]})
+
+
+def headline_view(df: pd.DataFrame, base: str, package: str, sample: Sample | None = None) -> tuple[int | None, list]:
+    """The headline table as :mod:`sim.presentation` shows it: ``(year, rows)`` of the last counted year."""
+    from sim.presentation import headline_rows
+
+    diff = compare(df[df["scenario"].isin([base, package])], base)
+    diff = diff[diff["scenario"] == package]
+    if diff.empty:
+        return None, []
+    year = int(diff["year"].max())
+    return year, headline_rows(diff, package, year, METRICS, sample)
 
 
 class _Progress:
@@ -298,16 +355,41 @@ class PackageRun:
 
 @dataclass
 class SavedPackage:
-    """A finished package kept in the session: its metrics and per-run maps."""
+    """A finished package kept in the session: its metrics, per-run maps and what it is.
+
+    Attributes:
+        name, base: The package's and its baseline's scenario names.
+        metrics: Both scenarios' yearly metrics.
+        results: Both scenarios' runs (maps, daily series).
+        settings: The planner's intervention settings.
+        group: What makes baselines identical (see :class:`Session`).
+        first_year: Calendar year of the first counted day.
+        starts: When the package starts against its baseline, to mark on time series
+            (:func:`sim.presentation.intervention_starts`).
+        contents: What the package contains, in words (:func:`sim.presentation.package_contents`).
+        scale: The runs' scale.
+        layers: The real map the city is laid out on (:func:`sim.plots.real_map`), or None for a
+            synthetic city: the Map tab draws the runs on it.
+        city_name: The city's name (the scenario's preset), for the map's caption.
+    """
 
     name: str
     base: str
     metrics: pd.DataFrame
     results: list[RunResult] = field(default_factory=list)
     settings: dict[str, dict[str, Any]] = field(default_factory=dict)
-    group: tuple = ()  # what makes baselines identical: see Session
-    first_year: int = 0  # calendar year of the first counted day
-    start_year: int | None = None  # year the package's first intervention starts
+    group: tuple = ()
+    first_year: int = 0
+    starts: list[tuple[int, str]] = field(default_factory=list)
+    contents: str = ""
+    scale: float | None = None
+    layers: MapLayers | None = field(default=None, repr=False)
+    city_name: str = ""
+
+    @property
+    def sample(self) -> Sample:
+        """The simulated sample the package's counts and costs describe."""
+        return Sample.of(self.metrics[self.metrics["scenario"] == self.base], self.scale)
 
 
 @dataclass
@@ -325,10 +407,10 @@ class Session:
         if run.results is None:
             raise ValueError(f"package {run.package.name!r} has no results ({run.error or 'not finished'})")
         package = run.package
-        starts = [p.start_year or package.run.start_year_of_interventions
-                  for p in package.enabled_interventions().values()]
-        saved = SavedPackage(package.name, run.base.name, metrics_frame(run.results), run.results,
-                             settings or {}, self._group(run), package.run.first_year, min(starts, default=None))
+        saved = SavedPackage(package.name, run.base.name, metrics_frame(run.results), run.results, settings or {},
+                             self._group(run), package.run.first_year, intervention_starts([package], run.base),
+                             package_contents(package, run.base), run.scale, real_map(package, run.scale),
+                             package.city.preset or "")
         self.packages[run.package.name] = saved
         return saved
 
@@ -352,20 +434,51 @@ class Session:
 
 @dataclass
 class OpenedResults:
-    """Results read from disk: a metrics frame, its scenarios, and where they came from."""
+    """Results read from disk: a metrics frame, its scenarios, its baseline, and where they came from.
+
+    Attributes:
+        source: The file read (``metrics.csv`` or a results store).
+        metrics: One row per scenario × replicate × year.
+        scenarios: The scenarios (a sweep's design points are ``scenario #point``), in file order.
+        note: What the file cannot show (a store keeps no maps).
+        baseline: The baseline the results name, or None when they do not say (then the planner
+            chooses it): ``compare.csv``'s ``base``, the first scenario of a ``metrics.csv``
+            (``pingan compare`` writes its baseline first), or the explorer's ``…_no_interventions``.
+        baseline_from: Where :attr:`baseline` was read, in words.
+        scale: The runs' scale, where the file records it (a store does, ``metrics.csv`` does not).
+        contents: What each package contains, in words, where the folder says (``packages.csv``).
+    """
 
     source: Path
     metrics: pd.DataFrame
     scenarios: list[str]
     note: str = ""
+    baseline: str | None = None
+    baseline_from: str = ""
+    scale: float | None = None
+    contents: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def sample(self) -> Sample:
+        """The simulated sample the counts and costs describe."""
+        return Sample.of(self.metrics, self.scale)
+
+    def year_on_year(self, scenario: str) -> list[dict[str, str]]:
+        """The last counted year against the one before, as ``pingan run`` prints it."""
+        from sim.presentation import year_on_year_rows
+
+        df = self.metrics[self.metrics["scenario"] == scenario]
+        return year_on_year_rows(summarise(df), scenario, METRICS, self.sample)
 
 
-def _store_frame(path: Path) -> pd.DataFrame:
+def _store_frame(path: Path) -> tuple[pd.DataFrame, list[str]]:
+    """The store's runs as the explorer's frame, and the store's notes (lost log, runs without rows)."""
     from sim.experiments.store import ResultsStore
 
     try:
-        with ResultsStore(path) as store:
+        with ResultsStore(path, readonly=True) as store:  # opening results never writes to the file
             frame = store.frame()
+            notes = list(store.notes)
     except Exception as e:  # sqlite3.DatabaseError and friends: a damaged or foreign file
         raise ResultsFileError(f"{path}: not a readable results store ({type(e).__name__}: {e}); open the "
                                "folder's metrics.csv instead, or rerun the command that wrote it") from None
@@ -377,18 +490,52 @@ def _store_frame(path: Path) -> pd.DataFrame:
         label = label + " #" + frame["point_id"].astype(str)
     if frame["scale"].nunique() > 1:
         label = label + " @" + frame["scale"].map(lambda s: f"{s:g}")
-    frame = frame.assign(scenario=label).drop(columns=["sweep", "run_id", "point_id", "scale"])
+    frame = frame.assign(scenario=label).drop(columns=["run_id", "point_id"])
     keep = ["scenario", "replicate", "seed", "year"]
-    return frame[keep + [c for c in frame.columns if c not in keep and pd.api.types.is_numeric_dtype(frame[c])]]
+    numeric = [c for c in frame.columns if c not in keep and pd.api.types.is_numeric_dtype(frame[c])]
+    return frame[keep + numeric + ["sweep"]], notes
+
+
+def _named_baseline(folder: Path, scenarios: list[str], frame: pd.DataFrame, from_csv: bool) -> tuple[str | None, str]:
+    """The baseline the results name (see :attr:`OpenedResults.baseline`), and where it was read."""
+    compare_csv = folder / "compare.csv"
+    if compare_csv.is_file():
+        try:
+            named = pd.read_csv(compare_csv, usecols=["base"])["base"].dropna().astype(str).unique()
+        except (ValueError, OSError, pd.errors.ParserError):
+            named = []
+        if len(named) == 1 and named[0] in scenarios:
+            return named[0], f"named in {compare_csv.name}, written by pingan compare"
+    if from_csv and len(scenarios) > 1:
+        return scenarios[0], "the first scenario of metrics.csv (pingan compare writes its baseline first)"
+    if "sweep" in frame.columns and set(frame["sweep"].astype(str)) == {"explorer"}:
+        off = [s for s in scenarios if s.endswith("_no_interventions")]
+        if len(off) == 1:
+            return off[0], "the explorer's baseline (every intervention off)"
+    return None, ""
+
+
+def _folder_contents(folder: Path) -> dict[str, str]:
+    """What each package contains, from a ``packages.csv`` written by ``pingan compare`` (empty if none)."""
+    try:
+        table = pd.read_csv(folder / "packages.csv", usecols=["package", "contains"])
+    except (ValueError, OSError, pd.errors.ParserError):
+        return {}
+    return {str(p): str(c) for p, c in zip(table["package"], table["contains"], strict=True) if isinstance(c, str)}
 
 
 def open_results(path: str | Path) -> OpenedResults:
     """Read a results folder (its ``metrics.csv``, else its ``store.sqlite``) or a results store file.
 
+    The baseline is the one the results name (:attr:`OpenedResults.baseline`); where they name
+    none it is left to the planner, never guessed from the scenarios' names or order.
+
     Raises:
         ResultsFileError: Missing path, no results in the folder, or an unreadable file.
     """
     path = Path(path).expanduser()
+    if not str(path).strip() or str(path) == ".":
+        raise ResultsFileError("give the path of a results folder or store (e.g. results/suizhou_2022)")
     if not path.exists():
         raise ResultsFileError(f"{path}: no such file or folder")
     if path.is_dir():
@@ -399,6 +546,7 @@ def open_results(path: str | Path) -> OpenedResults:
         else:
             raise ResultsFileError(f"{path}: no metrics.csv or store.sqlite in this folder (a folder written "
                                    "by pingan run, compare or sweep has them)")
+    scale = None
     if path.suffix == ".csv":
         try:
             df = pd.read_csv(path)
@@ -410,8 +558,12 @@ def open_results(path: str | Path) -> OpenedResults:
                                    f"missing {sorted(missing)}")
         note = ""
     else:
-        df = _store_frame(path)
-        note = "a results store keeps the yearly metrics only: no maps or time series"
-    scenarios = list(dict.fromkeys(df["scenario"].astype(str)))
-    return OpenedResults(path, df, scenarios, note)
-
+        df, notes = _store_frame(path)
+        note = "; ".join(["a results store keeps the yearly metrics only: no maps or time series", *notes])
+        if df["scale"].nunique() == 1:
+            scale = float(df["scale"].iloc[0])
+    df["scenario"] = df["scenario"].astype(str)
+    scenarios = list(dict.fromkeys(df["scenario"]))
+    baseline, where = _named_baseline(path.parent, scenarios, df, path.suffix == ".csv")
+    df = df.drop(columns=[c for c in ("sweep", "scale") if c in df.columns])
+    return OpenedResults(path, df, scenarios, note, baseline, where, scale, _folder_contents(path.parent))

@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 
 from sim.calibration.state import ATTRIBUTION_SEEDS, CalibrationState
+from sim.csv_output import write_csv
 
 __all__ = ["attribute"]
 
@@ -46,6 +47,6 @@ def attribute(cal: CalibrationState) -> pd.DataFrame:
                              "contribution_pts": float(np.nanmean(diff)) if vi else math.nan,
                              "contribution_sd": float(np.nanstd(diff, ddof=1)) if vi else math.nan})
     df = pd.DataFrame(rows)
-    df.to_csv(cal.out / "attribution.csv", index=False, float_format="%.6g")
+    write_csv(df, cal.out / "attribution.csv", float_format="%.6g")
     cal.attribution = df
     return df

@@ -16,6 +16,7 @@ from scipy.stats import qmc
 
 from sim.calibration.emulator import Emulators
 from sim.calibration.state import ABC_SEEDS, CalibrationState, target_spread
+from sim.csv_output import write_csv
 from sim.experiments.runner import replicate_seed
 from sim.rng import stream
 
@@ -59,7 +60,7 @@ def fit_emulators(cal: CalibrationState) -> pd.DataFrame:
     for k, p in enumerate(cal.params):
         cv[f"length_scale:{p.key}"] = ls[:, k]
     cv = cv[cal.used].reset_index(drop=True)
-    cv.to_csv(cal.out / "emulator.csv", index=False, float_format="%.6g")
+    write_csv(cv, cal.out / "emulator.csv", float_format="%.6g")
     cal.emulator_cv = cv
     cal.emulator_seconds = {"fit": round(fitted, 1), "cross_validation": round(time.time() - t0 - fitted, 1)}
     cal.log(f"emulators: {int(cal.used.sum())} targets fitted in {fitted:.0f} s; cross-validated R² median "

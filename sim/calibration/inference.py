@@ -19,6 +19,7 @@ import pandas as pd
 from sim.calibration.abc import ABCResult, Population, abc_smc
 from sim.calibration.design import fit_emulators
 from sim.calibration.state import ABC_SEEDS, CalibrationState
+from sim.csv_output import write_csv
 from sim.experiments.runner import replicate_seed
 from sim.rng import stream
 
@@ -103,7 +104,7 @@ def _write_population(cal: CalibrationState, pop: Population) -> None:
     old = pd.read_csv(path) if path.exists() and pop.generation > 0 else None
     if old is not None:
         df = pd.concat([old[old["generation"] < pop.generation], df], ignore_index=True)
-    df.to_csv(path, index=False, float_format="%.8g")
+    write_csv(df, path, float_format="%.8g")
 
 
 def _write_diagnostics(cal: CalibrationState, result: ABCResult) -> None:
@@ -122,7 +123,7 @@ def _write_diagnostics(cal: CalibrationState, result: ABCResult) -> None:
             row[f"sd_u:{p.key}"] = s
         rows.append(row)
         prev = pop
-    pd.DataFrame(rows).to_csv(cal.out / "diagnostics.csv", index=False, float_format="%.6g")
+    write_csv(pd.DataFrame(rows), cal.out / "diagnostics.csv", float_format="%.6g")
     cal.posterior().save(cal.out / "posterior.csv")
 
 

@@ -16,6 +16,7 @@ from sim.calibration.design import fit_emulators
 from sim.calibration.inference import emulator_summary, infer
 from sim.calibration.predictive import predict
 from sim.calibration.state import CalibrationState
+from sim.csv_output import write_csv
 
 __all__ = ["leave_one_out"]
 
@@ -45,7 +46,7 @@ def leave_one_out(cal: CalibrationState) -> pd.DataFrame:
         child.emulators = cal.emulators  # the city's targets are excluded by child.used in the distance
         cv = cal.emulator_cv
         child.emulator_cv = cv[cv["target_id"].isin(set(child.targets.loc[child.used, "target_id"]))]
-        child.emulator_cv.to_csv(child.out / "emulator.csv", index=False, float_format="%.6g")
+        write_csv(child.emulator_cv, child.out / "emulator.csv", float_format="%.6g")
         child.emulator_seconds = {"fit": 0.0, "cross_validation": 0.0}
         child.write_config()
         infer(child)
@@ -68,6 +69,6 @@ def leave_one_out(cal: CalibrationState) -> pd.DataFrame:
         cal.sims["leave_one_out"] = cal.sims.get("leave_one_out", 0) + child.sims["predictive"]
         child.close()
     table = pd.concat(tables, ignore_index=True)
-    table.to_csv(cal.out / "leave_one_out.csv", index=False, float_format="%.6g")
+    write_csv(table, cal.out / "leave_one_out.csv", float_format="%.6g")
     cal.leave_one_out_table = table
     return table

@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from sim.calibration.state import PREDICT_SEEDS, CalibrationState, discrepancies, hits
+from sim.csv_output import write_csv
 
 __all__ = ["predict", "tension"]
 
@@ -48,7 +49,7 @@ def predict(cal: CalibrationState, scenarios: list[str] | None = None) -> pd.Dat
     df.loc[~df["compared"], "hit"] = pd.NA
     if only is not None:
         df = df[t["scenario"].isin(scenarios).to_numpy()].reset_index(drop=True)
-    df.to_csv(cal.out / "predictive.csv", index=False, float_format="%.6g")
+    write_csv(df, cal.out / "predictive.csv", float_format="%.6g")
     cal.predictive = df
     return df
 
@@ -97,6 +98,6 @@ def tension(cal: CalibrationState) -> pd.DataFrame:
         row["driver_spearman"] = rho
         rows.append(row)
     df = pd.DataFrame(rows)
-    df.to_csv(cal.out / "tension.csv", index=False, float_format="%.6g")
+    write_csv(df, cal.out / "tension.csv", float_format="%.6g")
     cal.tension_table = df
     return df

@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from sim.calibration.state import SCREEN_SEEDS, CalibrationState, target_spread
+from sim.csv_output import write_csv
 from sim.experiments.runner import replicate_seed
 
 __all__ = ["screen"]
@@ -59,7 +60,7 @@ def screen(cal: CalibrationState) -> pd.DataFrame:
     chosen = pd.Series((above or ranked[:2])[:cfg.max_params])
     table["selected"] = table["key"].isin(set(chosen))
     table = pd.concat([table, effects], axis=1).sort_values("score", ascending=False, kind="stable")
-    table.to_csv(cal.out / "screening.csv", index=False, float_format="%.6g")
+    write_csv(table, cal.out / "screening.csv", float_format="%.6g")
     cal.params = [p for p in cal.candidates if p.key in set(chosen)]
     cal.log("screening: estimating " + ", ".join(p.key for p in cal.params))
     return table

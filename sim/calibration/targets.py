@@ -24,7 +24,6 @@ from pathlib import Path
 from typing import Any, Literal
 
 import pandas as pd
-import yaml
 from pydantic import BaseModel
 
 from sim._data import data_file
@@ -36,6 +35,7 @@ from sim.scenario.loader import (
     builtin_scenarios,
     load_scenario,
     load_scenario_data,
+    read_yaml,
     resolve_scenario_path,
     validate_scenario,
 )
@@ -59,6 +59,7 @@ __all__ = [
     "min_scale",
     "load_priors",
     "parameter_value",
+    "parameter_fields",
     "prior_overrides",
 ]
 
@@ -450,19 +451,19 @@ def parameter_value(scenario: Scenario, key: str) -> Any:
     return _resolve(scenario, key)[2]
 
 
-def prior_overrides(scenario: Scenario, values: Mapping[str, float]) -> list[str]:
-    """``--set`` overrides that give parameters new values and leave everything else as it is.
+def parameter_fields(scenario: Scenario, values: Mapping[str, Any]) -> dict[str, Any]:
+    """The scenario fields that give parameters new values, with the new value of each field.
 
     A mapping's entry or a list's element cannot be set alone with ``--set`` (the whole mapping or
-    list would be replaced), so the override rewrites the whole field, with the other entries
+    list would be replaced), so a key inside one rewrites the whole field, with the other entries
     taken from ``scenario``.
 
     Args:
-        scenario: The validated scenario the overrides will be applied to.
+        scenario: The validated scenario the values will be applied to.
         values: New values by parameter key.
 
     Returns:
-        ``key.path=value`` strings for :func:`sim.load_scenario`, one per scenario field touched.
+        ``{dotted field path: value}``, one entry per scenario field touched.
 
     Raises:
         KeyError: A key does not exist.
@@ -479,18 +480,28 @@ def prior_overrides(scenario: Scenario, values: Mapping[str, float]) -> list[str
         for step in inner[:-1]:
             node = node[step]
         node[inner[-1]] = value
-    return [f"{field}={format_value(v)}" for field, v in fields.items()]
+    return fields
+
+
+def prior_overrides(scenario: Scenario, values: Mapping[str, float]) -> list[str]:
+    """``--set`` overrides that give parameters new values and leave everything else as it is.
+
+    Args:
+        scenario: The validated scenario the overrides will be applied to.
+        values: New values by parameter key.
+
+    Returns:
+        ``key.path=value`` strings for :func:`sim.load_scenario`, one per scenario field touched
+        (see :func:`parameter_fields`).
+
+    Raises:
+        KeyError: A key does not exist.
+    """
+    return [f"{field}={format_value(v)}" for field, v in parameter_fields(scenario, values).items()]
 
 
 def _read_priors(path: Path) -> list:
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except OSError as e:
-        raise CalibrationFileError(f"{path}: cannot read the priors file ({e.strerror})") from None
-    except yaml.YAMLError as e:
-        mark = getattr(e, "problem_mark", None)
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        raise CalibrationFileError(f"{path}: malformed YAML{where}: {getattr(e, 'problem', e)}") from None
+    data = read_yaml(path, CalibrationFileError)  # as scenario files: data only, aliases bounded
     if not isinstance(data, list) or not data:
         raise CalibrationFileError(f"{path}: expected a non-empty list of priors, got {type(data).__name__}")
     return data

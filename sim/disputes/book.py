@@ -16,17 +16,22 @@ parent's and its count of re-entries), so its random draws are the same in every
 from __future__ import annotations
 
 from enum import IntEnum
+from typing import Annotated
 
 import numpy as np
 from pydantic import Field
 
-from sim.params import NonNegative, Params
+from sim.params import Params, Probability
 from sim.rng import event_uniform, event_uniforms, stream
 
 __all__ = ["DISPUTE_TYPES", "Stage", "Outcome", "Resolver", "DisputeParams", "DisputeBook"]
 
 DISPUTE_TYPES: tuple[str, ...] = ("neighbour", "family", "property_parking", "wage_arrears", "land")
 _LAND_USES = ("urban_core", "commercial", "residential", "industrial", "town", "village")
+#: Most new disputes of one type per 1 000 households per year (see ``per_1000_households_year``).
+MAX_DISPUTES_PER_1000_HOUSEHOLDS = 1_000
+#: A rate of new disputes [per 1 000 households per year], bounded by what a household can have.
+DisputeRate = Annotated[float, Field(ge=0, le=MAX_DISPUTES_PER_1000_HOUSEHOLDS)]
 
 
 class Stage(IntEnum):
@@ -61,11 +66,13 @@ class DisputeParams(Params):
     """How often disputes arise and how they escalate (all assumed; the sensitive ones calibrated,
     :mod:`sim.calibration`)."""
 
-    per_1000_households_year: dict[str, NonNegative] = Field(
+    per_1000_households_year: dict[str, DisputeRate] = Field(
         default={"neighbour": 20.0, "family": 20.0, "property_parking": 10.0, "wage_arrears": 6.0,
                  "land": 10.0},
         description="New disputes per 1 000 households per year at land-use multiplier 1 (assumed; "
-        "Daqing screened and resolved 34 991 in a year for ~1 M households, 002_5234f462d53c6514.txt).",
+        "Daqing screened and resolved 34 991 in a year for ~1 M households, 002_5234f462d53c6514.txt). At "
+        f"most {MAX_DISPUTES_PER_1000_HOUSEHOLDS:,} of a type: one a year in every household, thirty times "
+        "Daqing's rate of all types; every dispute is a row of the run's dispute book.",
     )
     land_use_multiplier: dict[str, dict[str, float]] = Field(
         default={
@@ -85,13 +92,15 @@ class DisputeParams(Params):
         2.5, ge=0, description="Dispute rate of a household with a special-population member, "
         "relative to others (assumed)."
     )
-    escalation_per_day: list[float] = Field(
+    escalation_per_day: list[Probability] = Field(
         default=[0.012, 0.010, 0.004], min_length=3, max_length=3,
-        description="Daily hazard of climbing from minor→conflict, conflict→call, call→violence (assumed).",
+        description="Daily hazard of climbing from minor→conflict, conflict→call, call→violence (assumed; "
+        "a chance per day, in [0, 1]).",
     )
-    lapse_per_day: list[float] = Field(
+    lapse_per_day: list[Probability] = Field(
         default=[0.025, 0.012, 0.02], min_length=3, max_length=3,
-        description="Daily hazard of a dispute fading by itself at minor, conflict, call (assumed).",
+        description="Daily hazard of a dispute fading by itself at minor, conflict, call (assumed; a chance "
+        "per day, in [0, 1]).",
     )
     in_handling_escalation_factor: float = Field(
         0.3, ge=0, le=1, description="Escalation hazard while a dispute is being handled (ticket or "

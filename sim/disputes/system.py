@@ -79,7 +79,7 @@ class DisputeSystem:
         self.observers = [] if observers is None else observers
         self.record_offences = record_offences or (
             lambda hour, year, crime_type, cells, recorded: recorder.offences(year, hour - warmup_hours, crime_type,
-                                                                              recorded))
+                                                                              cells, recorded))
         # What interventions register (nothing, in a baseline run).
         self.discovery_sources: list[DiscoverySource] = []
         self.household_factor: np.ndarray | None = None  # chance a new dispute of a household arises at all

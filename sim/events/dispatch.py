@@ -29,7 +29,7 @@ from sim.mechanisms.calls import Call
 from sim.params import Params
 from sim.rng import event_uniform, log_logistic_one
 
-__all__ = ["DispatchParams", "Dispatcher", "travel_minutes"]
+__all__ = ["DispatchParams", "Dispatcher", "travel_minutes", "urban_speed_cells", "destination_speed_kmh"]
 
 
 class DispatchParams(Params):
@@ -70,6 +70,16 @@ def travel_minutes(lattice_steps, cell_size_km, turnout_min, detour_factor, spee
 _travel_minutes = njit(cache=True)(travel_minutes)
 
 
+def urban_speed_cells(city) -> np.ndarray:
+    """Cells driven to at the urban speed: urban land uses and town centres (the rest at the rural speed)."""
+    return city.land_use <= 4
+
+
+def destination_speed_kmh(city, params: DispatchParams) -> np.ndarray:
+    """Speed towards each cell [km/h], as the dispatcher's travel times use it (see :func:`urban_speed_cells`)."""
+    return np.where(urban_speed_cells(city), params.speed_urban_kmh, params.speed_rural_kmh).astype(np.float64)
+
+
 class Dispatcher:
     """Assigns calls to units and runs the units' call handling.
 
@@ -92,23 +102,26 @@ class Dispatcher:
         self.on_scene = on_scene
         self.queues: dict[int, list] = {}
         self._wake: list[simpy.Event | None] = []
-        self._urban = city.land_use <= 4
+        self._urban = urban_speed_cells(city)
         # Per-cell lattice coordinates and speeds as Python lists, for one-unit travel times.
         self._ix = city.ix.tolist()
         self._iy = city.iy.tolist()
-        self._speed = [params.speed_urban_kmh if x else params.speed_rural_kmh
-                       for x in self._urban.tolist()]
+        self._speed = destination_speed_kmh(city, params).tolist()
         # The same as arrays, for the compiled choice of unit.
         self._ix_a, self._iy_a = city.ix.astype(np.int64), city.iy.astype(np.int64)
         self._speed_a = np.array(self._speed)
         self._seq = 0
         self.received: list[Call] = []
         self.attended: list[Call] = []
+        #: Minutes each unit has spent from dispatch until free again (bookkeeping only; location models
+        #: read each unit's busy share from it).
+        self.busy_minutes: list[float] = []
 
     def start_units(self) -> None:
         """Start the process of every unit that has none yet (after units were added)."""
         for u in range(len(self._wake), self.fleet.n):
             self._wake.append(None)
+            self.busy_minutes.append(0.0)
             self.env.process(self._unit(u))
 
     def submit(self, calls: list[Call]) -> None:
@@ -174,6 +187,7 @@ class Dispatcher:
         while True:
             self._wake[u] = env.event()
             call = yield self._wake[u]
+            started = env.now
             while call is not None:
                 travel = self._travel(int(fleet.cell[u]), call.cell)
                 yield env.timeout(travel)
@@ -190,6 +204,7 @@ class Dispatcher:
                     call.unit = u
             fleet.busy[u] = False
             fleet.dwell_until[u] = 0  # back to the beat at the next patrol move
+            self.busy_minutes[u] += env.now - started
 
     def _next_queued(self, u: int) -> Call | None:
         if self.fleet.retired[u]:

@@ -46,7 +46,8 @@ import numpy as np
 import pandas as pd
 from joblib import Parallel, delayed
 
-from sim.experiments.runner import RunResult, Task, run_one, run_tasks, scenario_tasks
+from sim.csv_output import write_csv
+from sim.experiments.runner import RunResult, Task, local_workers, run_one, run_tasks, scenario_tasks
 from sim.experiments.summary import mean_interval, relative_change
 from sim.mechanisms.crime_types import CRIME_TYPES, PREVENTABLE
 from sim.observers import Observer
@@ -580,7 +581,8 @@ def run_evidence(scale: float = 0.1, replicates: int = 8, jobs: int = 1, seed: i
     tasks = {role: scenario_tasks([s], replicates, seed, scale) for role, s in scen.items()}
     plain = [t for role in scen if role not in logged for t in tasks[role]]
     observed = [t for role in logged for t in tasks[role]]
-    out = Parallel(n_jobs=max(1, jobs))(delayed(_observed)(t) for t in observed)
+    with local_workers():
+        out = Parallel(n_jobs=max(1, jobs))(delayed(_observed)(t) for t in observed)
     for i, role in enumerate(logged):
         part = out[i * replicates:(i + 1) * replicates]
         res[role] = [r for r, _ in part]
@@ -624,5 +626,5 @@ def evidence_table(df: pd.DataFrame) -> str:
 def write_evidence(df: pd.DataFrame, out: Path) -> None:
     """Write ``evidence.csv`` and ``evidence.md`` into ``out``."""
     out.mkdir(parents=True, exist_ok=True)
-    df.to_csv(out / "evidence.csv", index=False, float_format="%.6g")
+    write_csv(df, out / "evidence.csv", float_format="%.6g")
     (out / "evidence.md").write_text(evidence_table(df), encoding="utf-8")

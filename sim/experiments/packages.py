@@ -64,6 +64,7 @@ PACKAGE_COLUMNS: dict[str, str] = {
     "cost_yuan": "the package's own cost per year [yuan]",
     "cost_per_prevented_note": "why cost per prevented case is empty or open-ended (empty when estimable)",
     "flag": "notes on the prevented count: " + "; ".join(f"{k}: {v}" for k, v in FLAGS.items()),
+    "contains": "what the package contains, in words (sim.presentation.package_contents); written by pingan compare",
 }
 
 
@@ -119,13 +120,15 @@ def cost_per_prevented(extra_cost: np.ndarray, prevented: np.ndarray, level: flo
     return (point, lo, hi, "upper end unbounded: some resamples prevent no cases" if not np.isfinite(hi) else "")
 
 
-def package_table(df: pd.DataFrame, base: str, metric: str = "preventable_cases") -> pd.DataFrame:
+def package_table(df: pd.DataFrame, base: str, metric: str = "preventable_cases",
+                  contents: dict[str, str] | None = None) -> pd.DataFrame:
     """One row per package: effect on ``metric`` and other headline metrics, cost, cost per prevented case.
 
     Args:
         df: metrics frame (scenario, replicate, year, metrics).
         base: The baseline scenario's name.
         metric: The outcome whose reduction counts as "prevented".
+        contents: What each package contains, in words: adds the ``contains`` column (last).
 
     Returns:
         Packages ranked by prevented cases (most first), with intervals over replicates; the
@@ -163,6 +166,8 @@ def package_table(df: pd.DataFrame, base: str, metric: str = "preventable_cases"
         added = ["prevented_pct_lo", "prevented_pct_hi", "cost_yuan_base", "cost_yuan", "cost_per_prevented_note",
                  "flag"]  # after the columns packages.csv has always had, so old readers keep working
         out = out[[c for c in out.columns if c not in added] + added]
+        if contents is not None:
+            out["contains"] = out["package"].map(lambda p: contents.get(p, ""))
     return out
 
 
@@ -176,15 +181,17 @@ def pareto_front(cost: np.ndarray, effect: np.ndarray) -> np.ndarray:
     return front
 
 
-def pareto_plot(table: pd.DataFrame, path: Path | str | None = None, metric: str = "preventable_cases"):
+def pareto_plot(table: pd.DataFrame, path: Path | str | None = None, metric: str = "preventable_cases",
+                sample=None):
     """Extra cost against cases prevented, with intervals; the Pareto frontier joined.
 
     Returns:
-        The :class:`matplotlib.figure.Figure` (:func:`sim.plots.pareto`), also saved to ``path`` when given.
+        The :class:`matplotlib.figure.Figure` (:func:`sim.plots.pareto`, its axes labelled with the
+        :class:`sim.presentation.Sample` given), also saved to ``path`` when given.
     """
     from sim.plots import pareto, save
 
-    return save(pareto(table, metric=metric), path)
+    return save(pareto(table, metric=metric, sample=sample), path)
 
 
 def area_breakdown(results: list[RunResult], base: str, level: str = "county") -> pd.DataFrame:

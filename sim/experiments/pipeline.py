@@ -26,8 +26,11 @@ from pathlib import Path
 
 import pandas as pd
 
+from sim.csv_output import write_csv
 from sim.experiments.runner import RunResult, run_batch, write_metrics
+from sim.experiments.store import ResultsStore
 from sim.experiments.summary import compare, summarise
+from sim.presentation import Sample
 from sim.scenario.schema import Scenario
 
 __all__ = ["PipelineResult", "PosteriorDraws", "posterior_draws", "run_scenarios"]
@@ -79,6 +82,8 @@ class PipelineResult:
         compare: ``compare.csv`` (against the baseline; None without one).
         packages: ``packages.csv`` (None without a baseline).
         rings: ``rings.csv`` (None without a baseline).
+        sample: What the counts and costs describe (the first scenario's sample of the city).
+        contents: Each scenario's package contents as the tables name them (None without a baseline).
     """
 
     results: list[RunResult]
@@ -87,12 +92,14 @@ class PipelineResult:
     compare: pd.DataFrame | None = None
     packages: pd.DataFrame | None = None
     rings: pd.DataFrame | None = None
+    sample: Sample | None = None
+    contents: dict[str, str] | None = None
 
 
 def run_scenarios(scenarios: Sequence[Scenario], replicates: int, seed: int, scale: float, out: Path,
                   jobs: int = -1, backend: str = "loky", scheduler: str | None = None,
                   vary: PosteriorDraws | None = None, baseline: str | None = None, report: Path | None = None,
-                  plots: bool = True, progress: bool = True) -> PipelineResult:
+                  plots: bool = True, progress: bool = True, store: ResultsStore | None = None) -> PipelineResult:
     """Run the scenarios and write the results folder (see the module docstring).
 
     Args:
@@ -107,13 +114,14 @@ def run_scenarios(scenarios: Sequence[Scenario], replicates: int, seed: int, sca
         report: With a baseline, also write the self-contained HTML report here.
         plots: Draw the PNG maps, time series and Pareto plot.
         progress: Progress bars.
+        store: The results store to commit runs to (it is closed when the runs end); None: open
+            ``out/store.sqlite``.
 
     Raises:
         KeyboardInterrupt: Interrupted; every run finished by then is in ``out/store.sqlite``.
     """
-    from sim.experiments.store import ResultsStore
-
-    store = ResultsStore(out / "store.sqlite")
+    if store is None:
+        store = ResultsStore(out / "store.sqlite")
     log.debug(f"scenarios {[s.name for s in scenarios]}; results store {out / 'store.sqlite'}")
     try:
         results = run_batch(scenarios, replicates, seed, scale, jobs, store, progress=progress, backend=backend,
@@ -123,50 +131,61 @@ def run_scenarios(scenarios: Sequence[Scenario], replicates: int, seed: int, sca
     df = write_metrics(results, out / "metrics.csv")
     if vary is not None:
         draws = pd.DataFrame([{"replicate": r, **vary.draw(r)} for r in range(replicates)])
-        draws.to_csv(out / "parameters.csv", index=False, float_format="%.10g")
+        write_csv(draws, out / "parameters.csv", float_format="%.10g")
         log.info(f"parameters drawn from {vary.posterior.source} per replicate: {out / 'parameters.csv'}")
     summary = summarise(df)
-    summary.to_csv(out / "summary.csv", index=False, float_format="%.10g")
-    done = PipelineResult(results, df, summary)
+    write_csv(summary, out / "summary.csv", float_format="%.10g")
+    sample = Sample.of(df[df["scenario"] == scenarios[0].name], scale)  # what the counts and costs describe
+    done = PipelineResult(results, df, summary, sample=sample)
     if baseline is not None:
+        from sim.presentation import intervention_starts, package_contents
+
         diff = compare(df, baseline)
-        diff.to_csv(out / "compare.csv", index=False, float_format="%.10g")
+        write_csv(diff, out / "compare.csv", float_format="%.10g")
         done.compare = diff
-        done.packages, done.rings = _packages(df, results, baseline, out, plots=plots)
+        contents = {s.name: package_contents(s, scenarios[0] if s is not scenarios[0] else None) for s in scenarios}
+        done.contents = contents
+        done.packages, done.rings = _packages(df, results, baseline, out, plots=plots, sample=sample,
+                                              contents=contents)
         if report is not None:
+            from sim.plots import real_map
             from sim.report import comparison_report
 
             comparison_report(report, df, results, baseline, first_year=scenarios[0].run.first_year,
-                              start_year=scenarios[1].run.start_year_of_interventions, diff=diff,
+                              starts=intervention_starts(scenarios[1:], scenarios[0]), diff=diff,
                               meta={"baseline": baseline, "alternatives": ", ".join(s.name for s in scenarios[1:]),
                                     "replicates": replicates, "seed": seed, "scale": scale,
-                                    "years": ", ".join(map(str, scenarios[0].run.year_labels))})
+                                    "years": ", ".join(map(str, scenarios[0].run.year_labels))},
+                              scale=scale, contents=contents, maps={s.name: real_map(s, scale) for s in scenarios})
             log.info(f"wrote the report {report}")
     if plots:
-        _plots(results, scenarios, out)
+        _plots(results, scenarios, out, scale, sample)
     return done
 
 
-def _packages(df, results, base: str, out: Path, plots: bool) -> tuple[pd.DataFrame, pd.DataFrame]:
+def _packages(df, results, base: str, out: Path, plots: bool, sample: Sample | None,
+              contents: dict[str, str] | None) -> tuple[pd.DataFrame, pd.DataFrame]:
     from sim.experiments.packages import area_breakdown, package_table, pareto_plot, ring_effects
 
-    table = package_table(df, base)
-    table.to_csv(out / "packages.csv", index=False, float_format="%.10g")
+    table = package_table(df, base, contents=contents)
+    write_csv(table, out / "packages.csv", float_format="%.10g")
     for level in ("county", "town"):
-        area_breakdown(results, base, level).to_csv(out / f"areas_{level}.csv", index=False, float_format="%.10g")
+        write_csv(area_breakdown(results, base, level), out / f"areas_{level}.csv", float_format="%.10g")
     rings = ring_effects(results, base)
-    rings.to_csv(out / "rings.csv", index=False, float_format="%.10g")
+    write_csv(rings, out / "rings.csv", float_format="%.10g")
     if len(table) and plots:
-        pareto_plot(table, out / "pareto.png")
+        pareto_plot(table, out / "pareto.png", sample=sample)
     return table, rings
 
 
-def _plots(results: list[RunResult], scenarios, out: Path) -> None:
-    from sim.plots import incident_map, time_series
+def _plots(results: list[RunResult], scenarios, out: Path, scale: float, sample: Sample | None) -> None:
+    from sim.plots import incident_map, real_map, time_series
+    from sim.presentation import intervention_starts
 
     by_name: dict[str, list[RunResult]] = {}
     for r in results:
         by_name.setdefault(r.scenario, []).append(r)
-    for s in scenarios:
-        incident_map(by_name[s.name], s.run.year_labels, out / f"map_{s.name}.png")
-    time_series(by_name, scenarios[0].run.first_year, out / "timeseries.png")
+    for s in scenarios:  # a city on a real map is drawn on it
+        incident_map(by_name[s.name], s.run.year_labels, out / f"map_{s.name}.png", layers=real_map(s, scale))
+    starts = intervention_starts(scenarios[1:], scenarios[0]) if len(scenarios) > 1 else None
+    time_series(by_name, scenarios[0].run.first_year, out / "timeseries.png", start=starts, sample=sample)

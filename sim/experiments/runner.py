@@ -17,6 +17,8 @@ from __future__ import annotations
 import contextlib
 import functools
 import os
+import threading
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,17 +28,26 @@ import pandas as pd
 from joblib import Parallel, delayed
 from tqdm.auto import tqdm
 
+from sim._data import install_hint
 from sim.agents.residents import build_residents
+from sim.csv_output import write_csv
 from sim.metrics import CORE_METRICS
 from sim.model import PinganModel
 from sim.observers import Observer
 from sim.scenario.schema import Scenario
 from sim.space.city import build_city
 
-__all__ = ["Task", "Recompute", "RunResult", "replicate_seed", "run_one", "run_tasks", "run_batch", "scenario_tasks",
-           "write_metrics", "metrics_frame", "ID_COLUMNS", "BACKENDS"]
+__all__ = ["Task", "Recompute", "RunResult", "CALL_RECORD", "replicate_seed", "run_one", "run_tasks", "run_batch",
+           "scenario_tasks", "write_metrics", "metrics_frame", "exit_with_parent", "local_workers", "ID_COLUMNS",
+           "BACKENDS"]
 
 BACKENDS = ("loky", "dask")
+
+#: One attended call of a run (:attr:`RunResult.calls`): its counted year, cell, dispatch priority
+#: (1 urgent, 2 normal, 3 non-urgent), whether it was a public-order call, the unit that answered it,
+#: and minutes from the call to the unit's arrival.
+CALL_RECORD = np.dtype([("year", np.int16), ("cell", np.int32), ("priority", np.int8), ("public_order", np.bool_),
+                        ("unit", np.int32), ("response_min", np.float64)])
 
 ID_COLUMNS = ("scenario", "replicate", "seed", "year")
 
@@ -58,6 +69,10 @@ class RunResult:
     cell_town: np.ndarray | None = None
     county_names: list[str] | None = None
     sites: dict[str, np.ndarray] | None = None  # intervention key -> cells of its sites (stations, cameras...)
+    monthly: np.ndarray | None = None  # counted months × counties × crime types, recorded offences
+    cell_calls: np.ndarray | None = None  # counted years × cells, calls for service attended (where they came from)
+    calls: np.ndarray | None = None  # attended calls of the counted years (CALL_RECORD)
+    unit_busy_share: np.ndarray | None = None  # per patrol unit: share of the run it spent on calls
 
     def frame(self) -> pd.DataFrame:
         df = pd.DataFrame(self.rows)
@@ -133,11 +148,22 @@ def run_one(scenario: Scenario, replicate: int, seed: int, scale: float = 1.0,
     xy = np.column_stack([city.x_km, city.y_km])
     sites = {iv.key: np.asarray(iv.treated_cells(), dtype=np.int64) for iv in model.interventions}
     treated = list(sites.values())
+    records = _call_records(model)
+    calls = np.zeros((len(model.years), city.n_cells), dtype=np.int64)
+    np.add.at(calls, (records["year"], records["cell"]), 1)
     treated = np.unique(np.concatenate(treated)).astype(np.int64) if treated else np.zeros(0, dtype=np.int64)
+    busy = np.array(model.dispatcher.busy_minutes) / max(model.env.now, 1.0)
     return RunResult(scenario.name, replicate, seed, model.year_rows(),
                      model.incidents.recorded.copy(), model.recorder.daily.copy(), xy,
                      model.incidents.true.copy(), treated, city.county.copy(), city.town.copy(),
-                     list(city.county_names), sites)
+                     list(city.county_names), sites, model.recorder.monthly.copy(), calls, records, busy)
+
+
+def _call_records(model: PinganModel) -> np.ndarray:
+    """Every attended call of the counted years as a :data:`CALL_RECORD` array."""
+    rows = [(y, c.cell, c.priority, c.kind == "public_order", c.unit, c.arrived_at - c.time)
+            for y in range(len(model.years)) for c in model.recorder.attended_in_year(y)]
+    return np.array(rows, dtype=CALL_RECORD)
 
 
 def _task(payload: str, replicate: int, seed: int, scale: float, progress: bool, index: int):
@@ -172,18 +198,59 @@ def scenario_tasks(scenarios: Iterable[Scenario], replicates: int, base_seed: in
     return tasks
 
 
+#: How often a worker process checks that the process that started it is alive [s].
+PARENT_CHECK_SECONDS = 0.5
+#: Exit status of a worker that stops because its parent died (128 + SIGKILL, as if killed with it).
+PARENT_GONE_STATUS = 137
+
+
+def exit_with_parent(parent: int) -> None:
+    """Make this worker process exit when ``parent`` (the process that started it) dies.
+
+    A loky worker blocks on its task queue, whose pipe it holds both ends of, so it does not
+    notice when the process that started the batch is killed (SIGKILL runs no clean-up): it
+    would finish its run and then wait forever, with its city in memory. A daemon thread
+    checks every :data:`PARENT_CHECK_SECONDS` that the worker still has that parent (a process
+    whose parent dies is adopted by another) and ends the worker at once when it does not.
+    Linux's parent-death signal would fire when the *thread* that started the worker ends,
+    which loky's executor threads do; the check works on every POSIX system.
+
+    Used as the loky executor's initializer, so it runs in every worker, busy or idle.
+    """
+    if os.getppid() != parent:  # gone before this worker started
+        os._exit(PARENT_GONE_STATUS)
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(PARENT_CHECK_SECONDS)
+        os._exit(PARENT_GONE_STATUS)  # no clean-up: the results of a dead batch go nowhere
+
+    threading.Thread(target=watch, name="pingan-exit-with-parent", daemon=True).start()
+
+
+@contextlib.contextmanager
+def local_workers():
+    """joblib's loky backend, configured so that its worker processes end with this process
+    however it ends, SIGKILL included (see :func:`exit_with_parent`)."""
+    from joblib import parallel_config
+
+    with parallel_config(backend="loky", initializer=exit_with_parent, initargs=(os.getpid(),)):
+        yield
+
+
 @contextlib.contextmanager
 def _backend(backend: str, scheduler: str | None, jobs: int):
     """Yields the n_jobs to hand joblib, inside the chosen backend's configuration."""
     if backend == "loky":
-        yield os.cpu_count() or 1 if jobs == -1 else max(1, jobs)
+        with local_workers():
+            yield os.cpu_count() or 1 if jobs == -1 else max(1, jobs)
         return
     if backend != "dask":
         raise ValueError(f"backend must be one of {BACKENDS}, got {backend!r}")
     try:
         from dask.distributed import Client
     except ImportError as e:  # pragma: no cover - depends on the install
-        raise RuntimeError("the dask backend needs: pip install -e '.[dask]'") from e
+        raise RuntimeError(f"the dask backend needs the dask extra: {install_hint('dask')}") from e
     if not scheduler:
         raise ValueError("--backend dask needs --scheduler ADDRESS (e.g. tcp://host:8786)")
     from joblib import parallel_config
@@ -268,7 +335,7 @@ class Recompute:
 
 def _write_atomic(df: pd.DataFrame, path: Path) -> None:
     tmp = path.with_suffix(path.suffix + ".tmp")
-    df.to_csv(tmp, index=False, float_format="%.10g")
+    write_csv(df, tmp, float_format="%.10g")
     os.replace(tmp, path)
 
 

@@ -40,7 +40,7 @@ import math
 import numbers
 import os
 import sqlite3
-import time
+import struct
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from hashlib import sha256
@@ -107,16 +107,25 @@ def _plain(value: Any) -> Any:
 
 
 #: Parts of the package (paths under sim/, or their first folder) that do not change what a run
-#: computes: editing them keeps stored results. The store itself is one: it only keeps them.
-_NOT_MODEL = frozenset({"app", "calibration", "cli.py", "__main__.py", "_data", "experiments/store.py"})
+#: computes: editing them keeps stored results. The store itself is one: it only keeps them; so are
+#: the pre-run memory check, the output-folder lock and the CSV writer; the optimiser only writes
+#: scenarios, whose content is part of the run id; tables, figures and reports only read runs, and
+#: the run-and-compare pipeline only orders runs and writes those tables; the maintainer's tools
+#: that derive the shipped geographies and records (their outputs are hashed).
+_NOT_MODEL = frozenset({"app", "calibration", "cli.py", "__main__.py", "_data", "experiments/store.py",
+                        "experiments/resources.py", "experiments/folder_lock.py", "csv_output.py", "optimise",
+                        "presentation.py", "plots.py", "report.py", "experiments/summary.py",
+                        "experiments/packages.py", "experiments/pipeline.py",
+                        "space/derive_geographies.py", "space/derive_records.py"})
 
 
 @functools.lru_cache(maxsize=1)
 def model_version() -> str:
-    """A hash of the simulation's source code: a changed model never reuses stored results."""
+    """A hash of the simulation's source code and built-in real maps: a changed model never reuses stored results."""
     root = Path(__file__).resolve().parents[1]
     h = sha256()
-    for f in sorted(root.rglob("*.py")):
+    # The seed cities' outlines and populations (sim/space/geographies) are part of the model's input.
+    for f in sorted([*root.rglob("*.py"), *(root / "space" / "geographies").glob("*.json")]):
         relative = f.relative_to(root)
         if relative.parts[0] in _NOT_MODEL or relative.as_posix() in _NOT_MODEL:
             continue
@@ -218,31 +227,107 @@ def _damaged(path: Path, error: sqlite3.DatabaseError) -> StoreError:
                       "or give another --out/--store")
 
 
+#: SQLite's WAL-index header (the first 48 bytes of the ``-shm`` file, kept twice, native byte order;
+#: https://www.sqlite.org/walformat.html): version, unused, change counter, is-initialised flag,
+#: checksum order, page size, frames in the log (mxFrame), pages, frame checksum, salt (raw bytes),
+#: header checksum.
+_WAL_INDEX_HEADER = struct.Struct("=IIIBBHII8s8s8s")
+#: Offset of nBackfill (frames already copied into the database) in the ``-shm`` file.
+_WAL_BACKFILL_AT = 96
+_WAL_HEADER_BYTES = 32  # the log's own header; its salt is at bytes 16–24
+_WAL_FRAME_HEADER_BYTES = 24
+
+
+def _lost_wal_frames(path: Path) -> str | None:
+    """Whether committed transactions of a store's write-ahead log were lost while no process had it open.
+
+    After a writer is killed, its ``-wal`` file holds the transactions committed since the last
+    checkpoint, and the ``-shm`` index says how many frames that is. If the log was then deleted,
+    truncated or replaced, SQLite silently opens the store without those transactions. This reads
+    the index before SQLite opens (and rebuilds) it, and compares it with the log.
+
+    Returns:
+        "missing", "truncated" or "replaced" when frames the index counts are not in the log
+        (beyond those already copied into the database), else None. None too when there is no
+        index to compare with (deleting both files leaves no trace).
+    """
+    shm, wal = Path(f"{path}-shm"), Path(f"{path}-wal")
+
+    def index() -> bytes:
+        try:
+            with open(shm, "rb") as fh:
+                return fh.read(_WAL_BACKFILL_AT + 4)
+        except OSError:
+            return b""
+
+    head = index()
+    if len(head) < _WAL_BACKFILL_AT + 4 or head[:48] != head[48:96]:  # unset, or caught mid-update
+        return None
+    _version, _, _, is_init, _, page, frames, _, _, salt, _ = _WAL_INDEX_HEADER.unpack(head[:48])
+    (backfilled,) = struct.unpack("=I", head[_WAL_BACKFILL_AT:_WAL_BACKFILL_AT + 4])
+    page_size = 65536 if page == 1 else page
+    if not is_init or frames <= backfilled or page_size < 512:
+        return None  # nothing in the log that the database does not already hold
+    try:
+        size = wal.stat().st_size
+        with open(wal, "rb") as fh:
+            wal_salt = fh.read(_WAL_HEADER_BYTES)[16:24]
+    except OSError:
+        lost = "missing"
+    else:
+        short = size < _WAL_HEADER_BYTES + frames * (_WAL_FRAME_HEADER_BYTES + page_size)
+        lost = "truncated" if short else "replaced" if wal_salt != salt else None
+    # A live store (another process writing) moves its index on: only a still index tells of a loss.
+    return lost if lost and index() == head else None
+
+
 class ResultsStore:
     """Finished runs in a SQLite file (WAL mode), safe to open from many processes at once.
 
     Writers commit one run per transaction and take turns; readers never wait for writers.
     Use as a context manager, or call :meth:`close`.
 
+    A store is only ever created where no file exists, and created whole: its tables are made in
+    a file beside it that is then linked into place, so a file at the path is either a complete
+    results store or not one of ours — and a file that is not ours (empty, another program's
+    database, damaged) is refused and never written to. With ``readonly`` the file is opened
+    read-only (SQLite's ``mode=ro``): reading results never changes the file, not even by a
+    checkpoint of its write-ahead log.
+
     Args:
-        path: The store file; created, with its tables, if it does not exist.
+        path: The store file; created, with its tables, if it does not exist (not with ``readonly``).
+        readonly: Open an existing store for reading only.
+
+    Attributes:
+        notes: What is wrong but usable, found when the store was opened: runs committed but lost
+            with a deleted or truncated write-ahead log, runs without rows or rows without runs.
 
     Raises:
-        StoreError: If the path is a folder, the file is not a SQLite database, is damaged, is
-            another program's database, or was written by a newer version of the store.
+        StoreError: If the path is a folder, the file is empty, is not a SQLite database, is
+            damaged, is another program's database, or was written by a newer version of the
+            store; with ``readonly``, if it does not exist.
     """
 
-    def __init__(self, path: str | Path):
+    def __init__(self, path: str | Path, *, readonly: bool = False):
         self.path = Path(path)
+        self.readonly = readonly
         if self.path.is_dir():
             raise StoreError(f"{self.path}: is a folder; expected a results store file (e.g. store.sqlite)")
         self._metric_sets: dict[str, int] = {}  # names (JSON) -> set id, once committed
+        self.notes: list[str] = []
+        if not self.path.exists():
+            if readonly:
+                raise StoreError(f"{self.path}: no such results store")
+            self._create_file()
+        elif self.path.stat().st_size == 0:
+            raise StoreError(f"{self.path}: an empty file, not a results store (a store is created where no file "
+                             "exists); move it aside or give another --out/--store file")
+        lost = _lost_wal_frames(self.path)  # before connecting: opening the store recovers the log
         try:
             self._con = self._connect()
         except sqlite3.DatabaseError as e:
             raise _damaged(self.path, e) from None
         try:
-            self._create()
             self._check()
         except sqlite3.DatabaseError as e:
             self._con.close()
@@ -250,74 +335,99 @@ class ResultsStore:
         except StoreError:
             self._con.close()
             raise
+        if lost:
+            self.notes.append(f"its write-ahead log ({self.path.name}-wal) is {lost}: runs committed after the last "
+                              "checkpoint are not in the store; a resumed sweep computes them again")
+        self.notes.extend(self._disagreements())
 
     def _check(self) -> None:
-        """Read the schema and the last page of each table: a truncated file fails here, not mid-sweep.
+        """Check the file is a results store and read the last page of each table: a truncated file
+        fails here, not mid-sweep.
 
         ``PRAGMA quick_check`` would read the whole file (minutes for a large store); the
         schema read and the ``MAX`` queries below touch the first and the last pages, where a
         truncated or overwritten file is found.
         """
-        tables = {n for (n,) in self._con.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-        if not _TABLES <= tables:
-            raise StoreError(f"{self.path}: a SQLite database without the results store's tables "
-                             f"(it has {sorted(tables) or 'none'}); give another --out/--store file")
-        self._con.execute("SELECT MAX(run_id) FROM runs").fetchone()
-        self._con.execute("SELECT MAX(rowid) FROM rows").fetchone()
-        self._con.execute("SELECT COUNT(*) FROM metric_sets").fetchone()
-
-    def _connect(self) -> sqlite3.Connection:
-        # isolation_level=None: no implicit transactions; put() opens and commits its own.
-        con = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
-        con.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-        con.execute("PRAGMA synchronous = FULL")  # see the module docstring
-        return con
-
-    def _create(self) -> None:
         version = self._con.execute("PRAGMA user_version").fetchone()[0]
         if version > SCHEMA_VERSION:
             raise StoreError(f"{self.path}: results store version {version}, this code reads up to "
                              f"{SCHEMA_VERSION}; update pingan or give another --out/--store")
-        if version == SCHEMA_VERSION:
-            return  # readers opening a live store take no write lock
-        others = [n for (n,) in self._con.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
-                  if n not in _TABLES and not n.startswith("sqlite_")]  # ours: another process is creating it
-        if others:  # never add our tables to another program's database
-            raise StoreError(f"{self.path}: a SQLite database of another program (tables {sorted(others)}); "
-                             "give another --out/--store file")
-        self._set_wal()
-        self._con.execute("BEGIN IMMEDIATE")
-        try:
-            if self._con.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION:
-                self._con.execute("COMMIT")  # another process created it meanwhile
-                return
-            for statement in _SCHEMA.split(";"):
-                if statement.strip():
-                    self._con.execute(statement)
-            self._con.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
-            self._con.execute("COMMIT")
-        except BaseException:
-            if self._con.in_transaction:
-                self._con.execute("ROLLBACK")
-            raise
+        tables = {n for (n,) in self._con.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        others = sorted(n for n in tables if n not in _TABLES and not n.startswith("sqlite_"))
+        if others:  # never add our tables to another program's database, nor read it as ours
+            raise StoreError(f"{self.path}: a SQLite database of another program (tables {others}); it is left "
+                             "as it is: give another --out/--store file")
+        if not _TABLES <= tables or version != SCHEMA_VERSION:
+            raise StoreError(f"{self.path}: a SQLite database without the results store's tables (it has "
+                             f"{sorted(tables) or 'none'}); it is left as it is: give another --out/--store file")
+        self._con.execute("SELECT MAX(run_id) FROM runs").fetchone()
+        self._con.execute("SELECT MAX(rowid) FROM rows").fetchone()
+        self._con.execute("SELECT COUNT(*) FROM metric_sets").fetchone()
 
-    def _set_wal(self) -> None:
-        """Switch the file to WAL (a property of the file: set once, kept by every later connection).
+    def _disagreements(self) -> list[str]:
+        """Runs without rows and rows without runs (a store edited by another program, or damaged)."""
+        out = []
+        (bare,) = self._con.execute(
+            "SELECT COUNT(*) FROM runs r WHERE NOT EXISTS (SELECT 1 FROM rows w WHERE w.run_id = r.run_id)").fetchone()
+        if bare:
+            out.append(f"{bare} run{'s' if bare > 1 else ''} without any year row: left out of tables and exports, "
+                       "and computed again by a resumed sweep")
+        (orphans,) = self._con.execute(
+            "SELECT COUNT(DISTINCT w.run_id) FROM rows w WHERE NOT EXISTS "
+            "(SELECT 1 FROM runs r WHERE r.run_id = w.run_id)").fetchone()
+        if orphans:
+            out.append(f"year rows of {orphans} run{'s' if orphans > 1 else ''} that the store does not list: left "
+                       "out of tables and exports")
+        return out
 
-        SQLite does not call the busy handler for this switch, so two processes creating
-        the same store at once can see "database is locked": retry until the busy timeout.
+    def _connect(self) -> sqlite3.Connection:
+        # isolation_level=None: no implicit transactions; put() opens and commits its own.
+        if self.readonly:  # mode=ro: SQLite itself refuses every write, checkpoints included
+            uri = f"{self.path.resolve().as_uri()}?mode=ro"
+            con = sqlite3.connect(uri, uri=True, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
+        else:
+            con = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
+        con.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        if not self.readonly:
+            con.execute("PRAGMA synchronous = FULL")  # see the module docstring
+        return con
+
+    def _create_file(self) -> None:
+        """Create a complete, empty store at :attr:`path`, atomically.
+
+        The tables are made in a file of this process's own beside the path, switched to WAL
+        (a property of the file, kept by every later connection) and closed; the file is then
+        hard-linked into place, which fails if another process created the store meanwhile (then
+        that store is used). A store is never half-created, and no existing file is ever written to.
         """
-        deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
-        pause = 0.001
-        while True:
+        tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.new")
+        tmp.unlink(missing_ok=True)
+        try:
+            con = sqlite3.connect(tmp, isolation_level=None)
             try:
-                self._con.execute("PRAGMA journal_mode = WAL")
-                return
-            except sqlite3.OperationalError as error:
-                if "locked" not in str(error) or time.monotonic() > deadline:
-                    raise
-                time.sleep(pause)
-                pause = min(2 * pause, 0.1)
+                con.execute("PRAGMA journal_mode = WAL")
+                con.execute("BEGIN IMMEDIATE")
+                for statement in _SCHEMA.split(";"):
+                    if statement.strip():
+                        con.execute(statement)
+                con.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+                con.execute("COMMIT")
+            finally:
+                con.close()  # the last connection: the log is checkpointed into the file and removed
+            try:
+                os.link(tmp, self.path)
+            except FileExistsError:
+                pass  # another process created the store first: use it
+            except OSError:  # a filesystem without hard links: rename, unless the path appeared meanwhile
+                if not self.path.exists():
+                    os.replace(tmp, self.path)
+        except sqlite3.DatabaseError as e:
+            raise StoreError(f"{self.path}: cannot create a results store ({e})") from None
+        except OSError as e:
+            raise StoreError(f"{self.path}: cannot create a results store ({e.strerror})") from None
+        finally:
+            for leftover in (tmp, Path(f"{tmp}-wal"), Path(f"{tmp}-shm")):
+                leftover.unlink(missing_ok=True)
 
     # -- writing -----------------------------------------------------------------------
 
@@ -360,15 +470,18 @@ class ResultsStore:
         names_json = json.dumps(list(names))
         point_json = json.dumps(record.point, default=_plain)
 
+        if self.readonly:
+            raise StoreError(f"{self.path}: opened read-only; cannot store run {record.run_id}")
         con = self._con
         con.execute("BEGIN IMMEDIATE")  # the write lock from the start: the check below cannot go stale
         try:
-            if con.execute("SELECT 1 FROM runs WHERE run_id = ?", (record.run_id,)).fetchone():
+            if con.execute("SELECT 1 FROM rows WHERE run_id = ? LIMIT 1", (record.run_id,)).fetchone():
                 if not replace:
                     con.execute("ROLLBACK")
                     return False
-                con.execute("DELETE FROM rows WHERE run_id = ?", (record.run_id,))
-                con.execute("DELETE FROM runs WHERE run_id = ?", (record.run_id,))
+            # A finished run replaced, or a run listed without rows (an edited store): start it afresh.
+            con.execute("DELETE FROM rows WHERE run_id = ?", (record.run_id,))
+            con.execute("DELETE FROM runs WHERE run_id = ?", (record.run_id,))
             set_id = self._metric_sets.get(names_json)
             if set_id is None:
                 con.execute("INSERT OR IGNORE INTO metric_sets (names) VALUES (?)", (names_json,))
@@ -391,8 +504,9 @@ class ResultsStore:
     # -- reading -----------------------------------------------------------------------
 
     def finished_ids(self) -> set[str]:
-        """Ids of every run in the store (of every sweep)."""
-        return {rid for (rid,) in self._con.execute("SELECT run_id FROM runs")}
+        """Ids of every finished run in the store (of every sweep): listed, with its year rows."""
+        return {rid for (rid,) in self._con.execute(
+            "SELECT run_id FROM runs r WHERE EXISTS (SELECT 1 FROM rows w WHERE w.run_id = r.run_id)")}
 
     def run_rows(self, run_ids: list[str]) -> dict[str, list[dict[str, Any]]]:
         """The year rows of the given runs, as :attr:`RunRecord.rows` (absent ids are left out).
@@ -490,13 +604,15 @@ class ResultsStore:
         rows = 0
         try:
             if suffix == ".csv":
+                from sim.csv_output import write_csv  # here: the store module imports nothing of sim at load
+
                 with open(tmp, "w", newline="", encoding="utf-8") as fh:
                     first = True
                     for df in chunks:
-                        df.to_csv(fh, index=False, header=first)
+                        write_csv(df, fh, header=first)
                         first, rows = False, rows + len(df)
                     if first:  # empty store: header only
-                        _frame([], self._layout(self._con, sweep)).to_csv(fh, index=False)
+                        write_csv(_frame([], self._layout(self._con, sweep)), fh)
             else:
                 rows = _write_parquet(tmp, chunks, lambda: _frame([], self._layout(self._con, sweep)))
             os.replace(tmp, path)

@@ -241,56 +241,42 @@ def compare(df: pd.DataFrame, base: str) -> pd.DataFrame:
     return pd.DataFrame(out)
 
 
-def _num(x: float) -> str:
-    return "—" if not np.isfinite(x) else f"{x:.4g}"
-
-
 def is_rare(flag: object) -> bool:
     """A rare count with few replicates: its relative interval is noise, so tables show counts."""
     return isinstance(flag, str) and "rare" in flag.split("; ")
 
 
-def _pct(m: float, lo: float, hi: float) -> str:
-    if not np.isfinite(m):
-        return "not estimable"
-    if not (np.isfinite(lo) and np.isfinite(hi)):
-        return f"{m:+.1f} %"
-    return f"{m:+.1f} % [{lo:+.1f}, {hi:+.1f}]"
+def format_summary(summary: pd.DataFrame, metrics: tuple[str, ...] = HEADLINE, sample=None) -> str:
+    """The year-on-year table as text (:func:`sim.presentation.year_on_year_rows`, as the report and the app show it).
 
+    Args:
+        summary: From :func:`summarise`.
+        metrics: The metrics shown, in order.
+        sample: The :class:`sim.presentation.Sample` the counts and costs describe (labelled), or None.
+    """
+    from sim.presentation import text_table, year_on_year_rows
 
-def format_summary(summary: pd.DataFrame, metrics: tuple[str, ...] = HEADLINE) -> str:
-    """The year-on-year table as text: a relative change where estimable, else the change in counts."""
     lines = []
     for scen, g in summary.groupby("scenario", sort=False):
-        g = g[g["metric"].isin(metrics)].set_index("metric")
-        g = g.loc[[m for m in metrics if m in g.index]]
         y0, y1, n = g["year_from"].iloc[0], g["year_to"].iloc[0], g["replicates"].iloc[0]
         lines.append(f"\n{scen}: {y1} against {y0}, mean over {n} replicates [95 % interval]")
-        lines.append(f"  {'metric':26s} {y0:>12} {y1:>12}   change")
-        for m, r in g.iterrows():
-            if not np.isfinite(r.change_pct):
-                change = f"{r.change:+.4g} (absolute; no relative change from {_num(r.mean_from)})"
-            elif is_rare(r.flag):  # a percent interval of a few events says nothing: give counts
-                change = f"{r.change:+.4g} [{_num(r.change_lo)}, {_num(r.change_hi)}] (counts; {r.change_pct:+.0f} %)"
-            else:
-                change = _pct(r.change_pct, r.change_pct_lo, r.change_pct_hi)
-            flag = f"  ({r.flag})" if isinstance(r.flag, str) and r.flag else ""
-            lines.append(f"  {m:26s} {r.mean_from:12.4g} {r.mean_to:12.4g}   {change}{flag}")
+        if sample is not None:
+            lines.append(f"  {sample.caption()}")
+        lines.append(text_table(year_on_year_rows(summary, scen, metrics, sample)))
     return "\n".join(lines)
 
 
-def format_compare(diff: pd.DataFrame, metrics: tuple[str, ...] = HEADLINE) -> str:
-    """The comparison table as text: difference with interval, relative change where estimable."""
+def format_compare(diff: pd.DataFrame, metrics: tuple[str, ...] = HEADLINE, sample=None) -> str:
+    """The comparison table as text (:func:`sim.presentation.headline_rows`, as the report and the app show it)."""
+    from sim.presentation import headline_rows, text_table
+
     lines = []
     for (scen, year), g in diff.groupby(["scenario", "year"], sort=False):
-        g = g[g["metric"].isin(metrics)]
-        lines.append(f"\n{scen} minus {g['base'].iloc[0]}, {year} (paired by replicate) [95 % interval]")
-        for _, r in g.iterrows():
-            flag = f"  ({r.flag})" if isinstance(r.flag, str) and r.flag else ""
-            rel = (f"{r.relative_pct:+.0f} %" if is_rare(r.flag) and np.isfinite(r.relative_pct)
-                   else _pct(r.relative_pct, r.relative_pct_lo, r.relative_pct_hi))
-            lines.append(f"  {r.metric:26s} {r.difference:+12.4g} [{_num(r.difference_lo)}, {_num(r.difference_hi)}]"
-                         f"  {rel}{flag}")
+        lines.append(f"\n{scen} against {g['base'].iloc[0]}, {year}: mean over {int(g['replicates'].max())} paired "
+                     "replicates [95 % interval]")
+        if sample is not None:
+            lines.append(f"  {sample.caption()}")
+        lines.append(text_table(headline_rows(diff, scen, year, metrics, sample)))
     return "\n".join(lines)
 
 
@@ -307,6 +293,8 @@ def format_reported(summary: pd.DataFrame, targets: pd.DataFrame, scale: float, 
     Returns:
         The table and a note on the parameters, or ``""`` when no reported figure applies.
     """
+    from sim.presentation import figure, percent
+
     rows = []
     for t in targets[targets["kind"] == "yoy_change"].itertuples():
         hit = summary[(summary["scenario"] == t.scenario) & (summary["metric"] == t.metric)
@@ -315,16 +303,17 @@ def format_reported(summary: pd.DataFrame, targets: pd.DataFrame, scale: float, 
             continue
         r = hit.iloc[0]
         reported = {"lower": "rises", "upper": "falls"}.get(t.bound) or f"{t.value:+g} %"
-        simulated = (_pct(r.change_pct, r.change_pct_lo, r.change_pct_hi) if np.isfinite(r.change_pct)
-                     else f"{r.change:+.4g} (counts)")
+        simulated = (percent(r.change_pct, r.change_pct_lo, r.change_pct_hi) if np.isfinite(r.change_pct)
+                     else f"{figure(r.change, signed=True)} (counts)")
         small = f"  (compare at scale ≥ {t.min_scale:g})" if scale < t.min_scale else ""
         rows.append(f"  {t.scenario} {t.years[0]}: {t.metric:22s} reported {reported:>7s}   simulated {simulated}"
                     f"   [{t.source_file}]{small}")
     if not rows:
         return ""
     params = ("Parameters: drawn from the calibrated posterior, one set per replicate." if posterior else
-              "Parameters: the documented defaults. Add --posterior calibration/results/main/posterior.csv to draw\n"
-              "calibrated sets per replicate, so that parameter uncertainty enters the intervals.")
+              "Parameters: the documented defaults. Add --posterior main to draw calibrated sets per replicate from\n"
+              "the committed calibration's posterior (it ships with pingan), so that parameter uncertainty enters\n"
+              "the intervals; --posterior FILE takes another posterior.csv.")
     return ("\nWhat the seed cities reported (calibration/targets.csv) against this run:\n" + "\n".join(rows)
             + "\n" + params + "\nWhere the model cannot reach a reported figure within plausible parameters, "
             "README.md, \"Tensions\", says why.")

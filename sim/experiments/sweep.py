@@ -54,7 +54,7 @@ from sim.experiments.runner import Task, replicate_seed
 from sim.experiments.store import run_id
 from sim.experiments.summary import HEADLINE
 from sim.metrics import METRICS
-from sim.params import Params
+from sim.params import Params, excerpt
 from sim.scenario.loader import (
     ScenarioError,
     apply_overrides,
@@ -140,7 +140,7 @@ class FactorSpec(Params):
             if extra:
                 raise ValueError(f"{', '.join(extra)} cannot be combined with values (values are used as given)")
             if len({json.dumps(v, sort_keys=True, default=str) for v in self.values}) != len(self.values):
-                raise ValueError(f"values repeat: {self.values}")
+                raise ValueError(f"values repeat: {excerpt(self.values)}")
             return self
         dist = self.distribution or ("uniform" if self.range is not None else None)
         if dist is None:
@@ -253,7 +253,7 @@ class SweepSpec(Params):
     def _overrides_have_equals(cls, v: list[str]) -> list[str]:
         for item in v:
             if "=" not in item:
-                raise ValueError(f"{item!r}: expected key.path=value")
+                raise ValueError(f"{excerpt(item)}: expected key.path=value")
         return v
 
     @field_validator("factors")
@@ -261,7 +261,7 @@ class SweepSpec(Params):
     def _factor_keys(cls, v: dict[str, FactorSpec]) -> dict[str, FactorSpec]:
         for key in v:
             if not _KEY.match(key):
-                raise ValueError(f"{key!r}: expected a dotted scenario key such as crime.displacement_prob")
+                raise ValueError(f"{excerpt(key)}: expected a dotted scenario key such as crime.displacement_prob")
         for key in v:  # calls.report_prob and calls.report_prob.theft would set the same value twice
             inner = [k for k in v if k.startswith(key + ".")]
             if inner:
@@ -273,7 +273,7 @@ class SweepSpec(Params):
     def _known_outputs(cls, v: list[str]) -> list[str]:
         for name in v:
             if not METRICS.is_column(name):
-                raise ValueError(f"{name!r} is not a metric; expected a column of metrics.csv declared in "
+                raise ValueError(f"{excerpt(name)} is not a metric; expected a column of metrics.csv declared in "
                                  "sim.metrics.METRICS (e.g. one of sim.metrics.CORE_METRICS)")
         return v
 
@@ -399,7 +399,7 @@ def load_sweep(path: str | Path, max_runs: int = MAX_RUNS) -> SweepSpec:
         try:
             resolved.append(str(local.resolve() if local.is_file() else resolve_scenario_path(name).resolve()))
         except ScenarioError as e:
-            raise SweepError(f"{path}: key 'scenarios[{i}]': scenario {name!r} not found next to the sweep file "
+            raise SweepError(f"{path}: key 'scenarios[{i}]': scenario {excerpt(name)} not found next to the sweep file "
                              f"({path.parent}) nor as a built-in ({e})") from None
     spec.scenarios = resolved
     spec._source = path
@@ -423,9 +423,7 @@ def _describe(err: dict) -> str:
     else:
         msg = err["msg"].removeprefix("Input should be ")
         expected = msg[0].lower() + msg[1:] if msg else kind
-    got = repr(err.get("input"))
-    got = got if len(got) <= 60 else got[:57] + "..."
-    return f"key '{key or '(top level)'}': expected {expected} (got {got})"
+    return f"key '{key or '(top level)'}': expected {expected} (got {excerpt(err.get('input'))})"
 
 
 # ---- designs ----------------------------------------------------------------------------------

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, ClassVar
 import numpy as np
 from pydantic import Field, field_validator
 
+from sim.interventions.siting import SitingProfile
 from sim.metrics import METRICS, Metric
 from sim.params import Params
 
@@ -164,6 +165,8 @@ class Intervention:
     declares: ClassVar[tuple[Metric, ...]] = ()
     #: How its sites (``treated_cells``) are drawn on maps; None: not drawn as sites of their own.
     map_marker: ClassVar[MapMarker | None] = None
+    #: How a location model sites it, for point facilities that take ``placement: given``; None otherwise.
+    siting: ClassVar[SitingProfile | None] = None
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)

@@ -22,12 +22,15 @@ __all__ = ["GridWorkerParams", "GridWorkers"]
 
 
 class GridWorkerParams(InterventionParams):
-    workers_per_grid: float = Field(1.0, ge=0, description="Grid workers per residential grid (staffing).")
+    workers_per_grid: float = Field(1.0, ge=0, le=20, description="Grid workers per residential grid (staffing; "
+                                    "at most 20: a grid is a few hundred households with one worker).")
     dedicated_grids: int | None = Field(
         None, ge=0, le=MAX_POPULATION,
         description="Dedicated grids at full scale; default: the city preset's (Jincheng 937)."
     )
-    visits_per_worker_day: float = Field(12.0, ge=0, description="Household visits per worker per day (assumed).")
+    visits_per_worker_day: float = Field(12.0, ge=0, le=100, description="Household visits per worker per day "
+                                         "(assumed; at most 100, one every seven minutes of a 12-hour day: every "
+                                         "visit of a day is drawn at once).")
     find_prob_per_visit: float = Field(
         0.5, ge=0, le=1, description="Chance a visit to a household with a live dispute finds it (assumed)."
     )
@@ -36,8 +39,8 @@ class GridWorkerParams(InterventionParams):
     )
     on_spot_honour_prob: float = Field(0.95, ge=0, le=1, description="Chance that settlement holds (assumed).")
     other_items_per_1000_visits: float = Field(
-        3.0, ge=0, description="Hazards and special-population problems reported per 1 000 visits (assumed; "
-        "Jincheng's centres receive 100 000+ items a year)."
+        3.0, ge=0, le=1_000, description="Hazards and special-population problems reported per 1 000 visits "
+        "(assumed; Jincheng's centres receive 100 000+ items a year; at most one per visit)."
     )
     escalated_share: float = Field(
         1.0, ge=0, le=1, description="Share of the items a grid worker logs (hazards, special-population "

@@ -22,11 +22,13 @@ cells, so the package comparison's rings measure displacement and diffusion arou
 from __future__ import annotations
 
 import math
+from typing import ClassVar, Literal
 
 import numpy as np
 from pydantic import Field
 
 from sim.interventions.base import Cost, Intervention, InterventionParams, MapMarker, scaled_count
+from sim.interventions.siting import SitingProfile, check_given_sites, given_sites, sites_field
 from sim.metrics import Metric
 from sim.params import MAX_SITES, MAX_UNITS_PER_SITE
 from sim.rng import event_uniform
@@ -43,6 +45,10 @@ class HotSpotPatrolParams(InterventionParams):
         None, description="Treat these cells instead of the top ones (cell indices of the scenario's city "
         "at the run's scale)."
     )
+    placement: Literal["top_cells", "given"] = Field(
+        "top_cells", description="The top cells by recorded offences (or ``cells``), or the given ``sites``."
+    )
+    sites: list[list[float]] | None = sites_field()
     dwell_minutes: float = Field(
         15.0, gt=0, le=600, description="Minutes a unit stays at a hot spot per stop [minutes] (Koper 1995: "
         "about 10–15 minutes is optimal)."
@@ -67,12 +73,15 @@ class HotSpotPatrolParams(InterventionParams):
     def check(self, city) -> None:
         if self.cells is not None and any(c < 0 for c in self.cells):
             raise ValueError("interventions.hot_spot_patrol.cells: expected cell indices >= 0")
+        check_given_sites(self.placement, self.sites, "hot_spot_patrol")
 
 
 class HotSpotPatrol(Intervention):
     key = "hot_spot_patrol"
     Params = HotSpotPatrolParams
     map_marker = MapMarker("hot spot on the patrol rota", "o", "tab:red", 20.0)
+    #: Patrol stops treat the spot's own cell, chosen for its recorded offences.
+    siting: ClassVar[SitingProfile] = SitingProfile("hot_spots", "incidents", 0.0)
     declares = (
         Metric("hot_spot_cells", "cells", "Hot spots on the patrol rota (0 before it starts).", kind="reported"),
         Metric("hot_spot_stops", "stops", "Rota stops at hot spots completed in the year.", kind="reported"),
@@ -113,6 +122,8 @@ class HotSpotPatrol(Intervention):
     # ------------------------------------------------------------------ choosing
     def _choose_cells(self, ctx) -> np.ndarray:
         p, city = self.params, ctx.city
+        if p.placement == "given":
+            return np.unique(given_sites(city, p.sites, self.key))
         if p.cells is not None:
             bad = [c for c in p.cells if c >= city.n_cells]
             if bad:

@@ -4,14 +4,22 @@ Street police stations and rapid-response points both pick well-spaced sites and
 officers and patrol units there; the model's existing cameras and the video intervention
 share camera placement policies. Interventions import these helpers from here, never from
 one another.
+
+Point facilities (street police stations, rapid-response points, camera clusters, hot-spot
+patrol spots) also take explicit sites: ``placement: given`` with ``sites:`` as positions in km
+on the city at the run's scale, each mapped to the nearest inhabited cell
+(:func:`given_sites`). A location model (``sim.optimise``) writes them; each facility says how
+it wants to be sited in a :class:`SitingProfile`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
+from pydantic import Field
 
 from sim.space.city import LandUse
 
@@ -19,7 +27,69 @@ if TYPE_CHECKING:
     from sim.interventions.context import InterventionContext
     from sim.space.city import City
 
-__all__ = ["camera_weights", "within", "pick_spaced_sites", "base_units_at"]
+__all__ = ["camera_weights", "within", "pick_spaced_sites", "base_units_at", "given_sites", "check_given_sites",
+           "sites_field", "SitingProfile"]
+
+
+@dataclass(frozen=True)
+class SitingProfile:
+    """How a point facility is sited by a location model.
+
+    Attributes:
+        count_field: The parameter whose full-scale value sets how many sites there are.
+        demand: What the sites serve: ``"calls"`` (calls for service per cell) or ``"incidents"``
+            (recorded offences per cell).
+        coverage_min: Driving minutes within which a site covers a cell (0: its own cell only).
+        dispatch_base: Sites are bases of patrol units, so the existing police stations already
+            serve demand near them (a location model keeps them fixed).
+        units_per_site: Units of ``count_field`` that make one site (e.g. cameras per cluster).
+        patrol_units_field: For a dispatch base, the parameter giving the patrol units based at each site.
+        beat_radius_field: For a dispatch base, the parameter giving the radius its units patrol [km].
+    """
+
+    count_field: str
+    demand: str
+    coverage_min: float
+    dispatch_base: bool = False
+    units_per_site: float = 1.0
+    patrol_units_field: str | None = None
+    beat_radius_field: str | None = None
+
+
+def sites_field():
+    """The ``sites`` parameter of a point facility (used with ``placement: given``)."""
+    return Field(None, max_length=100_000, description="Sites as [x, y] positions in km on the city at the "
+                 "run's scale, each placed in the nearest inhabited cell; only with placement: given.")
+
+
+def check_given_sites(placement: str, sites: list[list[float]] | None, key: str) -> None:
+    """``sites`` is given exactly when ``placement`` is ``given``; each is an [x, y] pair of km ≥ 0."""
+    if placement == "given" and not sites:
+        raise ValueError(f"interventions.{key}.sites: placement 'given' needs a non-empty list of [x, y] "
+                         "positions in km")
+    if placement != "given" and sites is not None:
+        raise ValueError(f"interventions.{key}.sites: only used with placement: given (placement is {placement!r})")
+    for site in sites or []:
+        if len(site) != 2 or min(site) < 0:
+            raise ValueError(f"interventions.{key}.sites: expected [x, y] positions in km (≥ 0), got {site}")
+
+
+def given_sites(city, sites: list[list[float]], key: str) -> np.ndarray:
+    """The cells of sites given as [x, y] positions in km: the nearest inhabited cell of each.
+
+    Raises:
+        ValueError: If a site lies off the city's map (outside its square of cells), naming the
+            key, the site and the map's extent.
+    """
+    extent = city.lattice.shape[0] * city.cell_size_km
+    xy = np.asarray(sites, dtype=float).reshape(-1, 2)
+    off = [list(s) for s in xy if not (0 <= s[0] <= extent and 0 <= s[1] <= extent)]
+    if off:
+        raise ValueError(f"interventions.{key}.sites: {off[:3]} off the map of the city at this scale "
+                         f"(0–{extent:g} km in x and y)")
+    dx = np.abs(city.x_km[None, :] - xy[:, 0:1])
+    dy = np.abs(city.y_km[None, :] - xy[:, 1:2])
+    return np.argmin(dx + dy, axis=1).astype(np.int64)  # lattice (Manhattan) distance, first cell on ties
 
 
 def camera_weights(city: City, placement: str,

@@ -7,13 +7,13 @@ who know they are watched), detection of unreported offences and higher clearanc
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import ClassVar, Literal
 
 import numpy as np
 from pydantic import Field
 
 from sim.interventions.base import Cost, Intervention, InterventionParams, MapMarker
-from sim.interventions.siting import camera_weights
+from sim.interventions.siting import SitingProfile, camera_weights, check_given_sites, given_sites, sites_field
 from sim.params import MAX_CAMERAS
 from sim.space.city import apportion
 
@@ -23,9 +23,10 @@ __all__ = ["VideoParams", "Video"]
 class VideoParams(InterventionParams):
     cameras: int = Field(54_000, ge=0, le=MAX_CAMERAS,
                          description="New cameras at full scale (Suizhou 2022: 54 000+).")
-    placement: Literal["villages", "hot_spots", "main_roads", "uniform"] = Field(
-        "villages", description="Placement policy."
+    placement: Literal["villages", "hot_spots", "main_roads", "uniform", "given"] = Field(
+        "villages", description="Placement policy; ``given``: in equal clusters at the given ``sites``."
     )
+    sites: list[list[float]] | None = sites_field()
     setup_cost_yuan_per_camera: float = Field(2_500.0, ge=0, description="Per camera (assumed).")
     running_cost_yuan_per_camera_year: float = Field(
         300.0, ge=0, description="Network, power and upkeep per camera per year (assumed)."
@@ -49,15 +50,26 @@ class VideoParams(InterventionParams):
     )
 
 
+    def check(self, city) -> None:
+        check_given_sites(self.placement, self.sites, "video")
+
+
 class Video(Intervention):
     key = "video"
     Params = VideoParams
     map_marker = MapMarker("cells with cameras", "x", "tab:purple", 10.0)
+    #: Camera clusters watch their own cell, where recorded offences are; 500 cameras make a
+    #: cluster (assumed: the order of a town's "Sharp Eyes" network).
+    siting: ClassVar[SitingProfile] = SitingProfile("cameras", "incidents", 0.0, units_per_site=500.0)
 
     def activate(self, ctx) -> None:
         p = self.params
         self.n = round(p.cameras * ctx.scale)
-        counts = apportion(self.n, camera_weights(ctx.city, p.placement, ctx.incidents.site_score))
+        if p.placement == "given":
+            weights = np.bincount(given_sites(ctx.city, p.sites, self.key), minlength=ctx.city.n_cells)
+        else:
+            weights = camera_weights(ctx.city, p.placement, ctx.incidents.site_score)
+        counts = apportion(self.n, weights)
         self.cells = np.flatnonzero(counts)
         ctx.levers.add_cameras(counts)
         if p.monitoring == "active":

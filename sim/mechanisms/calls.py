@@ -11,6 +11,7 @@ count as effective incidents (有效警情) together with recorded crimes.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Annotated
 
 import numpy as np
 from pydantic import Field
@@ -62,12 +63,13 @@ class CallParams(Params):
         "model). Cameras see street offences, not what happens indoors or remotely: evidence-based values give "
         "fraud 0 (telecom fraud is remote) and burglary less (indoors; entry may be seen) (assumed).",
     )
-    non_crime_per_1000_year: dict[str, NonNegative] = Field(
+    non_crime_per_1000_year: dict[str, Annotated[float, Field(ge=0, le=10_000)]] = Field(
         default={"public_order": 9.0, "assistance": 16.0, "traffic": 11.0, "dispute": 2.0,
                  "invalid": 6.0},
         description="Non-crime calls per 1 000 residents per year (assumed; calibrated to 接警量). "
         "Household disputes that escalate to a call come from sim.disputes; 'dispute' "
-        "here is quarrels between strangers.",
+        "here is quarrels between strangers. At most 10 000 of a kind, ten a resident a year (the "
+        "defaults sum to 44): every call is an event, kept until its year is summarised.",
     )
     hour_profile: list[float] = Field(
         default=_HOUR_PROFILE_CALLS, min_length=24, max_length=24,

@@ -16,11 +16,12 @@ import yaml
 from pydantic import ValidationError
 
 from sim._data import data_folder
+from sim.params import EXCERPT_CHARS, excerpt
 from sim.scenario.schema import Scenario
 from sim.space.presets import PRESETS
 
 __all__ = ["ScenarioError", "load_scenario", "load_scenario_data", "apply_overrides",
-           "builtin_scenarios", "resolve_scenario_path"]
+           "builtin_scenarios", "resolve_scenario_path", "scenario_problems"]
 
 
 class ScenarioError(ValueError):
@@ -60,30 +61,69 @@ MAX_YAML_BYTES = 1_000_000
 MAX_YAML_DEPTH = 32
 
 
+#: Most nodes that YAML aliases (``*name``) may add to a file when they are expanded. An alias
+#: refers to an anchored node (``&name``) instead of repeating it: nine levels of aliases, each
+#: used ten times, make a 441-byte file expand to a billion values ("billion laughs"), which
+#: exhausts memory wherever the data is walked (validation, error messages). Real scenario and
+#: sweep files use a few aliases of a few values, if any.
+MAX_ALIAS_NODES = 10_000
+
+
 class _FileProblem(yaml.MarkedYAMLError):
     """A YAML file that parses but is not acceptable (a duplicated key, too deep), with its place."""
 
 
 class _StrictLoader(yaml.SafeLoader):
-    """``yaml.SafeLoader`` (data only: no tags, no code) that refuses duplicated keys and deep nesting.
+    """``yaml.SafeLoader`` (data only: no tags, no code) that refuses duplicated keys, deep nesting,
+    recursive aliases and alias expansion beyond :data:`MAX_ALIAS_NODES` nodes.
 
     PyYAML keeps the last of two equal keys silently; in a scenario that hides a typo-level
     mistake (two ``run:`` sections, the first ignored), so it is an error naming both lines.
+    Aliases are counted while the file is composed, before any value is built: each use of an
+    alias adds the expanded size of the node it refers to.
     """
 
     def __init__(self, stream):
         super().__init__(stream)
         self._depth = 0
+        self._nodes = 0  # nodes composed so far, aliases counted at their expanded size
+        self._alias_nodes = 0  # of which added by aliases
+        self._size: dict[yaml.Node, int] = {}  # expanded size of each anchored node
+        self._open: set[str] = set()  # anchors of nodes being composed (an alias to one is recursive)
 
     def compose_node(self, parent, index):
+        if self.check_event(yaml.AliasEvent):
+            event = self.peek_event()
+            if event.anchor in self._open:
+                raise _FileProblem(problem=f"alias *{event.anchor[:EXCERPT_CHARS]} refers to a value that "
+                                   "contains it (a recursive structure); expected plain data",
+                                   problem_mark=event.start_mark)
+            node = super().compose_node(parent, index)
+            size = self._size.get(node, 1)
+            self._nodes += size
+            self._alias_nodes += size
+            if self._alias_nodes > MAX_ALIAS_NODES:
+                raise _FileProblem(problem=f"aliases (*name) expand to more than {MAX_ALIAS_NODES:,} values; "
+                                   "expected plain data with few aliases (write the values out)",
+                                   problem_mark=event.start_mark)
+            return node
         self._depth += 1
+        anchor = self.peek_event().anchor
+        if anchor is not None:
+            self._open.add(anchor)
+        before = self._nodes
         try:
             if self._depth > MAX_YAML_DEPTH:
                 raise _FileProblem(problem=f"nested deeper than {MAX_YAML_DEPTH} levels",
                                    problem_mark=self.peek_event().start_mark)
-            return super().compose_node(parent, index)
+            node = super().compose_node(parent, index)
         finally:
             self._depth -= 1
+            self._open.discard(anchor)
+        self._nodes += 1
+        if anchor is not None:
+            self._size[node] = self._nodes - before
+        return node
 
     def construct_mapping(self, node, deep=False):
         if isinstance(node, yaml.MappingNode):
@@ -97,7 +137,7 @@ class _StrictLoader(yaml.SafeLoader):
                 except TypeError:  # an unhashable key: the base class reports it
                     continue
                 if earlier is not None:
-                    raise _FileProblem(problem=f"key {key!r} appears twice (first at line {earlier}); "
+                    raise _FileProblem(problem=f"key {excerpt(key)} appears twice (first at line {earlier}); "
                                        "remove one (YAML would silently keep the last)",
                                        problem_mark=key_node.start_mark)
                 first_line[key] = key_node.start_mark.line + 1
@@ -105,14 +145,31 @@ class _StrictLoader(yaml.SafeLoader):
 
 
 def read_yaml_mapping(path: Path, error: type[Exception] = ScenarioError) -> dict[str, Any]:
-    """Read a YAML file safely and check it is a non-empty mapping.
-
-    Data only (``yaml.SafeLoader``: no tags, no code); UTF-8 text of at most
-    :data:`MAX_YAML_BYTES`; no key twice in one mapping; nesting at most :data:`MAX_YAML_DEPTH`.
+    """Read a YAML file safely (:func:`read_yaml`) and check it is a non-empty mapping.
 
     Raises:
-        error: Unreadable, binary, non-UTF-8, too large, malformed (with line and column),
-            empty, or not a mapping; the message names the file and what was expected.
+        error: As :func:`read_yaml`, or empty, or not a mapping; the message names the file and
+            what was expected.
+    """
+    data = read_yaml(path, error)
+    if data is None:
+        raise error(f"{path}: the file has no keys (empty or only comments); expected a mapping of keys "
+                    "such as 'extends: suizhou_baseline'")
+    if not isinstance(data, dict):
+        raise error(f"{path}: expected a mapping of keys at the top level, got {type(data).__name__}")
+    return data
+
+
+def read_yaml(path: Path, error: type[Exception] = ScenarioError) -> Any:
+    """Read a YAML file safely: the data it holds (None for an empty file).
+
+    Data only (``yaml.SafeLoader``: no tags, no code); UTF-8 text of at most
+    :data:`MAX_YAML_BYTES`; no key twice in one mapping; nesting at most :data:`MAX_YAML_DEPTH`;
+    aliases adding at most :data:`MAX_ALIAS_NODES` values, none recursive.
+
+    Raises:
+        error: Unreadable, binary, non-UTF-8, too large, or malformed (with line and column); the
+            message names the file and what was expected.
     """
     try:
         size = path.stat().st_size
@@ -138,11 +195,6 @@ def read_yaml_mapping(path: Path, error: type[Exception] = ScenarioError) -> dic
         mark = getattr(e, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         raise error(f"{path}: malformed YAML{where}: {getattr(e, 'problem', e)}") from None
-    if data is None:
-        raise error(f"{path}: the file has no keys (empty or only comments); expected a mapping of keys "
-                    "such as 'extends: suizhou_baseline'")
-    if not isinstance(data, dict):
-        raise error(f"{path}: expected a mapping of keys at the top level, got {type(data).__name__}")
     return data
 
 
@@ -172,13 +224,13 @@ def load_scenario_data(path: str | Path, _seen: tuple[Path, ...] = ()) -> tuple[
     if parent is None:
         return data, origin
     if not isinstance(parent, str):
-        raise ScenarioError(f"{path}: key 'extends': expected a file name, got {parent!r}")
+        raise ScenarioError(f"{path}: key 'extends': expected a file name, got {excerpt(parent)}")
     parent_path = path.parent / parent
     if not parent_path.is_file():
         try:
             parent_path = resolve_scenario_path(parent)
         except ScenarioError:
-            raise ScenarioError(f"{path}: key 'extends': parent file {parent!r} not found "
+            raise ScenarioError(f"{path}: key 'extends': parent file {excerpt(parent)} not found "
                                 f"(looked in {path.parent})") from None
     base, base_origin = load_scenario_data(parent_path, (*_seen, path))
     return _merge(base, data), {**base_origin, **origin}
@@ -189,14 +241,14 @@ def apply_overrides(data: dict, overrides: list[str] | None, source: str = "--se
     out = _merge({}, data)
     for item in overrides or []:
         if "=" not in item:
-            raise ScenarioError(f"{source} {item!r}: expected key.path=value")
+            raise ScenarioError(f"{source} {excerpt(item)}: expected key.path=value")
         key, raw = item.split("=", 1)
         try:
             value = yaml.load(raw, Loader=_StrictLoader)  # noqa: S506 - a SafeLoader subclass
         except _FileProblem as e:
             raise ScenarioError(f"{source} {key.strip()}: {e.problem}") from None
         except yaml.YAMLError:
-            raise ScenarioError(f"{source} {item!r}: value is not valid YAML") from None
+            raise ScenarioError(f"{source} {excerpt(item)}: value is not valid YAML") from None
         node = out
         parts = key.strip().split(".")
         for i, part in enumerate(parts[:-1]):
@@ -204,7 +256,7 @@ def apply_overrides(data: dict, overrides: list[str] | None, source: str = "--se
             if nxt is None:
                 nxt = node[part] = {}
             elif not isinstance(nxt, dict):
-                raise ScenarioError(f"{source} {item!r}: {'.'.join(parts[: i + 1])} is not a mapping")
+                raise ScenarioError(f"{source} {excerpt(item)}: {'.'.join(parts[: i + 1])} is not a mapping")
             else:
                 nxt = node[part] = dict(nxt)
             node = nxt
@@ -243,32 +295,40 @@ def validate_scenario(data: dict, origin: dict | None = None, label: str = "<sce
         where = origin.get("city", label)
         if any(k in ("city", "city.preset") for k in set_keys or []):
             where = "--set city.preset"
-        raise ScenarioError(f"{where}: key 'city.preset': unknown preset {city['preset']!r}; "
+        raise ScenarioError(f"{where}: key 'city.preset': unknown preset {excerpt(city['preset'])}; "
                             f"expected one of {sorted(PRESETS)}")
     try:
         return Scenario.model_validate(data)
     except ValidationError as e:
         lines = []
-        for err in e.errors():
-            loc = [str(x) for x in err["loc"]]
-            key = ".".join(loc)
-            where = origin.get(loc[0], label) if loc else label
+        for key, problem, own in scenario_problems(e):
+            where = origin.get(key.split(".", 1)[0], label) if key else label
             for k in set_keys or []:
                 if key == k or key.startswith(k + ".") or (key and k.startswith(key + ".")):
                     where = f"--set {k}"
-            if err["type"] == "value_error":  # our own checks: the message names the key
-                where = next((f"--set {k}" for k in set_keys or [] if k in err["msg"]), where)
-                msg = err["msg"].removeprefix("Value error, ")
-                lines.append(f"{where}: key '{key}': {msg}" if key else f"{where}: {msg}")
-                continue
-            got = err.get("input")
-            got_s = "" if err["type"] == "missing" else f" (got {got!r})"
-            if len(got_s) > 80:
-                got_s = got_s[:77] + "...)"
-            lines.append(f"{where}: key '{key or '(top level)'}': {_expected(err)}{got_s}")
+            if own:  # our own checks: the message names the key
+                where = next((f"--set {k}" for k in set_keys or [] if k in problem), where)
+            lines.append(f"{where}: key '{key}': {problem}" if key else f"{where}: {problem}")
         if len(lines) == 1:  # one line: file, key, what was expected
             raise ScenarioError(lines[0]) from None
         raise ScenarioError(f"invalid scenario ({len(lines)} problems):\n  " + "\n  ".join(lines)) from None
+
+
+def scenario_problems(error: ValidationError) -> list[tuple[str, str, bool]]:
+    """Each problem of a failed validation: its dotted key, what was expected, and whether the
+    message is one of our own checks (which names its keys itself; its key may be '').
+
+    An input is quoted as a short excerpt only (:func:`sim.params.excerpt`).
+    """
+    out = []
+    for err in error.errors():
+        key = ".".join(str(x) for x in err["loc"])
+        if err["type"] == "value_error":
+            out.append((key, err["msg"].removeprefix("Value error, "), True))
+            continue
+        got = "" if err["type"] == "missing" else f" (got {excerpt(err.get('input'))})"
+        out.append((key or "(top level)", _expected(err) + got, False))
+    return out
 
 
 def _expected(err: dict) -> str:

@@ -20,7 +20,8 @@ from sim.mechanisms.calls import CallParams
 from sim.mechanisms.clearance import ClearanceParams
 from sim.mechanisms.offending import CrimeParams
 from sim.mechanisms.safety import SafetyParams
-from sim.params import Params
+from sim.optimise.spec import OptimiseSpec
+from sim.params import Params, excerpt
 from sim.space.city import CityParams
 
 __all__ = ["RunParams", "Interventions", "Scenario", "check_plain_name", "MAX_WARMUP_DAYS", "MAX_NAME_LENGTH"]
@@ -46,7 +47,7 @@ def check_plain_name(value: str) -> str:
     if not _PLAIN_NAME.match(value) or ".." in value or len(value) > MAX_NAME_LENGTH:
         raise ValueError(f"expected a plain name of at most {MAX_NAME_LENGTH} letters, digits, '_', '-' or '.' "
                          f"(not starting with '.' or '-', no '..'), not a path: it names the output folder "
-                         f"results/NAME; got {value!r}")
+                         f"results/NAME; got {excerpt(value)}")
     return value
 
 
@@ -107,6 +108,8 @@ class Scenario(Params):
     disputes: DisputeParams = Field(default_factory=DisputeParams)
     safety: SafetyParams = Field(default_factory=SafetyParams)
     interventions: Interventions = Field(default_factory=Interventions)  # type: ignore[valid-type]
+    # Read by `pingan optimise` only; left out of the scenario's content (and so of run ids).
+    optimise: OptimiseSpec | None = Field(None, exclude=True, description="The optimiser's levers and settings.")
 
     @field_validator("name")
     @classmethod

@@ -20,11 +20,31 @@ from math import ceil, pi, sqrt
 import numpy as np
 from pydantic import Field, field_validator, model_validator
 
-from sim.params import MAX_AREA_KM2, MAX_POPULATION, MAX_SITES, Params
+from sim.params import MAX_AREA_KM2, MAX_POPULATION, Params
 from sim.rng import stream
 from sim.space.presets import PRESETS
 
-__all__ = ["LandUse", "CountySpec", "CityParams", "City", "build_city", "apportion"]
+__all__ = ["LandUse", "CountySpec", "CityParams", "City", "CitySize", "build_city", "city_size", "apportion"]
+
+#: Most county-level units of a city (Chongqing, the largest, has 38).
+MAX_COUNTIES = 100
+#: Most rural towns per county at full scale (real counties have 10–40).
+MAX_TOWNS_PER_COUNTY = 1_000
+#: Most villages per rural town (real towns have 10–50).
+MAX_VILLAGES_PER_TOWN = 500
+#: Smallest cell side [km]: a street block.
+MIN_CELL_KM = 0.1
+#: Residents per km² of built-up urban land: from a sparse suburb to beyond the densest district on record.
+MIN_URBAN_DENSITY = 100.0
+MAX_URBAN_DENSITY = 200_000.0
+#: Fewest residents of an urban street (街道); real ones have tens of thousands.
+MIN_RESIDENTS_PER_STREET = 1_000
+#: Fewest residents of a grid (网格); real grids are a few hundred households.
+MIN_RESIDENTS_PER_GRID = 50
+#: Largest mean household [residents].
+MAX_HOUSEHOLD_SIZE = 20.0
+#: Most attractor sites per 100 000 residents: one per 100 residents.
+MAX_ATTRACTORS_PER_100K = 1_000.0
 
 
 class LandUse(IntEnum):
@@ -50,17 +70,33 @@ class CityParams(Params):
     """Size and shape of a synthetic city. A ``preset`` fills every field not given."""
 
     preset: str | None = Field(None, description="One of sim.space.presets.PRESETS.")
+    geography: str | None = Field(
+        None, description="Real districts to lay the city out in: a built-in geography (the seed cities' "
+        "real outlines: suizhou, daqing, jincheng, xingan) or a city file from `pingan city build`. With "
+        "one, population, area_km2 and counties are the geography's (sim.space.geography).")
+    incidents: str | None = Field(
+        None, description="Incident records (CSV: time, type, location; sim.space.incidents) placing the "
+        "attractor pull: each cell's pull is its share of the records times attractor_weight. Needs a geography.")
     seed: int = Field(2022, ge=0, description="Seed of the city's layout and population.")
     population: int = Field(ge=1, le=MAX_POPULATION,
                             description="Residents at full scale (2020 census, seed-facts).")
     area_km2: float = Field(gt=0, le=MAX_AREA_KM2, description="Land area at full scale [km²].")
     urban_share: float = Field(ge=0, le=1, description="Share of residents in urban cells.")
-    counties: list[CountySpec] = Field(min_length=1)
-    towns_per_county: int = Field(ge=1, le=MAX_SITES, description="Rural towns per county at full scale.")
-    villages_per_town: int = Field(20, ge=1, le=1_000, description="Villages per rural town (assumed).")
-    cell_size_km: float = Field(0.5, gt=0, le=5, description="Side of a cell [km] (brief: 0.2–0.5).")
+    counties: list[CountySpec] = Field(min_length=1, max_length=MAX_COUNTIES, description="County-level units "
+                                       f"(at most {MAX_COUNTIES}; Chongqing, the largest city, has 38).")
+    towns_per_county: int = Field(ge=1, le=MAX_TOWNS_PER_COUNTY, description="Rural towns per county at full "
+                                  f"scale (at most {MAX_TOWNS_PER_COUNTY}: a Chinese county has 10–40).")
+    villages_per_town: int = Field(20, ge=1, le=MAX_VILLAGES_PER_TOWN, description="Villages per rural town "
+                                   f"(assumed; at most {MAX_VILLAGES_PER_TOWN}: a town has 10–50, each village "
+                                   "is a cell of the map).")
+    cell_size_km: float = Field(0.5, ge=MIN_CELL_KM, le=5, description="Side of a cell [km] (brief: 0.2–0.5; at "
+                                f"least {MIN_CELL_KM}, a street block: the map has area / size² positions, "
+                                "and a smaller cell holds too few residents for its rates to mean anything).")
     urban_density_per_km2: float = Field(
-        12_000.0, gt=0, description="Mean residents per km² in built-up urban cells (assumed)."
+        12_000.0, ge=MIN_URBAN_DENSITY, le=MAX_URBAN_DENSITY,
+        description=f"Mean residents per km² in built-up urban cells (assumed; {MIN_URBAN_DENSITY:,.0f}–"
+        f"{MAX_URBAN_DENSITY:,.0f}: below, the place is countryside, not built-up; above, denser than Mong "
+        "Kok, the densest district on record at about 130 000; urban cells = urban residents / density)."
     )
     main_county_urban_share: float = Field(
         0.85, ge=0, le=1, description="Urban share in the county holding the main urban area."
@@ -69,14 +105,22 @@ class CityParams(Params):
         0.8, gt=0, le=1, description="Share of a county's urban residents living in its seat."
     )
     residents_per_street: int = Field(
-        60_000, ge=1, description="Residents of one urban street (街道), one police station each."
+        60_000, ge=MIN_RESIDENTS_PER_STREET, le=MAX_POPULATION,
+        description="Residents of one urban street (街道), one police station each (at least "
+        f"{MIN_RESIDENTS_PER_STREET:,}: streets have tens of thousands; and at least one urban cell's residents, "
+        "urban_density_per_km2 × cell_size_km²: a street is made of whole cells)."
     )
-    residents_per_community: int = Field(8_000, ge=1, description="Residents of a community.")
-    residents_per_grid: int = Field(700, ge=1, description="Residents of one grid (网格).")
+    residents_per_community: int = Field(8_000, ge=1, le=MAX_POPULATION, description="Residents of a community.")
+    residents_per_grid: int = Field(700, ge=MIN_RESIDENTS_PER_GRID, le=MAX_POPULATION,
+                                    description="Residents of one grid (网格; at least "
+                                    f"{MIN_RESIDENTS_PER_GRID}: a grid is a few hundred households with one grid "
+                                    "worker, and every grid is a row of the model's grid tables).")
     dedicated_grids: int = Field(0, ge=0, le=MAX_POPULATION,
                                  description="Dedicated grids at full scale (Jincheng 937).")
-    household_size_urban: float = Field(2.6, ge=1, description="Residents per urban household.")
-    household_size_rural: float = Field(3.1, ge=1, description="Residents per rural household.")
+    household_size_urban: float = Field(2.6, ge=1, le=MAX_HOUSEHOLD_SIZE, description="Residents per urban "
+                                        f"household (at most {MAX_HOUSEHOLD_SIZE}).")
+    household_size_rural: float = Field(3.1, ge=1, le=MAX_HOUSEHOLD_SIZE, description="Residents per rural "
+                                        f"household (at most {MAX_HOUSEHOLD_SIZE}).")
     village_radius_km: float = Field(6.0, gt=0, description="Villages lie within this of their town.")
     commute_share_urban: float = Field(
         0.55, ge=0, le=1, description="Urban residents with a daytime place outside home (assumed)."
@@ -92,12 +136,14 @@ class CityParams(Params):
     # concentration: ~50 % of crime at ~5 % of street segments). Their pull is heavy-tailed: a
     # few sites (the railway station, the central market) draw most visitors.
     attractor_sites_per_100k: float = Field(
-        10.0, ge=0, description="Attractor sites (markets, transport hubs, nightlife streets, car "
-        "parks) per 100 000 residents, placed in built-up cells; 0 switches attractors off (the "
+        10.0, ge=0, le=MAX_ATTRACTORS_PER_100K,
+        description="Attractor sites (markets, transport hubs, nightlife streets, car parks) per 100 000 "
+        "residents, placed in built-up cells; 0 switches attractors off (the "
         "pre-evidence model). 10 is the order of magnitude of a Chinese prefecture's markets and stations "
         "(assumed): with ``residents.offender_hangout_share`` 0.8 and the other defaults the top 5 % of "
         "cells hold ~38 % of recorded offences, ~29 % without attractors (evidence harness, Suizhou, "
-        "scale 0.1; Weisburd 2015: ~50 %)."
+        f"scale 0.1; Weisburd 2015: ~50 %). At most {MAX_ATTRACTORS_PER_100K:,}: one site per 100 residents, "
+        "a hundred times the assumed density; every site is drawn and placed when the city is built."
     )
     attractor_pareto_shape: float = Field(
         1.2, gt=0, description="Tail index of the sites' pull (Pareto): smaller is more unequal "
@@ -122,6 +168,10 @@ class CityParams(Params):
             base = PRESETS.get(data["preset"])
             if base is not None:  # unknown names are reported by the scenario loader
                 data = {**base, **data}
+        if isinstance(data, dict) and data.get("geography") is not None:
+            from sim.space.geography import geography_fields
+
+            data = {**data, **geography_fields(data["geography"], data.get("incidents"))}
         return data
 
     @field_validator("attractor_siting")
@@ -134,6 +184,15 @@ class CityParams(Params):
         if any(x < 0 for x in v.values()):
             raise ValueError("city.attractor_siting: values must be >= 0")
         return v
+
+    @model_validator(mode="after")
+    def _street_holds_a_cell(self):
+        cell = self.urban_density_per_km2 * self.cell_size_km**2
+        if self.residents_per_street < cell:
+            raise ValueError(f"city.residents_per_street={self.residents_per_street}: expected at least the "
+                             f"residents of one urban cell, urban_density_per_km2 × cell_size_km² = {cell:,.0f} "
+                             "(a street is made of whole cells)")
+        return self
 
     @model_validator(mode="after")
     def _shares_sum_to_one(self):
@@ -178,6 +237,8 @@ class City:
     station_cell: np.ndarray
     neighbours: np.ndarray = field(repr=False)
     lattice: np.ndarray = field(repr=False)
+    #: A real city's map (district outlines, the simulated sample): :class:`sim.space.geography.MapLayers`.
+    map_layers: object | None = field(default=None, repr=False)
 
     @property
     def n_cells(self) -> int:
@@ -224,6 +285,42 @@ def apportion(total: int, weights: np.ndarray) -> np.ndarray:
     return out
 
 
+def seat_cluster(pos: np.ndarray, cx: int, cy: int, seat_pop: int,
+                 residents_per_street: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Land use, residents, distance from the centre and street (街道) of a seat cluster's cells.
+
+    Land use by share of the cluster, so that small-scale cities keep the mix: the nearest 15 % are
+    the urban core, 15 % commercial (first those on the main roads through the centre), the farthest
+    10 % industrial, the rest residential compounds. Residents fall off with distance from the centre
+    (industry at a fifth of the density). Streets are sectors of the cluster by angle, one per
+    ``residents_per_street``.
+
+    Args:
+        pos: The cluster's lattice positions, (n, 2).
+        cx, cy: Its centre.
+        seat_pop: Its residents.
+        residents_per_street: Residents of one street.
+    """
+    n = len(pos)
+    r = np.hypot(pos[:, 0] - cx, pos[:, 1] - cy)
+    r_max = max(r.max(), 1.0)
+    lu = np.full(n, LandUse.RESIDENTIAL)
+    by_r = np.argsort(r, kind="stable")
+    n_core, n_com, n_ind = round(0.15 * n), round(0.15 * n), round(0.10 * n)
+    lu[by_r[:n_core]] = LandUse.URBAN_CORE
+    on_road = (pos[:, 0] == cx) | (pos[:, 1] == cy)
+    rest = by_r[n_core:]
+    lu[rest[np.argsort(~on_road[rest], kind="stable")[:n_com]]] = LandUse.COMMERCIAL
+    if n_ind:
+        lu[by_r[-n_ind:]] = LandUse.INDUSTRIAL
+    density = np.exp(-r / (0.6 * r_max)) * np.where(lu == LandUse.INDUSTRIAL, 0.2, 1.0)
+    res = apportion(seat_pop, density)
+    angle = np.arctan2(pos[:, 1] - cy, pos[:, 0] - cx)
+    n_streets = max(1, round(seat_pop / residents_per_street))
+    street_of = np.minimum((np.argsort(np.argsort(angle)) * n_streets) // n, n_streets - 1)
+    return lu, res, r, street_of
+
+
 class _Lattice:
     """Occupancy of lattice positions while the city is laid out."""
 
@@ -258,8 +355,105 @@ class _Lattice:
         return int(pos[0]), int(pos[1])
 
 
+@dataclass(frozen=True)
+class CitySize:
+    """How big a city will be, computed from its parameters before it is built (:func:`city_size`).
+
+    Attributes:
+        residents: Residents.
+        households: Households (rounded up per cell, so a little above residents / household size).
+        cells: Inhabited cells at most (county seats, town seats and villages; a village whose
+            draw leaves it empty is not stored).
+        lattice_side: Side of the square lattice the cells are laid on [positions].
+        attractor_sites: Attractor sites drawn.
+        grids: Grids (网格) at least (one per ``residents_per_grid``; communities round up).
+    """
+
+    residents: int
+    households: int
+    cells: int
+    lattice_side: int
+    attractor_sites: int
+    grids: int
+
+    @property
+    def lattice_positions(self) -> int:
+        return self.lattice_side**2
+
+    @property
+    def fits(self) -> bool:
+        """Whether the cells fit on the lattice (the city's area at this cell size)."""
+        return self.cells <= self.lattice_positions
+
+    def misfit(self, params: CityParams, scale: float) -> str | None:
+        """Why the cells do not fit on the lattice, or None if they do."""
+        if self.fits:
+            return None
+        return (f"the city needs up to {self.cells:,} cells but its area at scale {scale:g} holds "
+                f"{self.lattice_positions:,} cells of {params.cell_size_km:g} km; raise city.area_km2 or "
+                "city.urban_density_per_km2, or lower city.towns_per_county or city.villages_per_town")
+
+    @property
+    def build_bytes(self) -> int:
+        """Peak memory of :func:`build_city` beyond the cells' arrays the run keeps [bytes].
+
+        The lattice's occupancy (int64) and index (int32), and one Python dict per cell while
+        the cells are laid out (measured: about 1 KiB with its values).
+        """
+        return 12 * self.lattice_positions + _BUILD_BYTES_PER_CELL * self.cells
+
+
+#: Python objects per cell while a city is laid out [bytes]: a dict of eight values, the values,
+#: and list slots (``sys.getsizeof`` of a dict of 8 plus its int and float objects).
+_BUILD_BYTES_PER_CELL = 1_024
+
+
+def city_size(params: CityParams, scale: float = 1.0) -> CitySize:
+    """The size of the city :func:`build_city` would build, without building it.
+
+    The same arithmetic as :func:`build_city` up to the random parts (where cells fall, which
+    villages end up empty): exact for residents, lattice and attractor sites, an upper bound for
+    cells. Takes microseconds, whatever the size, so that a run too large for the machine can be
+    refused before anything is built.
+
+    Args:
+        params: Validated city parameters.
+        scale: Fraction of the full city (0 < scale ≤ 1).
+    """
+    if not 0 < scale <= 1:
+        raise ValueError(f"scale must be in (0, 1], got {scale}")
+    p = params
+    pop = max(1, round(p.population * scale))
+    cell_area = p.cell_size_km**2
+    n_side = max(16, int(ceil(sqrt(p.area_km2 * scale) / p.cell_size_km)))
+    k = len(p.counties)
+    main = next((i for i, c in enumerate(p.counties) if c.main_urban_area), 0)
+    county_pop = apportion(pop, np.array([c.population_share for c in p.counties]))
+    urban_total = p.urban_share * pop
+    urban_main = min(urban_total, county_pop[main] * p.main_county_urban_share)
+    rest = county_pop.sum() - county_pop[main]
+    rest_share = 0.0 if rest == 0 else min(0.95, (urban_total - urban_main) / rest)
+    county_urban = np.array([urban_main if i == main else county_pop[i] * rest_share for i in range(k)]
+                            ).round().astype(np.int64)
+    n_towns = max(1, round(p.towns_per_county * scale))
+    villages_per_county = max(1, round(p.towns_per_county * p.villages_per_town * scale))
+    cells = 0
+    for c in range(k):
+        seat_pop = round(county_urban[c] * p.seat_share_of_urban)
+        if seat_pop > 0:
+            cells += max(1, int(ceil(seat_pop / (p.urban_density_per_km2 * cell_area))))
+        town_urban = apportion(int(county_urban[c] - seat_pop), np.ones(n_towns))
+        cells += int(np.maximum(1, np.ceil(town_urban / (p.urban_density_per_km2 * 0.5 * cell_area))).sum())
+        cells += villages_per_county
+    n_sites = 0 if p.attractor_sites_per_100k <= 0 else max(1, round(p.attractor_sites_per_100k * pop / 1e5))
+    urban = int(county_urban.sum())
+    households = int(ceil(urban / p.household_size_urban + (pop - urban) / p.household_size_rural)) + cells
+    return CitySize(residents=pop, households=households, cells=cells, lattice_side=n_side,
+                    attractor_sites=n_sites, grids=max(1, pop // p.residents_per_grid))
+
+
 def build_city(params: CityParams, scale: float = 1.0) -> City:
-    """Lay out a synthetic city.
+    """Lay out a synthetic city, or a real one where ``params.geography`` is set (:mod:`sim.space.real_city`).
 
     Args:
         params: Validated city parameters.
@@ -270,7 +464,14 @@ def build_city(params: CityParams, scale: float = 1.0) -> City:
     """
     if not 0 < scale <= 1:
         raise ValueError(f"scale must be in (0, 1], got {scale}")
+    if params.geography is not None:
+        from sim.space.real_city import build_real_city
+
+        return build_real_city(params, scale)
     p = params
+    misfit = city_size(p, scale).misfit(p, scale)
+    if misfit:
+        raise ValueError(misfit)
     rng = stream(p.seed, "city")
     pop = max(1, round(p.population * scale))
     cell_area = p.cell_size_km**2
@@ -321,24 +522,8 @@ def build_city(params: CityParams, scale: float = 1.0) -> City:
         if seat_pop > 0:
             n = max(1, int(ceil(seat_pop / (p.urban_density_per_km2 * cell_area))))
             pos = lat.grow(cx, cy, n, rng)
-            r = np.hypot(pos[:, 0] - cx, pos[:, 1] - cy)
-            r_max = max(r.max(), 1.0)
-            # Land use by share of the cluster, so that small-scale cities keep the mix.
-            lu = np.full(n, LandUse.RESIDENTIAL)
-            by_r = np.argsort(r, kind="stable")
-            n_core, n_com, n_ind = round(0.15 * n), round(0.15 * n), round(0.10 * n)
-            lu[by_r[:n_core]] = LandUse.URBAN_CORE
-            on_road = (pos[:, 0] == cx) | (pos[:, 1] == cy)
-            rest_ = by_r[n_core:]
-            lu[rest_[np.argsort(~on_road[rest_], kind="stable")[:n_com]]] = LandUse.COMMERCIAL
-            if n_ind:
-                lu[by_r[-n_ind:]] = LandUse.INDUSTRIAL
-            density = np.exp(-r / (0.6 * r_max)) * np.where(lu == LandUse.INDUSTRIAL, 0.2, 1.0)
-            res = apportion(seat_pop, density)
-            angle = np.arctan2(pos[:, 1] - cy, pos[:, 0] - cx)
-            n_streets = max(1, round(seat_pop / p.residents_per_street))
-            street_of = np.minimum((np.argsort(np.argsort(angle)) * n_streets) // n, n_streets - 1)
-            for s in range(n_streets):
+            lu, res, r, street_of = seat_cluster(pos, cx, cy, seat_pop, p.residents_per_street)
+            for s in range(int(street_of.max()) + 1):
                 town_id = len(towns)
                 towns.append((c, True))
                 members = np.flatnonzero(street_of == s)

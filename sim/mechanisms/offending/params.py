@@ -56,10 +56,11 @@ class CrimeParams(Params):
 
 
     attempts_per_offender_year: float = Field(
-        2.4, ge=0, description="Mean offence attempts per free motivated offender per year at "
+        2.4, ge=0, le=8760, description="Mean offence attempts per free motivated offender per year at "
         "average opportunity and no perceived risk (assumed; calibrated). 6 in the pre-evidence model, whose "
         "weaker, evidence-sized patrol deterrence lets more attempts through: 2.4 keeps a baseline "
-        "year's offences within 2 % of before (Suizhou and Daqing, scale 0.1)."
+        "year's offences within 2 % of before (Suizhou and Daqing, scale 0.1). At most 8 760, one an hour: "
+        "the model steps by the hour."
     )
     type_share: dict[str, NonNegative] = Field(
         default={"burglary": 0.20, "theft": 0.42, "robbery": 0.012, "vehicle_crime": 0.14,
