@@ -40,6 +40,9 @@ from pathlib import Path
 
 import pandas as pd
 
+from sim.arguments import fraction_of_city as _scale
+from sim.arguments import seed as _seed
+from sim.arguments import whole_number as _whole
 from sim.calibration.targets import CalibrationFileError, default_input
 from sim.csv_output import write_csv
 from sim.experiments.folder_lock import FolderBusy, FolderLock
@@ -57,30 +60,11 @@ __all__ = ["main", "build_parser"]
 log = logging.getLogger("pingan")
 
 DEFAULT_SCENARIO = "suizhou_2022"
-#: Largest base seed: seeds are stored as SQLite integers (signed 64-bit).
-MAX_SEED = 2**63 - 1
 #: Problems with the input: exit status 2 (as argparse's own errors).
 USAGE_ERROR = 2
 
 
 # ---- argument types: each refuses a bad value with a one-line message naming what was expected
-
-
-def _scale(text: str) -> float:
-    try:
-        v = float(text)
-    except ValueError:
-        v = float("nan")
-    if not 0 < v <= 1:  # NaN fails too
-        raise argparse.ArgumentTypeError(f"expected a fraction of the city, 0 < F ≤ 1, got {text}")
-    return v
-
-
-def _whole(text: str) -> int:
-    try:
-        return int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
 
 
 def _positive(text: str) -> int:
@@ -96,13 +80,6 @@ def _replicates(text: str) -> int:
     v = _positive(text)
     if v > MAX_REPLICATES:
         raise argparse.ArgumentTypeError(f"expected at most {MAX_REPLICATES:,} replicates (as in a sweep), got {text}")
-    return v
-
-
-def _seed(text: str) -> int:
-    v = _whole(text)
-    if not 0 <= v <= MAX_SEED:
-        raise argparse.ArgumentTypeError(f"expected a seed from 0 to 2**63 - 1, got {text}")
     return v
 
 
@@ -673,7 +650,7 @@ def _validate(args) -> int:
 def _print_reported(summary: pd.DataFrame, args: argparse.Namespace) -> None:
     """The seeds' reported changes for this scenario next to the simulated ones (if any apply)."""
     from sim.calibration.targets import default_input, load_targets
-    from sim.experiments.summary import format_reported
+    from sim.presentation import format_reported
 
     try:
         targets = load_targets(default_input("targets.csv"))
@@ -686,13 +663,13 @@ def _print_reported(summary: pd.DataFrame, args: argparse.Namespace) -> None:
 
 
 def _print_summary(summary: pd.DataFrame, sample: Sample | None = None) -> None:
-    from sim.experiments.summary import format_summary
+    from sim.presentation import format_summary
 
     print(format_summary(summary, sample=sample))
 
 
 def _print_compare(diff: pd.DataFrame, sample: Sample | None = None) -> None:
-    from sim.experiments.summary import format_compare
+    from sim.presentation import format_compare
 
     print(format_compare(diff, sample=sample))
 
