@@ -116,6 +116,8 @@ class Metric:
         core: In every row and in :data:`CORE_METRICS` (the fixed columns of ``metrics.csv``).
         headline: One of the headline metrics printed in terminal tables and reports, in the
             order declared (:meth:`MetricRegistry.headline`).
+        explorer: Shown by the package explorer beside the headline metrics
+            (:meth:`MetricRegistry.explorer`).
     """
 
     name: str
@@ -125,6 +127,7 @@ class Metric:
     yearly: Callable[[YearView], float] | None = None
     core: bool = False
     headline: bool = False
+    explorer: bool = False
 
     @property
     def is_rate(self) -> bool:
@@ -189,6 +192,12 @@ class MetricRegistry:
         """Names of the headline metrics, in order."""
         return tuple(m.name for m in self._metrics.values() if m.headline)
 
+    def explorer(self) -> tuple[str, ...]:
+        """Names of the metrics the package explorer shows against the baseline: the headline
+        metrics and those declared ``explorer``, in declared order, money last."""
+        shown = [m for m in self._metrics.values() if m.headline or m.explorer]
+        return tuple(m.name for m in sorted(shown, key=lambda m: m.unit == "yuan"))  # stable: declared order
+
     def is_column(self, name: str) -> bool:
         """Whether ``name`` is a column of a year's row in some run: a core column, a member of a
         family, or a metric a plug-in reports (a tally, read only by other metrics, is not)."""
@@ -210,8 +219,8 @@ def _median(x: np.ndarray) -> float:
 
 
 def _core(name: str, unit: str, description: str, yearly: Callable[[YearView], float] | None = None,
-          kind: Kind = "column", headline: bool = False) -> Metric:
-    return Metric(name, unit, description, kind=kind, yearly=yearly, core=True, headline=headline)
+          kind: Kind = "column", headline: bool = False, explorer: bool = False) -> Metric:
+    return Metric(name, unit, description, kind=kind, yearly=yearly, core=True, headline=headline, explorer=explorer)
 
 
 def _tally(name: str, unit: str, description: str) -> Metric:
@@ -302,7 +311,8 @@ METRICS.declare(
     _core("ticket_latency_median_h", "hours", "Median hours from report to archive of the year's archived "
           "tickets.", kind="reported"),
     _core("sense_of_safety_pct", "%", "Share of surveyed residents who feel safe (安全感), surveyed at the "
-          "year's end.", lambda v: v.total("sense_of_safety_pct") if v.was_recorded("sense_of_safety_pct") else _NAN),
+          "year's end.", lambda v: v.total("sense_of_safety_pct") if v.was_recorded("sense_of_safety_pct") else _NAN,
+          explorer=True),
     _core("volunteer_hours", "person-hours", "Hours volunteers spent on patrol (群防群治)."),
     _core("grid_worker_visits", "visits", "Household visits by grid workers (网格员)."),
     _core("grid_items_logged", "items", "Items grid workers logged: hazards, special-population problems and "

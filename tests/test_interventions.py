@@ -8,6 +8,8 @@ are the interventions' effects.
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 
@@ -261,10 +263,16 @@ def test_the_fleet_api_lists_station_units_and_adds_retires_and_pins_units():
 
 def test_each_intervention_declares_the_map_marker_its_sites_are_drawn_with():
     from sim.interventions import map_markers
-    from sim.plots import SITE_STYLES
+    from sim.plots import site_marker
 
     markers = map_markers()
-    for key, style in SITE_STYLES.items():  # the styles the maps use today, one by one
-        m = markers[key]
-        assert (m.label, m.marker, m.colour, m.size) == style
-    assert set(markers) <= set(REGISTRY) and "hot_spot_patrol" in markers
+    # The styles the maps drew before the interventions declared them, one by one.
+    drawn = {"street_police_stations": ("street police station", "^", "tab:blue", 40.0),
+             "rapid_response_points": ("rapid-response point", "D", "tab:green", 30.0),
+             "video": ("cells with cameras", "x", "tab:purple", 10.0),
+             "smart_compounds": ("smart compound", "s", "tab:orange", 20.0),
+             "hot_spot_patrol": ("hot-spot patrol spot", "o", "tab:red", 20.0)}
+    assert set(markers) == set(drawn) and set(markers) <= set(REGISTRY)
+    for key, style in drawn.items():
+        assert dataclasses.astuple(site_marker(key)) == style
+    assert dataclasses.astuple(site_marker("a_plug_in")) == ("a plug in", "o", "black", 12.0)  # undeclared

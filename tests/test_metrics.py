@@ -89,6 +89,14 @@ def test_the_headline_metrics_are_declared_once_in_the_registry_in_their_order()
         "clearance_rate", "response_time_median_min", "response_time_p90_min", "cost_yuan")
 
 
+def test_the_explorer_shows_the_headline_metrics_and_those_declared_for_it_money_last():
+    from sim.app.session import METRICS as SHOWN
+
+    assert SHOWN == METRICS.explorer() == (
+        "preventable_cases", "calls_for_service", "effective_incidents", "serious_violent", "homicides",
+        "clearance_rate", "response_time_median_min", "response_time_p90_min", "sense_of_safety_pct", "cost_yuan")
+
+
 def test_a_metric_is_a_rate_by_its_unit_not_its_name():
     assert METRICS["clearance_rate"].is_rate and METRICS["clearance_rate"].rate_top == 1.0
     assert METRICS["sense_of_safety_pct"].rate_top == 100.0
@@ -105,3 +113,9 @@ def test_the_registry_says_which_names_are_columns_of_a_row():
     assert not METRICS.is_column("mediation_successes")  # a tally: read by other metrics only
     assert not METRICS.is_column("disputes_found_by_")  # the family's prefix itself
     assert not METRICS.is_column("preventable_case")
+
+
+def test_the_optimisers_simulated_objectives_are_declared_metrics():
+    from sim.optimise.evaluate import SIMULATED
+
+    assert all(METRICS.is_column(o) for o in SIMULATED)

@@ -79,7 +79,7 @@ class HotSpotPatrolParams(InterventionParams):
 class HotSpotPatrol(Intervention):
     key = "hot_spot_patrol"
     Params = HotSpotPatrolParams
-    map_marker = MapMarker("hot spot on the patrol rota", "o", "tab:red", 20.0)
+    map_marker = MapMarker("hot-spot patrol spot", "o", "tab:red", 20.0)
     #: Patrol stops treat the spot's own cell, chosen for its recorded offences.
     siting: ClassVar[SitingProfile] = SitingProfile("hot_spots", "incidents", 0.0)
     declares = (
