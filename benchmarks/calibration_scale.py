@@ -14,7 +14,7 @@ is 0, i.e. a direction-only bound), the relative difference in percent, and ``z`
 its standard error from the seed-to-seed spread. A second table compares every level metric's
 level / scale with the largest scale over all counted years of all runs (per scenario), which is what
 deciding on ``RESCALABLE_LEVELS`` needs. Scenarios are cut to the years the targets use, as the
-calibration cuts them (``sim.calibration.calibrate.cut_scenario``), and the statistics are the
+calibration cuts them (``sim.calibration.state.cut_scenario``), and the statistics are the
 calibration's own (``target_statistics``).
 """
 
@@ -31,7 +31,7 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")  # one core
 
 import pandas as pd  # noqa: E402
 
-from sim.calibration.calibrate import cut_scenario, target_statistics  # noqa: E402
+from sim.calibration.state import cut_scenario, target_statistics  # noqa: E402
 from sim.calibration.targets import load_targets  # noqa: E402
 from sim.csv_output import write_csv  # noqa: E402
 from sim.experiments.runner import run_one  # noqa: E402

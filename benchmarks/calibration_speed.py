@@ -12,11 +12,13 @@ simulation, and the projected wall time of 2 000 simulations at that rate. Usage
 ``--from`` reads ``summary.json`` of a calibration already run with ``pingan calibrate`` (the
 figures in the README come from the committed full calibration, which is its own benchmark).
 
-``--replay`` measures the current code on the committed calibration's own ABC simulations: it
-reruns an evenly spaced sample of the ABC runs kept in that calibration's store (the same
-scenarios, parameter values, seeds and scale), on the local workers, prints the wall time per
-simulation and the projected time of 2 000, and checks each rerun's yearly rows against the
-stored ones (a faster model must compute the same results, or the calibration must be rerun).
+``--replay`` measures the current code on the committed calibration's own simulations: it
+reruns an evenly spaced sample of the ABC runs (simulator method) or design runs (emulator
+method) kept in that calibration's store (the same scenarios, parameter values, seeds and
+scale), on the local workers, prints the wall time per simulation and the projected time of
+2 000, and checks each rerun's yearly rows against the stored ones (a faster model must compute
+the same results, or the calibration must be rerun). The store is not committed (it is in
+``.gitignore``): replay where the calibration ran, or on a store of the same simulations.
 """
 
 from __future__ import annotations
@@ -46,7 +48,7 @@ def report(summary: dict) -> None:
 
 
 def replay(folder: Path, sample: int, jobs: int) -> None:
-    """Rerun a sample of ``folder``'s stored ABC simulations; time them and compare their rows."""
+    """Rerun a sample of ``folder``'s stored ABC or design simulations; time them and compare their rows."""
     import math
     import sqlite3
 
@@ -58,11 +60,11 @@ def replay(folder: Path, sample: int, jobs: int) -> None:
     config = json.loads((folder / "config.json").read_text())
     cfg = CalibrationConfig.read(folder)
     con = sqlite3.connect(f"file:{folder / 'store.sqlite'}?mode=ro", uri=True)
-    runs = con.execute("SELECT run_id, scenario, point, seed, scale FROM runs WHERE sweep = 'abc' "
+    runs = con.execute("SELECT run_id, scenario, point, seed, scale FROM runs WHERE sweep IN ('abc', 'design') "
                        "ORDER BY point_id, scenario").fetchall()
     con.close()
     if not runs:
-        raise SystemExit(f"{folder / 'store.sqlite'}: no ABC simulations stored")
+        raise SystemExit(f"{folder / 'store.sqlite'}: no ABC or design simulations stored")
     # The same number of each scenario, as a particle simulates every scenario once; evenly spaced.
     names = sorted({r[1] for r in runs})
     picked = []
@@ -94,7 +96,7 @@ def replay(folder: Path, sample: int, jobs: int) -> None:
     equal = sum(same(new[t.run_id], old[r[0]]) for t, r in zip(tasks, picked, strict=True))
     per = wall / len(tasks)
     mix = {n: sum(r[1] == n for r in picked) for n in sorted({r[1] for r in picked})}
-    print(f"replayed            {len(tasks)} of {len(runs)} stored ABC simulations of {folder} ({mix})")
+    print(f"replayed            {len(tasks)} of {len(runs)} stored simulations of {folder} ({mix})")
     print(f"model version       stored {config.get('model_version')}, this code {model_version()}")
     print(f"identical rows      {equal} of {len(tasks)}")
     print(f"wall time           {wall:8.1f} s on {jobs} worker(s): {per:.2f} s per simulation")
@@ -105,7 +107,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--from", dest="source", type=Path, default=None, help="a finished calibration's folder")
     ap.add_argument("--replay", type=Path, default=None, help="a finished calibration's folder (with its store)")
-    ap.add_argument("--sample", type=int, default=200, help="ABC simulations to rerun, with --replay")
+    ap.add_argument("--sample", type=int, default=200, help="stored simulations to rerun, with --replay")
     ap.add_argument("--budget", type=int, default=400)
     ap.add_argument("--particles", type=int, default=20)
     ap.add_argument("--scale", type=float, default=0.1)

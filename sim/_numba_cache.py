@@ -1,6 +1,6 @@
 """Where numba keeps the compiled hourly kernels: a writable folder, however pingan was installed.
 
-The kernels (``sim/agents/patrol.py``, ``sim/mechanisms/crime.py``, …) are compiled with
+The kernels (``sim/agents/patrol.py``, ``sim/mechanisms/offending/kernel.py``, …) are compiled with
 ``cache=True``: the first run on a machine compiles them (tens of seconds), every later run and
 worker process loads them. numba writes the cache next to the source (``sim/**/__pycache__``)
 or, where that is read-only (a wheel installed system-wide), in the user's cache folder

@@ -40,13 +40,17 @@ from pathlib import Path
 
 import pandas as pd
 
+from sim.arguments import fraction_of_city as _scale
+from sim.arguments import seed as _seed
+from sim.arguments import whole_number as _whole
 from sim.calibration.targets import CalibrationFileError, default_input
 from sim.csv_output import write_csv
 from sim.experiments.folder_lock import FolderBusy, FolderLock
+from sim.experiments.pipeline import posterior_draws, run_scenarios
 from sim.experiments.resources import ResourceError, check_resources
-from sim.experiments.runner import BACKENDS, RunResult, run_batch, write_metrics
+from sim.experiments.runner import BACKENDS
 from sim.experiments.store import StoreError
-from sim.experiments.summary import HEADLINE, compare, summarise
+from sim.experiments.summary import HEADLINE
 from sim.optimise.menu import OptimiseError
 from sim.presentation import MIN_RATE_SCALE, Sample, scale_warning
 from sim.scenario import ScenarioError, builtin_scenarios, load_scenario
@@ -56,30 +60,11 @@ __all__ = ["main", "build_parser"]
 log = logging.getLogger("pingan")
 
 DEFAULT_SCENARIO = "suizhou_2022"
-#: Largest base seed: seeds are stored as SQLite integers (signed 64-bit).
-MAX_SEED = 2**63 - 1
 #: Problems with the input: exit status 2 (as argparse's own errors).
 USAGE_ERROR = 2
 
 
 # ---- argument types: each refuses a bad value with a one-line message naming what was expected
-
-
-def _scale(text: str) -> float:
-    try:
-        v = float(text)
-    except ValueError:
-        v = float("nan")
-    if not 0 < v <= 1:  # NaN fails too
-        raise argparse.ArgumentTypeError(f"expected a fraction of the city, 0 < F ≤ 1, got {text}")
-    return v
-
-
-def _whole(text: str) -> int:
-    try:
-        return int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
 
 
 def _positive(text: str) -> int:
@@ -95,13 +80,6 @@ def _replicates(text: str) -> int:
     v = _positive(text)
     if v > MAX_REPLICATES:
         raise argparse.ArgumentTypeError(f"expected at most {MAX_REPLICATES:,} replicates (as in a sweep), got {text}")
-    return v
-
-
-def _seed(text: str) -> int:
-    v = _whole(text)
-    if not 0 <= v <= MAX_SEED:
-        raise argparse.ArgumentTypeError(f"expected a seed from 0 to 2**63 - 1, got {text}")
     return v
 
 
@@ -191,7 +169,7 @@ def build_parser() -> argparse.ArgumentParser:
     cmp_.add_argument("--report", type=Path, default=None, metavar="FILE.html",
                       help="also write a self-contained HTML report (tables and figures, works offline)")
     ev = sub.add_parser("evidence", parents=[common],
-                        help="each mechanism's effect with an interval next to the published figure (issue 15)")
+                        help="each mechanism's effect with an interval next to the published figure")
     ev.add_argument("--replicates", "-r", type=_positive, default=8, help="replicates (default 8; at least 2)")
     ev.add_argument("--seed", type=_seed, default=1, help="base seed (default 1)")
     ev.add_argument("--scale", type=_scale, default=0.1, help="fraction of the full city (default 0.1)")
@@ -200,7 +178,8 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                     help="override a key in every scenario, e.g. crime.patrol_guard=0.3")
     ev.add_argument("--before", action="store_true",
-                    help="measure the model as it was before issue 15 (sim.experiments.evidence.BEFORE_ISSUE_15)")
+                    help="measure the pre-evidence model: the mechanisms before they were sized to the "
+                         "published evidence (sim.experiments.evidence.PRE_EVIDENCE_MECHANISMS)")
     val = sub.add_parser("validate", parents=[common], help="check scenario files without running them")
     val.add_argument("scenarios", nargs="+")
     val.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
@@ -422,7 +401,7 @@ def _run(args: argparse.Namespace) -> int:
     """``pingan run`` and ``pingan compare``: every scenario is validated before any run."""
     names = [args.scenario] if args.command == "run" else [args.base, *args.alternatives]
     scenarios = [load_scenario(n, args.overrides) for n in names]
-    vary = _posterior_draws(args, scenarios)
+    vary = posterior_draws(args.posterior, scenarios, args.seed)
     labels = [s.name for s in scenarios]
     if len(set(labels)) != len(labels):
         return _fail(f"scenarios must have different names, got {labels}")
@@ -440,80 +419,25 @@ def _run(args: argparse.Namespace) -> int:
     lock = _lock_folder(out, args.held, announce=False)
     store = _open_store(out / "store.sqlite")
     lock.announce()
-    log.debug(f"scenarios {[str(n) for n in names]}; results store {out / 'store.sqlite'}")
     try:
-        results = run_batch(scenarios, args.replicates, args.seed, args.scale, args.jobs, store,
-                            progress=not args.quiet, backend=args.backend, scheduler=args.scheduler, vary=vary)
+        done = run_scenarios(scenarios, args.replicates, args.seed, args.scale, out, args.jobs, args.backend,
+                             args.scheduler, vary, baseline=labels[0] if args.command == "compare" else None,
+                             report=getattr(args, "report", None), plots=not args.no_plots, progress=not args.quiet,
+                             store=store)
     except KeyboardInterrupt:
         log.warning(f"interrupted; finished runs are kept in {out / 'store.sqlite'}")
         return 130
-    finally:
-        store.close()
-    df = write_metrics(results, out / "metrics.csv")
-    if vary is not None:
-        draws = pd.DataFrame([{"replicate": r, **vary.draw(r)} for r in range(args.replicates)])
-        write_csv(draws, out / "parameters.csv", float_format="%.10g")
-        log.info(f"parameters drawn from {args.posterior} per replicate: {out / 'parameters.csv'}")
-    summary = summarise(df)
-    write_csv(summary, out / "summary.csv", float_format="%.10g")
-    sample = Sample.of(df[df["scenario"] == labels[0]], args.scale)  # what the counts and costs describe
-    _print_summary(summary, sample)
+    _print_summary(done.summary, done.sample)
     if args.command == "run":
-        _print_reported(summary, args)
+        _print_reported(done.summary, args)
     if args.command == "compare":
-        diff = compare(df, labels[0])
-        write_csv(diff, out / "compare.csv", float_format="%.10g")
-        _print_compare(diff, sample)
-        from sim.presentation import intervention_starts, package_contents
-
-        contents = {s.name: package_contents(s, scenarios[0] if s is not scenarios[0] else None) for s in scenarios}
-        _packages(df, results, labels[0], out, plots=not args.no_plots, sample=sample, contents=contents)
-        if args.report is not None:
-            from sim.plots import real_map
-            from sim.report import comparison_report
-
-            comparison_report(args.report, df, results, labels[0], first_year=scenarios[0].run.first_year,
-                              starts=intervention_starts(scenarios[1:], scenarios[0]), diff=diff,
-                              meta={"baseline": labels[0], "alternatives": ", ".join(labels[1:]),
-                                    "replicates": args.replicates, "seed": args.seed, "scale": args.scale,
-                                    "years": ", ".join(map(str, scenarios[0].run.year_labels))},
-                              scale=args.scale, contents=contents,
-                              maps={s.name: real_map(s, args.scale) for s in scenarios})
-            log.info(f"wrote the report {args.report}")
-    if not args.no_plots:
-        _plots(results, scenarios, out, args.scale, sample)
+        _print_compare(done.compare, done.sample)
+        _print_packages(done.packages, done.rings, labels[0], done.sample, done.contents)
     log.info(f"wrote {out / 'metrics.csv'}, {out / 'summary.csv'}"
              + (", compare.csv, packages.csv, areas_county.csv, areas_town.csv, rings.csv"
                 if args.command == "compare" else "")
              + ("" if args.no_plots else f" and plots in {out}"))
     return 0
-
-
-class _PosteriorDraws:
-    """Replicate r of every scenario runs with the r-th parameter set drawn from a posterior file."""
-
-    def __init__(self, posterior, seed: int):
-        self.posterior, self.seed = posterior, seed
-
-    def draw(self, replicate: int) -> dict:
-        return self.posterior.draw(self.seed, replicate)
-
-    def __call__(self, scenario, replicate: int):
-        from sim.calibration.posterior import with_parameters
-
-        values = self.draw(replicate)
-        return with_parameters(scenario, values), values
-
-
-def _posterior_draws(args, scenarios) -> _PosteriorDraws | None:
-    if args.posterior is None:
-        return None
-    from sim.calibration.posterior import load_posterior
-
-    post = load_posterior(args.posterior)
-    for s in scenarios:
-        post.check(s)
-    return _PosteriorDraws(post, args.seed)
 
 
 def _calibrate(args) -> int:
@@ -557,22 +481,13 @@ def _calibrate(args) -> int:
     return 0
 
 
-def _packages(df, results, base: str, out: Path, plots: bool, sample: Sample | None = None,
-              contents: dict[str, str] | None = None) -> None:
-    from sim.experiments.packages import area_breakdown, package_table, pareto_plot, ring_effects
+def _print_packages(table: pd.DataFrame, rings: pd.DataFrame, base: str, sample: Sample | None = None,
+                    contents: dict[str, str] | None = None) -> None:
     from sim.presentation import interval, package_rows, text_table
 
-    table = package_table(df, base, contents=contents)
-    write_csv(table, out / "packages.csv", float_format="%.10g")
-    for level in ("county", "town"):
-        write_csv(area_breakdown(results, base, level), out / f"areas_{level}.csv", float_format="%.10g")
-    rings = ring_effects(results, base)
-    write_csv(rings, out / "rings.csv", float_format="%.10g")
     if len(table):
         print(f"\npackages against {base}, {int(table['year'].iloc[0])} (ranked by preventable cases prevented)")
         print(text_table(package_rows(table, sample, contents)))
-        if plots:
-            pareto_plot(table, out / "pareto.png", sample=sample)
     if len(rings):
         print(f"\ntrue offences around treated cells, difference from baseline [per year, "
               f"{sample.short if sample else 'sample'}, 95 % interval]")
@@ -696,7 +611,7 @@ def _serve(args) -> int:
 def _evidence(args) -> int:
     """``pingan evidence``: the evidence harness (sim.experiments.evidence) into ``--out``."""
     from sim.experiments.evidence import (
-        BEFORE_ISSUE_15,
+        PRE_EVIDENCE_MECHANISMS,
         evidence_scenarios,
         evidence_table,
         run_evidence,
@@ -704,7 +619,7 @@ def _evidence(args) -> int:
     )
 
     if args.before:
-        args.overrides = [*BEFORE_ISSUE_15, *args.overrides]
+        args.overrides = [*PRE_EVIDENCE_MECHANISMS, *args.overrides]
     if args.replicates < 2:
         return _fail("--replicates: expected at least 2 (an interval needs two replicates)")
     evidence_scenarios(args.overrides)  # every scenario validated before any run
@@ -735,7 +650,7 @@ def _validate(args) -> int:
 def _print_reported(summary: pd.DataFrame, args: argparse.Namespace) -> None:
     """The seeds' reported changes for this scenario next to the simulated ones (if any apply)."""
     from sim.calibration.targets import default_input, load_targets
-    from sim.experiments.summary import format_reported
+    from sim.presentation import format_reported
 
     try:
         targets = load_targets(default_input("targets.csv"))
@@ -748,28 +663,15 @@ def _print_reported(summary: pd.DataFrame, args: argparse.Namespace) -> None:
 
 
 def _print_summary(summary: pd.DataFrame, sample: Sample | None = None) -> None:
-    from sim.experiments.summary import format_summary
+    from sim.presentation import format_summary
 
     print(format_summary(summary, sample=sample))
 
 
 def _print_compare(diff: pd.DataFrame, sample: Sample | None = None) -> None:
-    from sim.experiments.summary import format_compare
+    from sim.presentation import format_compare
 
     print(format_compare(diff, sample=sample))
-
-
-def _plots(results: list[RunResult], scenarios, out: Path, scale: float, sample: Sample | None = None) -> None:
-    from sim.plots import incident_map, real_map, time_series
-    from sim.presentation import intervention_starts
-
-    by_name: dict[str, list[RunResult]] = {}
-    for r in results:
-        by_name.setdefault(r.scenario, []).append(r)
-    for s in scenarios:  # a city on a real map is drawn on it
-        incident_map(by_name[s.name], s.run.year_labels, out / f"map_{s.name}.png", layers=real_map(s, scale))
-    starts = intervention_starts(scenarios[1:], scenarios[0]) if len(scenarios) > 1 else None
-    time_series(by_name, scenarios[0].run.first_year, out / "timeseries.png", start=starts, sample=sample)
 
 
 # ---- pingan city: real cities from GIS files, and incident records (sim.space.gis, sim.space.incidents)
@@ -855,7 +757,7 @@ def _city_incidents(args) -> int:
     print(counts.monthly.pivot_table(index="district", columns="type", values="count", aggfunc="sum",
                                      fill_value=0).to_string())
     if counts.cells is not None:
-        from sim.mechanisms.crime import CRIME_TYPES
+        from sim.mechanisms.crime_types import CRIME_TYPES
 
         cells = pd.DataFrame(counts.cells, columns=list(CRIME_TYPES))
         cells.insert(0, "district", [city.county_names[c] for c in city.county])

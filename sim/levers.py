@@ -1,12 +1,14 @@
 """The levers interventions act through: one typed object the model's mechanisms read.
 
 An intervention changes crime and calls only by moving these levers (and by registering
-with the dispute system, :class:`sim.disputes.DisputeSystem`, or the patrol fleet):
-officers on posts, guardians, cameras and alarms, walk-in desks, campaign deterrence and
-clearance odds. Offending (:meth:`sim.mechanisms.crime.Offending.step`) reads them by
-attribute each hour; reporting, clearance and the sense-of-safety survey read the rest.
-Arrays are per cell of the city, or per crime type (in the order of
-:data:`sim.mechanisms.crime.CRIME_TYPES`). Levers are changed in place.
+with the dispute system or the patrol fleet, through its context,
+:class:`sim.interventions.context.InterventionContext`): officers on posts, guardians,
+cameras and who watches them live, alarms, walk-in desks, campaign deterrence, clearance
+odds and offenders' propensity. Offending reads them by attribute each hour; reporting,
+clearance and the sense-of-safety survey read the rest. Arrays are per cell of the city,
+per crime type (in the order of :data:`sim.mechanisms.crime_types.CRIME_TYPES`) or per
+motivated offender (in the order of :attr:`sim.agents.residents.Residents.offenders`).
+Levers are changed in place.
 """
 
 from __future__ import annotations
@@ -47,6 +49,12 @@ class Levers:
             cell [×], from prevention other than visible police (home visits); 1: none prevented.
             Visible presence (``posts``, ``patrol_presence``) acts on top of it, through
             :class:`sim.mechanisms.calls.CallParams`' prevention elasticities.
+        offender_propensity: Offending propensity of each motivated offender [×], in the order
+            of ``Residents.offenders``; 1: as drawn (special-population management lowers it).
+            Offending reads this array itself, so change it in place.
+        watched_live: Cells whose cameras a monitoring centre watches live (offences seen there
+            are called in, :meth:`watch_live`); None: every camera only records.
+        live_call_delay_min: Minutes from an offence seen live to the operators' call.
     """
 
     posts: np.ndarray
@@ -62,20 +70,36 @@ class Levers:
     clearance_odds: np.ndarray
     patrol_presence: np.ndarray
     disorder_factor: np.ndarray
+    offender_propensity: np.ndarray
+    watched_live: np.ndarray | None = None
+    live_call_delay_min: float = 0.0
 
     @classmethod
-    def at_rest(cls, n_cells: int, n_types: int, cameras_for_63pct: float) -> Levers:
-        """Levers with nothing in place: no posts, guardians, cameras, alarms or desks; odds and factors 1."""
+    def at_rest(cls, n_cells: int, n_types: int, cameras_for_63pct: float, n_offenders: int = 0) -> Levers:
+        """Levers with nothing in place: no posts, guardians, cameras, alarms or desks; odds and factors 1;
+        no camera watched live."""
         return cls(
             posts=np.zeros(n_cells), extra_guardians=np.zeros(n_cells),
             type_guardians=np.zeros((n_types, n_cells)), visible_guardians=np.zeros(n_cells),
             camera_count=np.zeros(n_cells), cameras=np.zeros(n_cells), cameras_for_63pct=cameras_for_63pct,
             alarms=np.zeros(n_cells), walk_in_share=np.zeros(n_cells), type_deterrence=np.zeros(n_types),
             clearance_odds=np.ones(n_types), patrol_presence=np.zeros(n_cells),
-            disorder_factor=np.ones(n_cells),
+            disorder_factor=np.ones(n_cells), offender_propensity=np.ones(n_offenders),
         )
 
     def add_cameras(self, counts: np.ndarray) -> None:
         """Install cameras (counts per cell) and update coverage."""
         self.camera_count += counts
         self.cameras = 1 - np.exp(-self.camera_count / self.cameras_for_63pct)
+
+    def watch_live(self, cells: np.ndarray, delay_min: float) -> None:
+        """Watch the cameras of ``cells`` live: offences they detect become calls ``delay_min`` later.
+
+        Passive recording (the default) finds an unreported offence only afterwards, so it is cleared,
+        if at all, from footage (``ClearanceParams.video_only_delay_h``). A monitoring centre that
+        watches live calls it in like a witness, and a unit is dispatched (active monitoring).
+        """
+        if self.watched_live is None:
+            self.watched_live = np.zeros(len(self.cameras), dtype=bool)
+        self.watched_live[cells] = True
+        self.live_call_delay_min = delay_min

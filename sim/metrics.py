@@ -23,10 +23,10 @@ from typing import Literal
 import numpy as np
 
 from sim.mechanisms.calls import Call
-from sim.mechanisms.crime import CRIME_TYPES, PREVENTABLE
+from sim.mechanisms.crime_types import CRIME_TYPES, PREVENTABLE
 
 __all__ = ["Metric", "MetricRegistry", "METRICS", "YearView", "UnknownMetricError", "MetricsRecorder",
-           "CORE_METRICS", "HOURS_PER_YEAR"]
+           "CORE_METRICS", "HOURS_PER_YEAR", "RATE_UNITS"]
 
 HOURS_PER_YEAR = 8760
 
@@ -93,6 +93,8 @@ class YearView:
 
 #: How a metric's yearly value comes about (see :class:`Metric`).
 Kind = Literal["column", "tally", "reported", "family"]
+#: Units of rates, and the largest value of each: a share is a fraction, a percentage goes to 100.
+RATE_UNITS = {"share": 1.0, "%": 100.0}
 
 
 @dataclass(frozen=True)
@@ -112,6 +114,10 @@ class Metric:
         yearly: For a column, how its yearly value is derived from a :class:`YearView`
             (``None``: the year's recorded total).
         core: In every row and in :data:`CORE_METRICS` (the fixed columns of ``metrics.csv``).
+        headline: One of the headline metrics printed in terminal tables and reports, in the
+            order declared (:meth:`MetricRegistry.headline`).
+        explorer: Shown by the package explorer beside the headline metrics
+            (:meth:`MetricRegistry.explorer`).
     """
 
     name: str
@@ -120,6 +126,18 @@ class Metric:
     kind: Kind = "column"
     yearly: Callable[[YearView], float] | None = None
     core: bool = False
+    headline: bool = False
+    explorer: bool = False
+
+    @property
+    def is_rate(self) -> bool:
+        """Whether the metric is a rate (a share or a percentage: averaged over years, never summed)."""
+        return self.unit in RATE_UNITS
+
+    @property
+    def rate_top(self) -> float | None:
+        """The largest value of a rate (1 for a share, 100 for a percentage); None if not a rate."""
+        return RATE_UNITS.get(self.unit)
 
     def value(self, view: YearView) -> float:
         """The metric's value for one year (a column's; not for reported metrics or families)."""
@@ -170,6 +188,24 @@ class MetricRegistry:
         """Names of the core columns, in order."""
         return tuple(m.name for m in self._metrics.values() if m.core)
 
+    def headline(self) -> tuple[str, ...]:
+        """Names of the headline metrics, in order."""
+        return tuple(m.name for m in self._metrics.values() if m.headline)
+
+    def explorer(self) -> tuple[str, ...]:
+        """Names of the metrics the package explorer shows against the baseline: the headline
+        metrics and those declared ``explorer``, in declared order, money last."""
+        shown = [m for m in self._metrics.values() if m.headline or m.explorer]
+        return tuple(m.name for m in sorted(shown, key=lambda m: m.unit == "yuan"))  # stable: declared order
+
+    def is_column(self, name: str) -> bool:
+        """Whether ``name`` is a column of a year's row in some run: a core column, a member of a
+        family, or a metric a plug-in reports (a tally, read only by other metrics, is not)."""
+        m = self._metrics.get(name)
+        if m is not None:
+            return m.kind in ("column", "reported") and (m.core or m.kind == "reported")
+        return any(name.startswith(f.name) and len(name) > len(f.name) for f in self._families)
+
     def families(self) -> list[Metric]:
         return list(self._families)
 
@@ -183,8 +219,8 @@ def _median(x: np.ndarray) -> float:
 
 
 def _core(name: str, unit: str, description: str, yearly: Callable[[YearView], float] | None = None,
-          kind: Kind = "column") -> Metric:
-    return Metric(name, unit, description, kind=kind, yearly=yearly, core=True)
+          kind: Kind = "column", headline: bool = False, explorer: bool = False) -> Metric:
+    return Metric(name, unit, description, kind=kind, yearly=yearly, core=True, headline=headline, explorer=explorer)
 
 
 def _tally(name: str, unit: str, description: str) -> Metric:
@@ -201,22 +237,24 @@ METRICS = MetricRegistry()
 METRICS.declare(
     _core("population", "residents", "Residents of the simulated city (at its scale).", lambda v: v.population),
     _core("preventable_cases", "cases", "Police-recorded preventable cases (可防性案件): burglary, theft, "
-          "robbery, fraud and vehicle crime.", lambda v: v.preventable),
-    _core("calls_for_service", "calls", "Calls for service received (接警量), crime and non-crime."),
+          "robbery, fraud and vehicle crime.", lambda v: v.preventable, headline=True),
+    _core("calls_for_service", "calls", "Calls for service received (接警量), crime and non-crime.", headline=True),
     _core("effective_incidents", "incidents", "Effective incidents (有效警情): police-recorded offences "
-          "and public-order incidents.", lambda v: v.recorded_offences + v.total("public_order_incidents")),
+          "and public-order incidents.", lambda v: v.recorded_offences + v.total("public_order_incidents"),
+          headline=True),
     _core("serious_violent", "cases", "Serious violent crime (八类严重暴力): recorded robberies and "
-          "serious assaults.", lambda v: float(v.recorded_by_type[_ROBBERY]) + v.total("serious_assaults")),
-    _core("homicides", "deaths", "Homicides (命案), street and dispute violence."),
+          "serious assaults.", lambda v: float(v.recorded_by_type[_ROBBERY]) + v.total("serious_assaults"),
+          headline=True),
+    _core("homicides", "deaths", "Homicides (命案), street and dispute violence.", headline=True),
     _core("repeat_victimisations", "offences", "Offences (recorded or not) against a resident already "
           "victimised earlier in the same year (repeat victimisation; Farrell & Pease 1993)."),
     _core("clearance_rate", "share", "Cases cleared per police-recorded offence.",
-          lambda v: _ratio(v.total("cases_cleared"), v.recorded_offences)),
+          lambda v: _ratio(v.total("cases_cleared"), v.recorded_offences), headline=True),
     _core("response_time_median_min", "minutes", "Median minutes from an attended call to arrival.",
-          lambda v: _median(v.response_min)),
+          lambda v: _median(v.response_min), headline=True),
     _core("response_time_p90_min", "minutes", "90th percentile of minutes from an attended call to arrival.",
-          lambda v: float(np.percentile(v.response_min, 90)) if len(v.response_min) else _NAN),
-    _core("cost_yuan", "yuan", "Interventions' set-up cost in their first year plus running costs."),
+          lambda v: float(np.percentile(v.response_min, 90)) if len(v.response_min) else _NAN, headline=True),
+    _core("cost_yuan", "yuan", "Interventions' set-up cost in their first year plus running costs.", headline=True),
     _core("staff_hours", "hours", "Hours worked by the interventions' staff on duty."),
     *(_core(f"recorded_{t}", "cases", f"Police-recorded {t.replace('_', ' ')} offences.", _recorded_type(i))
       for i, t in enumerate(CRIME_TYPES)),
@@ -238,7 +276,7 @@ METRICS.declare(
           lambda v: v.preventable / v.population * 1e5),
     _core("calls_for_service_per_100k", "calls per 100 000 residents", "Calls for service per 100 000 residents.",
           lambda v: v.total("calls_for_service") / v.population * 1e5),
-    # social governance (issue 3)
+    # social governance: disputes, mediation, governance tickets, safety, volunteers, grid workers
     _core("disputes_new", "disputes", "New disputes (矛盾纠纷), broken agreements flaring up again included."),
     _core("disputes_found", "disputes", "Disputes found, by rounds, visits, screening or a call."),
     _core("disputes_mediated", "sessions", "Mediation sessions held (调解); formal cases instead with the "
@@ -249,7 +287,7 @@ METRICS.declare(
           lambda v: _ratio(v.total("agreements_honoured"), v.total("mediation_successes"))),
     _core("mediation_cases_formal", "disputes", "Disputes with a formal mediation case (at least one "
           "session at any level), counted once, in the year of the first session; informal settlements "
-          "are not cases (issue 15)."),
+          "are not cases."),
     _core("mediation_success_rate_formal", "share", "Formal mediation cases settled by mediation, per "
           "dispute (a case that fails at village and settles at town level is one success).",
           lambda v: _ratio(v.total("mediation_cases_formal_settled"), v.total("mediation_cases_formal"))),
@@ -261,7 +299,7 @@ METRICS.declare(
     _core("disputes_resolved", "disputes", "Disputes settled in the year by anyone: on the spot, informally, "
           "in formal mediation, by police or by a governance centre (化解).", kind="reported"),
     _core("disputes_resolved_rate", "share", "Disputes resolved in the year over disputes found in the year, "
-          "the administrative 化解成功率 (a flow ratio, as reports count it; issue 15). Field studies' "
+          "the administrative 化解成功率 (a flow ratio, as reports count it). Field studies' "
           "settlement rate of mediated cases is mediation_success_rate.", kind="reported"),
     _core("disputes_to_call", "disputes", "Disputes that escalated to a call for service."),
     _core("disputes_violent", "disputes", "Disputes that escalated to violence (an assault)."),
@@ -273,7 +311,8 @@ METRICS.declare(
     _core("ticket_latency_median_h", "hours", "Median hours from report to archive of the year's archived "
           "tickets.", kind="reported"),
     _core("sense_of_safety_pct", "%", "Share of surveyed residents who feel safe (安全感), surveyed at the "
-          "year's end.", lambda v: v.total("sense_of_safety_pct") if v.was_recorded("sense_of_safety_pct") else _NAN),
+          "year's end.", lambda v: v.total("sense_of_safety_pct") if v.was_recorded("sense_of_safety_pct") else _NAN,
+          explorer=True),
     _core("volunteer_hours", "person-hours", "Hours volunteers spent on patrol (群防群治)."),
     _core("grid_worker_visits", "visits", "Household visits by grid workers (网格员)."),
     _core("grid_items_logged", "items", "Items grid workers logged: hazards, special-population problems and "
@@ -291,11 +330,11 @@ CORE_METRICS: tuple[str, ...] = METRICS.core()
 
 
 class MetricsRecorder:
-    """Counts by counted year, per-cell maps and a daily series.
+    """Counts by counted year and a daily series (where incidents happened is the mechanisms'
+    :class:`sim.mechanisms.incident_map.IncidentMap`).
 
     Args:
         n_years: Counted years.
-        n_cells: Cells of the city (for the incident map).
         registry: The declared metrics; recording any other name raises :class:`UnknownMetricError`.
         cell_county: County of each cell: with it, :attr:`monthly` counts police-recorded offences by
             calendar month, county and crime type (what incident records are compared with).
@@ -303,8 +342,7 @@ class MetricsRecorder:
 
     DAILY = tuple(_DAILY_COLUMN)
 
-    def __init__(self, n_years: int, n_cells: int, registry: MetricRegistry = METRICS,
-                 cell_county: np.ndarray | None = None):
+    def __init__(self, n_years: int, registry: MetricRegistry = METRICS, cell_county: np.ndarray | None = None):
         self.n_years = n_years
         self.registry = registry
         self._declared: set[str] = set()  # names checked against the registry
@@ -313,8 +351,6 @@ class MetricsRecorder:
         self.counts: dict[str, list[float]] = {}
         self.by_type_recorded = np.zeros((n_years, len(CRIME_TYPES)))
         self.by_type_true = np.zeros((n_years, len(CRIME_TYPES)))
-        self.cell_incidents = np.zeros((n_years, n_cells))  # police-recorded offences
-        self.cell_offences_true = np.zeros((n_years, n_cells))
         self.daily = np.zeros((n_years * 365, len(self.DAILY)))
         self._cell_county = None if cell_county is None else np.asarray(cell_county).tolist()
         n_counties = 0 if cell_county is None or len(cell_county) == 0 else int(np.max(cell_county)) + 1
@@ -356,22 +392,20 @@ class MetricsRecorder:
 
     def offences(self, year: int, hour: int, crime_type: np.ndarray, cells: np.ndarray,
                  recorded: np.ndarray) -> None:
-        """Record true and police-recorded offences of one hour."""
+        """Record true and police-recorded offences of one hour, by crime type (and the recorded ones by
+        month and county, with ``cell_county``)."""
         if not 0 <= year < self.n_years:
             return
-        # A handful of offences an hour: one by one beats four np.add.at calls (counts of whole
+        # A handful of offences an hour: one by one beats np.add.at calls (counts of whole
         # offences are exact in any order).
-        by_type_true, cell_true = self.by_type_true[year], self.cell_offences_true[year]
-        by_type_recorded, cell_recorded = self.by_type_recorded[year], self.cell_incidents[year]
+        by_type_true, by_type_recorded = self.by_type_true[year], self.by_type_recorded[year]
         prev = n_recorded = 0
         county = self._cell_county
         month = self.monthly[year * 12 + _MONTH_OF_DAY[min((hour - year * HOURS_PER_YEAR) // 24, 364)]]
         for t, c, r in zip(crime_type.tolist(), cells.tolist(), recorded.tolist(), strict=True):
             by_type_true[t] += 1
-            cell_true[c] += 1
             if r:
                 by_type_recorded[t] += 1
-                cell_recorded[c] += 1
                 n_recorded += 1
                 prev += _IS_PREV[t]
                 if county is not None:

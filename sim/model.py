@@ -15,6 +15,9 @@ Researchers can drive it step by step::
     for _ in range(24 * 7):
         model.step()
     model.datacollector.get_model_vars_dataframe()
+
+and watch its single events — offences, calls, dispatches, mediation sessions, tickets — through
+observers (:meth:`PinganModel.observe`, :class:`sim.observers.Observer`).
 """
 
 from __future__ import annotations
@@ -34,13 +37,17 @@ from sim.disputes import DisputeSystem
 from sim.events.dispatch import Dispatcher
 from sim.events.engine import Environment
 from sim.interventions import REGISTRY, Intervention
+from sim.interventions.context import DisputeRegistration, Fleet, InterventionContext
 from sim.interventions.siting import camera_weights
 from sim.levers import Levers
 from sim.mechanisms.calls import Call, Calls
 from sim.mechanisms.clearance import clearance_probability
-from sim.mechanisms.crime import ASSAULT, CRIME_TYPES, Offending
+from sim.mechanisms.crime_types import ASSAULT, CRIME_TYPES
+from sim.mechanisms.incident_map import IncidentMap
+from sim.mechanisms.offending import Offending
 from sim.mechanisms.safety import survey
 from sim.metrics import HOURS_PER_YEAR, MetricsRecorder
+from sim.observers import Observer
 from sim.rng import event_uniform, event_uniforms
 from sim.scenario.schema import Scenario
 from sim.space.city import City, apportion, build_city
@@ -95,25 +102,30 @@ class PinganModel(mesa.Model):
         self.warmup_hours = s.run.warmup_days * 24
         self.total_hours = self.warmup_hours + len(self.years) * HOURS_PER_YEAR
         self.hour = 0
-        self.recorder = MetricsRecorder(len(self.years), n, cell_county=self.city.county)
+        self.recorder = MetricsRecorder(len(self.years), cell_county=self.city.county)
+        self.observers: list[Observer] = []  # see observe(); shared with the dispute system
+        self.incidents = IncidentMap(len(self.years), self.city.attraction, s.policing.heat_half_life_days)
         # What interventions act through: the levers, the dispute system and the patrol fleet.
         self.levers = Levers.at_rest(n, len(CRIME_TYPES),
-                                     s.policing.camera_density_for_63pct * self.city.cell_size_km ** 2)
-        self.heat = np.zeros(n)  # recorded incidents per cell, decaying: where presence is needed
+                                     s.policing.camera_density_for_63pct * self.city.cell_size_km ** 2,
+                                     len(self.residents.offenders))
         self._guardian_hours = np.zeros(n)
         self.env = Environment()
         self.disputes = DisputeSystem(s.disputes, self.city, self.residents, self.env, self.recorder,
                                       self.run_seed, self.scale, s.calls.report_prob.get("assault", 0.6),
-                                      self.year_index, self.warmup_hours)
+                                      self.year_index, self.warmup_hours, record_offences=self._record_offences,
+                                      observers=self.observers)
         self.fleet = PatrolFleet(self.city, s.policing, self.run_seed)
         self.fleet.add_station_units(station_unit_count(self.city, s.policing))
-        self.offending = Offending(s.crime, self.city, self.residents, self.run_seed)
+        self.offending = Offending(s.crime, self.city, self.residents, self.run_seed,
+                                   propensity=self.levers.offender_propensity)
         self.calls = Calls(s.calls, self.city, self.residents, self.run_seed, levers=self.levers)
         self.dispatcher = Dispatcher(self.env, self.fleet, self.city, s.dispatch, self.run_seed,
                                      on_scene=self._on_scene)
         self.dispatcher.start_units()
         existing = round(s.policing.existing_cameras_per_1000 * self.city.population / 1000)
-        self.levers.add_cameras(apportion(existing, camera_weights(self, "main_roads")))
+        self.levers.add_cameras(apportion(existing, camera_weights(self.city, "main_roads")))
+        self.context = self._intervention_context()
 
         self.interventions: list[Intervention] = []
         self._acting: list[Intervention] = []  # active, with an hourly hook
@@ -122,7 +134,6 @@ class PinganModel(mesa.Model):
         for key, params in s.enabled_interventions().items():
             self.interventions.append(REGISTRY[key](params))
             self._starts.append(params.start_year or s.run.start_year_of_interventions)
-        self._decay_heat = 0.5 ** (1 / (24 * s.policing.heat_half_life_days))
         self._collect_every = s.run.collect_every_hours
         self._cum = {"recorded_preventable": 0, "calls_for_service": 0}
         self.datacollector = mesa.DataCollector(model_reporters={
@@ -134,10 +145,19 @@ class PinganModel(mesa.Model):
             "offenders_held": lambda m: int((m.offending.free_at > m.hour).sum()),
         })
 
-    def site_score(self, cells: np.ndarray) -> np.ndarray:
-        """How much a cell needs presence: recent recorded incidents, then footfall."""
-        attraction = self.city.attraction[cells]
-        return self.heat[cells] + 1e-6 * attraction / max(attraction.max(), 1.0)
+    def observe(self, observer: Observer) -> Observer:
+        """Call ``observer``'s hooks as this run's events happen, from now on; returns it."""
+        self.observers.append(observer)
+        return observer
+
+    def _intervention_context(self) -> InterventionContext:
+        """What interventions see of this run: its levers, dispute registration and fleet, no more."""
+        d = self.disputes
+        registration = DisputeRegistration(d.add_discovery_source, d.manage_households, d.open_governance_centres,
+                                           d.open_mediation, d.boost_mediation, d.mediate_at_scene, d.report_ticket)
+        return InterventionContext(self.city, self.residents, self.run_seed, self.scale, self.levers, registration,
+                                   Fleet(self.fleet, self.dispatcher.travel_min), self.incidents, self.recorder,
+                                   self.year_index)
 
     # ------------------------------------------------------------------ time
     def year_index(self, hour: float) -> int:
@@ -163,7 +183,7 @@ class PinganModel(mesa.Model):
             calls += self.disputes.day(h, year)
         self.dispatcher.submit(calls)
         self.env.advance((h + 1) * 60.0)  # dispatch, tickets and mediation run to the end of the hour
-        self._count_received()
+        self._count_received(h)
         if year >= 0:
             _add_guardian_hours(self._guardian_hours, units, self.levers.posts, self.levers.visible_guardians)
             if hour_in_year == HOURS_PER_YEAR - 1:
@@ -177,13 +197,15 @@ class PinganModel(mesa.Model):
     def _interventions_act(self, h: int, year: int, hour_in_year: int) -> None:
         """Interventions start at their year's first hour, act each hour, and run up costs."""
         rec = self.recorder
+        ctx = self.context
+        ctx.hour = h
         if year >= 0 and hour_in_year == 0:
             self._start_interventions(self.years[year], year)
         if h % 24 == 0:
             self._read_running_costs()
         day_of_year = hour_in_year // 24
         for iv in self._acting:
-            iv.on_hour(self, h, day_of_year)
+            iv.on_hour(ctx, h, day_of_year)
         if self._hourly_costs and 0 <= year < rec.n_years:
             yuan, staff = rec.row("cost_yuan"), rec.row("staff_hours")
             for running, on_duty in self._hourly_costs:
@@ -193,10 +215,10 @@ class PinganModel(mesa.Model):
     def _patrol(self) -> np.ndarray:
         """Patrols move; guardianship and remembered presence follow them. Returns units per cell."""
         levers = self.levers
-        self.fleet.reposition(self.hour, self.heat)
+        self.fleet.reposition(self.hour, self.incidents.recent)
         units, levers.patrol_presence = self.fleet.guarding(self.scenario.crime.patrol_spill)
         self.offending.decay(units, levers.posts)
-        _decay(self.heat, self._decay_heat)
+        self.incidents.decay()
         return units
 
     def _offend(self, h: int, how: int, year: int) -> list[Call]:
@@ -213,7 +235,7 @@ class PinganModel(mesa.Model):
             rec_calls = {c.offender_slot for c in calls if c.recorded}
             if rec_calls:  # a handful of offences an hour: a set lookup beats np.isin's set-up
                 recorded |= np.array([slot in rec_calls for slot in off.offender_slot.tolist()])
-            rec.offences(year, h - self.warmup_hours, off.crime_type, off.cell, recorded)
+            self._record_offences(h, year, off.crime_type, off.cell, recorded)
             rec.add("offences_displaced", year, float(off.displaced.sum()))
             rec.add("detected_by_video", year, float(len(detected)))
             rec.add("homicides", year, float(off.homicide.sum()))
@@ -222,13 +244,21 @@ class PinganModel(mesa.Model):
             rec.add("repeat_victimisations", year, float((off.victim_last_victimised >= year_start).sum()))
             serious = off.serious & recorded & (off.crime_type == ASSAULT)
             rec.add("serious_assaults", year, float(serious.sum()))
-            np.add.at(self.heat, off.cell[recorded], 1.0)
+            self.incidents.note(off.cell[recorded])
             if len(detected):
                 self._clear(off.crime_type[detected], off.offender_slot[detected],
                             off.cell[detected], np.full(len(detected), self.scenario.clearance.video_only_delay_h),
                             np.zeros(len(detected)), h, year,
                             event_uniforms(self.run_seed, "clearance.video", off.offender_slot[detected], h))
         return calls
+
+    def _record_offences(self, hour: int, year: int, crime_type: np.ndarray, cells: np.ndarray,
+                         recorded: np.ndarray) -> None:
+        """Count offences of the hour starting at ``hour`` (street offences and dispute violence)."""
+        self.recorder.offences(year, hour - self.warmup_hours, crime_type, cells, recorded)
+        self.incidents.count(year, cells, recorded)
+        for o in self.observers:
+            o.offences(hour, year, crime_type, cells, recorded)
 
     def _non_crime_calls(self, h: int, how: int, year: int) -> list[Call]:
         """Non-crime calls; some non-urgent requests (priority 3) are served at walk-in desks instead."""
@@ -248,7 +278,7 @@ class PinganModel(mesa.Model):
 
     def _survey(self, year: int, h: int) -> None:
         pct, _ = survey(self.scenario.safety, self.run_seed, year, self.residents, self.city,
-                        self.recorder.cell_incidents[year], self._guardian_hours / 365.0, h)
+                        self.incidents.recorded[year], self._guardian_hours / 365.0, h)
         self.recorder.add("sense_of_safety_pct", year, pct)
         self._guardian_hours[:] = 0.0
 
@@ -256,7 +286,7 @@ class PinganModel(mesa.Model):
         started = False
         for iv, start in zip(self.interventions, self._starts, strict=True):
             if not iv.active and start <= year_label:
-                iv.activate(self)
+                iv.activate(self.context)
                 iv.active = True
                 iv.first_year_index = year
                 started = True
@@ -273,8 +303,10 @@ class PinganModel(mesa.Model):
         self._hourly_costs = [(c.running_yuan_per_year / HOURS_PER_YEAR, c.staff_on_duty)
                               for c in (iv.cost() for iv in active)]
 
-    def _count_received(self) -> None:
+    def _count_received(self, h: int) -> None:
         rec = self.recorder
+        for o in self.observers:
+            o.calls(h, self.dispatcher.received)
         for c in self.dispatcher.received:
             y = self.year_index(c.time / 60.0)
             rec.add("calls_for_service", y)
@@ -284,12 +316,14 @@ class PinganModel(mesa.Model):
             if c.kind == "public_order":
                 rec.add("public_order_incidents", y)
                 rec.day("effective_incidents", int(c.time / 60.0) - self.warmup_hours)
-                self.heat[c.cell] += 1.0
+                self.incidents.note(c.cell)
         self.dispatcher.received.clear()
 
     def _on_scene(self, call: Call) -> None:
         year = self.year_index(call.time / 60.0)
         self.recorder.attended(call, year)
+        for o in self.observers:
+            o.dispatch(call)
         if call.dispute_row >= 0:
             self.disputes.police_attend(call, year)
         if call.kind == "crime" and call.recorded:
@@ -329,17 +363,9 @@ class PinganModel(mesa.Model):
         for y, label in enumerate(self.years):
             reports = self.disputes.year_metrics(y)
             for iv in self.interventions:
-                reports.update(iv.metrics(self, y))
+                reports.update(iv.metrics(self.context, y))
             rows.append({"year": label, **self.recorder.year_row(y, self.city.population, reports)})
         return rows
-
-
-@njit(cache=True)
-def _decay(memory, factor):
-    # memory *= factor, element by element (a compiled call costs a third of numpy's in-place
-    # multiply on a few hundred cells, every hour of every run).
-    for i in range(len(memory)):
-        memory[i] *= factor
 
 
 @njit(cache=True)

@@ -43,21 +43,16 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 from matplotlib.transforms import offset_copy
 
+from sim.interventions import MapMarker, map_markers
 from sim.presentation import Sample, figure, objective_label
 from sim.space.geography import MapLayers
 
-__all__ = ["CellMap", "SITE_STYLES", "DAILY_SERIES", "difference_map", "timeseries", "pareto", "incident_map",
+__all__ = ["CellMap", "site_marker", "DAILY_SERIES", "difference_map", "timeseries", "pareto", "incident_map",
            "time_series", "difference_map_of", "county_boundaries", "raster", "mean_cells", "save", "real_map",
            "district_label_points", "map_caption", "cell_map", "optimiser_front", "site_map", "site_maps"]
 
-#: How each intervention's sites are drawn on maps: (label, marker, colour, size in points²).
-SITE_STYLES: dict[str, tuple[str, str, str, float]] = {
-    "street_police_stations": ("street police station", "^", "tab:blue", 40.0),
-    "rapid_response_points": ("rapid-response point", "D", "tab:green", 30.0),
-    "video": ("cells with cameras", "x", "tab:purple", 10.0),
-    "smart_compounds": ("smart compound", "s", "tab:orange", 20.0),
-    "hot_spot_patrol": ("hot-spot patrol spot", "o", "tab:red", 20.0),
-}
+#: How sites of an intervention that declares no map marker are drawn.
+DEFAULT_MARKER = MapMarker("", "o", "black", 12.0)
 #: Columns of ``RunResult.daily``, with their labels (see ``MetricsRecorder.DAILY``).
 DAILY_SERIES = ("preventable cases, recorded [per day]", "calls for service [per day]",
                 "effective incidents, recorded [per day]")
@@ -127,6 +122,12 @@ class CellMap:
         name = city_name or getattr(getattr(city, "params", None), "preset", None) or ""
         return cls(np.asarray(city.x_km), np.asarray(city.y_km), np.asarray(city.county), float(city.cell_size_km),
                    list(getattr(city, "county_names", ())), str(name), layers or getattr(city, "map_layers", None))
+
+
+def site_marker(key: str) -> MapMarker:
+    """How the sites of intervention ``key`` are drawn: its declared map marker
+    (:attr:`sim.interventions.Intervention.map_marker`), else a small black dot labelled with its key."""
+    return map_markers().get(key) or dataclasses.replace(DEFAULT_MARKER, label=key.replace("_", " "))
 
 
 def real_map(scenario, scale: float) -> MapLayers | None:
@@ -244,7 +245,7 @@ def _sites(ax: Axes, cells: CellMap, sites: Mapping[str, np.ndarray] | None) -> 
         where = np.asarray(where, dtype=np.int64)
         if not len(where):
             continue
-        label, marker, colour, size = SITE_STYLES.get(key, (key.replace("_", " "), "o", "black", 12.0))
+        label, marker, colour, size = dataclasses.astuple(site_marker(key))
         edge = {} if marker in ("x", "+", ".", "1", "2", "3", "4") else {"edgecolors": "white", "linewidths": 0.4}
         ax.scatter(cells.x_km[where], cells.y_km[where], marker=marker, s=size, c=colour,
                    label=f"{label} ({len(where)})", zorder=4, **edge)
@@ -433,7 +434,7 @@ def cell_map(city, values: np.ndarray, ax: Axes | None = None, *, what: str, log
         what: What the values are, with units, for the colour bar.
         log: A logarithmic colour scale (cells at zero or below are not coloured).
         cmap: Matplotlib colour map.
-        sites: Intervention key → cell indices of its sites, drawn with :data:`SITE_STYLES`.
+        sites: Intervention key → cell indices of its sites, drawn with :func:`site_marker`.
         title: Axes title.
         layers: The real map to draw the cells on (:func:`real_map`); a City brings its own.
 
@@ -488,7 +489,7 @@ def difference_map(city, base_counts: np.ndarray, alt_counts: np.ndarray,
         base_counts: Baseline count per cell (e.g. mean over replicates of a counted year).
         alt_counts: The alternative's count per cell, same cells.
         sites: Intervention key → cell indices of its sites (``RunResult.sites``); drawn with
-            :data:`SITE_STYLES`.
+            :func:`site_marker`.
         ax: Axes to draw on (a new figure when None).
         what: What is counted, for the colour bar.
         title: Figure title (default: names the city when known).
@@ -743,7 +744,7 @@ def optimiser_front(packages: pd.DataFrame, front: pd.DataFrame, objective: str,
     """An optimiser study's packages: annual cost on the whole city against ``objective``'s effect.
 
     Args:
-        packages: Every scored package (:meth:`sim.optimise.summary.StudyResult.table`,
+        packages: Every scored package (:meth:`sim.optimise.study.StudyResult.table`,
             ``packages.csv``): ``cost_yuan_per_year`` and the objective's mean; drawn in grey.
         front: The Pareto front, same columns with ``_lo``/``_hi``/``_pessimistic``: its means
             with 95 % intervals, joined, each labelled with its package number, and its
@@ -797,7 +798,7 @@ def site_map(city, sites: Mapping[str, np.ndarray], ax: Axes | None = None, *, r
 
     Args:
         city: A :class:`sim.space.city.City`, a :class:`RunResult` or a :class:`CellMap`.
-        sites: Intervention key → cell indices of its sites; drawn with :data:`SITE_STYLES`.
+        sites: Intervention key → cell indices of its sites; drawn with :func:`site_marker`.
         ax: Axes to draw on (a new figure when None).
         residents: Residents per cell, for the shading (default: the city's, when it has them).
         title: Axes title.

@@ -43,7 +43,8 @@ from sim.experiments.summary import HEADLINE, is_rare, metric_label
 __all__ = ["Sample", "SIZE_HINTS", "is_size_field", "figure", "interval", "percent", "scales_with_sample",
            "display_label", "headline_rows", "year_on_year_rows", "package_rows", "text_table", "text_records",
            "package_contents", "intervention_starts", "MIN_RATE_SCALE", "scale_warning", "COST_UNIT",
-           "at_precision", "objective_label", "front_rows", "robustness_rows", "WHOLE_CITY_COST"]
+           "at_precision", "objective_label", "front_rows", "robustness_rows", "WHOLE_CITY_COST",
+           "format_summary", "format_compare", "format_reported"]
 
 #: Below this scale a county's few patrol units make rates per 100 000 drift from full scale
 #: (tested agreement from 0.1 up; README, "Command line").
@@ -356,7 +357,7 @@ def objective_label(objective: str, sample: Sample | None = None) -> str:
 
 
 def front_rows(table: pd.DataFrame, objectives: Sequence[str], sample: Sample | None = None) -> list[dict[str, str]]:
-    """Packages of an optimiser study, one row each (:meth:`sim.optimise.summary.StudyResult.table`, ``front.csv``).
+    """Packages of an optimiser study, one row each (:meth:`sim.optimise.study.StudyResult.table`, ``front.csv``).
 
     Columns: ``package`` (``actual`` for the city's own), ``contains`` (in words), its annual cost on
     the whole city, and for each simulated objective of ``objectives`` the mean effect over
@@ -381,7 +382,7 @@ def front_rows(table: pd.DataFrame, objectives: Sequence[str], sample: Sample | 
 
 def robustness_rows(table: pd.DataFrame, front: pd.DataFrame | None = None,
                     sample: Sample | None = None) -> list[dict[str, str]]:
-    """An optimiser study's robustness table (:meth:`sim.optimise.summary.StudyResult.robustness`, ``robustness.csv``).
+    """An optimiser study's robustness table (:meth:`sim.optimise.study.StudyResult.robustness`, ``robustness.csv``).
 
     Each front package's mean, pessimistic quantile and worst posterior draw of the objective, the
     share of draws in which another front package costing no more does better, and the mean
@@ -564,3 +565,74 @@ def intervention_starts(packages: Iterable[Any], baseline: Any | None = None) ->
                 others.setdefault(year, []).append(_words(key))
     marks += [(y, f"{', '.join(names)} start{'s' if len(names) == 1 else ''}") for y, names in sorted(others.items())]
     return marks
+
+
+# ---- the terminal's tables (pingan run and compare)
+
+
+def format_summary(summary: pd.DataFrame, metrics: tuple[str, ...] = HEADLINE, sample: Sample | None = None) -> str:
+    """The year-on-year table as text (:func:`year_on_year_rows`, as the report and the app show it).
+
+    Args:
+        summary: From :func:`sim.experiments.summary.summarise`.
+        metrics: The metrics shown, in order.
+        sample: The :class:`Sample` the counts and costs describe (labelled), or None.
+    """
+    lines = []
+    for scen, g in summary.groupby("scenario", sort=False):
+        y0, y1, n = g["year_from"].iloc[0], g["year_to"].iloc[0], g["replicates"].iloc[0]
+        lines.append(f"\n{scen}: {y1} against {y0}, mean over {n} replicates [95 % interval]")
+        if sample is not None:
+            lines.append(f"  {sample.caption()}")
+        lines.append(text_table(year_on_year_rows(summary, scen, metrics, sample)))
+    return "\n".join(lines)
+
+
+def format_compare(diff: pd.DataFrame, metrics: tuple[str, ...] = HEADLINE, sample: Sample | None = None) -> str:
+    """The comparison table as text (:func:`headline_rows`, as the report and the app show it)."""
+    lines = []
+    for (scen, year), g in diff.groupby(["scenario", "year"], sort=False):
+        lines.append(f"\n{scen} against {g['base'].iloc[0]}, {year}: mean over {int(g['replicates'].max())} paired "
+                     "replicates [95 % interval]")
+        if sample is not None:
+            lines.append(f"  {sample.caption()}")
+        lines.append(text_table(headline_rows(diff, scen, year, metrics, sample)))
+    return "\n".join(lines)
+
+
+def format_reported(summary: pd.DataFrame, targets: pd.DataFrame, scale: float, posterior: bool) -> str:
+    """What the seed cities reported next to this run's year-on-year changes, as text.
+
+    Args:
+        summary: From :func:`sim.experiments.summary.summarise`.
+        targets: The calibration targets (:func:`sim.calibration.targets.load_targets`); the
+            year-on-year rows whose ``scenario`` is a scenario of ``summary`` are shown.
+        scale: The run's scale (a target needing a larger one is marked).
+        posterior: Whether the run drew its parameters from a calibrated posterior.
+
+    Returns:
+        The table and a note on the parameters, or ``""`` when no reported figure applies.
+    """
+    rows = []
+    for t in targets[targets["kind"] == "yoy_change"].itertuples():
+        hit = summary[(summary["scenario"] == t.scenario) & (summary["metric"] == t.metric)
+                      & (summary["year_from"] == t.base_year) & (summary["year_to"] == t.years[0])]
+        if hit.empty:
+            continue
+        r = hit.iloc[0]
+        reported = {"lower": "rises", "upper": "falls"}.get(t.bound) or f"{t.value:+g} %"
+        simulated = (percent(r.change_pct, r.change_pct_lo, r.change_pct_hi) if np.isfinite(r.change_pct)
+                     else f"{figure(r.change, signed=True)} (counts)")
+        small = f"  (compare at scale ≥ {t.min_scale:g})" if scale < t.min_scale else ""
+        rows.append(f"  {t.scenario} {t.years[0]}: {t.metric:22s} reported {reported:>7s}   simulated {simulated}"
+                    f"   [{t.source_file}]{small}")
+    if not rows:
+        return ""
+    params = ("Parameters: drawn from the calibrated posterior, one set per replicate." if posterior else
+              "Parameters: the documented defaults. Add --posterior main to draw calibrated sets per replicate from\n"
+              "the committed calibration's posterior (it ships with pingan), so that parameter uncertainty enters\n"
+              "the intervals; --posterior FILE takes another posterior.csv.")
+    return ("\nWhat the seed cities reported (calibration/targets.csv) against this run:\n" + "\n".join(rows)
+            + "\n" + params + "\nWhere the model cannot reach a reported figure within plausible parameters, "
+            "README.md, \"Tensions\", says why.")
+

@@ -1,4 +1,4 @@
-"""Random streams: one generator per mechanism, and counter-based draws for events.
+"""Random streams: one generator per mechanism, counter-based draws for events, and distributions.
 
 Two kinds of randomness keep scenario comparisons honest (common random numbers):
 
@@ -10,6 +10,10 @@ Two kinds of randomness keep scenario comparisons honest (common random numbers)
   event (an offender at an hour, a call, a patrol unit at an hour) gets the same random
   number in every scenario, however many other events happened before it. It is a
   vectorised SplitMix64 hash, so it costs a few array operations and no state.
+
+Distributions are drawn by inverse CDF from such uniforms: :func:`log_logistic` (reporting
+delays, dispatch scene times, governance and mediation service times) and its one-value twin
+:func:`log_logistic_one`.
 """
 
 from __future__ import annotations
@@ -21,7 +25,8 @@ import numpy as np
 from numba import njit
 
 __all__ = ["stream", "stream_key", "event_uniforms", "event_uniform", "event_keys", "keyed_uniforms",
-           "keyed_uniforms_hours", "hour_term", "term_of", "keyed_uniform", "splitmix64"]
+           "keyed_uniforms_hours", "hour_term", "term_of", "keyed_uniform", "splitmix64", "log_logistic",
+           "log_logistic_one"]
 
 _MASK = np.uint64(0xFFFFFFFFFFFFFFFF)
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
@@ -220,3 +225,16 @@ def _terms(first_hour: int, hours: int, slot: int) -> np.ndarray:
     for k in range(hours):
         out[k] = term_of(first_hour + k, slot)
     return out
+
+
+def log_logistic(u: np.ndarray, median: np.ndarray | float, shape: float) -> np.ndarray:
+    """Inverse CDF of a log-logistic distribution (a heavy-tailed delay or duration)."""
+    u = np.minimum(np.maximum(u, 1e-12), 1 - 1e-12)  # np.clip, without its wrapper's overhead
+    return median * (u / (1 - u)) ** (1.0 / shape)
+
+
+def log_logistic_one(u: float, median: float, shape: float) -> float:
+    """:func:`log_logistic` for one value, in plain Python floats: the same value, without numpy's
+    per-call overhead (vectorised, numpy's power can differ in the last bit: keep one value scalar)."""
+    u = min(max(u, 1e-12), 1 - 1e-12)
+    return median * (u / (1 - u)) ** (1.0 / shape)

@@ -27,7 +27,7 @@ import pytest
 
 from sim import PinganModel, load_scenario
 from sim.agents.residents import build_residents
-from sim.mechanisms.crime import CRIME_TYPES
+from sim.mechanisms.crime_types import CRIME_TYPES
 from sim.scenario.schema import Scenario
 from sim.space.city import build_city
 
@@ -138,7 +138,7 @@ def fresh_residents(city_and_residents):
 
 
 def make_state(n_cells: int, **arrays) -> SimpleNamespace:
-    """A stand-in for the model's guardian levers, as read by :class:`sim.mechanisms.crime.Offending`.
+    """A stand-in for the model's guardian levers, as read by :class:`sim.mechanisms.offending.Offending`.
 
     Every lever is zero unless given.
     """

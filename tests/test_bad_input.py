@@ -1,4 +1,4 @@
-"""Bad input through the command line (issue 16): every case is one line on stderr naming the file
+"""Bad input through the command line: every case is one line on stderr naming the file
 or option and what was expected, exit status 2, no traceback, before any simulation starts, and
 nothing written — not even the output folder.
 

@@ -5,7 +5,7 @@ import pandas as pd
 import pytest
 
 from sim.calibration.abc import abc_smc, weighted_quantile
-from sim.calibration.calibrate import discrepancies, hits, target_statistics
+from sim.calibration.state import discrepancies, hits, target_statistics
 
 TRUE = np.array([0.3, 0.7, 0.55])
 

@@ -91,7 +91,7 @@ def test_hold_out_keeps_a_city_out_of_the_fit_but_predicts_it(tmp_path):
     held = cal.targets["city"].eq("suizhou").to_numpy()
     assert not cal.used[held].any()
     assert cal.compared[held].all()
-    assert "suizhou_2022" not in cal._scenarios_used()
+    assert "suizhou_2022" not in cal.scenarios_used()
     cal.close()
     with pytest.raises(ValueError, match="hold-out 'atlantis'"):
         Calibration(CalibrationConfig(targets=str(targets), hold_out="atlantis"), tmp_path, progress=False)

@@ -192,7 +192,7 @@ def test_an_unknown_metric_names_the_line_target_and_column(tmp_path):
     ({"scenario": "suizhou_2023"}, "scenario", "no scenario 'suizhou_2023'"),
     ({"scenario": "daqing_2021"}, "scenario", "is a daqing city"),
     ({"kind": "trend"}, "kind", "'trend'"),
-    ({"kind": "rate"}, "kind", "needs a *_rate or *_pct metric"),
+    ({"kind": "rate"}, "kind", "needs a rate metric"),
     ({"value": "58%"}, "value", "not a finite number"),
     ({"value": "-120"}, "value", "below -100 %"),
     ({"tolerance": "-1"}, "tolerance", "negative"),

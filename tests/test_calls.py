@@ -35,7 +35,8 @@ def test_non_crime_calls_are_the_streams_poisson_draws_of_each_hours_expected_co
 
 
 def test_cameras_detect_no_fraud_when_its_detection_weight_is_zero(city_and_residents):
-    from sim.mechanisms.crime import CRIME_TYPES, Offences
+    from sim.mechanisms.crime_types import CRIME_TYPES
+    from sim.mechanisms.offending import Offences
 
     city, residents = city_and_residents
     n = 4000
@@ -56,17 +57,21 @@ def test_cameras_detect_no_fraud_when_its_detection_weight_is_zero(city_and_resi
 
 
 def test_offences_seen_on_live_monitored_cameras_become_calls(city_and_residents):
-    from sim.mechanisms.crime import CRIME_TYPES, Offences
+    from sim.mechanisms.crime_types import CRIME_TYPES
+    from sim.mechanisms.offending import Offences
 
     city, residents = city_and_residents
     n = 4000
     types = np.arange(n) % len(CRIME_TYPES)
     z = np.zeros(n, dtype=bool)
     off = Offences(np.arange(n), np.arange(n), np.zeros(n, dtype=np.int64), types, z, z, z, np.zeros(n, dtype=np.int64))
+    from sim.levers import Levers
+
     cameras = np.ones(city.n_cells)
-    passive = Calls(CallParams(camera_detect_prob=0.5), city, residents, 1)
-    active = Calls(CallParams(camera_detect_prob=0.5), city, residents, 1)
-    active.monitor_live(np.array([0]), 2.0)
+    passive = Calls(CallParams(camera_detect_prob=0.5), city, residents, 1, levers=Levers.at_rest(city.n_cells, 1, 1.0))
+    watched = Levers.at_rest(city.n_cells, 1, 1.0)
+    watched.watch_live(np.array([0]), 2.0)  # the video intervention's active monitoring
+    active = Calls(CallParams(camera_detect_prob=0.5), city, residents, 1, levers=watched)
     calls_p, seen_p = passive.report(off, 5, cameras)
     calls_a, seen_a = active.report(off, 5, cameras)
     assert len(seen_p) > 100 and len(seen_a) == 0

@@ -136,7 +136,7 @@ def test_invalid_calls_are_received_but_never_dispatched(city):
 
 def test_one_unit_travel_and_scene_times_equal_the_array_versions_exactly(city):
     """The plain-Python shortcuts (travel, scene and session times) give the same floats as the numpy code."""
-    from sim.mechanisms.crime import log_logistic, log_logistic_one
+    from sim.rng import log_logistic, log_logistic_one
 
     d = Desk(city, [0]).dispatcher
     cells = np.arange(city.n_cells)

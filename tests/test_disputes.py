@@ -65,7 +65,7 @@ def test_each_way_a_dispute_ends_is_counted_once(all_four):
     assert row["disputes_violent"] == violent.sum()
     assert row["disputes_settled_on_spot"] == (resolver == Resolver.ON_THE_SPOT).sum() > 0
     assert row["disputes_resolved_by_police"] == (resolver == Resolver.POLICE).sum() > 0
-    # Mediation ends a dispute in a successful session or, by default (issue 15), informally at the
+    # Mediation ends a dispute in a successful session or, by default, informally at the
     # committee before any session: each such ending is counted by exactly one of the two.
     mediated_ok = row["mediation_success_rate"] * row["disputes_mediated"]
     assert row["disputes_settled_informally"] > 0

@@ -1,4 +1,4 @@
-"""Issue 15, items 6-7 in the dispute system: what reaches formal mediation and the platform,
+"""The dispute system's counting: what reaches formal mediation and the platform,
 how success is counted, and the governance pipeline's field work and time limit.
 
 The system runs on its own SimPy clock over the scale-0.2 Suizhou-like city (every day
@@ -29,7 +29,7 @@ PLENTY = [1000.0, 1000.0, 1000.0]
 
 def _system(city_and_residents, seed: int = 3) -> DisputeSystem:
     city, residents = city_and_residents
-    return DisputeSystem(DisputeParams(), city, residents, simpy.Environment(), MetricsRecorder(1, city.n_cells),
+    return DisputeSystem(DisputeParams(), city, residents, simpy.Environment(), MetricsRecorder(1),
                          seed, 0.2, assault_report_prob=0.6, year_index=lambda hour: 0, warmup_hours=0)
 
 
@@ -58,7 +58,7 @@ def _mediating(city_and_residents, *, governance: GovernanceParams | None = None
 
 def test_without_informal_settling_every_referred_dispute_is_a_formal_case_and_sessions_are_counted(
         city_and_residents):
-    # informal_settle_prob=0 is the model before issue 15 (the default is now 0.77); counting by session is
+    # informal_settle_prob=0 is the pre-evidence model (the default is now 0.77); counting by session is
     # still the default.
     c = _mediating(city_and_residents, informal_settle_prob=0.0)
     assert c.get("disputes_settled_informally", 0) == 0

@@ -26,7 +26,7 @@ from sim.metrics import MetricsRecorder
 
 def _system(city_and_residents, seed: int = 3) -> DisputeSystem:
     city, residents = city_and_residents
-    return DisputeSystem(DisputeParams(), city, residents, simpy.Environment(), MetricsRecorder(1, city.n_cells),
+    return DisputeSystem(DisputeParams(), city, residents, simpy.Environment(), MetricsRecorder(1),
                          seed, 0.2, assault_report_prob=0.6, year_index=lambda hour: 0, warmup_hours=0)
 
 

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from sim.experiments.evidence import (
-    BEFORE_ISSUE_15,
+    PRE_EVIDENCE_MECHANISMS,
     PUBLISHED,
     EvidenceRow,
     _observed,
@@ -103,7 +103,7 @@ def test_attractors_concentrate_offences_far_beyond_the_residents(concentration_
     off = [top_share(r.cell_offences_true.sum(axis=0)) for r, _ in concentration_runs["off"]]
     # With attractors (the default) the top 5 % of cells hold far more offences than without them
     # (measured ~38-39 % vs ~29-30 %, residents ~20 %). Without attractors offences no longer follow the
-    # residents (they did, ~19-20 %, before issue 15): the evidence-sized patrol deterrence no longer
+    # residents (they did, ~19-20 %, in the pre-evidence model): the evidence-sized patrol deterrence no longer
     # evens out the busiest cells (with patrol_guard 1.2, presence_risk 0.15 they are back at ~19 %).
     assert min(on) > residents_share + 15
     assert min(on) > max(off) + 5
@@ -127,34 +127,34 @@ def test_percent_changes_and_ratios_get_intervals_that_cannot_cross_their_floor(
     assert share["model_mean"] == pytest.approx(21.0)
 
 
-# ------------------------------------------- issue 15: the model before it, one override set away
+# ------------------------------------------- the pre-evidence model, one override set away
 def test_every_before_override_names_a_parameter_it_changes():
-    # BEFORE_ISSUE_15 restores the pre-issue-15 model (checked against its stored reference runs when
+    # PRE_EVIDENCE_MECHANISMS restores the pre-evidence model (checked against its stored reference runs when
     # it was written); a typo or a key the defaults already hold would silently measure the wrong model.
     # Every key is a parameter of each scenario (a missing one is a KeyError here), and every item
     # changes at least one of them (the governance and counting items only the cities whose scenario
-    # files set them), except entries of mappings restated whole that issue 15 left as they were.
+    # files set them), except entries of mappings restated whole that the evidence-based defaults left as they were.
     restated = {*(f"calls.camera_detect_by_type.{t}=1.0" for t in ("theft", "robbery", "vehicle_crime", "assault")),
                 "interventions.smart_compounds.access_guard.theft=0.5",
                 "interventions.smart_compounds.access_guard.vehicle_crime=1.0"}
     changes_something = set()
     for name in ("suizhou_baseline", "daqing_2021", "jincheng_2016_2020"):
         base = load_scenario(name).model_dump()
-        before = load_scenario(name, list(BEFORE_ISSUE_15)).model_dump()
-        for item in BEFORE_ISSUE_15:
+        before = load_scenario(name, list(PRE_EVIDENCE_MECHANISMS)).model_dump()
+        for item in PRE_EVIDENCE_MECHANISMS:
             key, _ = item.split("=", 1)
             node_b, node_c = base, before
             for part in key.split("."):
                 node_b, node_c = node_b[part], node_c[part]
             if node_b != node_c:
                 changes_something.add(item)
-    assert set(BEFORE_ISSUE_15) - changes_something == restated
+    assert set(PRE_EVIDENCE_MECHANISMS) - changes_something == restated
 
 
 def test_the_defaults_are_the_evidence_based_values():
     from sim.mechanisms.calls import CallParams
     from sim.mechanisms.clearance import ClearanceParams
-    from sim.mechanisms.crime import CrimeParams
+    from sim.mechanisms.offending import CrimeParams
 
     p = CrimeParams()
     assert p.camera_deterrence_by_type["vehicle_crime"] > p.camera_deterrence_by_type["theft"] > 0

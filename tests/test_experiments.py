@@ -146,7 +146,8 @@ def test_percent_change_of_a_rare_count_never_goes_below_minus_100_and_is_flagge
 
 
 def test_tables_give_a_rare_count_as_a_difference_in_counts_not_a_wide_percent_interval():
-    from sim.experiments.summary import compare, format_compare
+    from sim.experiments.summary import compare
+    from sim.presentation import format_compare
 
     diff = compare(_two_scenarios([9.0, 2.0, 12.0], [1.0, 1.0, 2.0]), "base")
     row = diff.iloc[0]
@@ -160,7 +161,8 @@ def test_tables_give_a_rare_count_as_a_difference_in_counts_not_a_wide_percent_i
 
 
 def test_a_zero_level_leaves_the_relative_change_empty_and_says_to_read_counts():
-    from sim.experiments.summary import FLAGS, compare, format_compare
+    from sim.experiments.summary import FLAGS, compare
+    from sim.presentation import format_compare
 
     diff = compare(_two_scenarios([1.0, 2.0, 1.0], [0.0, 1.0, 0.0]), "base")
     row = diff.iloc[0]
@@ -178,7 +180,8 @@ def test_identical_replicates_are_flagged_as_a_zero_width_interval_without_varia
 
 
 def test_a_zero_cost_baseline_prints_its_change_as_an_absolute_figure():
-    from sim.experiments.summary import format_summary, summarise
+    from sim.experiments.summary import summarise
+    from sim.presentation import format_summary
 
     df = pd.DataFrame([{"scenario": "pkg", "replicate": r, "year": y, "cost_yuan": 0.0 if y == 2021 else 5e6}
                        for r in range(3) for y in (2021, 2022)])
@@ -200,7 +203,8 @@ def test_a_year_before_the_interventions_is_flagged_identical_not_certain():
 
 def test_a_run_of_a_seed_scenario_is_shown_next_to_what_the_city_reported():
     from sim.calibration.targets import default_input, load_targets
-    from sim.experiments.summary import format_reported, summarise
+    from sim.experiments.summary import summarise
+    from sim.presentation import format_reported
 
     df = pd.DataFrame([{"scenario": "suizhou_2022", "replicate": r, "year": y,
                         "preventable_cases": (200.0 if y == 2021 else 90.0) + r, "calls_for_service": 1000.0 - r}

@@ -234,7 +234,7 @@ def test_ticket_metrics_describe_the_years_tickets(all_four):
     assert 0 < row["tickets_completed_rate"] <= row["tickets_disposed_rate"] <= 1
     latency_h = np.array([(t.archived_at - t.created) / 60.0 for t in tickets if t.state != "open"])
     assert row["ticket_latency_median_h"] == pytest.approx(np.median(latency_h))
-    # No ticket is quicker than the staff time of a village disposal. Before issue 15 mediation sessions put
+    # No ticket is quicker than the staff time of a village disposal. In the pre-evidence model mediation sessions put
     # the median above that; by default now most tickets take just that (no field work, and most disputes
     # settled informally at the committee without a session). Sessions' length: see slow_mediation below.
     assert latency_h.min() == pytest.approx((VILLAGE_INTAKE + DISPOSE + CLOSE) / 60)

@@ -9,7 +9,7 @@ import pytest
 from sim import load_scenario
 from sim.cli import main
 from sim.experiments.evidence import top_share
-from sim.mechanisms.crime import CRIME_TYPES
+from sim.mechanisms.crime_types import CRIME_TYPES
 from sim.scenario.loader import ScenarioError
 from sim.space.city import build_city
 from sim.space.geography import GeographyError, load_geography

@@ -1,4 +1,4 @@
-"""Installation (issue 16): the built-in scenarios, sweeps and calibration inputs ship inside the
+"""Installation: the built-in scenarios, sweeps and calibration inputs ship inside the
 package, found through ``importlib.resources`` whether installed from a wheel or from a checkout.
 
 One test builds the wheel, installs it into a folder of its own (``pip install --target``, no

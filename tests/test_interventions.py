@@ -8,12 +8,14 @@ are the interventions' effects.
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 
 from sim import PinganModel, ScenarioError, load_scenario
 from sim.interventions import REGISTRY
-from sim.mechanisms.crime import CRIME_TYPES, THEFT
+from sim.mechanisms.crime_types import CRIME_TYPES, THEFT
 from sim.space.city import LandUse
 
 ALL_OFF = [f"interventions.{key}.enabled=false" for key in sorted(REGISTRY)]
@@ -47,7 +49,7 @@ def test_disabled_interventions_reproduce_the_baseline_exactly(baseline, two_yea
     assert disabled.interventions == []
     for a, b in zip(baseline.year_rows(), disabled.year_rows(), strict=True):
         assert differing_keys(a, b) == []
-    np.testing.assert_array_equal(baseline.recorder.cell_incidents, disabled.recorder.cell_incidents)
+    np.testing.assert_array_equal(baseline.incidents.recorded, disabled.incidents.recorded)
     np.testing.assert_array_equal(baseline.levers.camera_count, disabled.levers.camera_count)
     assert baseline.datacollector.get_model_vars_dataframe().equals(
         disabled.datacollector.get_model_vars_dataframe())
@@ -56,7 +58,7 @@ def test_disabled_interventions_reproduce_the_baseline_exactly(baseline, two_yea
 def test_interventions_change_nothing_before_they_start(baseline, package, differing_keys):
     first_base, first_pkg = baseline.year_rows()[0], package.year_rows()[0]
     assert differing_keys(first_base, first_pkg, sorted(first_base)) == []
-    np.testing.assert_array_equal(baseline.recorder.cell_incidents[0], package.recorder.cell_incidents[0])
+    np.testing.assert_array_equal(baseline.incidents.recorded[0], package.incidents.recorded[0])
     calls = [[(c.call_id, c.time, c.dispatched_at, c.arrived_at, c.unit) for c in m.recorder.attended_in_year(0)]
              for m in (baseline, package)]
     assert calls[0] == calls[1]
@@ -176,18 +178,19 @@ def test_smart_compounds_with_the_evidence_guard_cut_burglary_there_by_about_a_t
     # true burglaries in the compound cells in the intervention year, the default guard vs no compounds.
     # Burglary is rare (~35 a year in the city at scale 0.1, ~9 of them in its 16 residential cells,
     # which 400 compounds fill), so six seeds at scale 0.1 (~55 in the base arm; at 0.05 three seeds gave
-    # ~11). Measured with the defaults of issue 15: 0.58 (the compounds' cameras now deter burglary by a
+    # ~11). Measured with the evidence-based defaults: 0.58 (the compounds' cameras now deter burglary by a
     # weight of 1.5; with 1, as before, 0.64); without the burglary guard (cameras and alarms only) 0.75.
-    from sim.experiments.evidence import BURGLARY, _offence_tap
+    from sim.experiments.evidence import BURGLARY, OffenceLog
 
     on = ["interventions.smart_compounds.enabled=true", "interventions.smart_compounds.count=400"]
     burglaries = {"base": 0, "compounds": 0}
     for seed in range(1, 7):
         cells = None
         for role, overrides in (("compounds", on), ("base", [])):
-            model = PinganModel(load_scenario("suizhou_baseline", overrides), seed=seed, scale=0.1)
-            with _offence_tap() as log:
-                model.run()
+            scenario = load_scenario("suizhou_baseline", overrides)
+            model = PinganModel(scenario, seed=seed, scale=0.1)
+            log = model.observe(OffenceLog(scenario.run.warmup_days * 24))
+            model.run()
             cells = _intervention(model, "smart_compounds").cells if cells is None else cells
             lg = log.arrays()
             m = (lg["year"] == 1) & np.isin(lg["cell"], cells) & (lg["crime_type"] == BURGLARY)
@@ -195,13 +198,13 @@ def test_smart_compounds_with_the_evidence_guard_cut_burglary_there_by_about_a_t
     assert 0.4 < burglaries["compounds"] / burglaries["base"] < 0.95
 
 
-# ------------------------------------------------ home visits preventing incidents (issue 15)
+# ------------------------------------------------ home visits preventing incidents
 def _home_visits_on(relative_risk: float):
     from sim.interventions.home_visits import HomeVisitParams, HomeVisits
 
     model = PinganModel(load_scenario("daqing_baseline"), seed=3, scale=0.05)
     visits = HomeVisits(HomeVisitParams(enabled=True, visited_relative_risk=relative_risk))
-    visits.activate(model)
+    visits.activate(model.context)
     return model
 
 
@@ -225,3 +228,51 @@ def test_home_visits_lower_disputes_and_disorder_in_the_visited_beats():
     expected = (book._expected.sum(axis=1) * factor).sum() / book._expected.sum()
     assert kept < every
     assert abs(kept / every - expected) < 0.02
+
+
+# ------------------------------------------------ the context interventions act through
+def test_an_intervention_counts_through_its_context_in_the_current_counted_year():
+    model = PinganModel(load_scenario("suizhou_baseline", ["run.warmup_days=1"]), seed=1, scale=0.05)
+    ctx = model.context
+    ctx.hour = 3  # warm-up: nothing is counted
+    ctx.count("volunteer_hours", 5.0)
+    ctx.hour = model.warmup_hours + 8760  # the second counted year
+    ctx.count("volunteer_hours", 2.0)
+    assert ctx.year == 1
+    assert ctx.total("volunteer_hours", 0) == 0.0 and ctx.total("volunteer_hours", 1) == 2.0
+    assert ctx.total("home_visits", 1) is None  # never counted
+    with pytest.raises(KeyError, match="volunteer_hour'"):
+        ctx.count("volunteer_hour")  # undeclared: an error, not a silent zero
+
+
+def test_the_fleet_api_lists_station_units_and_adds_retires_and_pins_units():
+    model = PinganModel(load_scenario("suizhou_baseline"), seed=1, scale=0.05)
+    fleet = model.context.fleet
+    stations = fleet.station_units()
+    assert len(stations) == fleet.n > 0
+    beat = fleet.add_beat(np.array([0, 1]))
+    added = fleet.add_units(np.array([0, 1]), np.array([beat, beat]), kind="rota")
+    fleet.pin(added[:1])
+    fleet.retire(stations[:1])
+    assert fleet.station_units().tolist() == stations[1:].tolist()  # other kinds are not station units
+    fleet.pin(stations[1:2])
+    assert fleet.station_units(include_pinned=False).tolist() == stations[2:].tolist()
+    assert fleet.beat_cells(beat).tolist() == [0, 1] and fleet.cell[added].tolist() == [0, 1]
+    assert fleet.travel_min(0, 1) > 0
+
+
+def test_each_intervention_declares_the_map_marker_its_sites_are_drawn_with():
+    from sim.interventions import map_markers
+    from sim.plots import site_marker
+
+    markers = map_markers()
+    # The styles the maps drew before the interventions declared them, one by one.
+    drawn = {"street_police_stations": ("street police station", "^", "tab:blue", 40.0),
+             "rapid_response_points": ("rapid-response point", "D", "tab:green", 30.0),
+             "video": ("cells with cameras", "x", "tab:purple", 10.0),
+             "smart_compounds": ("smart compound", "s", "tab:orange", 20.0),
+             "hot_spot_patrol": ("hot-spot patrol spot", "o", "tab:red", 20.0)}
+    assert set(markers) == set(drawn) and set(markers) <= set(REGISTRY)
+    for key, style in drawn.items():
+        assert dataclasses.astuple(site_marker(key)) == style
+    assert dataclasses.astuple(site_marker("a_plug_in")) == ("a plug in", "o", "black", 12.0)  # undeclared

@@ -216,7 +216,7 @@ def test_mediation_rates_are_shares_of_sessions(all_four):
     assert row["disputes_mediated"] > 100
     assert 0.5 < row["mediation_success_rate"] <= 1
     assert 0.5 < row["agreements_honoured_rate"] <= 1
-    # Mediation settles a dispute in a successful session or, by default (issue 15), informally at the
+    # Mediation settles a dispute in a successful session or, by default, informally at the
     # committee before any session; each settlement is one or the other.
     settled = (all_four.disputes.book.resolver[: all_four.disputes.book.n] == Resolver.MEDIATION).sum()
     assert row["disputes_settled_informally"] > 0

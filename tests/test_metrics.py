@@ -12,7 +12,7 @@ POPULATION = 200_000
 
 
 def test_an_unknown_metric_name_is_an_error_not_a_silent_zero():
-    rec = MetricsRecorder(n_years=2, n_cells=3)
+    rec = MetricsRecorder(n_years=2)
     with pytest.raises(UnknownMetricError, match="calls_for_servise"):
         rec.add("calls_for_servise", 0)
     with pytest.raises(UnknownMetricError, match="calls_for_servise"):
@@ -23,7 +23,7 @@ def test_an_unknown_metric_name_is_an_error_not_a_silent_zero():
 
 
 def test_declared_metrics_tallies_and_family_members_can_be_recorded():
-    rec = MetricsRecorder(n_years=1, n_cells=3)
+    rec = MetricsRecorder(n_years=1)
     rec.add("calls_for_service", 0, 2.0)
     rec.add("mediation_successes", 0)  # a tally: read by a column's derivation
     rec.add("disputes_found_by_grid_worker", 0, 5.0)  # a family member (declared by the dispute system)
@@ -40,7 +40,7 @@ def _row(rec: MetricsRecorder, **reports: float) -> dict:
 
 
 def test_the_yearly_row_is_derived_from_the_declarations_in_their_order():
-    rec = MetricsRecorder(n_years=1, n_cells=3)
+    rec = MetricsRecorder(n_years=1)
     rec.add("calls_for_service", 0, 40.0)
     rec.add("disputes_mediated", 0, 4.0)
     rec.add("mediation_successes", 0, 3.0)
@@ -56,7 +56,7 @@ def test_the_yearly_row_is_derived_from_the_declarations_in_their_order():
 
 
 def test_plug_ins_may_report_only_declared_reported_metrics():
-    rec = MetricsRecorder(n_years=1, n_cells=3)
+    rec = MetricsRecorder(n_years=1)
     with pytest.raises(UnknownMetricError, match="made_up_metric"):
         _row(rec, made_up_metric=1.0)
     with pytest.raises(ValueError, match="not 'reported'"):
@@ -79,3 +79,43 @@ def test_a_metric_cannot_be_declared_twice_differently():
 def test_every_metric_has_a_unit_and_a_description():
     for m in METRICS:
         assert m.unit and m.description, m.name
+
+
+def test_the_headline_metrics_are_declared_once_in_the_registry_in_their_order():
+    from sim.experiments.summary import HEADLINE
+
+    assert HEADLINE == METRICS.headline() == (
+        "preventable_cases", "calls_for_service", "effective_incidents", "serious_violent", "homicides",
+        "clearance_rate", "response_time_median_min", "response_time_p90_min", "cost_yuan")
+
+
+def test_the_explorer_shows_the_headline_metrics_and_those_declared_for_it_money_last():
+    from sim.app.session import METRICS as SHOWN
+
+    assert SHOWN == METRICS.explorer() == (
+        "preventable_cases", "calls_for_service", "effective_incidents", "serious_violent", "homicides",
+        "clearance_rate", "response_time_median_min", "response_time_p90_min", "sense_of_safety_pct", "cost_yuan")
+
+
+def test_a_metric_is_a_rate_by_its_unit_not_its_name():
+    assert METRICS["clearance_rate"].is_rate and METRICS["clearance_rate"].rate_top == 1.0
+    assert METRICS["sense_of_safety_pct"].rate_top == 100.0
+    assert METRICS["mediation_success_rate_formal"].is_rate  # a share, whatever its name ends with
+    assert not METRICS["preventable_cases_per_100k"].is_rate and METRICS["cost_yuan"].rate_top is None
+
+
+def test_the_registry_says_which_names_are_columns_of_a_row():
+    import sim.interventions  # noqa: F401 - interventions declare their metrics when imported
+
+    assert METRICS.is_column("preventable_cases")  # core
+    assert METRICS.is_column("disputes_found_by_home_visit")  # a family's member
+    assert METRICS.is_column("linked_towns")  # reported by an intervention
+    assert not METRICS.is_column("mediation_successes")  # a tally: read by other metrics only
+    assert not METRICS.is_column("disputes_found_by_")  # the family's prefix itself
+    assert not METRICS.is_column("preventable_case")
+
+
+def test_the_optimisers_simulated_objectives_are_declared_metrics():
+    from sim.optimise.evaluate import SIMULATED
+
+    assert all(METRICS.is_column(o) for o in SIMULATED)

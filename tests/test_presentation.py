@@ -8,12 +8,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sim.experiments.summary import compare, format_compare, summarise
+from sim.experiments.summary import compare, summarise
 from sim.presentation import (
     Sample,
     at_precision,
     display_label,
     figure,
+    format_compare,
     front_rows,
     headline_rows,
     interval,

@@ -192,7 +192,7 @@ def test_same_scenario_and_seed_give_identical_runs(repeated_runs, differing_key
     a, b, _ = repeated_runs
     assert a.year_rows()[0]["offences_true"] > 0
     assert differing_keys(a.year_rows()[0], b.year_rows()[0]) == []
-    np.testing.assert_array_equal(a.recorder.cell_incidents, b.recorder.cell_incidents)
+    np.testing.assert_array_equal(a.incidents.recorded, b.incidents.recorded)
     np.testing.assert_array_equal(a.offending.free_at, b.offending.free_at)
     np.testing.assert_array_equal(a.fleet.cell, b.fleet.cell)
     da, db = a.datacollector.get_model_vars_dataframe(), b.datacollector.get_model_vars_dataframe()

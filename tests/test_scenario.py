@@ -344,7 +344,7 @@ def test_a_misspelled_mapping_entry_is_an_error_naming_it():
         load_scenario("suizhou_baseline", ["calls.report_prob.theftt=0.3"])
 
 
-# ------------------------------------------------------------- hostile or broken files (issue 16)
+# ------------------------------------------------------------- hostile or broken files
 @pytest.mark.parametrize("name", ["../../x", "/tmp/abs", "a/b", ".hidden", "two words", "x" * 101])
 def test_a_name_that_is_not_a_plain_word_is_refused(tmp_path, name, no_simulation):
     path = write(tmp_path, "s.yaml", f"extends: suizhou_2022\nname: {name!r}\n")

@@ -345,7 +345,7 @@ def test_model_version_follows_model_code_not_calibration_cli_or_store(tmp_path)
     assert _version_of_copy(package) != before
 
 
-# ---- stores that cannot be used (issue 16) ------------------------------------------------------
+# ---- stores that cannot be used ------------------------------------------------------------
 
 
 def _full_store(path: Path, runs: int = 60) -> Path:

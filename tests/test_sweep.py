@@ -281,6 +281,7 @@ def test_scenarios_are_found_next_to_the_sweep_file_then_as_built_ins(tmp_path):
     ("scenarios: [suizhou_baseline]\ndesign: {kind: lhs, samples: 4}\n"
      "factors: {a.b: {distribution: normal, mean: 0}}\n", "factors.a.b", "needs sd"),
     ("scenarios: [suizhou_baseline]\noutputs: [preventable_case]\n", "outputs", "not a metric"),
+    ("scenarios: [suizhou_baseline]\noutputs: [mediation_successes]\n", "outputs", "not a metric"),  # a tally
     ("scenarios: [no_such_city]\n", "scenarios[0]", "not found"),
 ])
 def test_bad_sweep_files_name_the_file_and_the_key(tmp_path, body, key, expected):
@@ -429,7 +430,7 @@ def test_analysis_refuses_incomplete_or_mismatched_results():
         analyse(spec(design={"kind": "lhs", "samples": 4}, factors=UNIT3), frame)
 
 
-# ---- hostile or broken sweep files (issue 16) ---------------------------------------------------
+# ---- hostile or broken sweep files ---------------------------------------------------------
 
 
 def test_a_design_of_ten_billion_runs_is_refused_before_any_point_is_generated(tmp_path, monkeypatch):
@@ -538,3 +539,13 @@ def test_empty_binary_or_non_utf8_sweep_files_are_refused(tmp_path, content):
     path.write_bytes(content)
     with pytest.raises(SweepError, match="no keys|binary|not UTF-8"):
         load_sweep(path)
+
+
+def test_sweep_outputs_are_whatever_the_metric_registry_declares_as_a_column(tmp_path):
+    # Core columns, members of a family, and metrics an intervention reports (here the hot-spot patrol's).
+    from sim.experiments.sweep import load_sweep
+
+    body = ("name: outputs\nscenarios: [suizhou_baseline]\n"
+            "outputs: [preventable_cases, disputes_found_by_grid_worker, hot_spot_offences]\n")
+    spec = load_sweep(write_sweep(tmp_path, body))
+    assert spec.outputs == ["preventable_cases", "disputes_found_by_grid_worker", "hot_spot_offences"]

@@ -71,7 +71,7 @@ class ResidentParams(Params):
         "spend the day away from home, at a place drawn like a commuter's destination, so mostly at "
         "the city's attractors (markets, stations, nightlife streets) (assumed; offenders' activity "
         "spaces centre on such nodes: Brantingham & Brantingham 1995; Bernasco & Block 2009). "
-        "0 (before issue 15) keeps every non-commuting offender at home; 0.8 goes with "
+        "0 (the pre-evidence model) keeps every non-commuting offender at home; 0.8 goes with "
         "``city.attractor_sites_per_100k`` 10."
     )
     weekday_away: list[float] = Field(

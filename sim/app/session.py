@@ -31,8 +31,9 @@ import pandas as pd
 
 from sim.experiments.packages import package_table
 from sim.experiments.runner import RunResult, metrics_frame, run_tasks, scenario_tasks
-from sim.experiments.summary import HEADLINE, compare, summarise
+from sim.experiments.summary import compare, summarise
 from sim.interventions import REGISTRY
+from sim.metrics import METRICS as metric_registry
 from sim.plots import real_map
 from sim.presentation import SIZE_HINTS, Sample, intervention_starts, is_size_field, package_contents
 from sim.scenario.loader import ScenarioError, validate_scenario
@@ -44,8 +45,8 @@ __all__ = ["METRICS", "METRIC_LABELS", "SIZE_HINTS", "EditableField", "editable_
            "open_results", "ResultsFileError", "BASELINES", "MAX_REPLICATES", "SettingsError", "run_settings",
            "headline_view"]
 
-#: Headline metrics shown against the baseline, in this order.
-METRICS: tuple[str, ...] = (*[m for m in HEADLINE if m != "cost_yuan"], "sense_of_safety_pct", "cost_yuan")
+#: Metrics shown against the baseline, in this order (declared in the registry: headline or explorer).
+METRICS: tuple[str, ...] = metric_registry.explorer()
 
 #: How the page names each headline metric (with its unit).
 METRIC_LABELS: dict[str, str] = {
@@ -94,10 +95,11 @@ def run_settings(replicates: Any, seed: Any, scale: Any) -> tuple[int, int, floa
     """
     import argparse
 
-    from sim.cli import _scale, _seed  # the command line's own checks: one meaning for both
+    from sim.arguments import fraction_of_city  # the command line's checks: one meaning
+    from sim.arguments import seed as seed_value
 
     out = []
-    for name, value, check in (("seed", seed, _seed), ("scale", scale, _scale)):
+    for name, value, check in (("seed", seed, seed_value), ("scale", scale, fraction_of_city)):
         if value is None or isinstance(value, bool) or not isinstance(value, (int, float)):
             raise SettingsError(f"{name}: expected a number, got {value!r}")
         if name == "seed" and not float(value).is_integer():

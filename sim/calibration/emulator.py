@@ -14,7 +14,7 @@ term learns the simulation noise (one run differs from the next at the same para
 the emulator's uncertainty about the mean plus that noise. (scikit-learn's ``predict`` with
 ``return_std`` includes the ``WhiteKernel`` term: ``WhiteKernel.diag`` is the noise level at
 any input.) Inputs are the unit cube of :mod:`sim.calibration.abc`; outputs are the target
-statistics of :func:`sim.calibration.calibrate.target_statistics`, with each target's NaN rows
+statistics of :func:`sim.calibration.state.target_statistics`, with each target's NaN rows
 (an undefined change) left out of its fit.
 
 :meth:`Emulators.cross_validate` checks each emulator on held-out design points (K folds):

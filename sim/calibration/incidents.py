@@ -37,7 +37,7 @@ from sim.calibration.targets import Prior
 from sim.experiments.evidence import top_share
 from sim.experiments.runner import RunResult, Task, replicate_seed, run_tasks
 from sim.experiments.store import run_id
-from sim.mechanisms.crime import CRIME_TYPES
+from sim.mechanisms.crime_types import CRIME_TYPES
 from sim.rng import stream
 from sim.scenario.schema import Scenario
 from sim.space.incidents import IncidentCounts

@@ -28,7 +28,7 @@ from pydantic import BaseModel
 
 from sim._data import data_file
 from sim.experiments.sweep import format_value
-from sim.metrics import CORE_METRICS
+from sim.metrics import CORE_METRICS, METRICS
 from sim.scenario.loader import (
     ScenarioError,
     apply_overrides,
@@ -116,10 +116,6 @@ def model_metrics() -> frozenset[str]:
     """Every column the model writes to ``metrics.csv`` whatever the scenario: the core metrics
     declared in :mod:`sim.metrics` (the governance-ticket metrics among them)."""
     return frozenset(CORE_METRICS)
-
-
-def _is_rate_metric(metric: str) -> bool:
-    return metric.endswith("_rate") or metric.endswith("_pct")
 
 
 @cache
@@ -249,9 +245,10 @@ def load_targets(path: str | Path) -> pd.DataFrame:
             bad("metric", f"{metric!r} is not a column of metrics.csv (see sim.metrics.CORE_METRICS)")
         if kind and kind not in KINDS:
             bad("kind", f"{kind!r}; expected one of {list(KINDS)}")
-        elif kind == "rate" and metric in metrics and not _is_rate_metric(metric):
-            bad("kind", f"'rate' needs a *_rate or *_pct metric, not {metric!r}")
-        elif kind == "level" and _is_rate_metric(metric):
+        elif kind == "rate" and metric in metrics and not METRICS[metric].is_rate:
+            bad("kind", f"'rate' needs a rate metric (a share or a percentage), not {metric!r} "
+                        f"[{METRICS[metric].unit}]")
+        elif kind == "level" and metric in metrics and METRICS[metric].is_rate:
             bad("kind", f"{metric!r} is a rate: use kind 'rate'")
         value = tolerance = math.nan
         try:
@@ -269,8 +266,8 @@ def load_targets(path: str | Path) -> pd.DataFrame:
         if math.isfinite(value):
             if kind == "level" and value < 0:
                 bad("value", f"a level cannot be negative ({value})")
-            if kind == "rate":
-                top = 100.0 if metric.endswith("_pct") else 1.0
+            if kind == "rate" and metric in metrics and METRICS[metric].is_rate:
+                top = METRICS[metric].rate_top
                 if not 0 <= value <= top:
                     unit = "percent" if top == 100 else "a fraction"
                     bad("value", f"{metric} is {unit}: expected 0–{top:g}, got {value:g}")

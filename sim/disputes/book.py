@@ -63,7 +63,8 @@ class Resolver(IntEnum):
 
 
 class DisputeParams(Params):
-    """How often disputes arise and how they escalate (all assumed; calibrated in issue 5)."""
+    """How often disputes arise and how they escalate (all assumed; the sensitive ones calibrated,
+    :mod:`sim.calibration`)."""
 
     per_1000_households_year: dict[str, DisputeRate] = Field(
         default={"neighbour": 20.0, "family": 20.0, "property_parking": 10.0, "wage_arrears": 6.0,

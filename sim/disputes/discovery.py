@@ -30,7 +30,7 @@ class DiscoverySource:
         honour_prob: Chance such a settlement holds.
         ticket_share: Chance a found dispute not settled on the spot is escalated to the
             governance centres as a ticket; the rest go straight to the village mediation
-            committee (where there is one). 1: every one (the model before issue 15).
+            committee (where there is one). 1: every one (the pre-evidence model).
         logged_metric: Metric that counts the disputes this source logs (referred on, escalated
             or not); empty: not counted.
     """

@@ -21,9 +21,8 @@ import simpy
 from pydantic import Field
 
 from sim.events.engine import Staff
-from sim.mechanisms.crime import log_logistic_one
 from sim.params import Params
-from sim.rng import event_uniform
+from sim.rng import event_uniform, log_logistic_one
 
 __all__ = ["LEVELS", "STAGES", "GovernanceParams", "Ticket", "Staff", "GovernancePipeline"]
 
@@ -62,9 +61,9 @@ class GovernanceParams(Params):
         0.0, ge=0, description="Median hours the department a non-dispute ticket is dispatched to takes "
         "to carry out the disposal in the field (repair a hazard, visit a special-population member), "
         "after the centre's own disposal step and without holding its staff; log-logistic, shape "
-        "``field_work_shape``. Default 0: done at once (the model before issue 15). Evidence-based value "
-        "(GOVERNANCE_BACKLOG): 96 h — assumed, fit to Daqing's 81 % completion (002_5234f462d53c6514.txt); "
-        "grid-management rules give departments days, not hours, per item.",
+        "``field_work_shape``. Default 0: done at once (the pre-evidence model). Set per city in the "
+        "scenario files (Daqing 72 h, Jincheng 24 h) — assumed, fit to their reported completion (Daqing "
+        "81 %, 002_5234f462d53c6514.txt); grid-management rules give departments days, not hours, per item.",
     )
     field_work_shape: float = Field(
         2.0, gt=0, description="Shape of the log-logistic field-work time (assumed; a long right tail: a "
@@ -74,8 +73,8 @@ class GovernanceParams(Params):
         None, gt=0, description="Time limit from report [hours] (办理时限): a ticket disposed of or "
         "completed after it counts as not disposed of / not completed in ``tickets_disposed_rate`` and "
         "``tickets_completed_rate`` (按期办结, on-time completion, as platforms report 办结率). "
-        "Default None: no limit, every ticket completed by the end of the run counts (the model before "
-        "issue 15). Evidence-based value (GOVERNANCE_BACKLOG): 168 h (7 days; assumed: a common time "
+        "Default None: no limit, every ticket completed by the end of the run counts (the pre-evidence "
+        "model). Set in the Daqing and Jincheng scenario files: 168 h (7 days; assumed: a common time "
         "limit for ordinary grid items).",
     )
 

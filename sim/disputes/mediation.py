@@ -22,9 +22,8 @@ from pydantic import Field
 
 from sim.disputes.book import DisputeBook, Resolver
 from sim.events.engine import Staff
-from sim.mechanisms.crime import log_logistic_one
 from sim.params import Params
-from sim.rng import event_uniform
+from sim.rng import event_uniform, log_logistic_one
 
 __all__ = ["MEDIATION_LEVELS", "MediationParams", "MediationService", "MediationAtScene"]
 
@@ -32,7 +31,7 @@ MEDIATION_LEVELS: tuple[str, ...] = ("village", "town", "county")
 
 
 class MediationParams(Params):
-    """Mediation capacity and success (assumed unless noted; calibrated in issue 5)."""
+    """Mediation capacity and success (assumed unless noted; the sensitive ones calibrated, :mod:`sim.calibration`)."""
 
     mediators: list[float] = Field(
         default=[1.0, 2.0, 4.0], min_length=3, max_length=3,
@@ -50,7 +49,7 @@ class MediationParams(Params):
         "mediation); with it about 78 % of Daqing's sessions settle. Administrative figures are higher "
         "(Jincheng ≥ 98 %, Daqing 90.1 %) because they count per dispute at any level, after informal "
         "settling and declines (``counting``, ``informal_settle_prob``, ``decline_prob``). "
-        "[0.95, 0.85, 0.65] before issue 15.",
+        "[0.95, 0.85, 0.65] in the pre-evidence model.",
     )
     level_success_factor: list[float] = Field(
         default=[1.0, 1.0, 0.95], min_length=3, max_length=3,
@@ -62,7 +61,7 @@ class MediationParams(Params):
     informal_settle_prob: float = Field(
         0.77, ge=0, le=1, description="Chance a dispute referred to a village/community committee is "
         "settled informally by the committee (a talk, no formal case opened) before any formal session; "
-        "it is counted in ``disputes_settled_informally``, not as a mediated case. 0 (before issue 15): "
+        "it is counted in ``disputes_settled_informally``, not as a mediated case. 0 (the pre-evidence model): "
         "every referred dispute becomes a formal case. Default 0.77 — assumed, set so that Jincheng's "
         "formal cases come near its ~5 000 a year (001_b31210ca73dc4a0f.txt: >15 000 person-visits of "
         "screening, ~5 000 disputes mediated); Chinese people's-mediation statistics count only cases with a "
@@ -74,7 +73,7 @@ class MediationParams(Params):
         "自愿). The dispute stays open: it may lapse, escalate to a call or violence, or be settled by "
         "police; a governance ticket for it ends unresolved. Declined disputes never become formal cases, "
         "one reason committees report higher success (Jincheng ≥ 98 %) than field studies (70–85 %). "
-        "0 (before issue 15). Default 0.25 — assumed, set so that Daqing's resolved share of found "
+        "0 in the pre-evidence model. Default 0.25 — assumed, set so that Daqing's resolved share of found "
         "disputes (``disputes_resolved_rate``) comes near its reported 90.1 % (002_5234f462d53c6514.txt, "
         "化解成功率): at scale 0.1 it is 95.8 % with 0.1, 92.3 % with 0.2.",
     )
@@ -85,7 +84,7 @@ class MediationParams(Params):
     counting: Literal["session", "dispute"] = Field(
         "session", description="What ``disputes_mediated`` and ``mediation_success_rate`` count: "
         "'session' — every formal session at every level (a dispute that fails at village level and "
-        "settles at town level is two sessions, one failed; the model before issue 15), or 'dispute' — "
+        "settles at town level is two sessions, one failed; the pre-evidence model), or 'dispute' — "
         "each formal case once, successful if mediation settled it at any level (how committees "
         "report 调解成功率). ``mediation_cases_formal`` and ``mediation_success_rate_formal`` always "
         "count by dispute.",

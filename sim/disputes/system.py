@@ -25,8 +25,9 @@ from sim.disputes.discovery import DiscoverySource
 from sim.disputes.governance import GovernanceParams, GovernancePipeline, Ticket
 from sim.disputes.mediation import MediationAtScene, MediationParams, MediationService
 from sim.mechanisms.calls import Call
-from sim.mechanisms.crime import ASSAULT
+from sim.mechanisms.crime_types import ASSAULT
 from sim.metrics import HOURS_PER_YEAR, METRICS, Metric, MetricsRecorder
+from sim.observers import Observer
 from sim.rng import event_uniform, event_uniforms
 
 __all__ = ["DisputeSystem", "DISPUTE_CALL_ID_BASE"]
@@ -54,11 +55,17 @@ class DisputeSystem:
         assault_report_prob: Chance dispute violence is reported (as any assault).
         year_index: Counted year of an absolute hour (−1 during warm-up).
         warmup_hours: Hours of warm-up before the first counted year.
+        record_offences: Counts offences (dispute violence):
+            ``record_offences(hour, year, crime_type, cells, recorded)`` — the model's, which also
+            maps them and tells observers; default: the recorder's counts by crime type only.
+        observers: The run's observers (:class:`sim.observers.Observer`), told of each mediation
+            session and archived ticket; the model's list, so ones added later are told too.
     """
 
     def __init__(self, params: DisputeParams, city, residents, env, recorder: MetricsRecorder, seed: int,
                  scale: float, assault_report_prob: float, year_index: Callable[[float], int],
-                 warmup_hours: int):
+                 warmup_hours: int, record_offences: Callable[..., None] | None = None,
+                 observers: list[Observer] | None = None):
         self.book = DisputeBook(params, city, residents, seed)
         self.p = params
         self.city = city
@@ -69,6 +76,10 @@ class DisputeSystem:
         self.assault_report_prob = assault_report_prob
         self.year_index = year_index
         self.warmup_hours = warmup_hours
+        self.observers = [] if observers is None else observers
+        self.record_offences = record_offences or (
+            lambda hour, year, crime_type, cells, recorded: recorder.offences(year, hour - warmup_hours, crime_type,
+                                                                              cells, recorded))
         # What interventions register (nothing, in a baseline run).
         self.discovery_sources: list[DiscoverySource] = []
         self.household_factor: np.ndarray | None = None  # chance a new dispute of a household arises at all
@@ -153,7 +164,7 @@ class DisputeSystem:
         serious = u_sev < p.violence_serious_share
         reported = homicide | (event_uniforms(seed, "disputes.reported", uid) < self.assault_report_prob)
         cells = book.cell[rows]
-        rec.offences(year, hour - self.warmup_hours, np.full(len(rows), ASSAULT), cells, reported)
+        self.record_offences(hour, year, np.full(len(rows), ASSAULT), cells, reported)
         rec.add("disputes_violent", year, len(rows))
         rec.add("homicides", year, float(homicide.sum()))
         rec.add("serious_assaults", year, float((serious & reported).sum()))
@@ -252,6 +263,8 @@ class DisputeSystem:
         """A ticket left the pipeline: a dispute it did not settle is no longer being handled."""
         if t.dispute_row >= 0 and self.book.is_active(t.dispute_row):
             self.book.handling[t.dispute_row] = False
+        for o in self.observers:
+            o.ticket(t)
 
     def _mediated(self, row: int, level: int, success: bool, honoured: bool) -> None:
         """Count a mediation session (called by the mediation service).
@@ -273,6 +286,8 @@ class DisputeSystem:
         if success:
             rec.add("mediation_successes", year)
             rec.add("agreements_honoured", year, float(honoured))
+        for o in self.observers:
+            o.mediation_session(self.env.now, row, level, success, honoured)
 
     def _settled_informally(self, row: int, honoured: bool) -> None:
         """Count a dispute a committee settled informally, without a formal case."""

@@ -26,9 +26,8 @@ from pydantic import Field
 
 from sim.events.engine import URGENT, call_now
 from sim.mechanisms.calls import Call
-from sim.mechanisms.crime import log_logistic_one
 from sim.params import Params
-from sim.rng import event_uniform
+from sim.rng import event_uniform, log_logistic_one
 
 __all__ = ["DispatchParams", "Dispatcher", "travel_minutes", "urban_speed_cells", "destination_speed_kmh"]
 

@@ -1,6 +1,6 @@
 """The evidence harness: each mechanism's effect in the model next to the published figure.
 
-Issue 15 asks that every mechanism behave like the field evidence. This module runs a small,
+Every mechanism should behave like the field evidence. This module runs a small,
 fixed set of scenarios with common random numbers (replicate *r* has the same seed in every
 scenario, :func:`sim.experiments.runner.replicate_seed`), measures one number per mechanism
 and replicate, and reports each as a mean with a 95 % interval over replicates (percent changes
@@ -20,16 +20,16 @@ Scenarios (all built from the built-in files with ``--set``-style overrides,
 - ``daqing``: ``daqing_2021`` (the seed's package, year on year; its people's mediation runs
   both years).
 
-``base`` and ``compounds`` run with an offence log (hour, cell, crime type, recorded) taken
-from :meth:`sim.metrics.MetricsRecorder.offences` while :func:`run_one` runs them: near
+``base`` and ``compounds`` run with an offence log (hour, cell, crime type, recorded), an
+observer of their offences (:class:`OffenceLog`, a :class:`sim.observers.Observer`): near
 repeats and burglary by cell need single offences, which no result of a run holds (the
-recorder keeps cell maps over all crime types only). The other scenarios run through
+incident map keeps cell maps over all crime types only). The other scenarios run through
 :func:`sim.experiments.runner.run_tasks` unchanged.
 
 Run it with ``pingan evidence [--scale F] [--replicates R] [--jobs J] [--out DIR] [--set
-key=value ...]`` (or ``python -m sim.experiments.evidence``); it writes ``evidence.csv`` and
-``evidence.md``. ``--before`` measures the model as it was before issue 15
-(:data:`BEFORE_ISSUE_15`).
+key=value ...]`` (or ``python -m sim evidence``); it writes ``evidence.csv`` and
+``evidence.md``. ``--before`` measures the pre-evidence model: the mechanisms as they were
+before they were sized to the published evidence (:data:`PRE_EVIDENCE_MECHANISMS`).
 
 Verdict: ``inside`` when the model's 95 % interval overlaps the published range, ``outside``
 otherwise (``n/a`` when either is missing). A published *range* is used where the source
@@ -38,11 +38,8 @@ gives one; where it gives a point, the range says how it was widened and why.
 
 from __future__ import annotations
 
-import contextlib
 import math
-import sys
-from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -52,25 +49,27 @@ from joblib import Parallel, delayed
 from sim.csv_output import write_csv
 from sim.experiments.runner import RunResult, Task, local_workers, run_one, run_tasks, scenario_tasks
 from sim.experiments.summary import mean_interval, relative_change
-from sim.mechanisms.crime import CRIME_TYPES, PREVENTABLE
+from sim.mechanisms.crime_types import CRIME_TYPES, PREVENTABLE
+from sim.observers import Observer
 from sim.rng import stream
 from sim.scenario.loader import load_scenario
 from sim.scenario.schema import Scenario
 
-__all__ = ["BEFORE_ISSUE_15", "HOT_SPOT_PATROL",
+__all__ = ["PRE_EVIDENCE_MECHANISMS", "HOT_SPOT_PATROL",
            "Published", "EvidenceRow", "OffenceLog", "PUBLISHED", "evidence_scenarios", "run_evidence",
-           "top_share", "near_repeat_ratio", "evidence_table", "write_evidence", "main"]
+           "top_share", "near_repeat_ratio", "evidence_table", "write_evidence"]
 
 BURGLARY = CRIME_TYPES.index("burglary")
 
-#: Overrides that restore the model as it was before issue 15 (and as the calibration before it
-#: was made): no crime attractors, cameras that deter every crime type alike, uniform near
-#: repeats, strong patrol deterrence (~60 % at hot spots), tight compounds, every referred dispute a
-#: formal case, every party willing to mediate, sessions settling at administrative rates, visits and
-#: presence that prevent nothing. ``pingan evidence --before`` measures it.
-BEFORE_ISSUE_15 = (
+#: Overrides that restore the pre-evidence model, the mechanisms as they were before they were sized
+#: to the published evidence (and as the calibration before them was made): no crime attractors,
+#: cameras as one perceived risk for every crime type, uniform near repeats, strong patrol deterrence
+#: (~60 % at hot spots), tight compounds, every referred dispute a formal case, every party willing
+#: to mediate, sessions settling at administrative rates, visits and presence that prevent nothing.
+#: ``pingan evidence --before`` measures it.
+PRE_EVIDENCE_MECHANISMS = (
     "city.attractor_sites_per_100k=0", "residents.offender_hangout_share=0",
-    *(f"crime.camera_deterrence_by_type.{t}=1.0" for t in CRIME_TYPES),
+    "crime.camera_deterrence_model=perceived_risk", *(f"crime.camera_deterrence_by_type.{t}=1.0" for t in CRIME_TYPES),
     *(f"calls.camera_detect_by_type.{t}=1.0" for t in CRIME_TYPES),
     "clearance.footage_usable_share=1.0", "crime.crowding_cap=3.0",
     *(f"crime.near_repeat_by_type.{t}=1.0" for t in CRIME_TYPES),
@@ -193,7 +192,7 @@ PUBLISHED: dict[str, Published] = {
         "model: burglaries (true) in compound cells, intervention year, compounds run / base run"),
     "compound_ring_ratio": Published(
         1.0, 0.9, 1.2,
-        "assumed: displacement to adjacent open blocks possible (issue 15; Addington & Rennison "
+        "assumed: displacement to adjacent open blocks possible (Addington & Rennison "
         "discuss it); not a measured figure",
         "model: offences (true) in cells adjacent to compounds, compounds run / base run"),
     "mediation_success": Published(
@@ -268,15 +267,26 @@ class EvidenceRow:
 
 
 # --------------------------------------------------------------------------- offence log
-@dataclass
-class OffenceLog:
-    """Every counted offence of one run: year index, hour since the counted start, cell, type, recorded."""
+class OffenceLog(Observer):
+    """Every counted offence of one run: year index, hour since the counted start, cell, type, recorded.
 
-    year: list[np.ndarray] = field(default_factory=list)
-    hour: list[np.ndarray] = field(default_factory=list)
-    cell: list[np.ndarray] = field(default_factory=list)
-    crime_type: list[np.ndarray] = field(default_factory=list)
-    recorded: list[np.ndarray] = field(default_factory=list)
+    An observer of the run's offences (:meth:`sim.model.PinganModel.observe`).
+
+    Args:
+        warmup_hours: The run's warm-up (hours are logged from the first counted hour).
+    """
+
+    def __init__(self, warmup_hours: int = 0):
+        self.warmup_hours = warmup_hours
+        self.year: list[np.ndarray] = []
+        self.hour: list[np.ndarray] = []
+        self.cell: list[np.ndarray] = []
+        self.crime_type: list[np.ndarray] = []
+        self.recorded: list[np.ndarray] = []
+
+    def offences(self, hour: int, year: int, crime_type, cells, recorded) -> None:
+        if year >= 0:
+            self.add(year, hour - self.warmup_hours, crime_type, cells, recorded)
 
     def add(self, year: int, hour: int, crime_type, cells, recorded) -> None:
         n = len(cells)
@@ -295,30 +305,11 @@ class OffenceLog:
                 "recorded": cat(self.recorded, bool)}
 
 
-@contextlib.contextmanager
-def _offence_tap() -> Iterator[OffenceLog]:
-    """Log every offence the recorder counts while the block runs (in this process)."""
-    from sim.metrics import MetricsRecorder
-
-    log = OffenceLog()
-    original = MetricsRecorder.offences
-
-    def offences(self, year, hour, crime_type, cells, recorded):
-        if 0 <= year < self.n_years:
-            log.add(year, hour, crime_type, cells, recorded)
-        return original(self, year, hour, crime_type, cells, recorded)
-
-    MetricsRecorder.offences = offences
-    try:
-        yield log
-    finally:
-        MetricsRecorder.offences = original
-
-
 def _observed(task: Task) -> tuple[RunResult, dict[str, np.ndarray]]:
     # One run through run_one, with its offences logged.
-    with _offence_tap() as log:
-        result = run_one(Scenario.model_validate_json(task.scenario_json), task.replicate, task.seed, task.scale)
+    scenario = Scenario.model_validate_json(task.scenario_json)
+    log = OffenceLog(warmup_hours=scenario.run.warmup_days * 24)
+    result = run_one(scenario, task.replicate, task.seed, task.scale, observers=[log])
     return result, log.arrays()
 
 
@@ -637,14 +628,3 @@ def write_evidence(df: pd.DataFrame, out: Path) -> None:
     out.mkdir(parents=True, exist_ok=True)
     write_csv(df, out / "evidence.csv", float_format="%.6g")
     (out / "evidence.md").write_text(evidence_table(df), encoding="utf-8")
-
-
-def main(argv: list[str] | None = None) -> int:
-    """``python -m sim.experiments.evidence``: the same as ``pingan evidence``."""
-    from sim.cli import main as pingan
-
-    return pingan(["evidence", *(sys.argv[1:] if argv is None else argv)])
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -33,6 +33,7 @@ from sim.agents.residents import build_residents
 from sim.csv_output import write_csv
 from sim.metrics import CORE_METRICS
 from sim.model import PinganModel
+from sim.observers import Observer
 from sim.scenario.schema import Scenario
 from sim.space.city import build_city
 
@@ -122,7 +123,7 @@ def _city_and_residents(city_json: str, residents_json: str, scale: float):
 
 
 def run_one(scenario: Scenario, replicate: int, seed: int, scale: float = 1.0,
-            progress: bool = False) -> RunResult:
+            progress: bool = False, observers: Iterable[Observer] = ()) -> RunResult:
     """Run one replicate of a scenario.
 
     Args:
@@ -131,10 +132,13 @@ def run_one(scenario: Scenario, replicate: int, seed: int, scale: float = 1.0,
         seed: The run's seed.
         scale: Fraction of the full city.
         progress: Show a progress bar over simulated days.
+        observers: Watch the run's events (:class:`sim.observers.Observer`); they change no result.
     """
     city, residents = _city_and_residents(scenario.city.model_dump_json(),
                                           scenario.residents.model_dump_json(), float(scale))
     model = PinganModel(scenario, seed=seed, scale=scale, city=city, residents=residents)
+    for observer in observers:
+        model.observe(observer)
     if progress:
         with tqdm(total=model.total_hours // 24, desc=f"{scenario.name} r{replicate}",
                   unit="day", leave=False) as bar:
@@ -142,7 +146,7 @@ def run_one(scenario: Scenario, replicate: int, seed: int, scale: float = 1.0,
     else:
         model.run()
     xy = np.column_stack([city.x_km, city.y_km])
-    sites = {iv.key: np.asarray(iv.treated_cells(model), dtype=np.int64) for iv in model.interventions}
+    sites = {iv.key: np.asarray(iv.treated_cells(), dtype=np.int64) for iv in model.interventions}
     treated = list(sites.values())
     records = _call_records(model)
     calls = np.zeros((len(model.years), city.n_cells), dtype=np.int64)
@@ -150,8 +154,8 @@ def run_one(scenario: Scenario, replicate: int, seed: int, scale: float = 1.0,
     treated = np.unique(np.concatenate(treated)).astype(np.int64) if treated else np.zeros(0, dtype=np.int64)
     busy = np.array(model.dispatcher.busy_minutes) / max(model.env.now, 1.0)
     return RunResult(scenario.name, replicate, seed, model.year_rows(),
-                     model.recorder.cell_incidents.copy(), model.recorder.daily.copy(), xy,
-                     model.recorder.cell_offences_true.copy(), treated, city.county.copy(), city.town.copy(),
+                     model.incidents.recorded.copy(), model.recorder.daily.copy(), xy,
+                     model.incidents.true.copy(), treated, city.county.copy(), city.town.copy(),
                      list(city.county_names), sites, model.recorder.monthly.copy(), calls, records, busy)
 
 

@@ -7,7 +7,7 @@ results — the scenario's content, the design point, the replicate's seed and t
 :meth:`ResultsStore.finished_ids` what is done and runs the rest: a run is either wholly in
 the store or not at all, so none is lost, none is half-written and none is stored twice.
 
-Why SQLite in WAL mode (measured for issue 4, killing writer processes at random moments):
+Why SQLite in WAL mode (measured when the store was built, killing writer processes at random moments):
 
 * SQLite WAL with one transaction per run survived every ``SIGKILL`` — the file always
   opened cleanly with every committed run intact — and let several writer processes append
@@ -109,12 +109,14 @@ def _plain(value: Any) -> Any:
 #: Parts of the package (paths under sim/, or their first folder) that do not change what a run
 #: computes: editing them keeps stored results. The store itself is one: it only keeps them; so are
 #: the pre-run memory check, the output-folder lock and the CSV writer; the optimiser only writes
-#: scenarios, whose content is part of the run id; tables, figures and reports only read runs; the
-#: maintainer's tools that derive the shipped geographies and records (their outputs are hashed).
+#: scenarios, whose content is part of the run id; tables, figures and reports only read runs, and
+#: the run-and-compare pipeline only orders runs and writes those tables; the maintainer's tools
+#: that derive the shipped geographies and records (their outputs are hashed).
 _NOT_MODEL = frozenset({"app", "calibration", "cli.py", "__main__.py", "_data", "experiments/store.py",
                         "experiments/resources.py", "experiments/folder_lock.py", "csv_output.py", "optimise",
                         "presentation.py", "plots.py", "report.py", "experiments/summary.py",
-                        "experiments/packages.py", "space/derive_geographies.py", "space/derive_records.py"})
+                        "experiments/packages.py", "experiments/pipeline.py",
+                        "space/derive_geographies.py", "space/derive_records.py"})
 
 
 @functools.lru_cache(maxsize=1)

@@ -48,16 +48,13 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from sim.metrics import CORE_METRICS
+from sim.metrics import CORE_METRICS, METRICS
 
 __all__ = ["mean_interval", "relative_change", "summarise", "compare", "HEADLINE", "METRIC_LABELS", "FLAGS",
-           "RARE_COUNT", "FEW_REPLICATES", "is_rare", "flag_notes", "metric_label", "is_count", "format_summary",
-           "format_compare", "format_reported"]
+           "RARE_COUNT", "FEW_REPLICATES", "is_rare", "flag_notes", "metric_label", "is_count"]
 
-#: Metrics printed in the terminal tables and shown in reports.
-HEADLINE = ("preventable_cases", "calls_for_service", "effective_incidents", "serious_violent",
-            "homicides", "clearance_rate", "response_time_median_min", "response_time_p90_min",
-            "cost_yuan")
+#: Metrics printed in the terminal tables and shown in reports (declared ``headline`` in sim.metrics).
+HEADLINE: tuple[str, ...] = METRICS.headline()
 
 #: Plain names with units for tables and plot axes (metrics not listed fall back to their id).
 METRIC_LABELS: dict[str, str] = {
@@ -246,77 +243,3 @@ def compare(df: pd.DataFrame, base: str) -> pd.DataFrame:
 def is_rare(flag: object) -> bool:
     """A rare count with few replicates: its relative interval is noise, so tables show counts."""
     return isinstance(flag, str) and "rare" in flag.split("; ")
-
-
-def format_summary(summary: pd.DataFrame, metrics: tuple[str, ...] = HEADLINE, sample=None) -> str:
-    """The year-on-year table as text (:func:`sim.presentation.year_on_year_rows`, as the report and the app show it).
-
-    Args:
-        summary: From :func:`summarise`.
-        metrics: The metrics shown, in order.
-        sample: The :class:`sim.presentation.Sample` the counts and costs describe (labelled), or None.
-    """
-    from sim.presentation import text_table, year_on_year_rows
-
-    lines = []
-    for scen, g in summary.groupby("scenario", sort=False):
-        y0, y1, n = g["year_from"].iloc[0], g["year_to"].iloc[0], g["replicates"].iloc[0]
-        lines.append(f"\n{scen}: {y1} against {y0}, mean over {n} replicates [95 % interval]")
-        if sample is not None:
-            lines.append(f"  {sample.caption()}")
-        lines.append(text_table(year_on_year_rows(summary, scen, metrics, sample)))
-    return "\n".join(lines)
-
-
-def format_compare(diff: pd.DataFrame, metrics: tuple[str, ...] = HEADLINE, sample=None) -> str:
-    """The comparison table as text (:func:`sim.presentation.headline_rows`, as the report and the app show it)."""
-    from sim.presentation import headline_rows, text_table
-
-    lines = []
-    for (scen, year), g in diff.groupby(["scenario", "year"], sort=False):
-        lines.append(f"\n{scen} against {g['base'].iloc[0]}, {year}: mean over {int(g['replicates'].max())} paired "
-                     "replicates [95 % interval]")
-        if sample is not None:
-            lines.append(f"  {sample.caption()}")
-        lines.append(text_table(headline_rows(diff, scen, year, metrics, sample)))
-    return "\n".join(lines)
-
-
-def format_reported(summary: pd.DataFrame, targets: pd.DataFrame, scale: float, posterior: bool) -> str:
-    """What the seed cities reported next to this run's year-on-year changes, as text.
-
-    Args:
-        summary: From :func:`summarise`.
-        targets: The calibration targets (:func:`sim.calibration.targets.load_targets`); the
-            year-on-year rows whose ``scenario`` is a scenario of ``summary`` are shown.
-        scale: The run's scale (a target needing a larger one is marked).
-        posterior: Whether the run drew its parameters from a calibrated posterior.
-
-    Returns:
-        The table and a note on the parameters, or ``""`` when no reported figure applies.
-    """
-    from sim.presentation import figure, percent
-
-    rows = []
-    for t in targets[targets["kind"] == "yoy_change"].itertuples():
-        hit = summary[(summary["scenario"] == t.scenario) & (summary["metric"] == t.metric)
-                      & (summary["year_from"] == t.base_year) & (summary["year_to"] == t.years[0])]
-        if hit.empty:
-            continue
-        r = hit.iloc[0]
-        reported = {"lower": "rises", "upper": "falls"}.get(t.bound) or f"{t.value:+g} %"
-        simulated = (percent(r.change_pct, r.change_pct_lo, r.change_pct_hi) if np.isfinite(r.change_pct)
-                     else f"{figure(r.change, signed=True)} (counts)")
-        small = f"  (compare at scale ≥ {t.min_scale:g})" if scale < t.min_scale else ""
-        rows.append(f"  {t.scenario} {t.years[0]}: {t.metric:22s} reported {reported:>7s}   simulated {simulated}"
-                    f"   [{t.source_file}]{small}")
-    if not rows:
-        return ""
-    params = ("Parameters: drawn from the calibrated posterior, one set per replicate." if posterior else
-              "Parameters: the documented defaults. Add --posterior main to draw calibrated sets per replicate from\n"
-              "the committed calibration's posterior (it ships with pingan), so that parameter uncertainty enters\n"
-              "the intervals; --posterior FILE takes another posterior.csv.")
-    return ("\nWhat the seed cities reported (calibration/targets.csv) against this run:\n" + "\n".join(rows)
-            + "\n" + params + "\nWhere the model cannot reach a reported figure within plausible parameters, "
-            "README.md, \"Tensions\", says why.")
-

@@ -53,7 +53,7 @@ from sim._data import data_folder
 from sim.experiments.runner import Task, replicate_seed
 from sim.experiments.store import run_id
 from sim.experiments.summary import HEADLINE
-from sim.metrics import CORE_METRICS
+from sim.metrics import METRICS
 from sim.params import Params, excerpt
 from sim.scenario.loader import (
     ScenarioError,
@@ -272,8 +272,9 @@ class SweepSpec(Params):
     @classmethod
     def _known_outputs(cls, v: list[str]) -> list[str]:
         for name in v:
-            if name not in CORE_METRICS and not name.startswith("disputes_found_by_"):
-                raise ValueError(f"{excerpt(name)} is not a metric; expected one of sim.metrics.CORE_METRICS")
+            if not METRICS.is_column(name):
+                raise ValueError(f"{excerpt(name)} is not a metric; expected a column of metrics.csv declared in "
+                                 "sim.metrics.METRICS (e.g. one of sim.metrics.CORE_METRICS)")
         return v
 
     @model_validator(mode="after")

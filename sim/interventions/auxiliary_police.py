@@ -11,16 +11,14 @@ credited to the police (``disputes_resolved_by_police``).
 from __future__ import annotations
 
 import numpy as np
-from pydantic import Field, field_validator
+from pydantic import Field
 
 from sim.disputes import DiscoverySource, Resolver
 from sim.interventions.base import (
     Cost,
     DutyRoster,
+    DutyRosterParams,
     Intervention,
-    InterventionParams,
-    check_counties,
-    check_hours,
     select_counties,
 )
 from sim.metrics import Metric
@@ -29,7 +27,9 @@ from sim.space.city import LandUse
 __all__ = ["AuxiliaryPoliceParams", "AuxiliaryPolice"]
 
 
-class AuxiliaryPoliceParams(InterventionParams):
+class AuxiliaryPoliceParams(DutyRosterParams):
+    key = "auxiliary_police"
+
     per_village: float = Field(1.0, ge=0, description="Auxiliary officers per village (Daqing, Dorbod: one).")
     counties: list[str] | None = Field(
         None, description="Counties whose villages get them; default all (Daqing: Dorbod county)."
@@ -63,14 +63,6 @@ class AuxiliaryPoliceParams(InterventionParams):
         45_000.0, ge=0, description="Pay and allowances per officer per year [yuan] (assumed)."
     )
 
-    @field_validator("hours")
-    @classmethod
-    def _hours_of_day(cls, v):
-        return check_hours(v, "auxiliary_police")
-
-    def check(self, city) -> None:
-        check_counties(self.counties, city, "auxiliary_police")
-
 
 class AuxiliaryPolice(Intervention):
     key = "auxiliary_police"
@@ -80,9 +72,9 @@ class AuxiliaryPolice(Intervention):
                "Village auxiliary police officers in place (0 before they start).", kind="reported"),
     )
 
-    def activate(self, model) -> None:
+    def activate(self, ctx) -> None:
         p = self.params
-        city = model.city
+        city = ctx.city
         counties = select_counties(city, p.counties, self.key)
         villages = (city.land_use == LandUse.VILLAGE) & np.isin(city.county, counties) & (city.residents > 0)
         self.officers = np.where(villages, p.per_village, 0.0)  # officers per cell
@@ -91,18 +83,18 @@ class AuxiliaryPolice(Intervention):
         per_household = np.divide(self.officers * p.visits_per_officer_day, city.households,
                                   out=np.zeros(city.n_cells), where=city.households > 0)
         hazard = np.minimum(per_household * p.targeting_factor, 1.0) * p.find_prob_per_visit
-        model.disputes.add_discovery_source(DiscoverySource("auxiliary_police", hazard, p.on_spot_prob,
+        ctx.disputes.add_discovery_source(DiscoverySource("auxiliary_police", hazard, p.on_spot_prob,
                                                        Resolver.POLICE, p.honour_prob))
         self._roster = DutyRoster(self.officers, p.guard_per_officer, p.hours)
 
-    def on_hour(self, model, hour: int, day_of_year: int) -> None:
-        self._roster.update(model, hour)
+    def on_hour(self, ctx, hour: int, day_of_year: int) -> None:
+        self._roster.update(ctx.levers, hour)
 
     def cost(self) -> Cost:
         p = self.params
         n = getattr(self, "n_officers", 0.0)
         return Cost(n * p.setup_cost_yuan_per_officer, n * p.cost_yuan_per_officer_year, n * len(p.hours) / 24)
 
-    def metrics(self, model, year: int) -> dict[str, float]:
-        started = self.first_year_index is not None and year >= self.first_year_index
+    def metrics(self, ctx, year: int) -> dict[str, float]:
+        started = self.started(year)
         return {"auxiliary_officers": self.n_officers if started else 0.0}

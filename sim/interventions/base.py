@@ -6,11 +6,14 @@ under ``interventions:`` in a scenario file. Defining the class registers it; th
 schema, the model and the cost accounting pick it up from :data:`REGISTRY`. Nothing
 outside the module branches on its name.
 
-Interventions act only through declared levers: the model's :class:`sim.levers.Levers`
-(``model.levers``: posts, guardians, cameras, alarms, walk-in desks, campaign deterrence and
-clearance odds), the dispute system (``model.disputes``: discovery sources, governance
-centres, mediation, mediation at the scene, managed households) and the patrol fleet.
-The metrics an intervention reports are declared in its ``declares`` (see :mod:`sim.metrics`).
+An intervention never sees the model: its hooks receive a narrow context
+(:class:`sim.interventions.context.InterventionContext`) through which it moves the levers
+(:class:`sim.levers.Levers`: posts, guardians, cameras and live monitoring, alarms, walk-in
+desks, campaign deterrence, clearance odds, offenders' propensity), registers with the dispute
+system (discovery sources, governance centres, mediation, mediation at the scene, managed
+households, tickets), uses a small patrol-fleet API and counts what it does in declared
+metrics. The metrics an intervention reports are declared in its ``declares`` (see
+:mod:`sim.metrics`).
 """
 
 from __future__ import annotations
@@ -19,17 +22,18 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar
 
 import numpy as np
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from sim.interventions.siting import SitingProfile
 from sim.metrics import METRICS, Metric
 from sim.params import Params
 
 if TYPE_CHECKING:
-    from sim.model import PinganModel
+    from sim.interventions.context import InterventionContext
+    from sim.levers import Levers
 
-__all__ = ["InterventionParams", "Intervention", "Cost", "REGISTRY", "scaled_count", "check_counties",
-           "select_counties", "check_hours", "DutyRoster"]
+__all__ = ["InterventionParams", "Intervention", "Cost", "MapMarker", "REGISTRY", "scaled_count", "check_counties",
+           "select_counties", "check_hours", "DutyRoster", "DutyRosterParams"]
 
 REGISTRY: dict[str, type[Intervention]] = {}
 
@@ -56,6 +60,23 @@ class Cost:
     staff_on_duty: float = 0.0  # people on duty at any hour, for staff hours
 
 
+@dataclass(frozen=True)
+class MapMarker:
+    """How an intervention's sites are drawn on maps (matplotlib's marker and colour names).
+
+    Attributes:
+        label: What a site is, for the legend (e.g. "street police station").
+        marker: Marker symbol (``"^"``, ``"D"``, ``"s"``, ``"x"``, …).
+        colour: Colour name (``"tab:blue"``, …).
+        size: Marker area [points²].
+    """
+
+    label: str
+    marker: str
+    colour: str
+    size: float = 20.0
+
+
 def check_counties(counties: list[str] | None, city_params, key: str) -> None:
     """Raise if a named county is not one of the scenario city's (message names the key)."""
     names = [c.name for c in city_params.counties]
@@ -79,6 +100,24 @@ def check_hours(hours: list[int], key: str) -> list[int]:
     return hours
 
 
+class DutyRosterParams(InterventionParams):
+    """Keys of people on duty in some hours of the day in some counties (volunteers, auxiliary police).
+
+    A subclass sets ``key`` (its intervention's, for messages) and declares ``hours`` (hours of the
+    day on duty) and ``counties`` (None: all) with its own defaults; their checks are here.
+    """
+
+    key: ClassVar[str] = ""
+
+    @field_validator("hours", check_fields=False)
+    @classmethod
+    def _hours_of_day(cls, v):
+        return check_hours(v, cls.key)
+
+    def check(self, city) -> None:
+        check_counties(self.counties, city, self.key)
+
+
 class DutyRoster:
     """People on guard in some cells during some hours of the day (volunteers, auxiliary police).
 
@@ -97,13 +136,13 @@ class DutyRoster:
         self.hours = frozenset(hours)
         self.on = False
 
-    def update(self, model: PinganModel, hour: int) -> bool:
+    def update(self, levers: Levers, hour: int) -> bool:
         """Put people on or off duty for ``hour``; returns whether they are on duty."""
         on = hour % 24 in self.hours
         if on != self.on:
             sign = 1.0 if on else -1.0
-            model.levers.extra_guardians += sign * self.guard_per_person * self.people
-            model.levers.visible_guardians += sign * self.people
+            levers.extra_guardians += sign * self.guard_per_person * self.people
+            levers.visible_guardians += sign * self.people
             self.on = on
         return on
 
@@ -124,6 +163,8 @@ class Intervention:
     Params: ClassVar[type[InterventionParams]] = InterventionParams
     #: The metrics only this intervention records or reports (declared in sim.metrics.METRICS).
     declares: ClassVar[tuple[Metric, ...]] = ()
+    #: How its sites (``treated_cells``) are drawn on maps; None: not drawn as sites of their own.
+    map_marker: ClassVar[MapMarker | None] = None
     #: How a location model sites it, for point facilities that take ``placement: given``; None otherwise.
     siting: ClassVar[SitingProfile | None] = None
 
@@ -138,10 +179,14 @@ class Intervention:
         self.active = False
         self.first_year_index: int | None = None  # counted year it started in
 
-    def activate(self, model: PinganModel) -> None:
+    def started(self, year: int) -> bool:
+        """Whether it was in place in counted year ``year`` (it starts at a year's first hour)."""
+        return self.first_year_index is not None and year >= self.first_year_index
+
+    def activate(self, ctx: InterventionContext) -> None:
         """Put the intervention in place at the start of its first year."""
 
-    def on_hour(self, model: PinganModel, hour: int, day_of_year: int) -> None:
+    def on_hour(self, ctx: InterventionContext, hour: int, day_of_year: int) -> None:
         """Act each hour while active (optional)."""
 
     def cost(self) -> Cost:
@@ -152,10 +197,10 @@ class Intervention:
         """
         return Cost()
 
-    def treated_cells(self, model: PinganModel) -> np.ndarray:
+    def treated_cells(self) -> np.ndarray:
         """Cells where the intervention was placed (for displacement rings); default ``self.cells``."""
         return np.asarray(getattr(self, "cells", []), dtype=np.int64)
 
-    def metrics(self, model: PinganModel, year: int) -> dict[str, float]:
+    def metrics(self, ctx: InterventionContext, year: int) -> dict[str, float]:
         """This intervention's reported metrics for a counted year (each declared in ``declares``)."""
         return {}

@@ -12,7 +12,7 @@ import numpy as np
 from pydantic import Field, field_validator
 
 from sim.interventions.base import Cost, Intervention, InterventionParams
-from sim.mechanisms.crime import CRIME_TYPES
+from sim.mechanisms.crime_types import CRIME_TYPES
 from sim.params import Params
 
 __all__ = ["Campaign", "CrackdownParams", "Crackdown"]
@@ -67,18 +67,18 @@ class Crackdown(Intervention):
     key = "crackdown"
     Params = CrackdownParams
 
-    def activate(self, model) -> None:
+    def activate(self, ctx) -> None:
         self._types = [[CRIME_TYPES.index(t) for t in c.crime_types] for c in self.params.campaigns]
-        self._scale = model.scale
+        self._scale = ctx.scale
         self._running: tuple[int, ...] = ()
-        self._posts = np.zeros(model.city.n_cells)
+        self._posts = np.zeros(ctx.city.n_cells)
         self._day: int | None = None
 
-    def on_hour(self, model, hour: int, day_of_year: int) -> None:
+    def on_hour(self, ctx, hour: int, day_of_year: int) -> None:
         if day_of_year == self._day:  # campaigns start and end at midnight
             return
         self._day = day_of_year
-        levers = model.levers
+        levers = ctx.levers
         levers.clearance_odds[:] = 1.0
         levers.type_deterrence[:] = 0.0
         running = []
@@ -88,18 +88,18 @@ class Crackdown(Intervention):
                 levers.type_deterrence[types] += camp.deterrence
                 running.append(i)
         if tuple(running) != self._running:
-            self._deploy(model, running)
+            self._deploy(ctx, running)
 
-    def _deploy(self, model, running: list[int]) -> None:
+    def _deploy(self, ctx, running: list[int]) -> None:
         """Put the running campaigns' extra officers on posts at the current hot spots."""
-        model.levers.posts -= self._posts
+        ctx.levers.posts -= self._posts
         self._posts[:] = 0.0
-        officers = sum(self.params.campaigns[i].extra_officers_on_duty for i in running) * model.scale
+        officers = sum(self.params.campaigns[i].extra_officers_on_duty for i in running) * ctx.scale
         if officers > 0:
             k = max(1, int(np.ceil(officers)))
-            cells = np.argsort(-model.site_score(np.arange(model.city.n_cells)), kind="stable")[:k]
+            cells = np.argsort(-ctx.incidents.site_score(np.arange(ctx.city.n_cells)), kind="stable")[:k]
             self._posts[cells] = officers / k
-        model.levers.posts += self._posts
+        ctx.levers.posts += self._posts
         self._running = tuple(running)
 
     def cost(self) -> Cost:

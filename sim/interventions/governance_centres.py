@@ -27,8 +27,8 @@ class GovernanceCentres(Intervention):
     key = "governance_centres"
     Params = GovernanceCentreParams
 
-    def activate(self, model) -> None:
-        pipeline = model.disputes.open_governance_centres(self.params.pipeline)
+    def activate(self, ctx) -> None:
+        pipeline = ctx.disputes.open_governance_centres(self.params.pipeline)
         self._centres = sum(len(level) for level in pipeline.centres)
         self._staff = sum(r.capacity for level in pipeline.centres for r in level)
 

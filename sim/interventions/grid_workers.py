@@ -46,8 +46,8 @@ class GridWorkerParams(InterventionParams):
         1.0, ge=0, le=1, description="Share of the items a grid worker logs (hazards, special-population "
         "problems, found disputes not settled on the spot) escalated to the governance platform as "
         "tickets; the rest are handled in the grid (disputes go to the village mediation committee) and "
-        "only counted in ``grid_items_logged``. Default 1: every item is a ticket (the model before issue "
-        "15). Evidence-based value (GOVERNANCE_BACKLOG): 0.2 — fit to Daqing's 18 400 grid items "
+        "only counted in ``grid_items_logged``. Default 1: every item is a ticket (the pre-evidence "
+        "model). Evidence-based value (set in the Daqing scenario): 0.2 — fit to Daqing's 18 400 grid items "
         "accepted by the platform (002_5234f462d53c6514.txt, 受理网格事项) against the ~80 000 the "
         "model's workers log; assumed, the seeds do not say what share of logged items is escalated.",
     )
@@ -61,9 +61,9 @@ class GridWorkers(Intervention):
     key = "grid_workers"
     Params = GridWorkerParams
 
-    def activate(self, model) -> None:
+    def activate(self, ctx) -> None:
         p = self.params
-        city, res = model.city, model.residents
+        city, res = ctx.city, ctx.residents
         # Households per grid, per cell: a visit rate per household, then a daily finding hazard.
         grid_households = np.bincount(res.grid, minlength=res.n_grids) / np.maximum(
             1.0, city.residents.sum() / max(city.households.sum(), 1))
@@ -71,36 +71,35 @@ class GridWorkers(Intervention):
         mean_grid_hh = cell_grid_hh / np.maximum(city.residents, 1)
         visit_rate = p.workers_per_grid * p.visits_per_worker_day / np.maximum(mean_grid_hh, 1.0)
         hazard = np.where(city.residents > 0, visit_rate * p.find_prob_per_visit, 0.0)
-        model.disputes.add_discovery_source(DiscoverySource("grid_worker", hazard, p.on_spot_prob,
+        ctx.disputes.add_discovery_source(DiscoverySource("grid_worker", hazard, p.on_spot_prob,
                                                        Resolver.ON_THE_SPOT, p.on_spot_honour_prob,
                                                        p.escalated_share, "grid_items_logged"))
         self.workers = p.workers_per_grid * res.n_grids
         dedicated = city.params.dedicated_grids if p.dedicated_grids is None else p.dedicated_grids
-        self.dedicated = scaled_count(dedicated, model.scale)
+        self.dedicated = scaled_count(dedicated, ctx.scale)
         self.visits_per_day = self.workers * p.visits_per_worker_day
         # Items per day per cell ∝ visits there; dedicated grids sit on busy, non-residential cells.
         self._item_rate = self.visits_per_day * p.other_items_per_1000_visits / 1000.0 * (
             city.residents / max(city.residents.sum(), 1))
         busy = city.attraction * (city.land_use <= 4)
         self._dedicated_rate = self.dedicated * p.dedicated_items_per_day * busy / max(busy.sum(), 1.0)
-        self._rng = stream(model.run_seed, "grid_workers.items")
+        self._rng = stream(ctx.seed, "grid_workers.items")
 
-    def on_hour(self, model, hour: int, day_of_year: int) -> None:
+    def on_hour(self, ctx, hour: int, day_of_year: int) -> None:
         if hour % 24:
             return
-        year = model.year_index(hour)
-        model.recorder.add("grid_worker_visits", year, self.visits_per_day)
+        ctx.count("grid_worker_visits", self.visits_per_day)
         counts = self._rng.poisson(self._item_rate + self._dedicated_rate)
         cells = np.repeat(np.arange(len(counts)), counts)
         kinds = np.where(self._rng.random(len(cells)) < 0.5, "hazard", "special_population")
         day = hour // 24
-        model.recorder.add("grid_items_logged", year, len(cells))
+        ctx.count("grid_items_logged", len(cells))
         share = self.params.escalated_share
         for i, (c, k) in enumerate(zip(cells, kinds, strict=True)):
             uid = (1 << 55) + day * 100_000 + i
-            if share < 1 and event_uniform(model.run_seed, "grid_workers.escalate", uid) >= share:
+            if share < 1 and event_uniform(ctx.seed, "grid_workers.escalate", uid) >= share:
                 continue  # handled in the grid, never reaches the platform
-            model.disputes.report_ticket(str(k), int(c), uid)
+            ctx.disputes.report_ticket(str(k), int(c), uid)
 
     def cost(self) -> Cost:
         n = getattr(self, "workers", 0.0) + getattr(self, "dedicated", 0)

@@ -53,7 +53,7 @@ class HomeVisitParams(InterventionParams):
     honour_prob: float = Field(0.9, ge=0, le=1, description="Chance that settlement holds (assumed).")
     visited_relative_risk: float = Field(
         0.7, ge=0, le=1, description="Rate of new disputes and public-order incidents in a visited household, "
-        "relative to before the visit, for ``prevention_days`` after it [×]. 1 (before issue 15): visits "
+        "relative to before the visit, for ``prevention_days`` after it [×]. 1 (the pre-evidence model): visits "
         "only find disputes, they prevent nothing. Default 0.7 — assumed. Door-to-door police contact "
         "lowered perceived disorder and fear in the Houston/Newark fear-reduction experiments (Pate, "
         "Wycoff, Skogan & Sherman 1986), with weak effects on recorded crime; second-responder home visits "
@@ -70,10 +70,6 @@ class HomeVisitParams(InterventionParams):
     )
 
 
-def _station_units(fleet) -> np.ndarray:
-    return np.flatnonzero((np.array(fleet.kind) == "police_station") & ~fleet.retired)
-
-
 def pick_units_to_move(fleet, city, n: int) -> np.ndarray:
     """``n`` police-station units to take off patrol, spread in proportion to each county's and
     each station beat's units (one at a time, from where the share still on patrol is highest);
@@ -82,7 +78,7 @@ def pick_units_to_move(fleet, city, n: int) -> np.ndarray:
     Returns:
         Unit indices (fewer than ``n`` if every county is down to one unit).
     """
-    station = _station_units(fleet)
+    station = fleet.station_units()
     county, beat = fleet.county[station], fleet.beat[station]
     n_c, n_b = len(city.county_names), int(beat.max(initial=-1)) + 1
     county_all = np.bincount(county, minlength=n_c)
@@ -120,10 +116,10 @@ class HomeVisits(Intervention):
                "Patrol units taken off patrol for home visits (0 before they start).", kind="reported"),
     )
 
-    def activate(self, model) -> None:
+    def activate(self, ctx) -> None:
         p = self.params
-        city, fleet = model.city, model.fleet
-        moved = pick_units_to_move(fleet, city, round(p.share_of_patrol_units * len(_station_units(fleet))))
+        city, fleet = ctx.city, ctx.fleet
+        moved = pick_units_to_move(fleet, city, round(p.share_of_patrol_units * len(fleet.station_units())))
         fleet.retire(moved)
         self.units_moved = len(moved)
         per_unit = p.officers_per_unit * 24.0 * p.visiting_share_of_duty * p.visits_per_officer_hour
@@ -133,12 +129,12 @@ class HomeVisits(Intervention):
         for b in fleet.beat[moved]:
             hazard += visit_hazard(city, beat_cells(fleet, int(b)), per_unit, p.find_prob_per_visit,
                                    p.targeting_factor)
-        model.disputes.add_discovery_source(DiscoverySource("home_visit", hazard, p.on_spot_prob, Resolver.POLICE,
+        ctx.disputes.add_discovery_source(DiscoverySource("home_visit", hazard, p.on_spot_prob, Resolver.POLICE,
                                                        p.honour_prob))
         if p.visited_relative_risk < 1:
-            self._prevent(model, moved, per_unit)
+            self._prevent(ctx, moved, per_unit)
 
-    def _prevent(self, model, moved: np.ndarray, per_unit: float) -> None:
+    def _prevent(self, ctx, moved: np.ndarray, per_unit: float) -> None:
         """Fewer disputes and public-order incidents in the beats whose households are visited.
 
         Steady state: the share of a beat's incidents that arise in a household visited in the
@@ -146,7 +142,7 @@ class HomeVisits(Intervention):
         officers visit flagged households, where incidents concentrate), and those arise at
         ``visited_relative_risk`` times the rate.
         """
-        p, city, fleet = self.params, model.city, model.fleet
+        p, city, fleet = self.params, ctx.city, ctx.fleet
         first = np.concatenate([[0], np.cumsum(city.households)[:-1]])
         protected = np.zeros(city.n_cells)
         for b in fleet.beat[moved]:
@@ -156,21 +152,21 @@ class HomeVisits(Intervention):
                 protected[cells] += per_unit / households * p.targeting_factor * p.prevention_days
         protected = np.minimum(protected, 1.0)
         reduction = protected * (1 - p.visited_relative_risk)
-        model.levers.disorder_factor *= 1 - reduction
+        ctx.levers.disorder_factor *= 1 - reduction
         for c in np.flatnonzero(reduction > 0):
             hh = np.arange(first[c], first[c] + city.households[c])
-            model.disputes.manage_households(hh, float(reduction[c]))
+            ctx.disputes.manage_households(hh, float(reduction[c]))
 
-    def on_hour(self, model, hour: int, day_of_year: int) -> None:
+    def on_hour(self, ctx, hour: int, day_of_year: int) -> None:
         if hour % 24 == 0:
-            model.recorder.add("home_visits", model.year_index(hour), self.visits_per_day)
+            ctx.count("home_visits", self.visits_per_day)
 
     def cost(self) -> Cost:
         # No new staff: the officers come off patrol (staff_on_duty 0 keeps staff_hours for added people).
         return Cost(0.0, getattr(self, "visits_per_day", 0.0) * 365.0 * self.params.cost_yuan_per_visit, 0.0)
 
-    def metrics(self, model, year: int) -> dict[str, float]:
-        counts = model.recorder.counts.get("home_visits")
-        started = self.first_year_index is not None and year >= self.first_year_index
-        return {"home_visits": float(counts[year]) if counts is not None else 0.0,
+    def metrics(self, ctx, year: int) -> dict[str, float]:
+        visits = ctx.total("home_visits", year)
+        started = self.started(year)
+        return {"home_visits": visits if visits is not None else 0.0,
                 "patrol_units_moved_to_visits": float(self.units_moved) if started else 0.0}

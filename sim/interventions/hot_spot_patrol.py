@@ -27,7 +27,7 @@ from typing import ClassVar, Literal
 import numpy as np
 from pydantic import Field
 
-from sim.interventions.base import Cost, Intervention, InterventionParams, scaled_count
+from sim.interventions.base import Cost, Intervention, InterventionParams, MapMarker, scaled_count
 from sim.interventions.siting import SitingProfile, check_given_sites, given_sites, sites_field
 from sim.metrics import Metric
 from sim.params import MAX_SITES, MAX_UNITS_PER_SITE
@@ -79,6 +79,7 @@ class HotSpotPatrolParams(InterventionParams):
 class HotSpotPatrol(Intervention):
     key = "hot_spot_patrol"
     Params = HotSpotPatrolParams
+    map_marker = MapMarker("hot-spot patrol spot", "o", "tab:red", 20.0)
     #: Patrol stops treat the spot's own cell, chosen for its recorded offences.
     siting: ClassVar[SitingProfile] = SitingProfile("hot_spots", "incidents", 0.0)
     declares = (
@@ -92,13 +93,14 @@ class HotSpotPatrol(Intervention):
                kind="reported"),
     )
 
-    def activate(self, model) -> None:
+    def activate(self, ctx) -> None:
         p = self.params
-        city, fleet = model.city, model.fleet
-        self.cells = self._choose_cells(model)
+        city, fleet = ctx.city, ctx.fleet
+        self.cells = self._choose_cells(ctx)
         n_cells = len(self.cells)
-        rota = self._station_units(model, round(p.share_of_patrol_units * self._station_count(fleet)))
-        extra = scaled_count(p.units, model.scale) if n_cells else 0
+        on_patrol = len(fleet.station_units(include_pinned=False))
+        rota = self._station_units(ctx, round(p.share_of_patrol_units * on_patrol))
+        extra = scaled_count(p.units, ctx.scale) if n_cells else 0
         if extra:
             bases = self.cells[np.arange(extra) % n_cells]
             rota = np.concatenate([rota, fleet.add_units(bases, city.town[bases], kind=self.key)])
@@ -118,8 +120,8 @@ class HotSpotPatrol(Intervention):
         self._stops_by_year: dict[int, int] = {}
 
     # ------------------------------------------------------------------ choosing
-    def _choose_cells(self, model) -> np.ndarray:
-        p, city = self.params, model.city
+    def _choose_cells(self, ctx) -> np.ndarray:
+        p, city = self.params, ctx.city
         if p.placement == "given":
             return np.unique(given_sites(city, p.sites, self.key))
         if p.cells is not None:
@@ -128,20 +130,16 @@ class HotSpotPatrol(Intervention):
                 raise ValueError(f"interventions.hot_spot_patrol.cells: {bad} not in a city of {city.n_cells} cells")
             return np.unique(np.asarray(p.cells, dtype=np.int64))
         all_cells = np.arange(city.n_cells)
-        year = model.year_index(model.hour)
-        recent = model.site_score(all_cells)  # decayed recorded incidents, then footfall: breaks ties
-        last = model.recorder.cell_incidents[year - 1] if year > 0 else recent
-        n = min(scaled_count(p.hot_spots, model.scale), city.n_cells)
+        year = ctx.year
+        recent = ctx.incidents.site_score(all_cells)  # decayed recorded incidents, then footfall: breaks ties
+        last = ctx.incidents.recorded[year - 1] if year > 0 else recent
+        n = min(scaled_count(p.hot_spots, ctx.scale), city.n_cells)
         return np.sort(np.lexsort((-recent, -last))[:n]).astype(np.int64)
 
-    @staticmethod
-    def _station_count(fleet) -> int:
-        return int(((np.array(fleet.kind) == "police_station") & ~fleet.retired & ~fleet.pinned).sum())
-
-    def _station_units(self, model, n: int) -> np.ndarray:
+    def _station_units(self, ctx, n: int) -> np.ndarray:
         """``n`` police-station units based nearest the hot spots; each county keeps one on patrol."""
-        fleet, city = model.fleet, model.city
-        free = np.flatnonzero((np.array(fleet.kind) == "police_station") & ~fleet.retired & ~fleet.pinned)
+        fleet, city = ctx.fleet, ctx.city
+        free = fleet.station_units(include_pinned=False)
         if n <= 0 or len(free) == 0 or len(self.cells) == 0:
             return np.zeros(0, dtype=np.int64)
         dist = np.array([city.distance_km(int(fleet.base_cell[u]), self.cells).min() for u in free])
@@ -156,33 +154,34 @@ class HotSpotPatrol(Intervention):
         return np.array(chosen, dtype=np.int64)
 
     # ------------------------------------------------------------------ each hour
-    def on_hour(self, model, hour: int, day_of_year: int) -> None:
-        fleet = model.fleet
-        fleet.visiting[self.cells] = 0.0
-        self._note_offences(model, hour)
+    def on_hour(self, ctx, hour: int, day_of_year: int) -> None:
+        fleet = ctx.fleet
+        # The fleet's arrays, read once: no unit is added during the hour.
+        busy, retired, visiting, cell, uid = fleet.busy, fleet.retired, fleet.visiting, fleet.cell, fleet.uid
+        visiting[self.cells] = 0.0
+        self._note_offences(ctx, hour)
         start, end = hour * 60.0, hour * 60.0 + 60.0
         for j, u in enumerate(self.rota.tolist()):
-            if fleet.busy[u] or fleet.retired[u]:
+            if busy[u] or retired[u]:
                 self._interrupted[j] = True  # on a call: the rota resumes from the scene
                 continue
             if self._interrupted[j]:
-                self._next_stop(model, j, u, start)
+                self._next_stop(ctx, j, int(cell[u]), int(uid[u]), start)
                 self._interrupted[j] = False
             while True:
                 spot = int(self.cells[self._spot[j]])
-                fleet.visiting[spot] += max(0.0, min(self._leave[j], end) - max(self._arrive[j], start)) / 60.0
+                visiting[spot] += max(0.0, min(self._leave[j], end) - max(self._arrive[j], start)) / 60.0
                 if self._leave[j] > end:
                     break
-                self._depart(model, j, spot)
-                fleet.cell[u] = spot
-                self._next_stop(model, j, u, self._leave[j])
-            fleet.cell[u] = int(self.cells[self._spot[j]])  # where a dispatcher finds it this hour
+                self._depart(ctx, j, spot)
+                cell[u] = spot
+                self._next_stop(ctx, j, spot, int(uid[u]), self._leave[j])
+            cell[u] = int(self.cells[self._spot[j]])  # where a dispatcher finds it this hour
 
-    def _next_stop(self, model, j: int, unit: int, now: float) -> None:
-        """Draw unit ``j``'s next hot spot (uniformly, not the one it is at) and when it gets there."""
+    def _next_stop(self, ctx, j: int, here: int, unit_uid: int, now: float) -> None:
+        """Draw rota unit ``j``'s next hot spot (uniformly, not the one it is at, ``here``) and when it gets there."""
         n = len(self.cells)
-        here = int(model.fleet.cell[unit])
-        u = event_uniform(model.run_seed, "hot_spot_patrol.next", int(model.fleet.uid[unit]), int(self._stops[j]))
+        u = event_uniform(ctx.seed, "hot_spot_patrol.next", unit_uid, int(self._stops[j]))
         self._stops[j] += 1
         current = self._spot[j]
         if n > 1 and current >= 0 and self.cells[current] == here:
@@ -191,24 +190,24 @@ class HotSpotPatrol(Intervention):
         else:
             k = min(int(u * n), n - 1)
         self._spot[j] = k
-        self._arrive[j] = now + float(model.dispatcher.travel_min(here, int(self.cells[k])))
+        self._arrive[j] = now + float(ctx.fleet.travel_min(here, int(self.cells[k])))
         self._leave[j] = self._arrive[j] + self.params.dwell_minutes
 
-    def _depart(self, model, j: int, spot_cell: int) -> None:
-        year = model.year_index(self._leave[j] / 60.0)
+    def _depart(self, ctx, j: int, spot_cell: int) -> None:
+        year = ctx.year_of(self._leave[j] / 60.0)
         if year >= 0:
             self._stops_by_year[year] = self._stops_by_year.get(year, 0) + 1
             self._waiting[int(self._spot[j])].append(self._leave[j])
 
-    def _note_offences(self, model, hour: int) -> None:
+    def _note_offences(self, ctx, hour: int) -> None:
         """New recorded offences at the spots (last hour's): they end the survival of every stop before them."""
-        year = model.year_index(hour - 1)
-        if year < 0 or year >= model.recorder.n_years:
+        year = ctx.year_of(hour - 1)
+        if year < 0 or year >= ctx.n_years:
             return
         if year != self._seen_year:
             self._seen[:] = 0.0
             self._seen_year = year
-        now = model.recorder.cell_incidents[year][self.cells]
+        now = ctx.incidents.recorded[year][self.cells]
         hit = np.flatnonzero(now > self._seen)
         self._seen = now.copy()
         at = (hour - 1) * 60.0 + 30.0  # the middle of the hour the offences were recorded in
@@ -216,14 +215,14 @@ class HotSpotPatrol(Intervention):
             keep = []
             for left in self._waiting[k]:
                 if left <= at:
-                    y = model.year_index(left / 60.0)
+                    y = ctx.year_of(left / 60.0)
                     self._survival.setdefault(y, []).append((at - left) / 60.0)
                 else:
                     keep.append(left)
             self._waiting[k] = keep
 
     # ------------------------------------------------------------------ accounting
-    def treated_cells(self, model) -> np.ndarray:
+    def treated_cells(self) -> np.ndarray:
         return np.asarray(getattr(self, "cells", []), dtype=np.int64)
 
     def cost(self) -> Cost:
@@ -231,14 +230,14 @@ class HotSpotPatrol(Intervention):
         p = self.params
         return Cost(0.0, n * p.running_cost_yuan_per_extra_unit_year, n * p.officers_per_unit)
 
-    def metrics(self, model, year: int) -> dict[str, float]:
+    def metrics(self, ctx, year: int) -> dict[str, float]:
         nan = float("nan")
         cells = getattr(self, "cells", None)
         if cells is None:
             return {"hot_spot_cells": 0.0, "hot_spot_stops": 0.0, "hot_spot_offences": nan, "hot_spot_survival_h": nan}
-        started = self.first_year_index is not None and year >= self.first_year_index
+        started = self.started(year)
         times = self._survival.get(year, [])
         return {"hot_spot_cells": float(len(cells)) if started else 0.0,
                 "hot_spot_stops": float(self._stops_by_year.get(year, 0)),
-                "hot_spot_offences": float(model.recorder.cell_incidents[year][cells].sum()),
+                "hot_spot_offences": float(ctx.incidents.recorded[year][cells].sum()),
                 "hot_spot_survival_h": float(np.median(times)) if times else math.nan}

@@ -31,8 +31,8 @@ class Mediation(Intervention):
     key = "mediation"
     Params = MediationInterventionParams
 
-    def activate(self, model) -> None:
-        service = model.disputes.open_mediation(self.params.service)
+    def activate(self, ctx) -> None:
+        service = ctx.disputes.open_mediation(self.params.service)
         self._mediators = [sum(r.capacity for r in level) for level in service.committees]
 
     def cost(self) -> Cost:

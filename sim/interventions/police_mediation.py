@@ -32,9 +32,9 @@ class PoliceMediation(Intervention):
     key = "police_mediation"
     Params = PoliceMediationParams
 
-    def activate(self, model) -> None:
-        model.disputes.mediate_at_scene(MediationAtScene(self.params.success_by_stage, self.params.honour_prob))
-        self._mediators = self.params.mediators_on_call * model.city.population / 1e5
+    def activate(self, ctx) -> None:
+        ctx.disputes.mediate_at_scene(MediationAtScene(self.params.success_by_stage, self.params.honour_prob))
+        self._mediators = self.params.mediators_on_call * ctx.city.population / 1e5
 
     def cost(self) -> Cost:
         n = getattr(self, "_mediators", 0.0)

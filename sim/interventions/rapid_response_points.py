@@ -17,6 +17,7 @@ from sim.interventions.base import (
     Cost,
     Intervention,
     InterventionParams,
+    MapMarker,
     check_counties,
     scaled_count,
     select_counties,
@@ -67,6 +68,7 @@ class RapidResponsePointParams(InterventionParams):
 class RapidResponsePoints(Intervention):
     key = "rapid_response_points"
     Params = RapidResponsePointParams
+    map_marker = MapMarker("rapid-response point", "D", "tab:green", 30.0)
     declares = (
         Metric("rrp_urgent_within_target_share", "share",
                "Urgent calls in the points' catchment answered within the response target (NaN before the "
@@ -79,9 +81,9 @@ class RapidResponsePoints(Intervention):
                                                   patrol_units_field="units_per_point",
                                                   beat_radius_field="beat_radius_km")
 
-    def activate(self, model) -> None:
+    def activate(self, ctx) -> None:
         p = self.params
-        city = model.city
+        city = ctx.city
         if p.placement == "given":
             self.cells = given_sites(city, p.sites, self.key)
         else:
@@ -90,11 +92,11 @@ class RapidResponsePoints(Intervention):
             else:
                 counties = select_counties(city, p.counties, self.key)
             pool = np.flatnonzero(np.isin(city.county, counties) & (city.residents > 0))
-            n = scaled_count(p.count, model.scale)
-            self.cells = pick_spaced_sites(city, pool, model.site_score(pool), n, p.min_spacing_km)
+            n = scaled_count(p.count, ctx.scale)
+            self.cells = pick_spaced_sites(city, pool, ctx.incidents.site_score(pool), n, p.min_spacing_km)
         self.catchment = np.zeros(city.n_cells, dtype=bool)
         for c in self.cells:
-            beat = base_units_at(model, c, p.officers_on_post, p.beat_radius_km, p.units_per_point, self.key)
+            beat = base_units_at(ctx, c, p.officers_on_post, p.beat_radius_km, p.units_per_point, self.key)
             self.catchment[beat] = True
 
     def cost(self) -> Cost:
@@ -103,10 +105,10 @@ class RapidResponsePoints(Intervention):
         return Cost(n * p.setup_cost_yuan, n * p.running_cost_yuan_per_year,
                     n * (p.officers_on_post + 2 * p.units_per_point))
 
-    def metrics(self, model, year: int) -> dict[str, float]:
-        if self.first_year_index is None or year < self.first_year_index:
+    def metrics(self, ctx, year: int) -> dict[str, float]:
+        if not self.started(year):
             return {"rrp_urgent_within_target_share": float("nan")}
-        calls = model.recorder.attended_in_year(year)
+        calls = ctx.attended_calls(year)
         near = [c for c in calls if self.catchment[c.cell] and c.priority == 1]
         if not near:
             return {"rrp_urgent_within_target_share": float("nan")}

@@ -14,6 +14,7 @@ it wants to be sited in a :class:`SitingProfile`.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -23,7 +24,8 @@ from pydantic import Field
 from sim.space.city import LandUse
 
 if TYPE_CHECKING:
-    from sim.model import PinganModel
+    from sim.interventions.context import InterventionContext
+    from sim.space.city import City
 
 __all__ = ["camera_weights", "within", "pick_spaced_sites", "base_units_at", "given_sites", "check_given_sites",
            "sites_field", "SitingProfile"]
@@ -90,20 +92,24 @@ def given_sites(city, sites: list[list[float]], key: str) -> np.ndarray:
     return np.argmin(dx + dy, axis=1).astype(np.int64)  # lattice (Manhattan) distance, first cell on ties
 
 
-def camera_weights(model: PinganModel, placement: str) -> np.ndarray:
+def camera_weights(city: City, placement: str,
+                   site_score: Callable[[np.ndarray], np.ndarray] | None = None) -> np.ndarray:
     """Relative share of cameras each cell receives under a placement policy.
 
     Args:
-        model: The model (its city, and its site score for ``"hot_spots"``).
-        placement: ``"villages"`` (village residents), ``"hot_spots"`` (site score),
+        city: The city.
+        placement: ``"villages"`` (village residents), ``"hot_spots"`` (``site_score``),
             ``"main_roads"`` (footfall of urban core, commercial and town cells) or anything
             else (residents).
+        site_score: How much cells need presence (:meth:`sim.mechanisms.incident_map.IncidentMap.site_score`),
+            for ``"hot_spots"``.
     """
-    city = model.city
     if placement == "villages":
         return (city.land_use == LandUse.VILLAGE) * city.residents.astype(float)
     if placement == "hot_spots":
-        return model.site_score(np.arange(city.n_cells))
+        if site_score is None:
+            raise ValueError("camera placement 'hot_spots' needs a site score")
+        return site_score(np.arange(city.n_cells))
     if placement == "main_roads":
         return np.isin(city.land_use, [LandUse.URBAN_CORE, LandUse.COMMERCIAL, LandUse.TOWN]) * (
             city.attraction + 1.0)
@@ -136,12 +142,12 @@ def pick_spaced_sites(city, pool: np.ndarray, score: np.ndarray, n: int, spacing
     return np.array(chosen, dtype=np.int64)
 
 
-def base_units_at(model: PinganModel, cell: int, officers_on_post: float, beat_radius_km: float, units: int,
+def base_units_at(ctx: InterventionContext, cell: int, officers_on_post: float, beat_radius_km: float, units: int,
                   kind: str) -> np.ndarray:
     """Officers on a fixed post at ``cell`` and ``units`` patrol units based there.
 
     Args:
-        model: The model (its levers and patrol fleet are changed).
+        ctx: The intervention's context (its levers and patrol fleet are changed).
         cell: The site.
         officers_on_post: Officers visibly on post there [officers].
         beat_radius_km: Radius of the units' beat [km].
@@ -151,8 +157,8 @@ def base_units_at(model: PinganModel, cell: int, officers_on_post: float, beat_r
     Returns:
         The cells of the units' beat (within ``beat_radius_km`` of the post).
     """
-    model.levers.posts[cell] += officers_on_post
-    cells = within(model.city, cell, beat_radius_km)
-    beat = model.fleet.add_beat(cells)
-    model.fleet.add_units(np.full(units, cell), np.full(units, beat), kind=kind)
+    ctx.levers.posts[cell] += officers_on_post
+    cells = within(ctx.city, cell, beat_radius_km)
+    beat = ctx.fleet.add_beat(cells)
+    ctx.fleet.add_units(np.full(units, cell), np.full(units, beat), kind=kind)
     return cells

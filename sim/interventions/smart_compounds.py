@@ -20,8 +20,8 @@ from typing import Literal
 import numpy as np
 from pydantic import Field, field_validator
 
-from sim.interventions.base import Cost, Intervention, InterventionParams, scaled_count
-from sim.mechanisms.crime import CRIME_TYPES
+from sim.interventions.base import Cost, Intervention, InterventionParams, MapMarker, scaled_count
+from sim.mechanisms.crime_types import CRIME_TYPES
 from sim.metrics import Metric
 from sim.params import MAX_SITES, MAX_UNITS_PER_SITE
 from sim.space.city import LandUse
@@ -39,8 +39,8 @@ class SmartCompoundParams(InterventionParams):
         default={"burglary": 0.2, "theft": 0.5, "vehicle_crime": 1.0},
         description="Blocking hazard added by face-recognition entry and fences, by crime type. The "
         "burglary guard 0.2 keeps burglary in compound cells at ~0.67 of the same cells without compounds, "
-        "the odds ratio of gated vs non-gated households (Addington & Rennison 2015, NCVS); 1.5 before "
-        "issue 15 kept it at ~0.12. Theft and vehicle guards assumed. No robbery guard: gating did not "
+        "the odds ratio of gated vs non-gated households (Addington & Rennison 2015, NCVS); 1.5 in the "
+        "pre-evidence model kept it at ~0.12. Theft and vehicle guards assumed. No robbery guard: gating did not "
         "significantly change robbery there.",
         json_schema_extra={"open_keys": True},  # any crime type may be added (checked below)
     )
@@ -73,6 +73,7 @@ class SmartCompoundParams(InterventionParams):
 class SmartCompounds(Intervention):
     key = "smart_compounds"
     Params = SmartCompoundParams
+    map_marker = MapMarker("smart compound", "s", "tab:orange", 20.0)
     declares = (
         Metric("smart_compound_offences", "offences",
                "Police-recorded offences in the compounds' cells.", kind="reported"),
@@ -84,16 +85,19 @@ class SmartCompounds(Intervention):
                "Offences committed in the ring of adjacent cells, recorded or not.", kind="reported"),
     )
 
-    def activate(self, model) -> None:
+    def activate(self, ctx) -> None:
         p = self.params
-        city = model.city
+        city = ctx.city
         pool = np.flatnonzero((city.land_use == LandUse.RESIDENTIAL) & (city.residents > 0))
-        score = city.residents[pool].astype(float) if p.placement == "most_residents" else model.site_score(pool)
-        n = min(scaled_count(p.count, model.scale), len(pool))
+        if p.placement == "most_residents":
+            score = city.residents[pool].astype(float)
+        else:
+            score = ctx.incidents.site_score(pool)
+        n = min(scaled_count(p.count, ctx.scale), len(pool))
         self.cells = np.sort(pool[np.argsort(-score, kind="stable")[:n]])
         nb = city.neighbours[self.cells].ravel()
         self.ring = np.setdiff1d(nb[nb >= 0], self.cells)
-        levers = model.levers
+        levers = ctx.levers
         for t, g in p.access_guard.items():
             levers.type_guardians[CRIME_TYPES.index(t), self.cells] += g
         levers.alarms[self.cells] = 1 - (1 - levers.alarms[self.cells]) * (1 - p.alarm_detect_prob)
@@ -106,15 +110,15 @@ class SmartCompounds(Intervention):
         p = self.params
         return Cost(n * p.setup_cost_yuan_per_compound, n * p.running_cost_yuan_per_compound_year, 0.0)
 
-    def metrics(self, model, year: int) -> dict[str, float]:
+    def metrics(self, ctx, year: int) -> dict[str, float]:
         # Reported for every counted year, the years before the compounds too (same cells).
-        incidents = model.recorder.cell_incidents[year]
+        incidents = ctx.incidents.recorded[year]
         cells = getattr(self, "cells", None)
         if cells is None:
             nan = float("nan")
             return {k: nan for k in ("smart_compound_offences", "smart_compound_ring_offences",
                                      "smart_compound_offences_true", "smart_compound_ring_offences_true")}
-        true = model.recorder.cell_offences_true[year]
+        true = ctx.incidents.true[year]
         return {"smart_compound_offences": float(incidents[cells].sum()),
                 "smart_compound_ring_offences": float(incidents[self.ring].sum()),
                 "smart_compound_offences_true": float(true[cells].sum()),

@@ -54,17 +54,18 @@ class SpecialPopulationManagement(Intervention):
                "Managed members who are motivated offenders (0 before it starts).", kind="reported"),
     )
 
-    def activate(self, model) -> None:
+    def activate(self, ctx) -> None:
         p = self.params
-        res, off = model.residents, model.offending
+        res = ctx.residents
         special = np.flatnonzero(res.special > 0)
-        u = event_uniforms(model.run_seed, "special_population.managed", special)
+        u = event_uniforms(ctx.seed, "special_population.managed", special)
         self.managed = special[u < p.contact_coverage]
         is_managed = np.zeros(res.n, dtype=bool)
         is_managed[self.managed] = True
-        off.propensity[is_managed[off.offenders]] *= 1 - p.offending_reduction
-        self.managed_offenders = int(is_managed[off.offenders].sum())
-        model.disputes.manage_households(np.unique(res.household[self.managed]), p.dispute_reduction)
+        managed_offender = is_managed[res.offenders]
+        ctx.levers.offender_propensity[managed_offender] *= 1 - p.offending_reduction
+        self.managed_offenders = int(managed_offender.sum())
+        ctx.disputes.manage_households(np.unique(res.household[self.managed]), p.dispute_reduction)
 
     def cost(self) -> Cost:
         p = self.params
@@ -72,7 +73,7 @@ class SpecialPopulationManagement(Intervention):
         workers = n / p.caseload_per_worker
         return Cost(0.0, n * p.cost_yuan_per_person_year + workers * p.cost_yuan_per_worker_year, workers * 8 / 24)
 
-    def metrics(self, model, year: int) -> dict[str, float]:
-        started = self.first_year_index is not None and year >= self.first_year_index
+    def metrics(self, ctx, year: int) -> dict[str, float]:
+        started = self.started(year)
         return {"special_population_managed": float(len(self.managed)) if started else 0.0,
                 "special_population_managed_offenders": float(self.managed_offenders) if started else 0.0}

@@ -15,7 +15,7 @@ from typing import ClassVar, Literal
 import numpy as np
 from pydantic import Field
 
-from sim.interventions.base import Cost, Intervention, InterventionParams, scaled_count
+from sim.interventions.base import Cost, Intervention, InterventionParams, MapMarker, scaled_count
 from sim.interventions.siting import (
     SitingProfile,
     base_units_at,
@@ -60,26 +60,27 @@ class StreetPoliceStationParams(InterventionParams):
 class StreetPoliceStations(Intervention):
     key = "street_police_stations"
     Params = StreetPoliceStationParams
+    map_marker = MapMarker("street police station", "^", "tab:blue", 40.0)
     #: Dispatch bases serving calls within a 10-minute response (8 minutes' drive after 2 minutes'
     #: turnout; assumed, as the rapid-response points' target).
     siting: ClassVar[SitingProfile] = SitingProfile("count", "calls", 8.0, dispatch_base=True,
                                                   patrol_units_field="patrol_units",
                                                   beat_radius_field="beat_radius_km")
 
-    def activate(self, model) -> None:
+    def activate(self, ctx) -> None:
         p = self.params
-        city = model.city
+        city = ctx.city
         if p.placement == "given":
             self.cells = given_sites(city, p.sites, self.key)
         else:
-            n = scaled_count(p.count, model.scale)
+            n = scaled_count(p.count, ctx.scale)
             pool = np.flatnonzero(city.main_urban if p.placement == "main_urban_hot_spots" else
                                   city.land_use <= 4)
-            self.cells = pick_spaced_sites(city, pool, model.site_score(pool), n, p.min_spacing_km)
+            self.cells = pick_spaced_sites(city, pool, ctx.incidents.site_score(pool), n, p.min_spacing_km)
         for c in self.cells:
-            base_units_at(model, c, p.officers_on_post, p.beat_radius_km, p.patrol_units, self.key)
+            base_units_at(ctx, c, p.officers_on_post, p.beat_radius_km, p.patrol_units, self.key)
             near = within(city, c, p.walk_in_radius_km)
-            desks = model.levers.walk_in_share
+            desks = ctx.levers.walk_in_share
             desks[near] = 1 - (1 - desks[near]) * (1 - p.walk_in_share)
 
     def cost(self) -> Cost:

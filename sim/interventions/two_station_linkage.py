@@ -69,21 +69,21 @@ class TwoStationLinkage(Intervention):
                "Towns whose police station and judicial office work jointly (0 before it starts).", kind="reported"),
     )
 
-    def activate(self, model) -> None:
+    def activate(self, ctx) -> None:
         p = self.params
-        city = model.city
+        city = ctx.city
         n_towns = len(city.town_county)
         pop = np.bincount(city.town, weights=city.residents, minlength=n_towns)
-        n = min(scaled_count(p.judicial_offices, model.scale), n_towns)
+        n = min(scaled_count(p.judicial_offices, ctx.scale), n_towns)
         self.towns = np.sort(np.argsort(-pop, kind="stable")[:n])
         hazard = np.zeros(city.n_cells)
         for t in self.towns:
             hazard += visit_hazard(city, np.flatnonzero(city.town == t), p.screenings_per_town_day,
                                    p.find_prob_per_screening, p.targeting_factor)
-        model.disputes.add_discovery_source(DiscoverySource("joint_screening", hazard, p.on_spot_prob,
+        ctx.disputes.add_discovery_source(DiscoverySource("joint_screening", hazard, p.on_spot_prob,
                                                        Resolver.MEDIATION, p.honour_prob))
         # Mediation may be switched on later than the linkage: the system applies the boost then.
-        model.disputes.boost_mediation(_TOWN_LEVEL, self.towns, p.mediation_success_boost)
+        ctx.disputes.boost_mediation(_TOWN_LEVEL, self.towns, p.mediation_success_boost)
 
     def cost(self) -> Cost:
         n = len(getattr(self, "towns", []))
@@ -91,6 +91,6 @@ class TwoStationLinkage(Intervention):
         return Cost(n * p.setup_cost_yuan_per_town, n * p.running_cost_yuan_per_town_year,
                     n * p.staff_per_town * 8 / 24)
 
-    def metrics(self, model, year: int) -> dict[str, float]:
-        started = self.first_year_index is not None and year >= self.first_year_index
+    def metrics(self, ctx, year: int) -> dict[str, float]:
+        started = self.started(year)
         return {"linked_towns": float(len(self.towns)) if started else 0.0}

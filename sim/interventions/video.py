@@ -12,7 +12,7 @@ from typing import ClassVar, Literal
 import numpy as np
 from pydantic import Field
 
-from sim.interventions.base import Cost, Intervention, InterventionParams
+from sim.interventions.base import Cost, Intervention, InterventionParams, MapMarker
 from sim.interventions.siting import SitingProfile, camera_weights, check_given_sites, given_sites, sites_field
 from sim.params import MAX_CAMERAS
 from sim.space.city import apportion
@@ -57,22 +57,23 @@ class VideoParams(InterventionParams):
 class Video(Intervention):
     key = "video"
     Params = VideoParams
+    map_marker = MapMarker("cells with cameras", "x", "tab:purple", 10.0)
     #: Camera clusters watch their own cell, where recorded offences are; 500 cameras make a
     #: cluster (assumed: the order of a town's "Sharp Eyes" network).
     siting: ClassVar[SitingProfile] = SitingProfile("cameras", "incidents", 0.0, units_per_site=500.0)
 
-    def activate(self, model) -> None:
+    def activate(self, ctx) -> None:
         p = self.params
-        self.n = round(p.cameras * model.scale)
+        self.n = round(p.cameras * ctx.scale)
         if p.placement == "given":
-            weights = np.bincount(given_sites(model.city, p.sites, self.key), minlength=model.city.n_cells)
+            weights = np.bincount(given_sites(ctx.city, p.sites, self.key), minlength=ctx.city.n_cells)
         else:
-            weights = camera_weights(model, p.placement)
+            weights = camera_weights(ctx.city, p.placement, ctx.incidents.site_score)
         counts = apportion(self.n, weights)
         self.cells = np.flatnonzero(counts)
-        model.levers.add_cameras(counts)
+        ctx.levers.add_cameras(counts)
         if p.monitoring == "active":
-            model.calls.monitor_live(self.cells, p.live_call_delay_min)
+            ctx.levers.watch_live(self.cells, p.live_call_delay_min)
 
     def cost(self) -> Cost:
         n = getattr(self, "n", 0)

@@ -12,15 +12,13 @@ Each volunteer hour earns points worth a fixed sum.
 from __future__ import annotations
 
 import numpy as np
-from pydantic import Field, field_validator
+from pydantic import Field
 
 from sim.interventions.base import (
     Cost,
     DutyRoster,
+    DutyRosterParams,
     Intervention,
-    InterventionParams,
-    check_counties,
-    check_hours,
     select_counties,
 )
 from sim.metrics import Metric
@@ -28,7 +26,9 @@ from sim.metrics import Metric
 __all__ = ["VolunteerPatrolParams", "VolunteerPatrols"]
 
 
-class VolunteerPatrolParams(InterventionParams):
+class VolunteerPatrolParams(DutyRosterParams):
+    key = "volunteer_patrols"
+
     volunteers_per_community: float = Field(
         2.0, ge=0, description="Volunteers on duty in each covered community during duty hours, one "
         "pair walking the community [people] (assumed)."
@@ -54,14 +54,6 @@ class VolunteerPatrolParams(InterventionParams):
         "rota [yuan] (assumed)."
     )
 
-    @field_validator("hours")
-    @classmethod
-    def _hours_of_day(cls, v):
-        return check_hours(v, "volunteer_patrols")
-
-    def check(self, city) -> None:
-        check_counties(self.counties, city, "volunteer_patrols")
-
 
 class VolunteerPatrols(Intervention):
     key = "volunteer_patrols"
@@ -71,9 +63,9 @@ class VolunteerPatrols(Intervention):
                "Communities with volunteer patrols (0 before they start).", kind="reported"),
     )
 
-    def activate(self, model) -> None:
+    def activate(self, ctx) -> None:
         p = self.params
-        city = model.city
+        city = ctx.city
         n_comm = len(city.community_town)
         comm_pop = np.bincount(city.community, weights=city.residents, minlength=n_comm)
         counties = select_counties(city, p.counties, self.key)
@@ -87,9 +79,9 @@ class VolunteerPatrols(Intervention):
         self.n_volunteers = float(self.on_duty.sum())
         self._roster = DutyRoster(self.on_duty, p.guard_per_volunteer, p.hours)
 
-    def on_hour(self, model, hour: int, day_of_year: int) -> None:
-        if self._roster.update(model, hour):
-            model.recorder.add("volunteer_hours", model.year_index(hour), self.n_volunteers)
+    def on_hour(self, ctx, hour: int, day_of_year: int) -> None:
+        if self._roster.update(ctx.levers, hour):
+            ctx.count("volunteer_hours", self.n_volunteers)
 
     def cost(self) -> Cost:
         p = self.params
@@ -98,6 +90,6 @@ class VolunteerPatrols(Intervention):
         return Cost(n * p.setup_cost_yuan_per_volunteer,
                     n * len(p.hours) * 365.0 * p.points_yuan_per_volunteer_hour, 0.0)
 
-    def metrics(self, model, year: int) -> dict[str, float]:
-        started = self.first_year_index is not None and year >= self.first_year_index
+    def metrics(self, ctx, year: int) -> dict[str, float]:
+        started = self.started(year)
         return {"volunteer_communities": float(len(self.communities)) if started else 0.0}

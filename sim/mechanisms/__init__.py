@@ -1,7 +1,8 @@
 """Behavioural mechanisms that act on the city every hour: offending, reporting, calls."""
 
 from sim.mechanisms.calls import CallParams, Calls
-from sim.mechanisms.crime import CRIME_TYPES, PREVENTABLE, CrimeParams, Offences, Offending
+from sim.mechanisms.crime_types import CRIME_TYPES, PREVENTABLE
+from sim.mechanisms.offending import CrimeParams, Offences, Offending
 
 __all__ = [
     "CRIME_TYPES",

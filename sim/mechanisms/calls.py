@@ -1,7 +1,8 @@
 """Calls for service (接警): reported offences and non-crime calls.
 
 An offence is reported with a probability and after a delay that depend on its type;
-an unreported offence in a camera-covered cell may still be picked up by video monitoring.
+an unreported offence in a camera-covered cell may still be picked up by video monitoring,
+and called in at once where the cameras are watched live (``Levers.watched_live``).
 Non-crime calls — public-order trouble, requests for help, traffic, disputes and invalid
 calls — arrive in proportion to the people present in each cell. Public-order calls
 count as effective incidents (有效警情) together with recorded crimes.
@@ -15,9 +16,10 @@ from typing import Annotated
 import numpy as np
 from pydantic import Field
 
-from sim.mechanisms.crime import ASSAULT, CRIME_TYPES, ROBBERY, Offences, log_logistic
+from sim.mechanisms.crime_types import ASSAULT, CRIME_TYPES, ROBBERY
+from sim.mechanisms.offending import Offences
 from sim.params import NonNegative, Params, Positive, Probability
-from sim.rng import event_uniforms, stream
+from sim.rng import event_uniforms, log_logistic, stream
 
 __all__ = ["NON_CRIME_KINDS", "CallParams", "Call", "Calls"]
 
@@ -57,8 +59,8 @@ class CallParams(Params):
     camera_detect_by_type: dict[str, NonNegative] = Field(
         default={"burglary": 0.3, "theft": 1.0, "robbery": 1.0, "vehicle_crime": 1.0, "fraud": 0.0,
                  "assault": 1.0},
-        description="Multiplier of ``camera_detect_prob`` by crime type (1.0 for every type before issue 15). "
-        "Cameras see street offences, not what happens indoors or remotely: evidence-based values give "
+        description="Multiplier of ``camera_detect_prob`` by crime type (1.0 for every type in the pre-evidence "
+        "model). Cameras see street offences, not what happens indoors or remotely: evidence-based values give "
         "fraud 0 (telecom fraud is remote) and burglary less (indoors; entry may be seen) (assumed).",
     )
     non_crime_per_1000_year: dict[str, Annotated[float, Field(ge=0, le=10_000)]] = Field(
@@ -82,7 +84,7 @@ class CallParams(Params):
         0.15, ge=0, description="Prevention of public-order incidents by officers on fixed posts (street "
         "police stations, rapid-response points, campaign officers) [per officer within "
         "``disorder_reach_km``]: the rate of ``disorder_kinds`` calls in a cell is multiplied by "
-        "exp(−this × officers on post within reach). 0 before issue 15 (presence prevented none). "
+        "exp(−this × officers on post within reach). 0 in the pre-evidence model (presence prevented none). "
         "Default 0.15 — assumed; visible "
         "police presence reduces disorder at hot spots (Braga, Turchan, Papachristos & Hureau 2019, "
         "Campbell review: hot-spot policing lowers crime and disorder calls, small effect; Braga, Welsh & "
@@ -129,7 +131,7 @@ class Calls:
         residents: The residents (presence by hour).
         seed: The run's seed.
         levers: The model's levers (posts, patrol presence, disorder factor), for the prevention
-            of public-order incidents; None: none.
+            of public-order incidents, and the cameras watched live; None: none of either.
     """
 
     def __init__(self, params: CallParams, city, residents, seed: int, levers=None):
@@ -157,22 +159,6 @@ class Calls:
         self._expected_rows = [row.tolist() for row in self._expected]
         self._next_id = 0
         self._cell_county = city.county.tolist()  # the city's cells never change county
-        #: Cells whose cameras are watched live (active monitoring), and the operators' minutes from
-        #: seeing an offence to calling it in; None: cameras only record (passive).
-        self._live: np.ndarray | None = None
-        self._live_delay_min = 0.0
-
-    def monitor_live(self, cells: np.ndarray, delay_min: float) -> None:
-        """Watch the cameras of ``cells`` live: offences they detect become calls ``delay_min`` later.
-
-        Passive recording (the default) finds an unreported offence only afterwards, so it is cleared,
-        if at all, from footage (``ClearanceParams.video_only_delay_h``). A monitoring centre that
-        watches live calls it in like a witness, and a unit is dispatched (active monitoring).
-        """
-        if self._live is None:
-            self._live = np.zeros(len(self._cell_county), dtype=bool)
-        self._live[cells] = True
-        self._live_delay_min = delay_min
 
     def report(self, off: Offences, hour: int, cameras: np.ndarray, alarms: np.ndarray | None = None):
         """Decide which offences are reported or detected by video.
@@ -197,13 +183,14 @@ class Calls:
         if alarms is not None:
             seen = np.maximum(seen, alarms[off.cell])
         detected = ~reported & (u_rec < seen)
-        if self._live is not None:  # seen live: the operators call it in
-            live = detected & self._live[off.cell]
+        watched = None if self.levers is None else self.levers.watched_live
+        if watched is not None:  # seen live: the operators call it in
+            live = detected & watched[off.cell]
             if live.any():
                 detected &= ~live
                 reported = reported | live
                 recorded = recorded | live
-                delay = np.where(live, self._live_delay_min, delay)
+                delay = np.where(live, self.levers.live_call_delay_min, delay)
         # Per-call values as Python scalars, converted once per hour rather than element by
         # element (the same float operations, elementwise, as a per-call expression).
         idx = np.flatnonzero(reported)

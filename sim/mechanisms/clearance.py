@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 from pydantic import Field
 
-from sim.mechanisms.crime import CRIME_TYPES
+from sim.mechanisms.crime_types import CRIME_TYPES
 from sim.params import Params, Probability
 
 __all__ = ["ClearanceParams", "clearance_probability"]
@@ -32,8 +32,8 @@ class ClearanceParams(Params):
         "Ashby 2017 found CCTV useful in ~45 % of investigations where available)."
     )
     footage_usable_share: float = Field(
-        0.65, ge=0, le=1, description="Share of camera-covered offences whose footage is usable (1 before "
-        "issue 15: all of it). The clearance chance is then this share × the chance with the scene's "
+        0.65, ge=0, le=1, description="Share of camera-covered offences whose footage is usable (1 in the "
+        "pre-evidence model: all of it). The clearance chance is then this share × the chance with the scene's "
         "coverage + the rest × the chance without video. Evidence: Ashby (2017, 251 195 crimes on "
         "British railways) found footage available in 45 % of crimes and useful in ~65 % of those "
         "(the default 0.65)."

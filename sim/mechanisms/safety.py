@@ -19,7 +19,7 @@ __all__ = ["SafetyParams", "survey"]
 
 
 class SafetyParams(Params):
-    """Parameters of perceived safety (assumed; calibrated in issue 5)."""
+    """Parameters of perceived safety (assumed; the sensitive ones calibrated, :mod:`sim.calibration`)."""
 
     base_log_odds: float = Field(
         2.9, description="Log-odds of feeling safe with no victimisation, incidents or guardians."

@@ -82,7 +82,7 @@ def _cost(setting_json: str, key: str, params_json: str) -> Cost:
         default = cls.Params.model_fields["placement"].default
         params = params.model_copy(update={"placement": default, "sites": None})
     iv = cls(params)
-    iv.activate(_costing_model(setting_json, key))
+    iv.activate(_costing_model(setting_json, key).context)  # interventions act on the narrow context
     return iv.cost()
 
 

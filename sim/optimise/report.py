@@ -16,7 +16,8 @@ from pathlib import Path
 from matplotlib.figure import Figure
 
 from sim.optimise.sites import city_at
-from sim.optimise.summary import StudyResult, StudyTables
+from sim.optimise.study import StudyResult
+from sim.optimise.summary import StudyTables
 from sim.plots import optimiser_front, site_maps
 from sim.presentation import figure, front_rows, objective_label, robustness_rows
 from sim.report import figure_html, html_document, html_table, meta_table, write_report

@@ -32,9 +32,10 @@ import os
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
+import pandas as pd
 
 from sim._data import install_hint
 from sim.experiments.runner import Recompute, RunResult, Task, replicate_seed, run_tasks
@@ -52,12 +53,10 @@ from sim.optimise.menu import (
 )
 from sim.optimise.sites import DEMAND_FIELDS, Demand, baseline_demand, city_at, site_count, site_facility, siting_order
 from sim.optimise.spec import OptimiseSpec
+from sim.optimise.summary import StudyTables, kept_interventions, non_dominated, package_words, primary_objective
 from sim.scenario.schema import Scenario
 
-if TYPE_CHECKING:
-    from sim.optimise.summary import StudyResult
-
-__all__ = ["StudySettings", "Study", "Package", "optimise", "load_study"]
+__all__ = ["StudySettings", "Study", "Package", "StudyResult", "optimise", "load_study"]
 
 log = logging.getLogger("pingan")
 
@@ -485,8 +484,6 @@ class Study:
 
     def result(self, actual: Package | None = None) -> StudyResult:
         """Every package the folder's study has scored, and the scenario's own package."""
-        from sim.optimise.summary import StudyResult
-
         packages = [_package_from_json(t.user_attrs["package"]) for t in self.study.get_trials(deepcopy=False)
                     if "package" in t.user_attrs]
         return StudyResult(self, packages, actual)
@@ -536,7 +533,7 @@ def optimise(scenario: str | Path | Scenario, budget: float, out: str | Path | N
             ``amortisation_years``) or the study (``seed``, ``scale``, ``posterior``, ``warmup_days``).
 
     Returns:
-        The study's packages, front and robustness (:class:`sim.optimise.summary.StudyResult`).
+        The study's packages, front and robustness (:class:`StudyResult`).
     """
     study = load_study(scenario, budget, out, overrides=overrides, **settings)
     return study.run(jobs, backend, scheduler, progress, after_package)
@@ -567,3 +564,90 @@ def load_study(scenario: str | Path | Scenario, budget: float, out: str | Path |
     study_settings = StudySettings(float(budget), spec, **kwargs)
     folder = Path(out) if out is not None else Path("results") / "optimise" / scen.name
     return Study(scen, study_settings, folder, source)
+
+
+@dataclass
+class StudyResult:
+    """A study's scored packages, its front and the scenario's own package."""
+
+    study: Study
+    packages: list[Package]
+    actual: Package | None = None
+
+    @property
+    def objectives(self) -> list[str]:
+        return self.study.objectives
+
+    def scored(self) -> list[Package]:
+        """Scored packages within budget, each content once (the first trial that asked for it)."""
+        seen: dict[str, Package] = {}
+        for p in self.packages:
+            if p.feasible and p.scores:
+                seen.setdefault(p.content, p)
+        return list(seen.values())
+
+    def front(self) -> list[Package]:
+        """The non-dominated packages within budget, cheapest first."""
+        pkgs = self.scored()
+        if not pkgs:
+            return []
+        kind = self.study.settings.spec.score
+        values = np.array([[p.cost if o == "cost" else p.scores[o].value(kind) for o in self.objectives]
+                           for p in pkgs])
+        keep = non_dominated(values, [HIGHER_IS_BETTER[o] for o in self.objectives])
+        return sorted((p for p, k in zip(pkgs, keep, strict=True) if k), key=lambda p: (p.cost, p.number))
+
+    def primary(self) -> str:
+        """The first simulated objective: the one robustness and "best at the same cost" refer to."""
+        return primary_objective(self.objectives)
+
+    def table(self, packages: list[Package] | None = None) -> pd.DataFrame:
+        """One row per package: number, contents, cost, and each simulated objective with its interval."""
+        rows = []
+        kept = kept_interventions(self.study.scenario, self.study.levers)
+        for p in packages if packages is not None else self.scored():
+            row = {"package": p.number, "contents": package_words(p.levers, p.siting, kept),
+                   "cost_yuan_per_year": p.cost, "within_budget": p.feasible}
+            for o, s in p.scores.items():
+                row.update({o: s.mean, f"{o}_lo": s.lo, f"{o}_hi": s.hi, f"{o}_pessimistic": s.pessimistic})
+            row.update({f"lever:{k}": v for k, v in p.levers.items()})
+            row.update({f"siting:{k}": v for k, v in p.siting.items()})
+            row.update({f"sites:{k}": " ".join(map(str, v)) for k, v in p.sites.items()})
+            rows.append(row)
+        return pd.DataFrame(rows)
+
+    def robustness(self) -> pd.DataFrame:
+        """For each front package: the primary objective's mean, pessimistic quantile and regret across draws."""
+        front = self.front()
+        o = self.primary()
+        sign = 1 if HIGHER_IS_BETTER[o] else -1
+        rows = []
+        for p in front:
+            rivals = [r for r in front if r is not p and r.cost <= p.cost * (1 + 1e-9)]
+            mine = sign * p.scores[o].by_draw
+            if rivals:
+                best = np.max([sign * r.scores[o].by_draw for r in rivals], axis=0)
+                beaten = float(np.mean(best > mine))
+                regret = float(np.mean(np.maximum(best - mine, 0.0)))
+            else:
+                beaten, regret = 0.0, 0.0
+            rows.append({"package": p.number, "cost_yuan_per_year": p.cost, "objective": o,
+                         "mean": p.scores[o].mean, "pessimistic": p.scores[o].pessimistic,
+                         "worst_draw": float(sign * np.min(mine)), "beaten_share_of_draws": beaten,
+                         "mean_regret": regret, "draws": len(mine)})
+        return pd.DataFrame(rows)
+
+    def tables(self) -> StudyTables:
+        """The study's tables (what :meth:`write` writes and :func:`read_study` reads back)."""
+        s = self.study.settings
+        return StudyTables(self.study.scenario, s.budget, s.spec, s.scale, s.seed, s.posterior or "default parameters",
+                           self.table(), self.table(self.front()), self.robustness(),
+                           self.table([self.actual]) if self.actual is not None else None, self.study.out)
+
+    def write(self, out: str | Path) -> None:
+        """``packages.csv``, ``front.csv``, ``robustness.csv`` and ``actual.csv`` in ``out``."""
+        self.tables().write(out)
+
+    def text(self) -> str:
+        """The command line's summary (:meth:`StudyTables.text`)."""
+        return self.tables().text()

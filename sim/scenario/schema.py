@@ -18,7 +18,7 @@ from sim.events.dispatch import DispatchParams
 from sim.interventions import REGISTRY
 from sim.mechanisms.calls import CallParams
 from sim.mechanisms.clearance import ClearanceParams
-from sim.mechanisms.crime import CrimeParams
+from sim.mechanisms.offending import CrimeParams
 from sim.mechanisms.safety import SafetyParams
 from sim.optimise.spec import OptimiseSpec
 from sim.params import Params, excerpt

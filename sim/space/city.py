@@ -138,8 +138,8 @@ class CityParams(Params):
     attractor_sites_per_100k: float = Field(
         10.0, ge=0, le=MAX_ATTRACTORS_PER_100K,
         description="Attractor sites (markets, transport hubs, nightlife streets, car parks) per 100 000 "
-        "residents, placed in built-up cells; 0 switches attractors off (the model "
-        "before issue 15). 10 is the order of magnitude of a Chinese prefecture's markets and stations "
+        "residents, placed in built-up cells; 0 switches attractors off (the "
+        "pre-evidence model). 10 is the order of magnitude of a Chinese prefecture's markets and stations "
         "(assumed): with ``residents.offender_hangout_share`` 0.8 and the other defaults the top 5 % of "
         "cells hold ~38 % of recorded offences, ~29 % without attractors (evidence harness, Suizhou, "
         f"scale 0.1; Weisburd 2015: ~50 %). At most {MAX_ATTRACTORS_PER_100K:,}: one site per 100 residents, "

@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from sim.mechanisms.crime import CRIME_TYPES
+from sim.mechanisms.crime_types import CRIME_TYPES
 from sim.space.geography import Geography, GeographyError
 
 __all__ = ["IncidentRecords", "IncidentCounts", "read_incidents", "aggregate", "attraction_from_records",
@@ -73,7 +73,7 @@ class IncidentCounts:
     Attributes:
         monthly: Long table: ``month, district, type, count``.
         cells: Records with a point location per cell of the city (cells × crime types, in
-            :data:`sim.mechanisms.crime.CRIME_TYPES` order), or None without point records.
+            :data:`sim.mechanisms.crime_types.CRIME_TYPES` order), or None without point records.
         outside_sample: Point records of the model's crime types in a jurisdiction left out of the
             simulated sample (counted in ``monthly`` only).
     """

@@ -1,4 +1,4 @@
-"""Offending (sim.mechanisms.crime) and clearance (sim.mechanisms.clearance).
+"""Offending (sim.mechanisms.offending) and clearance (sim.mechanisms.clearance).
 
 Mechanism tests drive :class:`Offending` directly against a stand-in guardian state, with
 near-repeat switched off unless it is the subject (without arrests and patrols to check
@@ -15,8 +15,10 @@ import dataclasses
 import numpy as np
 import pytest
 
+from sim.mechanisms import crime_types
 from sim.mechanisms.clearance import ClearanceParams, clearance_probability
-from sim.mechanisms.crime import ASSAULT, CRIME_TYPES, FRAUD, THEFT, CrimeParams, Offending
+from sim.mechanisms.crime_types import ASSAULT, CRIME_TYPES, FRAUD, THEFT
+from sim.mechanisms.offending import CrimeParams, Offending, formulas, kernel
 
 FAST = dict(attempts_per_offender_year=30.0, near_repeat_boost=0.0)
 SEEDS = (1, 2, 3, 4)
@@ -60,9 +62,9 @@ def test_cameras_deter_offences_in_covered_cells(city_and_residents, fresh_resid
 
 
 def test_cameras_raise_perceived_risk_by_awareness_times_deterrence(city_and_residents, fresh_residents):
-    # One camera risk for every crime type (all weights 1): cameras are a term of perceived risk.
+    # One camera risk for every crime type: cameras are a term of perceived risk.
     city, _ = city_and_residents
-    p = CrimeParams(camera_deterrence_by_type=dict.fromkeys(CRIME_TYPES, 1.0))
+    p = CrimeParams(camera_deterrence_model="perceived_risk")
     o = Offending(p, city, fresh_residents, 0)
     cells = np.arange(city.n_cells)
     cameras = np.linspace(0, 1, city.n_cells)
@@ -90,7 +92,7 @@ def test_cameras_lower_offences_and_raise_clearance_in_covered_cells(video_pairs
         per_arm = []
         for i, run in enumerate((off, on)):
             x = (run.true_offences[covered].sum(), run.cleared[covered].sum(),
-                 run.model.recorder.cell_incidents[0][covered].sum())
+                 run.model.incidents.recorded[0][covered].sum())
             totals[i] += x
             per_arm.append(x)
         fewer += per_arm[1][0] < per_arm[0][0]
@@ -183,9 +185,9 @@ def patrol_pairs(simulate):
 
 
 def test_more_patrol_units_mean_fewer_offences(patrol_pairs):
-    # At the defaults (issue 15: patrol deterrence sized to the hot-spot trials, ~11 % per doubling of
+    # At the defaults (patrol deterrence sized to the hot-spot trials, ~11 % per doubling of
     # presence at hot spots) tripling the fleet cuts offences by about a fifth (0.75-0.84 over six
-    # seeds); without patrol deterrence (patrol_guard and presence_risk 0) by ~1 %. Before issue 15 the
+    # seeds); without patrol deterrence (patrol_guard and presence_risk 0) by ~1 %. In the pre-evidence model the
     # bound was 0.8 per seed, for a guard that cut ~60 %.
     pooled = np.zeros(2)
     for few, many in patrol_pairs:
@@ -315,7 +317,7 @@ def test_remembered_police_presence_deters(city_and_residents, fresh_residents, 
     city, _ = city_and_residents
     n = city.n_cells
     # Posts are remembered as presence, but a post's own blocking is switched off here. The risk of
-    # remembered presence is set (0.15, the value before issue 15; the default 0.015 is sized to the
+    # remembered presence is set (0.15, the pre-evidence value; the default 0.015 is sized to the
     # hot-spot trials, with a weak patrol guard, and would need far more presence to show in two weeks).
     _, calm = _offend(city, fresh_residents, guardian_state(n), 24 * 14, post_guard=0.0, presence_risk=0.15)
     _, watched = _offend(city, fresh_residents, guardian_state(n, posts=np.full(n, 0.1)), 24 * 14, post_guard=0.0,
@@ -387,27 +389,25 @@ def test_candidate_bounds_skip_no_offence(city_and_residents, fresh_residents, g
 def test_the_compiled_formulas_give_the_readable_formulas_values():
     """Each formula is written once; its njit copy, as the hourly kernel calls it on one cell, gives
     the values the plain-Python formula gives on arrays (the same float operations)."""
-    from sim.mechanisms import crime
 
     rng = np.random.default_rng(11)
     n = 2000
     a, b, c, d, e, f = (rng.random(n) * s for s in (3.0, 40.0, 1.0, 2.0, 0.5, 1.0))
-    risk = crime.perceived_risk(a, b, c, 0.15, 0.3)
-    assert [crime._perceived_risk(*x, 0.15, 0.3) for x in zip(a, b, c, strict=True)] == risk.tolist()
-    guard = crime.guardianship(a, b, c, d, e, f, 1.2, 0.8)
-    assert [crime._guardianship(*x, 1.2, 0.8) for x in zip(a, b, c, d, e, f, strict=True)] == guard.tolist()
+    risk = formulas.perceived_risk(a, b, c, 0.15, 0.3)
+    assert [formulas._perceived_risk(*x, 0.15, 0.3) for x in zip(a, b, c, strict=True)] == risk.tolist()
+    guard = formulas.guardianship(a, b, c, d, e, f, 1.2, 0.8)
+    assert [formulas._guardianship(*x, 1.2, 0.8) for x in zip(a, b, c, d, e, f, strict=True)] == guard.tolist()
     # exp() in numpy's array loop and in compiled code may round the last bit differently (the
     # kernel only ever uses the compiled one).
-    hazard = crime.attempt_hazard(1e-4, b, d, risk, 1.0, f)
-    compiled = [crime._attempt_hazard(1e-4, x, y, z, 1.0, w) for x, y, z, w in zip(b, d, risk, f, strict=True)]
+    hazard = formulas.attempt_hazard(1e-4, b, d, risk, 1.0, f)
+    compiled = [formulas._attempt_hazard(1e-4, x, y, z, 1.0, w) for x, y, z, w in zip(b, d, risk, f, strict=True)]
     np.testing.assert_allclose(compiled, hazard, rtol=4e-16 * 8, atol=0)
-    np.testing.assert_allclose([crime._block_probability(x) for x in guard], crime.block_probability(guard),
+    np.testing.assert_allclose([formulas._block_probability(x) for x in guard], formulas.block_probability(guard),
                                rtol=0, atol=2.3e-16)
 
 
 def test_the_kernel_reads_risk_and_guardianship_by_cell_and_type_as_the_formulas_say(city_and_residents,
                                                                                      fresh_residents):
-    from sim.mechanisms import crime
 
     city, _ = city_and_residents
     o = Offending(CrimeParams(**FAST), city, fresh_residents, 5)
@@ -415,70 +415,70 @@ def test_the_kernel_reads_risk_and_guardianship_by_cell_and_type_as_the_formulas
     rng = np.random.default_rng(4)
     o._cell_state[:] = rng.random(o._cell_state.shape) * 3
     cameras = rng.random(n)
-    c = crime.OffendingConstants(*o._constants)
+    c = kernel.OffendingConstants(*o._constants)
     cells = np.arange(n)
-    assert [crime._risk_at(x, o._cell_state, cameras, c) for x in cells] == o.perceived_risk(cells, cameras).tolist()
+    assert [kernel._risk_at(x, o._cell_state, cameras, c) for x in cells] == o.perceived_risk(cells, cameras).tolist()
     how = 30
-    g = crime.Guardians(o._home_guard[how], o._street_guard[how], rng.random(n) * 2, rng.random(n),
+    g = kernel.Guardians(o._home_guard[how], o._street_guard[how], rng.random(n) * 2, rng.random(n),
                         rng.random(n), rng.random((len(CRIME_TYPES), n)), o._sens, c.patrol_guard, c.post_guard)
     for t in range(len(CRIME_TYPES)):
-        resident = g.home_guard if t == crime.BURGLARY else g.street_guard
-        expected = crime.guardianship(resident, g.patrol_presence, g.posts, g.extra_guardians, g.type_guardians[t],
+        resident = g.home_guard if t == crime_types.BURGLARY else g.street_guard
+        expected = formulas.guardianship(resident, g.patrol_presence, g.posts, g.extra_guardians, g.type_guardians[t],
                                       g.sensitivity[t], g.patrol_guard, g.post_guard)
-        assert [crime._guardianship_at(x, t, g) for x in cells] == expected.tolist()
+        assert [kernel._guardianship_at(x, t, g) for x in cells] == expected.tolist()
 
 
 def test_the_kernels_near_repeat_update_is_add_near_then_the_cap(city_and_residents, fresh_residents):
-    from sim.mechanisms import crime
 
     city, _ = city_and_residents
     o = Offending(CrimeParams(near_repeat_boost=0.7, near_repeat_max=2.0), city, fresh_residents, 5)
-    c = crime.OffendingConstants(*o._constants)
+    c = kernel.OffendingConstants(*o._constants)
     rng = np.random.default_rng(8)
     start = rng.random(city.n_cells) * 1.5
     hit = rng.integers(0, city.n_cells, 40)
     hit[:5] = hit[5]  # repeats add up
     expected = start.copy()
-    crime.add_near(expected, hit, city.neighbours, c.near_repeat_boost, c.near_repeat_spread)
+    formulas.add_near(expected, hit, city.neighbours, c.near_repeat_boost, c.near_repeat_spread)
     np.minimum(expected, c.near_repeat_max, out=expected)
     compiled = start.copy()
-    crime._near_repeat_after(compiled, hit, np.zeros(len(hit), dtype=np.int64), np.ones(len(crime.CRIME_TYPES)),
+    kernel._near_repeat_after(compiled, hit, np.zeros(len(hit), dtype=np.int64), np.ones(len(crime_types.CRIME_TYPES)),
                              city.neighbours, c)
     assert compiled.tolist() == expected.tolist()
     assert (compiled == c.near_repeat_max).any() and (compiled < c.near_repeat_max).any()
 
 
 def test_the_crime_type_is_drawn_in_proportion_to_opportunity():
-    from sim.mechanisms import crime
 
     opp = np.array([0.2, 0.0, 1.1, 0.05, 0.3, 0.7])
     total = float(opp.sum())
     share = np.cumsum(opp) / total
     for u in np.linspace(0, 1, 501):
         expected = min(int((share < u).sum()), len(opp) - 1)  # the first type whose cumulative share reaches u
-        assert crime._crime_type(opp, total, u) == expected
-    assert crime._crime_type(opp, total, 0.15) != 1  # a type without opportunity is never drawn
+        assert kernel._crime_type(opp, total, u) == expected
+    assert kernel._crime_type(opp, total, 0.15) != 1  # a type without opportunity is never drawn
 
 
 def test_the_constants_record_names_every_parameter_it_carries(city_and_residents, fresh_residents):
-    from sim.mechanisms import crime
 
     city, _ = city_and_residents
     p = CrimeParams(**FAST)
-    c = crime.OffendingConstants(*Offending(p, city, fresh_residents, 5)._constants)
+    c = kernel.OffendingConstants(*Offending(p, city, fresh_residents, 5)._constants)
     assert c.risk_sensitivity == p.risk_sensitivity and c.displacement_prob == p.displacement_prob
     assert c.homicide_share == p.homicide_share and c.serious_assault_share == p.serious_assault_share
     assert c.repeat_victim_share == p.repeat_victim_share and c.patrol_guard == p.patrol_guard
-    # Cameras by type (the defaults' weights): the camera risk goes to each type, none to perceived risk.
+    # Cameras by type (the default setting): the camera risk goes to each type, none to perceived risk.
     assert c.camera_by_type and c.camera_risk == 0.0
     assert c.type_camera_risk == p.camera_deterrence * p.camera_awareness
-    # One weight for all: the camera risk is perceived risk's camera term.
-    uniform = CrimeParams(**FAST, camera_deterrence_by_type=dict.fromkeys(CRIME_TYPES, 1.0))
-    u = crime.OffendingConstants(*Offending(uniform, city, fresh_residents, 5)._constants)
+    # The setting, not the weights, decides: every weight 1 still deters by type ...
+    ones = CrimeParams(**FAST, camera_deterrence_by_type=dict.fromkeys(CRIME_TYPES, 1.0))
+    assert kernel.OffendingConstants(*Offending(ones, city, fresh_residents, 5)._constants).camera_by_type
+    # ... and with perceived risk, the camera risk is perceived risk's camera term.
+    uniform = CrimeParams(**FAST, camera_deterrence_model="perceived_risk")
+    u = kernel.OffendingConstants(*Offending(uniform, city, fresh_residents, 5)._constants)
     assert not u.camera_by_type and u.camera_risk == uniform.camera_deterrence * uniform.camera_awareness
 
 
-# ------------------------------------------------- issue 15: evidence-based offending
+# ------------------------------------------------- evidence-based offending
 def _by_type(off, covered):
     return np.bincount(off["crime_type"][covered[off["cell"]]], minlength=len(CRIME_TYPES)).astype(float)
 
@@ -501,36 +501,29 @@ def test_cameras_by_type_deter_vehicle_crime_and_not_fraud_or_assault(city_and_r
 
 
 def test_cameras_by_type_of_one_are_the_perceived_risk_of_cameras(city_and_residents, fresh_residents, guardian_state):
-    # Weights all 1 (the model before issue 15) keep cameras in perceived risk; the by-type path
-    # forced on with the same weights scales every type's opportunity by the same factor instead:
-    # the same offences.
+    # Cameras in perceived risk (the model before the evidence-based defaults) and cameras by type
+    # with every weight 1, which scales every type's opportunity by the same factor instead: the same
+    # offences.
     import dataclasses as dc
 
-    from sim.mechanisms.crime import OffendingConstants
     city, residents = city_and_residents
     n = city.n_cells
     state = guardian_state(n, cameras=np.linspace(0, 1, n))
     ones = dict.fromkeys(CRIME_TYPES, 1.0)
     fresh = [dc.replace(residents, victimisations=np.zeros_like(residents.victimisations),
                         last_victimised=np.full_like(residents.last_victimised, -1)) for _ in range(2)]
-
-    def by_type(o):
-        assert not o._camera_by_type
-        o._camera_by_type = True
-        o._constants = tuple(OffendingConstants(*o._constants)._replace(camera_by_type=True, camera_risk=0.0))
-
-    _, a = _offend(city, fresh[0], state, 24 * 7, camera_deterrence_by_type=ones)
-    _, b = _offend(city, fresh[1], state, 24 * 7, setup=by_type, camera_deterrence_by_type=ones)
+    _, a = _offend(city, fresh[0], state, 24 * 7, camera_deterrence_model="perceived_risk")
+    _, b = _offend(city, fresh[1], state, 24 * 7, camera_deterrence_model="by_crime_type",
+                   camera_deterrence_by_type=ones)
     assert len(a["cell"]) > 500
     assert a["cell"].tolist() == b["cell"].tolist() and a["crime_type"].tolist() == b["crime_type"].tolist()
 
 
 def test_camera_factor_is_the_exponential_of_the_weighted_camera_risk():
-    from sim.mechanisms import crime
     cover, w = np.linspace(0, 1, 7), np.array([0.0, 0.3, 1.0, 2.0, 1.0, 0.5, 0.0])
     expected = np.exp(-1.3 * (0.3 * w * cover))
-    np.testing.assert_array_equal(crime.camera_factor(cover, 0.3, w, 1.3), expected)
-    assert [crime._camera_factor(x, 0.3, y, 1.3) for x, y in zip(cover, w, strict=True)] == expected.tolist()
+    np.testing.assert_array_equal(formulas.camera_factor(cover, 0.3, w, 1.3), expected)
+    assert [formulas._camera_factor(x, 0.3, y, 1.3) for x, y in zip(cover, w, strict=True)] == expected.tolist()
 
 
 def test_a_higher_crowding_cap_adds_street_opportunity_where_crowds_exceed_it(city_and_residents, fresh_residents):
@@ -573,14 +566,13 @@ def test_place_choice_keeps_the_candidate_bound_exact(city_and_residents, guardi
 
 
 def test_near_repeat_by_type_weights_the_boost_an_offence_leaves(city_and_residents, fresh_residents):
-    from sim.mechanisms import crime
     city, _ = city_and_residents
-    c = crime.OffendingConstants(*Offending(CrimeParams(), city, fresh_residents, 0)._constants)
+    c = kernel.OffendingConstants(*Offending(CrimeParams(), city, fresh_residents, 0)._constants)
     weights = np.array([1.0, 0.5, 0.5, 0.8, 0.0, 0.2])
     cells = np.array([10, 10, 20])
-    types = np.array([crime.BURGLARY, crime.FRAUD, crime.THEFT])
+    types = np.array([crime_types.BURGLARY, crime_types.FRAUD, crime_types.THEFT])
     layer = np.zeros(city.n_cells)
-    crime._near_repeat_after(layer, cells, types, weights, city.neighbours, c)
+    kernel._near_repeat_after(layer, cells, types, weights, city.neighbours, c)
     assert layer[10] == pytest.approx(c.near_repeat_boost * (1.0 + 0.0 + (20 in city.neighbours[10]) * 0.5 *
                                                              c.near_repeat_spread))
     assert layer[20] == pytest.approx(c.near_repeat_boost * (0.5 + (10 in city.neighbours[20]) * c.near_repeat_spread))
@@ -625,3 +617,14 @@ def test_unusable_footage_lowers_the_clearance_cameras_bring():
     assert part[0] == full[0] == none[0]  # no cameras: footage does not matter
     np.testing.assert_allclose(part[1:], 0.65 * full[1:] + 0.35 * none[0])
     np.testing.assert_allclose(none, full[0])
+
+
+def test_every_built_in_scenario_deters_by_crime_type_as_its_camera_weights_did():
+    # The camera setting is explicit; in every shipped scenario it is what the weights alone used
+    # to switch on (some weight differs from 1: cameras by type), so their runs are unchanged.
+    from sim.scenario import builtin_scenarios, load_scenario
+
+    for name in builtin_scenarios():
+        crime = load_scenario(name).crime
+        by_weights = any(w != 1.0 for w in crime.camera_deterrence_by_type.values())
+        assert (crime.camera_deterrence_model == "by_crime_type") == by_weights, name
