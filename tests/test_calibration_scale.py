@@ -15,6 +15,9 @@ from sim.calibration import RESCALABLE_LEVELS
 from sim.experiments.runner import run_one
 from sim.scenario import load_scenario
 
+#: Each test compares a run at a tenth of the city with one at 0.3-0.4 of it: long statistical checks.
+pytestmark = pytest.mark.slow
+
 
 @functools.cache
 def _rows(name: str, scale: float) -> pd.DataFrame:
