@@ -121,7 +121,8 @@ def tiny(tmp_path_factory):
 
     Its real simulations are most of its cost (screening, design, predictive check, leave-one-out):
     the tests below check what a calibration writes and that it reruns from its store, which a
-    smaller design, fewer particles and generations show as well as a larger one.
+    smaller design, fewer particles and generations show as well as a larger one. Still slow (a
+    minute on a loaded machine): they run in .ci/run's second pytest.
     """
     work = tmp_path_factory.mktemp("emu")
     pd.read_csv(ROOT / "calibration/targets.csv").query("city in ['suizhou', 'xingan']").to_csv(
@@ -138,6 +139,7 @@ def tiny(tmp_path_factory):
     return cfg, work / "out", summary, cal.leave_one_out_table
 
 
+@pytest.mark.slow
 def test_an_emulator_calibration_writes_its_validation_and_stop_reason(tiny):
     cfg, out, summary, _ = tiny
     cv = pd.read_csv(out / "emulator.csv")
@@ -156,6 +158,7 @@ def test_an_emulator_calibration_writes_its_validation_and_stop_reason(tiny):
     assert (out / "tension.csv").is_file()
 
 
+@pytest.mark.slow
 def test_an_emulator_calibration_reruns_identically_from_the_store(tiny):
     cfg, out, _, _ = tiny
     before = (out / "posterior.csv").read_bytes()
@@ -165,6 +168,7 @@ def test_an_emulator_calibration_reruns_identically_from_the_store(tiny):
     assert (out / "holdout-xingan" / "posterior.csv").read_bytes() == held
 
 
+@pytest.mark.slow
 def test_leave_one_out_writes_a_holdout_folder_per_city(tiny):
     cfg, out, summary, loo = tiny
     assert set(loo["city"]) == {"suizhou", "xingan"}

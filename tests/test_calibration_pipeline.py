@@ -160,6 +160,7 @@ def test_an_unknown_parameter_in_a_posterior_is_refused_before_any_run(tmp_path,
     assert not (tmp_path / "o").exists()
 
 
+@pytest.mark.slow
 def test_run_with_a_posterior_draws_per_replicate_reproducibly(tmp_path):
     path = _posterior_file(tmp_path / "p.csv")
     args = ["run", "jincheng_2016_2020", "--posterior", str(path), "--scale", "0.05", "-r", "3", "-j", "2",
