@@ -18,6 +18,12 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import os
+import signal
+import subprocess
+import sys
+import sysconfig
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from types import SimpleNamespace
@@ -35,6 +41,66 @@ ROOT = Path(__file__).resolve().parents[1]
 SCENARIO_DIR = ROOT / "scenarios"
 SCALE = 0.05
 WARMUP_DAYS = 7
+
+
+@pytest.fixture(scope="session")
+def pingan_script() -> Path:
+    """The ``pingan`` console script that installing the project (README's quick start) put beside Python."""
+    script = Path(sysconfig.get_path("scripts")) / ("pingan.exe" if os.name == "nt" else "pingan")
+    assert script.is_file(), f"no console script {script}: install the project as the README says (pip install -e .)"
+    return script
+
+
+#: ``pingan`` with a test hook: after the results store has committed ``PAUSE_AFTER`` runs in this
+#: process, it writes that number to ``SIGNAL_FILE`` and waits there until it is killed. A test that
+#: kills a command mid-batch waits for the file (an event it controls), not for a race it may lose.
+PAUSING_PINGAN = """
+import sys, time
+from pathlib import Path
+from sim.cli import main
+from sim.experiments.store import ResultsStore
+
+pause_after, signal_file = int(sys.argv[1]), Path(sys.argv[2])
+put, stored = ResultsStore.put, []
+
+def put_then_pause(self, record, **kwargs):
+    done = put(self, record, **kwargs)
+    stored.append(record.run_id)
+    if len(stored) == pause_after:
+        signal_file.write_text(str(len(stored)))
+        while True:  # the test kills the process group here
+            time.sleep(60)
+    return done
+
+ResultsStore.put = put_then_pause
+sys.exit(main(sys.argv[3:]))
+"""
+
+
+@pytest.fixture
+def paused_pingan(tmp_path):
+    """Start ``pingan ARGS`` in its own process group, paused after ``after`` committed runs.
+
+    Returns a function ``start(args, after, cwd) -> Popen`` that returns once the command has
+    paused (it fails if the command ends first or does not pause within ``timeout`` seconds).
+    """
+    def start(args: list[str], after: int, cwd: Path = ROOT, timeout: float = 600) -> subprocess.Popen:
+        n = len(list(tmp_path.glob("paused-*.err")))
+        signal_file, err = tmp_path / f"paused-{n}", tmp_path / f"paused-{n}.err"
+        with err.open("w") as err_file:  # a file, not a pipe: a chatty command cannot block on it
+            proc = subprocess.Popen([sys.executable, "-c", PAUSING_PINGAN, str(after), str(signal_file), *args],
+                                    cwd=cwd, start_new_session=True, stdout=subprocess.DEVNULL, stderr=err_file)
+        deadline = time.monotonic() + timeout
+        while not signal_file.exists():
+            if proc.poll() is not None:
+                raise AssertionError(f"pingan {args} ended before pausing: {err.read_text()}")
+            if time.monotonic() > deadline:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
+                raise AssertionError(f"pingan {args} did not pause within {timeout} s")
+            time.sleep(0.05)
+        return proc
+    return start
 
 
 @dataclass

@@ -185,12 +185,11 @@ def test_results_of_a_truncated_store_is_a_clear_error(workdir, capsys):
     assert line.startswith(f"pingan: {path}: not a readable results store")
 
 
-def test_the_installed_entry_point_prints_no_traceback(tmp_path):
+def test_the_installed_entry_point_prints_no_traceback(tmp_path, pingan_script):
     bad = tmp_path / "bad.yaml"
     bad.write_text("extends: suizhou_2022\nname: ../../x\n", encoding="utf-8")
-    env = {**os.environ, "PYTHONPATH": str(REPO)}
-    r = subprocess.run([sys.executable, "-m", "sim", "run", str(bad), "-q"], cwd=tmp_path, env=env,
-                       capture_output=True, text=True, timeout=300, check=False)
+    r = subprocess.run([str(pingan_script), "run", str(bad), "-q"], cwd=tmp_path, capture_output=True, text=True,
+                       timeout=300, check=False)
     assert r.returncode == 2 and r.stdout == ""
     assert r.stderr.strip().splitlines() == [
         f"pingan: {bad}: key 'name': expected a plain name of at most 100 letters, digits, '_', '-' or '.' "

@@ -117,7 +117,13 @@ def test_an_old_config_without_a_method_reads_back_as_the_simulator(tmp_path):
 
 @pytest.fixture(scope="module")
 def tiny(tmp_path_factory):
-    """Suizhou's and Xing'an's targets, two priors, a 12-point design at scale 0.05."""
+    """Suizhou's and Xing'an's targets, two priors, an 8-point design at scale 0.05.
+
+    Its real simulations are most of its cost (screening, design, predictive check, leave-one-out):
+    the tests below check what a calibration writes and that it reruns from its store, which a
+    smaller design, fewer particles and generations show as well as a larger one. Still slow (a
+    minute on a loaded machine): they run in .ci/run's second pytest.
+    """
     work = tmp_path_factory.mktemp("emu")
     pd.read_csv(ROOT / "calibration/targets.csv").query("city in ['suizhou', 'xingan']").to_csv(
         work / "targets.csv", index=False)
@@ -125,14 +131,15 @@ def tiny(tmp_path_factory):
     (work / "priors.yaml").write_text(yaml.safe_dump([e for e in raw if e["key"] in KEYS], allow_unicode=True),
                                       encoding="utf-8")
     cfg = CalibrationConfig(targets=str(work / "targets.csv"), priors=str(work / "priors.yaml"), method="emulator",
-                            design=12, particles=200, scale=0.05, trajectories=1, draws=2, attribution_replicates=0,
-                            min_effect=0.0, max_generations=8, cv_folds=4, any_scale=True, leave_one_out=True)
+                            design=8, particles=100, scale=0.05, trajectories=1, draws=2, attribution_replicates=0,
+                            min_effect=0.0, max_generations=6, cv_folds=4, any_scale=True, leave_one_out=True)
     cal = Calibration(cfg, work / "out", jobs=2, progress=False)
     summary = cal.run(plots=False)
     cal.close()
     return cfg, work / "out", summary, cal.leave_one_out_table
 
 
+@pytest.mark.slow
 def test_an_emulator_calibration_writes_its_validation_and_stop_reason(tiny):
     cfg, out, summary, _ = tiny
     cv = pd.read_csv(out / "emulator.csv")
@@ -140,10 +147,10 @@ def test_an_emulator_calibration_writes_its_validation_and_stop_reason(tiny):
     assert len(cv) == 4  # every compared target has an emulator
     diag = pd.read_csv(out / "diagnostics.csv")
     assert {"generation", "epsilon", "acceptance", "ess", "max_mean_shift"} <= set(diag.columns)
-    assert summary["method"] == "emulator" and summary["design"] == 12
+    assert summary["method"] == "emulator" and summary["design"] == cfg.design
     assert summary["stopped"] in {"converged", "max_generations", "acceptance", "budget"}
     assert len(diag) == summary["generations"] <= cfg.max_generations
-    assert summary["simulations"]["design"] == 12 * 2 and summary["simulations"]["abc"] == 0
+    assert summary["simulations"]["design"] == cfg.design * 2 and summary["simulations"]["abc"] == 0
     pred = pd.read_csv(out / "predictive.csv")
     assert list(pred.columns[:6]) == ["target_id", "reported", "sim_median", "sim_lo", "sim_hi", "hit"]
     assert len(pred) == 4 and pred["sim_median"].notna().any()
@@ -151,6 +158,7 @@ def test_an_emulator_calibration_writes_its_validation_and_stop_reason(tiny):
     assert (out / "tension.csv").is_file()
 
 
+@pytest.mark.slow
 def test_an_emulator_calibration_reruns_identically_from_the_store(tiny):
     cfg, out, _, _ = tiny
     before = (out / "posterior.csv").read_bytes()
@@ -160,6 +168,7 @@ def test_an_emulator_calibration_reruns_identically_from_the_store(tiny):
     assert (out / "holdout-xingan" / "posterior.csv").read_bytes() == held
 
 
+@pytest.mark.slow
 def test_leave_one_out_writes_a_holdout_folder_per_city(tiny):
     cfg, out, summary, loo = tiny
     assert set(loo["city"]) == {"suizhou", "xingan"}

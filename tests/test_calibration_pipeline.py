@@ -25,7 +25,8 @@ SCALE = 0.05
 
 @pytest.fixture(scope="module")
 def small(tmp_path_factory):
-    """Jincheng's targets and two priors, calibrated with a few dozen simulations."""
+    """Jincheng's targets and two priors, calibrated with a few dozen simulations (with plots): the tests
+    that share it are slow, run by .ci/run."""
     work = tmp_path_factory.mktemp("cal")
     pd.read_csv(ROOT / "calibration/targets.csv").query("city == 'jincheng'").to_csv(work / "targets.csv",
                                                                                      index=False)
@@ -41,6 +42,7 @@ def small(tmp_path_factory):
     return cfg, work, summary
 
 
+@pytest.mark.slow
 def test_outputs_are_written_with_the_promised_columns(small):
     cfg, work, summary = small
     out = work / "out"
@@ -62,11 +64,13 @@ def test_outputs_are_written_with_the_promised_columns(small):
     assert summary["simulations"]["abc"] <= cfg.budget
 
 
+@pytest.mark.slow
 def test_a_finished_calibrations_config_reads_back_as_it_was_run(small):
     cfg, work, _ = small
     assert CalibrationConfig.read(work / "out") == cfg
 
 
+@pytest.mark.slow
 def test_attribution_switches_each_intervention_off_under_common_random_numbers(small):
     _, work, _ = small
     attr = pd.read_csv(work / "out" / "attribution.csv")
@@ -77,6 +81,7 @@ def test_attribution_switches_each_intervention_off_under_common_random_numbers(
     assert everything["contribution_pts"].isna().all()
 
 
+@pytest.mark.slow
 def test_a_rerun_resumes_from_the_store_and_reproduces_the_results(small):
     cfg, work, _ = small
     out = work / "out"
@@ -155,6 +160,7 @@ def test_an_unknown_parameter_in_a_posterior_is_refused_before_any_run(tmp_path,
     assert not (tmp_path / "o").exists()
 
 
+@pytest.mark.slow
 def test_run_with_a_posterior_draws_per_replicate_reproducibly(tmp_path):
     path = _posterior_file(tmp_path / "p.csv")
     args = ["run", "jincheng_2016_2020", "--posterior", str(path), "--scale", "0.05", "-r", "3", "-j", "2",

@@ -6,6 +6,8 @@ benchmarks/calibration_scale.py; this test keeps the claim honest at one seed, a
 
 from __future__ import annotations
 
+import functools
+
 import pandas as pd
 import pytest
 
@@ -13,9 +15,18 @@ from sim.calibration import RESCALABLE_LEVELS
 from sim.experiments.runner import run_one
 from sim.scenario import load_scenario
 
+#: Each test compares a run at a tenth of the city with one at 0.3-0.4 of it: long statistical checks.
+pytestmark = pytest.mark.slow
+
+
+@functools.cache
+def _rows(name: str, scale: float) -> pd.DataFrame:
+    """One run's year rows, shared by every metric read from it (a 0.4-scale run is the costly part)."""
+    return pd.DataFrame(run_one(load_scenario(name), 0, 11, scale).rows)
+
 
 def _level(name: str, scale: float, metric: str, year: int) -> float:
-    rows = pd.DataFrame(run_one(load_scenario(name), 0, 11, scale).rows)
+    rows = _rows(name, scale)
     return float(rows.loc[rows["year"] == year, metric].iloc[0]) / scale
 
 

@@ -203,10 +203,12 @@ def _agree_within_replicate_noise(rates_by_scale, metric):
         f"difference {abs(a.mean() - b.mean()):.1f} > 3 SE = {3 * se:.1f}")
 
 
+@pytest.mark.slow
 def test_calls_for_service_per_100k_agree_across_scales(rates_by_scale):
     _agree_within_replicate_noise(rates_by_scale, "calls_for_service_per_100k")
 
 
+@pytest.mark.slow
 def test_preventable_cases_per_100k_agree_across_scales(rates_by_scale):
     _agree_within_replicate_noise(rates_by_scale, "preventable_cases_per_100k")
 

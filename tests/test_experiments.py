@@ -7,7 +7,6 @@ import signal
 import subprocess
 import sys
 import textwrap
-import time
 from pathlib import Path
 
 import numpy as np
@@ -50,6 +49,7 @@ def local_cluster():
     cluster.close()
 
 
+@pytest.mark.slow
 def test_results_are_identical_with_one_or_two_workers_and_on_dask(tmp_path, local_cluster):
     spec = load_sweep(_spec(tmp_path))
     tasks = sweep_tasks(spec)
@@ -72,27 +72,19 @@ def test_common_random_numbers_give_each_replicate_the_same_seed_at_every_point(
     assert seeds[(0, 0)] == seeds[(1, 0)] != seeds[(0, 1)] == seeds[(1, 1)]
 
 
-def test_a_killed_sweep_resumes_and_ends_with_every_run_exactly_once(tmp_path):
+@pytest.mark.slow
+def test_a_killed_sweep_resumes_and_ends_with_every_run_exactly_once(tmp_path, paused_pingan):
     spec_path = _spec(tmp_path, n_values=4, replicates=2)
     store_path = tmp_path / "kill.sqlite"
-    cmd = [sys.executable, "-m", "sim.cli", "sweep", str(spec_path), "--jobs", "1", "--store", str(store_path),
-           "--out", str(tmp_path / "out"), "-q"]
-    proc = subprocess.Popen(cmd, cwd=ROOT, start_new_session=True, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
-    deadline = time.time() + 300
-    done_before = 0
-    while time.time() < deadline and proc.poll() is None:
-        time.sleep(0.5)
-        if store_path.exists():
-            with ResultsStore(store_path) as store:  # read while the sweep writes
-                done_before = store.count()
-            if done_before >= 2:
-                break
-    assert proc.poll() is None, "the sweep finished before it could be killed"
+    args = ["sweep", str(spec_path), "--jobs", "1", "--store", str(store_path), "--out", str(tmp_path / "out"), "-q"]
+    proc = paused_pingan(args, after=2)  # two runs committed, the sweep held before its third
+    with ResultsStore(store_path) as store:  # read while the sweep holds the store open
+        done_before = store.count()
     os.killpg(proc.pid, signal.SIGKILL)
     proc.wait()
-    assert 2 <= done_before < 8
+    assert done_before == 2
 
+    cmd = [sys.executable, "-m", "sim.cli", *args]
     loud = [c for c in cmd if c != "-q"]  # -q hides progress messages, and the resume count is one
     again = subprocess.run(loud, cwd=ROOT, capture_output=True, text=True, timeout=600, check=False)
     assert again.returncode == 0, again.stderr
@@ -103,7 +95,7 @@ def test_a_killed_sweep_resumes_and_ends_with_every_run_exactly_once(tmp_path):
     tasks = sweep_tasks(load_sweep(spec_path))
     assert set(frame["run_id"]) == {t.run_id for t in tasks}
     already = [line for line in again.stderr.splitlines() if "already in" in line]
-    assert already and int(already[0].split("(")[1].split()[0]) >= done_before
+    assert already and int(already[0].split("(")[1].split()[0]) == done_before
 
 
 def test_a_bad_sweep_file_fails_before_any_run(tmp_path, capsys):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from sim import PinganModel, load_scenario
 
@@ -29,6 +30,7 @@ def test_rota_units_stop_at_the_hot_spots_for_the_dwell_time():
     assert row["hot_spot_stops"] == stops and row["hot_spot_cells"] == 6
 
 
+@pytest.mark.slow
 def test_hot_spot_patrol_cuts_recorded_offences_at_the_hot_spots():
     # Paired runs (common random numbers): treated hot spots vs the same cells without the rota.
     # At the defaults (patrol deterrence sized to the hot-spot trials) the cut is the trials'

@@ -101,6 +101,7 @@ def wheel(tmp_path_factory) -> Path:
     return path
 
 
+@pytest.mark.slow
 def test_the_wheel_holds_the_data_files_and_py_typed_and_of_the_results_only_the_posterior(wheel):
     names = set(zipfile.ZipFile(wheel).namelist())
     assert {f"sim/_data/{f}" for f in SHIPPED} <= names
@@ -114,6 +115,7 @@ def test_the_wheel_holds_the_data_files_and_py_typed_and_of_the_results_only_the
     assert results == ["sim/_data/calibration/results/main/posterior.csv"]
 
 
+@pytest.mark.slow
 def test_pingan_runs_from_an_empty_folder_with_only_the_wheel_installed(wheel, tmp_path):
     target, work = tmp_path / "site", tmp_path / "work"
     work.mkdir()

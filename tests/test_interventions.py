@@ -173,6 +173,7 @@ def test_crackdown_extra_officers_on_duty_add_guardianship(simulate):
     assert surge["offences_true"] < quiet["offences_true"]  # ... and should deter or block offences
 
 
+@pytest.mark.slow
 def test_smart_compounds_with_the_evidence_guard_cut_burglary_there_by_about_a_third():
     # Addington & Rennison (2015): gated households' burglary odds ~0.67 of non-gated. Paired runs,
     # true burglaries in the compound cells in the intervention year, the default guard vs no compounds.

@@ -101,9 +101,6 @@ def test_event_uniforms_of_swapped_coordinates_differ():
 
 
 def test_single_event_uniform_matches_the_vectorised_draw():
-    event_uniform = getattr(sim.rng, "event_uniform", None)
-    if event_uniform is None:
-        pytest.skip("no scalar event_uniform in this version")
     rng = np.random.default_rng(0)
     for seed, name in [(0, "dispatch.scene"), (2022, "calls.walk_in"), (2**40 + 3, "x")]:
         a = rng.integers(0, 2**62, 50)

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
-import sqlite3
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -131,10 +129,12 @@ def test_set_override_changes_the_run(tmp_path):
     assert pd.read_csv(out / "metrics.csv")["year"].tolist() == [2021]
 
 
-def test_console_script_is_installed():
-    r = subprocess.run([sys.executable, "-m", "sim.cli", "validate", "suizhou_2022"],
-                       capture_output=True, text=True, check=False)
+def test_the_installed_pingan_console_script_runs_the_command(pingan_script, tmp_path):
+    # The script pip generated from [project.scripts], run from a folder outside the checkout.
+    r = subprocess.run([str(pingan_script), "validate", "suizhou_2022"], cwd=tmp_path, capture_output=True,
+                       text=True, timeout=300, check=False)
     assert r.returncode == 0, r.stderr
+    assert "suizhou_2022" in r.stdout + r.stderr
 
 
 def test_run_counts_its_steps_as_mesa_counts_them():
@@ -184,24 +184,15 @@ def _group(pgid: int) -> list[int]:
 
 @pytest.mark.slow
 @pytest.mark.skipif(not Path("/proc/self").exists(), reason="lists processes through /proc")
-def test_workers_and_helpers_die_with_a_sweep_killed_by_sigkill(tmp_path):
+def test_workers_and_helpers_die_with_a_sweep_killed_by_sigkill(tmp_path, paused_pingan):
     spec = tmp_path / "orphans.yaml"
     spec.write_text("name: orphans\nscenarios: [suizhou_baseline]\nreplicates: 6\nscale: 0.05\n"
                     "overrides: [\"run.warmup_days=7\", \"run.years=1\"]\n", encoding="utf-8")
-    store = tmp_path / "out" / "store.sqlite"
-    sweep = subprocess.Popen([sys.executable, "-m", "sim", "sweep", str(spec), "--jobs", "2", "-q", "--out",
-                              str(tmp_path / "out")], cwd=tmp_path, start_new_session=True,
-                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    # Held after the first finished run is committed: by then both workers have taken tasks, and the
+    # sweep cannot end before it is killed.
+    sweep = paused_pingan(["sweep", str(spec), "--jobs", "2", "-q", "--out", str(tmp_path / "out")], after=1,
+                          cwd=tmp_path)
     try:
-        # Wait for the first finished run in the store: by then both workers are running tasks.
-        deadline = time.monotonic() + 300
-        while time.monotonic() < deadline and sweep.poll() is None:
-            if store.exists():
-                with sqlite3.connect(f"file:{store}?mode=ro", uri=True) as con:
-                    if con.execute("SELECT COUNT(*) FROM runs").fetchone()[0] >= 1:
-                        break
-            time.sleep(0.1)
-        assert sweep.poll() is None, "the sweep ended before it could be killed"
         helpers = [p for p in _group(sweep.pid) if p != sweep.pid]
         assert len(helpers) >= 2, helpers  # the two workers, and the resource trackers
         os.kill(sweep.pid, signal.SIGKILL)

@@ -42,7 +42,9 @@ class Campaign(Params):
 
 
 def _suizhou_2022() -> list[Campaign]:
-    # Illustrative calendar of the 13 campaigns named in the Suizhou report; dates assumed.
+    # Illustrative calendar; dates assumed. The report counts 13 campaigns and names six: five are here
+    # (trafficking of women and children is not one of the model's crime types), plus a vehicle-crime
+    # campaign (assumed) standing for the unnamed others.
     c = Campaign
     return [
         c(name="elderly fraud", crime_types=["fraud"], start_day=105, days=260),
