@@ -1,6 +1,7 @@
 """The tables of the record pages in docs/, rendered from the committed outputs they report.
 
-A record page (``docs/calibration.md``, ``docs/evidence.md``, ``docs/performance.md``) keeps its
+A record page (``docs/calibration.md``, ``docs/evidence.md``, ``docs/performance.md``,
+``docs/optimise.md``) keeps its
 prose by hand and its figures here: every table sits between two markers::
 
     <!-- generated: NAME -->
@@ -286,6 +287,38 @@ def calibration_speed() -> str:
     return table(["stage", "simulations", "minutes", "wall seconds per simulation (2 workers)"], rows)
 
 
+# --------------------------------------------------------------------------- optimiser
+OPTIMISE = DOCS / "optimise"
+
+
+def study_against_actual() -> str:
+    """The worked Suizhou study's actual package and what the same money could buy (its summary.txt, verbatim)."""
+    path = OPTIMISE / "suizhou_2022" / "summary.txt"
+    text = path.read_text(encoding="utf-8")
+    start = text.index("the city's actual package:")
+    end = text.index("robustness across posterior draws")
+    lines = [line for line in text[start:end].rstrip("\n").splitlines() if "sites of cameras" not in line]
+    return f"`{path.relative_to(ROOT)}` (excerpt):\n\n```\n" + "\n".join(lines) + "\n```\n"
+
+
+def study_front() -> str:
+    """The worked Suizhou study's Pareto front by cost, the actual package beside it (front.csv, actual.csv)."""
+    folder = OPTIMISE / "suizhou_2022"
+    front = pd.read_csv(folder / "front.csv").sort_values("cost_yuan_per_year")
+    actual = pd.read_csv(folder / "actual.csv")
+    rows = []
+    for _, r in pd.concat([actual, front]).sort_values("cost_yuan_per_year", kind="stable").iterrows():
+        name = "**actual (2022)**" if int(r["package"]) < 0 else str(int(r["package"]))
+        rows.append([name, num(r["cost_yuan_per_year"] / 1e6), str(r["contents"]),
+                     interval(r["preventable_cases"], r["preventable_cases_lo"], r["preventable_cases_hi"]),
+                     num(r["preventable_cases_pessimistic"]),
+                     interval(r["calls_for_service"], r["calls_for_service_lo"], r["calls_for_service_hi"]),
+                     interval(*(r[f"response_time_p90_min{end}"] for end in ("", "_lo", "_hi")))])
+    return table(["package", "annual cost [M yuan, whole city]", "contains",
+                  "preventable cases prevented [per year, 10 % sample], mean [95 %]", "pessimistic (0.1 quantile)",
+                  "calls avoided [per year, 10 % sample]", "change of p90 response [min]"], rows)
+
+
 #: page -> block name -> renderer
 PAGES: dict[str, dict[str, Callable[[], str]]] = {
     "calibration.md": {"calibration-run": calibration_run, "convergence": convergence, "emulators": emulators,
@@ -296,6 +329,9 @@ PAGES: dict[str, dict[str, Callable[[], str]]] = {
                        "store-overhead": _verbatim(BENCHMARKS / "store_overhead.txt"),
                        "calibration-speed": calibration_speed,
                        "memory-estimate": _verbatim(BENCHMARKS / "memory_estimate.txt")},
+    "optimise.md": {"optimise-benchmark": _verbatim(BENCHMARKS / "optimise.txt"),
+                    "siting-check": _verbatim(OPTIMISE / "siting_rapid_response_points.txt"),
+                    "study-against-actual": study_against_actual, "study-front": study_front},
 }
 
 
