@@ -90,14 +90,6 @@ def _cycles(graph: dict[str, set[str]]) -> list[list[str]]:
     return found
 
 
-#: The one circle left, all through imports inside functions: a city's parameters read its real
-#: map (geography), a map file may be a GeoPackage (gis) with incident records beside it
-#: (incidents), build_city hands a real map to the real-city builder, which builds the same City
-#: and places incident records in it. Breaking it means moving City below both builders.
-KNOWN_CYCLE = ["sim.space.city", "sim.space.geography", "sim.space.gis", "sim.space.incidents",
-               "sim.space.real_city"]
-
-
 def _graph(in_functions: bool) -> dict[str, set[str]]:
     modules = _modules()
     return {name: _imports(name, path, modules, in_functions) for name, path in modules.items()}
@@ -116,12 +108,11 @@ def test_importing_sim_imports_no_module_in_a_cycle():
     assert not cycles, f"import cycles: {_described(graph, cycles)}"
 
 
-def test_the_import_graph_of_sim_has_no_cycles_but_the_real_city_builders():
-    """Imports inside functions count too (they tie modules together all the same): the only circle
-    is :data:`KNOWN_CYCLE`'s, and no other module joins it."""
+def test_the_import_graph_of_sim_has_no_cycles_even_through_imports_inside_functions():
+    """Imports inside functions count too (they tie modules together all the same)."""
     graph = _graph(in_functions=True)
     assert "sim.app.serve" in graph["sim.cli"]  # the graph sees imports inside functions
-    cycles = [c for c in _cycles(graph) if c != KNOWN_CYCLE]
+    cycles = _cycles(graph)
     assert not cycles, f"import cycles: {_described(graph, cycles)}"
 
 

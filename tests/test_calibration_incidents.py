@@ -19,7 +19,7 @@ from sim.calibration.targets import Prior
 from sim.cli import main
 from sim.experiments.runner import run_tasks, scenario_tasks
 from sim.space.city import build_city
-from sim.space.geography import load_geography
+from sim.space.geography_files import load_geography
 from sim.space.incidents import aggregate, read_incidents
 
 SCALE = 0.1

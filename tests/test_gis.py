@@ -11,7 +11,8 @@ shapely = pytest.importorskip("shapely")
 from sim import PinganModel, load_scenario  # noqa: E402
 from sim.cli import main  # noqa: E402
 from sim.space.city import build_city  # noqa: E402
-from sim.space.geography import GeographyError, load_geography  # noqa: E402
+from sim.space.geography import GeographyError  # noqa: E402
+from sim.space.geography_files import load_geography  # noqa: E402
 from sim.space.gis import CityInputs, build_city_file  # noqa: E402
 
 # Two districts side by side near Suizhou (lon/lat): 0.3° x 0.2°, about 28 x 22 km each.

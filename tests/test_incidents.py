@@ -12,7 +12,8 @@ from sim.experiments.evidence import top_share
 from sim.mechanisms.crime_types import CRIME_TYPES
 from sim.scenario.loader import ScenarioError
 from sim.space.city import build_city
-from sim.space.geography import GeographyError, load_geography
+from sim.space.geography import GeographyError
+from sim.space.geography_files import load_geography
 from sim.space.incidents import OTHER, aggregate, read_incidents
 
 SCALE = 0.1

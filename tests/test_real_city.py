@@ -11,7 +11,8 @@ from sim import PinganModel, load_scenario
 from sim.scenario.loader import ScenarioError
 from sim.scenario.schema import Scenario
 from sim.space.city import LandUse, build_city
-from sim.space.geography import builtin_geographies, load_geography, rasterise
+from sim.space.geography import builtin_geographies, rasterise
+from sim.space.geography_files import load_geography
 
 SEEDS = ["daqing", "jincheng", "suizhou", "xingan"]
 

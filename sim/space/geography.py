@@ -24,16 +24,14 @@ the simulated sample, and the sites.
 
 from __future__ import annotations
 
-import functools
-import json
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-__all__ = ["District", "Geography", "GeographyError", "MapLayers", "builtin_geographies", "load_geography",
-           "rasterise", "resolve_geography", "geography_fields", "GEOGRAPHY_FOLDER"]
+__all__ = ["District", "Geography", "GeographyError", "MapLayers", "builtin_geographies", "rasterise",
+           "resolve_geography", "point_cells", "GEOGRAPHY_FOLDER"]
 
 #: Where the built-in geographies live (shipped inside the package).
 GEOGRAPHY_FOLDER = Path(__file__).resolve().parent / "geographies"
@@ -143,71 +141,6 @@ def resolve_geography(name: str) -> Path:
                          ".json or .gpkg city file (see `pingan city build`)")
 
 
-def load_geography(name: str) -> Geography:
-    """Read a geography by built-in name or file path (cached: files are read once per process).
-
-    Raises:
-        GeographyError: The file is missing or malformed (the message names the file and the field).
-    """
-    path = resolve_geography(name)
-    return _load(str(path), path.stat().st_mtime_ns)
-
-
-@functools.lru_cache(maxsize=8)
-def _load(path: str, _mtime: int) -> Geography:
-    if path.lower().endswith(".gpkg"):
-        from sim.space.gis import read_city_file
-
-        return read_city_file(path)
-    return _read_json(Path(path))
-
-
-def _read_json(path: Path) -> Geography:
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
-        raise GeographyError(f"{path}: not a readable geography file ({e})") from None
-
-    def need(obj: dict, key: str, where: str):
-        if key not in obj:
-            raise GeographyError(f"{path}: {where}: missing field '{key}'")
-        return obj[key]
-
-    districts = []
-    for i, d in enumerate(need(data, "districts", "top level")):
-        where = f"districts[{i}]"
-        polys = [[np.asarray(ring, dtype=np.float64) for ring in poly] for poly in need(d, "polygons", where)]
-        if not polys or any(len(ring) < 4 for poly in polys for ring in poly):
-            raise GeographyError(f"{path}: {where}: field 'polygons': expected rings of at least 4 points")
-        districts.append(District(
-            code=str(need(d, "code", where)), name=str(need(d, "name", where)),
-            population=int(need(d, "population", where)), area_km2=float(need(d, "area_km2", where)),
-            polygons=polys, seat=tuple(float(v) for v in need(d, "seat", where)),
-            main_urban_area=bool(d.get("main_urban_area", False)), name_zh=str(d.get("name_zh", "")),
-            population_source=str(d.get("population_source", ""))))
-    return Geography(name=str(data.get("name", path.stem)), crs=str(need(data, "crs", "top level")),
-                     districts=districts, source=str(data.get("outline_source", "")), path=str(path))
-
-
-def geography_fields(name: object, incidents: object = None) -> dict:
-    """The ``CityParams`` fields a geography sets: ``population``, ``area_km2`` and ``counties``.
-
-    Incident records given beside it are read and checked here, before any work.
-
-    Raises:
-        GeographyError: ``name`` is not a geography (the message names ``city.geography``), or the
-            records are not valid (the message names the file, the field and the lines).
-    """
-    if not isinstance(name, str):
-        raise GeographyError(f"city.geography: expected a built-in name or a file path, got {name!r}")
-    geo = load_geography(name)
-    if incidents is not None:
-        from sim.space.incidents import read_incidents
-
-        read_incidents(incidents, geo)
-    return {"population": geo.population, "area_km2": round(geo.area_km2, 3), "counties": geo.counties()}
-
-
 # ------------------------------------------------------------------------------------------ lattice
 
 
@@ -307,3 +240,27 @@ def district_raster(geo: Geography, origin: tuple[float, float], cell_size_km: f
         inside = rasterise(d.polygons, origin, cell_size_km * 1000.0, (n_side, n_side))
         out[inside & (out < 0)] = k
     return out
+
+
+def point_cells(city, xy_m: np.ndarray) -> np.ndarray:
+    """The cell each point (the geography's CRS, metres) belongs to: the cell of its lattice square, else
+    the nearest cell of the simulated town whose jurisdiction the square is in, else -1 (outside the
+    simulated sample or the city). ``city`` is a :class:`sim.space.city.City` laid out on a real map
+    (not imported here: the city's modules build on this one)."""
+    layers = city.map_layers
+    xy_km = layers.to_km(xy_m)
+    ix = np.floor(xy_km[:, 0] / city.cell_size_km).astype(np.int64)
+    iy = np.floor(xy_km[:, 1] / city.cell_size_km).astype(np.int64)
+    n = layers.town.shape[0]
+    on = (ix >= 0) & (ix < n) & (iy >= 0) & (iy < n)
+    town = np.full(len(ix), -1, dtype=np.int64)
+    cell = np.full(len(ix), -1, dtype=np.int64)
+    town[on] = layers.town[ix[on], iy[on]]
+    cell[on] = city.lattice[ix[on], iy[on]]
+    for t in np.unique(town[(cell < 0) & (town >= 0)]).tolist():
+        sel = np.flatnonzero((cell < 0) & (town == t))
+        mine = np.flatnonzero(city.town == t)
+        d = (np.abs(city.x_km[mine][None, :] - xy_km[sel, 0][:, None])
+             + np.abs(city.y_km[mine][None, :] - xy_km[sel, 1][:, None]))
+        cell[sel] = mine[np.argmin(d, axis=1)]
+    return cell

@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 
 from sim.mechanisms.crime_types import CRIME_TYPES
-from sim.space.geography import Geography, GeographyError
+from sim.space.geography import Geography, GeographyError, point_cells
 
 __all__ = ["IncidentRecords", "IncidentCounts", "read_incidents", "aggregate", "attraction_from_records",
            "OTHER", "MAX_RECORDS", "RECORDS_FOLDER"]
@@ -223,8 +223,6 @@ def aggregate(records: IncidentRecords, city=None) -> IncidentCounts:
         layers = city.map_layers
         if layers is None:
             raise GeographyError("aggregate: the city has no real geography (city.geography is not set)")
-        from sim.space.real_city import point_cells
-
         cells = np.zeros((city.n_cells, len(CRIME_TYPES)))
         cell = point_cells(city, records.xy[point])
         model_type = records.crime_type[point] != OTHER

@@ -34,7 +34,9 @@ import math
 import numpy as np
 
 from sim.rng import stream
-from sim.space.city import (
+from sim.space.geography import Geography, MapLayers, district_raster, lattice_frame, point_cells
+from sim.space.geography_files import load_geography
+from sim.space.layout import (
     _ATTRACTION,
     City,
     CityParams,
@@ -45,9 +47,8 @@ from sim.space.city import (
     apportion,
     seat_cluster,
 )
-from sim.space.geography import Geography, MapLayers, district_raster, lattice_frame, load_geography
 
-__all__ = ["build_real_city", "point_cells", "KMEANS_ITERATIONS", "KMEANS_POINTS"]
+__all__ = ["build_real_city", "KMEANS_ITERATIONS", "KMEANS_POINTS"]
 
 #: Lloyd iterations placing a district's town seats (enough for the centres to settle: assumed).
 KMEANS_ITERATIONS = 12
@@ -267,29 +268,6 @@ def _village_squares(lat: _Lattice, gx: np.ndarray, gy: np.ndarray, weights: np.
     p = None if w is None or w.sum() <= 0 else w / w.sum()
     take = rng.choice(len(gx), size=min(n, len(gx)) if p is None else min(n, int((w > 0).sum())), replace=False, p=p)
     return [(int(gx[i]), int(gy[i])) for i in take]
-
-
-def point_cells(city: City, xy_m: np.ndarray) -> np.ndarray:
-    """The cell each point (the geography's CRS, metres) belongs to: the cell of its lattice square, else
-    the nearest cell of the simulated town whose jurisdiction the square is in, else -1 (outside the
-    simulated sample or the city)."""
-    layers = city.map_layers
-    xy_km = layers.to_km(xy_m)
-    ix = np.floor(xy_km[:, 0] / city.cell_size_km).astype(np.int64)
-    iy = np.floor(xy_km[:, 1] / city.cell_size_km).astype(np.int64)
-    n = layers.town.shape[0]
-    on = (ix >= 0) & (ix < n) & (iy >= 0) & (iy < n)
-    town = np.full(len(ix), -1, dtype=np.int64)
-    cell = np.full(len(ix), -1, dtype=np.int64)
-    town[on] = layers.town[ix[on], iy[on]]
-    cell[on] = city.lattice[ix[on], iy[on]]
-    for t in np.unique(town[(cell < 0) & (town >= 0)]).tolist():
-        sel = np.flatnonzero((cell < 0) & (town == t))
-        mine = np.flatnonzero(city.town == t)
-        d = (np.abs(city.x_km[mine][None, :] - xy_km[sel, 0][:, None])
-             + np.abs(city.y_km[mine][None, :] - xy_km[sel, 1][:, None]))
-        cell[sel] = mine[np.argmin(d, axis=1)]
-    return cell
 
 
 def _place_sites(city: City, geo: Geography) -> None:
