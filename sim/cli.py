@@ -743,7 +743,7 @@ def _city_build(args) -> int:
 def _city_incidents(args) -> int:
     from sim.experiments.evidence import top_share
     from sim.space.city import build_city
-    from sim.space.geography import load_geography
+    from sim.space.geography_files import load_geography
     from sim.space.incidents import aggregate, read_incidents
 
     scen = load_scenario(args.scenario)
