@@ -1,7 +1,7 @@
 """The tables of the record pages in docs/, rendered from the committed outputs they report.
 
 A record page (``docs/calibration.md``, ``docs/evidence.md``, ``docs/performance.md``,
-``docs/optimise.md``) keeps its
+``docs/optimise.md``, ``docs/cities.md``) keeps its
 prose by hand and its figures here: every table sits between two markers::
 
     <!-- generated: NAME -->
@@ -329,6 +329,7 @@ PAGES: dict[str, dict[str, Callable[[], str]]] = {
                        "store-overhead": _verbatim(BENCHMARKS / "store_overhead.txt"),
                        "calibration-speed": calibration_speed,
                        "memory-estimate": _verbatim(BENCHMARKS / "memory_estimate.txt")},
+    "cities.md": {"city-year-real": _verbatim(BENCHMARKS / "city_year_real.txt")},
     "optimise.md": {"optimise-benchmark": _verbatim(BENCHMARKS / "optimise.txt"),
                     "siting-check": _verbatim(OPTIMISE / "siting_rapid_response_points.txt"),
                     "study-against-actual": study_against_actual, "study-front": study_front},
