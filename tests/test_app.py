@@ -106,7 +106,6 @@ def suizhou_run(tmp_path_factory) -> tuple[PackageRun, Path]:
     return job, store
 
 
-@pytest.mark.slow  # shares a 4-run package fixture (~18 s)
 def test_package_run_gives_paired_headline_changes_with_intervals(suizhou_run):
     job, store = suizhou_run
     assert job.done == job.total == 4
@@ -134,7 +133,6 @@ def test_package_run_gives_paired_headline_changes_with_intervals(suizhou_run):
     assert list(table["package"]) == ["sz_package"] and bool(table["pareto"].iloc[0])
 
 
-@pytest.mark.slow  # shares a 4-run package fixture (~18 s)
 def test_session_groups_packages_by_baseline(suizhou_run):
     job, _ = suizhou_run
     session = Session()
@@ -172,7 +170,6 @@ def quick_start_folder(compared, tmp_path_factory) -> Path:
     return out
 
 
-@pytest.mark.slow  # shares a 4-run package fixture (~18 s)
 def test_open_results_reads_a_folder_a_store_and_refuses_junk(suizhou_run, compared, tmp_path):
     job, store = suizhou_run
     folder = tmp_path / "compare"
@@ -199,7 +196,6 @@ def test_open_results_reads_a_folder_a_store_and_refuses_junk(suizhou_run, compa
         open_results(junk)
 
 
-@pytest.mark.slow  # shares a 4-run package fixture (~18 s)
 def test_opened_results_compare_against_the_baseline_they_name_never_the_first_in_the_alphabet(suizhou_run, compared,
                                                                                             tmp_path):
     # pingan compare's store: suizhou_2022 comes first in the alphabet, but compare.csv names the baseline
@@ -227,7 +223,6 @@ def test_opening_a_single_scenario_shows_its_year_on_year_change_as_pingan_run_p
     assert row["change % [95 % interval]"].endswith("]")
 
 
-@pytest.mark.slow  # shares a 4-run package fixture (~18 s)
 def test_the_session_marks_when_the_package_starts_not_the_earliest_intervention(suizhou_run):
     job, _ = suizhou_run
     daqing = load_scenario("daqing_2021")  # its package starts in 2021; people's mediation runs from 2020
@@ -393,7 +388,6 @@ def test_explorer_widgets_follow_the_scenario_and_refuse_bad_input():
     assert switch.label == "Street police stations: on"
 
 
-@pytest.mark.slow  # shares a 4-run package fixture (~18 s)
 def test_explorer_shows_the_shared_map_series_and_pareto_plots(suizhou_run):
     _panel_or_skip()
     from sim.app.explorer import Explorer

@@ -60,7 +60,6 @@ def station_runs():
     return run_batch([base, alt], replicates=3, base_seed=5, scale=0.1, jobs=2, progress=False)
 
 
-@pytest.mark.slow  # shares a 6-run fixture (~11 s)
 def test_areas_and_rings_cover_the_whole_city(station_runs):
     areas = area_breakdown(station_runs, "suizhou_baseline", "county")
     rec = areas[(areas["offences"] == "true") & (areas["package"] == "stations")]
@@ -71,7 +70,6 @@ def test_areas_and_rings_cover_the_whole_city(station_runs):
     assert rings["base_mean"].sum() == pytest.approx(base_total)
 
 
-@pytest.mark.slow  # shares a 6-run fixture (~11 s)
 def test_street_police_stations_prevent_offences_in_the_cells_they_treat(station_runs):
     rings = ring_effects(station_runs, "suizhou_baseline").set_index("ring")
     assert rings.loc["treated", "difference"] < 0
