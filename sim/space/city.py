@@ -19,17 +19,8 @@ from math import ceil, pi, sqrt
 import numpy as np
 
 from sim.rng import stream
-from sim.space.layout import (  # noqa: F401  (City, CityParams, LandUse... are imported from here by users)
+from sim.space.layout import (  # City, CityParams, CountySpec and LandUse are re-exported: users import them from here
     _ATTRACTION,
-    MAX_COUNTIES,
-    MAX_HOUSEHOLD_SIZE,
-    MAX_TOWNS_PER_COUNTY,
-    MAX_URBAN_DENSITY,
-    MAX_VILLAGES_PER_TOWN,
-    MIN_CELL_KM,
-    MIN_RESIDENTS_PER_GRID,
-    MIN_RESIDENTS_PER_STREET,
-    MIN_URBAN_DENSITY,
     City,
     CityParams,
     CountySpec,
