@@ -41,8 +41,30 @@ def test_the_estimate_of_a_default_city_is_mostly_the_python_process():
 
 @pytest.mark.skipif(not Path("/proc/meminfo").exists(), reason="reads /proc/meminfo")
 def test_available_memory_is_read_from_the_system():
+    # MemAvailable moves between two reads, so compare with the machine's total, which does not.
+    total = next(int(line.split()[1]) * 1024 for line in Path("/proc/meminfo").read_text().splitlines()
+                 if line.startswith("MemTotal:"))
     free = available_memory()
-    assert free is not None and 0 < free <= resources._meminfo_available()
+    assert free is not None and 0 < free <= total
+
+
+def test_available_memory_is_the_smaller_of_the_machines_and_the_containers(tmp_path, monkeypatch):
+    meminfo = tmp_path / "meminfo"
+    meminfo.write_text("MemTotal:       16000000 kB\nMemAvailable:    8000000 kB\n")
+    assert resources._meminfo_available(meminfo) == 8000000 * 1024
+    cgroup = tmp_path / "cgroup"
+    cgroup.mkdir()
+    (cgroup / "memory.max").write_text("max\n")
+    assert resources._cgroup_available(cgroup) is None
+    (cgroup / "memory.max").write_text(f"{4 * 2**30}\n")
+    (cgroup / "memory.current").write_text(f"{2**30}\n")
+    assert resources._cgroup_available(cgroup) == 3 * 2**30
+
+    monkeypatch.setattr(resources, "_meminfo_available", lambda: 8 * 2**30)
+    monkeypatch.setattr(resources, "_cgroup_available", lambda: 3 * 2**30)
+    assert available_memory() == 3 * 2**30
+    monkeypatch.setattr(resources, "_cgroup_available", lambda: None)
+    assert available_memory() == 8 * 2**30
 
 
 def test_a_batch_that_fits_is_let_through_with_its_estimate(monkeypatch):
