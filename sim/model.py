@@ -39,6 +39,7 @@ from sim.levers import Levers
 from sim.mechanisms.calls import Call, Calls
 from sim.mechanisms.clearance import clearance_probability
 from sim.mechanisms.crime import ASSAULT, CRIME_TYPES, Offending
+from sim.mechanisms.incapacitation import HeldAtStart
 from sim.mechanisms.safety import survey
 from sim.metrics import HOURS_PER_YEAR, MetricsRecorder
 from sim.rng import event_uniform, event_uniforms
@@ -109,6 +110,12 @@ class PinganModel(mesa.Model):
         total_units = round(s.policing.units_per_100k_residents * self.city.population / 1e5)
         self.fleet.add_station_units(total_units)
         self.offending = Offending(s.crime, self.city, self.residents, self.run_seed)
+        # Slow stocks start settled: disputes already live, and offenders held when the counted years begin.
+        self._held_at_start: HeldAtStart | None = None
+        if s.run.stationary_start:
+            self.disputes.book.add_standing(0)
+            self._held_at_start = HeldAtStart(self.offending.free_at, s.crime.incapacitation_days, self.warmup_hours,
+                                              self.run_seed)
         self.calls = Calls(s.calls, self.city, self.residents, self.run_seed, levers=self.levers)
         self.dispatcher = Dispatcher(self.env, self.fleet, self.city, s.dispatch, self.run_seed,
                                      on_scene=self._on_scene)
@@ -157,6 +164,11 @@ class PinganModel(mesa.Model):
         year = self.year_index(h)
         hour_in_year = (h - self.warmup_hours) % HOURS_PER_YEAR
         how = h % 168
+        if self._held_at_start is not None:
+            if year < 0:
+                self._held_at_start.count_hour(h)
+            elif h == self.warmup_hours:
+                self._held_at_start.hold(h)
         self._interventions_act(h, year, hour_in_year)
         units = self._patrol()
         calls = self._offend(h, how, year) + self._non_crime_calls(h, how, year)
@@ -180,6 +192,10 @@ class PinganModel(mesa.Model):
         rec = self.recorder
         if year >= 0 and hour_in_year == 0:
             self._start_interventions(self.years[year], year)
+        elif h == 0 and self.scenario.run.stationary_start:
+            # Interventions already running in the first counted year (mediation that predates the
+            # package) start with the warm-up, so their queues and cases have settled when counting starts.
+            self._start_interventions(self.years[0], 0)
         if h % 24 == 0:
             self._read_running_costs()
         day_of_year = hour_in_year // 24
@@ -310,6 +326,8 @@ class PinganModel(mesa.Model):
             self.recorder.add("cases_cleared", year, n)
             self.recorder.add("arrests", year, n)
             self.offending.arrest(slots[cleared], cells[cleared], hour)
+            if self._held_at_start is not None and hour < self.warmup_hours:
+                self._held_at_start.count_arrests(slots[cleared], hour)
 
     # --------------------------------------------------------------- running
     def run(self, progress: Callable[[int], None] | None = None) -> None:

@@ -59,6 +59,13 @@ class RunParams(Params):
     years: int = Field(2, ge=1, le=20, description="Counted years.")
     warmup_days: int = Field(28, ge=0, le=MAX_WARMUP_DAYS, description="Days simulated first and not counted "
                              f"(≤ {MAX_WARMUP_DAYS}: ten years; the model settles within weeks).")
+    stationary_start: bool = Field(
+        True, description="Start the slow stocks at their steady state: the disputes live at the run's start "
+        "(DisputeBook.add_standing), the offenders held after an arrest when the counted years begin "
+        "(sim.mechanisms.incapacitation), and interventions already running in the first counted year "
+        "started with the warm-up. Off, every run starts with no disputes, every offender free and every "
+        "intervention off until the first counted year, and those stocks fill over the first counted year "
+        "(the model before the stationary-baseline work).")
     intervention_year: int | None = Field(
         None, description="Year interventions start by default; default: the second year."
     )
