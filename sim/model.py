@@ -127,9 +127,14 @@ class PinganModel(mesa.Model):
         self._acting: list[Intervention] = []  # active, with an hourly hook
         self._hourly_costs: list[tuple[float, float]] = []  # active: (yuan, staff on duty) per hour
         self._starts: list[int] = []
+        # An intervention whose own start year is the first counted year predates the counted years
+        # (Daqing's people's mediation): with a stationary start it runs from the warm-up on.
+        self._running_before: list[bool] = []
         for key, params in s.enabled_interventions().items():
             self.interventions.append(REGISTRY[key](params))
             self._starts.append(params.start_year or s.run.start_year_of_interventions)
+            self._running_before.append(s.run.stationary_start and params.start_year is not None
+                                        and params.start_year <= s.run.first_year)
         self._decay_heat = 0.5 ** (1 / (24 * s.policing.heat_half_life_days))
         self._collect_every = s.run.collect_every_hours
         self._cum = {"recorded_preventable": 0, "calls_for_service": 0}
@@ -192,10 +197,9 @@ class PinganModel(mesa.Model):
         rec = self.recorder
         if year >= 0 and hour_in_year == 0:
             self._start_interventions(self.years[year], year)
-        elif h == 0 and self.scenario.run.stationary_start:
-            # Interventions already running in the first counted year (mediation that predates the
-            # package) start with the warm-up, so their queues and cases have settled when counting starts.
-            self._start_interventions(self.years[0], 0)
+        elif h == 0 and any(self._running_before):
+            # They start with the warm-up, so their queues and cases have settled when counting starts.
+            self._start_interventions(self.years[0], 0, self._running_before)
         if h % 24 == 0:
             self._read_running_costs()
         day_of_year = hour_in_year // 24
@@ -269,10 +273,10 @@ class PinganModel(mesa.Model):
         self.recorder.add("sense_of_safety_pct", year, pct)
         self._guardian_hours[:] = 0.0
 
-    def _start_interventions(self, year_label: int, year: int) -> None:
+    def _start_interventions(self, year_label: int, year: int, which: list[bool] | None = None) -> None:
         started = False
-        for iv, start in zip(self.interventions, self._starts, strict=True):
-            if not iv.active and start <= year_label:
+        for k, (iv, start) in enumerate(zip(self.interventions, self._starts, strict=True)):
+            if not iv.active and start <= year_label and (which is None or which[k]):
                 iv.activate(self)
                 iv.active = True
                 iv.first_year_index = year

@@ -118,7 +118,9 @@ def test_day_by_day_every_dispute_that_arises_is_live_or_ended(city_and_resident
 def test_disputes_new_counts_every_dispute_of_the_counted_year_including_reentries(all_four):
     b, n = all_four.disputes.book, all_four.disputes.book.n
     counted = b.start_day[:n] >= all_four.scenario.run.warmup_days
-    assert 0 < (~counted).sum() < 0.05 * n  # a week's warm-up
+    warm_up = (b.start_day[:n] >= 0) & ~counted
+    assert 0 < warm_up.sum() < 0.05 * n  # a week's warm-up
+    assert (b.start_day[:n][~counted & ~warm_up] == -1).all()  # the rest stood when the run started
     assert all_four.year_rows()[0]["disputes_new"] == counted.sum()
     assert (b.reentries[:n][counted] > 0).sum() > 10
 

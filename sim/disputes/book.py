@@ -113,8 +113,10 @@ _GROW = 4096
 _ACTIVE = int(Outcome.ACTIVE)
 _CALL, _VIOLENCE = int(Stage.CALL), int(Stage.VIOLENCE)
 # First uid of the disputes live when a run starts (DisputeBook.add_standing): above every
-# day × 10 000 000 + rank of a run, and × 8 (a re-entry's uid) still below 2**62.
+# day × 10 000 000 + rank of a run, and × 8 (a re-entry's uid) still below 2**62; each stage
+# has its own range of 2**40.
 _STANDING_UID = 1 << 58
+_STANDING_STAGE_BITS = 40
 
 
 class DisputeBook:
@@ -276,7 +278,7 @@ class DisputeBook:
         dispute calls and violence it feeds — fills over the first months (minor disputes live
         ~27 days, conflicts ~46 and calls ~42 at the default hazards), well past a few weeks of
         warm-up. Disputes at the call stage have had their call, so police have found them.
-        The draws come from their own stream, so the disputes that arise later are unchanged.
+        The draws come from their own streams, so the disputes that arise later are unchanged.
 
         Args:
             day: The run's first day (standing disputes get ``start_day = day − 1``).
@@ -284,22 +286,27 @@ class DisputeBook:
         Returns:
             Their rows.
         """
-        rng = stream(self.seed, "disputes.standing")
-        counts = rng.poisson(self.stationary_stage_means())  # (cells, types, stages)
-        cells, kinds, stages = np.nonzero(counts)
-        reps = counts[cells, kinds, stages]
-        cells, kinds, stages = np.repeat(cells, reps), np.repeat(kinds, reps), np.repeat(stages, reps)
-        household = self._pick_households(cells, rng.random(len(cells)))
-        rows = self._append(len(cells))
-        # Their own uid range, below the re-entry bit (2**62) even after a re-entry's ×8.
-        self.uid[rows] = np.uint64(_STANDING_UID) + np.arange(len(rows), dtype=np.uint64)
-        self.household[rows] = household
-        self.cell[rows] = cells
-        self.kind[rows] = kinds
-        self._start(rows, day - 1)
-        self.stage[rows] = stages
-        self.found[rows] = stages == _CALL
-        return rows
+        means = self.stationary_stage_means()  # (cells, types, stages)
+        added = []
+        for stage in range(means.shape[2]):
+            # Each stage from its own stream and uid range: a hazard of a later stage changes that
+            # stage's stock only, and the same disputes stand at the earlier ones.
+            rng = stream(self.seed, f"disputes.standing.{Stage(stage).name.lower()}")
+            counts = rng.poisson(means[:, :, stage])
+            cells, kinds = np.nonzero(counts)
+            reps = counts[cells, kinds]
+            cells, kinds = np.repeat(cells, reps), np.repeat(kinds, reps)
+            rows = self._append(len(cells))
+            self.uid[rows] = np.uint64(_STANDING_UID + (stage << _STANDING_STAGE_BITS)) + \
+                np.arange(len(rows), dtype=np.uint64)
+            self.household[rows] = self._pick_households(cells, rng.random(len(cells)))
+            self.cell[rows] = cells
+            self.kind[rows] = kinds
+            self._start(rows, day - 1)
+            self.stage[rows] = stage
+            self.found[rows] = stage == _CALL
+            added.append(rows)
+        return np.concatenate(added)
 
     def _start(self, rows: np.ndarray, day: int) -> None:
         self.stage[rows] = Stage.MINOR

@@ -66,10 +66,10 @@ class RunParams(Params):
     stationary_start: bool = Field(
         True, description="Start the slow stocks at their steady state: the disputes live at the run's start "
         "(DisputeBook.add_standing), the offenders held after an arrest when the counted years begin "
-        "(sim.mechanisms.incapacitation), and interventions already running in the first counted year "
-        "started with the warm-up. Off, every run starts with no disputes, every offender free and every "
-        "intervention off until the first counted year, and those stocks fill over the first counted year "
-        "(the model before the stationary-baseline work).")
+        "(sim.mechanisms.incapacitation), and interventions whose own ``start_year`` is the first counted "
+        "year started with the warm-up (they predate the counted years, as Daqing's mediation does). Off, "
+        "every run starts with no disputes, every offender free and every intervention off until its year, "
+        "and those stocks fill over the first counted year (the model before the stationary-baseline work).")
     intervention_year: int | None = Field(
         None, description="Year interventions start by default; default: the second year."
     )
