@@ -43,6 +43,7 @@ from sim.levers import Levers
 from sim.mechanisms.calls import Call, Calls
 from sim.mechanisms.clearance import clearance_probability
 from sim.mechanisms.crime_types import ASSAULT, CRIME_TYPES
+from sim.mechanisms.incapacitation import HeldAtStart
 from sim.mechanisms.incident_map import IncidentMap
 from sim.mechanisms.offending import Offending
 from sim.mechanisms.safety import survey
@@ -119,6 +120,12 @@ class PinganModel(mesa.Model):
         self.fleet.add_station_units(station_unit_count(self.city, s.policing))
         self.offending = Offending(s.crime, self.city, self.residents, self.run_seed,
                                    propensity=self.levers.offender_propensity)
+        # Slow stocks start settled: disputes already live, and offenders held when the counted years begin.
+        self._held_at_start: HeldAtStart | None = None
+        if s.run.stationary_start:
+            self.disputes.book.add_standing(0)
+            self._held_at_start = HeldAtStart(self.offending.free_at, s.crime.incapacitation_days, self.warmup_hours,
+                                              self.run_seed)
         self.calls = Calls(s.calls, self.city, self.residents, self.run_seed, levers=self.levers)
         self.dispatcher = Dispatcher(self.env, self.fleet, self.city, s.dispatch, self.run_seed,
                                      on_scene=self._on_scene)
@@ -131,9 +138,14 @@ class PinganModel(mesa.Model):
         self._acting: list[Intervention] = []  # active, with an hourly hook
         self._hourly_costs: list[tuple[float, float]] = []  # active: (yuan, staff on duty) per hour
         self._starts: list[int] = []
+        # An intervention whose own start year is the first counted year predates the counted years
+        # (Daqing's people's mediation): with a stationary start it runs from the warm-up on.
+        self._running_before: list[bool] = []
         for key, params in s.enabled_interventions().items():
             self.interventions.append(REGISTRY[key](params))
             self._starts.append(params.start_year or s.run.start_year_of_interventions)
+            self._running_before.append(s.run.stationary_start and params.start_year is not None
+                                        and params.start_year <= s.run.first_year)
         self._collect_every = s.run.collect_every_hours
         self._cum = {"recorded_preventable": 0, "calls_for_service": 0}
         self.datacollector = mesa.DataCollector(model_reporters={
@@ -176,6 +188,11 @@ class PinganModel(mesa.Model):
         year = self.year_index(h)
         hour_in_year = (h - self.warmup_hours) % HOURS_PER_YEAR
         how = h % 168
+        if self._held_at_start is not None:
+            if year < 0:
+                self._held_at_start.count_hour(h)
+            elif h == self.warmup_hours:
+                self._held_at_start.hold(h)
         self._interventions_act(h, year, hour_in_year)
         units = self._patrol()
         calls = self._offend(h, how, year) + self._non_crime_calls(h, how, year)
@@ -201,6 +218,9 @@ class PinganModel(mesa.Model):
         ctx.hour = h
         if year >= 0 and hour_in_year == 0:
             self._start_interventions(self.years[year], year)
+        elif h == 0 and any(self._running_before):
+            # They start with the warm-up, so their queues and cases have settled when counting starts.
+            self._start_interventions(self.years[0], 0, self._running_before)
         if h % 24 == 0:
             self._read_running_costs()
         day_of_year = hour_in_year // 24
@@ -282,10 +302,10 @@ class PinganModel(mesa.Model):
         self.recorder.add("sense_of_safety_pct", year, pct)
         self._guardian_hours[:] = 0.0
 
-    def _start_interventions(self, year_label: int, year: int) -> None:
+    def _start_interventions(self, year_label: int, year: int, which: list[bool] | None = None) -> None:
         started = False
-        for iv, start in zip(self.interventions, self._starts, strict=True):
-            if not iv.active and start <= year_label:
+        for k, (iv, start) in enumerate(zip(self.interventions, self._starts, strict=True)):
+            if not iv.active and start <= year_label and (which is None or which[k]):
                 iv.activate(self.context)
                 iv.active = True
                 iv.first_year_index = year
@@ -343,6 +363,8 @@ class PinganModel(mesa.Model):
             self.recorder.add("cases_cleared", year, n)
             self.recorder.add("arrests", year, n)
             self.offending.arrest(slots[cleared], cells[cleared], hour)
+            if self._held_at_start is not None and hour < self.warmup_hours:
+                self._held_at_start.count_arrests(slots[cleared], hour)
 
     # --------------------------------------------------------------- running
     def run(self, progress: Callable[[int], None] | None = None) -> None:

@@ -118,7 +118,9 @@ def test_day_by_day_every_dispute_that_arises_is_live_or_ended(city_and_resident
 def test_disputes_new_counts_every_dispute_of_the_counted_year_including_reentries(all_four):
     b, n = all_four.disputes.book, all_four.disputes.book.n
     counted = b.start_day[:n] >= all_four.scenario.run.warmup_days
-    assert 0 < (~counted).sum() < 0.05 * n  # a week's warm-up
+    warm_up = (b.start_day[:n] >= 0) & ~counted
+    assert 0 < warm_up.sum() < 0.05 * n  # a week's warm-up
+    assert (b.start_day[:n][~counted & ~warm_up] == -1).all()  # the rest stood when the run started
     assert all_four.year_rows()[0]["disputes_new"] == counted.sum()
     assert (b.reentries[:n][counted] > 0).sum() > 10
 
@@ -300,3 +302,54 @@ def test_grid_workers_without_staff_find_nothing(simulate, differing_keys):
     assert unstaffed["grid_worker_visits"] == 0 and unstaffed["disputes_settled_on_spot"] == 0
     assert unstaffed.get("disputes_found_by_grid_worker", 0.0) == 0
     assert differing_keys(none, unstaffed, sorted(none)) == []
+
+
+# ------------------------------------------------------- the stock at the start
+def _stage_counts(book: DisputeBook) -> np.ndarray:
+    live = book.outcome[: book.n] == Outcome.ACTIVE
+    return np.bincount(book.stage[: book.n][live], minlength=3)[:3]
+
+
+def test_the_stationary_stock_is_what_a_book_left_alone_settles_at(city_and_residents):
+    city, residents = city_and_residents
+    book = DisputeBook(DisputeParams(), city, residents, seed=5)
+    expected = book.stationary_stage_means().sum(axis=(0, 1))
+    seen = []
+    for day in range(600):  # from empty: the stock fills over the first months, then stays
+        book.arise(day)
+        book.escalate(day)
+        if day >= 300:
+            seen.append(_stage_counts(book))
+    assert np.mean(seen, axis=0) == pytest.approx(expected, rel=0.05)
+    assert expected[0] > expected[1] > expected[2] > 0
+
+
+def test_a_book_that_starts_with_standing_disputes_starts_settled(city_and_residents):
+    city, residents = city_and_residents
+    book = DisputeBook(DisputeParams(), city, residents, seed=5)
+    expected = book.stationary_stage_means().sum(axis=(0, 1))
+    rows = book.add_standing(0)
+    poisson_sd = np.sqrt(expected)  # each stage's count is Poisson
+    assert (np.abs(_stage_counts(book) - expected) < 4 * poisson_sd).all()
+    # Already found by police where they reached the call stage; arisen before the run; own uids.
+    assert book.found[rows].tolist() == (book.stage[rows] == Stage.CALL).tolist()
+    assert (book.start_day[rows] == -1).all() and len(np.unique(book.uid[rows])) == len(rows)
+    first_month = []
+    for day in range(60):
+        new = book.arise(day)
+        assert not np.isin(book.uid[new], book.uid[rows]).any()
+        book.escalate(day)
+        first_month.append(_stage_counts(book))
+    assert (np.abs(np.mean(first_month, axis=0) - expected) < 4 * poisson_sd).all()  # no filling up
+    # (a book that starts empty holds about a tenth of its call-stage stock, on average, over its first 60 days)
+    assert np.mean(first_month, axis=0)[2] > 0.8 * expected[2]
+
+
+def test_standing_disputes_leave_the_disputes_that_arise_later_unchanged(city_and_residents):
+    city, residents = city_and_residents
+    plain, standing = (DisputeBook(DisputeParams(), city, residents, seed=9) for _ in range(2))
+    rows = standing.add_standing(0)
+    new_plain, new_standing = plain.arise(0), standing.arise(0)
+    assert plain.uid[new_plain].tolist() == standing.uid[new_standing].tolist()
+    assert plain.household[new_plain].tolist() == standing.household[new_standing].tolist()
+    assert len(rows) > 0

@@ -122,6 +122,11 @@ _GROW = 4096
 # some ten times more slowly than against an int (same result).
 _ACTIVE = int(Outcome.ACTIVE)
 _CALL, _VIOLENCE = int(Stage.CALL), int(Stage.VIOLENCE)
+# First uid of the disputes live when a run starts (DisputeBook.add_standing): above every
+# day × 10 000 000 + rank of a run, and × 8 (a re-entry's uid) still below 2**62; each stage
+# has its own range of 2**40.
+_STANDING_UID = 1 << 58
+_STANDING_STAGE_BITS = 40
 
 
 class DisputeBook:
@@ -245,6 +250,73 @@ class DisputeBook:
             self.stage[again] = Stage.CONFLICT  # a broken agreement flares up as a conflict
             rows = np.concatenate([rows, again])
         return rows
+
+    def stationary_stage_means(self) -> np.ndarray:
+        """Expected live disputes per cell, type and stage in the steady state of the book alone.
+
+        The state the book settles into when disputes only arise, escalate and lapse (nothing
+        finds or handles them: a run before any intervention starts), seen at midnight before the
+        day's disputes arise. Disputes arise as a Poisson stream and move through the stages
+        independently of each other, so the number at each stage is Poisson with mean
+        ``rate × (days expected at that stage per dispute that arises)`` (an M/G/∞ queue). Each
+        day a dispute at stage k climbs with chance ``e_k = 1 − exp(−escalation_k)`` and lapses
+        with ``l_k = 1 − exp(−lapse_k)`` (:meth:`escalate`), stays with ``s_k = 1 − e_k − l_k``;
+        one that arose on an earlier day is seen at the minor stage ``s_0 / (1 − s_0)`` times on
+        average, and one that climbs into stage k is seen ``1 / (1 − s_k)`` times. A stage nothing
+        leaves (both hazards 0) has no steady state: it, and the stages after it, start empty.
+
+        Returns:
+            Array (cells, types, 3): minor, conflict and call stage.
+        """
+        p = self.p
+        climb = 1 - np.exp(-np.asarray(p.escalation_per_day, dtype=float))
+        lapse = np.minimum(1 - np.exp(-np.asarray(p.lapse_per_day, dtype=float)), 1 - climb)
+        leave = climb + lapse
+        seen = np.zeros(3)
+        if leave[0] > 0:
+            seen[0] = (1 - leave[0]) / leave[0]  # arose on an earlier day, still minor
+        reach = 1.0
+        for k in (1, 2):
+            reach = reach * climb[k - 1] / leave[k - 1] if leave[k - 1] > 0 else 0.0  # share that ever reach k
+            seen[k] = reach / leave[k] if leave[k] > 0 else 0.0
+        return self._expected[:, :, None] * seen[None, None, :]
+
+    def add_standing(self, day: int) -> np.ndarray:
+        """Disputes already live when the run starts, drawn from :meth:`stationary_stage_means`.
+
+        Without them every run starts with no disputes, and the stock of live disputes — with the
+        dispute calls and violence it feeds — fills over the first months (minor disputes live
+        ~27 days, conflicts ~46 and calls ~42 at the default hazards), well past a few weeks of
+        warm-up. Disputes at the call stage have had their call, so police have found them.
+        The draws come from their own streams, so the disputes that arise later are unchanged.
+
+        Args:
+            day: The run's first day (standing disputes get ``start_day = day − 1``).
+
+        Returns:
+            Their rows.
+        """
+        means = self.stationary_stage_means()  # (cells, types, stages)
+        added = []
+        for stage in range(means.shape[2]):
+            # Each stage from its own stream and uid range: a hazard of a later stage changes that
+            # stage's stock only, and the same disputes stand at the earlier ones.
+            rng = stream(self.seed, f"disputes.standing.{Stage(stage).name.lower()}")
+            counts = rng.poisson(means[:, :, stage])
+            cells, kinds = np.nonzero(counts)
+            reps = counts[cells, kinds]
+            cells, kinds = np.repeat(cells, reps), np.repeat(kinds, reps)
+            rows = self._append(len(cells))
+            self.uid[rows] = np.uint64(_STANDING_UID + (stage << _STANDING_STAGE_BITS)) + \
+                np.arange(len(rows), dtype=np.uint64)
+            self.household[rows] = self._pick_households(cells, rng.random(len(cells)))
+            self.cell[rows] = cells
+            self.kind[rows] = kinds
+            self._start(rows, day - 1)
+            self.stage[rows] = stage
+            self.found[rows] = stage == _CALL
+            added.append(rows)
+        return np.concatenate(added)
 
     def _start(self, rows: np.ndarray, day: int) -> None:
         self.stage[rows] = Stage.MINOR
