@@ -212,3 +212,23 @@ def test_bad_calibrate_options_are_refused(args, words, capsys, tmp_path):
     assert e.value.code == 2
     assert words in capsys.readouterr().err
     assert not (tmp_path / "o").exists()
+
+
+@pytest.mark.slow
+def test_the_scores_set_defaults_prior_posterior_and_leave_one_out_side_by_side(tiny):
+    cfg, out, summary, _ = tiny
+    samples = pd.read_csv(out / "predictive_samples.csv")
+    counts = samples.groupby("source", sort=False).size()
+    assert counts.to_dict() == {"defaults": cfg.draws, "prior": cfg.design, "posterior": cfg.draws,
+                                "leave-one-out": cfg.draws}
+    # The defaults and the posterior draws share their seeds (common random numbers).
+    assert (samples.loc[samples["source"] == "defaults", "seed"].to_numpy()
+            == samples.loc[samples["source"] == "posterior", "seed"].to_numpy()).all()
+    table = pd.read_csv(out / "scores_summary.csv")
+    assert table["source"].tolist() == ["defaults", "prior", "posterior", "leave-one-out"]
+    assert [row["source"] for row in summary["scores"]] == table["source"].tolist()
+    # The committed tables are what the command rewrites from the samples alone.
+    before = {name: (out / name).read_bytes() for name in ("scores.csv", "scores_summary.csv")}
+    from sim.calibration.scoring import main as rescore
+    assert rescore([str(out), "--targets", str(Path(cfg.targets))]) == 0
+    assert {name: (out / name).read_bytes() for name in before} == before

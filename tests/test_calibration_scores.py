@@ -10,7 +10,6 @@ import pytest
 from scipy import stats
 
 from sim.calibration import load_targets
-from sim.calibration.state import target_spread
 from sim.calibration.scores import (
     central_interval,
     crps_sample,
@@ -21,6 +20,7 @@ from sim.calibration.scores import (
     score_table,
     target_groups,
 )
+from sim.calibration.state import target_spread
 
 
 def normal_crps(mu: float, sigma: float, y: float) -> float:

@@ -21,6 +21,9 @@ leave-one-out — each stage a module, run in order by :class:`Calibration`.
    each intervention accounts for (switched off in turn, common random numbers, the same draws).
 6. **Leave one city out** (:mod:`sim.calibration.leave_one_out`, emulator method): each city
    predicted by a calibration on the same design without its targets.
+7. **Scores** (:mod:`sim.calibration.scoring`): the predictive samples of the shipped defaults, the
+   prior, the posterior and leave-one-out, each scored against every target (PIT, inside the
+   50 %/90 % intervals, interval score, CRPS), side by side.
 
 Distances, hits and the configuration are described in :mod:`sim.calibration.state`.
 """
@@ -35,7 +38,7 @@ from collections.abc import Callable
 import numpy as np
 import pandas as pd
 
-from sim.calibration import attribution, design, inference, leave_one_out, predictive, screening
+from sim.calibration import attribution, design, inference, leave_one_out, predictive, scoring, screening
 from sim.calibration.abc import ABCResult
 from sim.calibration.state import CalibrationConfig, CalibrationState, target_spread
 from sim.experiments.store import model_version
@@ -82,6 +85,14 @@ class Calibration(CalibrationState):
         """Stage 6, :func:`sim.calibration.leave_one_out.leave_one_out`: ``holdout-<city>/``, ``leave_one_out.csv``."""
         return leave_one_out.leave_one_out(self)
 
+    def score(self) -> pd.DataFrame:
+        """Stage 7, :mod:`sim.calibration.scoring`: ``predictive_samples.csv``, ``scores.csv``,
+        ``scores_summary.csv`` (defaults, prior, posterior and leave-one-out side by side)."""
+        scoring.predictive_samples(self)
+        _, summary = scoring.score_files(self.out, self.targets, self.scales)
+        self.scores_summary = summary
+        return summary
+
     def run(self, plots: bool = True) -> dict:
         """Screen, infer, predict, report; returns the summary also written to ``summary.json``."""
         started = time.time()
@@ -104,6 +115,7 @@ class Calibration(CalibrationState):
             timed("attribution", self.attribute)
         if self.config.leave_one_out:
             timed("leave_one_out", self.leave_one_out)
+        timed("scores", self.score)
         if plots:
             from sim.calibration.plots import plot_all
 
@@ -133,6 +145,7 @@ class Calibration(CalibrationState):
             t = self.leave_one_out_table
             summary["leave_one_out"] = {c: {"hits": int(g["hit"].astype(bool).sum()), "targets": int(len(g))}
                                         for c, g in t.groupby("city")}
+        summary["scores"] = self.scores_summary.to_dict(orient="records")
         (self.out / "summary.json").write_text(json.dumps(summary, indent=2, default=float) + "\n")
         self.log(f"calibration done in {summary['wall_seconds']:.0f} s: {summary['hits']} of "
                  f"{summary['targets_compared']} targets hit; {summary['simulations']['total']} simulations")

@@ -35,6 +35,7 @@ def leave_one_out(cal: CalibrationState) -> pd.DataFrame:
     if cal.emulators is None:
         fit_emulators(cal)
     tables = []
+    cal.leave_one_out_stats = {}
     for city in sorted(set(cal.targets.loc[cal.compared, "city"])):
         started = time.time()
         cal.log(f"leave-one-out: {city}")
@@ -52,6 +53,7 @@ def leave_one_out(cal: CalibrationState) -> pd.DataFrame:
         infer(child)
         held = child.targets.loc[child.held_out & child.compared, "scenario"]
         pred = predict(child, sorted(set(held)))
+        cal.leave_one_out_stats[city] = child.predictive_stats
         pred = pred[pred["held_out"] & pred["compared"]]
         summary = {
             "held_out": city, "wall_seconds": round(time.time() - started, 1),

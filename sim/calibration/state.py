@@ -281,6 +281,8 @@ class CalibrationState:
         self.result: ABCResult | None = None  # the inference's ABC-SMC result
         self.emulator_seconds: dict[str, float] = {}
         self.predictive: pd.DataFrame | None = None  # the posterior-predictive table
+        self.predictive_stats: np.ndarray | None = None  # its samples, draws × targets
+        self.leave_one_out_stats: dict[str, np.ndarray] = {}  # per city left out: its predictive samples
 
     def close(self) -> None:
         """Close the results store if this calibration opened it."""

@@ -44,6 +44,7 @@ from sim.space.presets import PRESETS
 
 __all__ = [
     "COLUMNS",
+    "OPTIONAL_COLUMNS",
     "KINDS",
     "RESCALABLE_LEVELS",
     "MIN_SCALE",
@@ -66,6 +67,9 @@ __all__ = [
 #: Columns of the targets table, in order.
 COLUMNS: tuple[str, ...] = ("target_id", "city", "period", "metric", "value", "kind", "tolerance", "scenario",
                             "source_file", "figure_as_printed", "note")
+#: Optional columns: ``fitted_by_hand`` names the scenario constant that was chosen to match the
+#: target (empty if none); such a target is still fitted but left out of the scores' headline counts.
+OPTIONAL_COLUMNS: tuple[str, ...] = ("fitted_by_hand",)
 #: Kinds of target: a count, a share (``*_rate`` as a fraction, ``*_pct`` in percent), or a year-on-year
 #: change in percent.
 KINDS: tuple[str, ...] = ("level", "rate", "yoy_change")
@@ -213,12 +217,16 @@ def load_targets(path: str | Path) -> pd.DataFrame:
         raise CalibrationFileError(f"{path}: cannot read the targets table ({e})") from None
     cols = list(df.columns)
     missing = [c for c in COLUMNS if c not in cols]
-    extra = [c for c in cols if c not in COLUMNS]
+    extra = [c for c in cols if c not in COLUMNS and c not in OPTIONAL_COLUMNS]
     if missing or extra:
         parts = [f"missing column(s) {missing}" if missing else "", f"unknown column(s) {extra}" if extra else ""]
-        raise CalibrationFileError(f"{path}: {'; '.join(p for p in parts if p)}; expected exactly {list(COLUMNS)}")
+        raise CalibrationFileError(f"{path}: {'; '.join(p for p in parts if p)}; expected {list(COLUMNS)}"
+                                  f" and optionally {list(OPTIONAL_COLUMNS)}")
     if df.empty:
         raise CalibrationFileError(f"{path}: the targets table has no rows")
+    for column in OPTIONAL_COLUMNS:
+        if column not in df:
+            df[column] = ""
 
     errors: list[str] = []
     metrics = model_metrics()

@@ -26,6 +26,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from sim.csv_output import write_csv
 from sim.experiments.runner import metrics_frame, run_tasks, scenario_tasks
 from sim.experiments.summary import mean_interval, relative_change
 from sim.scenario.loader import load_scenario
@@ -127,9 +128,9 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     frame = run_baselines(args.cities, args.replicates, args.years, args.scale, args.seed, args.jobs, args.overrides)
     args.out.mkdir(parents=True, exist_ok=True)
-    frame.to_csv(args.out / "metrics.csv", index=False, float_format="%.10g")
+    write_csv(frame, args.out / "metrics.csv", float_format="%.10g")
     table = year_drift(frame)
-    table.to_csv(args.out / "stationarity.csv", index=False, float_format="%.6g")
+    write_csv(table, args.out / "stationarity.csv", float_format="%.6g")
     shown = table[["scenario", "metric", "year_from", "year_to", "mean_from", "mean_to", "change_pct",
                    "change_pct_lo", "change_pct_hi", "p_value", "p_holm", "drift"]]
     print(shown.to_string(index=False, float_format=lambda x: f"{x:.3g}"))
