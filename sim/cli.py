@@ -7,7 +7,8 @@
     pingan results STORE [--to FILE] [--sweep NAME]
     pingan calibrate [--targets FILE] [--priors FILE] [--method emulator|simulator] [--design N]
                      [--hold-out CITY | --leave-one-out] [--budget N] [--jobs J] [--out DIR]
-    pingan evidence [--scale F] [--replicates R] [--jobs J] [--out DIR] [--before] [--set KEY=VALUE ...]
+    pingan evidence [--scale F] [--replicates R] [--jobs J] [--out DIR] [--before | --posterior FILE|main]
+                    [--set KEY=VALUE ...]
     pingan validate SCENARIO [SCENARIO ...]
     pingan scenarios
     pingan serve [--host H] [--port P] [--jobs J] [--store FILE]   # the package explorer (extra [app])
@@ -177,6 +178,9 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--out", type=Path, default=Path("results/evidence"), help="output folder")
     ev.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                     help="override a key in every scenario, e.g. crime.patrol_guard=0.3")
+    ev.add_argument("--posterior", type=_posterior, default=None, metavar="FILE",
+                    help="replicate r of every scenario runs with the r-th parameter set drawn from this "
+                         "posterior ('main': the committed calibration's), as pingan run does")
     ev.add_argument("--before", action="store_true",
                     help="measure the pre-evidence model: the mechanisms before they were sized to the "
                          "published evidence (sim.experiments.evidence.PRE_EVIDENCE_MECHANISMS)")
@@ -622,10 +626,12 @@ def _evidence(args) -> int:
         args.overrides = [*PRE_EVIDENCE_MECHANISMS, *args.overrides]
     if args.replicates < 2:
         return _fail("--replicates: expected at least 2 (an interval needs two replicates)")
-    evidence_scenarios(args.overrides)  # every scenario validated before any run
+    scenarios = evidence_scenarios(args.overrides, args.scale)  # every scenario validated before any run
+    vary = posterior_draws(args.posterior, list(scenarios.values()), args.seed)
     _make_folder(args.out)
     _lock_folder(args.out, args.held)
-    df = run_evidence(args.scale, args.replicates, args.jobs, args.seed, args.overrides, progress=not args.quiet)
+    df = run_evidence(args.scale, args.replicates, args.jobs, args.seed, args.overrides, progress=not args.quiet,
+                      vary=vary)
     write_evidence(df, args.out)
     print(evidence_table(df))
     log.info(f"wrote {args.out / 'evidence.csv'} and evidence.md")

@@ -135,3 +135,17 @@ def test_matching_uses_each_control_once_and_reports_when_candidates_run_out():
     features = np.array([[1.0, 0], [1.1, 0], [5.0, 1], [1.05, 0]])
     out = match_controls(features, [0, 1, 3])
     assert out.tolist() == [-1, 2, -1]  # unit 1 is the closest to the only candidate
+
+
+def test_matching_hundreds_of_treated_units_is_the_same_greedy_rule():
+    rng = np.random.default_rng(5)
+    features = rng.normal(size=(3000, 2))
+    treated = rng.choice(3000, 300, replace=False)
+    out = match_controls(features, treated)
+    assert len(set(out.tolist())) == 300 and not set(out.tolist()) & set(treated.tolist())
+    # The first pair made is the closest treated-candidate pair of all.
+    pool = np.setdiff1d(np.arange(3000), treated)
+    z = (features - features.mean(axis=0)) / features.std(axis=0)
+    d = np.linalg.norm(z[treated][:, None, :] - z[pool][None, :, :], axis=2)
+    k, c = np.unravel_index(np.argmin(d), d.shape)
+    assert out[k] == pool[c]

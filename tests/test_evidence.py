@@ -58,9 +58,37 @@ def test_a_verdict_is_inside_when_the_interval_overlaps_the_published_range():
     assert inside["model_lo"] < inside["model_mean"] < inside["model_hi"]
 
 
+def test_rows_unlike_their_study_or_without_one_get_no_verdict():
+    values = np.array([-20.0, -15.0, -12.0])
+    context = EvidenceRow("patrol_calls", "m", "x", "% change", values, PUBLISHED["patrol_calls"]).record()
+    assert context["role"] == "context" and context["verdict"] == "n/a"
+    none = EvidenceRow("auxiliary_police", "m", "x", "", np.full(3, np.nan), PUBLISHED["auxiliary_police"]).record()
+    assert none["role"] == "none" and none["verdict"] == "n/a" and none["replicates"] == 0
+    design = EvidenceRow("k", "m", "x", "% change", values, PUBLISHED["cameras_area_vs_control"]).record()
+    assert design["role"] == "input" and design["verdict"] == "inside"
+
+
+def test_every_published_figure_says_what_it_is_to_the_model():
+    roles = {key: p.role for key, p in PUBLISHED.items()}
+    # The seeds' figures are calibration targets, fitted there; a figure a parameter was sized to is an input.
+    assert {k for k, r in roles.items() if r == "target"} == {"package_preventable", "package_calls",
+                                                             "daqing_effective", "dispute_resolved_share"}
+    assert roles["cameras_covered_cells"] == roles["hot_spot_patrol_offences"] == "input"
+    assert roles["compound_burglary_ratio"] == roles["mediation_success"] == "input"
+    # Every seed intervention without an evaluation has a row saying so.
+    assert {"crackdown_package", "two_station_linkage", "auxiliary_police",
+            "special_population_management"} <= {k for k, r in roles.items() if r == "none"}
+
+
 def test_every_scenario_of_the_harness_validates_with_overrides():
     scen = evidence_scenarios(["city.attractor_sites_per_100k=0"])
-    assert set(scen) == {"base", "cameras", "patrol_x2", "compounds", "hot_spots", "package", "daqing"}
+    assert set(scen) == {"base", "cameras", "camera_scheme", "patrol_x2", "compounds", "hot_spots", "package",
+                         "package_no_crackdown", "daqing"}
+    # The camera scheme covers a tenth of the inhabited cells, the most attractive ones, as clusters.
+    video = scen["camera_scheme"].interventions.video
+    assert video.placement == "given" and len(video.sites) >= 4
+    assert not scen["package_no_crackdown"].interventions.crackdown.enabled
+    assert scen["package"].interventions.crackdown.enabled
     assert scen["patrol_x2"].policing.units_per_100k_residents == 2 * scen["base"].policing.units_per_100k_residents
     assert all(s.city.attractor_sites_per_100k == 0 for s in scen.values())
 

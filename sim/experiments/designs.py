@@ -296,13 +296,17 @@ def match_controls(features: np.ndarray, treated, eligible=None) -> np.ndarray:
     dist = np.linalg.norm(z[treated][:, None, :] - z[pool][None, :, :], axis=2) if len(pool) else \
         np.zeros((len(treated), 0))
     out = np.full(len(treated), -1, dtype=np.int64)
+    # Repeatedly taking the closest remaining pair is taking the pairs in order of distance, skipping
+    # those whose treated unit or candidate is already matched: one sort instead of a loop per match.
+    order = np.argsort(dist, axis=None, kind="stable")
+    done = np.zeros(len(treated), dtype=bool)
     free = np.ones(len(pool), dtype=bool)
-    remaining = list(range(len(treated)))
-    while remaining and free.any():
-        best = [(float(np.min(np.where(free, dist[k], np.inf))), k) for k in remaining]
-        _, k = min(best)
-        c = int(np.argmin(np.where(free, dist[k], np.inf)))
-        out[k] = pool[c]
-        free[c] = False
-        remaining.remove(k)
+    left = min(len(treated), len(pool))
+    for k, c in zip(*np.unravel_index(order, dist.shape), strict=True):
+        if left == 0:
+            break
+        if done[k] or not free[c]:
+            continue
+        out[k], done[k], free[c] = pool[c], True, False
+        left -= 1
     return out

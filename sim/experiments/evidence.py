@@ -13,10 +13,13 @@ Scenarios (all built from the built-in files with ``--set``-style overrides,
 - ``base``: ``suizhou_baseline`` (no interventions; 2021 then 2022).
 - ``cameras``: ``base`` with ``interventions.video`` on from 2022 (54 000 cameras at full
   scale, placed at hot spots, the CCTV-scheme layout the meta-analyses evaluated).
+- ``camera_scheme``: ``base`` with a city-centre camera scheme from 2022 (:func:`camera_scheme_sites`),
+  compared with matched control cells as the meta-analysis compared schemes with control areas.
 - ``patrol_x2``: ``base`` with ``policing.units_per_100k_residents`` doubled (both years).
 - ``compounds``: ``base`` with ``interventions.smart_compounds`` on from 2022.
 - ``hot_spots``: ``base`` with the hot-spot patrol (:data:`HOT_SPOT_PATROL`) from 2022.
 - ``package``: ``suizhou_2022`` (the seed's package, year on year).
+- ``package_no_crackdown``: ``suizhou_2022`` without its crackdown campaigns.
 - ``daqing``: ``daqing_2021`` (the seed's package, year on year; its people's mediation runs
   both years).
 
@@ -47,7 +50,8 @@ import pandas as pd
 from joblib import Parallel, delayed
 
 from sim.csv_output import write_csv
-from sim.experiments.runner import RunResult, Task, local_workers, run_one, run_tasks, scenario_tasks
+from sim.experiments.designs import match_controls, relative_effect_size, spot_comparison
+from sim.experiments.runner import RunResult, Task, Vary, local_workers, run_one, run_tasks, scenario_tasks
 from sim.experiments.summary import mean_interval, relative_change
 from sim.mechanisms.crime_types import CRIME_TYPES, PREVENTABLE
 from sim.observers import Observer
@@ -105,20 +109,46 @@ TOP_SHARE_OF_CELLS = 0.05
 NEAR_REPEAT_DAYS = 14.0
 #: Time permutations for the Knox expectation (Johnson et al. 2007 used Monte-Carlo permutation).
 NEAR_REPEAT_PERMUTATIONS = 20
+#: Share of the inhabited cells a city-centre camera scheme covers (assumed: the order of the town and
+#: city-centre schemes in Welsh & Farrington's review, a part of the city with controls beside it).
+CAMERA_SCHEME_SHARE = 0.1
+#: Cameras per covered cell of the scheme at full scale: about what the 54 000 cameras placed at hot spots
+#: give a covered cell (~44 per cell at scale 0.1, over ~120 of Suizhou's ~140 cells there).
+CAMERA_SCHEME_CAMERAS_PER_SITE = 440
 #: Smart compounds at full scale in the ``compounds`` scenario: more than Daqing's 46 so that a
 #: 0.1-scale city has ~20 treated cells (with 5 the burglary counts are too small to compare).
 COMPOUNDS_FULL_SCALE = 200
 
 
+#: What a row's published figure is to the model (``Published.role``):
+#: - ``check``: not used to set anything; agreement is evidence;
+#: - ``input``: a parameter was sized so that this output (or another measure of the same study) lands on
+#:   it; agreement shows the sizing held, not that the model predicts it;
+#: - ``target``: a calibration target, fitted by the calibration (its scores are in docs/calibration.md);
+#: - ``context``: the study measured something unlike the model's measure here; shown, not compared;
+#: - ``none``: no comparable published evaluation was found; the row says what the model assumes.
+ROLES = ("check", "input", "target", "context", "none")
+
+
 @dataclass(frozen=True)
 class Published:
-    """A published figure: point, range used for the verdict, and where it comes from."""
+    """A published figure: point, range used for the verdict, where it comes from, and its role."""
 
     figure: float
     lo: float
     hi: float
     source: str
     note: str = ""
+    role: str = "check"
+
+    def __post_init__(self):
+        if self.role not in ROLES:
+            raise ValueError(f"role: expected one of {ROLES}, got {self.role!r}")
+
+    @property
+    def compared(self) -> bool:
+        """Whether the model's interval is set against the published range (not for context or none)."""
+        return self.role not in ("context", "none") and not (math.isnan(self.lo) or math.isnan(self.hi))
 
 
 #: The published figures, by measure key. "verified" in a source means the number was checked
@@ -130,22 +160,24 @@ PUBLISHED: dict[str, Published] = {
         "53(2):133-157: 50 % of crime at 2.1-6.0 % of street segments in 8 cities (Seattle 4.7-6.1 %, "
         "16 years); verified (abstract and summaries)",
         "range = share at the top 5 % implied by 50 % at 2.1-6.0 % (approximate); street segments "
-        "(~100 m) vs 0.5 km cells here, so the model's unit is coarser"),
+        "(~100 m) vs 0.5 km cells here, so the model's unit is coarser", role="input"),
     "cameras_preventable": Published(
         -16.0, -24.0, -7.0,
         "Welsh B.C. & Farrington D.P. (2009) Public area CCTV and crime prevention: an updated "
         "systematic review and meta-analysis, Justice Quarterly 26(4):716-745: ~16 % fewer crimes in "
         "CCTV areas vs controls (44 evaluations); figure from the issue, not re-verified; range assumed",
-        "model: recorded preventable cases in the intervention year, city-wide, vs base"),
+        "model: recorded preventable cases in the intervention year, city-wide, vs base. Not comparable: the "
+        "meta-analysis compares camera areas with control areas (the row cameras_area_vs_control does)",
+        role="context"),
     "cameras_vehicle": Published(
         -51.0, -60.0, -35.0,
         "Welsh & Farrington (2009): car parks ~ -51 % (vehicle crime); from the issue; the 2002 review "
         "found car parks -41 % (verified via secondary summary); range assumed",
-        "model: recorded vehicle crime in the intervention year, city-wide"),
+        "model: recorded vehicle crime in the intervention year, city-wide", role="input"),
     "cameras_covered_cells": Published(
         -16.0, -24.0, -7.0,
         "Welsh & Farrington (2009), as above (area-level effect in camera areas)",
-        "model: recorded offences of every type in the cells given cameras, vs the same cells in base"),
+        "model: recorded offences of every type in the cells given cameras, vs the same cells in base", role="input"),
     "patrol_calls": Published(
         -9.5, -13.0, -6.0,
         "Sherman L.W. & Weisburd D. (1995) General deterrent effects of police patrol in crime "
@@ -153,19 +185,22 @@ PUBLISHED: dict[str, Published] = {
         "observed patrol presence at 55 of 110 Minneapolis hot spots, total crime calls -6 % to -13 %; "
         "verified (abstract). Braga et al. (2019, Campbell review): small significant effect, "
         "d~0.13 (from the issue, not re-verified)",
-        "model: all calls for service, city-wide, with every patrol unit doubled"),
+        "model: all calls for service, city-wide, with every patrol unit doubled. Not comparable: the trial "
+        "treated 55 hot spots against 55 control spots (the row hot_spots_vs_control_spots does)",
+        role="context"),
     "patrol_hotspot_offences": Published(
         -9.5, -13.0, -6.0,
         "Sherman & Weisburd (1995), as above",
         "model: recorded offences in the base run's top 5 % cells of the first year (its hot spots), "
-        "second year; proxy for crime calls there (calls by cell are not an output)"),
+        "second year; proxy for crime calls there (calls by cell are not an output). Not comparable: every "
+        "unit city-wide doubled, not a patrol rota at chosen spots", role="context"),
     "hot_spot_patrol_offences": Published(
         -9.5, -13.0, -6.0,
         "Sherman & Weisburd (1995), as above: treated hot spots, ~2x observed patrol presence as "
         "intermittent unpredictable stops, total crime calls -6 % to -13 % vs control hot spots; Braga et "
         "al. (2019): small significant effect",
         "model: recorded offences (proxy for crime calls) at the rota's hot spots, intervention year, vs the "
-        "same cells in base"),
+        "same cells in base", role="input"),
     "near_repeat_burglary": Published(
         math.nan, 1.1, 3.0,
         "Johnson S.D., Bernasco W., Bowers K.J. et al. (2007) Space-time patterns of risk: a cross "
@@ -173,50 +208,100 @@ PUBLISHED: dict[str, Published] = {
         "in 10 areas of 5 countries homes within 200 m of a burgled home at elevated risk for at "
         "least two weeks; verified (abstract). Magnitude (Knox ratio 1.1-3) assumed",
         "model: Knox ratio, burglaries in the same 0.5 km cell within 14 days, observed/expected "
-        "under time permutation"),
+        "under time permutation", role="check"),
     "near_repeat_preventable": Published(
         math.nan, 1.1, 3.0,
         "Johnson et al. (2007) for burglary; other property crime assumed similar",
-        "model: as above, all preventable cases"),
+        "model: as above, all preventable cases", role="check"),
     "repeat_victims": Published(
         math.nan, 20.0, 40.0,
         "Farrell & Pease 1993 (British Crime Survey: 4 % of respondents suffered 44 % of its crime); the "
         "share of incidents that are repeats within a year is an assumed, conservative reading",
-        "model: repeat_victimisations / offences_true, base, 2022"),
+        "model: repeat_victimisations / offences_true, base, 2022", role="input"),
     "compound_burglary_ratio": Published(
         0.67, 0.5, 0.85,
         "Addington L.A. & Rennison C.M. (2015, online 2013) Keeping the barbarians outside the gate? "
         "Comparing burglary victimization in gated and non-gated communities, Justice Quarterly "
         "32(1):168-192: gated households 33 % lower odds of burglary (NCVS 2009-2010); verified "
         "(summaries); range assumed",
-        "model: burglaries (true) in compound cells, intervention year, compounds run / base run"),
+        "model: burglaries (true) in compound cells, intervention year, compounds run / base run", role="input"),
     "compound_ring_ratio": Published(
         1.0, 0.9, 1.2,
         "assumed: displacement to adjacent open blocks possible (Addington & Rennison "
         "discuss it); not a measured figure",
-        "model: offences (true) in cells adjacent to compounds, compounds run / base run"),
+        "model: offences (true) in cells adjacent to compounds, compounds run / base run", role="check"),
     "mediation_success": Published(
         77.5, 70.0, 85.0,
         "field studies of mediated disputes: ~70-85 % settle (from the issue; assumed, not verified "
         "here); Chinese administrative reports give 95 %+ (seeds: Daqing 90.1 %, >= 93 %)",
-        "model: mediation_success_rate (formal sessions), daqing_2021, 2021"),
+        "model: mediation_success_rate (formal sessions), daqing_2021, 2021", role="input"),
     "dispute_resolved_share": Published(
         90.1, 88.1, 92.1,
         "seed 002_5234f462d53c6514.txt: Daqing screened and resolved 34 991 disputes, 化解成功率 90.1 % "
         "(resolved over screened, every channel); range: the calibration target's 2-point tolerance",
-        "model: disputes_resolved_rate, daqing_2021, 2021"),
+        "model: disputes_resolved_rate, daqing_2021, 2021", role="target"),
     "package_preventable": Published(
         -58.0, -58.0, -58.0,
         "Suizhou 2022 report (seed 003_d0d6d615d3c4e2fc.txt): preventable cases -58 % year on year",
-        "model: suizhou_2022, recorded preventable cases 2022 vs 2021"),
+        "model: suizhou_2022, recorded preventable cases 2022 vs 2021", role="target"),
     "package_calls": Published(
         -23.0, -23.0, -23.0,
         "Suizhou 2022 report (seed 003_d0d6d615d3c4e2fc.txt): calls for service -23 % year on year",
-        "model: suizhou_2022, calls for service 2022 vs 2021"),
+        "model: suizhou_2022, calls for service 2022 vs 2021", role="target"),
     "daqing_effective": Published(
         -10.0, -10.0, -10.0,
         "Daqing 2021 report (seed 002_5234f462d53c6514.txt): effective incidents -10 % year on year",
-        "model: daqing_2021, effective incidents 2021 vs 2020 (the scenario file advises scale >= 0.25)"),
+        "model: daqing_2021, effective incidents 2021 vs 2020 (the scenario file advises scale >= 0.25)",
+        role="target"),
+    "cameras_area_vs_control": Published(
+        -16.0, -24.0, -7.0,
+        "Welsh & Farrington (2009), as above: relative effect size RES = (a·d)/(b·c) of crimes before (a, c) and "
+        "after (b, d) in the CCTV areas and their control areas, pooled 1.19 (crime -16 % relative to control)",
+        "model: the study's design on one run: recorded offences of every type in the camera cells and in "
+        "matched control cells (nearest on the year before's recorded offences and residents, not next to a "
+        "camera cell), the year before and the year with cameras; shown as 1/RES - 1. The camera weights were "
+        "sized on the covered cells against the same cells without cameras (cameras_covered_cells)",
+        role="input"),
+    "hot_spots_vs_control_spots": Published(
+        -9.5, -13.0, -6.0,
+        "Sherman & Weisburd (1995), as above: crime calls at the treated against the control hot spots, "
+        "before and after (difference in differences; -6 % to -13 % relative to the controls)",
+        "model: the trial's design on one run: recorded offences (proxy for crime calls) at the rota's hot "
+        "spots and at matched control cells (nearest on the year before's recorded offences and residents, not "
+        "next to a hot spot), the year before and the year of the rota; the treated spots' after/before over "
+        "the controls', minus 1. patrol_guard and presence_risk were sized on the hot spots against the same "
+        "cells without the rota (hot_spot_patrol_offences)", role="input"),
+    "crackdown_package": Published(
+        math.nan, math.nan, math.nan,
+        "Sherman L.W. (1990) Police crackdowns: initial and residual deterrence, Crime and Justice 12:1-48 "
+        "(18 case studies: initial deterrence in most, decaying within weeks, some residual deterrence after "
+        "the campaign; no pooled effect size); from a summary, not re-verified here",
+        "no comparable figure: the model assumes a campaign raises the clearance odds of its crime types x1.5 "
+        "and their perceived risk by 0.2 while it runs (crackdown.py, both assumed); model: recorded "
+        "preventable cases 2022, suizhou_2022 against the same package without its campaigns", role="none"),
+    "two_station_linkage": Published(
+        math.nan, math.nan, math.nan,
+        "none found: no controlled evaluation of police stations and judicial offices working jointly "
+        "(两所联动)",
+        "the model assumes joint teams screen households in linked towns (find chance 0.6 per visit) and the "
+        "town's mediation succeeds more often (two_station_linkage.py, all assumed); not measured here",
+        role="none"),
+    "auxiliary_police": Published(
+        math.nan, math.nan, math.nan,
+        "nearest: Cooper C. et al. (2006) A national evaluation of Community Support Officers, Home Office "
+        "Research Study 297 (England and Wales: more visible presence and reassurance, no consistent "
+        "effect on recorded crime); from a summary, not re-verified here",
+        "the model assumes village auxiliary officers guard like a weaker officer on post on duty and find and "
+        "settle village disputes on their rounds (auxiliary_police.py, all assumed); not measured here",
+        role="none"),
+    "special_population_management": Published(
+        math.nan, math.nan, math.nan,
+        "nearest: Lipsey M.W. & Cullen F.T. (2007) The effectiveness of correctional rehabilitation, Annual "
+        "Review of Law and Social Science 3:297-320 (rehabilitative programmes lower reoffending on average, "
+        "supervision and surveillance alone little); from a summary, not re-verified here",
+        "the model assumes regular contact lowers a managed offender's offending by 30 % and disputes in the "
+        "household by 30 % (special_population_management.py, assumed, toward the upper end of treatment "
+        "effects); not measured here", role="none"),
 }
 
 
@@ -255,14 +340,14 @@ class EvidenceRow:
         mean, lo, hi = self.interval()
         p = self.published
         verdict = "n/a"
-        if p is not None and not (math.isnan(lo) or math.isnan(hi)):
+        if p is not None and p.compared and not (math.isnan(lo) or math.isnan(hi)):
             verdict = "inside" if lo <= p.hi and hi >= p.lo else "outside"
         return {
             "key": self.key, "mechanism": self.mechanism, "measure": self.measure, "unit": self.unit,
             "model_mean": mean, "model_lo": lo, "model_hi": hi, "replicates": int(np.sum(~np.isnan(self.values))),
             "published": p.figure if p else math.nan, "published_lo": p.lo if p else math.nan,
             "published_hi": p.hi if p else math.nan, "verdict": verdict,
-            "source": p.source if p else "", "note": p.note if p else "",
+            "source": p.source if p else "", "note": p.note if p else "", "role": p.role if p else "context",
         }
 
 
@@ -319,16 +404,35 @@ def _scenario(name: str, base: str, overrides: list[str]) -> Scenario:
     return load_scenario(base, [f"name={name}", *overrides])
 
 
-def evidence_scenarios(overrides: list[str] | None = None) -> dict[str, Scenario]:
-    """The harness's scenarios by role (see the module docstring); ``overrides`` apply to all."""
+def camera_scheme_sites(scenario: Scenario, scale: float) -> list[list[float]]:
+    """A city-centre camera scheme like those Welsh & Farrington reviewed: the
+    :data:`CAMERA_SCHEME_SHARE` of inhabited cells with the most attraction (markets, stations,
+    nightlife), as ``[x, y]`` positions in km of the city built at ``scale``."""
+    from sim.space.city import build_city
+
+    city = build_city(scenario.city, scale)
+    inhabited = np.flatnonzero(city.residents > 0)
+    k = max(4, round(CAMERA_SCHEME_SHARE * len(inhabited)))
+    top = inhabited[np.argsort(-city.attraction[inhabited], kind="stable")[:k]]
+    return [[round(float(city.x_km[c]), 6), round(float(city.y_km[c]), 6)] for c in top]
+
+
+def evidence_scenarios(overrides: list[str] | None = None, scale: float = 0.1) -> dict[str, Scenario]:
+    """The harness's scenarios by role (see the module docstring); ``overrides`` apply to all; ``scale``
+    places the camera scheme on the city built at that scale."""
     extra = list(overrides or [])
     base = _scenario("evidence_base", "suizhou_baseline", extra)
     units = base.policing.units_per_100k_residents
+    sites = camera_scheme_sites(base, scale)
+    scheme = [f"interventions.video.sites={sites}".replace(" ", ""), "interventions.video.placement=given",
+              f"interventions.video.cameras={CAMERA_SCHEME_CAMERAS_PER_SITE * len(sites)}"]
     return {
         "base": base,
         "cameras": _scenario("evidence_cameras", "suizhou_baseline", [
             *extra, "interventions.video.enabled=true", "interventions.video.cameras=54000",
             "interventions.video.placement=hot_spots"]),
+        "camera_scheme": _scenario("evidence_camera_scheme", "suizhou_baseline", [
+            *extra, "interventions.video.enabled=true", *scheme]),
         "patrol_x2": _scenario("evidence_patrol_x2", "suizhou_baseline", [
             *extra, f"policing.units_per_100k_residents={2 * units}"]),
         "compounds": _scenario("evidence_compounds", "suizhou_baseline", [
@@ -336,6 +440,8 @@ def evidence_scenarios(overrides: list[str] | None = None) -> dict[str, Scenario
             f"interventions.smart_compounds.count={COMPOUNDS_FULL_SCALE}"]),
         "hot_spots": _scenario("evidence_hot_spots", "suizhou_baseline", [*extra, *HOT_SPOT_PATROL]),
         "package": _scenario("suizhou_2022", "suizhou_2022", extra),
+        "package_no_crackdown": _scenario("suizhou_2022_no_crackdown", "suizhou_2022",
+                                          [*extra, "interventions.crackdown.enabled=false"]),
         "daqing": _scenario("daqing_2021", "daqing_2021", extra),
     }
 
@@ -445,6 +551,19 @@ def _measures(res: dict[str, list[RunResult]], logs: dict[str, list[dict]], seed
     rows.append(EvidenceRow("cameras_covered_cells", "cameras", "recorded offences in camera cells, cameras vs none",
                             "% change", np.array(covered, dtype=float), P["cameras_covered_cells"]))
 
+    # The meta-analysis's design on the camera scheme's run itself: camera cells against matched control
+    # cells, the year before the cameras and the year with them (relative effect size, read as a change).
+    area = []
+    for c in res["camera_scheme"]:
+        treated, controls = _treated_and_controls(c, c.treated_cells, residents)
+        a, b = c.cell_incidents[0][treated].sum(), c.cell_incidents[last][treated].sum()
+        cc, d = c.cell_incidents[0][controls].sum(), c.cell_incidents[last][controls].sum()
+        area.append(relative_effect_size(a, b, cc, d).change_pct if min(a, b, cc, d) > 0 else math.nan)
+    rows.append(EvidenceRow("cameras_area_vs_control", "cameras", "recorded offences in a city-centre camera "
+                            "scheme's cells against matched control cells, the year before and the year with "
+                            "cameras (Welsh & Farrington's design)", "% change", np.array(area, dtype=float),
+                            P["cameras_area_vs_control"]))
+
     # 3. Patrol presence doubled: calls city-wide, and recorded offences at the base's hot spots.
     rows.append(EvidenceRow("patrol_calls", "hot-spot patrol", "calls for service, patrol units x2 vs x1",
                             "% change", _pct(_metric(patrol, "calls_for_service", last),
@@ -512,7 +631,33 @@ def _measures(res: dict[str, list[RunResult]], logs: dict[str, list[dict]], seed
     rows.append(EvidenceRow("daqing_effective", "Daqing package", "effective incidents 2021 vs 2020", "% change",
                             _pct(_metric(dq, "effective_incidents", 1), _metric(dq, "effective_incidents", 0)),
                             P["daqing_effective"]))
+    # 8. Seed interventions without a comparable published evaluation: what the model assumes.
+    pkg_cd = _pct(_metric(pkg, "preventable_cases", last), _metric(res["package_no_crackdown"], "preventable_cases",
+                                                                   last))
+    rows.append(EvidenceRow("crackdown_package", "crackdown campaigns", "recorded preventable cases 2022, the "
+                            "Suizhou package against the same package without its campaigns", "% change", pkg_cd,
+                            P["crackdown_package"]))
+    none = np.full(len(base), math.nan)
+    for key, mechanism in (("two_station_linkage", "two-station linkage"), ("auxiliary_police", "auxiliary police"),
+                           ("special_population_management", "special-population management")):
+        rows.append(EvidenceRow(key, mechanism, "no comparable published effect; what the model assumes",
+                                "", none, P[key]))
     return rows
+
+
+def _treated_and_controls(result: RunResult, cells: np.ndarray, residents: np.ndarray
+                          ) -> tuple[np.ndarray, np.ndarray]:
+    """Treated cells and their matched controls (:func:`sim.experiments.designs.match_controls`): the nearest
+    untreated cell on the first counted year's recorded offences and residents, none next to a treated cell.
+    Treated cells left without a control are dropped."""
+    cells = np.unique(np.asarray(cells, dtype=np.int64))
+    eligible = np.ones(result.cell_incidents.shape[1], dtype=bool)
+    eligible[cells] = False
+    eligible[_ring(result, cells)] = False
+    features = np.column_stack([result.cell_incidents[0], residents])
+    controls = match_controls(features, cells, eligible)
+    kept = controls >= 0
+    return cells[kept], controls[kept]
 
 
 def _count(log: dict[str, np.ndarray], year: int, cells: np.ndarray, crime_type: int) -> float:
@@ -533,17 +678,28 @@ def _ring(result: RunResult, cells: np.ndarray) -> np.ndarray:
 
 
 # --------------------------------------------------------------------------- hot-spot patrol
-def _hot_spot_patrol_rows(base: list[RunResult], hot: list[RunResult]) -> list[EvidenceRow]:
+def _hot_spot_patrol_rows(base: list[RunResult], hot: list[RunResult], residents: np.ndarray) -> list[EvidenceRow]:
     """The hot-spot patrol's rows: its hot spots and the cells next to them, intervention year, vs base
-    (paired replicates), and Koper's survival time after a stop."""
+    (paired replicates); the trial's design, treated against matched control spots in the rota's own run;
+    and Koper's survival time after a stop."""
     last = -1
-    spots, ring = [], []
+    spots, ring, trial = [], [], []
     for h, b in zip(hot, base, strict=True):
         cells = h.sites["hot_spot_patrol"]
         spots.append(_pct(h.cell_incidents[last][cells].sum(), b.cell_incidents[last][cells].sum()))
         around = _ring(h, cells)
         ring.append(_pct(h.cell_incidents[last][around].sum(), b.cell_incidents[last][around].sum()))
+        treated, controls = _treated_and_controls(h, cells, residents)
+        if len(treated) >= 2:
+            trial.append(spot_comparison(h.cell_incidents[0][treated], h.cell_incidents[last][treated],
+                                         h.cell_incidents[0][controls], h.cell_incidents[last][controls]).relative_pct)
+        else:
+            trial.append(math.nan)
     return [
+        EvidenceRow("hot_spots_vs_control_spots", "hot-spot patrol", "recorded offences at the rota's hot spots "
+                    "against matched control spots, the year before and the year of the rota (Sherman & "
+                    "Weisburd's design)", "% change", np.array(trial, dtype=float),
+                    PUBLISHED["hot_spots_vs_control_spots"]),
         EvidenceRow("hot_spot_patrol_offences", "hot-spot patrol", "recorded offences at the rota's hot spots, "
                     "hot-spot patrol vs none", "% change", np.array(spots, dtype=float),
                     PUBLISHED["hot_spot_patrol_offences"]),
@@ -558,7 +714,7 @@ def _hot_spot_patrol_rows(base: list[RunResult], hot: list[RunResult]) -> list[E
 
 # --------------------------------------------------------------------------- running
 def run_evidence(scale: float = 0.1, replicates: int = 8, jobs: int = 1, seed: int = 1,
-                 overrides: list[str] | None = None, progress: bool = True) -> pd.DataFrame:
+                 overrides: list[str] | None = None, progress: bool = True, vary: Vary | None = None) -> pd.DataFrame:
     """Run the harness's scenarios and measure every mechanism.
 
     Args:
@@ -568,17 +724,19 @@ def run_evidence(scale: float = 0.1, replicates: int = 8, jobs: int = 1, seed: i
         seed: Base seed of the replicates.
         overrides: ``key.path=value`` overrides applied to every scenario (e.g. a city parameter).
         progress: Show progress bars.
+        vary: Per-replicate parameter sets (e.g. :class:`sim.experiments.pipeline.PosteriorDraws`): replicate
+            *r* of every scenario runs ``vary(scenario, r)``.
 
     Returns:
         One row per measure (see :meth:`EvidenceRow.record` for the columns).
     """
     if replicates < 2:
         raise ValueError(f"replicates must be >= 2 to give an interval, got {replicates}")
-    scen = evidence_scenarios(overrides)
+    scen = evidence_scenarios(overrides, scale)
     logged = ("base", "compounds")
     res: dict[str, list[RunResult]] = {}
     logs: dict[str, list[dict]] = {}
-    tasks = {role: scenario_tasks([s], replicates, seed, scale) for role, s in scen.items()}
+    tasks = {role: scenario_tasks([s], replicates, seed, scale, vary) for role, s in scen.items()}
     plain = [t for role in scen if role not in logged for t in tasks[role]]
     observed = [t for role in logged for t in tasks[role]]
     with local_workers():
@@ -595,7 +753,7 @@ def run_evidence(scale: float = 0.1, replicates: int = 8, jobs: int = 1, seed: i
         res[role] = done[i:i + replicates]
         i += replicates
     residents = _residents_per_cell(scen["base"], scale)
-    rows = _measures(res, logs, seed, residents) + _hot_spot_patrol_rows(res["base"], res["hot_spots"])
+    rows = _measures(res, logs, seed, residents) + _hot_spot_patrol_rows(res["base"], res["hot_spots"], residents)
     return pd.DataFrame([row.record() for row in rows])
 
 
