@@ -607,8 +607,8 @@ def format_paired_run(diff: pd.DataFrame, summary: pd.DataFrame, package: Any, b
     The effect is the package's paired difference from the baseline over replicates run with the
     same seeds (:func:`format_compare`), in each counted year from the first start of an
     intervention the baseline does not have (:func:`intervention_starts`). The year-on-year change
-    (:func:`format_summary`) is what a city reports: it mixes the baseline's own change from one
-    year to the next with the package's effect.
+    (:func:`format_summary`; none with one counted year) is what a city reports: it mixes the
+    baseline's own change from one year to the next with the package's effect.
 
     Args:
         diff: From :func:`sim.experiments.summary.compare` against the baseline (``compare.csv``).
@@ -624,6 +624,9 @@ def format_paired_run(diff: pd.DataFrame, summary: pd.DataFrame, package: Any, b
              "replicate"]
     lines.append(format_compare(effect, metrics, sample) if len(effect) else
                  f"\n  (no counted year from {start} in common with {baseline.name})")
+    if len(own) and (own["year_from"] == own["year_to"]).all():
+        lines.append("\n\nYear on year: one counted year, nothing to compare it with")
+        return "".join(lines)
     lines.append(f"\n\nYear on year, as the city reports it: the package's effect mixed with the baseline's own "
                  f"change from year to year ({baseline.name}'s is in summary.csv)")
     lines.append(format_summary(own, metrics, sample))

@@ -148,6 +148,9 @@ def test_pingan_run_shows_the_effect_from_the_first_year_the_package_runs_then_t
     assert heads == shown
     first, last = pkg.run.year_labels
     assert f"{package}: {last} against {first}" in yoy and f"{baseline}: " not in yoy
+    one_year = df[df["year"] == last]  # one counted year: no year-on-year change to show
+    text = format_paired_run(compare(one_year, baseline), summarise(one_year), pkg, base)
+    assert text.endswith("Year on year: one counted year, nothing to compare it with")
 
 
 # ---- an optimiser study ---------------------------------------------------------------------------
