@@ -46,6 +46,7 @@ from sim.arguments import seed as _seed
 from sim.arguments import whole_number as _whole
 from sim.calibration.targets import CalibrationFileError, default_input
 from sim.csv_output import write_csv
+from sim.experiments.baseline import PairedBaseline, paired_baseline
 from sim.experiments.folder_lock import FolderBusy, FolderLock
 from sim.experiments.pipeline import PipelineResult, posterior_draws, run_scenarios
 from sim.experiments.resources import ResourceError, check_resources
@@ -55,7 +56,6 @@ from sim.experiments.summary import HEADLINE
 from sim.optimise.menu import OptimiseError
 from sim.presentation import MIN_RATE_SCALE, Sample, scale_warning
 from sim.scenario import Scenario, ScenarioError, builtin_scenarios, load_scenario
-from sim.scenario.baseline import PairedBaseline, paired_baseline
 
 __all__ = ["main", "build_parser"]
 

@@ -29,6 +29,7 @@ from typing import Any, Literal, get_args, get_origin
 
 import pandas as pd
 
+from sim.experiments.baseline import NO_INTERVENTIONS, without_interventions
 from sim.experiments.packages import package_table
 from sim.experiments.runner import RunResult, metrics_frame, run_tasks, scenario_tasks
 from sim.experiments.summary import compare, summarise
@@ -36,7 +37,6 @@ from sim.interventions import REGISTRY
 from sim.metrics import METRICS as metric_registry
 from sim.plots import real_map
 from sim.presentation import SIZE_HINTS, Sample, intervention_starts, is_size_field, package_contents
-from sim.scenario.baseline import NO_INTERVENTIONS, without_interventions
 from sim.scenario.loader import ScenarioError, validate_scenario
 from sim.scenario.schema import Scenario
 from sim.space.geography import MapLayers

@@ -21,7 +21,7 @@ from sim.scenario.schema import Scenario
 from sim.space.presets import PRESETS
 
 __all__ = ["ScenarioError", "load_scenario", "load_scenario_data", "apply_overrides",
-           "builtin_scenarios", "resolve_scenario_path", "scenario_problems", "extends_chain"]
+           "builtin_scenarios", "resolve_scenario_path", "scenario_problems"]
 
 
 class ScenarioError(ValueError):
@@ -219,18 +219,10 @@ def load_scenario_data(path: str | Path, _seen: tuple[Path, ...] = ()) -> tuple[
         chain = " -> ".join(str(p) for p in (*_seen, path))
         raise ScenarioError(f"{path}: circular extends: {chain}")
     data = read_yaml_mapping(path)
-    parent_path = _parent(path, data.pop("extends", None))
+    parent = data.pop("extends", None)
     origin = {k: path for k in data}
-    if parent_path is None:
-        return data, origin
-    base, base_origin = load_scenario_data(parent_path, (*_seen, path))
-    return _merge(base, data), {**base_origin, **origin}
-
-
-def _parent(path: Path, parent: object) -> Path | None:
-    """The file a scenario's ``extends:`` names (None without one): relative to the file, else built in."""
     if parent is None:
-        return None
+        return data, origin
     if not isinstance(parent, str):
         raise ScenarioError(f"{path}: key 'extends': expected a file name, got {excerpt(parent)}")
     parent_path = path.parent / parent
@@ -240,23 +232,8 @@ def _parent(path: Path, parent: object) -> Path | None:
         except ScenarioError:
             raise ScenarioError(f"{path}: key 'extends': parent file {excerpt(parent)} not found "
                                 f"(looked in {path.parent})") from None
-    return parent_path.resolve()
-
-
-def extends_chain(path: str | Path) -> list[Path]:
-    """The files a scenario extends, nearest first: its parent, the parent's parent, and so on.
-
-    Raises:
-        ScenarioError: As :func:`load_scenario_data` (unreadable, missing or circular parent).
-    """
-    here = resolve_scenario_path(path).resolve()
-    seen = [here]
-    while (parent := _parent(here, read_yaml_mapping(here).get("extends"))) is not None:
-        if parent in seen:
-            raise ScenarioError(f"{here}: circular extends: {' -> '.join(map(str, [*seen, parent]))}")
-        seen.append(parent)
-        here = parent
-    return seen[1:]
+    base, base_origin = load_scenario_data(parent_path, (*_seen, path))
+    return _merge(base, data), {**base_origin, **origin}
 
 
 def apply_overrides(data: dict, overrides: list[str] | None, source: str = "--set") -> dict:

@@ -23,11 +23,18 @@ from pathlib import Path
 from typing import Any
 
 from sim.interventions import REGISTRY
-from sim.scenario.loader import ScenarioError, extends_chain, load_scenario, validate_scenario
+from sim.scenario.loader import (
+    ScenarioError,
+    load_scenario,
+    load_scenario_data,
+    read_yaml_mapping,
+    resolve_scenario_path,
+    validate_scenario,
+)
 from sim.scenario.schema import MAX_NAME_LENGTH, Scenario
 
-__all__ = ["PairedBaseline", "NO_INTERVENTIONS", "differences", "paired_baseline", "split_overrides",
-           "without_interventions"]
+__all__ = ["PairedBaseline", "NO_INTERVENTIONS", "differences", "extends_chain", "paired_baseline",
+           "split_overrides", "without_interventions"]
 
 #: Appended to a scenario's name for the same scenario with every intervention off.
 NO_INTERVENTIONS = "_no_interventions"
@@ -46,6 +53,23 @@ class PairedBaseline:
 
     scenario: Scenario | None
     reason: str
+
+
+def extends_chain(path: str | Path) -> list[Path]:
+    """The files a scenario extends, nearest first: its parent, the parent's parent, and so on.
+
+    Each parent is found as the loader finds it: relative to the file, else a built-in scenario's name.
+
+    Raises:
+        ScenarioError: As :func:`sim.scenario.loader.load_scenario_data` (unreadable, missing or
+            circular parent), before the chain is walked.
+    """
+    load_scenario_data(path)  # a missing or circular parent is refused here, naming the file
+    here, chain = resolve_scenario_path(path).resolve(), []
+    while isinstance(parent := read_yaml_mapping(here).get("extends"), str):
+        here = (here.parent / parent if (here.parent / parent).is_file() else resolve_scenario_path(parent)).resolve()
+        chain.append(here)
+    return chain
 
 
 def split_overrides(overrides: list[str] | None) -> tuple[list[str], list[str]]:

@@ -9,8 +9,13 @@ import pytest
 import sim.model
 import sim.space.city
 from sim import ScenarioError, load_scenario
-from sim.scenario.baseline import differences, paired_baseline, split_overrides, without_interventions
-from sim.scenario.loader import extends_chain
+from sim.experiments.baseline import (
+    differences,
+    extends_chain,
+    paired_baseline,
+    split_overrides,
+    without_interventions,
+)
 
 
 @pytest.fixture(autouse=True)
