@@ -6,8 +6,6 @@ from pathlib import Path
 
 import pytest
 
-import sim.model
-import sim.space.city
 from sim import ScenarioError, load_scenario
 from sim.experiments.baseline import (
     differences,
@@ -17,17 +15,8 @@ from sim.experiments.baseline import (
     without_interventions,
 )
 
-
-@pytest.fixture(autouse=True)
-def no_simulation(monkeypatch):
-    """Choosing a baseline reads scenario files only: nothing may build a city or a model."""
-
-    def refuse(*args, **kwargs):
-        raise AssertionError("a simulation was started")
-
-    monkeypatch.setattr(sim.model.PinganModel, "__init__", refuse)
-    monkeypatch.setattr(sim.space.city, "build_city", refuse)
-    monkeypatch.setattr(sim.model, "build_city", refuse)
+#: Choosing a baseline reads scenario files only: nothing may build a city or a model (conftest.py).
+pytestmark = pytest.mark.usefixtures("no_simulation")
 
 
 def _pair(name: str | Path, overrides: list[str] | None = None, chosen: str | None = None):
