@@ -415,7 +415,7 @@ def _run(args: argparse.Namespace) -> int:
         pairing = paired_baseline(args.scenario, package, args.overrides, args.baseline)
         if pairing.scenario is not None:
             scenarios.insert(0, pairing.scenario)
-    compared = len(scenarios) > 1 and (args.command == "compare" or pairing is not None)
+    compared = len(scenarios) > 1  # compare's scenarios, or a package and its baseline
     vary = posterior_draws(args.posterior, scenarios, args.seed)
     labels = [s.name for s in scenarios]
     if len(set(labels)) != len(labels):

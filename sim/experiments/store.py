@@ -110,9 +110,9 @@ def _plain(value: Any) -> Any:
 #: computes: editing them keeps stored results. The store itself is one: it only keeps them; so are
 #: the pre-run memory check, the output-folder lock and the CSV writer; the optimiser only writes
 #: scenarios, whose content is part of the run id; tables, figures and reports only read runs, and
-#: the run-and-compare pipeline only orders runs and writes those tables, and choosing a package's
-#: baseline only picks scenarios, the drift check and the study-design statistics only read runs; the
-#: maintainer's tools
+#: the run-and-compare pipeline only orders runs and writes those tables, choosing a package's
+#: baseline only picks scenarios (their content is part of the run id), the drift check and the
+#: study-design statistics only read runs; the maintainer's tools
 #: that derive the shipped geographies and records (their outputs are hashed).
 _NOT_MODEL = frozenset({"app", "calibration", "cli.py", "__main__.py", "_data", "experiments/store.py",
                         "experiments/resources.py", "experiments/folder_lock.py", "csv_output.py", "optimise",
