@@ -1,6 +1,7 @@
 """The ``pingan`` command line: run, compare, sweep and validate scenarios.
 
     pingan run [SCENARIO] [--replicates R] [--seed S] [--scale F] [--jobs J] [--out DIR] [--posterior FILE|main]
+               [--baseline NAME | --no-baseline]
     pingan compare BASE ALT [ALT ...] [same options] [--report FILE.html]
     pingan sweep SPEC [--jobs J] [--backend loky|dask] [--scheduler ADDRESS] [--store FILE]
     pingan sensitivity SPEC [same options as sweep]
@@ -46,15 +47,16 @@ from sim.arguments import seed as _seed
 from sim.arguments import whole_number as _whole
 from sim.calibration.targets import CalibrationFileError, default_input
 from sim.csv_output import write_csv
+from sim.experiments.baseline import PairedBaseline, paired_baseline
 from sim.experiments.folder_lock import FolderBusy, FolderLock
-from sim.experiments.pipeline import posterior_draws, run_scenarios
+from sim.experiments.pipeline import PipelineResult, posterior_draws, run_scenarios
 from sim.experiments.resources import ResourceError, check_resources
 from sim.experiments.runner import BACKENDS
 from sim.experiments.store import StoreError
 from sim.experiments.summary import HEADLINE
 from sim.optimise.menu import OptimiseError
 from sim.presentation import MIN_RATE_SCALE, Sample, scale_warning
-from sim.scenario import ScenarioError, builtin_scenarios, load_scenario
+from sim.scenario import Scenario, ScenarioError, builtin_scenarios, load_scenario
 
 __all__ = ["main", "build_parser"]
 
@@ -159,10 +161,17 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="pingan", description=__doc__.split("\n")[0])
     parser.add_argument("--version", action="version", version=f"pingan {_version()}")
     sub = parser.add_subparsers(dest="command", required=True)
-    run = sub.add_parser("run", parents=[common], help="run a scenario's replicates and summarise year on year")
+    run = sub.add_parser("run", parents=[common], help="run a package and its baseline under common random "
+                         "numbers: the package's effect, then its year-on-year change")
     run.add_argument("scenario", nargs="?", default=DEFAULT_SCENARIO,
                      help=f"scenario file or built-in name (default {DEFAULT_SCENARIO})")
     _run_options(run)
+    pair = run.add_mutually_exclusive_group()
+    pair.add_argument("--baseline", default=None, metavar="NAME",
+                      help="scenario file or built-in name to measure the package against (default: the nearest "
+                           "scenario it extends with no intervention switched on)")
+    pair.add_argument("--no-baseline", action="store_true",
+                      help="run the scenario alone and print its year-on-year change only")
     cmp_ = sub.add_parser("compare", parents=[common], help="compare scenarios with BASE under common random numbers")
     cmp_.add_argument("base")
     cmp_.add_argument("alternatives", nargs="+")
@@ -405,6 +414,12 @@ def _run(args: argparse.Namespace) -> int:
     """``pingan run`` and ``pingan compare``: every scenario is validated before any run."""
     names = [args.scenario] if args.command == "run" else [args.base, *args.alternatives]
     scenarios = [load_scenario(n, args.overrides) for n in names]
+    package, pairing = scenarios[-1], None
+    if args.command == "run" and not args.no_baseline:
+        pairing = paired_baseline(args.scenario, package, args.overrides, args.baseline)
+        if pairing.scenario is not None:
+            scenarios.insert(0, pairing.scenario)
+    compared = len(scenarios) > 1  # compare's scenarios, or a package and its baseline
     vary = posterior_draws(args.posterior, scenarios, args.seed)
     labels = [s.name for s in scenarios]
     if len(set(labels)) != len(labels):
@@ -418,28 +433,29 @@ def _run(args: argparse.Namespace) -> int:
     _check_resources(scenarios, args.scale, args, runs, kept_runs=runs)  # every run is kept for the maps
     if args.scale < MIN_RATE_SCALE:
         log.warning(f"note: {scale_warning(args.scale)}")
-    out = args.out or Path("results") / "_vs_".join(labels)  # names are plain words: inside results/
+    folder = package.name if args.command == "run" else "_vs_".join(labels)
+    out = args.out or Path("results") / folder  # names are plain words: inside results/
     _make_folder(out)
     lock = _lock_folder(out, args.held, announce=False)
     store = _open_store(out / "store.sqlite")
     lock.announce()
     try:
         done = run_scenarios(scenarios, args.replicates, args.seed, args.scale, out, args.jobs, args.backend,
-                             args.scheduler, vary, baseline=labels[0] if args.command == "compare" else None,
+                             args.scheduler, vary, baseline=labels[0] if compared else None,
                              report=getattr(args, "report", None), plots=not args.no_plots, progress=not args.quiet,
                              store=store)
     except KeyboardInterrupt:
         log.warning(f"interrupted; finished runs are kept in {out / 'store.sqlite'}")
         return 130
-    _print_summary(done.summary, done.sample)
     if args.command == "run":
+        _print_run(done, package, scenarios[0] if compared else None, pairing)
         _print_reported(done.summary, args)
-    if args.command == "compare":
+    else:
+        _print_summary(done.summary, done.sample)
         _print_compare(done.compare, done.sample)
         _print_packages(done.packages, done.rings, labels[0], done.sample, done.contents)
     log.info(f"wrote {out / 'metrics.csv'}, {out / 'summary.csv'}"
-             + (", compare.csv, packages.csv, areas_county.csv, areas_town.csv, rings.csv"
-                if args.command == "compare" else "")
+             + (", compare.csv, packages.csv, areas_county.csv, areas_town.csv, rings.csv" if compared else "")
              + ("" if args.no_plots else f" and plots in {out}"))
     return 0
 
@@ -672,6 +688,19 @@ def _print_summary(summary: pd.DataFrame, sample: Sample | None = None) -> None:
     from sim.presentation import format_summary
 
     print(format_summary(summary, sample=sample))
+
+
+def _print_run(done: PipelineResult, package: Scenario, baseline: Scenario | None,
+               pairing: PairedBaseline | None) -> None:
+    """``pingan run``: which baseline and why, the package's paired effect, then its year-on-year change."""
+    from sim.presentation import format_paired_run
+
+    if pairing is not None:
+        print(pairing.reason)
+    if baseline is None:
+        _print_summary(done.summary, done.sample)
+        return
+    print(format_paired_run(done.compare, done.summary, package, baseline, done.sample))
 
 
 def _print_compare(diff: pd.DataFrame, sample: Sample | None = None) -> None:

@@ -44,7 +44,7 @@ __all__ = ["Sample", "SIZE_HINTS", "is_size_field", "figure", "interval", "perce
            "display_label", "headline_rows", "year_on_year_rows", "package_rows", "text_table", "text_records",
            "package_contents", "intervention_starts", "MIN_RATE_SCALE", "scale_warning", "COST_UNIT",
            "at_precision", "objective_label", "front_rows", "robustness_rows", "WHOLE_CITY_COST",
-           "format_summary", "format_compare", "format_reported"]
+           "format_summary", "format_compare", "format_paired_run", "format_reported"]
 
 #: Below this scale a county's few patrol units make rates per 100 000 drift from full scale
 #: (tested agreement from 0.1 up; README, "Command line").
@@ -598,6 +598,39 @@ def format_compare(diff: pd.DataFrame, metrics: tuple[str, ...] = HEADLINE, samp
             lines.append(f"  {sample.caption()}")
         lines.append(text_table(headline_rows(diff, scen, year, metrics, sample)))
     return "\n".join(lines)
+
+
+def format_paired_run(diff: pd.DataFrame, summary: pd.DataFrame, package: Any, baseline: Any,
+                      sample: Sample | None = None, metrics: tuple[str, ...] = HEADLINE) -> str:
+    """``pingan run``'s tables for a package run with its baseline: its effect first, then its year-on-year change.
+
+    The effect is the package's paired difference from the baseline over replicates run with the
+    same seeds (:func:`format_compare`), in each counted year from the first start of an
+    intervention the baseline does not have (:func:`intervention_starts`). The year-on-year change
+    (:func:`format_summary`; none with one counted year) is what a city reports: it mixes the
+    baseline's own change from one year to the next with the package's effect.
+
+    Args:
+        diff: From :func:`sim.experiments.summary.compare` against the baseline (``compare.csv``).
+        summary: From :func:`sim.experiments.summary.summarise` (``summary.csv``).
+        package, baseline: The two :class:`sim.scenario.schema.Scenario`.
+        sample: The :class:`Sample` the counts and costs describe (labelled), or None.
+        metrics: The metrics shown, in order.
+    """
+    start = min(year for year, _ in intervention_starts([package], baseline))
+    effect = diff[(diff["scenario"] == package.name) & (diff["year"] >= start)]
+    own = summary[summary["scenario"] == package.name]
+    lines = ["\nThe package's effect: the difference from the baseline run with the same seeds, replicate by "
+             "replicate"]
+    lines.append(format_compare(effect, metrics, sample) if len(effect) else
+                 f"\n  (no counted year from {start} in common with {baseline.name})")
+    if len(own) and (own["year_from"] == own["year_to"]).all():
+        lines.append("\n\nYear on year: one counted year, nothing to compare it with")
+        return "".join(lines)
+    lines.append(f"\n\nYear on year, as the city reports it: the package's effect mixed with the baseline's own "
+                 f"change from year to year ({baseline.name}'s is in summary.csv)")
+    lines.append(format_summary(own, metrics, sample))
+    return "".join(lines)
 
 
 def format_reported(summary: pd.DataFrame, targets: pd.DataFrame, scale: float, posterior: bool) -> str:

@@ -31,6 +31,8 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
+import sim.model
+import sim.space.city
 from sim import PinganModel, load_scenario
 from sim.agents.residents import build_residents
 from sim.mechanisms.crime_types import CRIME_TYPES
@@ -41,6 +43,18 @@ ROOT = Path(__file__).resolve().parents[1]
 SCENARIO_DIR = ROOT / "scenarios"
 SCALE = 0.05
 WARMUP_DAYS = 7
+
+
+@pytest.fixture
+def no_simulation(monkeypatch):
+    """Fail loudly if anything starts building a city or a model (for tests of what happens before any run)."""
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("a simulation was started")
+
+    monkeypatch.setattr(sim.model.PinganModel, "__init__", refuse)
+    monkeypatch.setattr(sim.space.city, "build_city", refuse)
+    monkeypatch.setattr(sim.model, "build_city", refuse)
 
 
 @pytest.fixture(scope="session")

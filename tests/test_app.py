@@ -159,8 +159,8 @@ def compared(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def quick_start_folder(compared, tmp_path_factory) -> Path:
-    """A folder as ``pingan run`` writes it: one scenario, its two years (here cut from the comparison's runs)."""
+def run_alone_folder(compared, tmp_path_factory) -> Path:
+    """A folder as ``pingan run`` writes a scenario run alone: its two years (cut from the comparison's runs)."""
     import pandas as pd
 
     out = tmp_path_factory.mktemp("run") / "suizhou_2022"
@@ -214,8 +214,8 @@ def test_opened_results_compare_against_the_baseline_they_name_never_the_first_i
     assert open_results(alone).baseline is None
 
 
-def test_opening_a_single_scenario_shows_its_year_on_year_change_as_pingan_run_prints_it(quick_start_folder):
-    opened = open_results(quick_start_folder)
+def test_opening_a_single_scenario_shows_its_year_on_year_change_as_pingan_run_prints_it(run_alone_folder):
+    opened = open_results(run_alone_folder)
     assert opened.scenarios == ["suizhou_2022"]
     rows = opened.year_on_year("suizhou_2022")
     (row,) = [r for r in rows if r["metric"].startswith("preventable cases, recorded [per year, sample of ")]
@@ -677,7 +677,7 @@ def _type(page, css: str, value: str) -> None:
 
 
 @pytest.mark.slow
-def test_explorer_in_a_browser_runs_packages_offline(browser, server, compared, quick_start_folder, optimiser_study,
+def test_explorer_in_a_browser_runs_packages_offline(browser, server, compared, run_alone_folder, optimiser_study,
                                                     tmp_path):
     from playwright.sync_api import expect
 
@@ -781,8 +781,8 @@ def test_explorer_in_a_browser_runs_packages_offline(browser, server, compared, 
     opened = _wait_table(page, ".pingan-open-packages", r"suizhou_2022")
     assert "suizhou_baseline" not in opened  # the baseline is not shown as a package
     _wait_table(page, ".pingan-open-headline", r"5 % sample")
-    # The quick start's folder (one scenario, two years): its year-on-year change.
-    _type(page, ".pingan-open-path", str(quick_start_folder))
+    # A scenario run alone (one scenario, two years): its year-on-year change.
+    _type(page, ".pingan-open-path", str(run_alone_folder))
     page.locator(".pingan-open button").click()
     _wait_text(page, ".pingan-open-status", r"one scenario, suizhou_2022, 2022 against 2021")
     _wait_table(page, ".pingan-open-headline", r"2021(.|\n)*change % \[95 % interval\]")

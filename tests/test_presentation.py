@@ -15,6 +15,7 @@ from sim.presentation import (
     display_label,
     figure,
     format_compare,
+    format_paired_run,
     front_rows,
     headline_rows,
     interval,
@@ -129,6 +130,27 @@ def test_the_package_starts_in_its_intervention_year_and_earlier_starts_are_name
     assert intervention_starts([package], base) == [(2021, "package starts"), (2020, "mediation starts")]
     # what the baseline has the same is not a start of the package
     assert intervention_starts([package], package) == [(2021, "package starts")]
+
+
+@pytest.mark.parametrize(("package", "baseline", "shown"), [
+    ("suizhou_2022", "suizhou_baseline", [2022]),  # nothing runs in 2021: no effect to show
+    ("daqing_2021", "daqing_baseline", [2020, 2021]),  # mediation runs from 2020: its effect shows then
+])
+def test_pingan_run_shows_the_effect_from_the_first_year_the_package_runs_then_the_year_on_year_change(
+        package, baseline, shown):
+    pkg, base = load_scenario(package), load_scenario(baseline)
+    df = _frame([100.0, 110.0], [80.0, 95.0], "preventable_cases")
+    years = dict(zip((2021, 2022), pkg.run.year_labels, strict=True))
+    df = df.assign(scenario=df["scenario"].map({"base": baseline, "alt": package}), year=df["year"].map(years))
+    text = format_paired_run(compare(df, baseline), summarise(df), pkg, base, Sample(0.1))
+    effect, yoy = text.split("Year on year, as the city reports it")
+    heads = [int(y) for y in re.findall(rf"{package} against {baseline}, (\d+):", effect)]
+    assert heads == shown
+    first, last = pkg.run.year_labels
+    assert f"{package}: {last} against {first}" in yoy and f"{baseline}: " not in yoy
+    one_year = df[df["year"] == last]  # one counted year: no year-on-year change to show
+    text = format_paired_run(compare(one_year, baseline), summarise(one_year), pkg, base)
+    assert text.endswith("Year on year: one counted year, nothing to compare it with")
 
 
 # ---- an optimiser study ---------------------------------------------------------------------------

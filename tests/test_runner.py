@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
 import os
 import signal
 import subprocess
@@ -14,6 +16,7 @@ import pytest
 from sim import PinganModel, load_scenario
 from sim.cli import main
 from sim.experiments import ResultsStore, compare, replicate_seed, run_batch, summarise, write_metrics
+from sim.presentation import interval, percent
 
 SMALL = ["--scale", "0.03", "--replicates", "2", "--seed", "7", "--quiet", "--no-plots",
          "--set", "run.warmup_days=7"]
@@ -24,12 +27,16 @@ REQUIRED = ["scenario", "replicate", "seed", "year", "preventable_cases", "calls
 
 @pytest.fixture(scope="module")
 def run_dirs(tmp_path_factory):
+    """``pingan run suizhou_2022`` with one and two workers (the folders), and what the first printed."""
     base = tmp_path_factory.mktemp("runs")
     out = {}
     for jobs in (1, 2):
         d = base / f"jobs{jobs}"
-        assert main(["run", "suizhou_2022", *SMALL, "--jobs", str(jobs), "--out", str(d)]) == 0
+        printed = io.StringIO()
+        with contextlib.redirect_stdout(printed):
+            assert main(["run", "suizhou_2022", *SMALL, "--jobs", str(jobs), "--out", str(d)]) == 0
         out[jobs] = d
+        out.setdefault("printed", printed.getvalue())
     return out
 
 
@@ -37,9 +44,68 @@ def test_metrics_csv_has_one_row_per_scenario_replicate_year(run_dirs):
     df = pd.read_csv(run_dirs[1] / "metrics.csv")
     assert list(df.columns[:4]) == ["scenario", "replicate", "seed", "year"]
     assert set(REQUIRED) <= set(df.columns)
-    assert len(df) == 2 * 2
+    assert list(df["scenario"].unique()) == ["suizhou_baseline", "suizhou_2022"]  # the baseline first
+    assert len(df) == 2 * 2 * 2
     assert sorted(df["year"].unique()) == [2021, 2022]
     assert df.groupby("replicate")["seed"].nunique().eq(1).all()
+
+
+def test_run_pairs_the_package_with_the_baseline_it_extends_under_the_same_seeds(run_dirs):
+    df = pd.read_csv(run_dirs[1] / "metrics.csv").set_index(["scenario", "replicate", "year"])
+    base, package = df.loc["suizhou_baseline"], df.loc["suizhou_2022"]
+    assert base["seed"].equals(package["seed"])
+    # The package starts in 2022: its 2021 is the baseline's 2021, metric by metric.
+    pd.testing.assert_frame_equal(base.xs(2021, level="year"), package.xs(2021, level="year"))
+    cases = base.xs(2022, level="year")["preventable_cases"], package.xs(2022, level="year")["preventable_cases"]
+    assert (cases[0] != cases[1]).any()
+
+
+def test_run_writes_what_compare_writes_for_the_pair(run_dirs, tmp_path):
+    out = tmp_path / "cmp"
+    assert main(["compare", "suizhou_baseline", "suizhou_2022", *SMALL, "--jobs", "1", "--out", str(out)]) == 0
+    for name in ("metrics.csv", "summary.csv", "compare.csv", "packages.csv", "areas_county.csv", "rings.csv"):
+        assert (run_dirs[1] / name).read_bytes() == (out / name).read_bytes(), name
+
+
+def test_run_prints_the_baseline_then_the_effect_as_in_compare_csv_then_the_year_on_year_change(run_dirs):
+    printed = run_dirs["printed"]
+    assert printed.splitlines()[0] == ("baseline suizhou_baseline: the scenario suizhou_2022 extends with no "
+                                       "intervention switched on, run with the same seeds")
+    effect, yoy = printed.split("Year on year, as the city reports it")
+    assert "suizhou_2022 against suizhou_baseline, 2022: mean over 2 paired replicates" in effect
+    assert "suizhou_baseline, 2021" not in effect  # before the package starts there is nothing to show
+    d = pd.read_csv(run_dirs[1] / "compare.csv").set_index(["scenario", "year", "metric"])
+    r = d.loc[("suizhou_2022", 2022, "preventable_cases")]
+    (row,) = [line for line in effect.splitlines() if line.lstrip().startswith("preventable cases, recorded")]
+    assert interval(r.difference, r.difference_lo, r.difference_hi, signed=True) in row
+    assert percent(r.relative_pct, r.relative_pct_lo, r.relative_pct_hi) in row
+    s = pd.read_csv(run_dirs[1] / "summary.csv").set_index(["scenario", "metric"])
+    y = s.loc[("suizhou_2022", "preventable_cases")]
+    assert "suizhou_2022: 2022 against 2021" in yoy and "suizhou_baseline: 2022 against 2021" not in yoy
+    (row,) = [line for line in yoy.splitlines() if line.lstrip().startswith("preventable cases, recorded")]
+    assert percent(y.change_pct, y.change_pct_lo, y.change_pct_hi) in row
+
+
+def test_a_run_folder_opens_in_the_explorer_against_its_baseline(run_dirs):
+    from sim.app.session import open_results
+
+    opened = open_results(run_dirs[1])
+    assert opened.scenarios == ["suizhou_baseline", "suizhou_2022"] and opened.baseline == "suizhou_baseline"
+    assert "compare.csv" in opened.baseline_from and "54,000" in opened.contents["suizhou_2022"]
+
+
+def test_no_baseline_runs_the_package_alone_as_before(run_dirs, tmp_path, capsys):
+    out = tmp_path / "alone"
+    assert main(["run", "suizhou_2022", *SMALL, "--replicates", "1", "--jobs", "1", "--no-baseline",
+                 "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "baseline" not in printed.split("What the seed cities reported")[0]
+    assert "suizhou_2022: 2022 against 2021" in printed
+    alone = pd.read_csv(out / "metrics.csv")
+    assert list(alone["scenario"].unique()) == ["suizhou_2022"] and not (out / "compare.csv").exists()
+    paired = pd.read_csv(run_dirs[1] / "metrics.csv")
+    paired = paired[(paired["scenario"] == "suizhou_2022") & (paired["replicate"] == 0)].reset_index(drop=True)
+    pd.testing.assert_frame_equal(alone, paired)  # replicate 0 is the same run alone or paired
 
 
 def test_metrics_csv_is_byte_identical_whatever_the_number_of_jobs(run_dirs):
@@ -57,16 +123,17 @@ def test_summary_reports_year_on_year_change_with_intervals(run_dirs):
 def test_each_finished_run_is_committed_to_the_results_store(run_dirs):
     with ResultsStore(run_dirs[1] / "store.sqlite") as store:
         frame = store.frame()
-    assert frame["run_id"].nunique() == 2
+    assert frame["run_id"].nunique() == 2 * 2  # the package's and the baseline's replicates
     metrics = pd.read_csv(run_dirs[1] / "metrics.csv")
-    assert frame.sort_values(["replicate", "year"])["preventable_cases"].tolist() == \
-        metrics.sort_values(["replicate", "year"])["preventable_cases"].tolist()
+    order = ["scenario", "replicate", "year"]
+    assert frame.sort_values(order)["preventable_cases"].tolist() == \
+        metrics.sort_values(order)["preventable_cases"].tolist()
 
 
 def test_plots_are_written(tmp_path):
     args = [a for a in SMALL if a != "--no-plots"]
     assert main(["run", "suizhou_2022", *args, "--replicates", "1", "--jobs", "1", "--out", str(tmp_path)]) == 0
-    for name in ("map_suizhou_2022.png", "timeseries.png"):
+    for name in ("map_suizhou_2022.png", "map_suizhou_baseline.png", "timeseries.png"):
         assert (tmp_path / name).stat().st_size > 10_000
 
 
@@ -122,11 +189,20 @@ def test_validate_command_reports_ok_and_invalid(tmp_path, capsys):
     assert "greater than or equal to 0" in err
 
 
-def test_set_override_changes_the_run(tmp_path):
+def test_set_override_changes_the_run_and_a_baseline_scenario_runs_alone(tmp_path, capsys):
     out = tmp_path / "o"
     assert main(["run", "suizhou_baseline", *SMALL, "--replicates", "1", "--jobs", "1",
                  "--set", "run.years=1", "--out", str(out)]) == 0
     assert pd.read_csv(out / "metrics.csv")["year"].tolist() == [2021]
+    assert capsys.readouterr().out.startswith("suizhou_baseline switches no intervention on: it runs alone")
+    assert not (out / "compare.csv").exists()
+
+
+def test_a_baseline_that_cannot_be_loaded_is_refused_before_any_run(tmp_path, capsys):
+    out = tmp_path / "o"
+    assert main(["run", "suizhou_2022", *SMALL, "--baseline", "no_such_scenario", "--out", str(out)]) == 2
+    assert "no_such_scenario: no such scenario file" in capsys.readouterr().err
+    assert not out.exists()
 
 
 def test_the_installed_pingan_console_script_runs_the_command(pingan_script, tmp_path):

@@ -8,26 +8,12 @@ from pathlib import Path
 
 import pytest
 
-import sim.model
-import sim.space.city
 from sim import Scenario, ScenarioError, load_scenario
 from sim.params import excerpt
 from sim.scenario import builtin_scenarios
 
 SCENARIO_DIR = Path(__file__).resolve().parents[1] / "scenarios"
 SHIPPED = sorted(SCENARIO_DIR.glob("*.yaml"))
-
-
-@pytest.fixture
-def no_simulation(monkeypatch):
-    """Fail loudly if anything starts building a city or a model."""
-
-    def refuse(*args, **kwargs):
-        raise AssertionError("a simulation was started")
-
-    monkeypatch.setattr(sim.model.PinganModel, "__init__", refuse)
-    monkeypatch.setattr(sim.space.city, "build_city", refuse)
-    monkeypatch.setattr(sim.model, "build_city", refuse)
 
 
 def write(folder: Path, name: str, text: str) -> Path:

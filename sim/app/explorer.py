@@ -403,7 +403,7 @@ class Explorer:
     def open(self) -> None:
         """Read the folder or store in the path box: compare against the baseline it names, or ask for one.
 
-        One scenario (``pingan run``'s output) shows its year-on-year change, as the command printed it.
+        One scenario (``pingan run`` of a scenario alone) shows its year-on-year change, as the command printed it.
         A failed open clears what an earlier one showed.
         """
         self._clear_opened()
@@ -428,7 +428,7 @@ class Explorer:
             y = opened.metrics["year"]
             self.open_status.object = (f"{where}: one scenario, **{names[0]}**, {int(y.max())} against "
                                        f"{int(y.min()) if y.nunique() > 1 else int(y.max())}, year on year as "
-                                       f"`pingan run` prints it. {opened.sample.caption()}")
+                                       f"`pingan run` prints a scenario run alone. {opened.sample.caption()}")
             self.open_headline.object = _frame(opened.year_on_year(names[0]), "a single counted year: nothing "
                                                "to compare it with")
             return

@@ -29,6 +29,7 @@ from typing import Any, Literal, get_args, get_origin
 
 import pandas as pd
 
+from sim.experiments.baseline import NO_INTERVENTIONS, without_interventions
 from sim.experiments.packages import package_table
 from sim.experiments.runner import RunResult, metrics_frame, run_tasks, scenario_tasks
 from sim.experiments.summary import compare, summarise
@@ -217,11 +218,7 @@ def baseline_scenario(scenario: Scenario, kind: str = "none") -> Scenario:
         return scenario
     if kind != "none":
         raise ValueError(f"baseline must be one of {sorted(BASELINES)}, got {kind!r}")
-    data = scenario.model_dump(mode="json")
-    for key in REGISTRY:
-        data["interventions"][key]["enabled"] = False
-    data["name"] = f"{scenario.name}_no_interventions"
-    return validate_scenario(data, label="explorer")
+    return without_interventions(scenario)
 
 
 def headline_table(df: pd.DataFrame, base: str, package: str) -> pd.DataFrame:
@@ -507,18 +504,18 @@ def _named_baseline(folder: Path, scenarios: list[str], frame: pd.DataFrame, fro
         except (ValueError, OSError, pd.errors.ParserError):
             named = []
         if len(named) == 1 and named[0] in scenarios:
-            return named[0], f"named in {compare_csv.name}, written by pingan compare"
+            return named[0], f"named in {compare_csv.name}, written by pingan compare or run"
     if from_csv and len(scenarios) > 1:
         return scenarios[0], "the first scenario of metrics.csv (pingan compare writes its baseline first)"
     if "sweep" in frame.columns and set(frame["sweep"].astype(str)) == {"explorer"}:
-        off = [s for s in scenarios if s.endswith("_no_interventions")]
+        off = [s for s in scenarios if s.endswith(NO_INTERVENTIONS)]
         if len(off) == 1:
             return off[0], "the explorer's baseline (every intervention off)"
     return None, ""
 
 
 def _folder_contents(folder: Path) -> dict[str, str]:
-    """What each package contains, from a ``packages.csv`` written by ``pingan compare`` (empty if none)."""
+    """What each package contains, from a ``packages.csv`` written by ``pingan compare`` or ``run`` (empty if none)."""
     try:
         table = pd.read_csv(folder / "packages.csv", usecols=["package", "contains"])
     except (ValueError, OSError, pd.errors.ParserError):

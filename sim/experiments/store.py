@@ -110,7 +110,8 @@ def _plain(value: Any) -> Any:
 #: computes: editing them keeps stored results. The store itself is one: it only keeps them; so are
 #: the pre-run memory check, the output-folder lock and the CSV writer; the optimiser only writes
 #: scenarios, whose content is part of the run id; tables, figures and reports only read runs, and
-#: the run-and-compare pipeline only orders runs and writes those tables, the drift check, the
+#: the run-and-compare pipeline only orders runs and writes those tables, choosing a package's
+#: baseline only picks scenarios (their content is part of the run id), the drift check, the
 #: evidence harness and the study-design statistics only run scenarios and read what they record
 #: (the harness's overrides are scenario content, part of every run id); the maintainer's tools
 #: that derive the shipped geographies and records (their outputs are hashed).
@@ -118,7 +119,7 @@ _NOT_MODEL = frozenset({"app", "calibration", "cli.py", "__main__.py", "_data", 
                         "experiments/resources.py", "experiments/folder_lock.py", "csv_output.py", "optimise",
                         "presentation.py", "plots.py", "report.py", "experiments/summary.py",
                         "experiments/packages.py", "experiments/pipeline.py", "experiments/stationarity.py",
-                        "experiments/designs.py", "experiments/evidence.py",
+                        "experiments/designs.py", "experiments/evidence.py", "experiments/baseline.py",
                         "space/derive_geographies.py", "space/derive_records.py"})
 
 
