@@ -97,6 +97,11 @@ def _summary() -> dict:
     return json.loads((CALIBRATION / "summary.json").read_text(encoding="utf-8"))
 
 
+#: Simulations counted under one name and timed under another (summary.json): the scores stage simulates the
+#: shipped defaults.
+STAGE_OF_SIMULATIONS = {"defaults": "scores"}
+
+
 def calibration_run() -> str:
     """Stages of the committed calibration: simulations and wall time (summary.json, config.json)."""
     s, c = _summary(), json.loads((CALIBRATION / "config.json").read_text(encoding="utf-8"))
@@ -107,9 +112,9 @@ def calibration_run() -> str:
     names = {"screening": "Morris screening", "design": "design (Latin hypercube, every city)",
              "emulator": "emulators: fit and cross-validation", "abc": "ABC-SMC (on the emulators)",
              "predictive": "predictive check (real simulations)", "attribution": "attribution",
-             "leave_one_out": "leave-one-city-out"}
-    rows = [[names.get(k, k), num(s["simulations"].get(k, 0)), f"{v / 60:.1f}"]
-            for k, v in s["stage_seconds"].items()]
+             "leave_one_out": "leave-one-city-out", "scores": "scores: the shipped defaults simulated"}
+    sims = {STAGE_OF_SIMULATIONS.get(k, k): n for k, n in s["simulations"].items()}
+    rows = [[names.get(k, k), num(sims.get(k, 0)), f"{v / 60:.1f}"] for k, v in s["stage_seconds"].items()]
     rows.append(["**whole calibration**", f"**{num(s['simulations']['total'])}**", f"**{s['wall_seconds'] / 60:.1f}**"])
     scales = sorted(set(c["scales"].values()))
     return (f"`pingan calibrate {flags}` (seed {c['seed']}, scale {', '.join(num(x) for x in scales)}, "
@@ -164,19 +169,23 @@ def predictive() -> str:
     """The posterior against every target with real simulations (predictive.csv, tension.csv)."""
     pred = _verdicts(pd.read_csv(CALIBRATION / "predictive.csv", keep_default_na=True))
     prior = pd.read_csv(CALIBRATION / "tension.csv").set_index("target_id")["share_of_simulations_within_tolerance"]
+    by_hand = _fitted_by_hand()
     rows = []
     for r in pred.itertuples():
         compared = bool(r.compared)
-        rows.append([f"`{r.target_id}`", reported(r.reported, r.bound), num(r.tolerance),
+        rows.append([f"`{r.target_id}`" + (" (fitted by hand)" if r.target_id in by_hand else ""),
+                     reported(r.reported, r.bound), num(r.tolerance),
                      interval(r.sim_median, r.sim_lo, r.sim_hi),
                      yes(r.inside) if compared else "not compared",
                      yes(bool(r.hit)) if compared else "not compared",
                      f"{prior[r.target_id]:.2f}"])
-    c = pred[pred["compared"].astype(bool)]
-    head = (f"Of the {len(c)} compared targets, the reported value lies inside the simulated 90 % interval for "
-            f"**{int(c['inside'].sum())}** (strict); the interval meets the reported value ± tolerance for "
-            f"{int(c['hit'].astype(bool).sum())} (the calibration's criterion). {len(pred) - len(c)} more are "
-            "reported but not compared.\n\n")
+    c = pred[pred["compared"].astype(bool) & ~pred["target_id"].isin(by_hand)]
+    head = (f"Of the {len(c)} compared targets not fitted by hand, the reported value lies inside the simulated "
+            f"90 % interval for **{int(c['inside'].sum())}** (strict); the interval meets the reported value ± "
+            f"tolerance for {int(c['hit'].astype(bool).sum())} (the calibration's criterion). "
+            f"{int(pred['compared'].astype(bool).sum()) - len(c)} compared targets were fitted by hand (a scenario "
+            f"constant set to match them) and {len(pred) - int(pred['compared'].astype(bool).sum())} are reported "
+            "but not compared.\n\n")
     return head + table(["target", "reported", "tolerance", "simulated median [90 %]", "reported inside",
                          "within tolerance", "prior design runs within tolerance (share)"], rows)
 
@@ -210,23 +219,157 @@ def attribution() -> str:
                   "contribution of each intervention, points (± sd)"], rows)
 
 
+def _fitted_by_hand() -> dict[str, str]:
+    """Targets a scenario constant was set by hand to match, and that constant (calibration/targets.csv)."""
+    t = pd.read_csv(ROOT / "calibration" / "targets.csv", keep_default_na=False)
+    if "fitted_by_hand" not in t:
+        return {}
+    return {r.target_id: r.fitted_by_hand for r in t.itertuples() if r.fitted_by_hand}
+
+
 def leave_one_out() -> str:
-    """Each city predicted by a calibration without its targets (holdout-<city>/predictive.csv)."""
+    """Each city predicted by a calibration without its targets (holdout-<city>/predictive.csv); targets fitted
+    by hand are shown but not counted."""
+    by_hand = _fitted_by_hand()
     rows, counts = [], []
     for folder in sorted(CALIBRATION.glob("holdout-*")):
         city = folder.name.removeprefix("holdout-")
         p = pd.read_csv(folder / "predictive.csv")
         p = _verdicts(p[p["held_out"].astype(bool) & p["compared"].astype(bool)])
-        counts.append(f"{city} {int(p['inside'].sum())} / {int(p['hit'].astype(bool).sum())} of {len(p)}")
-        rows += [[city, f"`{r.target_id}`", reported(r.reported, r.bound), interval(r.sim_median, r.sim_lo, r.sim_hi),
+        c = p[~p["target_id"].isin(by_hand)]
+        counts.append(f"{city} {int(c['inside'].sum())} / {int(c['hit'].astype(bool).sum())} of {len(c)}")
+        rows += [[city, f"`{r.target_id}`" + (" (fitted by hand, not counted)" if r.target_id in by_hand else ""),
+                  reported(r.reported, r.bound), interval(r.sim_median, r.sim_lo, r.sim_hi),
                   yes(r.inside), yes(bool(r.hit))] for r in p.itertuples()]
-    n_inside = sum(r[4] == yes(True) for r in rows)
-    n_hit = sum(r[5] == yes(True) for r in rows)
+    kept = [r for r in rows if "not counted" not in r[1]]
+    n_inside = sum(r[4] == yes(True) for r in kept)
+    n_hit = sum(r[5] == yes(True) for r in kept)
     head = (f"Held-out targets with the reported value inside the predicted 90 % interval: **{n_inside} of "
-            f"{len(rows)}** (strict); within tolerance: {n_hit} of {len(rows)}. By city (inside / within "
-            f"tolerance): {'; '.join(counts)}.\n\n")
+            f"{len(kept)}** (strict); within tolerance: {n_hit} of {len(kept)}. By city (inside / within "
+            f"tolerance): {'; '.join(counts)}. Not counted: {len(rows) - len(kept)} targets a scenario constant "
+            f"was set by hand to match.\n\n")
     return head + table(["held-out city", "target", "reported", "predicted median [90 %]", "reported inside",
                          "within tolerance"], rows)
+
+
+SOURCE_NAMES = {"defaults": "shipped defaults", "prior": "prior (the design)", "posterior": "posterior",
+                "leave-one-out": "leave-one-city-out"}
+
+
+def scores() -> str:
+    """The defaults, the prior, the posterior and leave-one-out scored side by side (scores_summary.csv)."""
+    summary = pd.read_csv(CALIBRATION / "scores_summary.csv")
+    samples = pd.read_csv(CALIBRATION / "predictive_samples.csv", usecols=["source"])
+    draws = samples.groupby("source").size()
+    rows = []
+    for r in summary.itertuples():
+        rows.append([SOURCE_NAMES.get(r.source, r.source), num(draws[r.source]),
+                     f"**{r.inside_90} of {r.point_targets}**", f"{r.inside_50} of {r.point_targets}",
+                     f"{r.touches_90} of {r.point_targets}", num(r.mean_crps, 2), num(r.mean_interval_score_90, 2),
+                     str(r.pit_in_tails), f"{num(r.mean_right_side, 2)} ({r.bound_targets + r.direction_targets})"])
+    scored = pd.read_csv(CALIBRATION / "scores.csv", keep_default_na=False)
+    by_hand = sorted(set(scored.loc[scored["fitted_by_hand"] != "", "target_id"]))
+    return (table(["predictive", "draws", "reported inside 90 % (strict)", "inside 50 %",
+                   "90 % interval meets value ± tolerance (old rule)", "mean CRPS (tolerances)",
+                   "mean 90 % interval score (tolerances)", "PIT below 0.05 or above 0.95",
+                   "bound and direction targets: share of draws on the reported side (targets)"], rows)
+            + f"\nCounted: point targets compared at the calibration's scale; left out of the counts (scored in "
+              f"the table below): {len(by_hand)} fitted by hand ({', '.join(f'`{t}`' for t in by_hand)}).\n")
+
+
+def score_targets() -> str:
+    """Per target: each predictive's median, PIT and strict verdict (scores.csv)."""
+    scored = pd.read_csv(CALIBRATION / "scores.csv", keep_default_na=False, na_values=[""])
+    sources = [s for s in SOURCE_NAMES if s in set(scored["source"])]
+    rows = []
+    for tid, g in scored.groupby("target_id", sort=False):
+        g = g.set_index("source")
+        first = g.iloc[0]
+        hand = first["fitted_by_hand"] if isinstance(first["fitted_by_hand"], str) else ""
+        status = ("fitted by hand: " + hand.split(": ", 1)[-1]) if hand else (
+            first["group"] if bool(first["compared"]) or first["group"] != "point" else "not compared")
+        cells = []
+        for src in sources:
+            if src not in g.index or g.loc[src, "draws"] == 0:
+                cells.append("")
+                continue
+            r = g.loc[src]
+            verdict = "✓" if str(r["inside_90"]) == "True" else "✗"
+            cells.append(f"{num(r['median'])} [{num(r['lo_90'])}, {num(r['hi_90'])}] PIT {r['pit']:.2f} {verdict}")
+        rows.append([f"`{tid}`", reported(first["reported"], first["bound"] if isinstance(first["bound"], str) else ""),
+                     status, *cells])
+    columns = [f"{SOURCE_NAMES[s]}: median [90 %], PIT, inside" for s in sources]
+    return table(["target", "reported", "counted as", *columns], rows)
+
+
+def _identifiability() -> pd.DataFrame:
+    """Per estimated parameter: posterior sd over prior sd in the prior's unit cube, posterior mass in the
+    bottom and top tenths, the targets it moves most in the screening (posterior.csv, priors.yaml, screening.csv)."""
+    import numpy as np
+
+    from sim.calibration import load_priors
+    from sim.calibration.posterior import load_posterior
+
+    post = load_posterior(CALIBRATION / "posterior.csv")
+    prior = {p.key: p for p in load_priors(ROOT / "calibration" / "priors.yaml")}
+    screen = pd.read_csv(CALIBRATION / "screening.csv").set_index("key")
+    threshold = json.loads((CALIBRATION / "config.json").read_text(encoding="utf-8"))["min_effect"]
+    target_cols = [c for c in screen.columns if c not in ("score", "most_affected", "selected")]
+    w = post.weights / post.weights.sum()
+    rows = []
+    for j, key in enumerate(post.keys):
+        p = prior[key]
+        x = post.values[:, j]
+        u = (np.log(x / p.low) / np.log(p.high / p.low)) if p.scale == "log" else (x - p.low) / (p.high - p.low)
+        mean = float(np.sum(w * u))
+        effects = screen.loc[key, target_cols].astype(float).sort_values(ascending=False)
+        rows.append({"key": key, "sd_ratio": math.sqrt(float(np.sum(w * (u - mean) ** 2))) * math.sqrt(12),
+                     "bottom": float(np.sum(w * (u < 0.1))), "top": float(np.sum(w * (u > 0.9))),
+                     "informs": [(t, e) for t, e in effects.items() if e >= threshold][:3], "threshold": threshold})
+    return pd.DataFrame(rows)
+
+
+def identifiability() -> str:
+    """The identifiability table (:func:`_identifiability`)."""
+    d = _identifiability()
+    rows = [[f"`{r.key}`", f"**{r.sd_ratio:.2f}**", f"{r.bottom:.2f}", f"{r.top:.2f}",
+             "; ".join(f"`{t}` {num(e, 2)}" for t, e in r.informs) or "none above the threshold"]
+            for r in d.itertuples()]
+    return table(["parameter", "posterior sd / prior sd", "posterior mass in the bottom tenth of the prior",
+                  "in the top tenth", f"targets it moves most in the screening (effect in tolerances, ≥ "
+                  f"{num(d['threshold'].iloc[0])})"], rows)
+
+
+def stationarity() -> str:
+    """Year-to-year drift of every city's no-intervention baseline (docs/records/stationarity/stationarity.csv)."""
+    d = pd.read_csv(RECORDS / "stationarity" / "stationarity.csv")
+    reps = pd.read_csv(RECORDS / "stationarity" / "metrics.csv", usecols=["replicate"])["replicate"].nunique()
+    rows = [[r.scenario, f"`{r.metric}`", f"{r.year_from}→{r.year_to}", num(r.mean_from), num(r.mean_to),
+             interval(r.change_pct, r.change_pct_lo, r.change_pct_hi), f"{r.p_holm:.2f}", yes(not bool(r.drift))]
+            for r in d.itertuples()]
+    n_drift = int(d["drift"].astype(bool).sum())
+    head = (f"{len(d)} year-to-year changes over {reps} paired replicates: **{n_drift}** drift (Holm-corrected "
+            f"p < 0.05).\n\n")
+    return head + table(["baseline", "metric", "years", "mean, first", "mean, next", "change, % [95 %]",
+                         "p (Holm)", "within noise"], rows)
+
+
+def readme_validation() -> str:
+    """The README's summary of the validation: the score table's strict rows, identifiability in one line
+    and the stationarity check in one line (scores_summary.csv, posterior.csv, stationarity.csv)."""
+    summary = pd.read_csv(CALIBRATION / "scores_summary.csv")
+    draws = pd.read_csv(CALIBRATION / "predictive_samples.csv", usecols=["source"]).groupby("source").size()
+    rows = [[SOURCE_NAMES.get(r.source, r.source), num(draws[r.source]), f"**{r.inside_90} of {r.point_targets}**",
+             f"{r.inside_50} of {r.point_targets}", f"{r.touches_90} of {r.point_targets}", num(r.mean_crps, 2)]
+            for r in summary.itertuples()]
+    ratios = _identifiability()["sd_ratio"]
+    drift = pd.read_csv(RECORDS / "stationarity" / "stationarity.csv")
+    return (table(["predictive", "draws", "reported inside 90 % (strict)", "inside 50 %",
+                   "old rule: 90 % meets value ± tolerance", "mean CRPS (tolerances)"], rows)
+            + f"\n{sum(r < 0.5 for r in ratios)} of {len(ratios)} estimated parameters have a posterior sd below half "
+              f"their prior sd; {sum(r > 0.9 for r in ratios)} are barely informed (above 0.9). No-intervention "
+              f"baselines: {int(drift['drift'].astype(bool).sum())} of {len(drift)} year-to-year changes drift "
+              f"beyond noise (Holm-corrected, {drift['replicates'].max()} paired replicates).\n")
 
 
 # --------------------------------------------------------------------------- evidence
@@ -234,33 +377,57 @@ def _model_interval(mean: float, lo: float, hi: float) -> str:
     return num(mean) if math.isnan(lo) else interval(mean, lo, hi)
 
 
+ROLE_WORDS = {"check": "**check**", "input": "input", "target": "calibration target", "context": "context",
+              "none": "no evaluation"}
+
+
 def evidence() -> str:
-    """Each mechanism's effect (docs/records/evidence/) beside the pre-evidence model's (evidence-before/)."""
+    """Each mechanism's effect under the defaults and the posterior (docs/records/evidence/, evidence-posterior/)
+    beside the pre-evidence model's (evidence-before/), with what each published figure is to the model."""
     now = pd.read_csv(RECORDS / "evidence" / "evidence.csv")
     before = pd.read_csv(RECORDS / "evidence-before" / "evidence.csv").set_index(["key", "measure"])
+    post_file = RECORDS / "evidence-posterior" / "evidence.csv"
+    post = pd.read_csv(post_file).set_index("key") if post_file.is_file() else None
     rows = []
     for r in now.itertuples():
         old = before.loc[(r.key, r.measure)] if (r.key, r.measure) in before.index else None
         old_text = "" if old is None else _model_interval(old.model_mean, old.model_lo, old.model_hi)
+        drawn = post.loc[r.key] if post is not None and r.key in post.index else None
+        drawn_text = "" if drawn is None else _model_interval(drawn.model_mean, drawn.model_lo, drawn.model_hi)
         published, strict = "", "—"
+        role = r.role if isinstance(r.role, str) else "context"
         if not math.isnan(r.published_lo):
             point = "" if math.isnan(r.published) else num(r.published)
             published = f"{point} ({num(r.published_lo)} to {num(r.published_hi)})".strip()
-            if point:
+            if point and role not in ("context", "none") and not math.isnan(r.model_lo):
                 strict = yes(r.model_lo <= r.published <= r.model_hi)
         source = r.source.split(":")[0] if isinstance(r.source, str) else ""
         overlap = {"inside": yes(True), "outside": yes(False)}.get(r.verdict, "—")  # n/a: no published range
-        rows.append([r.mechanism, r.measure, r.unit, old_text,
-                     f"**{_model_interval(r.model_mean, r.model_lo, r.model_hi)}**", published, strict,
-                     overlap, source])
-    ranged = now[~now["published_lo"].isna()]
-    with_point = [row for row in rows if row[6] != "—"]
-    head = (f"Of the {len(with_point)} measures with a single published figure, the model's 95 % interval contains "
-            f"it for **{sum(row[6] == yes(True) for row in with_point)}** (strict); of the {len(ranged)} with a "
-            f"published range, the interval overlaps it for {int((ranged['verdict'] == 'inside').sum())} (the "
-            "harness's verdict).\n\n")
-    return head + table(["mechanism", "measure", "unit", "pre-evidence mechanisms", "now (defaults), mean [95 %]",
-                         "published figure (range)", "published figure inside", "ranges overlap", "source"], rows)
+        model = ("not measured" if math.isnan(r.model_mean)
+                 else f"**{_model_interval(r.model_mean, r.model_lo, r.model_hi)}**")
+        rows.append([r.mechanism, r.measure, r.unit, ROLE_WORDS.get(role, role), old_text, model, drawn_text,
+                     published, strict, overlap, source])
+    roles = now["role"].fillna("context")
+
+    def counted(role: str) -> str:
+        picked = [row for row, rl in zip(rows, roles, strict=True) if rl == role and row[8] != "—"]
+        overlap = [row for row, rl in zip(rows, roles, strict=True) if rl == role and row[9] != "—"]
+        return (f"{sum(row[8] == yes(True) for row in picked)} of {len(picked)} (strict); ranges overlap for "
+                f"{sum(row[9] == yes(True) for row in overlap)} of {len(overlap)}")
+
+    head = ("What each published figure is to the model: **check** (used to set nothing: agreement is evidence), "
+            "input (a parameter was sized on it: agreement shows the sizing held), calibration target (fitted), "
+            "context (the study measured something unlike this row: shown, not compared), no evaluation (none "
+            f"found: the row says what the model assumes). Checks: the published figure inside the model's 95 % "
+            f"interval for {counted('check')}. Inputs: {counted('input')}. Calibration targets: {counted('target')} "
+            f"(their scores are in [calibration.md](calibration.md)).\n\n")
+    header = ["mechanism", "measure", "unit", "published figure is", "pre-evidence mechanisms",
+              "now (defaults), mean [95 %]", "now (posterior draws), mean [95 %]",
+              "published figure (range)", "published figure inside", "ranges overlap", "source"]
+    if post is None:  # no run under the posterior committed: no column for it
+        header.pop(6)
+        rows = [row[:6] + row[7:] for row in rows]
+    return head + table(header, rows)
 
 
 # --------------------------------------------------------------------------- performance
@@ -279,7 +446,7 @@ def calibration_speed() -> str:
     for stage, n in s["simulations"].items():
         if stage == "total" or not n:
             continue
-        secs = s["stage_seconds"][stage]
+        secs = s["stage_seconds"][STAGE_OF_SIMULATIONS.get(stage, stage)]
         rows.append([stage, num(n), f"{secs / 60:.1f}", f"{secs / n:.2f}"])
     total = s["simulations"]["total"]
     rows.append(["**whole calibration**", num(total), f"{s['wall_seconds'] / 60:.1f}",
@@ -323,17 +490,25 @@ def study_front() -> str:
 PAGES: dict[str, dict[str, Callable[[], str]]] = {
     "calibration.md": {"calibration-run": calibration_run, "convergence": convergence, "emulators": emulators,
                        "posterior": posterior, "predictive": predictive, "tension": tension,
-                       "attribution": attribution, "leave-one-out": leave_one_out},
+                       "attribution": attribution, "leave-one-out": leave_one_out, "scores": scores,
+                       "score-targets": score_targets, "identifiability": identifiability,
+                       "stationarity": stationarity},
     "evidence.md": {"evidence": evidence},
     "performance.md": {"city-year": _verbatim(BENCHMARKS / "city_year.txt"),
                        "store-overhead": _verbatim(BENCHMARKS / "store_overhead.txt"),
                        "calibration-speed": calibration_speed,
                        "memory-estimate": _verbatim(BENCHMARKS / "memory_estimate.txt")},
+    "README.md": {"validation": readme_validation},
     "cities.md": {"city-year-real": _verbatim(BENCHMARKS / "city_year_real.txt")},
     "optimise.md": {"optimise-benchmark": _verbatim(BENCHMARKS / "optimise.txt"),
                     "siting-check": _verbatim(OPTIMISE / "siting_rapid_response_points.txt"),
                     "study-against-actual": study_against_actual, "study-front": study_front},
 }
+
+
+def page_path(page: str) -> Path:
+    """Where a page lives: the README at the repository's root, the record pages in docs/."""
+    return ROOT / page if page == "README.md" else DOCS / page
 
 
 def render(page: str, text: str) -> str:
@@ -346,7 +521,8 @@ def render(page: str, text: str) -> str:
     found = [m.group("name") for m in BLOCK.finditer(text)]
     unknown, missing = set(found) - set(blocks), set(blocks) - set(found)
     if unknown or missing:
-        raise ValueError(f"docs/{page}: unknown generated blocks {sorted(unknown)}, missing {sorted(missing)}")
+        raise ValueError(f"{page_path(page).relative_to(ROOT)}: unknown generated blocks {sorted(unknown)}, "
+                         f"missing {sorted(missing)}")
     return BLOCK.sub(lambda m: m.group(1) + blocks[m.group("name")]() + m.group(4), text)
 
 
@@ -356,7 +532,7 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     stale = []
     for page in PAGES:
-        path = DOCS / page
+        path = page_path(page)
         old = path.read_text(encoding="utf-8")
         new = render(page, old)
         if new != old:
