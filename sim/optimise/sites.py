@@ -68,11 +68,16 @@ def baseline_demand(results) -> Demand:
     last = [res.calls[res.calls["year"] == len(res.cell_incidents) - 1] for res in results]
     n = len(results[0].cell_incidents[-1])
     public_order = [np.bincount(c["cell"][c["public_order"]], minlength=n) for c in last]
+    shares = [np.asarray(res.unit_busy_share, dtype=float) for res in results]
+    if len({len(x) for x in shares}) == 1:
+        unit_busy = np.mean(shares, axis=0)
+    else:  # runs with other fleets (posterior draws of the patrol strength): one mean share for every unit
+        unit_busy = np.array([float(np.mean(np.concatenate(shares)))])
     return Demand(calls=np.mean([res.cell_calls[-1] for res in results], axis=0),
                   incidents=np.mean([res.cell_incidents[-1] for res in results], axis=0),
                   heat=np.mean([res.cell_incidents[-1] + po for res, po in zip(results, public_order, strict=True)],
                                axis=0),
-                  unit_busy=np.mean([res.unit_busy_share for res in results], axis=0))
+                  unit_busy=unit_busy)
 
 
 @functools.lru_cache(maxsize=4)
