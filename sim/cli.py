@@ -235,6 +235,18 @@ def build_parser() -> argparse.ArgumentParser:
     cal.add_argument("--trajectories", type=_positive, default=2, help="Morris screening trajectories (default 2)")
     cal.add_argument("--max-params", type=_positive, default=10, help="most parameters estimated (default 10)")
     cal.add_argument("--draws", type=_positive, default=40, help="posterior-predictive draws (default 40)")
+    cal.add_argument("--min-acceptance", type=float, default=None,
+                     help="stop ABC-SMC when a generation accepts less than this share, if the convergence rule "
+                          "has not stopped it before (default 0.005 with the emulator, 0.02 with the simulator)")
+    cal.add_argument("--fit-unreachable", action="store_true",
+                     help="emulator: also fit targets no design simulation came within tolerance of (by default "
+                          "they are left out of the fit, still scored, and unreachable.csv shows how fitting them "
+                          "would move the posterior)")
+    cal.add_argument("--sbc", type=_whole, default=0, metavar="TRUTHS",
+                     help="emulator: simulation-based calibration check with this many prior draws simulated and "
+                          "inferred back (sbc.csv, sbc_summary.csv; default 0: skipped)")
+    cal.add_argument("--sbc-particles", type=_positive, default=None,
+                     help="particles per generation of each check's inference (default: --particles)")
     cal.add_argument("--attribution-replicates", type=_whole, default=4,
                      help="replicates per variant of the attribution (switching interventions off); 0 skips it")
     _parallel_options(cal)
@@ -467,12 +479,14 @@ def _calibrate(args) -> int:
     targets = args.targets or default_input("targets.csv")
     priors = args.priors or default_input("priors.yaml")
     log.debug(f"targets {targets}, priors {priors}")
-    cfg = CalibrationConfig(targets=str(targets), priors=str(priors), hold_out=args.hold_out,
-                            method=args.method, design=args.design or 400, budget=args.budget,
-                            particles=args.particles, scale=args.scale, seed=args.seed,
-                            trajectories=args.trajectories, max_params=args.max_params, draws=args.draws,
-                            attribution_replicates=args.attribution_replicates, leave_one_out=args.leave_one_out)
     try:
+        cfg = CalibrationConfig(targets=str(targets), priors=str(priors), hold_out=args.hold_out,
+                                method=args.method, design=args.design or 400, budget=args.budget,
+                                particles=args.particles, scale=args.scale, seed=args.seed,
+                                trajectories=args.trajectories, max_params=args.max_params, draws=args.draws,
+                                attribution_replicates=args.attribution_replicates, leave_one_out=args.leave_one_out,
+                                min_acceptance=args.min_acceptance, fit_unreachable=args.fit_unreachable,
+                                sbc_truths=args.sbc, sbc_particles=args.sbc_particles)
         cal = Calibration(cfg, out, jobs=args.jobs, backend=args.backend, scheduler=args.scheduler,
                           progress=not args.quiet)
     except (CalibrationFileError, ValueError) as e:

@@ -132,7 +132,8 @@ def tiny(tmp_path_factory):
                                       encoding="utf-8")
     cfg = CalibrationConfig(targets=str(work / "targets.csv"), priors=str(work / "priors.yaml"), method="emulator",
                             design=8, particles=100, scale=0.05, trajectories=1, draws=2, attribution_replicates=0,
-                            min_effect=0.0, max_generations=6, cv_folds=4, any_scale=True, leave_one_out=True)
+                            min_effect=0.0, max_generations=6, cv_folds=4, any_scale=True, leave_one_out=True,
+                            sbc_truths=3, sbc_particles=40)
     cal = Calibration(cfg, work / "out", jobs=2, progress=False)
     summary = cal.run(plots=False)
     cal.close()
@@ -232,3 +233,63 @@ def test_the_scores_set_defaults_prior_posterior_and_leave_one_out_side_by_side(
     from sim.calibration.scoring import main as rescore
     assert rescore([str(out), "--targets", str(Path(cfg.targets))]) == 0
     assert {name: (out / name).read_bytes() for name in before} == before
+
+
+def test_a_target_no_design_simulation_reaches_is_left_out_of_the_fit_and_only_then():
+    from types import SimpleNamespace
+
+    from sim.calibration.design import mark_unreachable
+
+    targets = pd.DataFrame({"target_id": ["a", "b", "c"], "value": [0.0, 10.0, 5.0], "tolerance": [1.0, 1.0, 1.0],
+                            "kind": ["level"] * 3, "bound": ["", "", "lower"]})
+    stats = np.array([[0.5, 2.0, 9.0], [3.0, 8.5, 20.0], [np.nan, 7.0, 1.0]])
+    cal = SimpleNamespace(design_stats=stats, targets=targets, used=np.array([True, True, True]), log=lambda m: None)
+    # a: one simulation within tolerance; b: the nearest is 1.5 tolerances away; c: above its lower bound.
+    assert mark_unreachable(cal).tolist() == [False, True, False]
+    assert cal.unreachable.tolist() == [False, True, False]
+    cal.used = np.array([True, True, False])  # a target not in use is never marked
+    stats[:, 0] = 50.0
+    assert mark_unreachable(cal).tolist() == [False, False, False]  # every used target out of reach: none left out
+
+
+def test_the_wilson_interval_and_the_sbc_summary():
+    from sim.calibration.sbc import sbc_summary, wilson
+
+    lo, hi = wilson(45, 50)
+    assert lo == pytest.approx(0.786, abs=0.002) and hi == pytest.approx(0.957, abs=0.002)
+    assert wilson(0, 10)[0] == 0.0 and wilson(10, 10)[1] == 1.0
+    rank = np.linspace(0.01, 0.99, 40)
+    table = pd.DataFrame({"truth": np.tile(np.arange(40), 2), "parameter": ["p"] * 40 + ["q"] * 40,
+                          "rank": np.concatenate([rank, np.full(40, 0.99)]),
+                          "posterior_sd_u": 0.5 / np.sqrt(12)})
+    table["inside_50"] = table["rank"].between(0.25, 0.75)
+    table["inside_90"] = table["rank"].between(0.05, 0.95)
+    s = sbc_summary(table).set_index("parameter")
+    assert s.loc["p", "coverage_90"] == pytest.approx(0.9, abs=0.03) and s.loc["p", "ks_uniform_p"] > 0.5
+    assert s.loc["q", "coverage_90"] == 0.0 and s.loc["q", "ks_uniform_p"] < 1e-6  # the truth always at the top
+    assert s.loc["all parameters", "n"] == 80 and s.loc["p", "sd_ratio"] == pytest.approx(0.5)
+
+
+@pytest.mark.slow
+def test_unreachable_targets_are_reported_and_the_inference_is_checked_on_model_made_data(tiny):
+    cfg, out, summary, _ = tiny
+    from sim.calibration.targets import load_targets
+
+    targets = load_targets(cfg.targets)
+    design = pd.read_csv(out / "predictive_samples.csv").query("source == 'prior'")
+    # A target left out of the fit is one no design simulation came within tolerance of.
+    for tid in summary["left_out_of_fit"]:
+        t = targets.set_index("target_id").loc[tid]
+        if t["tolerance"] > 0 and t["bound"] not in ("lower", "upper"):  # a point target: plain arithmetic
+            assert (np.abs(design[tid] - t["value"]) > t["tolerance"]).all(), tid
+    if summary["left_out_of_fit"]:
+        moved = pd.read_csv(out / "unreachable.csv")
+        assert moved["parameter"].tolist() == summary["parameters"]
+        assert {"mean", "sd", "with_unreachable_mean", "with_unreachable_sd", "shift_prior_widths"} <= set(moved)
+        assert summary["with_unreachable"]["stopped"] in {"converged", "max_generations", "acceptance", "budget"}
+    table = pd.read_csv(out / "sbc.csv")
+    assert len(table) == cfg.sbc_truths * len(summary["parameters"])
+    assert table["rank"].between(0, 1).all() and table["truth_u"].between(0, 1).all()
+    assert (table["inside_50"] <= table["inside_90"]).all()  # the 50 % interval lies inside the 90 %
+    assert summary["simulations"]["sbc"] == cfg.sbc_truths * 2  # one seed per truth, in both scenarios
+    assert pd.read_csv(out / "sbc_summary.csv")["parameter"].iloc[-1] == "all parameters"

@@ -108,9 +108,15 @@ def calibration_run() -> str:
     flags = (f"--method {c['method']} --design {c['design']} --trajectories {c['trajectories']} "
              f"--max-params {c['max_params']} --particles {c['particles']} --draws {c['draws']} "
              f"--attribution-replicates {c['attribution_replicates']}"
-             + (" --leave-one-out" if c["leave_one_out"] else ""))
+             + (" --leave-one-out" if c["leave_one_out"] else "")
+             + (f" --min-acceptance {c['min_acceptance']:g}" if c.get("min_acceptance") else "")
+             + (" --fit-unreachable" if c.get("fit_unreachable") else "")
+             + (f" --sbc {c['sbc_truths']}" if c.get("sbc_truths") else "")
+             + (f" --sbc-particles {c['sbc_particles']}" if c.get("sbc_particles") else ""))
     names = {"screening": "Morris screening", "design": "design (Latin hypercube, every city)",
              "emulator": "emulators: fit and cross-validation", "abc": "ABC-SMC (on the emulators)",
+             "abc_with_unreachable": "ABC-SMC again, the unreachable targets fitted too",
+             "sbc": "simulation-based calibration check (prior draws simulated, then inferred back)",
              "predictive": "predictive check (real simulations)", "attribution": "attribution",
              "leave_one_out": "leave-one-city-out", "scores": "scores: the shipped defaults simulated"}
     sims = {STAGE_OF_SIMULATIONS.get(k, k): n for k, n in s["simulations"].items()}
@@ -128,10 +134,16 @@ def convergence() -> str:
     d = pd.read_csv(CALIBRATION / "diagnostics.csv")
     rows = [[str(r.generation), num(r.epsilon), f"{r.acceptance:.2f}", num(r.ess), num(r.max_mean_shift, 2)]
             for r in d.itertuples()]
-    s = _summary()
+    s, c = _summary(), json.loads((CALIBRATION / "config.json").read_text(encoding="utf-8"))
+    last = d.iloc[-1]
+    rule = (f"the convergence rule (ε falls by less than {c['eps_rtol']:.0%} and no posterior mean moves "
+            f"{c['mean_shift_tol']:g} prior widths or more between two generations)")
+    why = {"converged": f"{rule} fired", "acceptance": f"the acceptance floor ({s['min_acceptance']:g}); {rule} had "
+           f"not fired: in the last generation ε fell by {1 - last.epsilon / d.iloc[-2].epsilon:.0%} and the "
+           f"largest mean moved {last.max_mean_shift:.3f} prior widths"}.get(s["stopped"], s["stopped"])
     return (table(["generation", "ε", "acceptance", "effective sample size", "largest mean shift (prior widths)"],
                   rows)
-            + f"\nStopped by: {s['stopped']}, after {s['generations']} generations.\n")
+            + f"\nStopped by {why}, after {s['generations']} generations.\n")
 
 
 def emulators() -> str:
@@ -340,6 +352,40 @@ def identifiability() -> str:
                   f"{num(d['threshold'].iloc[0])})"], rows)
 
 
+def unreachable() -> str:
+    """The targets left out of the fit as out of reach, and how fitting them moves the posterior (unreachable.csv)."""
+    s = _summary()
+    left = s.get("left_out_of_fit") or []
+    if not left:
+        return "No target was out of reach of every design run: all were fitted.\n"
+    d = pd.read_csv(CALIBRATION / "unreachable.csv")
+    rows = [[f"`{r.parameter}`", num(r.mean), num(r.sd), num(r.with_unreachable_mean), num(r.with_unreachable_sd),
+             f"**{r.shift_prior_widths:+.2f}**"] for r in d.itertuples()]
+    w = s.get("with_unreachable", {})
+    return (f"Left out of the fit: {', '.join(f'`{t}`' for t in left)}. Fitted too, the same sampler stops by "
+            f"{w.get('stopped', '?')} after {w.get('generations', '?')} generations at ε "
+            f"{num(w.get('final_epsilon', math.nan))} (without them: {num(s['final_epsilon'])}).\n\n"
+            + table(["parameter", "posterior mean", "sd", "mean, unreachable targets fitted too", "sd",
+                     "shift of the mean (prior widths)"], rows))
+
+
+def sbc() -> str:
+    """The simulation-based calibration check's coverage per parameter (sbc_summary.csv, sbc.csv)."""
+    d = pd.read_csv(CALIBRATION / "sbc_summary.csv")
+    t = pd.read_csv(CALIBRATION / "sbc.csv")
+    rows = [[f"`{r.parameter}`" if r.parameter != "all parameters" else "**all parameters**",
+             f"**{r.coverage_90:.2f}** [{r.coverage_90_lo:.2f}, {r.coverage_90_hi:.2f}]",
+             f"{r.coverage_50:.2f} [{r.coverage_50_lo:.2f}, {r.coverage_50_hi:.2f}]",
+             "" if math.isnan(r.ks_uniform_p) else f"{r.ks_uniform_p:.2f}", f"{r.sd_ratio:.2f}"]
+            for r in d.itertuples()]
+    each = t.drop_duplicates("truth")
+    stops = each["stopped"].value_counts().to_dict()
+    return (f"{len(each)} truths, each inferred with {num(each['generations'].mean(), 2)}"
+            f" generations on average (stopped by: {', '.join(f'{k} {v}' for k, v in stops.items())}).\n\n"
+            + table(["parameter", "truth inside the 90 % interval [95 % Wilson]", "inside the 50 % interval",
+                     "KS test of uniform ranks, p", "posterior sd / prior sd"], rows))
+
+
 def stationarity() -> str:
     """Year-to-year drift of every city's no-intervention baseline (docs/records/stationarity/stationarity.csv)."""
     d = pd.read_csv(RECORDS / "stationarity" / "stationarity.csv")
@@ -364,12 +410,16 @@ def readme_validation() -> str:
             for r in summary.itertuples()]
     ratios = _identifiability()["sd_ratio"]
     drift = pd.read_csv(RECORDS / "stationarity" / "stationarity.csv")
+    sbc_all = next(pd.read_csv(CALIBRATION / "sbc_summary.csv").query("parameter == 'all parameters'").itertuples())
     return (table(["predictive", "draws", "reported inside 90 % (strict)", "inside 50 %",
                    "old rule: 90 % meets value ± tolerance", "mean CRPS (tolerances)"], rows)
             + f"\n{sum(r < 0.5 for r in ratios)} of {len(ratios)} estimated parameters have a posterior sd below half "
               f"their prior sd; {sum(r > 0.9 for r in ratios)} are barely informed (above 0.9). No-intervention "
               f"baselines: {int(drift['drift'].astype(bool).sum())} of {len(drift)} year-to-year changes drift "
-              f"beyond noise (Holm-corrected, {drift['replicates'].max()} paired replicates).\n")
+              f"beyond noise (Holm-corrected, {drift['replicates'].max()} paired replicates). The inference checked "
+              f"on {sbc_all.truths} model-made data sets (simulation-based calibration): the truth inside the 90 % "
+              f"interval {sbc_all.coverage_90:.0%} [{sbc_all.coverage_90_lo:.0%}, {sbc_all.coverage_90_hi:.0%}] of "
+              f"the time, inside the 50 % {sbc_all.coverage_50:.0%}.\n")
 
 
 # --------------------------------------------------------------------------- evidence
@@ -492,6 +542,7 @@ PAGES: dict[str, dict[str, Callable[[], str]]] = {
                        "posterior": posterior, "predictive": predictive, "tension": tension,
                        "attribution": attribution, "leave-one-out": leave_one_out, "scores": scores,
                        "score-targets": score_targets, "identifiability": identifiability,
+                       "unreachable": unreachable, "sbc": sbc,
                        "stationarity": stationarity},
     "evidence.md": {"evidence": evidence},
     "performance.md": {"city-year": _verbatim(BENCHMARKS / "city_year.txt"),

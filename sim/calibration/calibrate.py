@@ -24,6 +24,12 @@ leave-one-out — each stage a module, run in order by :class:`Calibration`.
 7. **Scores** (:mod:`sim.calibration.scoring`): the predictive samples of the shipped defaults, the
    prior, the posterior and leave-one-out, each scored against every target (PIT, inside the
    50 %/90 % intervals, interval score, CRPS), side by side.
+8. **Simulation-based calibration** (:mod:`sim.calibration.sbc`, emulator method, if asked): prior
+   draws simulated and inferred back; does each posterior cover its truth at the nominal rates?
+
+With the emulator method, targets that no design simulation came within tolerance of are left out of
+the fit (still predicted and scored), and a second inference with them reports how the posterior
+moves (:func:`sim.calibration.inference.with_unreachable`, ``unreachable.csv``).
 
 Distances, hits and the configuration are described in :mod:`sim.calibration.state`.
 """
@@ -38,7 +44,7 @@ from collections.abc import Callable
 import numpy as np
 import pandas as pd
 
-from sim.calibration import attribution, design, inference, leave_one_out, predictive, scoring, screening
+from sim.calibration import attribution, design, inference, leave_one_out, predictive, sbc, scoring, screening
 from sim.calibration.abc import ABCResult
 from sim.calibration.state import CalibrationConfig, CalibrationState, target_spread
 from sim.experiments.store import model_version
@@ -93,6 +99,10 @@ class Calibration(CalibrationState):
         self.scores_summary = summary
         return summary
 
+    def check_inference(self) -> pd.DataFrame:
+        """Stage 8, :func:`sim.calibration.sbc.sbc` (emulator method): ``sbc.csv``, ``sbc_summary.csv``."""
+        return sbc.sbc(self, self.config.sbc_truths, self.config.sbc_particles)
+
     def run(self, plots: bool = True) -> dict:
         """Screen, infer, predict, report; returns the summary also written to ``summary.json``."""
         started = time.time()
@@ -109,6 +119,8 @@ class Calibration(CalibrationState):
             timed("design", self.simulate_design)
             timed("emulator", self.fit_emulators)
         timed("abc", self.infer)
+        if self.unreachable.any():
+            timed("abc_with_unreachable", lambda: inference.with_unreachable(self))
         timed("predictive", self.predict)
         self.tension()
         if self.config.attribution_replicates >= 2:
@@ -116,6 +128,8 @@ class Calibration(CalibrationState):
         if self.config.leave_one_out:
             timed("leave_one_out", self.leave_one_out)
         timed("scores", self.score)
+        if self.config.sbc_truths:
+            timed("sbc", self.check_inference)
         if plots:
             from sim.calibration.plots import plot_all
 
@@ -130,6 +144,8 @@ class Calibration(CalibrationState):
             "stage_seconds": stages,  # simulations found in the store cost next to nothing
             "simulations": dict(self.sims, total=sum(self.sims.values())),
             "generations": len(self.result.populations), "stopped": self.result.stopped,
+            "min_acceptance": self.config.acceptance_floor,
+            "left_out_of_fit": self.targets.loc[self.unreachable, "target_id"].tolist(),
             "final_epsilon": self.result.posterior.epsilon if math.isfinite(self.result.posterior.epsilon) else None,
             "parameters": [p.key for p in self.params],
             "hits": int(compared["hit"].astype(bool).sum()), "targets_compared": int(len(compared)),
@@ -146,6 +162,12 @@ class Calibration(CalibrationState):
             summary["leave_one_out"] = {c: {"hits": int(g["hit"].astype(bool).sum()), "targets": int(len(g))}
                                         for c, g in t.groupby("city")}
         summary["scores"] = self.scores_summary.to_dict(orient="records")
+        other = getattr(self, "with_unreachable_result", None)
+        if other is not None:
+            summary["with_unreachable"] = {"generations": len(other.populations), "stopped": other.stopped,
+                                           "final_epsilon": other.posterior.epsilon}
+        if self.config.sbc_truths:
+            summary["sbc"] = pd.read_csv(self.out / "sbc_summary.csv").iloc[-1].to_dict()
         (self.out / "summary.json").write_text(json.dumps(summary, indent=2, default=float) + "\n")
         self.log(f"calibration done in {summary['wall_seconds']:.0f} s: {summary['hits']} of "
                  f"{summary['targets_compared']} targets hit; {summary['simulations']['total']} simulations")

@@ -15,12 +15,12 @@ import pandas as pd
 from scipy.stats import qmc
 
 from sim.calibration.emulator import Emulators
-from sim.calibration.state import ABC_SEEDS, CalibrationState, target_spread
+from sim.calibration.state import ABC_SEEDS, CalibrationState, discrepancies, target_spread
 from sim.csv_output import write_csv
 from sim.experiments.runner import replicate_seed
 from sim.rng import stream
 
-__all__ = ["simulate_design", "fit_emulators"]
+__all__ = ["simulate_design", "fit_emulators", "mark_unreachable"]
 
 
 def simulate_design(cal: CalibrationState) -> np.ndarray:
@@ -65,4 +65,26 @@ def fit_emulators(cal: CalibrationState) -> pd.DataFrame:
     cal.emulator_seconds = {"fit": round(fitted, 1), "cross_validation": round(time.time() - t0 - fitted, 1)}
     cal.log(f"emulators: {int(cal.used.sum())} targets fitted in {fitted:.0f} s; cross-validated R² median "
             f"{cv['r2'].median():.2f}, 90 % coverage median {cv['coverage_90'].median():.2f}")
+    if not cfg.fit_unreachable:
+        mark_unreachable(cal)
     return cv
+
+
+def mark_unreachable(cal: CalibrationState) -> np.ndarray:
+    """Leave out of the fit each used target that no design simulation came within tolerance of.
+
+    The design spans the priors, so such a target is out of the model's reach anywhere in them:
+    fitting it would drive ε and pull the parameters that move it to their bounds. It stays
+    compared (predicted and scored). If every used target is out of reach, none is left out.
+    Sets and returns ``cal.unreachable``.
+    """
+    e = discrepancies(cal.design_stats, cal.targets, cap=None)
+    reached = np.any(np.isfinite(e) & (np.abs(e) <= 1.0), axis=0)
+    out = cal.used & ~reached
+    if out.all() or not (cal.used & reached).any():
+        out[:] = False
+    cal.unreachable = out
+    if out.any():
+        cal.log(f"left out of the fit, out of reach of every design simulation: "
+                f"{', '.join(cal.targets.loc[out, 'target_id'])}")
+    return out

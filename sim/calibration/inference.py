@@ -16,14 +16,15 @@ from collections.abc import Callable
 import numpy as np
 import pandas as pd
 
-from sim.calibration.abc import ABCResult, Population, abc_smc
+from sim.calibration.abc import ABCResult, Population, Simulate, abc_smc
 from sim.calibration.design import fit_emulators
-from sim.calibration.state import ABC_SEEDS, CalibrationState
+from sim.calibration.emulator import Emulators
+from sim.calibration.state import ABC_SEEDS, CalibrationState, discrepancies, rms
 from sim.csv_output import write_csv
 from sim.experiments.runner import replicate_seed
 from sim.rng import stream
 
-__all__ = ["infer", "emulator_summary"]
+__all__ = ["infer", "emulator_summary", "emulator_simulate", "with_unreachable"]
 
 
 def infer(cal: CalibrationState) -> ABCResult:
@@ -50,7 +51,8 @@ def infer(cal: CalibrationState) -> ABCResult:
     cal.log(f"ABC-SMC: {len(cal.params)} parameters, {cfg.n_particles} particles, budget {budget} particles "
             f"× {per} scenarios")
     result = abc_smc(simulate, len(cal.params), cfg.n_particles, budget, cfg.seed, quantile=cfg.quantile,
-                     max_generations=cfg.n_generations, on_generation=_reporter(cal, started))
+                     max_generations=cfg.n_generations, min_acceptance=cfg.acceptance_floor,
+                     on_generation=_reporter(cal, started))
     cal.result = result
     _write_diagnostics(cal, result)
     return result
@@ -60,28 +62,80 @@ def _infer_emulator(cal: CalibrationState) -> ABCResult:
     cfg = cal.config
     if cal.emulators is None:
         fit_emulators(cal)
-    emulators = cal.emulators
-
-    def simulate(u: np.ndarray, first: int) -> np.ndarray:
-        # One synthetic simulation per particle: mean + sd × z, z drawn from a stream named by the
-        # particle's global index, so a rerun draws the same simulation whatever the batching.
-        # Targets that are one statistic share their z; other targets' noises are drawn
-        # independently (the emulators do not model the correlation between statistics).
-        mean, sd = emulators.predict(u)
-        z = np.array([stream(cfg.seed, f"calibration.emulator.{first + i}").standard_normal(mean.shape[1])
-                      for i in range(len(u))])
-        return cal.distance(mean + sd * z[:, emulators.groups])
-
+    simulate = emulator_simulate(cal.emulators, cal.distance, cfg.seed, "calibration.emulator")
     budget = max(cfg.n_particles, cfg.n_budget)
     cal.log(f"ABC-SMC on emulators: {len(cal.params)} parameters, {cfg.n_particles} particles, budget "
             f"{budget} synthetic simulations")
     result = abc_smc(simulate, len(cal.params), cfg.n_particles, budget, cfg.seed, quantile=cfg.quantile,
-                     max_generations=cfg.n_generations, on_generation=_reporter(cal, time.time()),
-                     eps_rtol=cfg.eps_rtol, mean_shift_tol=cfg.mean_shift_tol)
+                     max_generations=cfg.n_generations, min_acceptance=cfg.acceptance_floor,
+                     on_generation=_reporter(cal, time.time()), eps_rtol=cfg.eps_rtol,
+                     mean_shift_tol=cfg.mean_shift_tol)
     cal.result = result
     _write_diagnostics(cal, result)
     cal.log(f"ABC-SMC stopped: {result.stopped} after {len(result.populations)} generations")
     return result
+
+
+def with_unreachable(cal: CalibrationState) -> pd.DataFrame | None:
+    """The inference again with the unreachable targets in the distance: how the posterior moves.
+
+    Emulator method, after :func:`infer`, when targets were left out as unreachable
+    (:func:`sim.calibration.design.mark_unreachable`). The same seed, noise and settings (common
+    random numbers), so the difference is the targets'. Writes ``unreachable.csv``: per parameter
+    the posterior mean and sd without and with them, and the mean's shift in prior widths.
+    Returns None (and writes nothing) when no target was left out.
+    """
+    if cal.config.method != "emulator" or not cal.unreachable.any():
+        return None
+    cfg = cal.config
+    used = cal.used
+
+    def distance(stats: np.ndarray) -> np.ndarray:
+        return rms(discrepancies(stats, cal.targets)[:, used])
+
+    names = ", ".join(cal.targets.loc[cal.unreachable, "target_id"])
+    cal.log(f"ABC-SMC on emulators with the unreachable targets fitted too ({names})")
+    result = abc_smc(emulator_simulate(cal.emulators, distance, cfg.seed, "calibration.emulator"), len(cal.params),
+                     cfg.n_particles, max(cfg.n_particles, cfg.n_budget), cfg.seed, quantile=cfg.quantile,
+                     max_generations=cfg.n_generations, min_acceptance=cfg.acceptance_floor,
+                     eps_rtol=cfg.eps_rtol, mean_shift_tol=cfg.mean_shift_tol)
+    rows = []
+    for label, res in (("", cal.result), ("with_unreachable_", result)):
+        pop = res.posterior
+        natural = cal.to_natural(pop.u)
+        mean = pop.weights @ natural
+        sd = np.sqrt(pop.weights @ (natural - mean) ** 2)
+        rows.append((label, pop.mean, mean, sd, res))
+    table = pd.DataFrame({"parameter": [p.key for p in cal.params]})
+    for label, _, mean, sd, _ in rows:
+        table[f"{label}mean"] = mean
+        table[f"{label}sd"] = sd
+    table["shift_prior_widths"] = rows[1][1] - rows[0][1]
+    table["sd_ratio_with_over_without"] = table["with_unreachable_sd"] / table["sd"]
+    write_csv(table, cal.out / "unreachable.csv", float_format="%.6g")
+    cal.with_unreachable_result = result
+    cal.log(f"with the unreachable targets: {result.stopped} after {len(result.populations)} generations, final "
+            f"epsilon {result.posterior.epsilon:.3g} (without: {cal.result.posterior.epsilon:.3g}); largest mean "
+            f"shift {np.abs(table['shift_prior_widths']).max():.2f} prior widths")
+    return table
+
+
+def emulator_simulate(emulators: Emulators, distance: Callable[[np.ndarray], np.ndarray], seed: int,
+                      noise: str) -> Simulate:
+    """ABC's simulator on emulators: one synthetic simulation per particle, scored by ``distance``.
+
+    A synthetic simulation is mean + sd × z, z drawn from the stream ``<noise>.<particle's global
+    index>`` under ``seed``, so a rerun draws the same simulation whatever the batching. Targets
+    that are one statistic share their z; other targets' noises are drawn independently (the
+    emulators do not model the correlation between statistics).
+    """
+
+    def simulate(u: np.ndarray, first: int) -> np.ndarray:
+        mean, sd = emulators.predict(u)
+        z = np.array([stream(seed, f"{noise}.{first + i}").standard_normal(mean.shape[1]) for i in range(len(u))])
+        return distance(mean + sd * z[:, emulators.groups])
+
+    return simulate
 
 
 def _reporter(cal: CalibrationState, started: float) -> Callable[[Population], None]:

@@ -45,6 +45,7 @@ def leave_one_out(cal: CalibrationState) -> pd.DataFrame:
         child.params = cal.params
         child.design_u, child.design_stats = cal.design_u, cal.design_stats
         child.emulators = cal.emulators  # the city's targets are excluded by child.used in the distance
+        child.unreachable = cal.unreachable & child.used  # decided on the whole design, as for the parent
         cv = cal.emulator_cv
         child.emulator_cv = cv[cv["target_id"].isin(set(child.targets.loc[child.used, "target_id"]))]
         write_csv(child.emulator_cv, child.out / "emulator.csv", float_format="%.6g")

@@ -44,7 +44,7 @@ from sim.scenario.schema import Scenario
 
 __all__ = ["CalibrationState", "CalibrationConfig", "cut_scenario", "target_statistics", "discrepancies", "hits",
            "target_spread", "DIRECTION_SPREAD", "CAP", "METHODS", "SCREEN_SEEDS", "ABC_SEEDS", "PREDICT_SEEDS",
-           "ATTRIBUTION_SEEDS"]
+           "ATTRIBUTION_SEEDS", "SBC_SEEDS", "rms"]
 
 #: Spread of a target reported as a direction only (tolerance 0), by kind: 5 points of change.
 DIRECTION_SPREAD = {"yoy_change": 5.0, "rate": 0.01, "level": 1.0}
@@ -57,6 +57,8 @@ METHODS = ("emulator", "simulator")
 # stages never share a seed and each stage's seeds do not depend on the others' sizes.
 # The emulator method's design uses the ABC offset (it replaces the ABC simulations).
 SCREEN_SEEDS, ABC_SEEDS, PREDICT_SEEDS, ATTRIBUTION_SEEDS = 2**30, 0, 2**29, 2**29 + 2**28
+#: The simulation-based calibration check's truths (:mod:`sim.calibration.sbc`).
+SBC_SEEDS = 2**28
 
 
 @dataclass
@@ -89,6 +91,21 @@ class CalibrationConfig:
     eps_rtol: float = 0.05
     #: ... no posterior mean moves this many prior widths (the simulator method has no such stop).
     mean_shift_tol: float = 0.02
+    #: Stop when a generation accepts less than this share of its proposals: a floor for a sampler
+    #: that can no longer improve cheaply. Default 0.02 (simulator: each proposal is real
+    #: simulations); emulator 0.005 (each generation below it costs 1.3-2x the one before, most of
+    #: it the emulators' predictive variance; docs/calibration.md shows what still moves there).
+    min_acceptance: float | None = None
+    #: emulator: fit the targets no design simulation came within tolerance of (out of the model's
+    #: reach anywhere in the priors). By default they are left out of the distance (a target the
+    #: model cannot reach would otherwise drive ε and pull the parameters that move it to their
+    #: bounds), still predicted and scored, and a second inference with them reports how the
+    #: posterior moves (``unreachable.csv``).
+    fit_unreachable: bool = False
+    #: emulator: prior draws simulated and inferred back by the simulation-based calibration check
+    #: (:mod:`sim.calibration.sbc`; 0 skips it), and particles per generation of each (default: particles).
+    sbc_truths: int = 0
+    sbc_particles: int | None = None
     cv_folds: int = 5  # emulator cross-validation
     #: emulator: after the calibration, calibrate without each city in turn and predict it
     #: (:mod:`sim.calibration.leave_one_out`).
@@ -101,10 +118,14 @@ class CalibrationConfig:
         if self.method not in METHODS:
             raise ValueError(f"method: expected one of {', '.join(METHODS)}, got {self.method!r}")
         for name, least in (("design", 2), ("budget", 1), ("particles", 2), ("max_generations", 1),
-                            ("cv_folds", 2)):
+                            ("cv_folds", 2), ("sbc_truths", 0), ("sbc_particles", 2)):
             v = getattr(self, name)
             if v is not None and v < least:
                 raise ValueError(f"{name}: expected at least {least}, got {v}")
+        if self.sbc_truths == 1:
+            raise ValueError("sbc_truths: expected 0 (skip the check) or at least 2, got 1")
+        if self.min_acceptance is not None and not 0 < self.min_acceptance < 1:
+            raise ValueError(f"min_acceptance: expected between 0 and 1, got {self.min_acceptance}")
         if self.eps_rtol < 0 or self.mean_shift_tol <= 0:
             raise ValueError(f"eps_rtol and mean_shift_tol: expected >= 0 and > 0, got {self.eps_rtol} and "
                              f"{self.mean_shift_tol}")
@@ -113,6 +134,11 @@ class CalibrationConfig:
     def n_particles(self) -> int:
         """Particles per generation (the method's default unless set)."""
         return self.particles or (1000 if self.method == "emulator" else 100)
+
+    @property
+    def acceptance_floor(self) -> float:
+        """The acceptance stop (the method's default unless set)."""
+        return self.min_acceptance or (0.005 if self.method == "emulator" else 0.02)
 
     @property
     def n_generations(self) -> int:
@@ -216,7 +242,8 @@ def cut_scenario(name: str, base: Scenario, years: int) -> Scenario:
         return base
 
 
-def _rms(e: np.ndarray) -> np.ndarray:
+def rms(e: np.ndarray) -> np.ndarray:
+    """Root mean square over the last axis (a particle's distance from its targets' discrepancies)."""
     return np.sqrt(np.mean(np.square(e), axis=-1))
 
 
@@ -262,6 +289,9 @@ class CalibrationState:
         if config.any_scale:
             self.compared[:] = True
         self.used = self.compared & ~self.held_out
+        #: Used targets left out of the distance as out of the model's reach (emulator method,
+        #: set by :func:`sim.calibration.design.fit_emulators`); they are still predicted and scored.
+        self.unreachable = np.zeros(len(self.targets), dtype=bool)
         if not self.used.any():
             raise ValueError(f"no target of {config.targets} can be compared at scale {config.scale:g}"
                              + (f" without {config.hold_out}" if config.hold_out else "")
@@ -334,7 +364,12 @@ class CalibrationState:
 
     def distance(self, stats: np.ndarray) -> np.ndarray:
         """Each row of target statistics' distance to the reported outcomes (RMS over the used targets)."""
-        return _rms(discrepancies(stats, self.targets)[:, self.used])
+        return rms(discrepancies(stats, self.targets)[:, self.fitted])
+
+    @property
+    def fitted(self) -> np.ndarray:
+        """The targets the inference fits: used, and not left out as unreachable."""
+        return self.used & ~self.unreachable
 
     def scenarios_compared(self) -> list[str]:
         """Scenarios with a target compared at their scale (the held-out city's included)."""

@@ -1,0 +1,176 @@
+"""Calibration, a check of the inference itself: simulation-based calibration (emulator method).
+
+Does the inference cover the truth at its nominal rates? ``truths`` parameter sets are drawn from
+the priors (a Latin hypercube over the estimated parameters, the others at their defaults); each
+is simulated — real simulations, one seed per truth, in every scenario the calibration uses — and
+its statistics stand in for the reported outcomes. The calibration's own inference (ABC-SMC on
+its emulators, with its tolerances, quantile schedule and stop rule) then gives a posterior, and
+the truth's position in it is recorded for every parameter. A calibrated inference puts the
+truth inside its central 50 % and 90 % intervals 50 % and 90 % of the time, and the truth's
+posterior quantile (its rank) is uniform (Talts et al. 2018, "Validating Bayesian inference
+algorithms with simulation-based calibration"). Coverage below nominal means the posteriors are
+too narrow (overconfident); above, too wide (ABC's tolerance and the emulators' error both widen them).
+
+The check covers the whole inference as used: the emulators are fitted on the calibration's
+design, the pseudo-observations come from the model, not from the emulators, so the emulators'
+error is inside the check. A target whose statistic is undefined in a truth's simulation (a
+change from zero) is left out of that truth's distance.
+
+Writes ``sbc.csv`` (one row per truth and parameter: the truth, the posterior mean and sd, the
+truth's posterior quantile, whether it lies inside the central 50 % and 90 % intervals, why that
+inference stopped) and ``sbc_summary.csv`` (per parameter and over all: coverage with 95 % Wilson
+intervals, a Kolmogorov-Smirnov test of uniform ranks, the mean posterior sd over the prior sd).
+``python -m sim.calibration.sbc RESULTS --truths 40`` runs it on a finished calibration (its store
+holds the design, so only the truths are simulated; the emulators are refitted).
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import os
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from joblib import Parallel, delayed
+from scipy import stats as sps
+from scipy.stats import qmc
+
+from sim.calibration.abc import ABCResult, abc_smc
+from sim.calibration.emulator import Emulators
+from sim.calibration.inference import emulator_simulate
+from sim.calibration.state import SBC_SEEDS, CalibrationConfig, CalibrationState, discrepancies, rms
+from sim.csv_output import write_csv
+from sim.experiments.runner import local_workers, replicate_seed
+from sim.rng import stream
+
+__all__ = ["sbc", "sbc_summary", "wilson"]
+
+#: Sd of a uniform prior on the unit cube (every prior is mapped onto it).
+_PRIOR_SD = 1.0 / math.sqrt(12.0)
+
+
+def wilson(k: int, n: int, z: float = 1.96) -> tuple[float, float]:
+    """The Wilson score interval of a binomial proportion ``k`` of ``n`` (95 % by default)."""
+    if n == 0:
+        return math.nan, math.nan
+    p = k / n
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    return max(0.0, centre - half), min(1.0, centre + half)
+
+
+def _infer_back(emulators: Emulators, targets: pd.DataFrame, fitted: np.ndarray, observed: np.ndarray,
+                cfg: CalibrationConfig, n_params: int, particles: int, truth: int) -> tuple[ABCResult, float]:
+    """ABC-SMC on the emulators against ``observed`` (one value per target) as if it were reported;
+    the result and the seconds it took."""
+    started = time.time()
+    targets = targets.copy()
+    targets["value"] = observed
+    targets["bound"] = ""  # a simulated value is a point, whatever the real target was
+    used = fitted & np.isfinite(observed)
+
+    def distance(s: np.ndarray) -> np.ndarray:
+        return rms(discrepancies(s, targets)[:, used])
+
+    simulate = emulator_simulate(emulators, distance, cfg.seed, f"calibration.sbc.{truth}.emulator")
+    result = abc_smc(simulate, n_params, particles, particles * 300, replicate_seed(cfg.seed, SBC_SEEDS + truth),
+                     quantile=cfg.quantile, max_generations=cfg.n_generations, min_acceptance=cfg.acceptance_floor,
+                     eps_rtol=cfg.eps_rtol, mean_shift_tol=cfg.mean_shift_tol)
+    result.all_u = result.all_distances = np.empty(0)  # not needed back from a worker
+    return result, time.time() - started
+
+
+def sbc(cal: CalibrationState, truths: int = 40, particles: int | None = None) -> pd.DataFrame:
+    """Simulate ``truths`` prior draws, infer each back, and write ``sbc.csv`` and ``sbc_summary.csv``.
+
+    Args:
+        cal: A calibration with its parameters screened and its emulators fitted (emulator method).
+        truths: Parameter sets drawn from the priors, each simulated once and inferred.
+        particles: Particles per generation of each inference; default the calibration's.
+
+    Returns:
+        ``sbc.csv``'s table.
+    """
+    if cal.config.method != "emulator" or cal.emulators is None:
+        raise ValueError("the simulation-based calibration check needs the emulator method with its emulators fitted")
+    if truths < 2:
+        raise ValueError(f"truths: expected at least 2, got {truths}")
+    cfg = cal.config
+    particles = particles or cfg.n_particles
+    u = qmc.LatinHypercube(d=len(cal.params), seed=stream(cfg.seed, "calibration.sbc")).random(truths)
+    seeds = [replicate_seed(cfg.seed, SBC_SEEDS + k) for k in range(truths)]
+    scenarios = cal.scenarios_used()
+    cal.log(f"simulation-based calibration: {truths} prior draws × {len(scenarios)} scenarios, one seed per draw")
+    observed = cal.simulate(cal.parameter_sets(cal.params, u), seeds, scenarios, "sbc")
+    cal.sims["sbc"] = truths * len(scenarios)
+    jobs = min(truths, (os.cpu_count() or 1) if cal.jobs == -1 else max(1, cal.jobs))
+    cal.log(f"simulation-based calibration: {truths} inferences, {particles} particles each, {jobs} workers")
+    with local_workers():  # each truth is seeded by its number: the same results with any number of workers
+        results = Parallel(n_jobs=jobs)(
+            delayed(_infer_back)(cal.emulators, cal.targets, cal.fitted, observed[k], cfg, len(cal.params),
+                                 particles, k) for k in range(truths))
+    rows = []
+    for k, (result, seconds) in enumerate(results):
+        pop = result.posterior
+        mean = pop.mean
+        sd = np.sqrt(pop.weights @ (pop.u - mean) ** 2)
+        for j, p in enumerate(cal.params):
+            rank = float(pop.weights[pop.u[:, j] < u[k, j]].sum())  # the truth's posterior quantile
+            rows.append({"truth": k, "seed": seeds[k], "parameter": p.key, "truth_u": u[k, j],
+                         "posterior_mean_u": mean[j], "posterior_sd_u": sd[j], "rank": rank,
+                         "inside_50": 0.25 <= rank <= 0.75, "inside_90": 0.05 <= rank <= 0.95,
+                         "generations": len(result.populations), "stopped": result.stopped,
+                         "seconds": round(seconds, 1)})
+    table = pd.DataFrame(rows)
+    write_csv(table, cal.out / "sbc.csv", float_format="%.6g")
+    write_csv(sbc_summary(table), cal.out / "sbc_summary.csv", float_format="%.6g")
+    return table
+
+
+def sbc_summary(table: pd.DataFrame) -> pd.DataFrame:
+    """Per parameter, then over all: coverage of the central 50 % and 90 % intervals with 95 % Wilson
+    intervals, the Kolmogorov-Smirnov p-value of the ranks against uniform, the mean posterior sd
+    over the prior sd (1 = the data told the inference nothing)."""
+    rows = []
+    groups = [(p, g) for p, g in table.groupby("parameter", sort=False)] + [("all parameters", table)]
+    for name, g in groups:
+        n = len(g)
+        row = {"parameter": name, "truths": int(g["truth"].nunique()), "n": n}
+        for level in (50, 90):
+            k = int(g[f"inside_{level}"].sum())
+            lo, hi = wilson(k, n)
+            row.update({f"coverage_{level}": k / n, f"coverage_{level}_lo": lo, f"coverage_{level}_hi": hi})
+        # Over all parameters the ranks of one truth are not independent: the p-value is per parameter only.
+        row["ks_uniform_p"] = float(sps.kstest(g["rank"], "uniform").pvalue) if name != "all parameters" else math.nan
+        row["sd_ratio"] = float(g["posterior_sd_u"].mean() / _PRIOR_SD)
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def main(argv: list[str] | None = None) -> int:
+    from sim.calibration.calibrate import Calibration
+
+    ap = argparse.ArgumentParser(prog="python -m sim.calibration.sbc", description=__doc__.splitlines()[0])
+    ap.add_argument("results", type=Path, help="a finished emulator calibration's results folder")
+    ap.add_argument("--truths", type=int, default=40, help="prior draws simulated and inferred back (default 40)")
+    ap.add_argument("--particles", type=int, default=None, help="particles per generation (default: the calibration's)")
+    ap.add_argument("--jobs", type=int, default=-1, help="workers for the simulations (default: every core)")
+    args = ap.parse_args(argv)
+    config = CalibrationConfig.read(args.results)
+    cal = Calibration(config, args.results, jobs=args.jobs)
+    try:
+        cal.screen()
+        cal.fit_emulators()
+        sbc(cal, args.truths, args.particles)
+    finally:
+        cal.close()
+    print(pd.read_csv(args.results / "sbc_summary.csv").to_string(index=False, float_format=lambda x: f"{x:.3g}"))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
