@@ -93,6 +93,30 @@ def test_every_scenario_of_the_harness_validates_with_overrides():
     assert all(s.city.attractor_sites_per_100k == 0 for s in scen.values())
 
 
+def test_a_lever_that_doubles_a_drawn_parameter_doubles_the_draw():
+    from sim.calibration.posterior import with_parameters
+    from sim.experiments.evidence import RELATIVE_LEVERS, ScaledDraw
+
+    key = "policing.units_per_100k_residents"
+    scen = evidence_scenarios()
+
+    def draw(scenario, r):  # a posterior that estimates patrol strength: 15 + r units per 100k
+        values = {key: 15.0 + r, "crime.presence_risk": 0.5}
+        return with_parameters(scenario, values), values
+
+    base, base_point = draw(scen["base"], 1)
+    doubled, point = ScaledDraw(draw, RELATIVE_LEVERS["patrol_x2"])(scen["patrol_x2"], 1)
+    assert base.policing.units_per_100k_residents == 16.0
+    assert doubled.policing.units_per_100k_residents == 32.0 and point[key] == 32.0
+    assert doubled.crime.presence_risk == base.crime.presence_risk == 0.5  # the other drawn values as drawn
+    # A draw without the lever's parameter leaves the role's own doubling in place.
+    def other(scenario, r):
+        return with_parameters(scenario, {"crime.presence_risk": 0.5}), {"crime.presence_risk": 0.5}
+
+    kept, _ = ScaledDraw(other, RELATIVE_LEVERS["patrol_x2"])(scen["patrol_x2"], 0)
+    assert kept.policing.units_per_100k_residents == 2 * scen["base"].policing.units_per_100k_residents
+
+
 def test_tables_are_written(tmp_path):
     import pandas as pd
 

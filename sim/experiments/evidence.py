@@ -15,7 +15,9 @@ Scenarios (all built from the built-in files with ``--set``-style overrides,
   scale, placed at hot spots, the CCTV-scheme layout the meta-analyses evaluated).
 - ``camera_scheme``: ``base`` with a city-centre camera scheme from 2022 (:func:`camera_scheme_sites`),
   compared with matched control cells as the meta-analysis compared schemes with control areas.
-- ``patrol_x2``: ``base`` with ``policing.units_per_100k_residents`` doubled (both years).
+- ``patrol_x2``: ``base`` with ``policing.units_per_100k_residents`` doubled (both years); under
+  per-replicate parameter sets that set it too (a posterior that estimates patrol strength), the
+  set's value is doubled (:class:`ScaledDraw`), so the lever still doubles what the base run has.
 - ``compounds``: ``base`` with ``interventions.smart_compounds`` on from 2022.
 - ``hot_spots``: ``base`` with the hot-spot patrol (:data:`HOT_SPOT_PATROL`) from 2022.
 - ``package``: ``suizhou_2022`` (the seed's package, year on year).
@@ -713,6 +715,32 @@ def _hot_spot_patrol_rows(base: list[RunResult], hot: list[RunResult], residents
 
 
 # --------------------------------------------------------------------------- running
+#: Per role, the parameters a role's lever multiplies (its factor over the base run): a per-replicate
+#: parameter set that sets one of them has it multiplied too (:class:`ScaledDraw`).
+RELATIVE_LEVERS = {"patrol_x2": {"policing.units_per_100k_residents": 2.0}}
+
+
+class ScaledDraw:
+    """A per-replicate parameter set (a :data:`Vary`) with some parameters multiplied by a lever's factor.
+
+    A lever that doubles a parameter which the set also draws would otherwise be overwritten by the
+    draw: both runs would have the draw's value and the comparison would show no change. Here the
+    lever wins relative to the draw: the doubled run gets twice the draw's value.
+    """
+
+    def __init__(self, vary: Vary, factors: dict[str, float]):
+        self.vary, self.factors = vary, factors
+
+    def __call__(self, scenario: Scenario, replicate: int) -> tuple[Scenario, dict]:
+        from sim.calibration.posterior import with_parameters
+
+        scen, values = self.vary(scenario, replicate)
+        scaled = {k: f * values[k] for k, f in self.factors.items() if k in values}
+        if not scaled:
+            return scen, values
+        return with_parameters(scen, scaled), {**values, **scaled}
+
+
 def run_evidence(scale: float = 0.1, replicates: int = 8, jobs: int = 1, seed: int = 1,
                  overrides: list[str] | None = None, progress: bool = True, vary: Vary | None = None) -> pd.DataFrame:
     """Run the harness's scenarios and measure every mechanism.
@@ -736,7 +764,9 @@ def run_evidence(scale: float = 0.1, replicates: int = 8, jobs: int = 1, seed: i
     logged = ("base", "compounds")
     res: dict[str, list[RunResult]] = {}
     logs: dict[str, list[dict]] = {}
-    tasks = {role: scenario_tasks([s], replicates, seed, scale, vary) for role, s in scen.items()}
+    tasks = {role: scenario_tasks([s], replicates, seed, scale,
+                                  ScaledDraw(vary, RELATIVE_LEVERS[role]) if vary and role in RELATIVE_LEVERS else vary)
+             for role, s in scen.items()}
     plain = [t for role in scen if role not in logged for t in tasks[role]]
     observed = [t for role in logged for t in tasks[role]]
     with local_workers():
