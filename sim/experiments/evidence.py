@@ -55,6 +55,9 @@ from sim.csv_output import write_csv
 from sim.experiments.designs import match_controls, relative_effect_size, spot_comparison
 from sim.experiments.runner import RunResult, Task, Vary, local_workers, run_one, run_tasks, scenario_tasks
 from sim.experiments.summary import mean_interval, relative_change
+from sim.interventions.crackdown import Campaign
+from sim.interventions.special_population_management import SpecialPopulationManagementParams
+from sim.interventions.two_station_linkage import TwoStationLinkageParams
 from sim.mechanisms.crime_types import CRIME_TYPES, PREVENTABLE
 from sim.observers import Observer
 from sim.rng import stream
@@ -155,6 +158,12 @@ class Published:
 
 #: The published figures, by measure key. "verified" in a source means the number was checked
 #: against the abstract or a summary of the study; "assumed" means it was not.
+
+def _default(params: type, name: str) -> float:
+    """A parameter's documented default (the notes quote the model's values, not a copy of them)."""
+    return params.model_fields[name].default
+
+
 PUBLISHED: dict[str, Published] = {
     "top5_share": Published(
         50.0, 45.0, 70.0,
@@ -278,14 +287,16 @@ PUBLISHED: dict[str, Published] = {
         "Sherman L.W. (1990) Police crackdowns: initial and residual deterrence, Crime and Justice 12:1-48 "
         "(18 case studies: initial deterrence in most, decaying within weeks, some residual deterrence after "
         "the campaign; no pooled effect size); from a summary, not re-verified here",
-        "no comparable figure: the model assumes a campaign raises the clearance odds of its crime types x1.5 "
-        "and their perceived risk by 0.2 while it runs (crackdown.py, both assumed); model: recorded "
+        f"no comparable figure: the model assumes a campaign raises the clearance odds of its crime types "
+        f"x{_default(Campaign, 'clearance_odds_multiplier'):g} and their perceived risk by "
+        f"{_default(Campaign, 'deterrence'):g} while it runs (crackdown.py, both assumed); model: recorded "
         "preventable cases 2022, suizhou_2022 against the same package without its campaigns", role="none"),
     "two_station_linkage": Published(
         math.nan, math.nan, math.nan,
         "none found: no controlled evaluation of police stations and judicial offices working jointly "
         "(两所联动)",
-        "the model assumes joint teams screen households in linked towns (find chance 0.6 per visit) and the "
+        f"the model assumes joint teams screen households in linked towns (find chance "
+        f"{_default(TwoStationLinkageParams, 'find_prob_per_screening'):g} per visit) and the "
         "town's mediation succeeds more often (two_station_linkage.py, all assumed); not measured here",
         role="none"),
     "auxiliary_police": Published(
@@ -301,8 +312,10 @@ PUBLISHED: dict[str, Published] = {
         "nearest: Lipsey M.W. & Cullen F.T. (2007) The effectiveness of correctional rehabilitation, Annual "
         "Review of Law and Social Science 3:297-320 (rehabilitative programmes lower reoffending on average, "
         "supervision and surveillance alone little); from a summary, not re-verified here",
-        "the model assumes regular contact lowers a managed offender's offending by 30 % and disputes in the "
-        "household by 30 % (special_population_management.py, assumed, toward the upper end of treatment "
+        f"the model assumes regular contact lowers a managed offender's offending by "
+        f"{100 * _default(SpecialPopulationManagementParams, 'offending_reduction'):g} % and disputes in the "
+        f"household by {100 * _default(SpecialPopulationManagementParams, 'dispute_reduction'):g} % "
+        "(special_population_management.py, assumed, toward the upper end of treatment "
         "effects); not measured here", role="none"),
 }
 
