@@ -152,7 +152,8 @@ def sbc_summary(table: pd.DataFrame) -> pd.DataFrame:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from sim.calibration.calibrate import Calibration
+    from sim.calibration.design import fit_emulators
+    from sim.calibration.screening import screen
 
     ap = argparse.ArgumentParser(prog="python -m sim.calibration.sbc", description=__doc__.splitlines()[0])
     ap.add_argument("results", type=Path, help="a finished emulator calibration's results folder")
@@ -161,10 +162,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--jobs", type=int, default=-1, help="workers for the simulations (default: every core)")
     args = ap.parse_args(argv)
     config = CalibrationConfig.read(args.results)
-    cal = Calibration(config, args.results, jobs=args.jobs)
+    cal = CalibrationState(config, args.results, jobs=args.jobs)
     try:
-        cal.screen()
-        cal.fit_emulators()
+        screen(cal)
+        fit_emulators(cal)
         sbc(cal, args.truths, args.particles)
     finally:
         cal.close()
