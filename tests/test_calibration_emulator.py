@@ -293,3 +293,8 @@ def test_unreachable_targets_are_reported_and_the_inference_is_checked_on_model_
     assert (table["inside_50"] <= table["inside_90"]).all()  # the 50 % interval lies inside the 90 %
     assert summary["simulations"]["sbc"] == cfg.sbc_truths * 2  # one seed per truth, in both scenarios
     assert pd.read_csv(out / "sbc_summary.csv")["parameter"].iloc[-1] == "all parameters"
+    # The committed check is what its command rewrites (the truths' runs are found in the store).
+    before = {name: (out / name).read_bytes() for name in ("sbc.csv", "sbc_summary.csv")}
+    from sim.calibration.sbc import main as check
+    assert check([str(out), "--truths", str(cfg.sbc_truths), "--particles", str(cfg.sbc_particles), "--jobs", "1"]) == 0
+    assert {name: (out / name).read_bytes() for name in before} == before
