@@ -189,6 +189,17 @@ def test_leave_one_out_writes_a_holdout_folder_per_city(tiny):
         assert not cv["target_id"].str.startswith({"suizhou": "sz_", "xingan": "xa_"}[city]).any()
     assert set(summary["leave_one_out"]) == {"suizhou", "xingan"}
     assert summary["simulations"]["leave_one_out"] == 2 * cfg.draws
+    # The screening without each city: from the stored Morris runs, every parameter estimated either way.
+    by_city = pd.read_csv(out / "screening_by_city.csv")
+    assert set(by_city["city"]) == {"suizhou", "xingan"}
+    assert set(by_city.loc[by_city["estimated"], "parameter"]) == set(summary["parameters"])
+    for city, g in by_city.groupby("city"):
+        own = pd.read_csv(out / f"holdout-{city}" / "screening.csv")
+        assert set(g.loc[g["estimated_without_city"], "parameter"]) == set(own.loc[own["selected"], "key"])
+    before = (out / "screening_by_city.csv").read_bytes()
+    from sim.calibration.leave_one_out import main as rescreen
+    assert rescreen([str(out)]) == 0
+    assert (out / "screening_by_city.csv").read_bytes() == before
 
 
 def test_leave_one_out_needs_two_cities_and_is_refused_before_any_file_is_written(tmp_path):
