@@ -352,6 +352,21 @@ def identifiability() -> str:
                   f"{num(d['threshold'].iloc[0])})"], rows)
 
 
+def loo_screening() -> str:
+    """Per held-out city: the parameters the screening without its targets would estimate instead (screening_by_city.csv)."""
+    d = pd.read_csv(CALIBRATION / "screening_by_city.csv")
+    rows = []
+    for city, g in d.groupby("city"):
+        added = g.loc[~g["estimated"] & g["estimated_without_city"], "parameter"]
+        dropped = g.loc[g["estimated"] & ~g["estimated_without_city"], "parameter"]
+        rows.append([city, "; ".join(f"`{k}`" for k in dropped) or "none", "; ".join(f"`{k}`" for k in added) or "none"])
+    same = sum(r[1] == "none" and r[2] == "none" for r in rows)
+    return (f"The screening without the city's targets estimates the same parameters for {same} of {len(rows)} "
+            "cities.\n\n"
+            + table(["held-out city", "estimated only because of its targets", "would be estimated without them"],
+                    rows))
+
+
 def unreachable() -> str:
     """The targets left out of the fit as out of reach, and how fitting them moves the posterior (unreachable.csv)."""
     s = _summary()
@@ -542,7 +557,7 @@ PAGES: dict[str, dict[str, Callable[[], str]]] = {
                        "posterior": posterior, "predictive": predictive, "tension": tension,
                        "attribution": attribution, "leave-one-out": leave_one_out, "scores": scores,
                        "score-targets": score_targets, "identifiability": identifiability,
-                       "unreachable": unreachable, "sbc": sbc,
+                       "unreachable": unreachable, "sbc": sbc, "loo-screening": loo_screening,
                        "stationarity": stationarity},
     "evidence.md": {"evidence": evidence},
     "performance.md": {"city-year": _verbatim(BENCHMARKS / "city_year.txt"),
