@@ -353,13 +353,14 @@ def identifiability() -> str:
 
 
 def loo_screening() -> str:
-    """Per held-out city: the parameters the screening without its targets would estimate instead (screening_by_city.csv)."""
+    """Per held-out city: what the screening without its targets would estimate instead (screening_by_city.csv)."""
     d = pd.read_csv(CALIBRATION / "screening_by_city.csv")
     rows = []
     for city, g in d.groupby("city"):
         added = g.loc[~g["estimated"] & g["estimated_without_city"], "parameter"]
         dropped = g.loc[g["estimated"] & ~g["estimated_without_city"], "parameter"]
-        rows.append([city, "; ".join(f"`{k}`" for k in dropped) or "none", "; ".join(f"`{k}`" for k in added) or "none"])
+        rows.append([city, "; ".join(f"`{k}`" for k in dropped) or "none",
+                     "; ".join(f"`{k}`" for k in added) or "none"])
     same = sum(r[1] == "none" and r[2] == "none" for r in rows)
     return (f"The screening without the city's targets estimates the same parameters for {same} of {len(rows)} "
             "cities.\n\n"
