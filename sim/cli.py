@@ -302,6 +302,12 @@ def _check_options(parser: argparse.ArgumentParser, args: argparse.Namespace) ->
             parser.error("--leave-one-out holds out every city in turn; leave out --hold-out")
     if getattr(args, "method", None) == "simulator" and args.design is not None:
         parser.error("--design is for --method emulator")
+    if getattr(args, "method", None) == "simulator":
+        for flag, given in (("--sbc", args.sbc), ("--fit-unreachable", args.fit_unreachable)):
+            if given:
+                parser.error(f"{flag} is for --method emulator")
+    if getattr(args, "sbc_particles", None) is not None and not getattr(args, "sbc", 0):
+        parser.error("--sbc-particles needs --sbc TRUTHS")
     if getattr(args, "particles", None) is not None and args.particles < 2:
         parser.error("--particles: expected at least 2")
     if getattr(args, "design", None) is not None and args.design < 2:

@@ -106,6 +106,12 @@ def test_abc_smc_without_the_convergence_stop_behaves_as_before():
 def test_a_bad_method_is_refused_at_construction():
     with pytest.raises(ValueError, match="method"):
         CalibrationConfig(method="bayes")
+    with pytest.raises(ValueError, match="min_acceptance"):
+        CalibrationConfig(min_acceptance=2)
+    with pytest.raises(ValueError, match="sbc_truths"):
+        CalibrationConfig(sbc_truths=1)
+    with pytest.raises(ValueError, match="emulator method"):
+        CalibrationConfig(method="simulator", sbc_truths=10)
     with pytest.raises(ValueError, match="design"):
         CalibrationConfig(design=1)
 
@@ -217,6 +223,9 @@ def test_leave_one_out_needs_two_cities_and_is_refused_before_any_file_is_writte
     (["--leave-one-out", "--hold-out", "daqing"], "leave out --hold-out"),
     (["--method", "simulator", "--design", "50"], "--design is for --method emulator"),
     (["--method", "bayes"], "--method"),
+    (["--method", "simulator", "--sbc", "5"], "--sbc is for --method emulator"),
+    (["--method", "simulator", "--fit-unreachable"], "--fit-unreachable is for --method emulator"),
+    (["--sbc-particles", "50"], "--sbc-particles needs --sbc"),
 ])
 def test_bad_calibrate_options_are_refused(args, words, capsys, tmp_path):
     with pytest.raises(SystemExit) as e:

@@ -135,15 +135,20 @@ def convergence() -> str:
     rows = [[str(r.generation), num(r.epsilon), f"{r.acceptance:.2f}", num(r.ess), num(r.max_mean_shift, 2)]
             for r in d.itertuples()]
     s, c = _summary(), json.loads((CALIBRATION / "config.json").read_text(encoding="utf-8"))
-    last = d.iloc[-1]
     rule = (f"the convergence rule (ε falls by less than {c['eps_rtol']:.0%} and no posterior mean moves "
             f"{c['mean_shift_tol']:g} prior widths or more between two generations)")
-    why = {"converged": f"{rule} fired", "acceptance": f"the acceptance floor ({s['min_acceptance']:g}); {rule} had "
-           f"not fired: in the last generation ε fell by {1 - last.epsilon / d.iloc[-2].epsilon:.0%} and the "
-           f"largest mean moved {last.max_mean_shift:.3f} prior widths"}.get(s["stopped"], s["stopped"])
+    why = s["stopped"]
+    if why == "converged":
+        why = f"{rule}, which fired"
+    elif why in ("acceptance", "budget") and len(d) >= 3:
+        last, before = d.iloc[-1], d.iloc[-2]
+        why = ({"acceptance": f"the acceptance floor ({s.get('min_acceptance', 0.02):g})",
+                "budget": f"the synthetic-simulation budget ({num(s['synthetic_simulations'])})"}[why]
+               + f" before {rule}: in the last generation ε fell by {1 - last.epsilon / before.epsilon:.1%} and the "
+                 f"largest mean moved {last.max_mean_shift:.3f} prior widths")
     return (table(["generation", "ε", "acceptance", "effective sample size", "largest mean shift (prior widths)"],
                   rows)
-            + f"\nStopped by {why}, after {s['generations']} generations.\n")
+            + f"\nStopped by {why}; {s['generations']} generations.\n")
 
 
 def emulators() -> str:
@@ -372,25 +377,30 @@ def unreachable() -> str:
     """The targets left out of the fit as out of reach, and how fitting them moves the posterior (unreachable.csv)."""
     s = _summary()
     left = s.get("left_out_of_fit") or []
+    if json.loads((CALIBRATION / "config.json").read_text(encoding="utf-8")).get("fit_unreachable"):
+        return "Every target was fitted, out of reach or not (`--fit-unreachable`).\n"
     if not left:
-        return "No target was out of reach of every design run: all were fitted.\n"
+        return "No target was left out of the fit as out of reach of every design run.\n"
     d = pd.read_csv(CALIBRATION / "unreachable.csv")
     rows = [[f"`{r.parameter}`", num(r.mean), num(r.sd), num(r.with_unreachable_mean), num(r.with_unreachable_sd),
              f"**{r.shift_prior_widths:+.2f}**"] for r in d.itertuples()]
     w = s.get("with_unreachable", {})
     return (f"Left out of the fit: {', '.join(f'`{t}`' for t in left)}. Fitted too, the same sampler stops by "
             f"{w.get('stopped', '?')} after {w.get('generations', '?')} generations at ε "
-            f"{num(w.get('final_epsilon', math.nan))} (without them: {num(s['final_epsilon'])}).\n\n"
+            f"{num(w.get('final_epsilon') or math.nan)} (without them: {num(s['final_epsilon'])}).\n\n"
             + table(["parameter", "posterior mean", "sd", "mean, unreachable targets fitted too", "sd",
                      "shift of the mean (prior widths)"], rows))
 
 
 def sbc() -> str:
     """The simulation-based calibration check's coverage per parameter (sbc_summary.csv, sbc.csv)."""
+    if not (CALIBRATION / "sbc_summary.csv").is_file():
+        return "Not run for this calibration (`--sbc TRUTHS`).\n"
     d = pd.read_csv(CALIBRATION / "sbc_summary.csv")
     t = pd.read_csv(CALIBRATION / "sbc.csv")
     rows = [[f"`{r.parameter}`" if r.parameter != "all parameters" else "**all parameters**",
-             f"**{r.coverage_90:.2f}** [{r.coverage_90_lo:.2f}, {r.coverage_90_hi:.2f}]",
+             f"**{r.coverage_90:.2f}** [{r.coverage_90_lo:.2f}, {r.coverage_90_hi:.2f}]"
+             + (" (bootstrap over truths)" if r.parameter == "all parameters" else ""),
              f"{r.coverage_50:.2f} [{r.coverage_50_lo:.2f}, {r.coverage_50_hi:.2f}]",
              "" if math.isnan(r.ks_uniform_p) else f"{r.ks_uniform_p:.2f}", f"{r.sd_ratio:.2f}"]
             for r in d.itertuples()]
@@ -398,7 +408,7 @@ def sbc() -> str:
     stops = each["stopped"].value_counts().to_dict()
     return (f"{len(each)} truths, each inferred with {num(each['generations'].mean(), 2)}"
             f" generations on average (stopped by: {', '.join(f'{k} {v}' for k, v in stops.items())}).\n\n"
-            + table(["parameter", "truth inside the 90 % interval [95 % Wilson]", "inside the 50 % interval",
+            + table(["parameter", "truth inside the 90 % interval [95 % interval]", "inside the 50 % interval",
                      "KS test of uniform ranks, p", "posterior sd / prior sd"], rows))
 
 
@@ -426,16 +436,19 @@ def readme_validation() -> str:
             for r in summary.itertuples()]
     ratios = _identifiability()["sd_ratio"]
     drift = pd.read_csv(RECORDS / "stationarity" / "stationarity.csv")
-    sbc_all = next(pd.read_csv(CALIBRATION / "sbc_summary.csv").query("parameter == 'all parameters'").itertuples())
+    sbc_file = CALIBRATION / "sbc_summary.csv"
+    check = ""
+    if sbc_file.is_file():
+        a = next(pd.read_csv(sbc_file).query("parameter == 'all parameters'").itertuples())
+        check = (f" The inference checked on {a.truths} model-made data sets (simulation-based calibration): the "
+                 f"truth inside the 90 % interval {a.coverage_90:.0%} [{a.coverage_90_lo:.0%}, {a.coverage_90_hi:.0%}]"
+                 f" of the time, inside the 50 % {a.coverage_50:.0%}.")
     return (table(["predictive", "draws", "reported inside 90 % (strict)", "inside 50 %",
                    "old rule: 90 % meets value ± tolerance", "mean CRPS (tolerances)"], rows)
             + f"\n{sum(r < 0.5 for r in ratios)} of {len(ratios)} estimated parameters have a posterior sd below half "
               f"their prior sd; {sum(r > 0.9 for r in ratios)} are barely informed (above 0.9). No-intervention "
               f"baselines: {int(drift['drift'].astype(bool).sum())} of {len(drift)} year-to-year changes drift "
-              f"beyond noise (Holm-corrected, {drift['replicates'].max()} paired replicates). The inference checked "
-              f"on {sbc_all.truths} model-made data sets (simulation-based calibration): the truth inside the 90 % "
-              f"interval {sbc_all.coverage_90:.0%} [{sbc_all.coverage_90_lo:.0%}, {sbc_all.coverage_90_hi:.0%}] of "
-              f"the time, inside the 50 % {sbc_all.coverage_50:.0%}.\n")
+              f"beyond noise (Holm-corrected, {drift['replicates'].max()} paired replicates).{check}\n")
 
 
 # --------------------------------------------------------------------------- evidence

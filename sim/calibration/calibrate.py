@@ -164,10 +164,12 @@ class Calibration(CalibrationState):
         summary["scores"] = self.scores_summary.to_dict(orient="records")
         other = getattr(self, "with_unreachable_result", None)
         if other is not None:
+            eps = other.posterior.epsilon
             summary["with_unreachable"] = {"generations": len(other.populations), "stopped": other.stopped,
-                                           "final_epsilon": other.posterior.epsilon}
+                                           "final_epsilon": eps if math.isfinite(eps) else None}
         if self.config.sbc_truths:
-            summary["sbc"] = pd.read_csv(self.out / "sbc_summary.csv").iloc[-1].to_dict()
+            row = pd.read_csv(self.out / "sbc_summary.csv").iloc[-1]
+            summary["sbc"] = {k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in row.items()}
         (self.out / "summary.json").write_text(json.dumps(summary, indent=2, default=float) + "\n")
         self.log(f"calibration done in {summary['wall_seconds']:.0f} s: {summary['hits']} of "
                  f"{summary['targets_compared']} targets hit; {summary['simulations']['total']} simulations")

@@ -20,7 +20,7 @@ from sim.csv_output import write_csv
 from sim.experiments.runner import replicate_seed
 from sim.rng import stream
 
-__all__ = ["simulate_design", "fit_emulators", "mark_unreachable"]
+__all__ = ["simulate_design", "fit_emulators", "mark_unreachable", "out_of_reach"]
 
 
 def simulate_design(cal: CalibrationState) -> np.ndarray:
@@ -70,6 +70,15 @@ def fit_emulators(cal: CalibrationState) -> pd.DataFrame:
     return cv
 
 
+def out_of_reach(design_stats: np.ndarray, targets: pd.DataFrame, used: np.ndarray) -> np.ndarray:
+    """The used targets that no design simulation came within tolerance of (within the direction
+    spread for a direction-only target; anywhere on the right side of a bound); none if that is
+    every used target."""
+    e = discrepancies(design_stats, targets, cap=None)
+    out = used & ~np.any(np.isfinite(e) & (np.abs(e) <= 1.0), axis=0)
+    return np.zeros_like(out) if not (used & ~out).any() else out
+
+
 def mark_unreachable(cal: CalibrationState) -> np.ndarray:
     """Leave out of the fit each used target that no design simulation came within tolerance of.
 
@@ -78,11 +87,7 @@ def mark_unreachable(cal: CalibrationState) -> np.ndarray:
     compared (predicted and scored). If every used target is out of reach, none is left out.
     Sets and returns ``cal.unreachable``.
     """
-    e = discrepancies(cal.design_stats, cal.targets, cap=None)
-    reached = np.any(np.isfinite(e) & (np.abs(e) <= 1.0), axis=0)
-    out = cal.used & ~reached
-    if out.all() or not (cal.used & reached).any():
-        out[:] = False
+    out = out_of_reach(cal.design_stats, cal.targets, cal.used)
     cal.unreachable = out
     if out.any():
         cal.log(f"left out of the fit, out of reach of every design simulation: "

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from sim.calibration.design import fit_emulators
+from sim.calibration.design import fit_emulators, mark_unreachable
 from sim.calibration.inference import emulator_summary, infer
 from sim.calibration.predictive import predict
 from sim.calibration.screening import screen
@@ -55,7 +55,8 @@ def leave_one_out(cal: CalibrationState) -> pd.DataFrame:
         child.params = cal.params
         child.design_u, child.design_stats = cal.design_u, cal.design_stats
         child.emulators = cal.emulators  # the city's targets are excluded by child.used in the distance
-        child.unreachable = cal.unreachable & child.used  # decided on the whole design, as for the parent
+        if not cal.config.fit_unreachable:
+            mark_unreachable(child)  # the same rule on the same design, over the child's targets
         cv = cal.emulator_cv
         child.emulator_cv = cv[cv["target_id"].isin(set(child.targets.loc[child.used, "target_id"]))]
         write_csv(child.emulator_cv, child.out / "emulator.csv", float_format="%.6g")

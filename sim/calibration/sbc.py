@@ -1,7 +1,7 @@
 """Calibration, a check of the inference itself: simulation-based calibration (emulator method).
 
 Does the inference cover the truth at its nominal rates? ``truths`` parameter sets are drawn from
-the priors (a Latin hypercube over the estimated parameters, the others at their defaults); each
+the priors (independent uniform draws in the estimated parameters' unit cube, the others at their defaults); each
 is simulated — real simulations, one seed per truth, in every scenario the calibration uses — and
 its statistics stand in for the reported outcomes. The calibration's own inference (ABC-SMC on
 its emulators, with its tolerances, quantile schedule and stop rule) then gives a posterior, and
@@ -14,12 +14,17 @@ too narrow (overconfident); above, too wide (ABC's tolerance and the emulators' 
 The check covers the whole inference as used: the emulators are fitted on the calibration's
 design, the pseudo-observations come from the model, not from the emulators, so the emulators'
 error is inside the check. A target whose statistic is undefined in a truth's simulation (a
-change from zero) is left out of that truth's distance.
+change from zero) is left out of that truth's distance, and so is one no design run came within
+tolerance of, by the rule the calibration applied to the reported values
+(:func:`sim.calibration.design.out_of_reach`). Each inference may draw the calibration's synthetic
+budget per particle.
 
 Writes ``sbc.csv`` (one row per truth and parameter: the truth, the posterior mean and sd, the
 truth's posterior quantile, whether it lies inside the central 50 % and 90 % intervals, why that
-inference stopped) and ``sbc_summary.csv`` (per parameter and over all: coverage with 95 % Wilson
-intervals, a Kolmogorov-Smirnov test of uniform ranks, the mean posterior sd over the prior sd).
+inference stopped) and ``sbc_summary.csv`` (per parameter: coverage with 95 % Wilson intervals, a
+Kolmogorov-Smirnov test of uniform ranks, the mean posterior sd over the prior sd; over all
+parameters: the coverage with a 95 % bootstrap interval over truths, since the ranks of one truth
+are not independent).
 ``python -m sim.calibration.sbc RESULTS --truths 40`` runs it on a finished calibration (its store
 holds the design, so only the truths are simulated; the emulators are refitted).
 """
@@ -37,9 +42,9 @@ import numpy as np
 import pandas as pd
 from joblib import Parallel, delayed
 from scipy import stats as sps
-from scipy.stats import qmc
 
 from sim.calibration.abc import ABCResult, abc_smc
+from sim.calibration.design import out_of_reach
 from sim.calibration.emulator import Emulators
 from sim.calibration.inference import emulator_simulate
 from sim.calibration.state import SBC_SEEDS, CalibrationConfig, CalibrationState, discrepancies, rms
@@ -65,19 +70,20 @@ def wilson(k: int, n: int, z: float = 1.96) -> tuple[float, float]:
 
 def _infer_back(emulators: Emulators, targets: pd.DataFrame, fitted: np.ndarray, observed: np.ndarray,
                 cfg: CalibrationConfig, n_params: int, particles: int, truth: int) -> tuple[ABCResult, float]:
-    """ABC-SMC on the emulators against ``observed`` (one value per target) as if it were reported;
-    the result and the seconds it took."""
+    """ABC-SMC on the emulators against ``observed`` (one value per target) as if it were reported,
+    over the targets ``fitted``; the result and the seconds it took."""
     started = time.time()
     targets = targets.copy()
     targets["value"] = observed
     targets["bound"] = ""  # a simulated value is a point, whatever the real target was
     used = fitted & np.isfinite(observed)
+    budget = max(particles, math.ceil(cfg.n_budget * particles / cfg.n_particles))
 
     def distance(s: np.ndarray) -> np.ndarray:
         return rms(discrepancies(s, targets)[:, used])
 
     simulate = emulator_simulate(emulators, distance, cfg.seed, f"calibration.sbc.{truth}.emulator")
-    result = abc_smc(simulate, n_params, particles, particles * 300, replicate_seed(cfg.seed, SBC_SEEDS + truth),
+    result = abc_smc(simulate, n_params, particles, budget, replicate_seed(cfg.seed, SBC_SEEDS + truth),
                      quantile=cfg.quantile, max_generations=cfg.n_generations, min_acceptance=cfg.acceptance_floor,
                      eps_rtol=cfg.eps_rtol, mean_shift_tol=cfg.mean_shift_tol)
     result.all_u = result.all_distances = np.empty(0)  # not needed back from a worker
@@ -101,17 +107,22 @@ def sbc(cal: CalibrationState, truths: int = 40, particles: int | None = None) -
         raise ValueError(f"truths: expected at least 2, got {truths}")
     cfg = cal.config
     particles = particles or cfg.n_particles
-    u = qmc.LatinHypercube(d=len(cal.params), seed=stream(cfg.seed, "calibration.sbc")).random(truths)
+    # Independent draws, as the check's statistics assume (a Latin hypercube would make them conservative).
+    u = stream(cfg.seed, "calibration.sbc").random((truths, len(cal.params)))
     seeds = [replicate_seed(cfg.seed, SBC_SEEDS + k) for k in range(truths)]
     scenarios = cal.scenarios_used()
     cal.log(f"simulation-based calibration: {truths} prior draws × {len(scenarios)} scenarios, one seed per draw")
     observed = cal.simulate(cal.parameter_sets(cal.params, u), seeds, scenarios, "sbc")
     cal.sims["sbc"] = truths * len(scenarios)
+    targets = cal.targets.assign(bound="")
+    fitted = [cal.used if cfg.fit_unreachable else
+              cal.used & ~out_of_reach(cal.design_stats, targets.assign(value=observed[k]), cal.used)
+              for k in range(truths)]
     jobs = min(truths, (os.cpu_count() or 1) if cal.jobs == -1 else max(1, cal.jobs))
     cal.log(f"simulation-based calibration: {truths} inferences, {particles} particles each, {jobs} workers")
     with local_workers():  # each truth is seeded by its number: the same results with any number of workers
         results = Parallel(n_jobs=jobs)(
-            delayed(_infer_back)(cal.emulators, cal.targets, cal.fitted, observed[k], cfg, len(cal.params),
+            delayed(_infer_back)(cal.emulators, cal.targets, fitted[k], observed[k], cfg, len(cal.params),
                                  particles, k) for k in range(truths))
     cal.log(f"simulation-based calibration: inferences took {sum(t for _, t in results):.0f} s of worker time")
     rows = []
@@ -124,6 +135,7 @@ def sbc(cal: CalibrationState, truths: int = 40, particles: int | None = None) -
             rows.append({"truth": k, "seed": seeds[k], "parameter": p.key, "truth_u": u[k, j],
                          "posterior_mean_u": mean[j], "posterior_sd_u": sd[j], "rank": rank,
                          "inside_50": 0.25 <= rank <= 0.75, "inside_90": 0.05 <= rank <= 0.95,
+                         "targets_fitted": int((fitted[k] & np.isfinite(observed[k])).sum()),
                          "generations": len(result.populations), "stopped": result.stopped})
     table = pd.DataFrame(rows)
     write_csv(table, cal.out / "sbc.csv", float_format="%.6g")
@@ -131,23 +143,39 @@ def sbc(cal: CalibrationState, truths: int = 40, particles: int | None = None) -
     return table
 
 
-def sbc_summary(table: pd.DataFrame) -> pd.DataFrame:
-    """Per parameter, then over all: coverage of the central 50 % and 90 % intervals with 95 % Wilson
-    intervals, the Kolmogorov-Smirnov p-value of the ranks against uniform, the mean posterior sd
-    over the prior sd (1 = the data told the inference nothing)."""
+def sbc_summary(table: pd.DataFrame, resamples: int = 2000) -> pd.DataFrame:
+    """Per parameter, then over all: coverage of the central 50 % and 90 % intervals, the
+    Kolmogorov-Smirnov p-value of the ranks against uniform, the mean posterior sd over the prior sd
+    (1 = the data told the inference nothing).
+
+    A parameter's coverage interval is Wilson's (its truths are independent draws). Over all
+    parameters the ranks of one truth are not independent: that row's interval is a percentile
+    bootstrap over truths (``resamples``, a fixed stream) and it carries no KS test.
+    """
     rows = []
-    groups = [(p, g) for p, g in table.groupby("parameter", sort=False)] + [("all parameters", table)]
-    for name, g in groups:
+    for name, g in table.groupby("parameter", sort=False):
         n = len(g)
         row = {"parameter": name, "truths": int(g["truth"].nunique()), "n": n}
         for level in (50, 90):
             k = int(g[f"inside_{level}"].sum())
             lo, hi = wilson(k, n)
             row.update({f"coverage_{level}": k / n, f"coverage_{level}_lo": lo, f"coverage_{level}_hi": hi})
-        # Over all parameters the ranks of one truth are not independent: the p-value is per parameter only.
-        row["ks_uniform_p"] = float(sps.kstest(g["rank"], "uniform").pvalue) if name != "all parameters" else math.nan
+        row["ks_uniform_p"] = float(sps.kstest(g["rank"], "uniform").pvalue)
         row["sd_ratio"] = float(g["posterior_sd_u"].mean() / _PRIOR_SD)
         rows.append(row)
+    per_truth = table.groupby("truth")[["inside_50", "inside_90"]].agg(["sum", "count"])
+    pick = stream(0, "calibration.sbc.bootstrap").integers(0, len(per_truth), (resamples, len(per_truth)))
+    row = {"parameter": "all parameters", "truths": len(per_truth), "n": len(table)}
+    for level in (50, 90):
+        inside = per_truth[(f"inside_{level}", "sum")].to_numpy(dtype=float)
+        count = per_truth[(f"inside_{level}", "count")].to_numpy(dtype=float)
+        boot = inside[pick].sum(axis=1) / count[pick].sum(axis=1)
+        row.update({f"coverage_{level}": inside.sum() / count.sum(),
+                    f"coverage_{level}_lo": float(np.quantile(boot, 0.025)),
+                    f"coverage_{level}_hi": float(np.quantile(boot, 0.975))})
+    row["ks_uniform_p"] = math.nan
+    row["sd_ratio"] = float(table["posterior_sd_u"].mean() / _PRIOR_SD)
+    rows.append(row)
     return pd.DataFrame(rows)
 
 
@@ -161,7 +189,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--particles", type=int, default=None, help="particles per generation (default: the calibration's)")
     ap.add_argument("--jobs", type=int, default=-1, help="workers for the simulations (default: every core)")
     args = ap.parse_args(argv)
+    if args.truths < 2 or (args.particles is not None and args.particles < 2):
+        ap.error("--truths and --particles: expected at least 2")
     config = CalibrationConfig.read(args.results)
+    if config.method != "emulator":
+        ap.error(f"{args.results} was calibrated with --method {config.method}; the check needs the emulator method")
     cal = CalibrationState(config, args.results, jobs=args.jobs)
     try:
         screen(cal)

@@ -124,6 +124,8 @@ class CalibrationConfig:
                 raise ValueError(f"{name}: expected at least {least}, got {v}")
         if self.sbc_truths == 1:
             raise ValueError("sbc_truths: expected 0 (skip the check) or at least 2, got 1")
+        if self.method != "emulator" and (self.sbc_truths or self.fit_unreachable):
+            raise ValueError("sbc_truths and fit_unreachable are for the emulator method")
         if self.min_acceptance is not None and not 0 < self.min_acceptance < 1:
             raise ValueError(f"min_acceptance: expected between 0 and 1, got {self.min_acceptance}")
         if self.eps_rtol < 0 or self.mean_shift_tol <= 0:

@@ -156,14 +156,13 @@ class Published:
         return self.role not in ("context", "none") and not (math.isnan(self.lo) or math.isnan(self.hi))
 
 
-#: The published figures, by measure key. "verified" in a source means the number was checked
-#: against the abstract or a summary of the study; "assumed" means it was not.
-
 def _default(params: type, name: str) -> float:
     """A parameter's documented default (the notes quote the model's values, not a copy of them)."""
     return params.model_fields[name].default
 
 
+#: The published figures, by measure key. "verified" in a source means the number was checked
+#: against the abstract or a summary of the study; "assumed" means it was not.
 PUBLISHED: dict[str, Published] = {
     "top5_share": Published(
         50.0, 45.0, 70.0,
