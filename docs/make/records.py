@@ -59,6 +59,11 @@ def num(x: float, digits: int = 3) -> str:
     return f"{x:.{decimals}f}".rstrip("0").rstrip(".") if decimals else f"{x:.0f}"
 
 
+def pct(share: float, decimals: int = 0) -> str:
+    """A share as a percentage with a space before the sign (0.944 -> "94 %")."""
+    return f"{100 * share:.{decimals}f} %"
+
+
 def interval(mid: float, lo: float, hi: float, digits: int = 3) -> str:
     """``mid [lo, hi]``, all three with the decimals that give the largest of them ``digits`` significant digits."""
     largest = max(abs(float(v)) for v in (mid, lo, hi))
@@ -109,6 +114,7 @@ def calibration_run() -> str:
              f"--max-params {c['max_params']} --particles {c['particles']} --draws {c['draws']} "
              f"--attribution-replicates {c['attribution_replicates']}"
              + (" --leave-one-out" if c["leave_one_out"] else "")
+             + (f" --budget {c['budget']}" if c.get("budget") else "")
              + (f" --min-acceptance {c['min_acceptance']:g}" if c.get("min_acceptance") else "")
              + (" --fit-unreachable" if c.get("fit_unreachable") else "")
              + (f" --sbc {c['sbc_truths']}" if c.get("sbc_truths") else "")
@@ -135,7 +141,7 @@ def convergence() -> str:
     rows = [[str(r.generation), num(r.epsilon), f"{r.acceptance:.2f}", num(r.ess), num(r.max_mean_shift, 2)]
             for r in d.itertuples()]
     s, c = _summary(), json.loads((CALIBRATION / "config.json").read_text(encoding="utf-8"))
-    rule = (f"the convergence rule (ε falls by less than {c['eps_rtol']:.0%} and no posterior mean moves "
+    rule = (f"the convergence rule (ε falls by less than {pct(c['eps_rtol'])} and no posterior mean moves "
             f"{c['mean_shift_tol']:g} prior widths or more between two generations)")
     why = s["stopped"]
     if why == "converged":
@@ -144,7 +150,8 @@ def convergence() -> str:
         last, before = d.iloc[-1], d.iloc[-2]
         why = ({"acceptance": f"the acceptance floor ({s.get('min_acceptance', 0.02):g})",
                 "budget": f"the synthetic-simulation budget ({num(s['synthetic_simulations'])})"}[why]
-               + f" before {rule}: in the last generation ε fell by {1 - last.epsilon / before.epsilon:.1%} and the "
+               + f" before {rule}: in the last generation ε fell by "
+                 f"{pct(1 - last.epsilon / before.epsilon, 1)} and the "
                  f"largest mean moved {last.max_mean_shift:.3f} prior widths")
     return (table(["generation", "ε", "acceptance", "effective sample size", "largest mean shift (prior widths)"],
                   rows)
@@ -441,8 +448,8 @@ def readme_validation() -> str:
     if sbc_file.is_file():
         a = next(pd.read_csv(sbc_file).query("parameter == 'all parameters'").itertuples())
         check = (f" The inference checked on {a.truths} model-made data sets (simulation-based calibration): the "
-                 f"truth inside the 90 % interval {a.coverage_90:.0%} [{a.coverage_90_lo:.0%}, {a.coverage_90_hi:.0%}]"
-                 f" of the time, inside the 50 % {a.coverage_50:.0%}.")
+                 f"truth inside the 90 % interval {pct(a.coverage_90)} [{pct(a.coverage_90_lo)}, "
+                 f"{pct(a.coverage_90_hi)}] of the time, inside the 50 % {pct(a.coverage_50)}.")
     return (table(["predictive", "draws", "reported inside 90 % (strict)", "inside 50 %",
                    "old rule: 90 % meets value ± tolerance", "mean CRPS (tolerances)"], rows)
             + f"\n{sum(r < 0.5 for r in ratios)} of {len(ratios)} estimated parameters have a posterior sd below half "
