@@ -35,7 +35,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import logging
-import os
 import sys
 from importlib import metadata
 from pathlib import Path
@@ -51,7 +50,7 @@ from sim.experiments.baseline import PairedBaseline, paired_baseline
 from sim.experiments.folder_lock import FolderBusy, FolderLock
 from sim.experiments.pipeline import PipelineResult, posterior_draws, run_scenarios
 from sim.experiments.resources import ResourceError, check_resources
-from sim.experiments.runner import BACKENDS
+from sim.experiments.runner import BACKENDS, worker_count
 from sim.experiments.store import StoreError
 from sim.experiments.summary import HEADLINE
 from sim.optimise.menu import OptimiseError
@@ -367,7 +366,7 @@ def _open_store(path: Path, readonly: bool = False):
 def _check_resources(scenarios, scale: float, args: argparse.Namespace, runs: int, kept_runs: int = 0) -> None:
     """Refuse, before any file is written, a batch whose cities do not fit their area or whose runs
     need more memory than this machine has (not checked when the runs go to a Dask cluster)."""
-    jobs = args.jobs if args.jobs != -1 else os.cpu_count() or 1
+    jobs = worker_count(args.jobs)
     check_resources(scenarios, scale, workers=min(jobs, runs), kept_runs=kept_runs,
                     memory=getattr(args, "backend", "loky") == "loky")
 

@@ -102,6 +102,10 @@ def _summary() -> dict:
     return json.loads((CALIBRATION / "summary.json").read_text(encoding="utf-8"))
 
 
+def _config() -> dict:
+    return json.loads((CALIBRATION / "config.json").read_text(encoding="utf-8"))
+
+
 #: Simulations counted under one name and timed under another (summary.json): the scores stage simulates the
 #: shipped defaults.
 STAGE_OF_SIMULATIONS = {"defaults": "scores"}
@@ -109,7 +113,7 @@ STAGE_OF_SIMULATIONS = {"defaults": "scores"}
 
 def calibration_run() -> str:
     """Stages of the committed calibration: simulations and wall time (summary.json, config.json)."""
-    s, c = _summary(), json.loads((CALIBRATION / "config.json").read_text(encoding="utf-8"))
+    s, c = _summary(), _config()
     flags = (f"--method {c['method']} --design {c['design']} --trajectories {c['trajectories']} "
              f"--max-params {c['max_params']} --particles {c['particles']} --draws {c['draws']} "
              f"--attribution-replicates {c['attribution_replicates']}"
@@ -140,7 +144,7 @@ def convergence() -> str:
     d = pd.read_csv(CALIBRATION / "diagnostics.csv")
     rows = [[str(r.generation), num(r.epsilon), f"{r.acceptance:.2f}", num(r.ess), num(r.max_mean_shift, 2)]
             for r in d.itertuples()]
-    s, c = _summary(), json.loads((CALIBRATION / "config.json").read_text(encoding="utf-8"))
+    s, c = _summary(), _config()
     rule = (f"the convergence rule (ε falls by less than {pct(c['eps_rtol'])} and no posterior mean moves "
             f"{c['mean_shift_tol']:g} prior widths or more between two generations)")
     why = s["stopped"]
@@ -337,7 +341,7 @@ def _identifiability() -> pd.DataFrame:
     post = load_posterior(CALIBRATION / "posterior.csv")
     prior = {p.key: p for p in load_priors(ROOT / "calibration" / "priors.yaml")}
     screen = pd.read_csv(CALIBRATION / "screening.csv").set_index("key")
-    threshold = json.loads((CALIBRATION / "config.json").read_text(encoding="utf-8"))["min_effect"]
+    threshold = _config()["min_effect"]
     target_cols = [c for c in screen.columns if c not in ("score", "most_affected", "selected")]
     w = post.weights / post.weights.sum()
     rows = []
@@ -384,7 +388,7 @@ def unreachable() -> str:
     """The targets left out of the fit as out of reach, and how fitting them moves the posterior (unreachable.csv)."""
     s = _summary()
     left = s.get("left_out_of_fit") or []
-    if json.loads((CALIBRATION / "config.json").read_text(encoding="utf-8")).get("fit_unreachable"):
+    if _config().get("fit_unreachable"):
         return "Every target was fitted, out of reach or not (`--fit-unreachable`).\n"
     if not left:
         return "No target was left out of the fit as out of reach of every design run.\n"

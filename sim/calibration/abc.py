@@ -80,6 +80,11 @@ class Population:
         """Weighted posterior mean of each parameter, in the unit cube."""
         return self.weights @ self.u
 
+    @property
+    def sd(self) -> np.ndarray:
+        """Weighted posterior sd of each parameter, in the unit cube."""
+        return np.sqrt(self.weights @ (self.u - self.mean) ** 2)
+
     def mean_shift(self, prev: Population) -> float:
         """Largest move of a parameter's posterior mean since ``prev``, in prior widths."""
         return float(np.max(np.abs(self.mean - prev.mean)))

@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable
+from functools import partial
 
 import numpy as np
 import pandas as pd
@@ -19,12 +20,12 @@ import pandas as pd
 from sim.calibration.abc import ABCResult, Population, Simulate, abc_smc
 from sim.calibration.design import fit_emulators
 from sim.calibration.emulator import Emulators
-from sim.calibration.state import ABC_SEEDS, CalibrationState, discrepancies, rms
+from sim.calibration.state import ABC_SEEDS, CalibrationConfig, CalibrationState, rms_distance
 from sim.csv_output import write_csv
 from sim.experiments.runner import replicate_seed
 from sim.rng import stream
 
-__all__ = ["infer", "emulator_summary", "emulator_simulate", "with_unreachable"]
+__all__ = ["infer", "emulator_summary", "emulator_simulate", "abc_on_emulators", "with_unreachable"]
 
 
 def infer(cal: CalibrationState) -> ABCResult:
@@ -62,14 +63,11 @@ def _infer_emulator(cal: CalibrationState) -> ABCResult:
     cfg = cal.config
     if cal.emulators is None:
         fit_emulators(cal)
-    simulate = emulator_simulate(cal.emulators, cal.distance, cfg.seed, "calibration.emulator")
     budget = max(cfg.n_particles, cfg.n_budget)
     cal.log(f"ABC-SMC on emulators: {len(cal.params)} parameters, {cfg.n_particles} particles, budget "
             f"{budget} synthetic simulations")
-    result = abc_smc(simulate, len(cal.params), cfg.n_particles, budget, cfg.seed, quantile=cfg.quantile,
-                     max_generations=cfg.n_generations, min_acceptance=cfg.acceptance_floor,
-                     on_generation=_reporter(cal, time.time()), eps_rtol=cfg.eps_rtol,
-                     mean_shift_tol=cfg.mean_shift_tol)
+    result = abc_on_emulators(cal.emulators, cal.distance, cfg, len(cal.params), cfg.n_particles, budget, cfg.seed,
+                              "calibration.emulator", on_generation=_reporter(cal, time.time()))
     cal.result = result
     _write_diagnostics(cal, result)
     cal.log(f"ABC-SMC stopped: {result.stopped} after {len(result.populations)} generations")
@@ -88,29 +86,18 @@ def with_unreachable(cal: CalibrationState) -> pd.DataFrame | None:
     if cal.config.method != "emulator" or not cal.unreachable.any():
         return None
     cfg = cal.config
-    used = cal.used
-
-    def distance(stats: np.ndarray) -> np.ndarray:
-        return rms(discrepancies(stats, cal.targets)[:, used])
-
     names = ", ".join(cal.targets.loc[cal.unreachable, "target_id"])
     cal.log(f"ABC-SMC on emulators with the unreachable targets fitted too ({names})")
-    result = abc_smc(emulator_simulate(cal.emulators, distance, cfg.seed, "calibration.emulator"), len(cal.params),
-                     cfg.n_particles, max(cfg.n_particles, cfg.n_budget), cfg.seed, quantile=cfg.quantile,
-                     max_generations=cfg.n_generations, min_acceptance=cfg.acceptance_floor,
-                     eps_rtol=cfg.eps_rtol, mean_shift_tol=cfg.mean_shift_tol)
-    rows = []
-    for label, res in (("", cal.result), ("with_unreachable_", result)):
-        pop = res.posterior
+    result = abc_on_emulators(cal.emulators, partial(rms_distance, targets=cal.targets, fitted=cal.used), cfg,
+                              len(cal.params), cfg.n_particles, max(cfg.n_particles, cfg.n_budget), cfg.seed,
+                              "calibration.emulator")
+    table = pd.DataFrame({"parameter": [p.key for p in cal.params]})
+    for label, pop in (("", cal.result.posterior), ("with_unreachable_", result.posterior)):
         natural = cal.to_natural(pop.u)
         mean = pop.weights @ natural
-        sd = np.sqrt(pop.weights @ (natural - mean) ** 2)
-        rows.append((label, pop.mean, mean, sd, res))
-    table = pd.DataFrame({"parameter": [p.key for p in cal.params]})
-    for label, _, mean, sd, _ in rows:
         table[f"{label}mean"] = mean
-        table[f"{label}sd"] = sd
-    table["shift_prior_widths"] = rows[1][1] - rows[0][1]
+        table[f"{label}sd"] = np.sqrt(pop.weights @ (natural - mean) ** 2)
+    table["shift_prior_widths"] = result.posterior.mean - cal.result.posterior.mean
     table["sd_ratio_with_over_without"] = table["with_unreachable_sd"] / table["sd"]
     write_csv(table, cal.out / "unreachable.csv", float_format="%.6g")
     cal.with_unreachable_result = result
@@ -118,6 +105,17 @@ def with_unreachable(cal: CalibrationState) -> pd.DataFrame | None:
             f"epsilon {result.posterior.epsilon:.3g} (without: {cal.result.posterior.epsilon:.3g}); largest mean "
             f"shift {np.abs(table['shift_prior_widths']).max():.2f} prior widths")
     return table
+
+
+def abc_on_emulators(emulators: Emulators, distance: Callable[[np.ndarray], np.ndarray], cfg: CalibrationConfig,
+                     n_params: int, particles: int, budget: int, seed: int, noise: str,
+                     on_generation: Callable[[Population], None] | None = None) -> ABCResult:
+    """ABC-SMC on synthetic simulations from ``emulators`` (:func:`emulator_simulate`, noise streams
+    ``noise`` under ``cfg.seed``), with the calibration's quantile schedule and stops (generations,
+    acceptance floor, convergence rule); ``seed`` seeds the sampler."""
+    return abc_smc(emulator_simulate(emulators, distance, cfg.seed, noise), n_params, particles, budget, seed,
+                   quantile=cfg.quantile, max_generations=cfg.n_generations, min_acceptance=cfg.acceptance_floor,
+                   on_generation=on_generation, eps_rtol=cfg.eps_rtol, mean_shift_tol=cfg.mean_shift_tol)
 
 
 def emulator_simulate(emulators: Emulators, distance: Callable[[np.ndarray], np.ndarray], seed: int,
@@ -165,8 +163,7 @@ def _write_diagnostics(cal: CalibrationState, result: ABCResult) -> None:
     rows = []
     prev = None
     for pop in result.populations:
-        mean = pop.mean
-        sd = np.sqrt(pop.weights @ (pop.u - mean) ** 2)
+        mean, sd = pop.mean, pop.sd
         row = {"generation": pop.generation, "epsilon": pop.epsilon, "accepted": len(pop.u),
                "proposed": pop.proposed, "acceptance": pop.acceptance, "ess": pop.ess,
                "median_distance": float(np.median(pop.distances)),

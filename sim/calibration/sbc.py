@@ -33,9 +33,9 @@ from __future__ import annotations
 
 import argparse
 import math
-import os
 import sys
 import time
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -43,13 +43,13 @@ import pandas as pd
 from joblib import Parallel, delayed
 from scipy import stats as sps
 
-from sim.calibration.abc import ABCResult, abc_smc
+from sim.calibration.abc import ABCResult
 from sim.calibration.design import out_of_reach
 from sim.calibration.emulator import Emulators
-from sim.calibration.inference import emulator_simulate
-from sim.calibration.state import SBC_SEEDS, CalibrationConfig, CalibrationState, discrepancies, rms
+from sim.calibration.inference import abc_on_emulators
+from sim.calibration.state import SBC_SEEDS, CalibrationConfig, CalibrationState, rms_distance
 from sim.csv_output import write_csv
-from sim.experiments.runner import local_workers, replicate_seed
+from sim.experiments.runner import local_workers, replicate_seed, worker_count
 from sim.rng import stream
 
 __all__ = ["sbc", "sbc_summary", "wilson"]
@@ -68,24 +68,15 @@ def wilson(k: int, n: int, z: float = 1.96) -> tuple[float, float]:
     return max(0.0, centre - half), min(1.0, centre + half)
 
 
-def _infer_back(emulators: Emulators, targets: pd.DataFrame, fitted: np.ndarray, observed: np.ndarray,
-                cfg: CalibrationConfig, n_params: int, particles: int, truth: int) -> tuple[ABCResult, float]:
-    """ABC-SMC on the emulators against ``observed`` (one value per target) as if it were reported,
+def _infer_back(emulators: Emulators, observed: pd.DataFrame, fitted: np.ndarray, cfg: CalibrationConfig,
+                n_params: int, particles: int, truth: int) -> tuple[ABCResult, float]:
+    """ABC-SMC on the emulators against a truth's ``observed`` targets (its statistics as the values),
     over the targets ``fitted``; the result and the seconds it took."""
     started = time.time()
-    targets = targets.copy()
-    targets["value"] = observed
-    targets["bound"] = ""  # a simulated value is a point, whatever the real target was
-    used = fitted & np.isfinite(observed)
     budget = max(particles, math.ceil(cfg.n_budget * particles / cfg.n_particles))
-
-    def distance(s: np.ndarray) -> np.ndarray:
-        return rms(discrepancies(s, targets)[:, used])
-
-    simulate = emulator_simulate(emulators, distance, cfg.seed, f"calibration.sbc.{truth}.emulator")
-    result = abc_smc(simulate, n_params, particles, budget, replicate_seed(cfg.seed, SBC_SEEDS + truth),
-                     quantile=cfg.quantile, max_generations=cfg.n_generations, min_acceptance=cfg.acceptance_floor,
-                     eps_rtol=cfg.eps_rtol, mean_shift_tol=cfg.mean_shift_tol)
+    result = abc_on_emulators(emulators, partial(rms_distance, targets=observed, fitted=fitted), cfg, n_params,
+                              particles, budget, replicate_seed(cfg.seed, SBC_SEEDS + truth),
+                              f"calibration.sbc.{truth}.emulator")
     result.all_u = result.all_distances = np.empty(0)  # not needed back from a worker
     return result, time.time() - started
 
@@ -114,28 +105,28 @@ def sbc(cal: CalibrationState, truths: int = 40, particles: int | None = None) -
     cal.log(f"simulation-based calibration: {truths} prior draws × {len(scenarios)} scenarios, one seed per draw")
     observed = cal.simulate(cal.parameter_sets(cal.params, u), seeds, scenarios, "sbc")
     cal.sims["sbc"] = truths * len(scenarios)
-    targets = cal.targets.assign(bound="")
-    fitted = [cal.used if cfg.fit_unreachable else
-              cal.used & ~out_of_reach(cal.design_stats, targets.assign(value=observed[k]), cal.used)
+    # Each truth's statistics as the reported values, points whatever the real target was (no bound).
+    pseudo = [cal.targets.assign(value=observed[k], bound="") for k in range(truths)]
+    fitted = [np.isfinite(observed[k]) & (cal.used if cfg.fit_unreachable else
+                                          cal.used & ~out_of_reach(cal.design_stats, pseudo[k], cal.used))
               for k in range(truths)]
-    jobs = min(truths, (os.cpu_count() or 1) if cal.jobs == -1 else max(1, cal.jobs))
+    jobs = min(truths, worker_count(cal.jobs))
     cal.log(f"simulation-based calibration: {truths} inferences, {particles} particles each, {jobs} workers")
     with local_workers():  # each truth is seeded by its number: the same results with any number of workers
         results = Parallel(n_jobs=jobs)(
-            delayed(_infer_back)(cal.emulators, cal.targets, fitted[k], observed[k], cfg, len(cal.params),
-                                 particles, k) for k in range(truths))
+            delayed(_infer_back)(cal.emulators, pseudo[k], fitted[k], cfg, len(cal.params), particles, k)
+            for k in range(truths))
     cal.log(f"simulation-based calibration: inferences took {sum(t for _, t in results):.0f} s of worker time")
     rows = []
     for k, (result, _) in enumerate(results):
         pop = result.posterior
-        mean = pop.mean
-        sd = np.sqrt(pop.weights @ (pop.u - mean) ** 2)
+        mean, sd = pop.mean, pop.sd
         for j, p in enumerate(cal.params):
             rank = float(pop.weights[pop.u[:, j] < u[k, j]].sum())  # the truth's posterior quantile
             rows.append({"truth": k, "seed": seeds[k], "parameter": p.key, "truth_u": u[k, j],
                          "posterior_mean_u": mean[j], "posterior_sd_u": sd[j], "rank": rank,
                          "inside_50": 0.25 <= rank <= 0.75, "inside_90": 0.05 <= rank <= 0.95,
-                         "targets_fitted": int((fitted[k] & np.isfinite(observed[k])).sum()),
+                         "targets_fitted": int(fitted[k].sum()),
                          "generations": len(result.populations), "stopped": result.stopped})
     table = pd.DataFrame(rows)
     write_csv(table, cal.out / "sbc.csv", float_format="%.6g")

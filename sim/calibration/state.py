@@ -44,7 +44,7 @@ from sim.scenario.schema import Scenario
 
 __all__ = ["CalibrationState", "CalibrationConfig", "cut_scenario", "target_statistics", "discrepancies", "hits",
            "target_spread", "DIRECTION_SPREAD", "CAP", "METHODS", "SCREEN_SEEDS", "ABC_SEEDS", "PREDICT_SEEDS",
-           "ATTRIBUTION_SEEDS", "SBC_SEEDS", "rms"]
+           "ATTRIBUTION_SEEDS", "SBC_SEEDS", "rms_distance"]
 
 #: Spread of a target reported as a direction only (tolerance 0), by kind: 5 points of change.
 DIRECTION_SPREAD = {"yoy_change": 5.0, "rate": 0.01, "level": 1.0}
@@ -244,9 +244,10 @@ def cut_scenario(name: str, base: Scenario, years: int) -> Scenario:
         return base
 
 
-def rms(e: np.ndarray) -> np.ndarray:
-    """Root mean square over the last axis (a particle's distance from its targets' discrepancies)."""
-    return np.sqrt(np.mean(np.square(e), axis=-1))
+def rms_distance(stats: np.ndarray, targets: pd.DataFrame, fitted: np.ndarray) -> np.ndarray:
+    """Each row of target statistics' distance to ``targets``: the root mean square of its
+    discrepancies (:func:`discrepancies`) over the ``fitted`` targets."""
+    return np.sqrt(np.mean(np.square(discrepancies(stats, targets)[:, fitted]), axis=-1))
 
 
 
@@ -366,7 +367,7 @@ class CalibrationState:
 
     def distance(self, stats: np.ndarray) -> np.ndarray:
         """Each row of target statistics' distance to the reported outcomes (RMS over the used targets)."""
-        return rms(discrepancies(stats, self.targets)[:, self.fitted])
+        return rms_distance(stats, self.targets, self.fitted)
 
     @property
     def fitted(self) -> np.ndarray:
