@@ -231,7 +231,11 @@ def build_parser() -> argparse.ArgumentParser:
                      help="particles per generation (default 1000 with the emulator, 100 with the simulator)")
     cal.add_argument("--scale", type=_scale, default=0.1, help="fraction of the full city (default 0.1)")
     cal.add_argument("--seed", type=_seed, default=1)
-    cal.add_argument("--trajectories", type=_positive, default=2, help="Morris screening trajectories (default 2)")
+    cal.add_argument("--trajectories", type=_positive, default=2,
+                     help="Morris screening trajectories per screening seed (default 2)")
+    cal.add_argument("--screening-seeds", type=_positive, default=1,
+                     help="screening seeds, each with its own trajectories and simulation seed, effects averaged "
+                          "over them; with more than one, screening_seeds.csv shows each seed's choice (default 1)")
     cal.add_argument("--max-params", type=_positive, default=10, help="most parameters estimated (default 10)")
     cal.add_argument("--draws", type=_positive, default=40, help="posterior-predictive draws (default 40)")
     cal.add_argument("--min-acceptance", type=float, default=None,
@@ -488,7 +492,8 @@ def _calibrate(args) -> int:
         cfg = CalibrationConfig(targets=str(targets), priors=str(priors), hold_out=args.hold_out,
                                 method=args.method, design=args.design or 400, budget=args.budget,
                                 particles=args.particles, scale=args.scale, seed=args.seed,
-                                trajectories=args.trajectories, max_params=args.max_params, draws=args.draws,
+                                trajectories=args.trajectories, screening_seeds=args.screening_seeds,
+                                max_params=args.max_params, draws=args.draws,
                                 attribution_replicates=args.attribution_replicates, leave_one_out=args.leave_one_out,
                                 min_acceptance=args.min_acceptance, fit_unreachable=args.fit_unreachable,
                                 sbc_truths=args.sbc, sbc_particles=args.sbc_particles)

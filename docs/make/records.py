@@ -115,7 +115,8 @@ def calibration_run() -> str:
     """Stages of the committed calibration: simulations and wall time (summary.json, config.json)."""
     s, c = _summary(), _config()
     flags = (f"--method {c['method']} --design {c['design']} --trajectories {c['trajectories']} "
-             f"--max-params {c['max_params']} --particles {c['particles']} --draws {c['draws']} "
+             + (f"--screening-seeds {c['screening_seeds']} " if c.get("screening_seeds", 1) > 1 else "")
+             + f"--max-params {c['max_params']} --particles {c['particles']} --draws {c['draws']} "
              f"--attribution-replicates {c['attribution_replicates']}"
              + (" --leave-one-out" if c["leave_one_out"] else "")
              + (f" --budget {c['budget']}" if c.get("budget") else "")

@@ -78,7 +78,10 @@ class CalibrationConfig:
     particles: int | None = None  # per generation; default 100 (simulator), 1000 (emulator)
     scale: float = 0.1
     seed: int = 1
-    trajectories: int = 2  # Morris trajectories
+    trajectories: int = 2  # Morris trajectories (per screening seed)
+    #: Screening seeds: each draws its own trajectories and simulates them under its own seed; the
+    #: effects are averaged over them (:mod:`sim.calibration.screening`).
+    screening_seeds: int = 1
     min_effect: float = 0.5  # screening threshold, in target tolerances
     max_params: int = 10
     draws: int = 40  # posterior-predictive draws
@@ -118,7 +121,8 @@ class CalibrationConfig:
         if self.method not in METHODS:
             raise ValueError(f"method: expected one of {', '.join(METHODS)}, got {self.method!r}")
         for name, least in (("design", 2), ("budget", 1), ("particles", 2), ("max_generations", 1),
-                            ("cv_folds", 2), ("sbc_truths", 0), ("sbc_particles", 2)):
+                            ("cv_folds", 2), ("sbc_truths", 0), ("sbc_particles", 2), ("trajectories", 1),
+                            ("screening_seeds", 1)):
             v = getattr(self, name)
             if v is not None and v < least:
                 raise ValueError(f"{name}: expected at least {least}, got {v}")
