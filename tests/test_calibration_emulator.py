@@ -137,9 +137,9 @@ def tiny(tmp_path_factory):
     (work / "priors.yaml").write_text(yaml.safe_dump([e for e in raw if e["key"] in KEYS], allow_unicode=True),
                                       encoding="utf-8")
     cfg = CalibrationConfig(targets=str(work / "targets.csv"), priors=str(work / "priors.yaml"), method="emulator",
-                            design=8, particles=100, scale=0.05, trajectories=1, draws=2, attribution_replicates=0,
-                            min_effect=0.0, max_generations=6, cv_folds=4, any_scale=True, leave_one_out=True,
-                            sbc_truths=3, sbc_particles=40)
+                            design=8, particles=100, scale=0.05, trajectories=1, screening_seeds=2, draws=2,
+                            attribution_replicates=0, min_effect=0.0, max_generations=6, cv_folds=4, any_scale=True,
+                            leave_one_out=True, sbc_truths=3, sbc_particles=40)
     cal = Calibration(cfg, work / "out", jobs=2, progress=False)
     summary = cal.run(plots=False)
     cal.close()
@@ -206,6 +206,30 @@ def test_leave_one_out_writes_a_holdout_folder_per_city(tiny):
     from sim.calibration.leave_one_out import main as rescreen
     assert rescreen([str(out)]) == 0
     assert (out / "screening_by_city.csv").read_bytes() == before
+
+
+@pytest.mark.slow
+def test_the_screening_pools_its_seeds_and_the_command_adds_seeds_without_changing_the_choice(tiny):
+    from sim.calibration.screening import main as screen_at_seeds
+    from sim.experiments.store import ResultsStore
+
+    cfg, out, summary, _ = tiny
+    assert summary["simulations"]["screening"] == 2 * 3 * 2  # seeds × Morris points (1 trajectory) × scenarios
+    seeds = pd.read_csv(out / "screening_seeds.csv")
+    assert set(seeds.loc[seeds["used"], "key"]) == set(summary["parameters"])
+    assert (seeds["used"] == seeds["pooled_selected"]).all()  # the calibration chose from the pooled effects
+    assert (seeds["pooled_score"] <= (seeds["score_seed0"] + seeds["score_seed1"]) / 2 + 1e-12).all()
+    screening = (out / "screening.csv").read_bytes()
+    with ResultsStore(out / "store.sqlite") as store:
+        n = store.count()
+    assert screen_at_seeds([str(out), "--seeds", "3"]) == 0
+    with ResultsStore(out / "store.sqlite") as store:
+        assert store.count() == n + 3 * 2  # only the third seed is simulated
+    assert (out / "screening.csv").read_bytes() == screening  # the calibration's own screening is unchanged
+    again = pd.read_csv(out / "screening_seeds.csv").set_index("key")
+    assert {"score_seed2", "selected_seed2"} <= set(again.columns)
+    for column in ("score_seed0", "score_seed1"):
+        assert again[column].to_dict() == seeds.set_index("key")[column].to_dict()
 
 
 def test_leave_one_out_needs_two_cities_and_is_refused_before_any_file_is_written(tmp_path):
