@@ -49,8 +49,8 @@ from sim.csv_output import write_csv
 from sim.experiments.baseline import PairedBaseline, paired_baseline
 from sim.experiments.folder_lock import FolderBusy, FolderLock
 from sim.experiments.pipeline import PipelineResult, posterior_draws, run_scenarios
-from sim.experiments.resources import ResourceError, check_resources
-from sim.experiments.runner import BACKENDS, worker_count
+from sim.experiments.resources import ResourceError, check_resources, worker_count
+from sim.experiments.runner import BACKENDS
 from sim.experiments.store import StoreError
 from sim.experiments.summary import HEADLINE
 from sim.optimise.menu import OptimiseError

@@ -49,7 +49,8 @@ from sim.calibration.emulator import Emulators
 from sim.calibration.inference import abc_on_emulators
 from sim.calibration.state import SBC_SEEDS, CalibrationConfig, CalibrationState, rms_distance
 from sim.csv_output import write_csv
-from sim.experiments.runner import local_workers, replicate_seed, worker_count
+from sim.experiments.resources import worker_count
+from sim.experiments.runner import local_workers, replicate_seed
 from sim.rng import stream
 
 __all__ = ["sbc", "sbc_summary", "wilson"]

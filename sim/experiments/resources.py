@@ -31,9 +31,16 @@ from sim.scenario.schema import Scenario
 from sim.space.city import city_size
 
 __all__ = ["MemoryEstimate", "ResourceError", "estimate_run_memory", "available_memory", "check_resources",
-           "format_bytes", "RESULT_BYTES_PER_CELL_YEAR"]
+           "format_bytes", "RESULT_BYTES_PER_CELL_YEAR", "worker_count"]
 
 MIB = 2**20
+
+
+def worker_count(jobs: int) -> int:
+    """Local worker processes for ``jobs``: every core for -1, else at least one (as the runner's local
+    backend counts them)."""
+    return (os.cpu_count() or 1) if jobs == -1 else max(1, jobs)
+
 #: The Python process with the model's libraries loaded, before any city [bytes]. Measured: a run
 #: of a 20 500-resident city (Suizhou at scale 0.01) peaks at 288 MiB.
 FIXED_BYTES = 300 * MIB

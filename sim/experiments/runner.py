@@ -38,7 +38,6 @@ from sim.scenario.schema import Scenario
 from sim.space.city import build_city
 
 __all__ = ["Task", "Recompute", "RunResult", "CALL_RECORD", "replicate_seed", "run_one", "run_tasks", "run_batch",
-           "worker_count",
            "scenario_tasks", "write_metrics", "metrics_frame", "exit_with_parent", "local_workers", "ID_COLUMNS",
            "BACKENDS"]
 
@@ -239,17 +238,12 @@ def local_workers():
         yield
 
 
-def worker_count(jobs: int) -> int:
-    """Local worker processes for ``jobs``: every core for -1, else at least one."""
-    return (os.cpu_count() or 1) if jobs == -1 else max(1, jobs)
-
-
 @contextlib.contextmanager
 def _backend(backend: str, scheduler: str | None, jobs: int):
     """Yields the n_jobs to hand joblib, inside the chosen backend's configuration."""
     if backend == "loky":
         with local_workers():
-            yield worker_count(jobs)
+            yield os.cpu_count() or 1 if jobs == -1 else max(1, jobs)
         return
     if backend != "dask":
         raise ValueError(f"backend must be one of {BACKENDS}, got {backend!r}")
