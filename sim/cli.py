@@ -237,10 +237,6 @@ def build_parser() -> argparse.ArgumentParser:
                      help="screening seeds, each with its own trajectories and simulation seed, effects averaged "
                           "over them; with more than one, screening_seeds.csv shows each seed's choice (default 1)")
     cal.add_argument("--max-params", type=_positive, default=10, help="most parameters estimated (default 10)")
-    cal.add_argument("--noise-floor", type=float, default=0.0, metavar="SHARE",
-                     help="emulator: no target's emulator learns a simulation noise below this share of the "
-                          "target's seed noise at the shipped defaults (over --draws seeds; default 0: learned "
-                          "freely)")
     cal.add_argument("--draws", type=_positive, default=40, help="posterior-predictive draws (default 40)")
     cal.add_argument("--min-acceptance", type=float, default=None,
                      help="stop ABC-SMC when a generation accepts less than this share, if the convergence rule "
@@ -310,12 +306,9 @@ def _check_options(parser: argparse.ArgumentParser, args: argparse.Namespace) ->
     if getattr(args, "method", None) == "simulator" and args.design is not None:
         parser.error("--design is for --method emulator")
     if getattr(args, "method", None) == "simulator":
-        for flag, given in (("--sbc", args.sbc), ("--fit-unreachable", args.fit_unreachable),
-                            ("--noise-floor", args.noise_floor)):
+        for flag, given in (("--sbc", args.sbc), ("--fit-unreachable", args.fit_unreachable)):
             if given:
                 parser.error(f"{flag} is for --method emulator")
-    if not 0 <= getattr(args, "noise_floor", 0.0) <= 1:
-        parser.error(f"--noise-floor: expected a share of the seed noise between 0 and 1, got {args.noise_floor}")
     if getattr(args, "sbc_particles", None) is not None and not getattr(args, "sbc", 0):
         parser.error("--sbc-particles needs --sbc TRUTHS")
     if getattr(args, "particles", None) is not None and args.particles < 2:
@@ -503,8 +496,7 @@ def _calibrate(args) -> int:
                                 max_params=args.max_params, draws=args.draws,
                                 attribution_replicates=args.attribution_replicates, leave_one_out=args.leave_one_out,
                                 min_acceptance=args.min_acceptance, fit_unreachable=args.fit_unreachable,
-                                sbc_truths=args.sbc, sbc_particles=args.sbc_particles,
-                                noise_floor=args.noise_floor)
+                                sbc_truths=args.sbc, sbc_particles=args.sbc_particles)
         cal = Calibration(cfg, out, jobs=args.jobs, backend=args.backend, scheduler=args.scheduler,
                           progress=not args.quiet)
     except (CalibrationFileError, ValueError) as e:

@@ -121,21 +121,6 @@ def test_an_old_config_without_a_method_reads_back_as_the_simulator(tmp_path):
     assert CalibrationConfig.read(tmp_path).method == "simulator"
 
 
-def test_a_noise_floor_keeps_the_learned_noise_at_or_above_it_and_no_floor_changes_nothing():
-    rng = np.random.default_rng(5)
-    u = qmc.LatinHypercube(d=3, seed=5).random(80)
-    y = _smooth(u) + rng.normal(0, NOISE, len(u))
-    ys = np.column_stack([y, y + 1.0])  # two columns: distinct emulators
-    free = Emulators(seed=1, restarts=0).fit(u, ys)
-    floored = Emulators(seed=1, restarts=0).fit(u, ys, noise_floor=np.array([3 * NOISE, np.nan]))
-    assert free.noise_sd()[0] == pytest.approx(NOISE, rel=0.3)
-    assert floored.noise_sd()[0] >= 3 * NOISE * (1 - 1e-9)  # held at the floor instead
-    assert floored.predict(u[:5])[1][:, 0].min() >= 3 * NOISE * (1 - 1e-9)  # a new run's sd includes it
-    assert floored.noise_sd()[1] == free.noise_sd()[1]  # NaN: no floor, the same fit
-    again = Emulators(seed=1, restarts=0).fit(u, ys, noise_floor=np.zeros(2))
-    assert np.array_equal(again.predict(u)[0], free.predict(u)[0])
-
-
 @pytest.fixture(scope="module")
 def tiny(tmp_path_factory):
     """Suizhou's and Xing'an's targets, two priors, an 8-point design at scale 0.05.
@@ -154,7 +139,7 @@ def tiny(tmp_path_factory):
     cfg = CalibrationConfig(targets=str(work / "targets.csv"), priors=str(work / "priors.yaml"), method="emulator",
                             design=8, particles=100, scale=0.05, trajectories=1, screening_seeds=2, draws=2,
                             attribution_replicates=0, min_effect=0.0, max_generations=6, cv_folds=4, any_scale=True,
-                            leave_one_out=True, sbc_truths=3, sbc_particles=40, noise_floor=0.5)
+                            leave_one_out=True, sbc_truths=3, sbc_particles=40)
     cal = Calibration(cfg, work / "out", jobs=2, progress=False)
     summary = cal.run(plots=False)
     cal.close()
@@ -167,14 +152,6 @@ def test_an_emulator_calibration_writes_its_validation_and_stop_reason(tiny):
     cv = pd.read_csv(out / "emulator.csv")
     assert {"target_id", "points", "r2", "coverage_90", "rmse_tolerances", "noise_sd"} <= set(cv.columns)
     assert len(cv) == 4  # every compared target has an emulator
-    # The noise floor: half each target's seed noise over the scores' seeds of the defaults (the same
-    # runs as the scores' defaults sample), which a fitted emulator respects.
-    assert summary["simulations"]["noise"] == cfg.draws * 2
-    defaults = pd.read_csv(out / "predictive_samples.csv").query("source == 'defaults'")
-    expected = 0.5 * defaults[cv["target_id"]].std(ddof=1).to_numpy()
-    assert np.allclose(cv["noise_floor_sd"].to_numpy(), expected, equal_nan=True)
-    fitted = cv.dropna(subset=["noise_sd"])
-    assert (fitted["noise_sd"] >= fitted["noise_floor_sd"].fillna(0.0) * (1 - 1e-9)).all()
     diag = pd.read_csv(out / "diagnostics.csv")
     assert {"generation", "epsilon", "acceptance", "ess", "max_mean_shift"} <= set(diag.columns)
     assert summary["method"] == "emulator" and summary["design"] == cfg.design
@@ -290,8 +267,6 @@ def test_leave_one_out_needs_two_cities_and_is_refused_before_any_file_is_writte
     (["--method", "simulator", "--sbc", "5"], "--sbc is for --method emulator"),
     (["--method", "simulator", "--fit-unreachable"], "--fit-unreachable is for --method emulator"),
     (["--sbc-particles", "50"], "--sbc-particles needs --sbc"),
-    (["--method", "simulator", "--noise-floor", "0.5"], "--noise-floor is for --method emulator"),
-    (["--noise-floor", "1.5"], "--noise-floor: expected a share"),
 ])
 def test_bad_calibrate_options_are_refused(args, words, capsys, tmp_path):
     with pytest.raises(SystemExit) as e:

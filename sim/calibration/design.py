@@ -51,19 +51,12 @@ def fit_emulators(cal: CalibrationState) -> pd.DataFrame:
     if cal.design_stats is None:
         simulate_design(cal)
     y = np.where(cal.used, cal.design_stats, math.nan)
-    floor = None
-    if cfg.noise_floor > 0:
-        from sim.calibration.noise import defaults_noise
-
-        floor = cfg.noise_floor * defaults_noise(cal)
     t0 = time.time()
-    cal.emulators = Emulators(seed=cfg.seed).fit(cal.design_u, y, noise_floor=floor)
+    cal.emulators = Emulators(seed=cfg.seed).fit(cal.design_u, y)
     fitted = time.time() - t0
     cv = cal.emulators.cross_validate(cal.design_u, y, target_spread(cal.targets), folds=cfg.cv_folds)
     ls = cal.emulators.length_scales()
     cv.insert(0, "target_id", cal.targets["target_id"].to_numpy())
-    if floor is not None:
-        cv.insert(cv.columns.get_loc("noise_sd") + 1, "noise_floor_sd", floor)
     for k, p in enumerate(cal.params):
         cv[f"length_scale:{p.key}"] = ls[:, k]
     cv = cv[cal.used].reset_index(drop=True)

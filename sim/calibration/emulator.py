@@ -38,16 +38,14 @@ MIN_POINTS = 10
 _Z90 = 1.6448536269514722  # the 95 % standard-normal quantile: a central 90 % interval
 
 
-def _kernel(n_params: int, noise_floor: float = 0.0):
+def _kernel(n_params: int):
     from sklearn.gaussian_process.kernels import RBF, ConstantKernel, WhiteKernel
 
     # Bounds in the unit cube and in units of the (normalised) output: a length scale above 100
     # is a parameter with no effect, below 0.01 one that varies faster than any design resolves.
-    # The noise level may not fall below noise_floor (a variance in the normalised output's units).
-    floor = min(max(1e-6, noise_floor), 9.0)
     return (ConstantKernel(1.0, (1e-3, 1e3)) * RBF(length_scale=np.full(n_params, 0.5),
                                                     length_scale_bounds=(1e-2, 1e2))
-            + WhiteKernel(max(0.1, floor), (floor, 1e1)))
+            + WhiteKernel(0.1, (1e-6, 1e1)))
 
 
 class Emulators:
@@ -80,23 +78,16 @@ class Emulators:
             gp.fit(u, y)
         return gp
 
-    def fit(self, u: np.ndarray, y: np.ndarray, noise_floor: np.ndarray | None = None) -> Emulators:
+    def fit(self, u: np.ndarray, y: np.ndarray) -> Emulators:
         """Fit one emulator per column of ``y`` (design points × targets) on the rows where it is finite.
 
         Identical columns (two targets that are the same statistic, e.g. one count held to two
         reported changes) share one emulator; :attr:`groups` maps each column to the first of
         its kind, so that a synthetic simulation can give them the same noise draw too.
-
-        ``noise_floor``: per column, the smallest simulation-noise sd its emulator may learn, in
-        the target's unit (NaN or 0: none). Without it the white-noise term of a target whose runs
-        are mostly seed noise can fall to its lower bound, and the emulator then interpolates the
-        noise (short length scales, no predictive skill).
         """
         u, y = np.asarray(u, dtype=float), np.asarray(y, dtype=float)
-        floor = np.zeros(y.shape[1]) if noise_floor is None else np.nan_to_num(np.asarray(noise_floor, float))
         self.n_params = u.shape[1]
         self.models, self.points, self.groups = [], [], []
-        self.noise_floor = floor
         for j in range(y.shape[1]):
             ok = np.isfinite(y[:, j])
             self.points.append(int(ok.sum()))
@@ -104,12 +95,8 @@ class Emulators:
             self.groups.append(same)
             if same != j:
                 self.models.append(self.models[same])
-            elif ok.sum() >= MIN_POINTS:
-                sd = float(np.std(y[ok, j]))  # normalize_y divides by it: the floor in those units
-                level = (floor[j] / sd) ** 2 if sd > 0 else 0.0
-                self.models.append(self._fit_one(u[ok], y[ok, j], kernel=_kernel(u.shape[1], level)))
             else:
-                self.models.append(None)
+                self.models.append(self._fit_one(u[ok], y[ok, j]) if ok.sum() >= MIN_POINTS else None)
         return self
 
     def predict(self, u: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -33,7 +33,7 @@ from sim.calibration.state import PREDICT_SEEDS, CalibrationConfig, CalibrationS
 from sim.csv_output import write_csv
 from sim.experiments.runner import replicate_seed
 
-__all__ = ["seed_noise", "noise_at_scale", "defaults_noise"]
+__all__ = ["seed_noise", "noise_at_scale"]
 
 
 def seed_noise(cal: CalibrationState) -> pd.DataFrame:
@@ -72,22 +72,6 @@ def seed_noise(cal: CalibrationState) -> pd.DataFrame:
                      "emulator_noise_sd": float(learned.get(t.target_id, math.nan)),
                      "scale_for_half": s * n ** 2 / signal ** 2 if signal > 0 else math.inf})
     return pd.DataFrame(rows)
-
-
-def defaults_noise(cal: CalibrationState) -> np.ndarray:
-    """Each target's seed noise (sd over seeds) at the shipped defaults, at the calibration's scales.
-
-    The defaults simulated under the scores' seeds (``draws`` of them, in every scenario in use: the
-    same runs the scores stage needs, so a store holds them once); NaN for targets not in use.
-    """
-    seeds = [replicate_seed(cal.config.seed, PREDICT_SEEDS + r) for r in range(cal.config.draws)]
-    if len(seeds) < 2:
-        raise ValueError(f"draws: a noise floor needs at least 2 seeds of the defaults, got {len(seeds)}")
-    cal.log(f"seed noise: the shipped defaults, {len(seeds)} seeds × {len(cal.scenarios_used())} scenarios")
-    stats = cal.simulate([{}] * len(seeds), seeds, cal.scenarios_used(), "noise")
-    with np.errstate(invalid="ignore"):
-        sd = np.nanstd(stats, axis=0, ddof=1)
-    return np.where(cal.used, sd, np.nan)
 
 
 def noise_at_scale(cal: CalibrationState, scale: float, seeds: int) -> pd.DataFrame:

@@ -110,10 +110,6 @@ class CalibrationConfig:
     sbc_truths: int = 0
     sbc_particles: int | None = None
     cv_folds: int = 5  # emulator cross-validation
-    #: emulator: each target's emulator may not learn a simulation-noise sd below this share of the
-    #: target's seed noise, measured over ``draws`` seeds of the shipped defaults (the scores' seeds);
-    #: 0 leaves the noise to the fit (:mod:`sim.calibration.noise`).
-    noise_floor: float = 0.0
     #: emulator: after the calibration, calibrate without each city in turn and predict it
     #: (:mod:`sim.calibration.leave_one_out`).
     leave_one_out: bool = False
@@ -134,10 +130,6 @@ class CalibrationConfig:
             raise ValueError("sbc_truths: expected 0 (skip the check) or at least 2, got 1")
         if self.method != "emulator" and (self.sbc_truths or self.fit_unreachable):
             raise ValueError("sbc_truths and fit_unreachable are for the emulator method")
-        if not 0 <= self.noise_floor <= 1:
-            raise ValueError(f"noise_floor: expected a share of the seed noise between 0 and 1, got {self.noise_floor}")
-        if self.noise_floor and self.method != "emulator":
-            raise ValueError("noise_floor is for the emulator method")
         if self.min_acceptance is not None and not 0 < self.min_acceptance < 1:
             raise ValueError(f"min_acceptance: expected between 0 and 1, got {self.min_acceptance}")
         if self.eps_rtol < 0 or self.mean_shift_tol <= 0:
