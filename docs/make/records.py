@@ -385,6 +385,71 @@ def loo_screening() -> str:
                     rows))
 
 
+def _seed_agreement(d: pd.DataFrame) -> tuple[int, list[int], int]:
+    """Of the parameters the calibration estimates: how many, how many each screening seed alone would
+    choose, and how many the seeds pooled would choose (screening_seeds.csv)."""
+    seeds = sorted(int(c.removeprefix("selected_seed")) for c in d.columns if c.startswith("selected_seed"))
+    used = d["used"].astype(bool)
+    return (int(used.sum()), [int((used & d[f"selected_seed{k}"].astype(bool)).sum()) for k in seeds],
+            int((used & d["pooled_selected"].astype(bool)).sum()))
+
+
+def screening_seeds() -> str:
+    """Each screening seed's choice beside the pooled one and the calibration's (screening_seeds.csv)."""
+    path = CALIBRATION / "screening_seeds.csv"
+    if not path.is_file():
+        return ("The screening ran at one seed and was not repeated at others (`python -m sim.calibration.screening "
+                "RESULTS --seeds K` repeats it).\n")
+    d = pd.read_csv(path)
+    n, alone, pooled = _seed_agreement(d)
+    own = _config().get("screening_seeds", 1) == 1  # the calibration chose at seed 0 alone
+    seeds = len(alone)
+    mark = {True: "✓", False: ""}
+    rows = [[f"`{r['key']}`", mark[bool(r["used"])], f"{num(r['pooled_score'], 2)} {mark[bool(r['pooled_selected'])]}"]
+            + [f"{num(r[f'score_seed{k}'], 2)} {mark[bool(r[f'selected_seed{k}'])]}" for k in range(seeds)]
+            for _, r in d.iterrows()]
+    parts = [f"seed {k} alone" + (" chooses" if k == 0 else "") + f" {a}" for k, a in enumerate(alone)]
+    per_seed = ", ".join(parts[:-1]) + f" and {parts[-1]}"
+    return (f"Of the {n} parameters the calibration estimates, {per_seed}; the {seeds} seeds pooled "
+            f"({seeds * _config()['trajectories']} trajectories) choose {pooled}.\n\n"
+            + table(["parameter", "estimated", f"pooled over {seeds} seeds: score ✓ chosen"]
+                    + [f"seed {k}" + (" (the calibration's)" if k == 0 and own else "") for k in range(seeds)], rows))
+
+
+def seed_noise() -> str:
+    """Each compared target's seed noise against its spread over the priors, and at full scale (noise.csv)."""
+    path = CALIBRATION / "noise.csv"
+    if not path.is_file():
+        return "No noise.csv (`python -m sim.calibration.noise RESULTS` writes it from the predictive samples).\n"
+    d = pd.read_csv(path)
+    d = d[d["compared"].astype(bool)].sort_values("noise_share", ascending=False, kind="stable")
+    measured = "measured_noise_sd" in d
+    rows = []
+    for r in d.itertuples():
+        row = [f"`{r.target_id}`", num(r.spread), num(r.noise_sd), num(r.prior_sd),
+               interval(r.noise_share, r.noise_share_lo, r.noise_share_hi, 2), num(r.signal_in_spreads, 2),
+               num(r.emulator_noise_sd)]
+        if measured:
+            row.append(f"{interval(r.measured_noise_sd, r.measured_noise_sd_lo, r.measured_noise_sd_hi)} "
+                       f"({num(r.projected_noise_sd)})")
+        rows.append(row + [f"**{num(r.scale_for_half, 2)}**"])
+    noisy = d[d["noise_share"] > 0.5]
+    beyond = noisy[noisy["scale_for_half"] > 1]
+    first = d.iloc[0]
+    head = (f"{len(noisy)} of {len(d)} compared targets are more than half seed noise at the calibration's scale "
+            f"({num(first['scale'])}): " + ", ".join(f"`{t}`" for t in noisy["target_id"]) + f". For {len(beyond)} "
+            "of them the noise would stay above half even at full scale (scale for half above 1): one run per "
+            "design point cannot inform the fit however large the city; replicates at each design point (their "
+            "mean divides the noise variance by their number) or a larger prior range would.\n\n")
+    header = ["target", "tolerance (spread)", f"seed noise sd ({int(first['seeds'])} seeds, defaults)",
+              f"sd over the priors ({int(first['design_points'])} design runs)", "noise share [90 %]",
+              "signal (sd the parameters make) in tolerances", "noise sd the emulator learned"]
+    if measured:
+        header.append(f"noise sd measured at scale {num(first['measured_scale'])}, "
+                      f"{int(first['measured_seeds'])} seeds [90 %] (projected as 1/scale)")
+    return head + table(header + ["scale at which the noise share would be ½"], rows)
+
+
 def unreachable() -> str:
     """The targets left out of the fit as out of reach, and how fitting them moves the posterior (unreachable.csv)."""
     s = _summary()
@@ -455,6 +520,18 @@ def readme_validation() -> str:
         check = (f" The inference checked on {a.truths} model-made data sets (simulation-based calibration): the "
                  f"truth inside the 90 % interval {pct(a.coverage_90)} [{pct(a.coverage_90_lo)}, "
                  f"{pct(a.coverage_90_hi)}] of the time, inside the 50 % {pct(a.coverage_50)}.")
+    noise_file, seeds_file = CALIBRATION / "noise.csv", CALIBRATION / "screening_seeds.csv"
+    if noise_file.is_file():
+        d = pd.read_csv(noise_file).query("compared")
+        noisy = d[d["noise_share"] > 0.5]
+        check += (f" {len(noisy)} of {len(d)} compared targets are more than half seed noise at scale "
+                  f"{num(d['scale'].iloc[0])} ({', '.join(f'`{t}`' for t in noisy['target_id'])}), "
+                  f"{int((noisy['scale_for_half'] > 1).sum())} of them even at full scale.")
+    if seeds_file.is_file():
+        n, alone, pooled = _seed_agreement(pd.read_csv(seeds_file))
+        check += (f" The screening repeated at {len(alone)} seeds: of the {n} parameters estimated (seed 0's choice), "
+                  + ", ".join(f"seed {k} alone would choose {a}" for k, a in enumerate(alone) if k)
+                  + f", the {len(alone)} seeds pooled {pooled}.")
     return (table(["predictive", "draws", "reported inside 90 % (strict)", "inside 50 %",
                    "old rule: 90 % meets value ± tolerance", "mean CRPS (tolerances)"], rows)
             + f"\n{sum(r < 0.5 for r in ratios)} of {len(ratios)} estimated parameters have a posterior sd below half "
@@ -584,6 +661,7 @@ PAGES: dict[str, dict[str, Callable[[], str]]] = {
                        "attribution": attribution, "leave-one-out": leave_one_out, "scores": scores,
                        "score-targets": score_targets, "identifiability": identifiability,
                        "unreachable": unreachable, "sbc": sbc, "loo-screening": loo_screening,
+                       "screening-seeds": screening_seeds, "seed-noise": seed_noise,
                        "stationarity": stationarity},
     "evidence.md": {"evidence": evidence},
     "performance.md": {"city-year": _verbatim(BENCHMARKS / "city_year.txt"),
