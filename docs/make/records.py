@@ -424,30 +424,36 @@ def seed_noise() -> str:
     d = pd.read_csv(path)
     d = d[d["compared"].astype(bool)].sort_values("noise_share", ascending=False, kind="stable")
     measured = "measured_noise_sd" in d
+    first = d.iloc[0]
+    noisy = d[d["noise_share"] > 0.5]
+    head = (f"{len(noisy)} of {len(d)} compared targets are more than half seed noise at the calibration's scale "
+            f"({num(first['scale'])}): " + ", ".join(f"`{t}`" for t in noisy["target_id"]) + ".")
     rows = []
     for r in d.itertuples():
         row = [f"`{r.target_id}`", num(r.spread), num(r.noise_sd), num(r.prior_sd),
                interval(r.noise_share, r.noise_share_lo, r.noise_share_hi, 2), num(r.signal_in_spreads, 2),
                num(r.emulator_noise_sd)]
         if measured:
-            row.append(f"{interval(r.measured_noise_sd, r.measured_noise_sd_lo, r.measured_noise_sd_hi)} "
-                       f"({num(r.projected_noise_sd)})")
-        rows.append(row + [f"**{num(r.scale_for_half, 2)}**"])
-    noisy = d[d["noise_share"] > 0.5]
-    beyond = noisy[noisy["scale_for_half"] > 1]
-    first = d.iloc[0]
-    head = (f"{len(noisy)} of {len(d)} compared targets are more than half seed noise at the calibration's scale "
-            f"({num(first['scale'])}): " + ", ".join(f"`{t}`" for t in noisy["target_id"]) + f". For {len(beyond)} "
-            "of them the noise would stay above half even at full scale (scale for half above 1): one run per "
-            "design point cannot inform the fit however large the city; replicates at each design point (their "
-            "mean divides the noise variance by their number) or a larger prior range would.\n\n")
+            share = r.measured_noise_sd ** 2 / (r.measured_noise_sd ** 2 + r.signal_sd ** 2)
+            row += [f"{interval(r.measured_noise_sd, r.measured_noise_sd_lo, r.measured_noise_sd_hi)} "
+                    f"({num(r.projected_noise_sd)})", f"**{num(share, 2)}**"]
+        rows.append(row + [num(r.scale_for_half, 2)])
     header = ["target", "tolerance (spread)", f"seed noise sd ({int(first['seeds'])} seeds, defaults)",
               f"sd over the priors ({int(first['design_points'])} design runs)", "noise share [90 %]",
               "signal (sd the parameters make) in tolerances", "noise sd the emulator learned"]
     if measured:
-        header.append(f"noise sd measured at scale {num(first['measured_scale'])}, "
-                      f"{int(first['measured_seeds'])} seeds [90 %] (projected as 1/scale)")
-    return head + table(header + ["scale at which the noise share would be ½"], rows)
+        big = num(first["measured_scale"])
+        share = d["measured_noise_sd"] ** 2 / (d["measured_noise_sd"] ** 2 + d["signal_sd"] ** 2)
+        still = d.loc[share > 0.5, "target_id"]
+        off = d.loc[(d["projected_noise_sd"] < d["measured_noise_sd_lo"])
+                    | (d["projected_noise_sd"] > d["measured_noise_sd_hi"]), "target_id"]
+        head += (f" Simulated again at scale {big} ({int(first['measured_seeds'])} seeds of the defaults), "
+                 f"{len(still)} of them still are: " + ", ".join(f"`{t}`" for t in still) + ". "
+                 f"The noise measured there is what 1/scale projects (inside its 90 % interval) for "
+                 f"{len(d) - len(off)} of {len(d)} targets; not for " + ", ".join(f"`{t}`" for t in off) + ".")
+        header += [f"noise sd measured at scale {big}, {int(first['measured_seeds'])} seeds [90 %] "
+                   "(projected as 1/scale)", f"noise share at scale {big}"]
+    return head + "\n\n" + table(header + ["scale at which the noise share would be ½ (projected)"], rows)
 
 
 def unreachable() -> str:
@@ -525,8 +531,11 @@ def readme_validation() -> str:
         d = pd.read_csv(noise_file).query("compared")
         noisy = d[d["noise_share"] > 0.5]
         check += (f" {len(noisy)} of {len(d)} compared targets are more than half seed noise at scale "
-                  f"{num(d['scale'].iloc[0])} ({', '.join(f'`{t}`' for t in noisy['target_id'])}), "
-                  f"{int((noisy['scale_for_half'] > 1).sum())} of them even at full scale.")
+                  f"{num(d['scale'].iloc[0])} ({', '.join(f'`{t}`' for t in noisy['target_id'])})")
+        if "measured_noise_sd" in d:
+            share = d["measured_noise_sd"] ** 2 / (d["measured_noise_sd"] ** 2 + d["signal_sd"] ** 2)
+            check += f", {int((share > 0.5).sum())} of them still at scale {num(d['measured_scale'].iloc[0])}"
+        check += "."
     if seeds_file.is_file():
         n, alone, pooled = _seed_agreement(pd.read_csv(seeds_file))
         check += (f" The screening repeated at {len(alone)} seeds: of the {n} parameters estimated (seed 0's choice), "
