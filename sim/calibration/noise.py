@@ -6,9 +6,10 @@ per point, the estimated parameters across their priors, the others at their def
 **spread over the priors**. The noise share (noise variance over the spread's) says what one run can
 tell about the parameters: near 1, a target's runs differ by seed, whatever the parameters. The
 **signal** (the spread the parameters make, ``sqrt(spread² - noise²)``) in the target's tolerances says
-whether even noiseless runs could inform the fit. Beside them, the noise the target's emulator learned
-(its white-noise term, ``emulator.csv``): an emulator whose learned noise is far below the seed noise
-interpolates noise.
+whether even noiseless runs could inform the fit (it takes the noise to be about the same across the
+priors as at the defaults: a target whose noise varies with the parameters has a less certain signal).
+Beside them, the noise the target's emulator learned (its white-noise term, ``emulator.csv``): an
+emulator whose learned noise is far below the seed noise interpolates noise.
 
 Seed noise of counts falls as 1/scale in variance (the signal does not depend on the scale); the scale
 at which a target's noise share would fall to one half is ``scale · noise² / signal²``. ``--scale S
