@@ -9,6 +9,7 @@ from types import SimpleNamespace
 import numpy as np
 import pandas as pd
 import pytest
+from scipy.stats import f
 
 from sim.calibration.noise import seed_noise
 from sim.calibration.targets import load_targets
@@ -36,6 +37,10 @@ def test_noise_share_signal_and_the_scale_that_halves_the_noise(tmp_path):
     sz = table.loc["sz_preventable_cases_yoy"]
     assert sz["noise_share"] == pytest.approx(4 / 13, rel=0.05)
     assert sz["noise_share_lo"] < 4 / 13 < sz["noise_share_hi"]
+    # The interval of a ratio of two sample variances: the F distribution on their degrees of freedom.
+    assert sz["noise_share_lo"] == pytest.approx(sz["noise_share"] / f.ppf(0.95, n - 1, n - 1))
+    assert sz["noise_share_hi"] == pytest.approx(sz["noise_share"] / f.ppf(0.05, n - 1, n - 1))
+    assert sz["signal_sd_lo"] < sz["signal_sd"] < sz["signal_sd_hi"]
     assert sz["signal_sd"] == pytest.approx(3.0, rel=0.05)
     assert sz["signal_in_spreads"] == pytest.approx(3.0 / 5.0, rel=0.05)  # its tolerance is 5 points
     assert sz["scale_for_half"] == pytest.approx(0.1 * 4 / 9, rel=0.1)  # noise variance falls as 1/scale

@@ -431,7 +431,8 @@ def seed_noise() -> str:
     rows = []
     for r in d.itertuples():
         row = [f"`{r.target_id}`", num(r.spread), num(r.noise_sd), num(r.prior_sd),
-               interval(r.noise_share, r.noise_share_lo, r.noise_share_hi, 2), num(r.signal_in_spreads, 2),
+               interval(r.noise_share, r.noise_share_lo, r.noise_share_hi, 2),
+               interval(r.signal_in_spreads, r.signal_sd_lo / r.spread, r.signal_sd_hi / r.spread, 2),
                num(r.emulator_noise_sd)]
         if measured:
             share = r.measured_noise_sd ** 2 / (r.measured_noise_sd ** 2 + r.signal_sd ** 2)
@@ -440,11 +441,11 @@ def seed_noise() -> str:
         rows.append(row + [num(r.scale_for_half, 2)])
     header = ["target", "tolerance (spread)", f"seed noise sd ({int(first['seeds'])} seeds, defaults)",
               f"sd over the priors ({int(first['design_points'])} design runs)", "noise share [90 %]",
-              "signal (sd the parameters make) in tolerances", "noise sd the emulator learned"]
+              "signal (sd the parameters make) in tolerances [90 %]", "noise sd the emulator learned"]
     if measured:
         big = num(first["measured_scale"])
         share = d["measured_noise_sd"] ** 2 / (d["measured_noise_sd"] ** 2 + d["signal_sd"] ** 2)
-        still = d.loc[share > 0.5, "target_id"]
+        still = d.loc[(d["noise_share"] > 0.5) & (share > 0.5), "target_id"]
         off = d.loc[(d["projected_noise_sd"] < d["measured_noise_sd_lo"])
                     | (d["projected_noise_sd"] > d["measured_noise_sd_hi"]), "target_id"]
         head += (f" Simulated again at scale {big} ({int(first['measured_seeds'])} seeds of the defaults), "
@@ -534,11 +535,13 @@ def readme_validation() -> str:
                   f"{num(d['scale'].iloc[0])} ({', '.join(f'`{t}`' for t in noisy['target_id'])})")
         if "measured_noise_sd" in d:
             share = d["measured_noise_sd"] ** 2 / (d["measured_noise_sd"] ** 2 + d["signal_sd"] ** 2)
-            check += f", {int((share > 0.5).sum())} of them still at scale {num(d['measured_scale'].iloc[0])}"
+            still = int(((d["noise_share"] > 0.5) & (share > 0.5)).sum())
+            check += f", {still} of them still at scale {num(d['measured_scale'].iloc[0])}"
         check += "."
     if seeds_file.is_file():
         n, alone, pooled = _seed_agreement(pd.read_csv(seeds_file))
-        check += (f" The screening repeated at {len(alone)} seeds: of the {n} parameters estimated (seed 0's choice), "
+        chooser = "seed 0's choice" if _config().get("screening_seeds", 1) == 1 else "the pooled choice"
+        check += (f" The screening repeated at {len(alone)} seeds: of the {n} parameters estimated ({chooser}), "
                   + ", ".join(f"seed {k} alone would choose {a}" for k, a in enumerate(alone) if k)
                   + f", the {len(alone)} seeds pooled {pooled}.")
     return (table(["predictive", "draws", "reported inside 90 % (strict)", "inside 50 %",

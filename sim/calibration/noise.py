@@ -68,7 +68,9 @@ def seed_noise(cal: CalibrationState) -> pd.DataFrame:
                      "scale": s, "spread": spread[t.target_id], "seeds": len(noise), "noise_sd": n,
                      "design_points": len(prior), "prior_sd": total, "noise_share": share,
                      "noise_share_lo": share / f_dist.ppf(0.95, *df), "noise_share_hi": share / f_dist.ppf(0.05, *df),
-                     "signal_sd": signal,
+                     "signal_sd": signal,  # and its range from the noise share's interval
+                     "signal_sd_lo": total * math.sqrt(max(1 - share / f_dist.ppf(0.05, *df), 0.0)),
+                     "signal_sd_hi": total * math.sqrt(max(1 - share / f_dist.ppf(0.95, *df), 0.0)),
                      "signal_in_spreads": signal / spread[t.target_id],
                      "emulator_noise_sd": float(learned.get(t.target_id, math.nan)),
                      "scale_for_half": s * n ** 2 / signal ** 2 if signal > 0 else math.inf})
@@ -92,13 +94,15 @@ def noise_at_scale(cal: CalibrationState, scale: float, seeds: int) -> pd.DataFr
     cal.log(f"seed noise at scale {scale:g}: the shipped defaults, {seeds} seeds × {len(scenarios)} scenarios")
     stats = big.simulate([{}] * seeds, ids, scenarios, "noise")
     cal.sims["noise"] = big.sims["noise"]
-    sd = np.nanstd(stats, axis=0, ddof=1)
-    lo, hi = (math.sqrt((seeds - 1) / chi2.ppf(q, seeds - 1)) for q in (0.95, 0.05))
-    rows = [{"target_id": tid, "measured_scale": big.scales[scen], "measured_seeds": seeds,
-             "measured_noise_sd": float(sd[j]), "measured_noise_sd_lo": float(sd[j]) * lo,
-             "measured_noise_sd_hi": float(sd[j]) * hi}
-            for j, (tid, scen) in enumerate(zip(cal.targets["target_id"], cal.targets["scenario"], strict=True))
-            if scen in scenarios]
+    rows = []
+    for j, (tid, scen) in enumerate(zip(cal.targets["target_id"], cal.targets["scenario"], strict=True)):
+        y = stats[:, j][np.isfinite(stats[:, j])]
+        if scen not in scenarios or len(y) < 2:
+            continue
+        sd = float(np.std(y, ddof=1))
+        lo, hi = (math.sqrt((len(y) - 1) / chi2.ppf(q, len(y) - 1)) for q in (0.95, 0.05))
+        rows.append({"target_id": tid, "measured_scale": big.scales[scen], "measured_seeds": len(y),
+                     "measured_noise_sd": sd, "measured_noise_sd_lo": sd * lo, "measured_noise_sd_hi": sd * hi})
     return pd.DataFrame(rows)
 
 

@@ -28,10 +28,10 @@ from sim.calibration.state import SCREEN_SEEDS, CalibrationState, target_spread
 from sim.csv_output import write_csv
 from sim.experiments.runner import replicate_seed
 
-__all__ = ["screen", "screening_over_seeds", "screening_seeds"]
+__all__ = ["screen", "screening_over_seeds", "screening_seed_pair"]
 
 
-def screening_seeds(seed: int, k: int) -> tuple[int, int]:
+def screening_seed_pair(seed: int, k: int) -> tuple[int, int]:
     """The Morris sampling seed and the simulation seed of screening seed ``k`` of a calibration seeded ``seed``.
 
     Seed 0 is the one every calibration screens with (its runs are shared with older calibrations).
@@ -50,7 +50,7 @@ def _effects(cal: CalibrationState, k: int) -> pd.DataFrame:
     cfg = cal.config
     names = [p.key for p in cal.candidates]
     problem = {"num_vars": len(names), "names": names, "bounds": [[0.0, 1.0]] * len(names)}
-    sample_seed, sim_seed = screening_seeds(cfg.seed, k)
+    sample_seed, sim_seed = screening_seed_pair(cfg.seed, k)
     u = morris_sample.sample(problem, N=cfg.trajectories, num_levels=4, seed=sample_seed)
     cal.log(f"screening seed {k}: {len(u)} Morris points × {len(cal.scenarios_used())} scenarios")
     stats = cal.simulate(cal.parameter_sets(cal.candidates, u), [sim_seed] * len(u), cal.scenarios_used(),
@@ -103,16 +103,17 @@ def screen(cal: CalibrationState) -> pd.DataFrame:
     return table
 
 
-def screening_over_seeds(cal: CalibrationState, seeds: int) -> pd.DataFrame:
-    """The screening at ``seeds`` screening seeds, each seed's choice beside the pooled one and the calibration's.
+def screening_over_seeds(cal: CalibrationState, seeds: int, used: list[str]) -> pd.DataFrame:
+    """The screening at ``seeds`` screening seeds, each seed's choice beside the pooled one and ``used``
+    (the parameters the calibration estimates).
 
     Seeds the calibration screened with are found in the store; the others are simulated (and stored).
-    Call after :func:`screen` (``cal.params`` is the calibration's choice). Writes ``screening_seeds.csv``.
+    Writes ``screening_seeds.csv`` and nothing else.
     """
     if seeds < 2:
         raise ValueError(f"seeds: expected at least 2, got {seeds}")
     per_seed = [_effects(cal, k) for k in range(seeds)]
-    return _write_seed_table(cal, per_seed, [p.key for p in cal.params])
+    return _write_seed_table(cal, per_seed, used)
 
 
 def _write_seed_table(cal: CalibrationState, per_seed: list[pd.DataFrame], used: list[str]) -> pd.DataFrame:
@@ -148,10 +149,14 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     if args.seeds < 2:
         ap.error(f"--seeds: expected at least 2, got {args.seeds}")
+    screening = args.results / "screening.csv"
+    if not screening.is_file():
+        ap.error(f"{screening}: no such file (a finished calibration's screening)")
+    chosen = pd.read_csv(screening)
+    used = chosen.loc[chosen["selected"].astype(bool), "key"].tolist()  # the calibration's choice, as it made it
     cal = CalibrationState(CalibrationConfig.read(args.results), args.results, jobs=args.jobs)
     try:
-        screen(cal)
-        table = screening_over_seeds(cal, args.seeds)
+        table = screening_over_seeds(cal, args.seeds, used)
     finally:
         cal.close()
     print(table.to_string(index=False))
