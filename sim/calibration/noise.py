@@ -63,14 +63,15 @@ def seed_noise(cal: CalibrationState) -> pd.DataFrame:
         signal = math.sqrt(max(total ** 2 - n ** 2, 0.0))
         s = cal.scales[t.scenario]
         share = n ** 2 / total ** 2 if total > 0 else math.nan
-        df = (len(noise) - 1, len(prior) - 1)
+        f_hi, f_lo = f_dist.ppf([0.95, 0.05], len(noise) - 1, len(prior) - 1)
+        share_lo, share_hi = share / f_hi, share / f_lo
         rows.append({"target_id": t.target_id, "scenario": t.scenario, "compared": t.target_id in compared,
                      "scale": s, "spread": spread[t.target_id], "seeds": len(noise), "noise_sd": n,
                      "design_points": len(prior), "prior_sd": total, "noise_share": share,
-                     "noise_share_lo": share / f_dist.ppf(0.95, *df), "noise_share_hi": share / f_dist.ppf(0.05, *df),
+                     "noise_share_lo": share_lo, "noise_share_hi": share_hi,
                      "signal_sd": signal,  # and its range from the noise share's interval
-                     "signal_sd_lo": total * math.sqrt(max(1 - share / f_dist.ppf(0.05, *df), 0.0)),
-                     "signal_sd_hi": total * math.sqrt(max(1 - share / f_dist.ppf(0.95, *df), 0.0)),
+                     "signal_sd_lo": total * math.sqrt(max(1 - share_hi, 0.0)),
+                     "signal_sd_hi": total * math.sqrt(max(1 - share_lo, 0.0)),
                      "signal_in_spreads": signal / spread[t.target_id],
                      "emulator_noise_sd": float(learned.get(t.target_id, math.nan)),
                      "scale_for_half": s * n ** 2 / signal ** 2 if signal > 0 else math.inf})
@@ -93,7 +94,6 @@ def noise_at_scale(cal: CalibrationState, scale: float, seeds: int) -> pd.DataFr
     ids = [replicate_seed(cal.config.seed, PREDICT_SEEDS + r) for r in range(seeds)]
     cal.log(f"seed noise at scale {scale:g}: the shipped defaults, {seeds} seeds × {len(scenarios)} scenarios")
     stats = big.simulate([{}] * seeds, ids, scenarios, "noise")
-    cal.sims["noise"] = big.sims["noise"]
     rows = []
     for j, (tid, scen) in enumerate(zip(cal.targets["target_id"], cal.targets["scenario"], strict=True)):
         y = stats[:, j][np.isfinite(stats[:, j])]

@@ -127,9 +127,9 @@ def _write_seed_table(cal: CalibrationState, per_seed: list[pd.DataFrame], used:
     for k, effects in enumerate(per_seed):
         table[f"score_seed{k}"] = effects.max(axis=1).to_numpy()
         table[f"selected_seed{k}"] = effects.index.isin(_select(effects, cfg.min_effect, cfg.max_params))
-    chosen = table[[c for c in table.columns if c == "used" or c.endswith("selected") or
-                    c.startswith("selected_seed")]].any(axis=1)
-    table = table[chosen].sort_values("pooled_score", ascending=False, kind="stable").reset_index(drop=True)
+    choices = ["used", "pooled_selected", *(f"selected_seed{k}" for k in range(len(per_seed)))]
+    table = table[table[choices].any(axis=1)].sort_values("pooled_score", ascending=False,
+                                                          kind="stable").reset_index(drop=True)
     write_csv(table, cal.out / "screening_seeds.csv", float_format="%.4g")
     for k in range(len(per_seed)):
         same = int((table["used"] & table[f"selected_seed{k}"]).sum())
