@@ -41,6 +41,14 @@ def silent_sections(nb) -> list[str]:
     return [title for title, cells in sections if cells and not any(c.get("outputs") for c in cells)]
 
 
+def _run(path: Path):
+    """The notebook at ``path``, executed in a fresh kernel."""
+    nb = nbformat.read(path, as_version=4)
+    NotebookClient(nb, timeout=CELL_SECONDS, kernel_name="python3",
+                   resources={"metadata": {"path": str(path.parent)}}).execute()
+    return nb
+
+
 def _execute(path: Path):
     """The notebook at ``path``, executed in a fresh kernel; once more in another fresh kernel if a cell's
     reply never came.
@@ -51,18 +59,12 @@ def _execute(path: Path):
     transport, not the notebook, so a timed-out notebook runs once more from scratch, with a warning
     that the test report shows; an error in a cell, or a second timeout, fails.
     """
-    for attempt in (1, 2):
-        nb = nbformat.read(path, as_version=4)
-        try:
-            NotebookClient(nb, timeout=CELL_SECONDS, kernel_name="python3",
-                           resources={"metadata": {"path": str(path.parent)}}).execute()
-            return nb
-        except CellTimeoutError as e:
-            if attempt == 2:
-                raise
-            warnings.warn(f"{path.name}: a cell's reply did not come in {CELL_SECONDS} s; running it again "
-                          f"in a new kernel ({str(e).splitlines()[0]})", stacklevel=2)
-    raise AssertionError("unreachable")
+    try:
+        return _run(path)
+    except CellTimeoutError as e:
+        warnings.warn(f"{path.name}: a cell's reply did not come in {CELL_SECONDS} s; running it again "
+                      f"in a new kernel ({str(e).splitlines()[0]})", stacklevel=2)
+    return _run(path)
 
 
 @pytest.mark.parametrize("name", RUNS)

@@ -416,16 +416,29 @@ def screening_seeds() -> str:
                     + [f"seed {k}" + (" (the calibration's)" if k == 0 and own else "") for k in range(seeds)], rows))
 
 
-def seed_noise() -> str:
-    """Each compared target's seed noise against its spread over the priors, and at full scale (noise.csv)."""
+def _compared_noise() -> pd.DataFrame | None:
+    """noise.csv's compared targets, noisiest first, with ``noisy`` (more than half seed noise at the
+    calibration's scale) and, when measured at a second scale, ``measured_share`` (the noise share there,
+    the signal taken from the calibration's scale); None without the file."""
     path = CALIBRATION / "noise.csv"
     if not path.is_file():
-        return "No noise.csv (`python -m sim.calibration.noise RESULTS` writes it from the predictive samples).\n"
+        return None
     d = pd.read_csv(path)
     d = d[d["compared"].astype(bool)].sort_values("noise_share", ascending=False, kind="stable")
-    measured = "measured_noise_sd" in d
+    d["noisy"] = d["noise_share"] > 0.5
+    if "measured_noise_sd" in d:
+        d["measured_share"] = d["measured_noise_sd"] ** 2 / (d["measured_noise_sd"] ** 2 + d["signal_sd"] ** 2)
+    return d
+
+
+def seed_noise() -> str:
+    """Each compared target's seed noise against its spread over the priors, and at full scale (noise.csv)."""
+    d = _compared_noise()
+    if d is None:
+        return "No noise.csv (`python -m sim.calibration.noise RESULTS` writes it from the predictive samples).\n"
+    measured = "measured_share" in d
     first = d.iloc[0]
-    noisy = d[d["noise_share"] > 0.5]
+    noisy = d[d["noisy"]]
     head = (f"{len(noisy)} of {len(d)} compared targets are more than half seed noise at the calibration's scale "
             f"({num(first['scale'])}): " + ", ".join(f"`{t}`" for t in noisy["target_id"]) + ".")
     rows = []
@@ -435,17 +448,15 @@ def seed_noise() -> str:
                interval(r.signal_in_spreads, r.signal_sd_lo / r.spread, r.signal_sd_hi / r.spread, 2),
                num(r.emulator_noise_sd)]
         if measured:
-            share = r.measured_noise_sd ** 2 / (r.measured_noise_sd ** 2 + r.signal_sd ** 2)
             row += [f"{interval(r.measured_noise_sd, r.measured_noise_sd_lo, r.measured_noise_sd_hi)} "
-                    f"({num(r.projected_noise_sd)})", f"**{num(share, 2)}**"]
+                    f"({num(r.projected_noise_sd)})", f"**{num(r.measured_share, 2)}**"]
         rows.append(row + [num(r.scale_for_half, 2)])
     header = ["target", "tolerance (spread)", f"seed noise sd ({int(first['seeds'])} seeds, defaults)",
               f"sd over the priors ({int(first['design_points'])} design runs)", "noise share [90 %]",
               "signal (sd the parameters make) in tolerances [90 %]", "noise sd the emulator learned"]
     if measured:
         big = num(first["measured_scale"])
-        share = d["measured_noise_sd"] ** 2 / (d["measured_noise_sd"] ** 2 + d["signal_sd"] ** 2)
-        still = d.loc[(d["noise_share"] > 0.5) & (share > 0.5), "target_id"]
+        still = d.loc[d["noisy"] & (d["measured_share"] > 0.5), "target_id"]
         off = d.loc[(d["projected_noise_sd"] < d["measured_noise_sd_lo"])
                     | (d["projected_noise_sd"] > d["measured_noise_sd_hi"]), "target_id"]
         head += (f" Simulated again at scale {big} ({int(first['measured_seeds'])} seeds of the defaults), "
@@ -527,15 +538,13 @@ def readme_validation() -> str:
         check = (f" The inference checked on {a.truths} model-made data sets (simulation-based calibration): the "
                  f"truth inside the 90 % interval {pct(a.coverage_90)} [{pct(a.coverage_90_lo)}, "
                  f"{pct(a.coverage_90_hi)}] of the time, inside the 50 % {pct(a.coverage_50)}.")
-    noise_file, seeds_file = CALIBRATION / "noise.csv", CALIBRATION / "screening_seeds.csv"
-    if noise_file.is_file():
-        d = pd.read_csv(noise_file).query("compared")
-        noisy = d[d["noise_share"] > 0.5]
+    d, seeds_file = _compared_noise(), CALIBRATION / "screening_seeds.csv"
+    if d is not None:
+        noisy = d[d["noisy"]]
         check += (f" {len(noisy)} of {len(d)} compared targets are more than half seed noise at scale "
                   f"{num(d['scale'].iloc[0])} ({', '.join(f'`{t}`' for t in noisy['target_id'])})")
-        if "measured_noise_sd" in d:
-            share = d["measured_noise_sd"] ** 2 / (d["measured_noise_sd"] ** 2 + d["signal_sd"] ** 2)
-            still = int(((d["noise_share"] > 0.5) & (share > 0.5)).sum())
+        if "measured_share" in d:
+            still = int((noisy["measured_share"] > 0.5).sum())
             check += f", {still} of them still at scale {num(d['measured_scale'].iloc[0])}"
         check += "."
     if seeds_file.is_file():
