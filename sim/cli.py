@@ -76,6 +76,13 @@ def _positive(text: str) -> int:
     return v
 
 
+def _noise_seeds(text: str) -> int:
+    v = _whole(text)
+    if v == 1 or v < 0:
+        raise argparse.ArgumentTypeError(f"expected 0 (effects as measured) or a number of seeds ≥ 2, got {text}")
+    return v
+
+
 def _replicates(text: str) -> int:
     from sim.experiments.sweep import MAX_REPLICATES
 
@@ -236,6 +243,10 @@ def build_parser() -> argparse.ArgumentParser:
     cal.add_argument("--screening-seeds", type=_positive, default=1,
                      help="screening seeds, each with its own trajectories and simulation seed, effects averaged "
                           "over them; with more than one, screening_seeds.csv shows each seed's choice (default 1)")
+    cal.add_argument("--screening-noise-seeds", type=_noise_seeds, default=0, metavar="R",
+                     help="screening: measure each target's seed noise over R seeds of the shipped defaults (R ≥ 2) "
+                          "and count only effects beyond it (screening_noise.csv); default 0: every effect as "
+                          "measured")
     cal.add_argument("--max-params", type=_positive, default=10, help="most parameters estimated (default 10)")
     cal.add_argument("--draws", type=_positive, default=40, help="posterior-predictive draws (default 40)")
     cal.add_argument("--min-acceptance", type=float, default=None,
@@ -493,6 +504,7 @@ def _calibrate(args) -> int:
                                 method=args.method, design=args.design or 400, budget=args.budget,
                                 particles=args.particles, scale=args.scale, seed=args.seed,
                                 trajectories=args.trajectories, screening_seeds=args.screening_seeds,
+                                screening_noise_seeds=args.screening_noise_seeds,
                                 max_params=args.max_params, draws=args.draws,
                                 attribution_replicates=args.attribution_replicates, leave_one_out=args.leave_one_out,
                                 min_acceptance=args.min_acceptance, fit_unreachable=args.fit_unreachable,

@@ -114,6 +114,8 @@ def test_a_bad_method_is_refused_at_construction():
         CalibrationConfig(method="simulator", sbc_truths=10)
     with pytest.raises(ValueError, match="design"):
         CalibrationConfig(design=1)
+    with pytest.raises(ValueError, match="screening_noise_seeds"):
+        CalibrationConfig(screening_noise_seeds=-3)
 
 
 def test_an_old_config_without_a_method_reads_back_as_the_simulator(tmp_path):
@@ -138,6 +140,7 @@ def tiny(tmp_path_factory):
                                       encoding="utf-8")
     cfg = CalibrationConfig(targets=str(work / "targets.csv"), priors=str(work / "priors.yaml"), method="emulator",
                             design=8, particles=100, scale=0.05, trajectories=1, screening_seeds=2, draws=2,
+                            screening_noise_seeds=3,
                             attribution_replicates=0, min_effect=0.0, max_generations=6, cv_folds=4, any_scale=True,
                             leave_one_out=True, sbc_truths=3, sbc_particles=40)
     cal = Calibration(cfg, work / "out", jobs=2, progress=False)
@@ -214,10 +217,15 @@ def test_the_screening_pools_its_seeds_and_the_command_adds_seeds_without_changi
     from sim.experiments.store import ResultsStore
 
     cfg, out, summary, _ = tiny
-    assert summary["simulations"]["screening"] == 2 * 3 * 2  # seeds × Morris points (1 trajectory) × scenarios
+    # seeds × Morris points (1 trajectory) × scenarios, and the defaults under 3 seeds (the predictive check's first)
+    assert summary["simulations"]["screening"] == 2 * 3 * 2 + 3 * 2
+    noise = pd.read_csv(out / "screening_noise.csv")
+    assert len(noise) == 4 and (noise["noise_seeds"] == 3).all() and (noise["noise_tolerances"] > 0).all()
     seeds = pd.read_csv(out / "screening_seeds.csv")
-    assert set(seeds.loc[seeds["used"], "key"]) == set(summary["parameters"])
-    assert (seeds["used"] == seeds["pooled_selected"]).all()  # the calibration chose from the pooled effects
+    assert set(seeds["rule"]) == {"as measured", "beyond seed noise"}
+    chose = seeds[seeds["rule"] == "beyond seed noise"]  # the rule the calibration chose by
+    assert set(chose.loc[chose["used"], "key"]) == set(summary["parameters"])
+    assert (chose["used"] == chose["pooled_selected"]).all()  # the calibration chose from the pooled effects
     screening = (out / "screening.csv").read_bytes()
     with ResultsStore(out / "store.sqlite") as store:
         n = store.count()
@@ -225,10 +233,19 @@ def test_the_screening_pools_its_seeds_and_the_command_adds_seeds_without_changi
     with ResultsStore(out / "store.sqlite") as store:
         assert store.count() == n + 3 * 2  # only the third seed is simulated
     assert (out / "screening.csv").read_bytes() == screening  # the calibration's own screening is unchanged
-    again = pd.read_csv(out / "screening_seeds.csv").set_index("key")
+    again = pd.read_csv(out / "screening_seeds.csv")
+    assert set(again["rule"]) == {"as measured"}  # no --noise-seeds: effects as measured only
+    again = again.set_index("key")
     assert {"score_seed2", "selected_seed2"} <= set(again.columns)
+    measured = seeds[seeds["rule"] == "as measured"].set_index("key")
     for column in ("score_seed0", "score_seed1"):
-        assert again[column].to_dict() == seeds.set_index("key")[column].to_dict()
+        assert again[column].to_dict() == measured[column].to_dict()
+    with ResultsStore(out / "store.sqlite") as store:
+        n = store.count()
+    assert screen_at_seeds([str(out), "--seeds", "2", "--noise-seeds", "3"]) == 0
+    with ResultsStore(out / "store.sqlite") as store:
+        assert store.count() == n  # the noise runs are the calibration's, found in the store
+    assert (pd.read_csv(out / "screening_noise.csv")["noise_tolerances"] == noise["noise_tolerances"]).all()
 
 
 @pytest.mark.slow
@@ -266,6 +283,7 @@ def test_leave_one_out_needs_two_cities_and_is_refused_before_any_file_is_writte
     (["--method", "simulator", "--sbc", "5"], "--sbc is for --method emulator"),
     (["--method", "simulator", "--fit-unreachable"], "--fit-unreachable is for --method emulator"),
     (["--sbc-particles", "50"], "--sbc-particles needs --sbc"),
+    (["--screening-noise-seeds", "1"], "--screening-noise-seeds: expected 0 (effects as measured) or a number"),
 ])
 def test_bad_calibrate_options_are_refused(args, words, capsys, tmp_path):
     with pytest.raises(SystemExit) as e:

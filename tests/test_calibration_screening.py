@@ -2,12 +2,23 @@
 
 from __future__ import annotations
 
+import math
 from types import SimpleNamespace
 
+import numpy as np
 import pandas as pd
 import pytest
 
-from sim.calibration.screening import _pooled, _select, _write_seed_table, screen, screening_seed_pair
+from sim.calibration.screening import (
+    STEP,
+    _beyond_noise,
+    _pooled,
+    _select,
+    _write_seed_table,
+    noise_bounds,
+    screen,
+    screening_seed_pair,
+)
 from sim.calibration.state import SCREEN_SEEDS, CalibrationConfig
 from sim.experiments.runner import replicate_seed
 
@@ -46,7 +57,8 @@ def test_the_pooled_choice_averages_the_seeds_and_each_seeds_choice_is_written_b
     assert row["selected_seed0"].to_dict() == {"a": True, "b": True, "c": False}
     assert row["selected_seed1"].to_dict() == {"a": True, "b": False, "c": True}  # seed 1 alone swaps b for c
     assert row.loc["c", "score_seed1"] == pytest.approx(1.4) and row.loc["a", "pooled_score"] == pytest.approx(1.5)
-    assert messages[-1] == "screening seed 1 alone: 1 of 2 estimated parameters chosen"
+    assert set(table["rule"]) == {"as measured"}  # no noise measured: one rule
+    assert messages[-1] == "screening, effects as measured: seed 1 alone chooses 1 of the pooled 2"
 
 
 def test_one_seed_chooses_from_its_own_effects_and_writes_no_seed_table(tmp_path, monkeypatch):
@@ -61,3 +73,57 @@ def test_one_seed_chooses_from_its_own_effects_and_writes_no_seed_table(tmp_path
     assert calls == [0] and [p.key for p in cal.params] == ["a", "c"]  # the one-seed rule, in the candidates' order
     assert table["selected"].tolist() == [True, False, True]  # rows by score: a 5.0, b 3.0, c 0.6
     assert (tmp_path / "screening.csv").is_file() and not (tmp_path / "screening_seeds.csv").exists()
+
+
+def test_seed_noise_alone_passes_the_noise_bound_once_in_a_thousand_and_a_real_effect_passes_it():
+    rng = np.random.default_rng(7)
+    noise = 0.8  # seed noise sd, in tolerances
+    for n in (4, 12):
+        bound = noise_bounds(pd.Series({"t": noise}), n)["t"]
+        # pure noise: each elementary effect is the difference of two independent runs over the step
+        ee = (rng.normal(0, noise, (200_000, n)) - rng.normal(0, noise, (200_000, n))) / STEP
+        mu_star = np.abs(ee).mean(axis=1)
+        assert 0.0 < np.mean(mu_star >= bound) <= 0.001  # at most 0.1 %, and not so far above that nothing passes
+        effect = 1.5 * bound  # a parameter that moves the target well beyond what noise reaches
+        assert np.mean(np.abs(effect + ee).mean(axis=1) >= bound) > 0.9
+    assert noise_bounds(pd.Series({"t": noise}), 12)["t"] < noise_bounds(pd.Series({"t": noise}), 4)["t"]
+    assert noise_bounds(pd.Series({"t": math.nan}), 4)["t"] == 0.0  # not measured: every effect counts
+
+
+def test_effects_below_their_targets_noise_bound_count_as_none():
+    effects = _effects({"a": [0.4, 5.0], "b": [0.6, 0.3], "c": [0.0, 2.9]})
+    bounds = pd.Series({"t0": 0.0, "t1": 3.0})
+    kept = _beyond_noise(effects, bounds)
+    assert kept["t0"].tolist() == [0.4, 0.6, 0.0]  # a quiet target: every effect counts
+    assert kept["t1"].tolist() == [5.0, 0.0, 0.0]  # a noisy one: only a's effect is beyond its noise
+    assert _beyond_noise(effects, None).equals(effects)
+    # c's effect on the noisy target made it t1's strongest but one; beyond noise it is not chosen
+    assert _select(effects, min_effect=0.5, max_params=10) == ["a", "b", "c"]
+    assert _select(kept, min_effect=0.5, max_params=10) == ["a", "b"]
+
+
+def test_the_screening_beyond_noise_writes_each_targets_noise_and_the_seed_table_both_rules(tmp_path, monkeypatch):
+    import sim.calibration.screening as screening
+
+    seed0 = _effects({"a": [0.0, 9.0], "b": [0.9, 0.0], "c": [0.0, 2.0]})
+    seed1 = _effects({"a": [0.0, 8.0], "b": [0.7, 0.0], "c": [0.0, 3.5]})
+    noise = pd.DataFrame({"noise": [0.01, 1.0], "upper": [0.012, 1.2]}, index=["t0", "t1"])
+    monkeypatch.setattr(screening, "_effects", lambda cal, k: [seed0, seed1][k])
+    monkeypatch.setattr(screening, "_noise", lambda cal, seeds: noise if seeds else None)
+    cal = SimpleNamespace(config=CalibrationConfig(min_effect=0.5, max_params=3, trajectories=2, screening_seeds=2,
+                                                   screening_noise_seeds=20),
+                          out=tmp_path, log=lambda _m: None, candidates=[SimpleNamespace(key=k) for k in "abc"])
+    bound = noise_bounds(noise["upper"], 4)["t1"]  # two seeds of two trajectories
+    assert 2.75 < bound < 8.5  # c's pooled 2.75 is within t1's noise, a's 8.5 beyond it
+    screen(cal)
+    assert [p.key for p in cal.params] == ["a", "b"]  # measured, c (2.75 on t1) would be chosen too
+    table = pd.read_csv(tmp_path / "screening.csv").set_index("key")
+    assert table.loc["c", "score"] == 0.0 and table.loc["c", "t1"] == pytest.approx(2.75)  # the measured μ* kept
+    written = pd.read_csv(tmp_path / "screening_noise.csv").set_index("target_id")
+    assert written.loc["t1", "noise_bound"] == pytest.approx(bound, rel=1e-3)
+    assert written["beyond_noise"].to_dict() == {"t0": 1, "t1": 1} and written.loc["t1", "largest_by"] == "a"
+    seeds = pd.read_csv(tmp_path / "screening_seeds.csv")
+    measured, beyond = (seeds[seeds["rule"] == r].set_index("key") for r in ("as measured", "beyond seed noise"))
+    assert measured["pooled_selected"].to_dict() == {"a": True, "b": True, "c": True}
+    assert beyond["pooled_selected"].to_dict() == {"a": True, "b": True, "c": False}
+    assert beyond["used"].to_dict() == {"a": True, "b": True, "c": False}

@@ -116,6 +116,7 @@ def calibration_run() -> str:
     s, c = _summary(), _config()
     flags = (f"--method {c['method']} --design {c['design']} --trajectories {c['trajectories']} "
              + (f"--screening-seeds {c['screening_seeds']} " if c.get("screening_seeds", 1) > 1 else "")
+             + (f"--screening-noise-seeds {c['screening_noise_seeds']} " if c.get("screening_noise_seeds") else "")
              + f"--max-params {c['max_params']} --particles {c['particles']} --draws {c['draws']} "
              f"--attribution-replicates {c['attribution_replicates']}"
              + (" --leave-one-out" if c["leave_one_out"] else "")
@@ -385,35 +386,77 @@ def loo_screening() -> str:
                     rows))
 
 
-def _seed_agreement(d: pd.DataFrame) -> tuple[int, list[int], int]:
-    """Of the parameters the calibration estimates: how many, how many each screening seed alone would
-    choose, and how many the seeds pooled would choose (screening_seeds.csv)."""
+RULES = {"as measured": "effects as measured", "beyond seed noise": "only effects beyond seed noise"}
+
+
+def _seed_agreement(d: pd.DataFrame) -> tuple[int, int, list[int]]:
+    """One rule's rows of screening_seeds.csv: how many parameters the calibration estimates, how many of
+    them the seeds pooled choose, and how many of the pooled choice each seed alone chooses."""
     seeds = sorted(int(c.removeprefix("selected_seed")) for c in d.columns if c.startswith("selected_seed"))
-    used = d["used"].astype(bool)
-    return (int(used.sum()), [int((used & d[f"selected_seed{k}"].astype(bool)).sum()) for k in seeds],
-            int((used & d["pooled_selected"].astype(bool)).sum()))
+    used, pooled = d["used"].astype(bool), d["pooled_selected"].astype(bool)
+    return (int(used.sum()), int((used & pooled).sum()),
+            [int((pooled & d[f"selected_seed{k}"].astype(bool)).sum()) for k in seeds])
+
+
+def _seed_rules() -> dict[str, pd.DataFrame]:
+    """screening_seeds.csv's rows by rule (as measured first), or {} without the file."""
+    path = CALIBRATION / "screening_seeds.csv"
+    if not path.is_file():
+        return {}
+    d = pd.read_csv(path)
+    return {rule: d[d["rule"] == rule].set_index("key") for rule in RULES if (d["rule"] == rule).any()}
 
 
 def screening_seeds() -> str:
-    """Each screening seed's choice beside the pooled one and the calibration's (screening_seeds.csv)."""
-    path = CALIBRATION / "screening_seeds.csv"
-    if not path.is_file():
+    """Each screening seed's choice beside the pooled one and the calibration's, per rule (screening_seeds.csv)."""
+    rules = _seed_rules()
+    if not rules:
         return ("The screening ran at one seed and was not repeated at others (`python -m sim.calibration.screening "
                 "RESULTS --seeds K` repeats it).\n")
-    d = pd.read_csv(path)
-    n, alone, pooled = _seed_agreement(d)
     own = _config().get("screening_seeds", 1) == 1  # the calibration chose at seed 0 alone
-    seeds = len(alone)
     mark = {True: "✓", False: ""}
-    rows = [[f"`{r['key']}`", mark[bool(r["used"])], f"{num(r['pooled_score'], 2)} {mark[bool(r['pooled_selected'])]}"]
-            + [f"{num(r[f'score_seed{k}'], 2)} {mark[bool(r[f'selected_seed{k}'])]}" for k in range(seeds)]
-            for _, r in d.iterrows()]
-    parts = [f"seed {k} alone" + (" chooses" if k == 0 else "") + f" {a}" for k, a in enumerate(alone)]
-    per_seed = ", ".join(parts[:-1]) + f" and {parts[-1]}"
-    return (f"Of the {n} parameters the calibration estimates, {per_seed}; the {seeds} seeds pooled "
-            f"({seeds * _config()['trajectories']} trajectories) choose {pooled}.\n\n"
-            + table(["parameter", "estimated", f"pooled over {seeds} seeds: score ✓ chosen"]
-                    + [f"seed {k}" + (" (the calibration's)" if k == 0 and own else "") for k in range(seeds)], rows))
+    lines = []
+    for rule, d in rules.items():
+        n, kept, alone = _seed_agreement(d)
+        pooled = int(d["pooled_selected"].sum())
+        lines.append(f"With {RULES[rule]}, the {len(alone)} seeds pooled choose {pooled} parameters, {kept} of the "
+                     f"{n} the calibration estimates; of those {pooled}, "
+                     + ", ".join(f"seed {k} alone chooses {a}" for k, a in enumerate(alone)) + ".")
+    keys = list(dict.fromkeys(k for d in rules.values() for k in d.index))
+    first = next(iter(rules.values()))
+    seeds = len(_seed_agreement(first)[2])
+
+    def cells(d: pd.DataFrame, key: str) -> list[str]:
+        r = d.loc[key]
+        return ([f"{num(r['pooled_score'], 2)} {mark[bool(r['pooled_selected'])]}"]
+                + [f"{num(r[f'score_seed{k}'], 2)} {mark[bool(r[f'selected_seed{k}'])]}" for k in range(seeds)])
+
+    header = ["parameter", "estimated"]
+    for rule in rules:
+        word = "measured" if rule == "as measured" else "beyond noise"
+        header += [f"{word}: pooled over {seeds} seeds"] + [
+            f"{word}: seed {k}" + (" (the calibration's)" if k == 0 and own and rule == "as measured" else "")
+            for k in range(seeds)]
+    rows = [[f"`{k}`", mark[bool(first.loc[k, "used"])]] + [c for d in rules.values() for c in cells(d, k)]
+            for k in keys]
+    return " ".join(lines) + "\n\n" + table(header, rows)
+
+
+def screening_noise() -> str:
+    """Each used target's seed noise against the effects the screening measured on it (screening_noise.csv)."""
+    path = CALIBRATION / "screening_noise.csv"
+    if not path.is_file():
+        return ("No screening_noise.csv (`python -m sim.calibration.screening RESULTS --seeds K --noise-seeds R` "
+                "writes it).\n")
+    d = pd.read_csv(path)
+    none = d[d["beyond_noise"] == 0]
+    rows = [[f"`{r.target_id}`", num(r.noise_tolerances, 2), num(r.noise_bound, 2), num(r.largest_effect, 2),
+             f"`{r.largest_by}`", str(r.beyond_noise)] for r in d.itertuples()]
+    return (f"On {len(none)} of {len(d)} targets no parameter's effect is beyond seed noise: "
+            f"{', '.join(f'`{t}`' for t in none['target_id'])}.\n\n"
+            + table(["target", f"seed noise sd in tolerances ({d['noise_seeds'].iloc[0]} seeds of the defaults)",
+                     "μ* noise alone stays below (99.9 %)", "largest μ* measured", "by", "parameters beyond noise"],
+                    rows))
 
 
 def _compared_noise() -> pd.DataFrame | None:
@@ -538,7 +581,7 @@ def readme_validation() -> str:
         check = (f" The inference checked on {a.truths} model-made data sets (simulation-based calibration): the "
                  f"truth inside the 90 % interval {pct(a.coverage_90)} [{pct(a.coverage_90_lo)}, "
                  f"{pct(a.coverage_90_hi)}] of the time, inside the 50 % {pct(a.coverage_50)}.")
-    d, seeds_file = _compared_noise(), CALIBRATION / "screening_seeds.csv"
+    d = _compared_noise()
     if d is not None:
         noisy = d[d["noisy"]]
         check += (f" {len(noisy)} of {len(d)} compared targets are more than half seed noise at scale "
@@ -547,12 +590,21 @@ def readme_validation() -> str:
             still = int((noisy["measured_share"] > 0.5).sum())
             check += f", {still} of them still at scale {num(d['measured_scale'].iloc[0])}"
         check += "."
-    if seeds_file.is_file():
-        n, alone, pooled = _seed_agreement(pd.read_csv(seeds_file))
+    rules = _seed_rules()
+    if rules:
+        agreement = {rule: _seed_agreement(d) for rule, d in rules.items()}
+        n, kept, alone = agreement["as measured"]
         chooser = "seed 0's choice" if _config().get("screening_seeds", 1) == 1 else "the pooled choice"
-        check += (f" The screening repeated at {len(alone)} seeds: of the {n} parameters estimated ({chooser}), "
-                  + ", ".join(f"seed {k} alone would choose {a}" for k, a in enumerate(alone) if k)
-                  + f", the {len(alone)} seeds pooled {pooled}.")
+        differ = {rule: "/".join(str(int(d["pooled_selected"].sum()) - a) for a in agreement[rule][2])
+                  for rule, d in rules.items()}
+        check += (f" The screening repeated at {len(alone)} seeds: pooled, it keeps {kept} of the {n} parameters "
+                  f"estimated ({chooser}); each seed alone differs from the pooled choice in "
+                  + " and ".join(f"{differ[rule]} parameters with {RULES[rule]}" for rule in rules) + ".")
+        noise_file = CALIBRATION / "screening_noise.csv"
+        if noise_file.is_file():
+            quiet = pd.read_csv(noise_file).query("beyond_noise == 0")["target_id"]
+            check += (f" No parameter's effect on {len(quiet)} targets is beyond seed noise "
+                      f"({', '.join(f'`{t}`' for t in quiet)}).")
     return (table(["predictive", "draws", "reported inside 90 % (strict)", "inside 50 %",
                    "old rule: 90 % meets value ± tolerance", "mean CRPS (tolerances)"], rows)
             + f"\n{sum(r < 0.5 for r in ratios)} of {len(ratios)} estimated parameters have a posterior sd below half "
@@ -682,7 +734,8 @@ PAGES: dict[str, dict[str, Callable[[], str]]] = {
                        "attribution": attribution, "leave-one-out": leave_one_out, "scores": scores,
                        "score-targets": score_targets, "identifiability": identifiability,
                        "unreachable": unreachable, "sbc": sbc, "loo-screening": loo_screening,
-                       "screening-seeds": screening_seeds, "seed-noise": seed_noise,
+                       "screening-seeds": screening_seeds, "screening-noise": screening_noise,
+                       "seed-noise": seed_noise,
                        "stationarity": stationarity},
     "evidence.md": {"evidence": evidence},
     "performance.md": {"city-year": _verbatim(BENCHMARKS / "city_year.txt"),

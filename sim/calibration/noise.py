@@ -34,7 +34,7 @@ from sim.calibration.state import PREDICT_SEEDS, CalibrationConfig, CalibrationS
 from sim.csv_output import write_csv
 from sim.experiments.runner import replicate_seed
 
-__all__ = ["seed_noise", "noise_at_scale"]
+__all__ = ["seed_noise", "noise_at_scale", "defaults_runs", "defaults_noise"]
 
 
 def seed_noise(cal: CalibrationState) -> pd.DataFrame:
@@ -78,6 +78,28 @@ def seed_noise(cal: CalibrationState) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def defaults_runs(cal: CalibrationState, seeds: int, scenarios: list[str], stage: str = "noise") -> np.ndarray:
+    """The shipped defaults simulated under ``seeds`` seeds in ``scenarios``: runs × targets (NaN for
+    a target outside them). The seeds are the first of the defaults' sample, so these runs are the
+    ones the predictive check simulates again (common random numbers, found in the store)."""
+    ids = [replicate_seed(cal.config.seed, PREDICT_SEEDS + r) for r in range(seeds)]
+    return cal.simulate([{}] * seeds, ids, scenarios, stage)
+
+
+def defaults_noise(cal: CalibrationState, seeds: int, stage: str = "noise") -> np.ndarray:
+    """Each target's seed noise: its sd (ddof 1) over ``seeds`` runs of the shipped defaults in every
+    scenario the calibration uses (:func:`defaults_runs`, counted under ``stage``); NaN for a target
+    those runs leave undefined."""
+    cal.log(f"seed noise: the shipped defaults, {seeds} seeds × {len(cal.scenarios_used())} scenarios")
+    stats = defaults_runs(cal, seeds, cal.scenarios_used(), stage)
+    out = np.full(stats.shape[1], math.nan)
+    for j in range(stats.shape[1]):
+        y = stats[:, j][np.isfinite(stats[:, j])]
+        if len(y) >= 2:
+            out[j] = float(np.std(y, ddof=1))
+    return out
+
+
 def noise_at_scale(cal: CalibrationState, scale: float, seeds: int) -> pd.DataFrame:
     """Seed noise measured at ``scale``: ``seeds`` runs of the shipped defaults in every compared scenario.
 
@@ -91,9 +113,8 @@ def noise_at_scale(cal: CalibrationState, scale: float, seeds: int) -> pd.DataFr
                            backend=cal.backend, scheduler=cal.scheduler, progress=cal.progress, log=cal.log,
                            store=cal.store)
     scenarios = cal.scenarios_compared()
-    ids = [replicate_seed(cal.config.seed, PREDICT_SEEDS + r) for r in range(seeds)]
     cal.log(f"seed noise at scale {scale:g}: the shipped defaults, {seeds} seeds × {len(scenarios)} scenarios")
-    stats = big.simulate([{}] * seeds, ids, scenarios, "noise")
+    stats = defaults_runs(big, seeds, scenarios)
     rows = []
     for j, (tid, scen) in enumerate(zip(cal.targets["target_id"], cal.targets["scenario"], strict=True)):
         y = stats[:, j][np.isfinite(stats[:, j])]

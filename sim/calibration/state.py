@@ -82,6 +82,9 @@ class CalibrationConfig:
     #: Screening seeds: each draws its own trajectories and simulates them under its own seed; the
     #: effects are averaged over them (:mod:`sim.calibration.screening`).
     screening_seeds: int = 1
+    #: Screening: measure each target's seed noise over this many seeds of the shipped defaults and
+    #: count only effects beyond it (0: every effect as measured; :mod:`sim.calibration.screening`).
+    screening_noise_seeds: int = 0
     min_effect: float = 0.5  # screening threshold, in target tolerances
     max_params: int = 10
     draws: int = 40  # posterior-predictive draws
@@ -128,6 +131,9 @@ class CalibrationConfig:
                 raise ValueError(f"{name}: expected at least {least}, got {v}")
         if self.sbc_truths == 1:
             raise ValueError("sbc_truths: expected 0 (skip the check) or at least 2, got 1")
+        if self.screening_noise_seeds == 1 or self.screening_noise_seeds < 0:
+            raise ValueError(f"screening_noise_seeds: expected 0 (effects as measured) or at least 2, got "
+                             f"{self.screening_noise_seeds}")
         if self.method != "emulator" and (self.sbc_truths or self.fit_unreachable):
             raise ValueError("sbc_truths and fit_unreachable are for the emulator method")
         if self.min_acceptance is not None and not 0 < self.min_acceptance < 1:
