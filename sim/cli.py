@@ -83,6 +83,16 @@ def _noise_seeds(text: str) -> int:
     return v
 
 
+def _tolerance(text: str) -> float:
+    try:
+        v = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not v > 0 or v == float("inf"):
+        raise argparse.ArgumentTypeError(f"expected a distance > 0 in target tolerances, got {text}")
+    return v
+
+
 def _replicates(text: str) -> int:
     from sim.experiments.sweep import MAX_REPLICATES
 
@@ -252,6 +262,9 @@ def build_parser() -> argparse.ArgumentParser:
     cal.add_argument("--min-acceptance", type=float, default=None,
                      help="stop ABC-SMC when a generation accepts less than this share, if the convergence rule "
                           "has not stopped it before (default 0.005 with the emulator, 0.02 with the simulator)")
+    cal.add_argument("--min-epsilon", type=_tolerance, default=None, metavar="E",
+                     help="stop ABC-SMC after the generation whose tolerance reaches E (root mean square distance in "
+                          "target tolerances: 1 = every fitted target within its tolerance); default: no floor")
     cal.add_argument("--fit-unreachable", action="store_true",
                      help="emulator: also fit targets no design simulation came within tolerance of (by default "
                           "they are left out of the fit, still scored, and unreachable.csv shows how fitting them "
@@ -507,7 +520,8 @@ def _calibrate(args) -> int:
                                 screening_noise_seeds=args.screening_noise_seeds,
                                 max_params=args.max_params, draws=args.draws,
                                 attribution_replicates=args.attribution_replicates, leave_one_out=args.leave_one_out,
-                                min_acceptance=args.min_acceptance, fit_unreachable=args.fit_unreachable,
+                                min_acceptance=args.min_acceptance, min_epsilon=args.min_epsilon,
+                                fit_unreachable=args.fit_unreachable,
                                 sbc_truths=args.sbc, sbc_particles=args.sbc_particles)
         cal = Calibration(cfg, out, jobs=args.jobs, backend=args.backend, scheduler=args.scheduler,
                           progress=not args.quiet)

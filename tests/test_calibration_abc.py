@@ -72,6 +72,26 @@ def test_abc_smc_refuses_a_budget_below_one_generation():
         abc_smc(toy(), 3, 40, 20, seed=1)
 
 
+def test_abc_smc_stops_at_the_tolerance_floor_with_a_posterior_as_wide_as_that_tolerance():
+    floor = 0.15  # the data's own precision, in the distance's units
+    free = abc_smc(toy(), 3, 200, 20000, seed=3, max_generations=12)
+    held = abc_smc(toy(), 3, 200, 20000, seed=3, max_generations=12, min_epsilon=floor)
+    assert held.stopped == "min_epsilon" and free.stopped != "min_epsilon"
+    eps = [p.epsilon for p in held.populations[1:]]
+    assert eps[-1] == floor and all(e > floor for e in eps[:-1])  # the last generation ran at the floor
+    assert len(held.populations) < len(free.populations) and free.posterior.epsilon < floor
+    # same seed: identical up to the floor's generation
+    for a, b in zip(held.populations[:-1], free.populations, strict=False):
+        assert np.array_equal(a.u, b.u)
+    # every accepted particle is within the floor; the posterior is wider than one pushed below it
+    assert np.all(held.posterior.distances <= floor)
+    assert np.all(held.posterior.sd > free.posterior.sd)
+    # and still covers the truth (a uniform error of 0.15 around it)
+    assert np.all(np.abs(held.posterior.mean - TRUE) < 3 * held.posterior.sd)
+    with pytest.raises(ValueError, match="min_epsilon"):
+        abc_smc(toy(), 3, 50, 600, seed=1, min_epsilon=0.0)
+
+
 def test_weighted_quantile():
     x = np.array([3.0, 1.0, 2.0, 4.0])
     assert weighted_quantile(x, np.ones(4), 0.5) == 2.0

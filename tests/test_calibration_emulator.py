@@ -103,6 +103,27 @@ def test_abc_smc_without_the_convergence_stop_behaves_as_before():
         abc_smc(gaussian_toy, 2, 60, 900, seed=5, eps_rtol=0.1)
 
 
+def test_the_calibrations_tolerance_floor_reaches_the_sampler_on_the_emulators():
+    from sim.calibration.inference import abc_on_emulators
+
+    class Line:  # an emulator of one target equal to the first parameter, with a little noise
+        groups = [0]
+
+        def predict(self, u):
+            return u[:, :1].copy(), np.full((len(u), 1), 0.01)
+
+    def distance(stats):  # in tolerances of 0.05 around 0.4
+        return np.abs(stats[:, 0] - 0.4) / 0.05
+
+    runs = {}
+    for floor in (None, 1.0):
+        cfg = CalibrationConfig(particles=100, max_generations=10, min_epsilon=floor)
+        runs[floor] = abc_on_emulators(Line(), distance, cfg, 2, 100, 30_000, 3, "test")
+    assert runs[1.0].stopped == "min_epsilon" and runs[1.0].posterior.epsilon == 1.0
+    assert runs[None].stopped != "min_epsilon" and runs[None].posterior.epsilon < 1.0
+    assert runs[1.0].posterior.sd[0] > runs[None].posterior.sd[0]  # not narrowed below the tolerance
+
+
 def test_a_bad_method_is_refused_at_construction():
     with pytest.raises(ValueError, match="method"):
         CalibrationConfig(method="bayes")
@@ -116,6 +137,8 @@ def test_a_bad_method_is_refused_at_construction():
         CalibrationConfig(design=1)
     with pytest.raises(ValueError, match="screening_noise_seeds"):
         CalibrationConfig(screening_noise_seeds=-3)
+    with pytest.raises(ValueError, match="min_epsilon"):
+        CalibrationConfig(min_epsilon=-1.0)
 
 
 def test_an_old_config_without_a_method_reads_back_as_the_simulator(tmp_path):
@@ -284,6 +307,8 @@ def test_leave_one_out_needs_two_cities_and_is_refused_before_any_file_is_writte
     (["--method", "simulator", "--fit-unreachable"], "--fit-unreachable is for --method emulator"),
     (["--sbc-particles", "50"], "--sbc-particles needs --sbc"),
     (["--screening-noise-seeds", "1"], "--screening-noise-seeds: expected 0 (effects as measured) or a number"),
+    (["--min-epsilon", "0"], "--min-epsilon: expected a distance > 0"),
+    (["--min-epsilon", "nan"], "--min-epsilon: expected a distance > 0"),
 ])
 def test_bad_calibrate_options_are_refused(args, words, capsys, tmp_path):
     with pytest.raises(SystemExit) as e:

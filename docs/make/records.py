@@ -122,6 +122,7 @@ def calibration_run() -> str:
              + (" --leave-one-out" if c["leave_one_out"] else "")
              + (f" --budget {c['budget']}" if c.get("budget") else "")
              + (f" --min-acceptance {c['min_acceptance']:g}" if c.get("min_acceptance") else "")
+             + (f" --min-epsilon {c['min_epsilon']:g}" if c.get("min_epsilon") else "")
              + (" --fit-unreachable" if c.get("fit_unreachable") else "")
              + (f" --sbc {c['sbc_truths']}" if c.get("sbc_truths") else "")
              + (f" --sbc-particles {c['sbc_particles']}" if c.get("sbc_particles") else ""))
@@ -152,6 +153,9 @@ def convergence() -> str:
     why = s["stopped"]
     if why == "converged":
         why = f"{rule}, which fired"
+    elif why == "min_epsilon":
+        why = (f"the tolerance floor: ε reached {num(c['min_epsilon'])} (root mean square distance in target "
+               f"tolerances), the precision the reported figures carry")
     elif why in ("acceptance", "budget") and len(d) >= 3:
         last, before = d.iloc[-1], d.iloc[-2]
         why = ({"acceptance": f"the acceptance floor ({s.get('min_acceptance', 0.02):g})",

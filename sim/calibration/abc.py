@@ -19,7 +19,11 @@ their simulations already in the store, and goes on from the first one it lacks.
 
 Sampling stops when the budget is spent, when a generation's acceptance rate falls below
 ``min_acceptance``, after ``max_generations``, or — if asked (``eps_rtol``, ``mean_shift_tol``) —
-when ε and the posterior means have stopped moving between two generations.
+when ε and the posterior means have stopped moving between two generations, or — if asked
+(``min_epsilon``) — after the generation whose tolerance reached ``min_epsilon``: ABC with a
+uniform kernel of width ε is exact inference under an error uniform within ε (Wilkinson 2013,
+Stat. Appl. Genet. Mol. Biol. 12:129), so when ε is in the data's own tolerances the sampler has
+nothing to gain by going below them but a posterior narrower than the data allow.
 
 Parameters live in the unit cube: each prior is uniform there (``Prior.from_unit`` maps a
 log-uniform prior too), so the prior density is constant on the support and a proposal that
@@ -152,7 +156,8 @@ def _converged(prev: Population, pop: Population, eps_rtol: float, mean_shift_to
 def abc_smc(simulate: Simulate, n_params: int, n_particles: int, budget: int, seed: int, *,
             quantile: float = 0.5, max_generations: int = 12, min_acceptance: float = 0.02,
             batch: int | None = None, on_generation: Callable[[Population], None] | None = None,
-            eps_rtol: float | None = None, mean_shift_tol: float | None = None) -> ABCResult:
+            eps_rtol: float | None = None, mean_shift_tol: float | None = None,
+            min_epsilon: float | None = None) -> ABCResult:
     """Sample an ABC posterior.
 
     Args:
@@ -179,6 +184,8 @@ def abc_smc(simulate: Simulate, n_params: int, n_particles: int, budget: int, se
     """
     if (eps_rtol is None) != (mean_shift_tol is None):
         raise ValueError("eps_rtol and mean_shift_tol: give both (the convergence stop) or neither")
+    if min_epsilon is not None and not min_epsilon > 0:
+        raise ValueError(f"min_epsilon: expected a tolerance > 0, got {min_epsilon}")
     if n_particles < 2 or budget < n_particles:
         raise ValueError(f"need n_particles >= 2 and budget >= n_particles, got {n_particles} and {budget}")
     all_u: list[np.ndarray] = []
@@ -204,6 +211,9 @@ def abc_smc(simulate: Simulate, n_params: int, n_particles: int, budget: int, se
         prev = pops[-1]
         finite = np.isfinite(prev.distances)
         eps = weighted_quantile(prev.distances[finite], prev.weights[finite], quantile)
+        at_floor = min_epsilon is not None and eps <= min_epsilon
+        if at_floor:
+            eps = min_epsilon
         cov = _kernel_cov(prev)
         acc_u, acc_d, acc_i = [], [], []
         proposed = 0
@@ -238,6 +248,9 @@ def abc_smc(simulate: Simulate, n_params: int, n_particles: int, budget: int, se
             on_generation(pops[-1])
         if pops[-1].acceptance < min_acceptance:
             stopped = "acceptance"
+            break
+        if at_floor:
+            stopped = "min_epsilon"
             break
         if eps_rtol is not None and t >= 2 and _converged(pops[-2], pops[-1], eps_rtol, mean_shift_tol):
             stopped = "converged"

@@ -53,7 +53,7 @@ def infer(cal: CalibrationState) -> ABCResult:
             f"× {per} scenarios")
     result = abc_smc(simulate, len(cal.params), cfg.n_particles, budget, cfg.seed, quantile=cfg.quantile,
                      max_generations=cfg.n_generations, min_acceptance=cfg.acceptance_floor,
-                     on_generation=_reporter(cal, started))
+                     on_generation=_reporter(cal, started), min_epsilon=cfg.min_epsilon)
     cal.result = result
     _write_diagnostics(cal, result)
     return result
@@ -112,10 +112,11 @@ def abc_on_emulators(emulators: Emulators, distance: Callable[[np.ndarray], np.n
                      on_generation: Callable[[Population], None] | None = None) -> ABCResult:
     """ABC-SMC on synthetic simulations from ``emulators`` (:func:`emulator_simulate`, noise streams
     ``noise`` under ``cfg.seed``), with the calibration's quantile schedule and stops (generations,
-    acceptance floor, convergence rule); ``seed`` seeds the sampler."""
+    acceptance floor, convergence rule, tolerance floor); ``seed`` seeds the sampler."""
     return abc_smc(emulator_simulate(emulators, distance, cfg.seed, noise), n_params, particles, budget, seed,
                    quantile=cfg.quantile, max_generations=cfg.n_generations, min_acceptance=cfg.acceptance_floor,
-                   on_generation=on_generation, eps_rtol=cfg.eps_rtol, mean_shift_tol=cfg.mean_shift_tol)
+                   on_generation=on_generation, eps_rtol=cfg.eps_rtol, mean_shift_tol=cfg.mean_shift_tol,
+                   min_epsilon=cfg.min_epsilon)
 
 
 def emulator_simulate(emulators: Emulators, distance: Callable[[np.ndarray], np.ndarray], seed: int,
