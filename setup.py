@@ -7,8 +7,9 @@ whose sources live elsewhere: the repository keeps its editable sources at the t
 
 * ``sim._data.scenarios`` <- ``scenarios/`` (``*.yaml`` and ``sweeps/*.yaml``),
 * ``sim._data.calibration`` <- ``calibration/`` (``targets.csv`` and ``priors.yaml`` only),
-* ``sim._data.calibration.results.main`` <- ``calibration/results/main/`` (``posterior.csv`` only:
-  ``pingan run --posterior main`` draws from it; the calibration's other results stay out of the wheel).
+* ``sim._data.calibration.results.main`` <- ``calibration/results/main/`` (``posterior.csv`` and
+  ``config.json`` only: ``pingan run --posterior main`` draws from the one and checks in the other that
+  the model has not changed since; the calibration's other results stay out of the wheel).
 
 A wheel copies the files under ``sim/_data/``, where ``importlib.resources`` finds them; a
 source checkout or an editable install reads the top-level folders, so code finds the
@@ -36,7 +37,7 @@ setup(
         "sim._data.scenarios": ["*.yaml"],
         "sim._data.scenarios.sweeps": ["*.yaml"],
         "sim._data.calibration": ["targets.csv", "priors.yaml", "incident_priors.yaml"],
-        "sim._data.calibration.results.main": ["posterior.csv"],
+        "sim._data.calibration.results.main": ["posterior.csv", "config.json"],
     },
     include_package_data=False,
 )

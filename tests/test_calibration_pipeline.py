@@ -129,6 +129,34 @@ def test_posterior_draws_differ_per_replicate_and_are_reproducible(tmp_path):
     assert np.mean(np.isclose(many, 0.6)) == pytest.approx(0.5, abs=0.04)
 
 
+def test_a_posterior_calibrated_on_another_model_version_is_used_with_a_warning(tmp_path, caplog):
+    import json
+    import logging
+
+    from sim.experiments.pipeline import posterior_draws
+    from sim.experiments.store import model_version
+
+    path = _posterior_file(tmp_path / "posterior.csv")
+    scenarios = [load_scenario("suizhou_2022")]
+    with caplog.at_level(logging.WARNING, logger="pingan"):
+        assert posterior_draws(path, scenarios, 1) is not None  # no calibration beside it: nothing to check
+        (tmp_path / "config.json").write_text(json.dumps({"model_version": model_version()}))
+        assert posterior_draws(path, scenarios, 1) is not None
+        assert not caplog.records
+        (tmp_path / "config.json").write_text(json.dumps({"model_version": "0123456789abcdef"}))
+        assert posterior_draws(path, scenarios, 1) is not None
+    (record,) = caplog.records
+    assert "calibrated on model version 0123456789abcdef" in record.getMessage()
+    assert model_version() in record.getMessage() and "recalibrate" in record.getMessage()
+
+
+def test_the_committed_posterior_ships_with_the_model_version_it_was_calibrated_on():
+    from sim._data import posterior_file
+    from sim.calibration.posterior import calibrated_model_version
+
+    assert calibrated_model_version(posterior_file("main")) is not None
+
+
 def test_with_parameters_sets_a_mapping_entry_and_keeps_the_others():
     base = load_scenario("suizhou_2022")
     scen = with_parameters(base, {"calls.report_prob.theft": 0.31, "crime.camera_deterrence": 0.9})

@@ -26,7 +26,8 @@ from sim.scenario import builtin_scenarios, load_scenario
 REPO = Path(__file__).resolve().parents[1]
 SHIPPED = sorted([*(f"scenarios/{p.name}" for p in (REPO / "scenarios").glob("*.yaml")),
                   *(f"scenarios/sweeps/{p.name}" for p in (REPO / "scenarios" / "sweeps").glob("*.yaml")),
-                  "calibration/targets.csv", "calibration/priors.yaml", "calibration/results/main/posterior.csv"])
+                  "calibration/targets.csv", "calibration/priors.yaml", "calibration/results/main/posterior.csv",
+                  "calibration/results/main/config.json"])
 
 
 def test_the_shipped_folders_are_found_through_the_package():
@@ -102,7 +103,7 @@ def wheel(tmp_path_factory) -> Path:
 
 
 @pytest.mark.slow
-def test_the_wheel_holds_the_data_files_and_py_typed_and_of_the_results_only_the_posterior(wheel):
+def test_the_wheel_holds_the_data_files_and_py_typed_and_of_the_results_only_the_posterior_and_its_config(wheel):
     names = set(zipfile.ZipFile(wheel).namelist())
     assert {f"sim/_data/{f}" for f in SHIPPED} <= names
     assert "sim/py.typed" in names and "sim/__main__.py" in names
@@ -112,7 +113,8 @@ def test_the_wheel_holds_the_data_files_and_py_typed_and_of_the_results_only_the
     assert "sim/space/geographies/census_2020.yaml" in names  # the sources of the populations ship with them
     assert {"sim/space/records/nypd_hate_crimes_2019_2023.csv", "sim/space/records/README.md"} <= names
     results = [n for n in names if "results" in n.split("/")[:-1] or n.endswith(".sqlite")]
-    assert results == ["sim/_data/calibration/results/main/posterior.csv"]
+    assert sorted(results) == ["sim/_data/calibration/results/main/config.json",
+                               "sim/_data/calibration/results/main/posterior.csv"]
 
 
 @pytest.mark.slow

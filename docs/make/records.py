@@ -136,8 +136,13 @@ def calibration_run() -> str:
     rows = [[names.get(k, k), num(sims.get(k, 0)), f"{v / 60:.1f}"] for k, v in s["stage_seconds"].items()]
     rows.append(["**whole calibration**", f"**{num(s['simulations']['total'])}**", f"**{s['wall_seconds'] / 60:.1f}**"])
     scales = sorted(set(c["scales"].values()))
+    from sim.experiments.store import model_version
+
+    now = model_version()
+    same = ("the model's code is still that version" if now == s["model_version"] else
+            f"**the model's code has changed since (now `{now}`): these results are the earlier model's**")
     return (f"`pingan calibrate {flags}` (seed {c['seed']}, scale {', '.join(num(x) for x in scales)}, "
-            f"model version `{s['model_version']}`); ABC-SMC drew {num(s['synthetic_simulations'])} "
+            f"model version `{s['model_version']}`; {same}); ABC-SMC drew {num(s['synthetic_simulations'])} "
             f"synthetic runs from the emulators.\n\n"
             + table(["stage", "simulations", "minutes"], rows))
 

@@ -27,7 +27,7 @@ from sim.rng import event_uniform
 from sim.scenario.loader import ScenarioError, apply_overrides, scenario_problems
 from sim.scenario.schema import Scenario
 
-__all__ = ["Posterior", "load_posterior", "with_parameters"]
+__all__ = ["calibrated_model_version", "Posterior", "load_posterior", "with_parameters"]
 
 
 def with_parameters(scenario: Scenario, values: dict[str, float], extra: Sequence[str] = ()) -> Scenario:
@@ -192,6 +192,17 @@ def load_posterior(path: str | Path) -> Posterior:
     if w.sum() <= 0:
         raise CalibrationFileError(f"{path}: column 'weight': every weight is 0; expected a positive sum")
     return Posterior(tuple(keys), df[keys].to_numpy(dtype=float), w / w.sum(), str(path))
+
+
+def calibrated_model_version(path: str | Path) -> str | None:
+    """The model version the calibration beside a posterior file ran on (its ``config.json``), or None
+    when the file has no calibration beside it or it names none."""
+    config = Path(path).with_name("config.json")
+    try:
+        version = json.loads(config.read_text(encoding="utf-8")).get("model_version")
+    except (OSError, ValueError, AttributeError):
+        return None
+    return version if isinstance(version, str) else None
 
 
 def _kind_of(value: object) -> str:
