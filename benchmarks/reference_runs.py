@@ -54,12 +54,10 @@ EVERYTHING = ("interventions.video.monitoring=active", "interventions.hot_spot_p
 
 
 def _pre_evidence() -> tuple[str, ...]:
-    # The overrides that restore the mechanisms before the evidence-based defaults (under an older
-    # name in older code, so that the script runs on the code before a change too).
-    from sim.experiments import evidence
+    # The overrides that restore the mechanisms before the evidence-based defaults.
+    from sim.experiments.evidence import PRE_EVIDENCE_MECHANISMS
 
-    older = "BEFORE_" + "ISSUE_15"
-    return tuple(getattr(evidence, "PRE_EVIDENCE_MECHANISMS", None) or getattr(evidence, older))
+    return tuple(PRE_EVIDENCE_MECHANISMS)
 
 
 def tasks():
