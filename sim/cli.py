@@ -83,7 +83,7 @@ def _noise_seeds(text: str) -> int:
     return v
 
 
-def _tolerance(text: str) -> float:
+def _distance(text: str) -> float:
     try:
         v = float(text)
     except ValueError:
@@ -262,9 +262,10 @@ def build_parser() -> argparse.ArgumentParser:
     cal.add_argument("--min-acceptance", type=float, default=None,
                      help="stop ABC-SMC when a generation accepts less than this share, if the convergence rule "
                           "has not stopped it before (default 0.005 with the emulator, 0.02 with the simulator)")
-    cal.add_argument("--min-epsilon", type=_tolerance, default=None, metavar="E",
+    cal.add_argument("--min-epsilon", type=_distance, default=None, metavar="E",
                      help="stop ABC-SMC after the generation whose tolerance reaches E (root mean square distance in "
-                          "target tolerances: 1 = every fitted target within its tolerance); default: no floor")
+                          "target tolerances: at 1 the fitted targets are within their tolerances on average); "
+                          "default: no floor")
     cal.add_argument("--fit-unreachable", action="store_true",
                      help="emulator: also fit targets no design simulation came within tolerance of (by default "
                           "they are left out of the fit, still scored, and unreachable.csv shows how fitting them "

@@ -88,8 +88,11 @@ def test_abc_smc_stops_at_the_tolerance_floor_with_a_posterior_as_wide_as_that_t
     assert np.all(held.posterior.sd > free.posterior.sd)
     # and still covers the truth (a uniform error of 0.15 around it)
     assert np.all(np.abs(held.posterior.mean - TRUE) < 3 * held.posterior.sd)
-    with pytest.raises(ValueError, match="min_epsilon"):
-        abc_smc(toy(), 3, 50, 600, seed=1, min_epsilon=0.0)
+    first = abc_smc(toy(), 3, 50, 600, seed=1, min_epsilon=100.0)  # reached by the first generation's quantile
+    assert first.stopped == "min_epsilon" and len(first.populations) == 2 and first.posterior.epsilon == 100.0
+    for bad in (0.0, float("inf")):
+        with pytest.raises(ValueError, match="min_epsilon"):
+            abc_smc(toy(), 3, 50, 600, seed=1, min_epsilon=bad)
 
 
 def test_weighted_quantile():

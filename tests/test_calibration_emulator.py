@@ -137,8 +137,9 @@ def test_a_bad_method_is_refused_at_construction():
         CalibrationConfig(design=1)
     with pytest.raises(ValueError, match="screening_noise_seeds"):
         CalibrationConfig(screening_noise_seeds=-3)
-    with pytest.raises(ValueError, match="min_epsilon"):
-        CalibrationConfig(min_epsilon=-1.0)
+    for bad in (-1.0, float("inf")):
+        with pytest.raises(ValueError, match="min_epsilon"):
+            CalibrationConfig(min_epsilon=bad)
 
 
 def test_an_old_config_without_a_method_reads_back_as_the_simulator(tmp_path):

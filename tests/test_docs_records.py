@@ -52,3 +52,17 @@ def test_the_readme_links_every_record_page_and_stays_short():
     assert len(readme.splitlines()) < 300
     for page in ("calibration.md", "evidence.md", "performance.md"):
         assert f"docs/{page}" in readme
+
+
+def test_a_seed_table_written_before_the_noise_rule_renders_as_effects_as_measured(records, tmp_path, monkeypatch):
+    import pandas as pd
+
+    committed = pd.read_csv(records.CALIBRATION / "screening_seeds.csv")
+    old = committed[committed["rule"] == "as measured"].drop(columns="rule")
+    old.to_csv(tmp_path / "screening_seeds.csv", index=False)
+    for name in ("config.json", "summary.json"):
+        (tmp_path / name).write_bytes((records.CALIBRATION / name).read_bytes())
+    monkeypatch.setattr(records, "CALIBRATION", tmp_path)
+    text = records.screening_seeds()
+    assert text.startswith("With effects as measured, the 3 seeds pooled choose") and "beyond noise" not in text
+    assert "No screening_noise.csv" in records.screening_noise()

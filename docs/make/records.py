@@ -413,6 +413,8 @@ def _seed_rules() -> dict[str, pd.DataFrame]:
     if not path.is_file():
         return {}
     d = pd.read_csv(path)
+    if "rule" not in d:  # written before the rule beyond seed noise existed: effects as measured
+        d["rule"] = "as measured"
     return {rule: d[d["rule"] == rule].set_index("key") for rule in RULES if (d["rule"] == rule).any()}
 
 
@@ -461,8 +463,10 @@ def screening_noise() -> str:
     none = d[d["beyond_noise"] == 0]
     rows = [[f"`{r.target_id}`", num(r.noise_tolerances, 2), num(r.noise_bound, 2), num(r.largest_effect, 2),
              f"`{r.largest_by}`", str(r.beyond_noise)] for r in d.itertuples()]
-    return (f"On {len(none)} of {len(d)} targets no parameter's effect is beyond seed noise: "
-            f"{', '.join(f'`{t}`' for t in none['target_id'])}.\n\n"
+    quiet = (f"On {len(none)} of {len(d)} targets no parameter's effect is beyond seed noise: "
+             f"{', '.join(f'`{t}`' for t in none['target_id'])}." if len(none) else
+             f"On each of the {len(d)} targets some parameter's effect is beyond seed noise.")
+    return (quiet + "\n\n"
             + table(["target", f"seed noise sd in tolerances ({d['noise_seeds'].iloc[0]} seeds of the defaults)",
                      "μ* noise alone stays below (99.9 %)", "largest μ* measured", "by", "parameters beyond noise"],
                     rows))
@@ -612,8 +616,9 @@ def readme_validation() -> str:
         noise_file = CALIBRATION / "screening_noise.csv"
         if noise_file.is_file():
             quiet = pd.read_csv(noise_file).query("beyond_noise == 0")["target_id"]
-            check += (f" No parameter's effect on {len(quiet)} targets is beyond seed noise "
-                      f"({', '.join(f'`{t}`' for t in quiet)}).")
+            if len(quiet):
+                check += (f" No parameter's effect on {len(quiet)} targets is beyond seed noise "
+                          f"({', '.join(f'`{t}`' for t in quiet)}).")
     return (table(["predictive", "draws", "reported inside 90 % (strict)", "inside 50 %",
                    "old rule: 90 % meets value ± tolerance", "mean CRPS (tolerances)"], rows)
             + f"\n{sum(r < 0.5 for r in ratios)} of {len(ratios)} estimated parameters have a posterior sd below half "

@@ -184,7 +184,7 @@ def abc_smc(simulate: Simulate, n_params: int, n_particles: int, budget: int, se
     """
     if (eps_rtol is None) != (mean_shift_tol is None):
         raise ValueError("eps_rtol and mean_shift_tol: give both (the convergence stop) or neither")
-    if min_epsilon is not None and not min_epsilon > 0:
+    if min_epsilon is not None and not 0 < min_epsilon < math.inf:
         raise ValueError(f"min_epsilon: expected a tolerance > 0, got {min_epsilon}")
     if n_particles < 2 or budget < n_particles:
         raise ValueError(f"need n_particles >= 2 and budget >= n_particles, got {n_particles} and {budget}")
@@ -246,11 +246,11 @@ def abc_smc(simulate: Simulate, n_params: int, n_particles: int, budget: int, se
         pops.append(Population(t, eps, u, w / w.sum(), d, idx, proposed))
         if on_generation:
             on_generation(pops[-1])
+        if at_floor:  # the sampler reached what it was asked for, whatever the acceptance
+            stopped = "min_epsilon"
+            break
         if pops[-1].acceptance < min_acceptance:
             stopped = "acceptance"
-            break
-        if at_floor:
-            stopped = "min_epsilon"
             break
         if eps_rtol is not None and t >= 2 and _converged(pops[-2], pops[-1], eps_rtol, mean_shift_tol):
             stopped = "converged"

@@ -81,23 +81,23 @@ def seed_noise(cal: CalibrationState) -> pd.DataFrame:
 def defaults_runs(cal: CalibrationState, seeds: int, scenarios: list[str], stage: str = "noise") -> np.ndarray:
     """The shipped defaults simulated under ``seeds`` seeds in ``scenarios``: runs × targets (NaN for
     a target outside them). The seeds are the first of the defaults' sample, so these runs are the
-    ones the predictive check simulates again (common random numbers, found in the store)."""
+    ones the scores stage simulates again for the defaults' predictive sample
+    (:func:`sim.calibration.scoring.predictive_samples`; common random numbers, found in the store)."""
     ids = [replicate_seed(cal.config.seed, PREDICT_SEEDS + r) for r in range(seeds)]
     return cal.simulate([{}] * seeds, ids, scenarios, stage)
 
 
-def defaults_noise(cal: CalibrationState, seeds: int, stage: str = "noise") -> np.ndarray:
+def defaults_noise(cal: CalibrationState, seeds: int, stage: str = "noise") -> tuple[np.ndarray, np.ndarray]:
     """Each target's seed noise: its sd (ddof 1) over ``seeds`` runs of the shipped defaults in every
-    scenario the calibration uses (:func:`defaults_runs`, counted under ``stage``); NaN for a target
-    those runs leave undefined."""
+    scenario the calibration uses (:func:`defaults_runs`, counted under ``stage``), and how many of those
+    runs define it; the sd is NaN for a target fewer than two runs define."""
     cal.log(f"seed noise: the shipped defaults, {seeds} seeds × {len(cal.scenarios_used())} scenarios")
     stats = defaults_runs(cal, seeds, cal.scenarios_used(), stage)
-    out = np.full(stats.shape[1], math.nan)
-    for j in range(stats.shape[1]):
-        y = stats[:, j][np.isfinite(stats[:, j])]
-        if len(y) >= 2:
-            out[j] = float(np.std(y, ddof=1))
-    return out
+    runs = np.isfinite(stats).sum(axis=0)
+    sd = np.full(stats.shape[1], math.nan)
+    for j in np.flatnonzero(runs >= 2):
+        sd[j] = float(np.std(stats[np.isfinite(stats[:, j]), j], ddof=1))
+    return sd, runs
 
 
 def noise_at_scale(cal: CalibrationState, scale: float, seeds: int) -> pd.DataFrame:

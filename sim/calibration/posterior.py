@@ -12,6 +12,7 @@ replicate (common random numbers extend to the parameters).
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,12 +23,15 @@ from pydantic import BaseModel, ValidationError
 
 from sim.calibration.targets import CalibrationFileError, parameter_fields, parameter_value, prior_overrides
 from sim.csv_output import write_csv
+from sim.experiments.store import model_version
 from sim.params import excerpt
 from sim.rng import event_uniform
 from sim.scenario.loader import ScenarioError, apply_overrides, scenario_problems
 from sim.scenario.schema import Scenario
 
 __all__ = ["calibrated_model_version", "Posterior", "load_posterior", "with_parameters"]
+
+log = logging.getLogger("pingan")
 
 
 def with_parameters(scenario: Scenario, values: dict[str, float], extra: Sequence[str] = ()) -> Scenario:
@@ -161,7 +165,8 @@ class Posterior:
 
 
 def load_posterior(path: str | Path) -> Posterior:
-    """Read a posterior file (see the module docstring).
+    """Read a posterior file (see the module docstring); warn (log) when the calibration beside it (its
+    ``config.json``) ran on another version of the model's code (:func:`calibrated_model_version`).
 
     Raises:
         CalibrationFileError: Naming the file and the column or row that is wrong.
@@ -191,6 +196,11 @@ def load_posterior(path: str | Path) -> Posterior:
                                    f"got {w[row - 2]:g}")
     if w.sum() <= 0:
         raise CalibrationFileError(f"{path}: column 'weight': every weight is 0; expected a positive sum")
+    calibrated = calibrated_model_version(path)
+    if calibrated is not None and calibrated != model_version():
+        log.warning(f"{path}: calibrated on model version {calibrated}, but this model is {model_version()}: the "
+                    "model's code changed since, so its parameters were fitted to another model (recalibrate to "
+                    "fit this one)")
     return Posterior(tuple(keys), df[keys].to_numpy(dtype=float), w / w.sum(), str(path))
 
 

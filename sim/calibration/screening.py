@@ -13,11 +13,12 @@ Effects beyond seed noise (``screening_noise_seeds``): under common random numbe
 target does not depend on has no effect at all, but one that changes any random draw of the run
 lets the two runs of an elementary effect drift apart by seed noise alone, and their μ* then looks
 like an effect (for a target whose runs are mostly noise, as large as a real one). With this set, the
-shipped defaults are first simulated under that many seeds (the predictive check's, so later reused)
-to measure each target's seed noise σ, and an effect counts only where its μ* exceeds what noise alone
-reaches with probability at most 0.1 % (:func:`noise_bounds`; σ taken at its one-sided 95 % upper bound
-from those seeds). The rest count as no effect; ``screening_noise.csv`` shows each target's noise, that
-bound and how many parameters beat it.
+shipped defaults are first simulated under that many seeds (the first of the scores' sample of the
+defaults, so later reused) to measure each target's seed noise σ, and an effect counts only where its
+μ* exceeds what noise alone reaches with probability 0.1 % (:func:`noise_bounds`; σ taken at its
+one-sided 95 % upper bound from those seeds, and the same everywhere in the priors as at the
+defaults). The rest count as no effect (unless none is left: then every effect counts as measured);
+``screening_noise.csv`` shows each target's noise, that bound and how many parameters beat it.
 
 :func:`screening_over_seeds` says whether the choice depends on the seed: every seed's choice on its
 own beside the pooled one and the calibration's (``screening_seeds.csv``); ``python -m
@@ -27,6 +28,7 @@ sim.calibration.screening RESULTS --seeds K`` writes it for a finished calibrati
 from __future__ import annotations
 
 import argparse
+import functools
 import math
 import sys
 import warnings
@@ -34,13 +36,14 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from scipy.stats import chi2, norm
 
 from sim.calibration.noise import defaults_noise
 from sim.calibration.state import SCREEN_SEEDS, CalibrationState, target_spread
 from sim.csv_output import write_csv
 from sim.experiments.runner import replicate_seed
 
-__all__ = ["screen", "screening_over_seeds", "screening_seed_pair", "noise_bounds"]
+__all__ = ["screen", "screening_over_seeds", "screening_seed_pair", "noise_bounds", "mean_abs_normal_quantile"]
 
 LEVELS = 4  # Morris grid levels
 STEP = LEVELS / (2 * (LEVELS - 1))  # SALib's Δ for that grid, in the unit cube
@@ -94,27 +97,42 @@ def _select(effects: pd.DataFrame, min_effect: float, max_params: int) -> list[s
     return (above or ranked[:2])[:max_params]
 
 
-def noise_bounds(noise: pd.Series, trajectories: int) -> pd.Series:
-    """Per target, a μ* (in its tolerances) that seed noise alone exceeds with probability at most 0.1 %
-    when μ* is the mean of ``trajectories`` absolute elementary effects; ``noise`` is each target's seed
-    noise sd in its tolerances (NaN: not measured, bound 0). The screening passes the upper bound of
-    the measured noise, so that a low estimate from few seeds does not let noise through.
+@functools.lru_cache(maxsize=64)
+def mean_abs_normal_quantile(n: int, p: float, step: float = 1e-3) -> float:
+    """The ``p`` quantile of the mean of ``n`` absolute standard normals (numerically: the n-fold
+    convolution of the half-normal's probabilities on a grid of ``step``, by FFT; error about ``step``)."""
+    edges = np.arange(0.0, 9.0 + step, step)  # beyond 9 sd: probability below 1e-18
+    mass = np.diff(2 * norm.cdf(edges))
+    size = 1 << math.ceil(math.log2(n * len(mass)))
+    total = np.clip(np.fft.irfft(np.fft.rfft(mass, size) ** n, size)[: n * len(mass)], 0.0, None)
+    k = int(np.searchsorted(np.cumsum(total), p * total.sum()))
+    return (k + 0.5 * n) * step / n  # each term stands at its cell's middle
 
-    Under noise alone each elementary effect is N(0, s²), ``s = √2·σ/Δ``; the mean of n absolute values
-    is at most their root mean square (Cauchy-Schwarz), ``s·√(χ²ₙ/n)``, so its 99.9 % chi-square quantile
-    bounds μ* (a little above the exact quantile: the rule errs towards calling an effect noise).
+
+def noise_bounds(noise: pd.Series, n_effects: int) -> pd.Series:
+    """Per target, the μ* (in its tolerances) that seed noise alone exceeds with probability 0.1 % when
+    μ* is the mean of ``n_effects`` absolute elementary effects (trajectories × screening seeds);
+    ``noise`` is each target's seed noise sd in its tolerances (NaN: not measured, bound 0). The
+    screening passes the upper bound of the measured noise, so that a low estimate from few seeds does
+    not let noise through.
+
+    Under noise alone an elementary effect is the difference of two runs over the step Δ: N(0, s²) with
+    ``s = √2·σ/Δ`` when the two runs' noise is independent (common random numbers can only make it
+    smaller), and the effects of different trajectories are taken as independent; the bound is ``s``
+    times the 99.9 % quantile of the mean of n absolute standard normals
+    (:func:`mean_abs_normal_quantile`).
     """
-    from scipy.stats import chi2
-
     s = math.sqrt(2.0) * noise.fillna(0.0) / STEP
-    return s * math.sqrt(chi2.ppf(1 - NOISE_P, trajectories) / trajectories)
+    return s * mean_abs_normal_quantile(n_effects, 1 - NOISE_P)
 
 
 def _beyond_noise(effects: pd.DataFrame, bounds: pd.Series | None) -> pd.DataFrame:
-    """``effects`` with every μ* below its target's noise bound counted as no effect (unchanged without bounds)."""
+    """``effects`` with every μ* below its target's noise bound counted as no effect; unchanged without
+    bounds, or when no effect at all is beyond them (then nothing could be chosen on them)."""
     if bounds is None:
         return effects
-    return effects.where(effects.ge(bounds.reindex(effects.columns), axis=1), 0.0)
+    kept = effects.where(effects.ge(bounds.reindex(effects.columns), axis=1), 0.0)
+    return kept if (kept.to_numpy() > 0).any() else effects
 
 
 def _pooled(per_seed: list[pd.DataFrame]) -> pd.DataFrame:
@@ -123,17 +141,19 @@ def _pooled(per_seed: list[pd.DataFrame]) -> pd.DataFrame:
 
 
 def _noise(cal: CalibrationState, seeds: int) -> pd.DataFrame | None:
-    """Each used target's seed noise in its tolerances over ``seeds`` runs of the shipped defaults
-    (``noise``) and its one-sided 95 % upper bound (``upper``, chi-square), or None (no seeds) when
-    effects count as measured."""
+    """Per used target: its seed noise in its tolerances over ``seeds`` runs of the shipped defaults
+    (``noise``), the runs that define it (``runs``) and the noise's one-sided 95 % upper bound
+    (``upper``, chi-square on runs - 1 degrees of freedom; NaN with fewer than two runs: not measured,
+    the target's effects then count as measured). None (no seeds) when every effect counts as measured."""
     if not seeds:
         return None
-    from scipy.stats import chi2
-
-    sd = defaults_noise(cal, seeds, "screening") / target_spread(cal.targets)
+    sd, runs = defaults_noise(cal, seeds, "screening")
+    sd = sd / target_spread(cal.targets)
+    df = np.maximum(runs - 1, 1)
+    upper = np.where(runs >= 2, sd * np.sqrt(df / chi2.ppf(0.05, df)), math.nan)
     ids = cal.targets["target_id"].to_numpy()
-    upper = math.sqrt((seeds - 1) / chi2.ppf(0.05, seeds - 1))
-    return pd.DataFrame({"noise": sd[cal.used], "upper": sd[cal.used] * upper}, index=ids[cal.used])
+    return pd.DataFrame({"noise": sd[cal.used], "runs": runs[cal.used], "upper": upper[cal.used]},
+                        index=ids[cal.used])
 
 
 def screen(cal: CalibrationState) -> pd.DataFrame:
@@ -146,30 +166,37 @@ def screen(cal: CalibrationState) -> pd.DataFrame:
     measured = _pooled(per_seed)
     bounds = None if noise is None else noise_bounds(noise["upper"], cfg.trajectories * cfg.screening_seeds)
     effects = _beyond_noise(measured, bounds)
+    if bounds is not None and effects is measured:
+        cal.log("screening: no effect on any target is beyond seed noise; choosing from the effects as measured")
     chosen = _select(effects, cfg.min_effect, cfg.max_params)
     table = pd.DataFrame({"key": effects.index, "score": effects.max(axis=1).to_numpy(),
                           "most_affected": effects.idxmax(axis=1).where(effects.max(axis=1) > 0, "").to_numpy()})
+    # the per-target columns: the effects the choice counted (with the noise rule, 0 where within seed noise;
+    # screening_noise.csv has the largest effect measured on each target)
     table["selected"] = table["key"].isin(set(chosen))
-    table = pd.concat([table, measured.reset_index(drop=True)], axis=1).sort_values("score", ascending=False,
-                                                                                     kind="stable")
+    table = pd.concat([table, effects.reset_index(drop=True)], axis=1).sort_values("score", ascending=False,
+                                                                                    kind="stable")
     write_csv(table, cal.out / "screening.csv", float_format="%.6g")
     cal.params = [p for p in cal.candidates if p.key in set(chosen)]
     cal.log("screening: estimating " + ", ".join(p.key for p in cal.params))
     if noise is not None:
-        _write_noise_table(cal, noise, bounds, measured, cfg.screening_noise_seeds)
+        _write_noise_table(cal, noise, bounds, measured, cfg.screening_noise_seeds,
+                           cfg.trajectories * cfg.screening_seeds)
     if len(per_seed) > 1:
         _write_seed_table(cal, per_seed, chosen, noise)
     return table
 
 
 def _write_noise_table(cal: CalibrationState, noise: pd.DataFrame, bounds: pd.Series, measured: pd.DataFrame,
-                       seeds: int) -> None:
-    """``screening_noise.csv``: per used target, its seed noise (and the upper bound used), the μ* noise
-    alone stays below, the largest μ* measured and by which parameter, how many parameters beat the bound."""
+                       seeds: int, n_effects: int) -> None:
+    """``screening_noise.csv``: per used target, its seed noise (and the upper bound used), the μ* (a mean of
+    ``n_effects`` absolute effects, the pooled screening's) noise alone stays below, the largest μ* measured
+    and by which parameter, how many parameters beat the bound."""
     beyond = (measured.gt(0) & measured.ge(bounds, axis=1)).sum(axis=0)
-    table = pd.DataFrame({"target_id": noise.index, "noise_seeds": seeds,
+    table = pd.DataFrame({"target_id": noise.index, "noise_seeds": seeds, "noise_runs": noise["runs"].to_numpy(),
                           "noise_tolerances": noise["noise"].to_numpy(),
-                          "noise_upper_tolerances": noise["upper"].to_numpy(), "noise_bound": bounds.to_numpy(),
+                          "noise_upper_tolerances": noise["upper"].to_numpy(), "effects_per_mu_star": n_effects,
+                          "noise_bound": bounds.to_numpy(),
                           "largest_effect": measured.max(axis=0).reindex(noise.index).to_numpy(),
                           "largest_by": measured.idxmax(axis=0).reindex(noise.index).to_numpy(),
                           "beyond_noise": beyond.reindex(noise.index).to_numpy()})
@@ -182,17 +209,16 @@ def screening_over_seeds(cal: CalibrationState, seeds: int, used: list[str], noi
     effects beyond seed noise measured over that many seeds of the defaults.
 
     Seeds the calibration screened with are found in the store; the others are simulated (and stored).
-    Writes ``screening_seeds.csv`` and, with ``noise_seeds``, ``screening_noise.csv`` (the pooled
-    effects against each target's noise); nothing else.
+    Writes ``screening_seeds.csv`` and, with ``noise_seeds``, ``screening_noise.csv`` (the effects pooled
+    over these seeds against each target's noise); nothing else.
     """
     if seeds < 2:
         raise ValueError(f"seeds: expected at least 2, got {seeds}")
     noise = _noise(cal, noise_seeds)
     per_seed = [_effects(cal, k) for k in range(seeds)]
     if noise is not None:
-        measured = _pooled(per_seed)
-        _write_noise_table(cal, noise, noise_bounds(noise["upper"], cal.config.trajectories * seeds), measured,
-                           noise_seeds)
+        n = cal.config.trajectories * seeds
+        _write_noise_table(cal, noise, noise_bounds(noise["upper"], n), _pooled(per_seed), noise_seeds, n)
     return _write_seed_table(cal, per_seed, used, noise)
 
 
@@ -222,8 +248,9 @@ def _write_seed_table(cal: CalibrationState, per_seed: list[pd.DataFrame], used:
                        for n in rules], ignore_index=True)
     choices = ["used", "pooled_selected", *(f"selected_seed{k}" for k in range(len(per_seed)))]
     keep = table.groupby("key")[choices].transform("any").any(axis=1)
-    table = table[keep].sort_values(["rule", "pooled_score"], ascending=[True, False],
-                                    kind="stable").reset_index(drop=True)
+    order = table["rule"].map({"as measured": 0, "beyond seed noise": 1})
+    table = table[keep].assign(_order=order).sort_values(["_order", "pooled_score"], ascending=[True, False],
+                                                         kind="stable").drop(columns="_order").reset_index(drop=True)
     write_csv(table, cal.out / "screening_seeds.csv", float_format="%.4g")
     for rule, rows in table.groupby("rule", sort=False):
         pooled = set(rows.loc[rows["pooled_selected"], "key"])
@@ -241,25 +268,29 @@ def main(argv: list[str] | None = None) -> int:
                                              "calibration's (screening_seeds.csv)")
     ap.add_argument("results", type=Path, help="a finished calibration's results folder (its store holds the runs)")
     ap.add_argument("--seeds", type=int, default=3, help="screening seeds, the calibration's among them (default 3)")
-    ap.add_argument("--noise-seeds", type=int, default=0,
+    ap.add_argument("--noise-seeds", type=int, default=None,
                     help="also choose counting only effects beyond seed noise, measured over this many seeds of "
-                         "the shipped defaults (default 0: effects as measured only)")
+                         "the shipped defaults (0: effects as measured only; default: as the calibration did)")
     ap.add_argument("--jobs", type=int, default=1, help="worker processes for the new runs (-1: every core)")
     args = ap.parse_args(argv)
     if args.seeds < 2:
         ap.error(f"--seeds: expected at least 2, got {args.seeds}")
-    if args.noise_seeds == 1 or args.noise_seeds < 0:
+    if args.noise_seeds is not None and (args.noise_seeds == 1 or args.noise_seeds < 0):
         ap.error(f"--noise-seeds: expected 0 or at least 2, got {args.noise_seeds}")
     screening = args.results / "screening.csv"
     if not screening.is_file():
         ap.error(f"{screening}: no such file (a finished calibration's screening)")
     chosen = pd.read_csv(screening)
     used = chosen.loc[chosen["selected"].astype(bool), "key"].tolist()  # the calibration's choice, as it made it
-    cal = CalibrationState(CalibrationConfig.read(args.results), args.results, jobs=args.jobs)
+    cfg = CalibrationConfig.read(args.results)
+    noise_seeds = cfg.screening_noise_seeds if args.noise_seeds is None else args.noise_seeds
+    cal = CalibrationState(cfg, args.results, jobs=args.jobs)
     try:
-        table = screening_over_seeds(cal, args.seeds, used, args.noise_seeds)
+        table = screening_over_seeds(cal, args.seeds, used, noise_seeds)
     finally:
         cal.close()
+    if not noise_seeds and not cfg.screening_noise_seeds:  # an earlier run's, not the calibration's: now stale
+        (args.results / "screening_noise.csv").unlink(missing_ok=True)
     print(table.to_string(index=False))
     return 0
 

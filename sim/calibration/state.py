@@ -97,9 +97,9 @@ class CalibrationConfig:
     eps_rtol: float = 0.05
     #: ... no posterior mean moves this many prior widths (the simulator method has no such stop).
     mean_shift_tol: float = 0.02
-    #: Stop after the generation whose ε reaches this distance (RMS over the fitted targets, in their
-    #: tolerances: 1 is every target within its tolerance, the precision the reported figures carry;
-    #: :mod:`sim.calibration.abc`). None: no floor, ε falls until another stop.
+    #: Stop after the generation whose ε reaches this distance (root mean square over the fitted targets,
+    #: in their tolerances: at 1 they are within their tolerances on average, the precision the reported
+    #: figures carry; :mod:`sim.calibration.abc`). None: no floor, ε falls until another stop.
     min_epsilon: float | None = None
     #: Stop when a generation accepts less than this share of its proposals: a floor for a sampler
     #: that can no longer improve cheaply. Default 0.02 (simulator: each proposal is real
@@ -140,7 +140,7 @@ class CalibrationConfig:
                              f"{self.screening_noise_seeds}")
         if self.method != "emulator" and (self.sbc_truths or self.fit_unreachable):
             raise ValueError("sbc_truths and fit_unreachable are for the emulator method")
-        if self.min_epsilon is not None and not self.min_epsilon > 0:
+        if self.min_epsilon is not None and not 0 < self.min_epsilon < math.inf:
             raise ValueError(f"min_epsilon: expected a distance > 0 (in target tolerances), got {self.min_epsilon}")
         if self.min_acceptance is not None and not 0 < self.min_acceptance < 1:
             raise ValueError(f"min_acceptance: expected between 0 and 1, got {self.min_acceptance}")

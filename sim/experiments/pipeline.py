@@ -28,7 +28,7 @@ import pandas as pd
 
 from sim.csv_output import write_csv
 from sim.experiments.runner import RunResult, run_batch, write_metrics
-from sim.experiments.store import ResultsStore, model_version
+from sim.experiments.store import ResultsStore
 from sim.experiments.summary import compare, summarise
 from sim.presentation import Sample
 from sim.scenario.schema import Scenario
@@ -57,24 +57,17 @@ class PosteriorDraws:
 def posterior_draws(posterior: Path | None, scenarios: Sequence[Scenario], seed: int) -> PosteriorDraws | None:
     """Per-replicate parameter sets from a posterior file (None without one), checked against every scenario.
 
-    Warns (log) when the calibration beside the file (its ``config.json``) ran on another model version.
-
     Raises:
         sim.calibration.targets.CalibrationFileError: The file cannot be read, or names a parameter a
             scenario does not have.
     """
     if posterior is None:
         return None
-    from sim.calibration.posterior import calibrated_model_version, load_posterior
+    from sim.calibration.posterior import load_posterior
 
     post = load_posterior(posterior)
     for s in scenarios:
         post.check(s)
-    calibrated = calibrated_model_version(posterior)
-    if calibrated is not None and calibrated != model_version():
-        log.warning(f"{posterior}: calibrated on model version {calibrated}, but this model is {model_version()}: "
-                    "the model changed since, so its parameters were fitted to another model (recalibrate to fit "
-                    "this one)")
     return PosteriorDraws(post, seed)
 
 
