@@ -245,6 +245,12 @@ def test_the_screening_pools_its_seeds_and_the_command_adds_seeds_without_changi
     assert summary["simulations"]["screening"] == 2 * 3 * 2 + 3 * 2
     noise = pd.read_csv(out / "screening_noise.csv")
     assert len(noise) == 4 and (noise["noise_seeds"] == 3).all() and (noise["noise_tolerances"] > 0).all()
+    quiet = set(noise.loc[noise["beyond_noise"] == 0, "target_id"])  # no parameter at all beyond noise
+    if (noise["beyond_noise"] > 0).any():  # both candidates are estimated (min_effect 0): the same targets
+        assert set(summary["left_out_as_noise"]) == quiet
+    else:  # nothing beyond noise at all: every effect counts as measured and no target is left out
+        assert summary["left_out_as_noise"] == []
+    assert quiet <= set(pd.read_csv(out / "predictive.csv").query("compared")["target_id"])  # still compared
     seeds = pd.read_csv(out / "screening_seeds.csv")
     assert set(seeds["rule"]) == {"as measured", "beyond seed noise"}
     chose = seeds[seeds["rule"] == "beyond seed noise"]  # the rule the calibration chose by
@@ -255,21 +261,20 @@ def test_the_screening_pools_its_seeds_and_the_command_adds_seeds_without_changi
         n = store.count()
     assert screen_at_seeds([str(out), "--seeds", "3"]) == 0
     with ResultsStore(out / "store.sqlite") as store:
-        assert store.count() == n + 3 * 2  # only the third seed is simulated
+        # only the third seed is simulated: the noise runs (the calibration's noise seeds, by default) are stored
+        assert store.count() == n + 3 * 2
     assert (out / "screening.csv").read_bytes() == screening  # the calibration's own screening is unchanged
-    again = pd.read_csv(out / "screening_seeds.csv")
-    assert set(again["rule"]) == {"as measured"}  # no --noise-seeds: effects as measured only
-    again = again.set_index("key")
-    assert {"score_seed2", "selected_seed2"} <= set(again.columns)
-    measured = seeds[seeds["rule"] == "as measured"].set_index("key")
-    for column in ("score_seed0", "score_seed1"):
-        assert again[column].to_dict() == measured[column].to_dict()
-    with ResultsStore(out / "store.sqlite") as store:
-        n = store.count()
-    assert screen_at_seeds([str(out), "--seeds", "2", "--noise-seeds", "3"]) == 0
-    with ResultsStore(out / "store.sqlite") as store:
-        assert store.count() == n  # the noise runs are the calibration's, found in the store
     assert (pd.read_csv(out / "screening_noise.csv")["noise_tolerances"] == noise["noise_tolerances"]).all()
+    again = pd.read_csv(out / "screening_seeds.csv")
+    assert set(again["rule"]) == {"as measured", "beyond seed noise"}
+    for rule in ("as measured", "beyond seed noise"):
+        before, after = (t[t["rule"] == rule].set_index("key") for t in (seeds, again))
+        assert {"score_seed2", "selected_seed2"} <= set(after.columns)
+        for column in ("score_seed0", "score_seed1"):
+            assert after[column].to_dict() == before[column].to_dict()
+    assert screen_at_seeds([str(out), "--seeds", "2", "--noise-seeds", "0"]) == 0
+    assert set(pd.read_csv(out / "screening_seeds.csv")["rule"]) == {"as measured"}
+    assert (out / "screening_noise.csv").is_file()  # the calibration used the rule: its noise table stays
 
 
 @pytest.mark.slow

@@ -466,6 +466,11 @@ def screening_noise() -> str:
     quiet = (f"On {len(none)} of {len(d)} targets no parameter's effect is beyond seed noise: "
              f"{', '.join(f'`{t}`' for t in none['target_id'])}." if len(none) else
              f"On each of the {len(d)} targets some parameter's effect is beyond seed noise.")
+    if _config().get("screening_noise_seeds"):
+        left = _summary().get("left_out_as_noise") or []
+        quiet += (f" The calibration screened this way and left {len(left)} targets out of the fit, no estimated "
+                  f"parameter moving them beyond noise ({', '.join(f'`{t}`' for t in left) or 'none'}); they are "
+                  "still predicted and scored.")
     return (quiet + "\n\n"
             + table(["target", f"seed noise sd in tolerances ({d['noise_seeds'].iloc[0]} seeds of the defaults)",
                      "μ* noise alone stays below (99.9 %)", "largest μ* measured", "by", "parameters beyond noise"],

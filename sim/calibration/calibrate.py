@@ -146,6 +146,7 @@ class Calibration(CalibrationState):
             "generations": len(self.result.populations), "stopped": self.result.stopped,
             "min_acceptance": self.config.acceptance_floor,
             "left_out_of_fit": self.targets.loc[self.unreachable, "target_id"].tolist(),
+            "left_out_as_noise": self.targets.loc[self.quiet, "target_id"].tolist(),
             "final_epsilon": self.result.posterior.epsilon if math.isfinite(self.result.posterior.epsilon) else None,
             "parameters": [p.key for p in self.params],
             "hits": int(compared["hit"].astype(bool).sum()), "targets_compared": int(len(compared)),

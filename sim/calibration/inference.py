@@ -88,7 +88,8 @@ def with_unreachable(cal: CalibrationState) -> pd.DataFrame | None:
     cfg = cal.config
     names = ", ".join(cal.targets.loc[cal.unreachable, "target_id"])
     cal.log(f"ABC-SMC on emulators with the unreachable targets fitted too ({names})")
-    result = abc_on_emulators(cal.emulators, partial(rms_distance, targets=cal.targets, fitted=cal.used), cfg,
+    result = abc_on_emulators(cal.emulators, partial(rms_distance, targets=cal.targets,
+                                                     fitted=cal.used & ~cal.quiet), cfg,
                               len(cal.params), cfg.n_particles, max(cfg.n_particles, cfg.n_budget), cfg.seed,
                               "calibration.emulator")
     table = pd.DataFrame({"parameter": [p.key for p in cal.params]})

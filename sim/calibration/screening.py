@@ -18,7 +18,9 @@ defaults, so later reused) to measure each target's seed noise σ, and an effect
 μ* exceeds what noise alone reaches with probability 0.1 % (:func:`noise_bounds`; σ taken at its
 one-sided 95 % upper bound from those seeds, and the same everywhere in the priors as at the
 defaults). The rest count as no effect (unless none is left: then every effect counts as measured);
-``screening_noise.csv`` shows each target's noise, that bound and how many parameters beat it.
+``screening_noise.csv`` shows each target's noise, that bound and how many parameters beat it. A
+target on which no estimated parameter's effect is beyond its noise is left out of the fit (it would
+add only noise to the distance) and still predicted and scored.
 
 :func:`screening_over_seeds` says whether the choice depends on the seed: every seed's choice on its
 own beside the pooled one and the calibration's (``screening_seeds.csv``); ``python -m
@@ -179,12 +181,24 @@ def screen(cal: CalibrationState) -> pd.DataFrame:
     write_csv(table, cal.out / "screening.csv", float_format="%.6g")
     cal.params = [p for p in cal.candidates if p.key in set(chosen)]
     cal.log("screening: estimating " + ", ".join(p.key for p in cal.params))
+    if bounds is not None and effects is not measured:
+        _leave_out_quiet_targets(cal, effects.loc[chosen])
     if noise is not None:
         _write_noise_table(cal, noise, bounds, measured, cfg.screening_noise_seeds,
                            cfg.trajectories * cfg.screening_seeds)
     if len(per_seed) > 1:
         _write_seed_table(cal, per_seed, chosen, noise)
     return table
+
+
+def _leave_out_quiet_targets(cal: CalibrationState, counted: pd.DataFrame) -> None:
+    """Set ``cal.quiet``: the used targets on which no estimated parameter's effect is beyond seed noise
+    (``counted``: the estimated parameters' effects as the rule counts them). Fitting them would add only
+    noise to the distance; they stay compared (predicted and scored)."""
+    quiet = [t for t in counted.columns if not (counted[t] > 0).any()]
+    cal.quiet = cal.targets["target_id"].isin(quiet).to_numpy() & cal.used
+    if quiet:
+        cal.log("left out of the fit, no estimated parameter moves them beyond seed noise: " + ", ".join(quiet))
 
 
 def _write_noise_table(cal: CalibrationState, noise: pd.DataFrame, bounds: pd.Series, measured: pd.DataFrame,

@@ -311,6 +311,9 @@ class CalibrationState:
         #: Used targets left out of the distance as out of the model's reach (emulator method,
         #: set by :func:`sim.calibration.design.fit_emulators`); they are still predicted and scored.
         self.unreachable = np.zeros(len(self.targets), dtype=bool)
+        #: Used targets left out of the distance because no estimated parameter moves them beyond seed
+        #: noise (set by the screening when it counts only such effects); still predicted and scored.
+        self.quiet = np.zeros(len(self.targets), dtype=bool)
         if not self.used.any():
             raise ValueError(f"no target of {config.targets} can be compared at scale {config.scale:g}"
                              + (f" without {config.hold_out}" if config.hold_out else "")
@@ -387,8 +390,8 @@ class CalibrationState:
 
     @property
     def fitted(self) -> np.ndarray:
-        """The targets the inference fits: used, and not left out as unreachable."""
-        return self.used & ~self.unreachable
+        """The targets the inference fits: used, and not left out as unreachable or as moved only by noise."""
+        return self.used & ~self.unreachable & ~self.quiet
 
     def scenarios_compared(self) -> list[str]:
         """Scenarios with a target compared at their scale (the held-out city's included)."""
