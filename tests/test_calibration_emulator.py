@@ -124,6 +124,21 @@ def test_the_calibrations_tolerance_floor_reaches_the_sampler_on_the_emulators()
     assert runs[1.0].posterior.sd[0] > runs[None].posterior.sd[0]  # not narrowed below the tolerance
 
 
+def test_the_inputs_version_follows_the_targets_priors_and_scenarios_not_where_they_are(tmp_path):
+    from sim.calibration.state import inputs_version
+
+    targets, priors = ROOT / "calibration" / "targets.csv", ROOT / "calibration" / "priors.yaml"
+    here = inputs_version(targets, priors)
+    (tmp_path / "t.csv").write_bytes(targets.read_bytes())
+    (tmp_path / "p.yaml").write_bytes(priors.read_bytes())
+    assert inputs_version(tmp_path / "t.csv", tmp_path / "p.yaml") == here  # the same files elsewhere
+    (tmp_path / "p.yaml").write_bytes(priors.read_bytes() + b"\n# a comment changes the file\n")
+    assert inputs_version(tmp_path / "t.csv", tmp_path / "p.yaml") != here
+    fewer = pd.read_csv(targets).query("city != 'daqing'")  # fewer scenarios, fewer targets
+    fewer.to_csv(tmp_path / "t.csv", index=False)
+    assert inputs_version(tmp_path / "t.csv", priors) != here
+
+
 def test_a_bad_method_is_refused_at_construction():
     with pytest.raises(ValueError, match="method"):
         CalibrationConfig(method="bayes")
@@ -182,6 +197,8 @@ def test_an_emulator_calibration_writes_its_validation_and_stop_reason(tiny):
     diag = pd.read_csv(out / "diagnostics.csv")
     assert {"generation", "epsilon", "acceptance", "ess", "max_mean_shift"} <= set(diag.columns)
     assert summary["method"] == "emulator" and summary["design"] == cfg.design
+    written = json.loads((out / "config.json").read_text())
+    assert {"model_version", "inputs_version"} <= set(written)
     assert summary["stopped"] in {"converged", "max_generations", "acceptance", "budget"}
     assert len(diag) == summary["generations"] <= cfg.max_generations
     assert summary["simulations"]["design"] == cfg.design * 2 and summary["simulations"]["abc"] == 0

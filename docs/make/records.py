@@ -141,6 +141,12 @@ def calibration_run() -> str:
     now = model_version()
     same = ("the model's code is still that version" if now == s["model_version"] else
             f"**the model's code has changed since (now `{now}`): these results are the earlier model's**")
+    if "inputs_version" in c:  # written by calibrations since the inputs' version was recorded
+        from sim.calibration.state import inputs_version
+
+        inputs = inputs_version(ROOT / c["targets"], ROOT / c["priors"])
+        same += ("; its targets, priors and scenarios are unchanged" if inputs == c["inputs_version"] else
+                 "; **its targets, priors or scenarios have changed since: these results are the earlier inputs'**")
     return (f"`pingan calibrate {flags}` (seed {c['seed']}, scale {', '.join(num(x) for x in scales)}, "
             f"model version `{s['model_version']}`; {same}); ABC-SMC drew {num(s['synthetic_simulations'])} "
             f"synthetic runs from the emulators.\n\n"

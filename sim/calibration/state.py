@@ -23,6 +23,7 @@ import json
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, fields
+from hashlib import sha256
 from pathlib import Path
 
 import numpy as np
@@ -44,7 +45,7 @@ from sim.scenario.schema import Scenario
 
 __all__ = ["CalibrationState", "CalibrationConfig", "cut_scenario", "target_statistics", "discrepancies", "hits",
            "target_spread", "DIRECTION_SPREAD", "CAP", "METHODS", "SCREEN_SEEDS", "ABC_SEEDS", "PREDICT_SEEDS",
-           "ATTRIBUTION_SEEDS", "SBC_SEEDS", "rms_distance"]
+           "ATTRIBUTION_SEEDS", "SBC_SEEDS", "rms_distance", "inputs_version"]
 
 #: Spread of a target reported as a direction only (tolerance 0), by kind: 5 points of change.
 DIRECTION_SPREAD = {"yoy_change": 5.0, "rate": 0.01, "level": 1.0}
@@ -260,6 +261,18 @@ def cut_scenario(name: str, base: Scenario, years: int) -> Scenario:
         return base
 
 
+def inputs_version(targets: str | Path, priors: str | Path) -> str:
+    """A hash of what a calibration fits besides the model's code: the targets and priors files and every
+    scenario the targets name, as loaded (its defaults filled in); ``config.json`` records it."""
+    h = sha256()
+    for path in (targets, priors):
+        h.update(Path(path).read_bytes())
+    for name in sorted(set(load_targets(targets)["scenario"])):
+        h.update(name.encode())
+        h.update(load_scenario(name).model_dump_json().encode())
+    return h.hexdigest()[:16]
+
+
 def rms_distance(stats: np.ndarray, targets: pd.DataFrame, fitted: np.ndarray) -> np.ndarray:
     """Each row of target statistics' distance to ``targets``: the root mean square of its
     discrepancies (:func:`discrepancies`) over the ``fitted`` targets."""
@@ -418,6 +431,7 @@ class CalibrationState:
             raise ValueError(f"leave-one-out needs targets of two cities or more at this scale, got {cities}")
 
     def write_config(self) -> None:
-        """Write ``config.json`` (the configuration, the scales and the model version)."""
-        cfg = dict(self.config.__dict__, scales=self.scales, model_version=model_version())
+        """Write ``config.json`` (the configuration, the scales, the model version and the inputs' version)."""
+        cfg = dict(self.config.__dict__, scales=self.scales, model_version=model_version(),
+                   inputs_version=inputs_version(self.config.targets, self.config.priors))
         (self.out / "config.json").write_text(json.dumps(cfg, indent=2) + "\n")
