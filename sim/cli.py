@@ -253,7 +253,7 @@ def build_parser() -> argparse.ArgumentParser:
     cal.add_argument("--screening-seeds", type=_positive, default=1,
                      help="screening seeds, each with its own trajectories and simulation seed, effects averaged "
                           "over them; with more than one, screening_seeds.csv shows each seed's choice (default 1)")
-    cal.add_argument("--screening-noise-seeds", type=_noise_seeds, default=0, metavar="R",
+    cal.add_argument("--noise-seeds", type=_noise_seeds, default=0, metavar="R",
                      help="screening: measure each target's seed noise over R seeds of the shipped defaults (R ≥ 2) "
                           "and count only effects beyond it (screening_noise.csv); default 0: every effect as "
                           "measured")
@@ -518,7 +518,7 @@ def _calibrate(args) -> int:
                                 method=args.method, design=args.design or 400, budget=args.budget,
                                 particles=args.particles, scale=args.scale, seed=args.seed,
                                 trajectories=args.trajectories, screening_seeds=args.screening_seeds,
-                                screening_noise_seeds=args.screening_noise_seeds,
+                                noise_seeds=args.noise_seeds,
                                 max_params=args.max_params, draws=args.draws,
                                 attribution_replicates=args.attribution_replicates, leave_one_out=args.leave_one_out,
                                 min_acceptance=args.min_acceptance, min_epsilon=args.min_epsilon,

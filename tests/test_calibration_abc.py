@@ -90,6 +90,9 @@ def test_abc_smc_stops_at_the_tolerance_floor_with_a_posterior_as_wide_as_that_t
     assert np.all(np.abs(held.posterior.mean - TRUE) < 3 * held.posterior.sd)
     first = abc_smc(toy(), 3, 50, 600, seed=1, min_epsilon=100.0)  # reached by the first generation's quantile
     assert first.stopped == "min_epsilon" and len(first.populations) == 2 and first.posterior.epsilon == 100.0
+    # reached in a generation that also accepted less than the acceptance floor: it reached what was asked
+    low = abc_smc(toy(), 3, 50, 600, seed=1, min_epsilon=0.6, min_acceptance=0.9)
+    assert low.stopped == "min_epsilon" and low.posterior.acceptance < 0.9
     for bad in (0.0, float("inf")):
         with pytest.raises(ValueError, match="min_epsilon"):
             abc_smc(toy(), 3, 50, 600, seed=1, min_epsilon=bad)

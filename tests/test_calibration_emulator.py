@@ -124,7 +124,7 @@ def test_the_calibrations_tolerance_floor_reaches_the_sampler_on_the_emulators()
     assert runs[1.0].posterior.sd[0] > runs[None].posterior.sd[0]  # not narrowed below the tolerance
 
 
-def test_the_inputs_version_follows_the_targets_priors_and_scenarios_not_where_they_are(tmp_path):
+def test_the_inputs_version_follows_the_targets_priors_and_scenarios_not_where_they_are(tmp_path, monkeypatch):
     from sim.calibration.state import inputs_version
 
     targets, priors = ROOT / "calibration" / "targets.csv", ROOT / "calibration" / "priors.yaml"
@@ -132,11 +132,20 @@ def test_the_inputs_version_follows_the_targets_priors_and_scenarios_not_where_t
     (tmp_path / "t.csv").write_bytes(targets.read_bytes())
     (tmp_path / "p.yaml").write_bytes(priors.read_bytes())
     assert inputs_version(tmp_path / "t.csv", tmp_path / "p.yaml") == here  # the same files elsewhere
-    (tmp_path / "p.yaml").write_bytes(priors.read_bytes() + b"\n# a comment changes the file\n")
-    assert inputs_version(tmp_path / "t.csv", tmp_path / "p.yaml") != here
+    (tmp_path / "p.yaml").write_bytes(priors.read_bytes() + b"\n# a comment changes the file, not the priors\n")
+    assert inputs_version(tmp_path / "t.csv", tmp_path / "p.yaml") == here
+    raw = yaml.safe_load(priors.read_text(encoding="utf-8"))
+    raw[0]["high"] = raw[0]["high"] * 1.5
+    (tmp_path / "p.yaml").write_text(yaml.safe_dump(raw, allow_unicode=True), encoding="utf-8")
+    assert inputs_version(tmp_path / "t.csv", tmp_path / "p.yaml") != here  # a wider prior
     fewer = pd.read_csv(targets).query("city != 'daqing'")  # fewer scenarios, fewer targets
     fewer.to_csv(tmp_path / "t.csv", index=False)
     assert inputs_version(tmp_path / "t.csv", priors) != here
+    import sim.calibration.state as state  # a scenario's loaded content changes it too
+
+    real = state.load_scenario
+    monkeypatch.setattr(state, "load_scenario", lambda name: real(name).model_copy(update={"name": "edited"}))
+    assert inputs_version(targets, priors) != here
 
 
 def test_a_bad_method_is_refused_at_construction():
@@ -150,8 +159,8 @@ def test_a_bad_method_is_refused_at_construction():
         CalibrationConfig(method="simulator", sbc_truths=10)
     with pytest.raises(ValueError, match="design"):
         CalibrationConfig(design=1)
-    with pytest.raises(ValueError, match="screening_noise_seeds"):
-        CalibrationConfig(screening_noise_seeds=-3)
+    with pytest.raises(ValueError, match="noise_seeds"):
+        CalibrationConfig(noise_seeds=-3)
     for bad in (-1.0, float("inf")):
         with pytest.raises(ValueError, match="min_epsilon"):
             CalibrationConfig(min_epsilon=bad)
@@ -179,7 +188,7 @@ def tiny(tmp_path_factory):
                                       encoding="utf-8")
     cfg = CalibrationConfig(targets=str(work / "targets.csv"), priors=str(work / "priors.yaml"), method="emulator",
                             design=8, particles=100, scale=0.05, trajectories=1, screening_seeds=2, draws=2,
-                            screening_noise_seeds=3,
+                            noise_seeds=3,
                             attribution_replicates=0, min_effect=0.0, max_generations=6, cv_folds=4, any_scale=True,
                             leave_one_out=True, sbc_truths=3, sbc_particles=40)
     cal = Calibration(cfg, work / "out", jobs=2, progress=False)
@@ -260,14 +269,14 @@ def test_the_screening_pools_its_seeds_and_the_command_adds_seeds_without_changi
     cfg, out, summary, _ = tiny
     # seeds × Morris points (1 trajectory) × scenarios, and the defaults under 3 seeds (the predictive check's first)
     assert summary["simulations"]["screening"] == 2 * 3 * 2 + 3 * 2
+    noise_table = (out / "screening_noise.csv").read_bytes()
     noise = pd.read_csv(out / "screening_noise.csv")
     assert len(noise) == 4 and (noise["noise_seeds"] == 3).all() and (noise["noise_tolerances"] > 0).all()
-    quiet = set(noise.loc[noise["beyond_noise"] == 0, "target_id"])  # no parameter at all beyond noise
-    if (noise["beyond_noise"] > 0).any():  # both candidates are estimated (min_effect 0): the same targets
-        assert set(summary["left_out_as_noise"]) == quiet
-    else:  # nothing beyond noise at all: every effect counts as measured and no target is left out
-        assert summary["left_out_as_noise"] == []
-    assert quiet <= set(pd.read_csv(out / "predictive.csv").query("compared")["target_id"])  # still compared
+    emulators = pd.read_csv(out / "emulator.csv")  # the design's noise shares, and who was left out by them
+    left = set(emulators.loc[emulators["left_out_as_noise"].astype(bool), "target_id"])
+    assert left == set(emulators.loc[emulators["noise_share_lo"] > 0.5, "target_id"])
+    assert set(summary["left_out_as_noise"]) == left
+    assert left <= set(pd.read_csv(out / "predictive.csv").query("compared")["target_id"])  # still compared
     seeds = pd.read_csv(out / "screening_seeds.csv")
     assert set(seeds["rule"]) == {"as measured", "beyond seed noise"}
     chose = seeds[seeds["rule"] == "beyond seed noise"]  # the rule the calibration chose by
@@ -281,7 +290,7 @@ def test_the_screening_pools_its_seeds_and_the_command_adds_seeds_without_changi
         # only the third seed is simulated: the noise runs (the calibration's noise seeds, by default) are stored
         assert store.count() == n + 3 * 2
     assert (out / "screening.csv").read_bytes() == screening  # the calibration's own screening is unchanged
-    assert (pd.read_csv(out / "screening_noise.csv")["noise_tolerances"] == noise["noise_tolerances"]).all()
+    assert (out / "screening_noise.csv").read_bytes() == noise_table  # the calibration's own, as it chose by it
     again = pd.read_csv(out / "screening_seeds.csv")
     assert set(again["rule"]) == {"as measured", "beyond seed noise"}
     for rule in ("as measured", "beyond seed noise"):
@@ -329,7 +338,7 @@ def test_leave_one_out_needs_two_cities_and_is_refused_before_any_file_is_writte
     (["--method", "simulator", "--sbc", "5"], "--sbc is for --method emulator"),
     (["--method", "simulator", "--fit-unreachable"], "--fit-unreachable is for --method emulator"),
     (["--sbc-particles", "50"], "--sbc-particles needs --sbc"),
-    (["--screening-noise-seeds", "1"], "--screening-noise-seeds: expected 0 (effects as measured) or a number"),
+    (["--noise-seeds", "1"], "--noise-seeds: expected 0 (effects as measured) or a number"),
     (["--min-epsilon", "0"], "--min-epsilon: expected a distance > 0"),
     (["--min-epsilon", "nan"], "--min-epsilon: expected a distance > 0"),
 ])
@@ -369,13 +378,47 @@ def test_a_target_no_design_simulation_reaches_is_left_out_of_the_fit_and_only_t
     targets = pd.DataFrame({"target_id": ["a", "b", "c"], "value": [0.0, 10.0, 5.0], "tolerance": [1.0, 1.0, 1.0],
                             "kind": ["level"] * 3, "bound": ["", "", "lower"]})
     stats = np.array([[0.5, 2.0, 9.0], [3.0, 8.5, 20.0], [np.nan, 7.0, 1.0]])
-    cal = SimpleNamespace(design_stats=stats, targets=targets, used=np.array([True, True, True]), log=lambda m: None)
+    cal = SimpleNamespace(design_stats=stats, targets=targets, used=np.array([True, True, True]), log=lambda m: None,
+                          quiet=np.zeros(3, dtype=bool))
     # a: one simulation within tolerance; b: the nearest is 1.5 tolerances away; c: above its lower bound.
     assert mark_unreachable(cal).tolist() == [False, True, False]
     assert cal.unreachable.tolist() == [False, True, False]
+    cal.quiet = np.array([False, True, False])  # left out as mostly noise already: not also unreachable
+    assert mark_unreachable(cal).tolist() == [False, False, False]
+    cal.quiet = np.zeros(3, dtype=bool)
     cal.used = np.array([True, True, False])  # a target not in use is never marked
     stats[:, 0] = 50.0
     assert mark_unreachable(cal).tolist() == [False, False, False]  # every used target out of reach: none left out
+
+
+def test_a_target_whose_spread_over_the_design_is_mostly_seed_noise_is_left_out_of_the_fit():
+    from types import SimpleNamespace
+
+    from sim.calibration.design import mark_noise_dominated
+    from sim.calibration.state import CalibrationState
+
+    rng = np.random.default_rng(4)
+    x = rng.random(400)  # one parameter across its prior
+    stats = np.column_stack([5 * x + rng.normal(0, 1, 400),  # a: noise sd 1, signal sd 1.4: informative
+                             0.2 * x + rng.normal(0, 1, 400),  # b: almost all noise
+                             rng.normal(0, 1, 400),  # c: all noise, but not in use
+                             np.full(400, 3.0)])  # d: no spread at all, and no noise either
+    targets = pd.DataFrame({"target_id": list("abcd")})
+    cal = SimpleNamespace(design_stats=stats, targets=targets, used=np.array([True, True, False, True]),
+                          seed_noise=(np.array([1.0, 1.0, 1.0, 0.0]), np.array([200, 200, 200, 200])),
+                          log=lambda m: None)
+    share, low = mark_noise_dominated(cal)
+    assert cal.quiet.tolist() == [False, True, False, False]
+    assert share[0] == pytest.approx(1 / np.var(stats[:, 0], ddof=1)) and 0.2 < low[0] < share[0] < 0.5
+    assert low[1] > 0.5 and np.isnan(share[2]) and np.isnan(share[3])
+    cal.seed_noise = (np.array([1.0, 1.0, 1.0, 0.0]), np.array([3, 3, 3, 3]))  # three runs: b's bound drops below ½
+    mark_noise_dominated(cal)
+    assert not cal.quiet.any()
+    # the fit leaves out the quiet and the unreachable targets, and nothing else
+    state = CalibrationState.__new__(CalibrationState)
+    state.used = np.array([True, True, True, False])
+    state.quiet, state.unreachable = np.array([False, True, False, False]), np.array([False, False, True, False])
+    assert state.fitted.tolist() == [True, False, False, False]
 
 
 def test_the_wilson_interval_and_the_sbc_summary():

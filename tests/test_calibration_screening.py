@@ -113,7 +113,7 @@ def test_each_targets_noise_is_measured_over_the_defaults_seeds_with_its_upper_b
 
     targets = pd.DataFrame({"target_id": ["t0", "t1", "t2", "held"], "tolerance": [2.0, 0.5, 1.0, 1.0],
                             "kind": ["change"] * 4})
-    cal = SimpleNamespace(targets=targets, used=np.array([True, True, True, False]))
+    cal = SimpleNamespace(targets=targets, used=np.array([True, True, True, False]), seed_noise=None)
     monkeypatch.setattr(screening, "defaults_noise",
                         lambda cal, seeds, stage: (np.array([1.0, 0.2, math.nan, 3.0]), np.array([20, 11, 1, 20])))
     assert screening._noise(cal, 0) is None
@@ -123,6 +123,7 @@ def test_each_targets_noise_is_measured_over_the_defaults_seeds_with_its_upper_b
     assert noise.loc["t0", "upper"] == pytest.approx(0.5 * math.sqrt(19 / chi2.ppf(0.05, 19)))
     assert noise.loc["t1", "upper"] == pytest.approx(0.4 * math.sqrt(10 / chi2.ppf(0.05, 10)))  # its own runs
     assert math.isnan(noise.loc["t2", "upper"])  # one run: not measured
+    assert cal.seed_noise[1].tolist() == [20, 11, 1, 20]  # kept for the fit, in the targets' own units
 
 
 def test_the_screening_beyond_noise_writes_each_targets_noise_and_the_seed_table_both_rules(tmp_path, monkeypatch):
@@ -134,9 +135,8 @@ def test_the_screening_beyond_noise_writes_each_targets_noise_and_the_seed_table
     monkeypatch.setattr(screening, "_effects", lambda cal, k: [seed0, seed1][k])
     monkeypatch.setattr(screening, "_noise", lambda cal, seeds: noise if seeds else None)
     cal = SimpleNamespace(config=CalibrationConfig(min_effect=0.5, max_params=3, trajectories=2, screening_seeds=2,
-                                                   screening_noise_seeds=20),
-                          out=tmp_path, log=lambda _m: None, candidates=[SimpleNamespace(key=k) for k in "abc"],
-                          targets=pd.DataFrame({"target_id": ["t0", "t1"]}), used=np.array([True, True]))
+                                                   noise_seeds=20),
+                          out=tmp_path, log=lambda _m: None, candidates=[SimpleNamespace(key=k) for k in "abc"])
     pooled_bound = noise_bounds(noise["upper"], 4)["t1"]  # two seeds of two trajectories
     seed_bound = noise_bounds(noise["upper"], 2)["t1"]  # one seed alone
     assert 3.75 < pooled_bound < 5.5 < seed_bound < 8.0  # c: 3.75 pooled, 5.5 at seed 1; a: 8.5 and 8
@@ -157,16 +157,3 @@ def test_the_screening_beyond_noise_writes_each_targets_noise_and_the_seed_table
     assert beyond["used"].to_dict() == {"a": True, "b": True, "c": False}
     # each seed alone is held to one seed's bound: c's 5.5 at seed 1 would pass the pooled one
     assert measured.loc["c", "selected_seed1"] and not beyond.loc["c", "selected_seed1"]
-
-
-def test_targets_no_estimated_parameter_moves_beyond_noise_are_left_out_of_the_fit():
-    from sim.calibration.screening import _leave_out_quiet_targets
-
-    messages = []
-    cal = SimpleNamespace(targets=pd.DataFrame({"target_id": ["t0", "t1", "t2", "held"]}),
-                          used=np.array([True, True, True, False]), log=messages.append)
-    # the estimated parameters' effects as counted: t1 only by noise (0), t2 moved by b
-    counted = pd.DataFrame({"t0": [5.0, 0.0], "t1": [0.0, 0.0], "t2": [0.0, 0.7]}, index=["a", "b"])
-    _leave_out_quiet_targets(cal, counted)
-    assert cal.quiet.tolist() == [False, True, False, False]
-    assert messages == ["left out of the fit, no estimated parameter moves them beyond seed noise: t1"]

@@ -116,7 +116,7 @@ def calibration_run() -> str:
     s, c = _summary(), _config()
     flags = (f"--method {c['method']} --design {c['design']} --trajectories {c['trajectories']} "
              + (f"--screening-seeds {c['screening_seeds']} " if c.get("screening_seeds", 1) > 1 else "")
-             + (f"--screening-noise-seeds {c['screening_noise_seeds']} " if c.get("screening_noise_seeds") else "")
+             + (f"--noise-seeds {c['noise_seeds']} " if c.get("noise_seeds") else "")
              + f"--max-params {c['max_params']} --particles {c['particles']} --draws {c['draws']} "
              f"--attribution-replicates {c['attribution_replicates']}"
              + (" --leave-one-out" if c["leave_one_out"] else "")
@@ -144,7 +144,10 @@ def calibration_run() -> str:
     if "inputs_version" in c:  # written by calibrations since the inputs' version was recorded
         from sim.calibration.state import inputs_version
 
-        inputs = inputs_version(ROOT / c["targets"], ROOT / c["priors"])
+        try:
+            inputs = inputs_version(ROOT / c["targets"], ROOT / c["priors"])
+        except (OSError, ValueError) as e:  # the inputs it names are not in this repository
+            inputs = f"unreadable ({e})"
         same += ("; its targets, priors and scenarios are unchanged" if inputs == c["inputs_version"] else
                  "; **its targets, priors or scenarios have changed since: these results are the earlier inputs'**")
     return (f"`pingan calibrate {flags}` (seed {c['seed']}, scale {', '.join(num(x) for x in scales)}, "
@@ -472,11 +475,12 @@ def screening_noise() -> str:
     quiet = (f"On {len(none)} of {len(d)} targets no parameter's effect is beyond seed noise: "
              f"{', '.join(f'`{t}`' for t in none['target_id'])}." if len(none) else
              f"On each of the {len(d)} targets some parameter's effect is beyond seed noise.")
-    if _config().get("screening_noise_seeds"):
+    if _config().get("noise_seeds"):
         left = _summary().get("left_out_as_noise") or []
-        quiet += (f" The calibration screened this way and left {len(left)} targets out of the fit, no estimated "
-                  f"parameter moving them beyond noise ({', '.join(f'`{t}`' for t in left) or 'none'}); they are "
-                  "still predicted and scored.")
+        quiet += (" The calibration measured the noise this way and left out of the fit "
+                  + (f"{len(left)} target{'s' if len(left) > 1 else ''} whose spread over the design is mostly "
+                     f"that noise ({', '.join(f'`{t}`' for t in left)}; `emulator.csv`), still predicted and "
+                     "scored." if left else "no target: none has a spread over the design that is mostly noise."))
     return (quiet + "\n\n"
             + table(["target", f"seed noise sd in tolerances ({d['noise_seeds'].iloc[0]} seeds of the defaults)",
                      "μ* noise alone stays below (99.9 %)", "largest μ* measured", "by", "parameters beyond noise"],

@@ -176,11 +176,14 @@ def abc_smc(simulate: Simulate, n_params: int, n_particles: int, budget: int, se
             ``stopped="converged"`` once, between two consecutive generations after the prior
             sample, ε fell by less than ``eps_rtol`` (relative) and no parameter's posterior mean
             moved by ``mean_shift_tol`` prior widths (the unit cube) or more.
+        min_epsilon: Tolerance floor (off unless given): a generation whose quantile ε falls to it
+            or below runs at ``min_epsilon`` instead and is the last (``stopped="min_epsilon"``,
+            whatever its acceptance rate).
 
     Returns:
         Every completed generation. A generation the budget cut short is dropped (its
         particles count in ``simulated``): the posterior is the last complete one. ``stopped``
-        is ``"max_generations"``, ``"budget"``, ``"acceptance"`` or ``"converged"``.
+        is ``"max_generations"``, ``"budget"``, ``"acceptance"``, ``"converged"`` or ``"min_epsilon"``.
     """
     if (eps_rtol is None) != (mean_shift_tol is None):
         raise ValueError("eps_rtol and mean_shift_tol: give both (the convergence stop) or neither")

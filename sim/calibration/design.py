@@ -20,7 +20,12 @@ from sim.csv_output import write_csv
 from sim.experiments.runner import replicate_seed
 from sim.rng import stream
 
-__all__ = ["simulate_design", "fit_emulators", "mark_unreachable", "out_of_reach"]
+__all__ = ["simulate_design", "fit_emulators", "mark_unreachable", "out_of_reach", "mark_noise_dominated",
+           "NOISE_DOMINATED"]
+
+#: A target whose noise share over the design (seed noise variance over the design runs' variance) is
+#: above this even at its one-sided 95 % lower bound is left out of the fit.
+NOISE_DOMINATED = 0.5
 
 
 def simulate_design(cal: CalibrationState) -> np.ndarray:
@@ -50,6 +55,7 @@ def fit_emulators(cal: CalibrationState) -> pd.DataFrame:
     cfg = cal.config
     if cal.design_stats is None:
         simulate_design(cal)
+    share = mark_noise_dominated(cal) if cal.seed_noise is not None else None
     y = np.where(cal.used, cal.design_stats, math.nan)
     t0 = time.time()
     cal.emulators = Emulators(seed=cfg.seed).fit(cal.design_u, y)
@@ -57,6 +63,9 @@ def fit_emulators(cal: CalibrationState) -> pd.DataFrame:
     cv = cal.emulators.cross_validate(cal.design_u, y, target_spread(cal.targets), folds=cfg.cv_folds)
     ls = cal.emulators.length_scales()
     cv.insert(0, "target_id", cal.targets["target_id"].to_numpy())
+    if share is not None:
+        cv["noise_share"], cv["noise_share_lo"] = share
+        cv["left_out_as_noise"] = cal.quiet
     for k, p in enumerate(cal.params):
         cv[f"length_scale:{p.key}"] = ls[:, k]
     cv = cv[cal.used].reset_index(drop=True)
@@ -79,15 +88,45 @@ def out_of_reach(design_stats: np.ndarray, targets: pd.DataFrame, used: np.ndarr
     return np.zeros_like(out) if not (used & ~out).any() else out
 
 
+def mark_noise_dominated(cal: CalibrationState) -> tuple[np.ndarray, np.ndarray]:
+    """Leave out of the fit each used target whose spread over the design is mostly seed noise.
+
+    The noise share is the seed noise variance (``cal.seed_noise``: the defaults under ``noise_seeds``
+    seeds) over the variance of the target's design runs (one run per point, the parameters across their
+    priors); a target whose share is above :data:`NOISE_DOMINATED` even at its one-sided 95 % lower bound
+    (an F ratio) is one the design cannot teach the emulators or the sampler anything about, only noise
+    to interpolate. It stays compared (predicted and scored). Sets ``cal.quiet``; returns the share and
+    its lower bound per target (NaN where not measured).
+    """
+    from scipy.stats import f as f_dist
+
+    sd, runs = cal.seed_noise
+    share = np.full(len(cal.targets), math.nan)
+    low = np.full(len(cal.targets), math.nan)
+    for j in np.flatnonzero(cal.used):
+        y = cal.design_stats[:, j][np.isfinite(cal.design_stats[:, j])]
+        if len(y) < 2 or runs[j] < 2 or not np.isfinite(sd[j]):
+            continue
+        spread = float(np.var(y, ddof=1))
+        share[j] = sd[j] ** 2 / spread if spread > 0 else (math.inf if sd[j] > 0 else math.nan)
+        low[j] = share[j] / f_dist.ppf(0.95, runs[j] - 1, len(y) - 1)
+    cal.quiet = cal.used & (np.nan_to_num(low, nan=0.0) > NOISE_DOMINATED)
+    if cal.quiet.any():
+        cal.log("left out of the fit, their spread over the design mostly seed noise: "
+                + ", ".join(cal.targets.loc[cal.quiet, "target_id"]))
+    return share, low
+
+
 def mark_unreachable(cal: CalibrationState) -> np.ndarray:
-    """Leave out of the fit each used target that no design simulation came within tolerance of.
+    """Leave out of the fit each used target that no design simulation came within tolerance of (of those
+    not left out as mostly noise).
 
     The design spans the priors, so such a target is out of the model's reach anywhere in them:
     fitting it would drive ε and pull the parameters that move it to their bounds. It stays
     compared (predicted and scored). If every used target is out of reach, none is left out.
     Sets and returns ``cal.unreachable``.
     """
-    out = out_of_reach(cal.design_stats, cal.targets, cal.used)
+    out = out_of_reach(cal.design_stats, cal.targets, cal.used & ~cal.quiet)
     cal.unreachable = out
     if out.any():
         cal.log(f"left out of the fit, out of reach of every design simulation: "

@@ -36,6 +36,7 @@ def infer(cal: CalibrationState) -> ABCResult:
     """
     if cal.config.method == "emulator":
         return _infer_emulator(cal)
+    _check_fitted(cal)
     cfg = cal.config
     scenarios = cal.scenarios_used()
     per = len(scenarios)
@@ -63,6 +64,7 @@ def _infer_emulator(cal: CalibrationState) -> ABCResult:
     cfg = cal.config
     if cal.emulators is None:
         fit_emulators(cal)
+    _check_fitted(cal)
     budget = max(cfg.n_particles, cfg.n_budget)
     cal.log(f"ABC-SMC on emulators: {len(cal.params)} parameters, {cfg.n_particles} particles, budget "
             f"{budget} synthetic simulations")
@@ -72,6 +74,12 @@ def _infer_emulator(cal: CalibrationState) -> ABCResult:
     _write_diagnostics(cal, result)
     cal.log(f"ABC-SMC stopped: {result.stopped} after {len(result.populations)} generations")
     return result
+
+
+def _check_fitted(cal: CalibrationState) -> None:
+    if not cal.fitted.any():
+        raise ValueError("no target left to fit: every used target is out of reach or mostly seed noise "
+                         "(emulator.csv says which)")
 
 
 def with_unreachable(cal: CalibrationState) -> pd.DataFrame | None:

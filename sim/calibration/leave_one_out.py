@@ -53,7 +53,7 @@ def leave_one_out(cal: CalibrationState) -> pd.DataFrame:
                                  cal.out / f"holdout-{city}", jobs=cal.jobs, backend=cal.backend,
                                  scheduler=cal.scheduler, progress=cal.progress, log=cal.log, store=cal.store)
         child.params = cal.params
-        child.quiet = cal.quiet & child.used  # the screening's rule, on the parent's screening
+        child.quiet = cal.quiet & child.used  # the parent's rule on the same design
         child.design_u, child.design_stats = cal.design_u, cal.design_stats
         child.emulators = cal.emulators  # the city's targets are excluded by child.used in the distance
         if not cal.config.fit_unreachable:

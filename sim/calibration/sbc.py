@@ -108,9 +108,9 @@ def sbc(cal: CalibrationState, truths: int = 40, particles: int | None = None) -
     cal.sims["sbc"] = truths * len(scenarios)
     # Each truth's statistics as the reported values, points whatever the real target was (no bound).
     pseudo = [cal.targets.assign(value=observed[k], bound="") for k in range(truths)]
-    fitted = [np.isfinite(observed[k]) & ~cal.quiet & (cal.used if cfg.fit_unreachable else
-                                                        cal.used & ~out_of_reach(cal.design_stats, pseudo[k],
-                                                                                 cal.used))
+    fit = cal.used & ~cal.quiet  # the targets left out as mostly noise stay out
+    fitted = [np.isfinite(observed[k]) & (fit if cfg.fit_unreachable else
+                                          fit & ~out_of_reach(cal.design_stats, pseudo[k], fit))
               for k in range(truths)]
     jobs = min(truths, worker_count(cal.jobs))
     cal.log(f"simulation-based calibration: {truths} inferences, {particles} particles each, {jobs} workers")

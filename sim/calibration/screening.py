@@ -9,7 +9,7 @@ mean absolute effect over all their trajectories). Each target's strongest param
 then the next highest scores, as long as they reach ``min_effect`` (at most ``max_params``); the rest
 keep their documented defaults.
 
-Effects beyond seed noise (``screening_noise_seeds``): under common random numbers a parameter the
+Effects beyond seed noise (``noise_seeds``): under common random numbers a parameter the
 target does not depend on has no effect at all, but one that changes any random draw of the run
 lets the two runs of an elementary effect drift apart by seed noise alone, and their μ* then looks
 like an effect (for a target whose runs are mostly noise, as large as a real one). With this set, the
@@ -18,9 +18,7 @@ defaults, so later reused) to measure each target's seed noise σ, and an effect
 μ* exceeds what noise alone reaches with probability 0.1 % (:func:`noise_bounds`; σ taken at its
 one-sided 95 % upper bound from those seeds, and the same everywhere in the priors as at the
 defaults). The rest count as no effect (unless none is left: then every effect counts as measured);
-``screening_noise.csv`` shows each target's noise, that bound and how many parameters beat it. A
-target on which no estimated parameter's effect is beyond its noise is left out of the fit (it would
-add only noise to the distance) and still predicted and scored.
+``screening_noise.csv`` shows each target's noise, that bound and how many parameters beat it.
 
 :func:`screening_over_seeds` says whether the choice depends on the seed: every seed's choice on its
 own beside the pooled one and the calibration's (``screening_seeds.csv``); ``python -m
@@ -150,6 +148,7 @@ def _noise(cal: CalibrationState, seeds: int) -> pd.DataFrame | None:
     if not seeds:
         return None
     sd, runs = defaults_noise(cal, seeds, "screening")
+    cal.seed_noise = (sd, runs)
     sd = sd / target_spread(cal.targets)
     df = np.maximum(runs - 1, 1)
     upper = np.where(runs >= 2, sd * np.sqrt(df / chi2.ppf(0.05, df)), math.nan)
@@ -163,7 +162,7 @@ def screen(cal: CalibrationState) -> pd.DataFrame:
     ``screening_seeds.csv`` when it screens with several seeds, ``screening_noise.csv`` when it counts
     only effects beyond seed noise)."""
     cfg = cal.config
-    noise = _noise(cal, cfg.screening_noise_seeds)
+    noise = _noise(cal, cfg.noise_seeds)
     per_seed = [_effects(cal, k) for k in range(cfg.screening_seeds)]
     measured = _pooled(per_seed)
     bounds = None if noise is None else noise_bounds(noise["upper"], cfg.trajectories * cfg.screening_seeds)
@@ -181,24 +180,12 @@ def screen(cal: CalibrationState) -> pd.DataFrame:
     write_csv(table, cal.out / "screening.csv", float_format="%.6g")
     cal.params = [p for p in cal.candidates if p.key in set(chosen)]
     cal.log("screening: estimating " + ", ".join(p.key for p in cal.params))
-    if bounds is not None and effects is not measured:
-        _leave_out_quiet_targets(cal, effects.loc[chosen])
     if noise is not None:
-        _write_noise_table(cal, noise, bounds, measured, cfg.screening_noise_seeds,
+        _write_noise_table(cal, noise, bounds, measured, cfg.noise_seeds,
                            cfg.trajectories * cfg.screening_seeds)
     if len(per_seed) > 1:
         _write_seed_table(cal, per_seed, chosen, noise)
     return table
-
-
-def _leave_out_quiet_targets(cal: CalibrationState, counted: pd.DataFrame) -> None:
-    """Set ``cal.quiet``: the used targets on which no estimated parameter's effect is beyond seed noise
-    (``counted``: the estimated parameters' effects as the rule counts them). Fitting them would add only
-    noise to the distance; they stay compared (predicted and scored)."""
-    quiet = [t for t in counted.columns if not (counted[t] > 0).any()]
-    cal.quiet = cal.targets["target_id"].isin(quiet).to_numpy() & cal.used
-    if quiet:
-        cal.log("left out of the fit, no estimated parameter moves them beyond seed noise: " + ", ".join(quiet))
 
 
 def _write_noise_table(cal: CalibrationState, noise: pd.DataFrame, bounds: pd.Series, measured: pd.DataFrame,
@@ -217,20 +204,21 @@ def _write_noise_table(cal: CalibrationState, noise: pd.DataFrame, bounds: pd.Se
     write_csv(table, cal.out / "screening_noise.csv", float_format="%.4g")
 
 
-def screening_over_seeds(cal: CalibrationState, seeds: int, used: list[str], noise_seeds: int = 0) -> pd.DataFrame:
+def screening_over_seeds(cal: CalibrationState, seeds: int, used: list[str], noise_seeds: int = 0,
+                         noise_table: bool = True) -> pd.DataFrame:
     """The screening at ``seeds`` screening seeds, each seed's choice beside the pooled one and ``used``
     (the parameters the calibration estimates); with ``noise_seeds``, the same again counting only
     effects beyond seed noise measured over that many seeds of the defaults.
 
     Seeds the calibration screened with are found in the store; the others are simulated (and stored).
-    Writes ``screening_seeds.csv`` and, with ``noise_seeds``, ``screening_noise.csv`` (the effects pooled
-    over these seeds against each target's noise); nothing else.
+    Writes ``screening_seeds.csv`` and, with ``noise_seeds`` and ``noise_table``, ``screening_noise.csv``
+    (the effects pooled over these seeds against each target's noise); nothing else.
     """
     if seeds < 2:
         raise ValueError(f"seeds: expected at least 2, got {seeds}")
     noise = _noise(cal, noise_seeds)
     per_seed = [_effects(cal, k) for k in range(seeds)]
-    if noise is not None:
+    if noise is not None and noise_table:
         n = cal.config.trajectories * seeds
         _write_noise_table(cal, noise, noise_bounds(noise["upper"], n), _pooled(per_seed), noise_seeds, n)
     return _write_seed_table(cal, per_seed, used, noise)
@@ -297,13 +285,14 @@ def main(argv: list[str] | None = None) -> int:
     chosen = pd.read_csv(screening)
     used = chosen.loc[chosen["selected"].astype(bool), "key"].tolist()  # the calibration's choice, as it made it
     cfg = CalibrationConfig.read(args.results)
-    noise_seeds = cfg.screening_noise_seeds if args.noise_seeds is None else args.noise_seeds
+    noise_seeds = cfg.noise_seeds if args.noise_seeds is None else args.noise_seeds
     cal = CalibrationState(cfg, args.results, jobs=args.jobs)
     try:
-        table = screening_over_seeds(cal, args.seeds, used, noise_seeds)
+        # a calibration that measured the noise wrote its own screening_noise.csv: leave it as it chose by it
+        table = screening_over_seeds(cal, args.seeds, used, noise_seeds, noise_table=not cfg.noise_seeds)
     finally:
         cal.close()
-    if not noise_seeds and not cfg.screening_noise_seeds:  # an earlier run's, not the calibration's: now stale
+    if not noise_seeds and not cfg.noise_seeds:  # an earlier run's, not the calibration's: now stale
         (args.results / "screening_noise.csv").unlink(missing_ok=True)
     print(table.to_string(index=False))
     return 0

@@ -83,9 +83,11 @@ class CalibrationConfig:
     #: Screening seeds: each draws its own trajectories and simulates them under its own seed; the
     #: effects are averaged over them (:mod:`sim.calibration.screening`).
     screening_seeds: int = 1
-    #: Screening: measure each target's seed noise over this many seeds of the shipped defaults and
-    #: count only effects beyond it (0: every effect as measured; :mod:`sim.calibration.screening`).
-    screening_noise_seeds: int = 0
+    #: Measure each target's seed noise over this many runs of the shipped defaults (0: not measured). The
+    #: screening then counts only effects beyond it (:mod:`sim.calibration.screening`), and the emulator
+    #: method leaves out of the fit every target whose spread over the design is mostly that noise
+    #: (:func:`sim.calibration.design.mark_noise_dominated`).
+    noise_seeds: int = 0
     min_effect: float = 0.5  # screening threshold, in target tolerances
     max_params: int = 10
     draws: int = 40  # posterior-predictive draws
@@ -136,9 +138,9 @@ class CalibrationConfig:
                 raise ValueError(f"{name}: expected at least {least}, got {v}")
         if self.sbc_truths == 1:
             raise ValueError("sbc_truths: expected 0 (skip the check) or at least 2, got 1")
-        if self.screening_noise_seeds == 1 or self.screening_noise_seeds < 0:
-            raise ValueError(f"screening_noise_seeds: expected 0 (effects as measured) or at least 2, got "
-                             f"{self.screening_noise_seeds}")
+        if self.noise_seeds == 1 or self.noise_seeds < 0:
+            raise ValueError(f"noise_seeds: expected 0 (effects as measured) or at least 2, got "
+                             f"{self.noise_seeds}")
         if self.method != "emulator" and (self.sbc_truths or self.fit_unreachable):
             raise ValueError("sbc_truths and fit_unreachable are for the emulator method")
         if self.min_epsilon is not None and not 0 < self.min_epsilon < math.inf:
@@ -262,12 +264,14 @@ def cut_scenario(name: str, base: Scenario, years: int) -> Scenario:
 
 
 def inputs_version(targets: str | Path, priors: str | Path) -> str:
-    """A hash of what a calibration fits besides the model's code: the targets and priors files and every
-    scenario the targets name, as loaded (its defaults filled in); ``config.json`` records it."""
+    """A hash of what a calibration fits besides the model's code: the targets and the priors as loaded
+    (a comment or a line ending in their files does not count) and every scenario the targets name, as
+    loaded (its defaults filled in); ``config.json`` records it."""
     h = sha256()
-    for path in (targets, priors):
-        h.update(Path(path).read_bytes())
-    for name in sorted(set(load_targets(targets)["scenario"])):
+    table = load_targets(targets)
+    h.update(table.to_csv(index=False).encode())
+    h.update(repr(load_priors(priors)).encode())
+    for name in sorted(set(table["scenario"])):
         h.update(name.encode())
         h.update(load_scenario(name).model_dump_json().encode())
     return h.hexdigest()[:16]
@@ -324,9 +328,13 @@ class CalibrationState:
         #: Used targets left out of the distance as out of the model's reach (emulator method,
         #: set by :func:`sim.calibration.design.fit_emulators`); they are still predicted and scored.
         self.unreachable = np.zeros(len(self.targets), dtype=bool)
-        #: Used targets left out of the distance because no estimated parameter moves them beyond seed
-        #: noise (set by the screening when it counts only such effects); still predicted and scored.
+        #: Used targets left out of the distance because their spread over the design is mostly seed noise
+        #: (emulator method with ``noise_seeds``, :func:`sim.calibration.design.mark_noise_dominated`);
+        #: still predicted and scored.
         self.quiet = np.zeros(len(self.targets), dtype=bool)
+        #: Each target's seed noise sd over ``noise_seeds`` runs of the defaults and how many runs define it
+        #: (set by the screening when ``noise_seeds`` is given).
+        self.seed_noise: tuple[np.ndarray, np.ndarray] | None = None
         if not self.used.any():
             raise ValueError(f"no target of {config.targets} can be compared at scale {config.scale:g}"
                              + (f" without {config.hold_out}" if config.hold_out else "")
