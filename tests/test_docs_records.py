@@ -66,3 +66,18 @@ def test_a_seed_table_written_before_the_noise_rule_renders_as_effects_as_measur
     text = records.screening_seeds()
     assert text.startswith("With effects as measured, the 3 seeds pooled choose") and "beyond noise" not in text
     assert "No screening_noise.csv" in records.screening_noise()
+
+
+def test_a_run_stopped_at_the_tolerance_floor_says_so(records, tmp_path, monkeypatch):
+    import json
+
+    for name in ("diagnostics.csv", "summary.json", "config.json"):
+        (tmp_path / name).write_bytes((records.CALIBRATION / name).read_bytes())
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    config = json.loads((tmp_path / "config.json").read_text())
+    (tmp_path / "summary.json").write_text(json.dumps({**summary, "stopped": "min_epsilon"}))
+    (tmp_path / "config.json").write_text(json.dumps({**config, "min_epsilon": 1.0}))
+    monkeypatch.setattr(records, "CALIBRATION", tmp_path)
+    assert "Stopped by the tolerance floor: ε reached 1 (root mean square distance in target tolerances)" in \
+        records.convergence()
+    assert "--min-epsilon 1 " in records.calibration_run()
