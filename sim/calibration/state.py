@@ -269,7 +269,7 @@ def inputs_version(targets: str | Path, priors: str | Path) -> str:
     loaded (its defaults filled in); ``config.json`` records it."""
     h = sha256()
     table = load_targets(targets)
-    h.update(table.to_csv(index=False).encode())
+    h.update(table.to_json(orient="split", index=False, double_precision=15).encode())
     h.update(repr(load_priors(priors)).encode())
     for name in sorted(set(table["scenario"])):
         h.update(name.encode())
