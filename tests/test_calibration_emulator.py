@@ -242,7 +242,7 @@ def test_leave_one_out_writes_a_holdout_folder_per_city(tiny):
         assert set(pred["city"]) == {city}  # only the held-out city's targets, from real simulations
         held = json.loads((folder / "summary.json").read_text())
         assert held["held_out"] == city and held["held_out_targets"] == len(pred)
-        assert held["simulations"]["design"] == 0  # the design is reused
+        assert not held["own_design"] and held["simulations"]["design"] == 0  # same screening: design reused
         assert held["simulations"]["predictive"] == cfg.draws  # one scenario per city
         cv = pd.read_csv(folder / "emulator.csv")
         assert not cv["target_id"].str.startswith({"suizhou": "sz_", "xingan": "xa_"}[city]).any()
@@ -259,6 +259,49 @@ def test_leave_one_out_writes_a_holdout_folder_per_city(tiny):
     from sim.calibration.leave_one_out import main as rescreen
     assert rescreen([str(out)]) == 0
     assert (out / "screening_by_city.csv").read_bytes() == before
+
+
+@pytest.mark.slow
+def test_a_held_out_city_whose_screening_differs_gets_its_own_design_without_its_scenarios(tiny, tmp_path,
+                                                                                          monkeypatch):
+    import shutil
+
+    from sim.calibration import leave_one_out as loo
+    from sim.experiments.store import ResultsStore
+
+    cfg, out, summary, _ = tiny
+    assert len(summary["parameters"]) == 2
+    work = tmp_path / "out"
+    shutil.copytree(out, work)
+    screen = loo.screen
+
+    def one_parameter_without_xingan(cal):
+        table = screen(cal)
+        if cal.config.hold_out == "xingan":
+            cal.params = cal.params[:1]
+        return table
+
+    monkeypatch.setattr(loo, "screen", one_parameter_without_xingan)
+    cal = Calibration(cfg, work, jobs=2, progress=False)
+    cal.screen()
+    cal.infer()
+    with ResultsStore(work / "store.sqlite") as store:
+        n = store.count()
+    cal.leave_one_out()
+    cal.close()
+    held = json.loads((work / "holdout-xingan" / "summary.json").read_text())
+    assert held["own_design"] and held["parameters"] == summary["parameters"][:1]
+    assert held["simulations"]["design"] == cfg.design  # in Suizhou's scenario only, none of Xing'an's
+    cv = pd.read_csv(work / "holdout-xingan" / "emulator.csv")
+    assert [c for c in cv.columns if c.startswith("length_scale:")] == [f"length_scale:{summary['parameters'][0]}"]
+    assert cv["target_id"].str.startswith("sz_").all()
+    assert json.loads((work / "holdout-suizhou" / "summary.json").read_text())["own_design"] is False
+    with ResultsStore(work / "store.sqlite") as store:
+        # new: the held-out design and Xing'an predicted from its posterior; Suizhou's runs are all stored
+        assert store.count() == n + cfg.design + cfg.draws
+    by_city = pd.read_csv(work / "screening_by_city.csv").set_index(["city", "parameter"])
+    dropped = by_city.loc[("xingan", summary["parameters"][1])]
+    assert dropped["estimated"] and not dropped["estimated_without_city"]
 
 
 @pytest.mark.slow

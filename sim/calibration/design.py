@@ -1,7 +1,7 @@
 """Calibration, stage 2 (emulator method): the design and its emulators.
 
-A Latin-hypercube design over the estimated parameters is simulated once in every compared
-scenario (into the calibration's store), and a Gaussian-process emulator is fitted per target
+A Latin-hypercube design over the estimated parameters is simulated once in every scenario with a
+target in use (into the calibration's store), and a Gaussian-process emulator is fitted per target
 in use (:mod:`sim.calibration.emulator`) and cross-validated (``emulator.csv``).
 """
 
@@ -29,16 +29,16 @@ NOISE_DOMINATED = 0.5
 
 
 def simulate_design(cal: CalibrationState) -> np.ndarray:
-    """Simulate a Latin-hypercube design over ``cal.params`` once in every compared scenario.
+    """Simulate a Latin-hypercube design over ``cal.params`` once in every scenario with a target in use.
 
-    The held-out city's scenarios are simulated too, so that leave-one-out reuses the same
-    design. Deterministic in the seed; every run goes into the store (a rerun finds them).
+    A held-out city's scenarios are not simulated: nothing of the city enters the emulators.
+    Deterministic in the seed; every run goes into the store (a rerun finds them).
     Sets ``cal.design_u`` (points × parameters, unit cube) and ``cal.design_stats``.
     """
     cfg = cal.config
     lhs = qmc.LatinHypercube(d=len(cal.params), seed=stream(cfg.seed, "calibration.design"))
     u = lhs.random(cfg.design)
-    scenarios = cal.scenarios_compared()
+    scenarios = cal.scenarios_used()
     cal.log(f"design: {cfg.design} points × {len(scenarios)} scenarios, one seed per point")
     seeds = [replicate_seed(cfg.seed, ABC_SEEDS + i) for i in range(cfg.design)]
     cal.design_u = u
