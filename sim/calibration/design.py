@@ -15,6 +15,7 @@ import pandas as pd
 from scipy.stats import qmc
 
 from sim.calibration.emulator import Emulators
+from sim.calibration.noise import noise_share
 from sim.calibration.state import ABC_SEEDS, CalibrationState, discrepancies, target_spread
 from sim.csv_output import write_csv
 from sim.experiments.runner import replicate_seed
@@ -98,8 +99,6 @@ def mark_noise_dominated(cal: CalibrationState) -> tuple[np.ndarray, np.ndarray]
     to interpolate. It stays compared (predicted and scored). Sets ``cal.quiet``; returns the share and
     its lower bound per target (NaN where not measured).
     """
-    from scipy.stats import f as f_dist
-
     sd, runs = cal.seed_noise
     share = np.full(len(cal.targets), math.nan)
     low = np.full(len(cal.targets), math.nan)
@@ -107,9 +106,7 @@ def mark_noise_dominated(cal: CalibrationState) -> tuple[np.ndarray, np.ndarray]
         y = cal.design_stats[:, j][np.isfinite(cal.design_stats[:, j])]
         if len(y) < 2 or runs[j] < 2 or not np.isfinite(sd[j]):
             continue
-        spread = float(np.var(y, ddof=1))
-        share[j] = sd[j] ** 2 / spread if spread > 0 else (math.inf if sd[j] > 0 else math.nan)
-        low[j] = share[j] / f_dist.ppf(0.95, runs[j] - 1, len(y) - 1)
+        share[j], low[j], _ = noise_share(sd[j], runs[j], float(np.var(y, ddof=1)), len(y))
     cal.quiet = cal.used & (np.nan_to_num(low, nan=0.0) > NOISE_DOMINATED)
     if cal.quiet.any():
         cal.log("left out of the fit, their spread over the design mostly seed noise: "

@@ -34,7 +34,7 @@ from sim.calibration.state import PREDICT_SEEDS, CalibrationConfig, CalibrationS
 from sim.csv_output import write_csv
 from sim.experiments.runner import replicate_seed
 
-__all__ = ["seed_noise", "noise_at_scale", "defaults_runs", "defaults_noise"]
+__all__ = ["seed_noise", "noise_at_scale", "defaults_runs", "defaults_noise", "noise_share", "sd_bound"]
 
 
 def seed_noise(cal: CalibrationState) -> pd.DataFrame:
@@ -43,8 +43,6 @@ def seed_noise(cal: CalibrationState) -> pd.DataFrame:
 
     ``cal`` is a finished calibration (its folder holds ``predictive_samples.csv`` and ``emulator.csv``).
     """
-    from scipy.stats import f as f_dist
-
     out, targets = cal.out, cal.targets
     compared = set(targets.loc[cal.compared, "target_id"])
     samples = pd.read_csv(out / "predictive_samples.csv")
@@ -62,9 +60,7 @@ def seed_noise(cal: CalibrationState) -> pd.DataFrame:
         n, total = float(noise.std()), float(prior.std())
         signal = math.sqrt(max(total ** 2 - n ** 2, 0.0))
         s = cal.scales[t.scenario]
-        share = n ** 2 / total ** 2 if total > 0 else math.nan
-        f_hi, f_lo = f_dist.ppf([0.95, 0.05], len(noise) - 1, len(prior) - 1)
-        share_lo, share_hi = share / f_hi, share / f_lo
+        share, share_lo, share_hi = noise_share(n, len(noise), float(prior.var()), len(prior))
         rows.append({"target_id": t.target_id, "scenario": t.scenario, "compared": t.target_id in compared,
                      "scale": s, "spread": spread[t.target_id], "seeds": len(noise), "noise_sd": n,
                      "design_points": len(prior), "prior_sd": total, "noise_share": share,
@@ -92,12 +88,35 @@ def defaults_noise(cal: CalibrationState, seeds: int, stage: str = "noise") -> t
     scenario the calibration uses (:func:`defaults_runs`, counted under ``stage``), and how many of those
     runs define it; the sd is NaN for a target fewer than two runs define."""
     cal.log(f"seed noise: the shipped defaults, {seeds} seeds × {len(cal.scenarios_used())} scenarios")
-    stats = defaults_runs(cal, seeds, cal.scenarios_used(), stage)
+    return _sd_over_runs(defaults_runs(cal, seeds, cal.scenarios_used(), stage))
+
+
+def _sd_over_runs(stats: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per column of runs × targets: the sd (ddof 1) over its defined runs (NaN under two), and their count."""
     runs = np.isfinite(stats).sum(axis=0)
     sd = np.full(stats.shape[1], math.nan)
     for j in np.flatnonzero(runs >= 2):
         sd[j] = float(np.std(stats[np.isfinite(stats[:, j]), j], ddof=1))
     return sd, runs
+
+
+def sd_bound(sd, runs, q: float):
+    """An sd measured over ``runs`` runs scaled to its chi-square bound: the sd at which a sample sd this
+    large or larger has probability ``q`` (``q`` = 0.05: the one-sided 95 % upper bound; 0.95: the lower)."""
+    from scipy.stats import chi2
+
+    df = np.asarray(runs) - 1
+    return sd * np.sqrt(df / chi2.ppf(q, df))
+
+
+def noise_share(noise_sd: float, noise_runs: int, spread_var: float, spread_runs: int) -> tuple[float, float, float]:
+    """The noise share (seed noise variance over a spread's variance, each a sample variance over its runs)
+    and its 90 % interval, an F ratio of the two (the lower end is the one-sided 95 % lower bound)."""
+    from scipy.stats import f as f_dist
+
+    share = noise_sd ** 2 / spread_var if spread_var > 0 else (math.inf if noise_sd > 0 else math.nan)
+    f_hi, f_lo = f_dist.ppf([0.95, 0.05], noise_runs - 1, spread_runs - 1)
+    return share, share / f_hi, share / f_lo
 
 
 def noise_at_scale(cal: CalibrationState, scale: float, seeds: int) -> pd.DataFrame:
@@ -107,23 +126,19 @@ def noise_at_scale(cal: CalibrationState, scale: float, seeds: int) -> pd.DataFr
     ``target_id``, ``measured_scale``, ``measured_seeds``, ``measured_noise_sd`` and its 90 % interval
     (chi-square, ``measured_noise_sd_lo``, ``measured_noise_sd_hi``).
     """
-    from scipy.stats import chi2
-
     big = CalibrationState(replace(cal.config, scale=scale, leave_one_out=False), cal.out, jobs=cal.jobs,
                            backend=cal.backend, scheduler=cal.scheduler, progress=cal.progress, log=cal.log,
                            store=cal.store)
     scenarios = cal.scenarios_compared()
     cal.log(f"seed noise at scale {scale:g}: the shipped defaults, {seeds} seeds × {len(scenarios)} scenarios")
-    stats = defaults_runs(big, seeds, scenarios)
+    sd, runs = _sd_over_runs(defaults_runs(big, seeds, scenarios))
     rows = []
     for j, (tid, scen) in enumerate(zip(cal.targets["target_id"], cal.targets["scenario"], strict=True)):
-        y = stats[:, j][np.isfinite(stats[:, j])]
-        if scen not in scenarios or len(y) < 2:
+        if scen not in scenarios or runs[j] < 2:
             continue
-        sd = float(np.std(y, ddof=1))
-        lo, hi = (math.sqrt((len(y) - 1) / chi2.ppf(q, len(y) - 1)) for q in (0.95, 0.05))
-        rows.append({"target_id": tid, "measured_scale": big.scales[scen], "measured_seeds": len(y),
-                     "measured_noise_sd": sd, "measured_noise_sd_lo": sd * lo, "measured_noise_sd_hi": sd * hi})
+        rows.append({"target_id": tid, "measured_scale": big.scales[scen], "measured_seeds": int(runs[j]),
+                     "measured_noise_sd": sd[j], "measured_noise_sd_lo": float(sd_bound(sd[j], runs[j], 0.95)),
+                     "measured_noise_sd_hi": float(sd_bound(sd[j], runs[j], 0.05))})
     return pd.DataFrame(rows)
 
 

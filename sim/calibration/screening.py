@@ -36,9 +36,9 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from scipy.stats import chi2, norm
+from scipy.stats import norm
 
-from sim.calibration.noise import defaults_noise
+from sim.calibration.noise import defaults_noise, sd_bound
 from sim.calibration.state import SCREEN_SEEDS, CalibrationState, target_spread
 from sim.csv_output import write_csv
 from sim.experiments.runner import replicate_seed
@@ -150,8 +150,7 @@ def _noise(cal: CalibrationState, seeds: int) -> pd.DataFrame | None:
     sd, runs = defaults_noise(cal, seeds, "screening")
     cal.seed_noise = (sd, runs)
     sd = sd / target_spread(cal.targets)
-    df = np.maximum(runs - 1, 1)
-    upper = np.where(runs >= 2, sd * np.sqrt(df / chi2.ppf(0.05, df)), math.nan)
+    upper = np.where(runs >= 2, sd_bound(sd, np.maximum(runs, 2), 0.05), math.nan)
     ids = cal.targets["target_id"].to_numpy()
     return pd.DataFrame({"noise": sd[cal.used], "runs": runs[cal.used], "upper": upper[cal.used]},
                         index=ids[cal.used])
