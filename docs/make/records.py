@@ -735,7 +735,22 @@ def study_against_actual() -> str:
     start = text.index("the city's actual package:")
     end = text.index("robustness across posterior draws")
     lines = [line for line in text[start:end].rstrip("\n").splitlines() if "sites of cameras" not in line]
-    return f"`{path.relative_to(ROOT)}` (excerpt):\n\n```\n" + "\n".join(lines) + "\n```\n"
+    return (_study_posterior(path.parent) + f"\n\n`{path.relative_to(ROOT)}` (excerpt):\n\n```\n"
+            + "\n".join(lines) + "\n```\n")
+
+
+def _study_posterior(folder: Path) -> str:
+    """Whether the study was scored under the committed calibration's posterior (settings.json keeps its hash)."""
+    import hashlib
+
+    used = json.loads((folder / "settings.json").read_text(encoding="utf-8")).get("posterior")
+    if used is None:
+        return "Scored under the shipped defaults (no posterior)."
+    committed = hashlib.sha256((CALIBRATION / "posterior.csv").read_bytes()).hexdigest()[:16]
+    if used == committed:
+        return f"Scored under the committed calibration's posterior (`posterior.csv`, hash `{used}`)."
+    return (f"Scored under an earlier calibration's posterior (hash `{used}`), not the committed one (`{committed}`): "
+            "the figures below are that posterior's until the commands above are run again.")
 
 
 def study_front() -> str:
