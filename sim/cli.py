@@ -44,6 +44,7 @@ import pandas as pd
 from sim.arguments import fraction_of_city as _scale
 from sim.arguments import seed as _seed
 from sim.arguments import whole_number as _whole
+from sim.calibration.noise import noise_seeds_argument as _noise_seeds
 from sim.calibration.targets import CalibrationFileError, default_input
 from sim.csv_output import write_csv
 from sim.experiments.baseline import PairedBaseline, paired_baseline
@@ -73,13 +74,6 @@ def _positive(text: str) -> int:
     v = _whole(text)
     if v < 1:
         raise argparse.ArgumentTypeError(f"expected a whole number ≥ 1, got {text}")
-    return v
-
-
-def _noise_seeds(text: str) -> int:
-    v = _whole(text)
-    if v == 1 or v < 0:
-        raise argparse.ArgumentTypeError(f"expected 0 (effects as measured) or a number of seeds ≥ 2, got {text}")
     return v
 
 

@@ -157,3 +157,14 @@ def test_the_screening_beyond_noise_writes_each_targets_noise_and_the_seed_table
     assert beyond["used"].to_dict() == {"a": True, "b": True, "c": False}
     # each seed alone is held to one seed's bound: c's 5.5 at seed 1 would pass the pooled one
     assert measured.loc["c", "selected_seed1"] and not beyond.loc["c", "selected_seed1"]
+
+
+@pytest.mark.parametrize("value", ["1", "-2", "x"])
+def test_the_screening_command_refuses_a_bad_number_of_noise_seeds_as_the_calibrate_command_does(value, tmp_path,
+                                                                                                capsys):
+    from sim.calibration.screening import main
+
+    with pytest.raises(SystemExit) as e:
+        main([str(tmp_path), "--noise-seeds", value])
+    assert e.value.code == 2
+    assert "--noise-seeds: expected" in capsys.readouterr().err

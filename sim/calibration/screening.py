@@ -38,7 +38,7 @@ import numpy as np
 import pandas as pd
 from scipy.stats import norm
 
-from sim.calibration.noise import defaults_noise, sd_bound
+from sim.calibration.noise import defaults_noise, noise_seeds_argument, sd_bound
 from sim.calibration.state import SCREEN_SEEDS, CalibrationState, target_spread
 from sim.csv_output import write_csv
 from sim.experiments.runner import replicate_seed
@@ -269,15 +269,13 @@ def main(argv: list[str] | None = None) -> int:
                                              "calibration's (screening_seeds.csv)")
     ap.add_argument("results", type=Path, help="a finished calibration's results folder (its store holds the runs)")
     ap.add_argument("--seeds", type=int, default=3, help="screening seeds, the calibration's among them (default 3)")
-    ap.add_argument("--noise-seeds", type=int, default=None,
+    ap.add_argument("--noise-seeds", type=noise_seeds_argument, default=None,
                     help="also choose counting only effects beyond seed noise, measured over this many seeds of "
                          "the shipped defaults (0: effects as measured only; default: as the calibration did)")
     ap.add_argument("--jobs", type=int, default=1, help="worker processes for the new runs (-1: every core)")
     args = ap.parse_args(argv)
     if args.seeds < 2:
         ap.error(f"--seeds: expected at least 2, got {args.seeds}")
-    if args.noise_seeds is not None and (args.noise_seeds == 1 or args.noise_seeds < 0):
-        ap.error(f"--noise-seeds: expected 0 or at least 2, got {args.noise_seeds}")
     screening = args.results / "screening.csv"
     if not screening.is_file():
         ap.error(f"{screening}: no such file (a finished calibration's screening)")
