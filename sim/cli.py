@@ -232,9 +232,9 @@ def build_parser() -> argparse.ArgumentParser:
     cal.add_argument("--hold-out", default=None, metavar="CITY",
                      help="calibrate without this city's targets, then predict them")
     cal.add_argument("--leave-one-out", action="store_true",
-                     help="emulator: after the calibration, for each city calibrate without its targets (same "
-                          "design, no new design runs) and predict them with real simulations: holdout-CITY/ "
-                          "folders and leave_one_out.csv")
+                     help="emulator: after the calibration, for each city calibrate without its targets (its "
+                          "own screening; its own design where that screening estimates other parameters) and "
+                          "predict them with real simulations: holdout-CITY/ folders and leave_one_out.csv")
     cal.add_argument("--budget", type=_positive, default=None,
                      help="simulator: simulations (single-scenario runs) for ABC-SMC (default 2000); emulator: "
                           "synthetic simulations drawn from the emulators (default 300 × particles)")

@@ -185,9 +185,14 @@ def convergence() -> str:
 def emulators() -> str:
     """Cross-validated fit of each target's emulator (emulator.csv)."""
     e = pd.read_csv(CALIBRATION / "emulator.csv")
+    header = ["target", "cross-validated R²", "90 % interval coverage", "RMSE (tolerances)"]
     rows = [[f"`{r.target_id}`", f"{r.r2:.2f}", f"{r.coverage_90:.3f}", num(r.rmse_tolerances, 2)]
             for r in e.itertuples()]
-    return table(["target", "cross-validated R²", "90 % interval coverage", "RMSE (tolerances)"], rows)
+    if "noise_share" in e:  # the calibration measured the seed noise: each target's noise share over the design
+        header += ["noise share over the design [one-sided 95 % lower bound]", "left out of the fit as noise"]
+        for row, r in zip(rows, e.itertuples(), strict=True):
+            row += [f"{num(r.noise_share, 2)} [{num(r.noise_share_lo, 2)}]", yes(bool(r.left_out_as_noise))]
+    return table(header, rows)
 
 
 def posterior() -> str:
@@ -389,19 +394,27 @@ def identifiability() -> str:
 
 
 def loo_screening() -> str:
-    """Per held-out city: what the screening without its targets would estimate instead (screening_by_city.csv)."""
+    """Per held-out city: what its calibration's own screening estimated instead of the full calibration's
+    parameters (screening_by_city.csv), whether it had its own design, and what its fit left out
+    (holdout-<city>/summary.json)."""
     d = pd.read_csv(CALIBRATION / "screening_by_city.csv")
     rows = []
     for city, g in d.groupby("city"):
+        held = json.loads((CALIBRATION / f"holdout-{city}" / "summary.json").read_text(encoding="utf-8"))
         added = g.loc[~g["estimated"] & g["estimated_without_city"], "parameter"]
         dropped = g.loc[g["estimated"] & ~g["estimated_without_city"], "parameter"]
-        rows.append([city, "; ".join(f"`{k}`" for k in dropped) or "none",
-                     "; ".join(f"`{k}`" for k in added) or "none"])
-    same = sum(r[1] == "none" and r[2] == "none" for r in rows)
-    return (f"The screening without the city's targets estimates the same parameters for {same} of {len(rows)} "
-            "cities.\n\n"
-            + table(["held-out city", "estimated only because of its targets", "would be estimated without them"],
-                    rows))
+        left = [f"`{t}` (noise)" for t in held.get("left_out_as_noise", [])]
+        left += [f"`{t}` (out of reach)" for t in held.get("left_out_of_fit", [])]
+        rows.append([city, "its own" if held.get("own_design") else "the full calibration's",
+                     "; ".join(f"`{k}`" for k in dropped) or "none", "; ".join(f"`{k}`" for k in added) or "none",
+                     "; ".join(left) or "none"])
+    same = sum(r[2] == "none" and r[3] == "none" for r in rows)
+    own = sum(r[1] == "its own" for r in rows)
+    return (f"The screening without the city's targets estimates the same parameters as the full calibration "
+            f"for {same} of {len(rows)} cities; {own} held-out calibrations simulated and emulated a design of "
+            "their own.\n\n"
+            + table(["held-out city", "design", "estimated by the full calibration only",
+                     "estimated without the city only", "left out of the held-out fit"], rows))
 
 
 RULES = {"as measured": "effects as measured", "beyond seed noise": "only effects beyond seed noise"}
@@ -427,6 +440,11 @@ def _seed_rules() -> dict[str, pd.DataFrame]:
     return {rule: d[d["rule"] == rule].set_index("key") for rule in RULES if (d["rule"] == rule).any()}
 
 
+def _calibration_rule(rules: dict[str, pd.DataFrame]) -> str:
+    """The rule of screening_seeds.csv the calibration chose by: beyond seed noise when it measured the noise."""
+    return "beyond seed noise" if _config().get("noise_seeds") and "beyond seed noise" in rules else "as measured"
+
+
 def screening_seeds() -> str:
     """Each screening seed's choice beside the pooled one and the calibration's, per rule (screening_seeds.csv)."""
     rules = _seed_rules()
@@ -442,6 +460,9 @@ def screening_seeds() -> str:
         lines.append(f"With {RULES[rule]}, the {len(alone)} seeds pooled choose {pooled} parameters, {kept} of the "
                      f"{n} the calibration estimates; of those {pooled}, "
                      + ", ".join(f"seed {k} alone chooses {a}" for k, a in enumerate(alone)) + ".")
+    k_seeds = _config().get("screening_seeds", 1)
+    lines.append(f"The calibration estimates the choice with {RULES[_calibration_rule(rules)]}, "
+                 + (f"pooled over {k_seeds} seeds." if k_seeds > 1 else "of seed 0 alone."))
     keys = list(dict.fromkeys(k for d in rules.values() for k in d.index))
     first = next(iter(rules.values()))
     seeds = len(_seed_agreement(first)[2])
@@ -622,11 +643,16 @@ def readme_validation() -> str:
     if rules:
         agreement = {rule: _seed_agreement(d) for rule, d in rules.items()}
         n, kept, alone = agreement["as measured"]
-        chooser = "seed 0's choice" if _config().get("screening_seeds", 1) == 1 else "the pooled choice"
         differ = {rule: "/".join(str(int(d["pooled_selected"].sum()) - a) for a in agreement[rule][2])
                   for rule, d in rules.items()}
-        check += (f" The screening repeated at {len(alone)} seeds: pooled, it keeps {kept} of the {n} parameters "
-                  f"estimated ({chooser}); each seed alone differs from the pooled choice in "
+        rule = _calibration_rule(rules)
+        if _config().get("screening_seeds", 1) > 1:
+            check += (f" The calibration screened at {len(alone)} seeds and estimates their pooled choice with "
+                      f"{RULES[rule]}")
+        else:
+            check += (f" The screening repeated at {len(alone)} seeds: pooled, it keeps {kept} of the {n} parameters "
+                      "estimated (seed 0's choice, effects as measured)")
+        check += ("; each seed alone differs from the pooled choice in "
                   + " and ".join(f"{differ[rule]} parameters with {RULES[rule]}" for rule in rules) + ".")
         noise_file = CALIBRATION / "screening_noise.csv"
         if noise_file.is_file():

@@ -20,7 +20,8 @@ leave-one-out — each stage a module, run in order by :class:`Calibration`.
 5. **Attribution** (:mod:`sim.calibration.attribution`): per city, how much of the simulated change
    each intervention accounts for (switched off in turn, common random numbers, the same draws).
 6. **Leave one city out** (:mod:`sim.calibration.leave_one_out`, emulator method): each city
-   predicted by a calibration on the same design without its targets.
+   predicted by a calibration that never saw its targets (its own screening, and its own design
+   where that screening estimates other parameters).
 7. **Scores** (:mod:`sim.calibration.scoring`): the predictive samples of the shipped defaults, the
    prior, the posterior and leave-one-out, each scored against every target (PIT, inside the
    50 %/90 % intervals, interval score, CRPS), side by side.
