@@ -767,12 +767,12 @@ def study_against_actual() -> str:
 
 def _study_posterior(folder: Path) -> str:
     """Whether the study was scored under the committed calibration's posterior (settings.json keeps its hash)."""
-    import hashlib
+    from sim.optimise.study import file_hash
 
     used = json.loads((folder / "settings.json").read_text(encoding="utf-8")).get("posterior")
     if used is None:
         return "Scored under the shipped defaults (no posterior)."
-    committed = hashlib.sha256((CALIBRATION / "posterior.csv").read_bytes()).hexdigest()[:16]
+    committed = file_hash(CALIBRATION / "posterior.csv")
     if used == committed:
         return f"Scored under the committed calibration's posterior (`posterior.csv`, hash `{used}`)."
     return (f"Scored under an earlier calibration's posterior (hash `{used}`), not the committed one (`{committed}`): "

@@ -30,6 +30,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from sim.arguments import whole_number
 from sim.calibration.state import PREDICT_SEEDS, CalibrationConfig, CalibrationState, target_spread
 from sim.csv_output import write_csv
 from sim.experiments.runner import replicate_seed
@@ -41,10 +42,7 @@ __all__ = ["seed_noise", "noise_at_scale", "defaults_runs", "defaults_noise", "n
 def noise_seeds_argument(text: str) -> int:
     """``--noise-seeds R`` (an ``argparse`` type): how many seeds of the shipped defaults measure each target's
     seed noise, 0 (not measured: effects count as measured) or at least 2 (an sd needs two runs)."""
-    try:
-        v = int(text)
-    except ValueError:
-        v = -1
+    v = whole_number(text)
     if v == 1 or v < 0:
         raise argparse.ArgumentTypeError(f"expected 0 (effects as measured) or a number of seeds ≥ 2, got {text}")
     return v

@@ -56,7 +56,7 @@ from sim.optimise.spec import OptimiseSpec
 from sim.optimise.summary import StudyTables, kept_interventions, non_dominated, package_words, primary_objective
 from sim.scenario.schema import Scenario
 
-__all__ = ["StudySettings", "Study", "Package", "StudyResult", "optimise", "load_study"]
+__all__ = ["StudySettings", "Study", "Package", "StudyResult", "optimise", "load_study", "file_hash"]
 
 log = logging.getLogger("pingan")
 
@@ -86,10 +86,11 @@ class StudySettings:
 
     def key(self, scenario_json: str) -> dict[str, Any]:
         return {"scenario": json.loads(scenario_json), "budget": self.budget, "spec": self.spec.model_dump(),
-                "seed": self.seed, "scale": self.scale, "posterior": _file_hash(self.posterior)}
+                "seed": self.seed, "scale": self.scale, "posterior": file_hash(self.posterior)}
 
 
-def _file_hash(path: str | None) -> str | None:
+def file_hash(path: str | Path | None) -> str | None:
+    """A file's content hash as a study's settings.json records its posterior (None for no file)."""
     return None if path is None else hashlib.sha256(Path(path).read_bytes()).hexdigest()[:16]
 
 
